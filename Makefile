@@ -1,0 +1,53 @@
+# Acountee — the two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup migrate seed serve worker lint format check db-stop bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+## run: set up, start the database (embedded unless PGURI is set), migrate, seed, serve.
+run: seed
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## serve: production-style server (gunicorn); needs ACOUNTEE_ENV=production, SECRET_KEY, PGURI.
+serve: migrate
+	$(VENV)/bin/gunicorn acountee.wsgi:application --bind $(HOST):$(PORT) \
+		--workers $${WEB_WORKERS:-3} --threads $${WEB_THREADS:-4} --timeout 60
+
+## test: set up and run the whole suite against real PostgreSQL.
+test: setup
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/ruff check .
+	ACOUNTEE_ENV=test $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## db-stop: stop the embedded PostgreSQL (it is left running between commands on purpose).
+db-stop: setup
+	$(PY) -m acountee.db.embedded stop
+
+clean: db-stop
+	rm -rf .data $(VENV)

@@ -1,0 +1,185 @@
+"""Owners manage users, teams and roles here; every write goes through accounts.services so
+the owner protections hold in the admin exactly as in the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from accounts import selectors, services
+from accounts.forms import UserChangeForm, UserCreationForm
+from accounts.models import ApiToken, Role, Team, User, UserRole
+from acountee.admin_mixins import ServiceCallMixin
+
+
+class OwnerOnlyAdmin(ServiceCallMixin, admin.ModelAdmin):
+    """Only owners see or change identity and access."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_owner
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    has_add_permission = has_change_permission = has_delete_permission = has_view_permission  # type: ignore[assignment]
+
+
+class UserRoleInline(admin.TabularInline):
+    model = UserRole
+    fk_name = "user"
+    extra = 0
+    fields = ["role", "expires_at", "assigned_by", "assigned_at"]
+    readonly_fields = ["role", "expires_at", "assigned_by", "assigned_at"]
+    can_delete = False
+    verbose_name_plural = _("roles (assign and revoke through the API or the actions)")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(User)
+class UserAdmin(OwnerOnlyAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = ["email", "name", "team", "is_active", "role_names", "created_at"]
+    list_filter = ["is_active", "team"]
+    search_fields = ["email", "name"]
+    list_select_related = ["team"]
+    ordering = ["email"]
+    inlines = [UserRoleInline]
+    actions = ["deactivate_users"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return selectors.user_list()
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return [(None, {"fields": ["email", "name", "team", "is_active", "password1", "password2"]})]
+        return [(None, {"fields": ["email", "name", "team", "is_active", "password"]})]
+
+    @admin.display(description=_("roles"))
+    def role_names(self, obj: User) -> str:
+        return ", ".join(ur.role.name for ur in obj.user_roles.all())
+
+    def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            fields = {k: data[k] for k in ("email", "name", "team", "is_active") if k in form.changed_data}
+            updated = self.call_service(request, services.user_update, user=obj, actor=request.user, **fields)
+        else:
+            updated = self.call_service(
+                request, services.user_create, actor=request.user, email=data["email"],
+                name=data.get("name", ""), team=data.get("team"), is_active=data.get("is_active", True),
+                password=data.get("password1"),
+            )
+        if updated is not None:
+            obj.pk = updated.pk
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        return  # role assignments change only through services
+
+    @admin.action(description=_("Deactivate selected users"))
+    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        done = 0
+        for user in queryset:
+            if self.call_service(request, services.user_deactivate, user=user, actor=request.user):
+                done += 1
+        if done:
+            self.message_user(request, _("%(count)d user(s) deactivated.") % {"count": done})
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        self.call_service(request, services.user_deactivate, user=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self.deactivate_users(request, queryset)
+
+
+@admin.register(Team)
+class TeamAdmin(OwnerOnlyAdmin):
+    list_display = ["name", "capabilities", "member_count"]
+    search_fields = ["name"]
+    fields = ["name", "description", "capabilities"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
+        return selectors.team_list()
+
+    @admin.display(description=_("members"))
+    def member_count(self, obj: Team) -> int:
+        return obj.member_count  # type: ignore[attr-defined]
+
+    def save_model(self, request: HttpRequest, obj: Team, form: ModelForm, change: bool) -> None:
+        data = {k: form.cleaned_data[k] for k in ("name", "description", "capabilities")}
+        if change:
+            self.call_service(request, services.team_update, team=obj, actor=request.user, **data)
+        else:
+            team = self.call_service(request, services.team_create, actor=request.user, **data)
+            if team is not None:
+                obj.pk = team.pk
+
+    def delete_model(self, request: HttpRequest, obj: Team) -> None:
+        self.call_service(request, services.team_delete, team=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:
+        for team in queryset:
+            self.delete_model(request, team)
+
+
+@admin.register(Role)
+class RoleAdmin(OwnerOnlyAdmin):
+    list_display = ["name", "parent", "is_builtin", "description"]
+    search_fields = ["name"]
+    list_select_related = ["parent"]
+    filter_horizontal = ["permissions"]
+    autocomplete_fields = ["parent"]
+    fields = ["name", "description", "parent", "permissions", "is_builtin"]
+    readonly_fields = ["is_builtin"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and obj.is_owner_role:
+            return self.fields
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Role, form: ModelForm, change: bool) -> None:
+        request._role_form = form  # type: ignore[attr-defined]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        data = form.cleaned_data
+        perms = [f"{p.content_type.app_label}.{p.codename}" for p in data.get("permissions", [])]
+        fields = {"name": data.get("name"), "description": data.get("description", ""),
+                  "parent": data.get("parent"), "permissions": perms}
+        if change:
+            self.call_service(request, services.role_update, role=form.instance, actor=request.user, **fields)
+        else:
+            role = self.call_service(request, services.role_create, actor=request.user, **fields)
+            if role is not None:
+                form.instance.pk = role.pk
+
+    def delete_model(self, request: HttpRequest, obj: Role) -> None:
+        self.call_service(request, services.role_delete, role=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Role]) -> None:
+        for role in queryset:
+            self.delete_model(request, role)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(OwnerOnlyAdmin):
+    list_display = ["prefix", "user", "created_at", "last_used_at"]
+    list_select_related = ["user"]
+    readonly_fields = ["prefix", "user", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from accounts.models import Role, Team, TeamCapability, User, UserRole
+from acountee.api.serializers import StrictModelSerializer, StrictSerializer
+
+
+class TokenRequestSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class UserRoleSerializer(serializers.ModelSerializer):
+    role_name = serializers.CharField(source="role.name", read_only=True)
+    is_expired = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = UserRole
+        fields = ["id", "role", "role_name", "assigned_by", "assigned_at", "expires_at", "is_expired"]
+        read_only_fields = fields
+
+
+class RoleAssignSerializer(StrictSerializer):
+    role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all())
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class UserSerializer(StrictModelSerializer):
+    roles = UserRoleSerializer(source="user_roles", many=True, read_only=True)
+    password = serializers.CharField(write_only=True, required=False, max_length=256,
+                                     trim_whitespace=False, style={"input_type": "password"})
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), allow_null=True, required=False)
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "team", "is_active", "roles", "password", "created_at", "updated_at"]
+        read_only_fields = ["id", "roles", "created_at", "updated_at"]
+        # Uniqueness is case-insensitive and checked by the service (DUPLICATE_EMAIL).
+        extra_kwargs = {"email": {"validators": []}}
+
+    def validate_password(self, value: str) -> str:
+        try:
+            validate_password(value, user=self.instance)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(list(exc.messages)) from None
+        return value
+
+
+class MeSerializer(serializers.ModelSerializer):
+    roles = UserRoleSerializer(source="user_roles", many=True, read_only=True)
+    is_owner = serializers.BooleanField(read_only=True)
+    permissions = serializers.SerializerMethodField()
+    capabilities = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "team", "is_active", "is_owner", "roles", "permissions", "capabilities"]
+        read_only_fields = fields
+
+    def get_permissions(self, user: User) -> list[str]:
+        return sorted(user.get_all_permissions())
+
+    def get_capabilities(self, user: User) -> list[str]:
+        return sorted(user.team.capabilities) if user.team_id else []
+
+
+class TeamSerializer(StrictModelSerializer):
+    capabilities = serializers.ListField(
+        child=serializers.ChoiceField(choices=TeamCapability.choices), required=False, max_length=20,
+    )
+    member_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "description", "capabilities", "member_count", "created_at", "updated_at"]
+        read_only_fields = ["id", "member_count", "created_at", "updated_at"]
+        extra_kwargs = {"name": {"validators": []}}
+
+
+class PermissionNamesField(serializers.ListField):
+    """Permissions as `app_label.codename` strings, both ways."""
+
+    def to_representation(self, data: Any) -> list[str]:
+        return sorted(f"{p.content_type.app_label}.{p.codename}" for p in data.all())
+
+
+class RoleSerializer(StrictModelSerializer):
+    permissions = PermissionNamesField(
+        child=serializers.CharField(max_length=200), required=False, max_length=1000,
+        help_text="Permission names as `app_label.codename`.",
+    )
+    parent = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all(), allow_null=True, required=False)
+
+    class Meta:
+        model = Role
+        fields = ["id", "name", "description", "parent", "permissions", "is_builtin", "created_at", "updated_at"]
+        read_only_fields = ["id", "is_builtin", "created_at", "updated_at"]
+        extra_kwargs = {"name": {"validators": []}}

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.api.serializers import (
+    MeSerializer,
+    RoleAssignSerializer,
+    RoleSerializer,
+    TeamSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+    UserRoleSerializer,
+    UserSerializer,
+)
+from accounts.models import ApiToken, Role, Team, User
+from accounts.security import record_security_event
+from acountee.api.permissions import IsAuthenticated, IsOwner
+from acountee.api.viewsets import ID_PATTERN, ModelViewSet
+from acountee.errors import AuthenticationError, ValidationFailed
+
+
+class TokenView(APIView):
+    """Exchange e-mail and password for an API token; DELETE revokes the token in use."""
+
+    permission_classes = [AllowAny]
+    serializer_class = TokenRequestSerializer
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        payload = TokenRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        email = payload.validated_data["email"]
+        user = authenticate(request, email=email, password=payload.validated_data["password"])
+        if user is None:
+            record_security_event("sign_in_failed", request=request, email=email, via="api_token")
+            raise AuthenticationError(_("E-mail or password is wrong, or the account is inactive."),
+                                      code="INVALID_CREDENTIALS")
+        _token, key = services.api_token_create(user=user, request=request)
+        return Response({"token": key})
+
+    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    def delete(self, request: Request) -> Response:
+        if not request.user.is_authenticated:
+            raise AuthenticationError(_("Authentication credentials were not provided."),
+                                      code="NOT_AUTHENTICATED")
+        if not isinstance(request.auth, ApiToken):
+            raise ValidationFailed(_("Only a request made with a token can revoke it."), code="NO_TOKEN")
+        services.api_token_revoke(token=request.auth, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=MeSerializer, tags=["auth"])
+    def get(self, request: Request) -> Response:
+        user = selectors.user_list().get(pk=request.user.pk)
+        return Response(MeSerializer(user).data)
+
+
+class UserViewSet(ModelViewSet):
+    """Owner-only user administration. DELETE deactivates: history stays with the user."""
+
+    permission_classes = [IsOwner]
+    serializer_class = UserSerializer
+    search_fields = ["email", "name"]
+    filterset_fields = ["is_active", "team"]
+
+    def get_queryset(self) -> QuerySet[User]:
+        return selectors.user_list()
+
+    def perform_create(self, serializer: UserSerializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.user_create(actor=self.request.user, **data)
+
+    def perform_update(self, serializer: UserSerializer) -> None:
+        serializer.instance = services.user_update(
+            user=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
+
+    @extend_schema(responses={204: OpenApiResponse(description="User deactivated")})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.user_deactivate(user=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=RoleAssignSerializer, responses={201: UserRoleSerializer})
+    @action(detail=True, methods=["post"], url_path="roles")
+    def assign_role(self, request: Request, pk: str | None = None) -> Response:
+        user = self.get_object()
+        payload = RoleAssignSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        assignment = services.role_assign(user=user, actor=request.user, **payload.validated_data)
+        return Response(UserRoleSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=rf"roles/(?P<role_id>{ID_PATTERN})")
+    def revoke_role(self, request: Request, pk: str | None = None, role_id: str | None = None) -> Response:
+        user = self.get_object()
+        role = get_object_or_404(Role, pk=role_id)
+        services.role_revoke(user=user, role=role, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TeamViewSet(ModelViewSet):
+    permission_classes = [IsOwner]
+    serializer_class = TeamSerializer
+
+    def get_queryset(self) -> QuerySet[Team]:
+        return selectors.team_list()
+
+    def perform_create(self, serializer: TeamSerializer) -> None:
+        team = services.team_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = selectors.team_list().get(pk=team.pk)
+
+    def perform_update(self, serializer: TeamSerializer) -> None:
+        team = services.team_update(team=serializer.instance, actor=self.request.user, **serializer.validated_data)
+        serializer.instance = selectors.team_list().get(pk=team.pk)
+
+    def perform_destroy(self, instance: Team) -> None:
+        services.team_delete(team=instance, actor=self.request.user)
+
+
+class RoleViewSet(ModelViewSet):
+    permission_classes = [IsOwner]
+    serializer_class = RoleSerializer
+
+    def get_queryset(self) -> QuerySet[Role]:
+        return selectors.role_list()
+
+    def perform_create(self, serializer: RoleSerializer) -> None:
+        role = services.role_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = selectors.role_list().get(pk=role.pk)
+
+    def perform_update(self, serializer: RoleSerializer) -> None:
+        role = services.role_update(role=serializer.instance, actor=self.request.user, **serializer.validated_data)
+        serializer.instance = selectors.role_list().get(pk=role.pk)
+
+    def perform_destroy(self, instance: Role) -> None:
+        services.role_delete(role=instance, actor=self.request.user)

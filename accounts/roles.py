@@ -1,0 +1,71 @@
+"""Built-in roles and what they grant.
+
+The roles themselves are created by a data migration; their permissions are granted after
+every migration (`post_migrate`), because most of them belong to apps that migrate later.
+Granting is additive: an owner who widened a built-in role keeps the widening.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import OWNER_ROLE
+
+BUILTIN_ROLES: dict[str, Any] = {
+    OWNER_ROLE: _("Full administration: users, teams, roles, approval flows and everything else."),
+    "finance": _("Finance staff: import invoices, prepare, complete and pay payment requests."),
+    "admin": _("Back-office administrator: sees everything, keeps payment methods."),
+    "bod": _("Board of directors: reads invoices and payment requests, approves when assigned."),
+}
+
+# app_label.codename; permissions of apps that do not exist yet are skipped until they do.
+BUILTIN_ROLE_PERMISSIONS: dict[str, list[str]] = {
+    "finance": [
+        "files.view_storedfile", "files.add_storedfile",
+        "invoices.view_invoice", "invoices.add_invoice", "invoices.change_invoice",
+        "invoices.view_invoiceservice",
+        "payments.view_paymentrequest", "payments.add_paymentrequest",
+        "payments.change_paymentrequest", "payments.delete_paymentrequest",
+        "payments.complete_paymentrequest",
+        "payments.view_paymentmethod", "payments.add_paymentmethod",
+        "payments.change_paymentmethod", "payments.delete_paymentmethod",
+        "approvals.view_approvalflow",
+    ],
+    "admin": [
+        "files.view_storedfile",
+        "invoices.view_invoice", "invoices.view_invoiceservice",
+        "payments.view_paymentrequest",
+        "payments.view_paymentmethod", "payments.add_paymentmethod",
+        "payments.change_paymentmethod", "payments.delete_paymentmethod",
+        "approvals.view_approvalflow",
+        "audit.view_auditentry",
+    ],
+    "bod": [
+        "files.view_storedfile",
+        "invoices.view_invoice", "invoices.view_invoiceservice",
+        "payments.view_paymentrequest", "payments.view_paymentmethod",
+        "approvals.view_approvalflow",
+    ],
+}
+
+
+def sync_builtin_role_permissions(sender: Any = None, using: str = "default", **kwargs: Any) -> None:
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    from accounts.models import Role
+
+    for role_name, perms in BUILTIN_ROLE_PERMISSIONS.items():
+        role = Role.objects.using(using).filter(name=role_name).first()
+        if role is None:
+            continue
+        wanted = Q(pk__in=[])
+        for perm in perms:
+            app_label, codename = perm.split(".", 1)
+            wanted |= Q(content_type__app_label=app_label, codename=codename)
+        existing = set(role.permissions.values_list("pk", flat=True))
+        missing = Permission.objects.using(using).filter(wanted).exclude(pk__in=existing)
+        if missing.exists():
+            role.permissions.add(*missing)

@@ -1,0 +1,21 @@
+"""Reads for accounts: list querysets that the API and admin share, with their joins."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, QuerySet
+
+from accounts.models import Role, Team, User, UserRole
+
+
+def user_list() -> QuerySet[User]:
+    return User.objects.select_related("team").prefetch_related(
+        Prefetch("user_roles", queryset=UserRole.objects.select_related("role").order_by("role__name"))
+    )
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.annotate(member_count=Count("members"))
+
+
+def role_list() -> QuerySet[Role]:
+    return Role.objects.select_related("parent").prefetch_related("permissions__content_type")

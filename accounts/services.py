@@ -1,0 +1,263 @@
+"""Writes for users, teams, roles and role assignments (SPEC §6).
+
+Owner protections live here, so the admin, the API and management commands all obey
+them: the `owner` role cannot be edited or deleted; the last active owner cannot lose the
+role or be deactivated; a team with members or a role with assignments cannot be deleted.
+Changes to who is an owner serialise on the owner role's row lock, so two owners removing
+each other at once cannot leave the company with none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import Permission
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.backends import RoleBackend
+from accounts.models import OWNER_ROLE, ApiToken, Role, Team, User, UserRole
+from accounts.security import record_security_event
+from acountee.errors import Duplicate, NotFoundError, ProtectedError, ValidationFailed
+
+_UNSET: Any = object()
+
+
+# --- users -------------------------------------------------------------------------------
+def user_create(
+    *, email: str, password: str | None = None, name: str = "", team: Team | None = None,
+    is_active: bool = True, roles: list[str] | tuple[str, ...] = (), actor: User | None = None,
+) -> User:
+    email = User.objects.normalize_email((email or "").strip())
+    if not email:
+        raise ValidationFailed(_("An e-mail address is required."), details={"email": [_("This field is required.")]})
+    with transaction.atomic():
+        if User.objects.filter(email__iexact=email).exists():
+            raise Duplicate(_("A user with this e-mail address already exists."), code="DUPLICATE_EMAIL")
+        user = User(email=email, name=name, team=team, is_active=is_active)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            raise Duplicate(_("A user with this e-mail address already exists."), code="DUPLICATE_EMAIL") from None
+        for role_name in roles:
+            role_assign(user=user, role=Role.objects.get(name=role_name), actor=actor)
+    return user
+
+
+def user_update(
+    *, user: User, actor: User | None = None, email: str = _UNSET, name: str = _UNSET,
+    team: Team | None = _UNSET, is_active: bool = _UNSET, password: str = _UNSET,
+) -> User:
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if email is not _UNSET:
+            email = User.objects.normalize_email(email.strip())
+            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+                raise Duplicate(_("A user with this e-mail address already exists."), code="DUPLICATE_EMAIL")
+            user.email = email
+        if name is not _UNSET:
+            user.name = name
+        if team is not _UNSET:
+            user.team = team
+        if password is not _UNSET:
+            user.set_password(password)
+        if is_active is not _UNSET and is_active != user.is_active:
+            if not is_active:
+                _ensure_not_last_owner(user, _("The last owner cannot be deactivated."))
+            user.is_active = is_active
+        user.save()
+    return user
+
+
+def user_deactivate(*, user: User, actor: User | None = None) -> User:
+    return user_update(user=user, actor=actor, is_active=False)
+
+
+def _ensure_not_last_owner(user: User, message: str) -> None:
+    """Call inside a transaction. Locks the owner role row to serialise owner changes."""
+    owner_role = Role.objects.select_for_update().get(name=OWNER_ROLE)
+    holds_owner = UserRole.objects.active().filter(user=user, role=owner_role).exists()
+    if not holds_owner:
+        return
+    others = (
+        UserRole.objects.active()
+        .filter(role=owner_role, user__is_active=True)
+        .exclude(user=user)
+        .exists()
+    )
+    if not others:
+        raise ProtectedError(message, code="LAST_OWNER")
+
+
+# --- teams -------------------------------------------------------------------------------
+def team_create(*, name: str, description: str = "", capabilities: list[str] | None = None,
+                actor: User | None = None) -> Team:
+    with transaction.atomic():
+        if Team.objects.filter(name__iexact=name).exists():
+            raise Duplicate(_("A team with this name already exists."))
+        return Team.objects.create(name=name, description=description, capabilities=sorted(set(capabilities or [])))
+
+
+def team_update(*, team: Team, actor: User | None = None, **fields: Any) -> Team:
+    with transaction.atomic():
+        team = Team.objects.select_for_update().get(pk=team.pk)
+        if "name" in fields and Team.objects.filter(name__iexact=fields["name"]).exclude(pk=team.pk).exists():
+            raise Duplicate(_("A team with this name already exists."))
+        if "capabilities" in fields:
+            fields["capabilities"] = sorted(set(fields["capabilities"]))
+        for key, value in fields.items():
+            setattr(team, key, value)
+        team.save()
+    return team
+
+
+def team_delete(*, team: Team, actor: User | None = None) -> None:
+    with transaction.atomic():
+        team = Team.objects.select_for_update().get(pk=team.pk)
+        if team.members.exists():
+            raise ProtectedError(_("A team with members cannot be deleted."), code="TEAM_HAS_MEMBERS")
+        team.delete()
+
+
+# --- roles -------------------------------------------------------------------------------
+def permissions_from_names(names: list[str]) -> list[Permission]:
+    """`app_label.codename` strings → Permission rows; unknown names are a validation error."""
+    found: list[Permission] = []
+    unknown: list[str] = []
+    for name in names:
+        app_label, _sep, codename = name.partition(".")
+        perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+        if perm is None:
+            unknown.append(name)
+        else:
+            found.append(perm)
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown permissions: %(names)s") % {"names": ", ".join(unknown)},
+            details={"permissions": unknown},
+        )
+    return found
+
+
+def _check_parent(role: Role | None, parent: Role | None) -> None:
+    if parent is None:
+        return
+    if parent.name == OWNER_ROLE:
+        raise ValidationFailed(_("No role can inherit from the owner role."), code="INVALID_PARENT")
+    seen: set[int] = set()
+    current: Role | None = parent
+    while current is not None:
+        if role is not None and current.pk == role.pk:
+            raise ValidationFailed(_("A role cannot inherit from itself."), code="ROLE_CYCLE")
+        if current.pk in seen:
+            break
+        seen.add(current.pk)
+        current = current.parent
+
+
+def role_create(*, name: str, description: str = "", parent: Role | None = None,
+                permissions: list[str] | None = None, actor: User | None = None) -> Role:
+    with transaction.atomic():
+        if Role.objects.filter(name__iexact=name).exists():
+            raise Duplicate(_("A role with this name already exists."))
+        _check_parent(None, parent)
+        role = Role.objects.create(name=name, description=description, parent=parent)
+        if permissions:
+            role.permissions.set(permissions_from_names(permissions))
+        record_security_event("role_created", user=actor, role=role.name, permissions=permissions or [])
+    return role
+
+
+def role_update(*, role: Role, actor: User | None = None, name: str = _UNSET, description: str = _UNSET,
+                parent: Role | None = _UNSET, permissions: list[str] = _UNSET) -> Role:
+    with transaction.atomic():
+        role = Role.objects.select_for_update().get(pk=role.pk)
+        if role.is_owner_role:
+            raise ProtectedError(_("The owner role cannot be changed."), code="OWNER_ROLE_PROTECTED")
+        if name is not _UNSET and name != role.name:
+            if role.is_builtin:
+                raise ProtectedError(_("Built-in roles cannot be renamed."), code="BUILTIN_ROLE_PROTECTED")
+            if Role.objects.filter(name__iexact=name).exclude(pk=role.pk).exists():
+                raise Duplicate(_("A role with this name already exists."))
+            role.name = name
+        if description is not _UNSET:
+            role.description = description
+        if parent is not _UNSET:
+            _check_parent(role, parent)
+            role.parent = parent
+        role.save()
+        if permissions is not _UNSET:
+            role.permissions.set(permissions_from_names(permissions))
+            record_security_event("role_permissions_changed", user=actor, role=role.name, permissions=permissions)
+    return role
+
+
+def role_delete(*, role: Role, actor: User | None = None) -> None:
+    with transaction.atomic():
+        role = Role.objects.select_for_update().get(pk=role.pk)
+        if role.is_owner_role or role.is_builtin:
+            raise ProtectedError(_("Built-in roles cannot be deleted."), code="BUILTIN_ROLE_PROTECTED")
+        if role.assignments.exists():
+            raise ProtectedError(_("A role that is assigned to users cannot be deleted."), code="ROLE_IN_USE")
+        if role.children.exists():
+            raise ProtectedError(_("A role that other roles inherit from cannot be deleted."), code="ROLE_IN_USE")
+        role.delete()
+        record_security_event("role_deleted", user=actor, role=role.name)
+
+
+def role_assign(*, user: User, role: Role, actor: User | None = None,
+                expires_at: datetime | None = None) -> UserRole:
+    """Grant `role` to `user` (or change the expiry of an existing grant)."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed(
+            _("The expiry must be in the future."), details={"expires_at": [_("Must be in the future.")]}
+        )
+    with transaction.atomic():
+        if role.is_owner_role:
+            Role.objects.select_for_update().get(pk=role.pk)
+        assignment, created = UserRole.objects.select_for_update().get_or_create(
+            user=user, role=role, defaults={"assigned_by": actor, "expires_at": expires_at},
+        )
+        if not created:
+            if role.is_owner_role and expires_at is not None:
+                _ensure_not_last_owner(user, _("The last owner's role cannot be given an expiry."))
+            assignment.expires_at = expires_at
+            assignment.assigned_by = actor
+            assignment.assigned_at = timezone.now()
+            assignment.save()
+        record_security_event("role_assigned", user=actor, target_user=user.pk, role=role.name,
+                              expires_at=expires_at.isoformat() if expires_at else None)
+    RoleBackend.forget(user)
+    return assignment
+
+
+def role_revoke(*, user: User, role: Role, actor: User | None = None) -> None:
+    with transaction.atomic():
+        if role.is_owner_role:
+            _ensure_not_last_owner(user, _("The last owner cannot lose the owner role."))
+        deleted, _detail = UserRole.objects.filter(user=user, role=role).delete()
+        if not deleted:
+            raise NotFoundError(_("This user does not hold this role."))
+        record_security_event("role_revoked", user=actor, target_user=user.pk, role=role.name)
+    RoleBackend.forget(user)
+
+
+# --- API tokens ----------------------------------------------------------------------------
+def api_token_create(*, user: User, request: Any = None) -> tuple[ApiToken, str]:
+    """Returns the token row and the clear key, which exists only in this response."""
+    key = ApiToken.generate_key()
+    token = ApiToken.objects.create(user=user, key_hash=ApiToken.hash_key(key), prefix=key[:8])
+    record_security_event("token_created", request=request, user=user, token=token.prefix)
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken, request: Any = None) -> None:
+    token.delete()
+    record_security_event("token_revoked", request=request, user=token.user, token=token.prefix)

@@ -1,0 +1,85 @@
+"""Maps every exception that reaches DRF onto the contract's error shape (API.md):
+
+    {"error": {"code": "SNAKE_CASE_CODE", "message": "…", "details": …}}
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
+from django.utils.encoding import force_str
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from acountee.errors import AcounteeError
+
+logger = logging.getLogger(__name__)
+
+DRF_CODES: dict[type[exceptions.APIException], str] = {
+    exceptions.ValidationError: "VALIDATION_ERROR",
+    exceptions.ParseError: "MALFORMED_REQUEST",
+    exceptions.NotAuthenticated: "NOT_AUTHENTICATED",
+    exceptions.AuthenticationFailed: "AUTHENTICATION_FAILED",
+    exceptions.PermissionDenied: "PERMISSION_DENIED",
+    exceptions.NotFound: "NOT_FOUND",
+    exceptions.MethodNotAllowed: "METHOD_NOT_ALLOWED",
+    exceptions.NotAcceptable: "NOT_ACCEPTABLE",
+    exceptions.UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
+    exceptions.Throttled: "THROTTLED",
+}
+
+
+def error_body(code: str, message: Any, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": force_str(message), "details": details}}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, AcounteeError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable during %s: %s", context.get("view"), exc)
+        return database_unavailable_response()
+    if isinstance(exc, DatabaseError):
+        # statement/lock timeouts surface as OperationalError; anything else is a bug.
+        return None
+    if not isinstance(exc, exceptions.APIException):
+        return None
+
+    code = _code_for(exc)
+    if isinstance(exc, exceptions.ValidationError):
+        message, details = _("The input is not valid."), exc.detail
+    else:
+        message, details = exc.detail, None
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+    return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
+
+
+def database_unavailable_response() -> Response:
+    return Response(
+        error_body(
+            "DATABASE_UNAVAILABLE",
+            _("The database is unavailable or busy. Please try again shortly."),
+        ),
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )
+
+
+def _code_for(exc: exceptions.APIException) -> str:
+    for klass in type(exc).__mro__:
+        if klass in DRF_CODES:
+            return DRF_CODES[klass]
+    return str(getattr(exc, "default_code", "error")).upper()

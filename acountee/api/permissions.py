@@ -1,0 +1,48 @@
+"""The project-wide API permission class: Django model permissions, fed by roles through
+`accounts.backends.RoleBackend`, so the API and the admin grant exactly the same things."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import permissions
+from rest_framework.request import Request
+
+from acountee.errors import NotOwner
+
+
+class ModelPermissions(permissions.DjangoModelPermissions):
+    """Like DRF's, but reading needs the model's `view` permission too."""
+
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False
+        # Views without a model queryset (e.g. /api/me/) declare their own permissions.
+        if getattr(view, "queryset", None) is None and not hasattr(view, "get_queryset"):
+            return True
+        return super().has_permission(request, view)
+
+
+class IsAuthenticated(permissions.IsAuthenticated):
+    pass
+
+
+class IsOwner(permissions.BasePermission):
+    """Owner-only operations (users, teams, roles, flows). Refusals carry the NOT_OWNER code."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        if not user.is_owner:
+            from accounts.security import record_owner_access_denied
+
+            record_owner_access_denied(request)
+            raise NotOwner()
+        return True

@@ -1,0 +1,25 @@
+"""Shared serializer pieces for every app's API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects fields the endpoint does not know (API contract: unknown fields are an error,
+    not silently dropped — a typo in `payment_reference` must not pass unnoticed)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - known)
+            if unknown:
+                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
+    pass

@@ -1,0 +1,1 @@
+"""Database bootstrap: the embedded server, connection settings and the start-up check."""

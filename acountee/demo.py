@@ -1,0 +1,47 @@
+"""Demo data, one idempotent step per capability. `manage.py seed_demo` runs them in order;
+each app adds its step to DEMO_STEPS when it lands, so `make run` shows every capability."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+DEMO_PASSWORD = "Acountee-demo-2026"  # noqa: S105 - demo accounts only, printed by seed_demo
+
+DEMO_USERS = [
+    # email, name, role, team
+    ("owner@acountee.local", "Trần Thị Chủ", "owner", "Ban giám đốc"),
+    ("ketoan@acountee.local", "Nguyễn Văn Kế Toán", "finance", "Kế toán"),
+    ("ketoan2@acountee.local", "Lê Thị Thu", "finance", "Kế toán"),
+    ("quantri@acountee.local", "Phạm Quản Trị", "admin", "Hành chính"),
+    ("giamdoc@acountee.local", "Hoàng Giám Đốc", "bod", "Ban giám đốc"),
+    ("phogiamdoc@acountee.local", "Vũ Phó Giám Đốc", "bod", "Ban giám đốc"),
+]
+
+DEMO_TEAMS = {
+    "Kế toán": ("Phòng kế toán — thanh toán nhà cung cấp", ["workbench", "reports"]),
+    "Ban giám đốc": ("Ban giám đốc — phê duyệt", ["reports"]),
+    "Hành chính": ("Hành chính — quản trị hệ thống", []),
+}
+
+
+def seed_accounts(log: Callable[[str], Any]) -> None:
+    from accounts import services
+    from accounts.models import Role, Team, User
+
+    teams = {}
+    for name, (description, capabilities) in DEMO_TEAMS.items():
+        teams[name], _created = Team.objects.get_or_create(
+            name=name, defaults={"description": description, "capabilities": capabilities}
+        )
+    for email, name, role, team in DEMO_USERS:
+        if User.objects.filter(email__iexact=email).exists():
+            continue
+        user = services.user_create(email=email, password=DEMO_PASSWORD, name=name, team=teams[team])
+        services.role_assign(user=user, role=Role.objects.get(name=role))
+        log(f"  user {email} ({role})")
+
+
+DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
+    ("accounts", seed_accounts),
+]

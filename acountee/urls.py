@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from acountee import health
+
+api_patterns = [
+    path("", include("accounts.api.urls")),
+    path("", include("files.api.urls")),
+    path("", include("audit.api.urls")),
+    path("", include("invoices.api.urls")),
+    path("", include("payments.api.urls")),
+    path("", include("approvals.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+]
+
+handler404 = "acountee.views.page_not_found"
+handler500 = "acountee.views.server_error"
