@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-DEMO_PASSWORD = "Acountee-demo-2026"  # noqa: S105 - demo accounts only, printed by seed_demo
+DEMO_PASSWORD = "Acountee-demo-2026"
 
 DEMO_USERS = [
     # email, name, role, team
