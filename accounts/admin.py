@@ -38,8 +38,15 @@ class UserRoleInline(admin.TabularInline):
     can_delete = False
     verbose_name_plural = _("roles (assign and revoke through the API or the actions)")
 
+    # Role assignments change only through services (API or the owner's actions), never here.
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_owner)
 
 
 @admin.register(User)
@@ -61,6 +68,9 @@ class UserAdmin(OwnerOnlyAdmin):
         if obj is None:
             kwargs["form"] = self.add_form
         return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [] if obj is None else self.inlines
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
@@ -84,9 +94,6 @@ class UserAdmin(OwnerOnlyAdmin):
             )
         if updated is not None:
             obj.pk = updated.pk
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        return  # role assignments change only through services
 
     @admin.action(description=_("Deactivate selected users"))
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
