@@ -3,6 +3,7 @@ business intent (written by services in the same transaction)."""
 
 from __future__ import annotations
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -20,8 +21,12 @@ class AuditEntry(models.Model):
     occurred_at = models.DateTimeField(_("time"), db_default=models.Func(function="clock_timestamp"))
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.TextField(_("user agent"), blank=True, default="")
-    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     checksum = models.CharField(_("checksum"), max_length=64, blank=True, default="")
+    # Hash chain (sealed at commit by the `audit_seal` constraint trigger): position in the
+    # chain and the checksum of the entry before it. Empty/NULL only until the commit.
+    chain_seq = models.BigIntegerField(_("chain position"), null=True, blank=True, unique=True)
+    prev_checksum = models.CharField(_("previous checksum"), max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         db_table = "audit"
@@ -33,7 +38,54 @@ class AuditEntry(models.Model):
             models.Index(fields=["occurred_at"], name="audit_time_idx"),
             models.Index(fields=["actor", "id"], name="audit_actor_idx"),
             models.Index(fields=["action", "id"], name="audit_action_idx"),
+            models.Index(fields=["actor_user_id", "id"], name="audit_actor_user_idx"),
         ]
+        permissions = [("export_auditentry", _("Can export the audit log"))]
 
     def __str__(self) -> str:
         return f"{self.action} {self.table_name}#{self.record_id} by {self.actor}"
+
+
+class SecurityEventKind(models.TextChoices):
+    SIGN_IN_SUCCEEDED = "sign_in_succeeded", _("sign-in succeeded")
+    SIGN_IN_FAILED = "sign_in_failed", _("sign-in failed")
+    SIGN_OUT = "sign_out", _("sign-out")
+    LOCKOUT = "lockout", _("locked out")
+    TOKEN_CREATED = "token_created", _("API token created")
+    TOKEN_REVOKED = "token_revoked", _("API token revoked")
+    ROLE_CREATED = "role_created", _("role created")
+    ROLE_PERMISSIONS_CHANGED = "role_permissions_changed", _("role permissions changed")
+    ROLE_DELETED = "role_deleted", _("role deleted")
+    ROLE_ASSIGNED = "role_assigned", _("role assigned")
+    ROLE_REVOKED = "role_revoked", _("role revoked")
+    PERMISSIONS_CHANGED = "permissions_changed", _("permissions changed")
+    ACCESS_DENIED = "access_denied", _("access denied")
+
+
+class SecurityEvent(models.Model):
+    """Who signed in, failed to, was locked out, got or lost a token or a role, or was refused
+    an owner operation. Kept apart from `audit` because most of these change no business row
+    (a failed sign-in has no row at all) and owners review them separately. Append-only like
+    `audit`. The user is a plain id, not a foreign key: the log outlives what it mentions."""
+
+    kind = models.CharField(_("kind"), max_length=64, choices=SecurityEventKind.choices)
+    user_id = models.BigIntegerField(_("user id"), null=True, blank=True)
+    email = models.CharField(_("e-mail"), max_length=255, blank=True, default="")
+    occurred_at = models.DateTimeField(_("time"), db_default=models.Func(function="clock_timestamp"))
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.TextField(_("user agent"), blank=True, default="")
+    details = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        db_table = "security_events"
+        ordering = ["-id"]
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        indexes = [
+            models.Index(fields=["kind", "id"], name="security_events_kind_idx"),
+            models.Index(fields=["user_id", "id"], name="security_events_user_idx"),
+            models.Index(fields=["occurred_at"], name="security_events_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.email or self.user_id or ''}".strip()
