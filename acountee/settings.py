@@ -161,6 +161,38 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".data" / "static"
 
+# Files live in PostgreSQL (files.storage.DatabaseStorage) unless FILE_STORAGE=s3 selects an
+# S3-compatible store (django-storages) configured by the AWS_* variables below.
+FILE_STORAGE = env.str("FILE_STORAGE", default="database")
+if FILE_STORAGE == "database":
+    _default_storage: dict = {"BACKEND": "files.storage.DatabaseStorage"}
+elif FILE_STORAGE == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("AWS_LOCATION", default=""),
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    raise ImproperlyConfigured("FILE_STORAGE must be database or s3")
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Largest accepted upload (413 TOO_LARGE above it). Bodies above FILE_UPLOAD_MAX_MEMORY_SIZE
+# are spooled to a temporary file, never held in memory; non-file request bodies (JSON, form
+# fields) stay capped by DATA_UPLOAD_MAX_MEMORY_SIZE.
+FILE_MAX_SIZE = env.int("FILE_MAX_SIZE", default=50 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+
 # --- REST framework ----------------------------------------------------------------------------
 API_MAX_PAGE_SIZE = 500
 REST_FRAMEWORK = {

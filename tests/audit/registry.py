@@ -41,5 +41,6 @@ AUDITED_TABLE_FACTORIES: dict[str, Callable[[], Any]] = {
     "teams": _team,
     "roles": _role,
     "user_roles": _user_role,
+    "files": lambda: __import__("tests.files.factories", fromlist=["stored_file"]).stored_file(),
     # role_permissions is an M2M through table: covered by tests/audit via role.permissions.add().
 }

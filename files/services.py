@@ -1,0 +1,283 @@
+"""Writes and content reads of the file store.
+
+`stored_file_create` streams content into PostgreSQL in chunks (one binary `COPY`, the
+content's length known up front from a first hashing pass), so a 100 MB upload never exists
+as one Python object. `stored_file_iter_chunks` / `stored_file_open` read it back with
+`substring()` in chunks; the column is `STORAGE EXTERNAL` (uncompressed), so each chunk
+costs only the TOAST pages it covers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
+
+from acountee.errors import NotFoundError, ProtectedError, TooLarge, ValidationFailed
+from files.detection import detect_content_type
+from files.models import StoredFile
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+READ_CHUNK_SIZE = 1024 * 1024  # hashing / COPY pass over the upload
+DOWNLOAD_CHUNK_SIZE = 2 * 1024 * 1024  # one substring() per chunk
+MAX_NAME_LENGTH = 255
+
+_COPY_SQL = (
+    "COPY files (sha256, size, content_type, original_name, created_by_id, content) FROM STDIN (FORMAT BINARY)"
+)
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+_COPY_TRAILER = b"\xff\xff"
+
+
+def max_file_size() -> int:
+    return int(settings.FILE_MAX_SIZE)
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+def clean_file_name(name: str) -> str:
+    """The name to keep: the last path component, NFC-normalised, trimmed to 255 characters
+    (keeping the extension). Path separators are dropped (a browser may send
+    `C:\\Users\\…\\hoa-don.pdf`); control characters and NUL are refused, not silently removed,
+    because no genuine file name holds them."""
+    if not isinstance(name, str):
+        raise ValidationFailed(_("The file name is missing."), code="INVALID_FILE_NAME")
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ValidationFailed(
+            _("The file name contains control characters."), code="INVALID_FILE_NAME", details={"name": repr(name)}
+        )
+    name = unicodedata.normalize("NFC", name)
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if name in {"", ".", ".."}:
+        raise ValidationFailed(_("The file name is empty."), code="INVALID_FILE_NAME")
+    if len(name) > MAX_NAME_LENGTH:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 16:
+            name = stem[: MAX_NAME_LENGTH - len(ext) - 1] + "." + ext
+        else:
+            name = name[:MAX_NAME_LENGTH]
+    return name
+
+
+# --- create -------------------------------------------------------------------------------------
+
+
+def _as_seekable(content: bytes | IO[bytes]) -> tuple[IO[bytes], bool]:
+    """A seekable binary stream over `content`, and whether we own (must close) it."""
+    if isinstance(content, bytes | bytearray | memoryview):
+        return io.BytesIO(content), True
+    seekable = getattr(content, "seekable", None)
+    if callable(seekable) and seekable():
+        return content, False
+    # A pipe or socket: spool to disk (in memory up to one chunk) so we can read it twice.
+    spool = tempfile.SpooledTemporaryFile(max_size=READ_CHUNK_SIZE)  # noqa: SIM115 - closed by the caller
+    limit = max_file_size()
+    total = 0
+    while chunk := content.read(READ_CHUNK_SIZE):
+        total += len(chunk)
+        if total > limit:
+            spool.close()
+            raise _too_large(limit)
+        spool.write(chunk)
+    return spool, True
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(
+        _("The file is larger than the limit of %(limit)s bytes.") % {"limit": limit},
+        details={"max_size": limit},
+    )
+
+
+def _hash(stream: IO[bytes]) -> tuple[str, int]:
+    stream.seek(0)
+    digest = hashlib.sha256()
+    size = 0
+    limit = max_file_size()
+    while chunk := stream.read(READ_CHUNK_SIZE):
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        digest.update(chunk)
+    stream.seek(0)
+    return digest.hexdigest(), size
+
+
+def _copy_header(*, sha256: str, size: int, content_type: str, name: str, created_by_id: int | None) -> bytes:
+    def text(value: str) -> bytes:
+        raw = value.encode("utf-8")
+        return struct.pack("!i", len(raw)) + raw
+
+    parts = [
+        _COPY_SIGNATURE,
+        struct.pack("!h", 6),
+        text(sha256),
+        struct.pack("!iq", 8, size),
+        text(content_type),
+        text(name),
+        struct.pack("!iq", 8, created_by_id) if created_by_id is not None else struct.pack("!i", -1),
+        struct.pack("!i", size),  # the content field's length; its bytes follow in chunks
+    ]
+    return b"".join(parts)
+
+
+def stored_file_create(*, content: bytes | IO[bytes], name: str, created_by: User | None) -> StoredFile:
+    """Stores `content` (bytes or a binary file object, e.g. a Django `UploadedFile`) and
+    returns its row; identical bytes return the existing row (deduplication by SHA-256;
+    the first uploader's name and user are kept).
+
+    Refuses empty content (`EMPTY_FILE`), content over `FILE_MAX_SIZE` (`TOO_LARGE`, 413)
+    and names with control characters (`INVALID_FILE_NAME`). Nothing is stored on refusal.
+    """
+    clean_name = clean_file_name(name)
+    stream, owned = _as_seekable(content)
+    try:
+        sha256, size = _hash(stream)
+        if size == 0:
+            raise ValidationFailed(_("The file is empty."), code="EMPTY_FILE")
+        existing = StoredFile.objects.filter(sha256=sha256).first()
+        if existing is not None:
+            return existing
+        content_type = detect_content_type(stream)
+        header = _copy_header(
+            sha256=sha256, size=size, content_type=content_type, name=clean_name,
+            created_by_id=created_by.pk if created_by is not None else None,
+        )
+        try:
+            with transaction.atomic():
+                _copy_in(stream, header=header, sha256=sha256, size=size)
+        except IntegrityError:
+            # Someone stored the same bytes between our check and our insert.
+            existing = StoredFile.objects.filter(sha256=sha256).first()
+            if existing is None:
+                raise
+            return existing
+        return StoredFile.objects.get(sha256=sha256)
+    finally:
+        if owned:
+            stream.close()
+
+
+def _copy_in(stream: IO[bytes], *, header: bytes, sha256: str, size: int) -> None:
+    digest = hashlib.sha256()
+    sent = 0
+    with connection.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
+        copy.write(header)
+        while chunk := stream.read(READ_CHUNK_SIZE):
+            sent += len(chunk)
+            if sent > size:
+                break
+            digest.update(chunk)
+            copy.write(chunk)
+        if sent != size or digest.hexdigest() != sha256:
+            # The source changed under us: abort the COPY, store nothing.
+            raise ValidationFailed(_("The file changed while it was being stored."), code="UPLOAD_CHANGED")
+        copy.write(_COPY_TRAILER)
+
+
+# --- read -------------------------------------------------------------------------------------
+
+
+def stored_file_read_range(*, file: StoredFile, start: int, length: int) -> bytes:
+    """`length` bytes from `start` (fewer at the end of the file)."""
+    with connection.cursor() as cursor:
+        # substring() is 1-based. Only the TOAST chunks covering the range are read.
+        cursor.execute(
+            "SELECT substring(content FROM %s FOR %s) FROM files WHERE id = %s", [start + 1, length, file.pk]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFoundError(_("The file no longer exists."), code="FILE_NOT_FOUND")
+    return bytes(row[0])
+
+
+def stored_file_iter_chunks(
+    *, file: StoredFile, start: int = 0, end: int | None = None, chunk_size: int = DOWNLOAD_CHUNK_SIZE
+) -> Iterator[bytes]:
+    """Yields the bytes `start..end` (inclusive; default: the whole file) in chunks. Content is
+    immutable, so chunks read in separate statements always belong to the same bytes."""
+    last = file.size - 1 if end is None else min(end, file.size - 1)
+    position = start
+    while position <= last:
+        length = min(chunk_size, last - position + 1)
+        chunk = stored_file_read_range(file=file, start=position, length=length)
+        if not chunk:
+            break
+        yield chunk
+        position += len(chunk)
+
+
+class StoredFileReader(io.RawIOBase):
+    """A read-only, seekable file object over a stored file's content (chunked reads)."""
+
+    def __init__(self, file: StoredFile):
+        super().__init__()
+        self.file = file
+        self.name = file.original_name
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.file.size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._position >= self.file.size or not len(view):
+            return 0
+        data = stored_file_read_range(
+            file=self.file, start=self._position, length=min(len(view), DOWNLOAD_CHUNK_SIZE)
+        )
+        view[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+    def readall(self) -> bytes:
+        parts = list(stored_file_iter_chunks(file=self.file, start=self._position))
+        self._position = self.file.size
+        return b"".join(parts)
+
+
+def stored_file_open(file: StoredFile) -> IO[bytes]:
+    """A buffered, seekable binary file object over the content (reads in chunks on demand;
+    `.read()` without a size loads it all — fine for XML, not for 100 MB)."""
+    return io.BufferedReader(StoredFileReader(file), buffer_size=256 * 1024)
+
+
+def stored_file_get(*, file_id: int) -> StoredFile:
+    try:
+        return StoredFile.objects.get(pk=file_id)
+    except (StoredFile.DoesNotExist, ValueError, TypeError):
+        raise NotFoundError(_("File not found."), code="FILE_NOT_FOUND") from None
+
+
+def stored_file_delete(*, file: StoredFile, actor: User | None) -> None:
+    """Deletes a file nothing references (a referencing row protects it: `PROTECTED`)."""
+    from django.db.models import ProtectedError as DjangoProtectedError
+    from django.db.models import RestrictedError
+
+    try:
+        with transaction.atomic():
+            StoredFile.objects.filter(pk=file.pk).delete()
+    except (DjangoProtectedError, RestrictedError, IntegrityError):
+        raise ProtectedError(_("The file is still in use."), code="FILE_IN_USE") from None
