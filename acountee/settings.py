@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "acountee.middleware.DatabaseUnavailableMiddleware",
+    # Makes the request (user, IP, user agent) the actor of every audited write it causes.
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -233,6 +235,13 @@ SPECTACULAR_SETTINGS = {
 # --- Product rules ------------------------------------------------------------------------------
 ALLOW_SELF_APPROVAL = env.bool("ALLOW_SELF_APPROVAL", default=False)
 COMPANY_TAX_CODE = env.str("COMPANY_TAX_CODE", default="")
+
+# Invoice import limits (SPEC §2): per XML file, per ZIP archive, and the batch size of the importer.
+INVOICE_IMPORT_MAX_XML_BYTES = env.int("INVOICE_IMPORT_MAX_XML_BYTES", default=5 * 1024 * 1024)
+INVOICE_IMPORT_MAX_ZIP_ENTRIES = env.int("INVOICE_IMPORT_MAX_ZIP_ENTRIES", default=20_000)
+INVOICE_IMPORT_MAX_ZIP_EXPANDED_BYTES = env.int("INVOICE_IMPORT_MAX_ZIP_EXPANDED_BYTES", default=1024 * 1024 * 1024)
+INVOICE_IMPORT_MAX_COMPRESSION_RATIO = env.int("INVOICE_IMPORT_MAX_COMPRESSION_RATIO", default=100)
+INVOICE_IMPORT_BATCH_SIZE = env.int("INVOICE_IMPORT_BATCH_SIZE", default=500)
 
 # --- Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = PRODUCTION

@@ -1,0 +1,41 @@
+"""`flush` that can empty the append-only audit tables (tests' TransactionTestCase uses it).
+
+The append-only triggers refuse TRUNCATE. Emptying the whole database is a deliberate act
+of a table owner: the triggers are disabled and re-enabled inside the same transaction (so a
+crash leaves them enabled). Refused outright in production.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import CommandError
+from django.core.management.commands import flush
+from django.db import connections, transaction
+
+GUARDED = (("audit", "audit_no_truncate"), ("security_events", "security_events_no_truncate"))
+
+
+class Command(flush.Command):
+    def handle(self, **options: Any) -> None:
+        if getattr(settings, "PRODUCTION", False):
+            raise CommandError("flush would erase the audit log; refused in production.")
+        connection = connections[options["database"]]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE tgname = ANY(%s)",
+                [[name for _table, name in GUARDED]],
+            )
+            present = cursor.fetchall()
+        if not present:
+            return super().handle(**options)
+        with transaction.atomic(using=options["database"]):
+            with connection.cursor() as cursor:
+                for table, name in present:
+                    cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER "{name}"')
+            super().handle(**options)
+            with connection.cursor() as cursor:
+                for table, name in present:
+                    cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER "{name}"')
+        return None

@@ -1,0 +1,34 @@
+"""`manage.py verify_audit`: recompute every audit checksum; exit 1 naming the broken entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from audit.verification import PROBLEMS, verify_chain
+
+
+class Command(BaseCommand):
+    help = "Recompute the audit log's hash chain; exit 1 and list the entries that do not match."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--limit", type=int, default=100, help="List at most this many broken entries.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        result = verify_chain(limit=max(1, options["limit"]))
+        if result.ok:
+            self.stdout.write(self.style.SUCCESS(
+                f"Audit log intact: {result.checked} entries verified; "
+                f"head #{result.head_seq} checksum {result.head_checksum or '-'}"
+            ))
+            return
+        for entry in result.broken:
+            position = f" (chain position {entry.chain_seq})" if entry.chain_seq is not None else ""
+            self.stderr.write(f"Broken audit entry id={entry.id}{position}: {PROBLEMS[entry.problem]}")
+        first = result.broken[0]
+        raise CommandError(
+            f"Audit log tampered: first broken entry id={first.id} ({first.problem}); "
+            f"{len(result.broken)} listed, {result.checked} checked.",
+            returncode=1,
+        )
