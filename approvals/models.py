@@ -1,1 +1,242 @@
-"""Approvals models."""
+"""Approval chains of payment requests, the flow templates they are copied from, and
+approver delegation (SPEC §4, §5).
+
+A PR owns one `Approval` (1:1) with ordered `ApprovalStep`s; each step names its approvers
+(`ApprovalStepUser`) and collects `ApprovalRecord`s. Flows are templates: a PR copies a
+flow's steps when it is created, so later edits to the flow never change a PR in flight.
+
+This app depends on `payments` (never the reverse).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
+from django.db import models
+from django.db.models import F, Func, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class StepMode(models.TextChoices):
+    ANYOF = "anyof", _("Any one of the approvers")
+    ALLOF = "allof", _("All of the approvers")
+
+
+class ApprovalFlow(models.Model):
+    """A named, reusable chain that owners maintain; optionally it applies to an amount range
+    ([min, max), either end open) so a new PR picks the right chain by its amount. Active
+    flows' ranges never overlap (a database exclusion constraint), so the choice is unique."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    min_amount = models.DecimalField(_("minimum amount (inclusive)"), max_digits=18, decimal_places=2,
+                                     null=True, blank=True)
+    max_amount = models.DecimalField(_("maximum amount (exclusive)"), max_digits=18, decimal_places=2,
+                                     null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        db_table = "approval_flows"
+        ordering = ["name"]
+        verbose_name = _("approval flow")
+        verbose_name_plural = _("approval flows")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_amount__isnull=True) | Q(max_amount__isnull=True) | Q(min_amount__lt=F("max_amount")),
+                name="approval_flows_range_ordered",
+            ),
+            ExclusionConstraint(
+                name="approval_flows_active_ranges_disjoint",
+                expressions=[
+                    (Func(F("min_amount"), F("max_amount"), models.Value("[)"), function="numrange"),
+                     RangeOperators.OVERLAPS),
+                ],
+                condition=Q(is_active=True) & (Q(min_amount__isnull=False) | Q(max_amount__isnull=False)),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_range(self) -> bool:
+        return self.min_amount is not None or self.max_amount is not None
+
+
+class ApprovalFlowStep(models.Model):
+    """One step of a flow template."""
+
+    flow = models.ForeignKey(ApprovalFlow, verbose_name=_("flow"), on_delete=models.CASCADE, related_name="steps")
+    number = models.PositiveSmallIntegerField(_("number"))
+    name = models.CharField(_("name"), max_length=200)
+    mode = models.CharField(_("mode"), max_length=8, choices=StepMode.choices, default=StepMode.ANYOF)
+    approvers = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("approvers"),
+                                       through="ApprovalFlowStepUser", related_name="+")
+
+    class Meta:
+        db_table = "approval_flow_steps"
+        ordering = ["flow", "number"]
+        verbose_name = _("flow step")
+        verbose_name_plural = _("flow steps")
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "number"], name="approval_flow_steps_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="approval_flow_steps_number_positive"),
+            models.CheckConstraint(condition=Q(mode__in=["anyof", "allof"]), name="approval_flow_steps_mode_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.name}"
+
+
+class ApprovalFlowStepUser(models.Model):
+    """An approver named on a flow step."""
+
+    step = models.ForeignKey(ApprovalFlowStep, verbose_name=_("step"), on_delete=models.CASCADE,
+                             related_name="step_users")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.PROTECT,
+                             related_name="+")
+
+    class Meta:
+        db_table = "approval_flow_step_users"
+        ordering = ["step", "id"]
+        verbose_name = _("flow step approver")
+        verbose_name_plural = _("flow step approvers")
+        constraints = [models.UniqueConstraint(fields=["step", "user"], name="approval_flow_step_users_unique")]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class Approval(models.Model):
+    """The chain of one PR. `current_step` is 0 while the PR is a draft, the number of the
+    step awaiting approval while it is pending, and the last step's number once approved.
+    Locked after the PR row (lock order PR → approval → steps/records)."""
+
+    pr = models.OneToOneField("payments.PaymentRequest", verbose_name=_("payment request"),
+                              on_delete=models.CASCADE, related_name="approval")
+    flow = models.ForeignKey(ApprovalFlow, verbose_name=_("copied from flow"), null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    current_step = models.PositiveSmallIntegerField(_("current step"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        db_table = "approval"
+        verbose_name = _("approval chain")
+        verbose_name_plural = _("approval chains")
+
+    def __str__(self) -> str:
+        return f"{self.pr_id} @ {self.current_step}"
+
+
+class ApprovalStep(models.Model):
+    """One step of a PR's own chain (a copy, never a reference to the flow)."""
+
+    approval = models.ForeignKey(Approval, verbose_name=_("approval chain"), on_delete=models.CASCADE,
+                                 related_name="steps")
+    number = models.PositiveSmallIntegerField(_("number"))
+    name = models.CharField(_("name"), max_length=200)
+    mode = models.CharField(_("mode"), max_length=8, choices=StepMode.choices, default=StepMode.ANYOF)
+    approvers = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("approvers"),
+                                       through="ApprovalStepUser", related_name="+")
+
+    class Meta:
+        db_table = "approval_steps"
+        ordering = ["approval", "number"]
+        verbose_name = _("approval step")
+        verbose_name_plural = _("approval steps")
+        constraints = [
+            models.UniqueConstraint(fields=["approval", "number"], name="approval_steps_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="approval_steps_number_positive"),
+            models.CheckConstraint(condition=Q(mode__in=["anyof", "allof"]), name="approval_steps_mode_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.name}"
+
+
+class ApprovalStepUser(models.Model):
+    """An approver assigned to a step of a PR's chain."""
+
+    step = models.ForeignKey(ApprovalStep, verbose_name=_("step"), on_delete=models.CASCADE,
+                             related_name="step_users")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.PROTECT,
+                             related_name="approval_step_assignments")
+
+    class Meta:
+        db_table = "approval_step_users"
+        ordering = ["step", "id"]
+        verbose_name = _("step approver")
+        verbose_name_plural = _("step approvers")
+        constraints = [models.UniqueConstraint(fields=["step", "user"], name="approval_step_users_unique")]
+        indexes = [models.Index(fields=["user", "step"], name="approval_step_users_user_idx")]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class ApprovalRecord(models.Model):
+    """One approval given on one step. `approver` is whose place on the step it fills;
+    `acted_by` is who clicked (a delegate acting for an absent approver, or the approver).
+    The database refuses a second record for the same place or the same person on a step,
+    whatever the application does. Reject and recall delete the records; the audit keeps them."""
+
+    approval = models.ForeignKey(Approval, verbose_name=_("approval chain"), on_delete=models.CASCADE,
+                                 related_name="records")
+    step = models.ForeignKey(ApprovalStep, verbose_name=_("step"), on_delete=models.CASCADE, related_name="records")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("on behalf of"),
+                                 on_delete=models.PROTECT, related_name="+")
+    acted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved by"),
+                                 on_delete=models.PROTECT, related_name="approval_records")
+    approved_at = models.DateTimeField(_("approved at"), auto_now_add=True)
+
+    class Meta:
+        db_table = "approval_records"
+        ordering = ["step__number", "approved_at", "id"]
+        verbose_name = _("approval record")
+        verbose_name_plural = _("approval records")
+        constraints = [
+            models.UniqueConstraint(fields=["step", "approver"], name="approval_records_step_approver_unique"),
+            models.UniqueConstraint(fields=["step", "acted_by"], name="approval_records_step_actor_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step_id}: {self.acted_by_id} for {self.approver_id}"
+
+    @property
+    def is_delegated(self) -> bool:
+        return self.approver_id != self.acted_by_id
+
+
+class ApprovalDelegation(models.Model):
+    """An approver's substitute for a date range (leave). While it runs (both dates
+    inclusive, company time zone) the substitute may act on the approver's steps."""
+
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.CASCADE,
+                                 related_name="delegations_given")
+    substitute = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("substitute"),
+                                   on_delete=models.CASCADE, related_name="delegations_received")
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until (inclusive)"))
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        db_table = "approval_delegations"
+        ordering = ["-start_date", "id"]
+        verbose_name = _("approval delegation")
+        verbose_name_plural = _("approval delegations")
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="approval_delegations_dates"),
+            models.CheckConstraint(condition=~Q(approver=F("substitute")), name="approval_delegations_not_self"),
+        ]
+        indexes = [models.Index(fields=["substitute", "start_date", "end_date"],
+                                name="approval_delegations_sub_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.approver} → {self.substitute} ({self.start_date} - {self.end_date})"

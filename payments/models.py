@@ -1,1 +1,146 @@
-"""Payments models."""
+"""Payment requests (SPEC §4), their attachments and invoice links, and the bank-account
+registry (SPEC §3).
+
+The approval chain of a PR lives in the `approvals` app (which depends on this one, never
+the reverse): this module knows nothing about steps or approvers.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class PaymentMethod(models.Model):
+    """A bank account the company pays to or from, kept once so that invoice payment details
+    and advanced PRs can be prefilled instead of retyped (typos in account numbers cost money)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    bank_name = models.CharField(_("bank name"), max_length=200, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=64, blank=True)
+    account_name = models.CharField(_("account holder name"), max_length=200, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        db_table = "payment_methods"
+        ordering = ["name", "id"]
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="payment_methods_name_not_empty")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PaymentRequestType(models.TextChoices):
+    DIRECT = "direct", _("Direct (bank details from the invoices)")
+    ADVANCED = "advanced", _("Advanced (bank details on the request)")
+
+
+class PaymentRequestStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PENDING = "pending", _("Pending approval")
+    APPROVED = "approved", _("Approved")
+    COMPLETED = "completed", _("Completed")
+
+
+S = PaymentRequestStatus
+# The whole state machine (SPEC §4). Services consult this table before every transition;
+# `delete` is allowed from draft only and is not a state.
+PR_TRANSITIONS: dict[str, dict[str, str]] = {
+    "request_approval": {S.DRAFT: S.PENDING},
+    # approve keeps pending while steps remain; the last step moves pending → approved.
+    "approve": {S.PENDING: S.APPROVED},
+    # retract on an approved PR (last step's approval withdrawn) goes back to pending.
+    "retract": {S.APPROVED: S.PENDING, S.PENDING: S.PENDING},
+    "reject": {S.PENDING: S.DRAFT},
+    "recall": {S.PENDING: S.DRAFT},
+    "complete": {S.APPROVED: S.COMPLETED},
+    "uncomplete": {S.COMPLETED: S.APPROVED},
+}
+EDITABLE_STATUSES = frozenset({S.DRAFT})
+
+
+class PaymentRequest(models.Model):
+    """A request to pay money out, routed through an approval chain before finance pays it.
+
+    `direct` PRs pay suppliers exactly as their linked invoices say (bank details resolve from
+    the invoices); `advanced` PRs (advances, refunds, anything without an invoice yet) carry
+    their own bank details. Status changes only through the services, under a row lock."""
+
+    name = models.CharField(_("name"), max_length=255)
+    type = models.CharField(_("type"), max_length=16, choices=PaymentRequestType.choices,
+                            default=PaymentRequestType.DIRECT)
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2,
+                                 validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(_("currency"), max_length=3, default="VND")
+    note = models.TextField(_("note"), blank=True)
+    maker = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("maker"), on_delete=models.PROTECT,
+                              related_name="payment_requests")
+    status = models.CharField(_("status"), max_length=16, choices=PaymentRequestStatus.choices,
+                              default=PaymentRequestStatus.DRAFT, db_index=True)
+    bank_name = models.CharField(_("bank name"), max_length=200, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=64, blank=True)
+    account_name = models.CharField(_("account holder name"), max_length=200, blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=128, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        db_table = "pr"
+        ordering = ["-id"]
+        verbose_name = _("payment request")
+        verbose_name_plural = _("payment requests")
+        permissions = [("complete_paymentrequest", _("Can complete and un-complete payment requests"))]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="pr_amount_not_negative"),
+            models.CheckConstraint(condition=~Q(name=""), name="pr_name_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in PaymentRequestStatus]), name="pr_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(type__in=[t.value for t in PaymentRequestType]), name="pr_type_valid"
+            ),
+            # completed_at is set exactly when the PR is completed.
+            models.CheckConstraint(
+                condition=Q(status=PaymentRequestStatus.COMPLETED, completed_at__isnull=False)
+                | (~Q(status=PaymentRequestStatus.COMPLETED) & Q(completed_at__isnull=True)),
+                name="pr_completed_at_iff_completed",
+            ),
+        ]
+        indexes = [models.Index(fields=["maker", "status"], name="pr_maker_status_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.name}"
+
+
+class PRAttachment(models.Model):
+    """A supporting document of a PR (contract, quotation, transfer receipt). The bytes live
+    once in the file store; removing an attachment never deletes the file (the audit log and
+    other documents may still point at it)."""
+
+    pr = models.ForeignKey(PaymentRequest, verbose_name=_("payment request"), on_delete=models.CASCADE,
+                           related_name="attachments")
+    file = models.ForeignKey("files.StoredFile", verbose_name=_("file"), on_delete=models.PROTECT,
+                             related_name="+")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("added by"), null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+    added_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    class Meta:
+        db_table = "pr_attachments"
+        ordering = ["pr", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        constraints = [models.UniqueConstraint(fields=["pr", "file"], name="pr_attachments_pr_file_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.pr_id}: {self.file_id}"

@@ -1,0 +1,796 @@
+"""The payment-request lifecycle (SPEC §4) and approval flows (SPEC §5).
+
+This module is the one orchestrator of a PR's life: every service that changes a PR's
+status or its approval chain lives here, because `approvals` sits above `payments`
+(`payments` never imports `approvals`; see docs/payments.md).
+
+Concurrency (docs/concurrency.md): each transition opens one transaction, locks the PR row
+(`payments.services.payment_request_lock`), then the approval row, re-checks every rule
+against what it just read and writes. All writers of a PR's chain go through here, so the PR
+row lock serialises them; the database's unique constraints on approval records are the
+second line. Repeating an action that already happened is refused with a 409 and a specific
+code (ALREADY_APPROVED, ALREADY_REQUESTED, ALREADY_COMPLETED, …), never applied twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acountee.errors import (
+    AcounteeError,
+    ConflictError,
+    Duplicate,
+    InvalidState,
+    NotFoundError,
+    NotOwner,
+    PermissionDeniedError,
+    ValidationFailed,
+)
+from approvals import events
+from approvals.models import (
+    Approval,
+    ApprovalDelegation,
+    ApprovalFlow,
+    ApprovalFlowStep,
+    ApprovalFlowStepUser,
+    ApprovalRecord,
+    ApprovalStep,
+    ApprovalStepUser,
+    StepMode,
+)
+from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PaymentRequestType
+from payments.services import audit, ensure_status, payment_request_lock
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+S = PaymentRequestStatus
+_UNSET: Any = object()
+MAX_STEPS = 20
+MAX_APPROVERS_PER_STEP = 50
+MAX_BULK_APPROVE = 1000
+
+
+class StepSpec(TypedDict):
+    """An inline step: {"name": str, "mode": "anyof"|"allof", "approvers": [User, …]}."""
+
+    name: str
+    mode: str
+    approvers: Sequence[User]
+
+
+# --- small helpers ---------------------------------------------------------------------------------
+def _today() -> date:
+    return timezone.localdate()
+
+
+def _money(value: Any, field: str) -> Decimal:
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValidationFailed(_("Not a valid amount."), details={field: [_("Not a valid amount.")]}) from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e16"):
+        raise ValidationFailed(_("Not a valid amount."), details={field: [_("Not a valid amount.")]})
+    return amount.quantize(Decimal("0.01"))
+
+
+def _clean_steps(steps: Sequence[StepSpec]) -> list[tuple[str, str, list[User]]]:
+    """Validate inline steps; each needs a name, a valid mode and at least one distinct,
+    active approver."""
+    if not isinstance(steps, list | tuple):
+        raise ValidationFailed(_("Steps must be a list."), details={"steps": [_("Steps must be a list.")]})
+    if len(steps) > MAX_STEPS:
+        raise ValidationFailed(_("Too many steps."), details={"steps": [_("At most %d steps.") % MAX_STEPS]})
+    cleaned = []
+    for index, step in enumerate(steps, start=1):
+        name = str(step.get("name") or "").strip() or _("Step %(n)d") % {"n": index}
+        mode = step.get("mode") or StepMode.ANYOF
+        if mode not in StepMode.values:
+            raise ValidationFailed(_("Unknown step mode."), details={"steps": {index: {"mode": [mode]}}})
+        approvers = list(step.get("approvers") or [])
+        if not approvers:
+            raise ValidationFailed(
+                _("Step %(n)d has no approver.") % {"n": index}, code="STEP_WITHOUT_APPROVERS",
+                details={"steps": {index: {"approvers": [_("At least one approver is required.")]}}},
+            )
+        if len(approvers) > MAX_APPROVERS_PER_STEP:
+            raise ValidationFailed(_("Too many approvers in one step."), details={"steps": {index: {}}})
+        if len({u.pk for u in approvers}) != len(approvers):
+            raise ValidationFailed(
+                _("Step %(n)d names an approver twice.") % {"n": index}, code="DUPLICATE_APPROVER",
+                details={"steps": {index: {"approvers": [_("Each approver once.")]}}},
+            )
+        inactive = [u.pk for u in approvers if not u.is_active]
+        if inactive:
+            raise ValidationFailed(
+                _("Inactive users cannot approve."), code="INACTIVE_APPROVER",
+                details={"steps": {index: {"approvers": inactive}}},
+            )
+        cleaned.append((name[:200], mode, approvers))
+    return cleaned
+
+
+def _ensure_owner(actor: User | None) -> None:
+    if actor is None or not actor.is_owner:
+        raise NotOwner(_("Only owners manage approval flows."))
+
+
+def _ensure_can_prepare(pr: PaymentRequest, actor: User | None, perm: str = "change") -> None:
+    """Drafts are prepared by their maker or by finance staff holding the model permission."""
+    if actor is None:
+        return  # system processes (seed, imports) act on their own authority
+    if pr.maker_id == actor.pk or actor.has_perm(f"payments.{perm}_paymentrequest"):
+        return
+    raise PermissionDeniedError(_("Only the maker or finance staff can do this."), code="NOT_MAKER")
+
+
+def _ensure_can_complete(actor: User | None) -> None:
+    if actor is not None and not actor.has_perm("payments.complete_paymentrequest"):
+        raise PermissionDeniedError(_("Only finance staff can complete payment requests."),
+                                    code="PERMISSION_DENIED")
+
+
+def _lock_approval(pr: PaymentRequest) -> Approval:
+    """Second lock of every transition (after the PR row)."""
+    approval = Approval.objects.select_for_update().filter(pr_id=pr.pk).first()
+    if approval is None:  # a PR created outside the services: give it an empty chain
+        approval = Approval.objects.create(pr=pr)
+    return approval
+
+
+def _step_snapshot(step: ApprovalStep) -> dict[str, Any]:
+    return {"number": step.number, "name": step.name, "mode": step.mode}
+
+
+# --- chain building ------------------------------------------------------------------------------
+def flow_for_amount(amount: Decimal) -> ApprovalFlow | None:
+    """The active flow whose [min, max) range holds `amount` (at most one: ranges of active
+    flows never overlap)."""
+    return (
+        ApprovalFlow.objects.filter(is_active=True)
+        .filter(Q(min_amount__isnull=False) | Q(max_amount__isnull=False))
+        .filter(Q(min_amount__isnull=True) | Q(min_amount__lte=amount))
+        .filter(Q(max_amount__isnull=True) | Q(max_amount__gt=amount))
+        .order_by("id")
+        .first()
+    )
+
+
+def _flow_steps(flow: ApprovalFlow) -> list[tuple[str, str, list[User]]]:
+    steps = []
+    for step in flow.steps.order_by("number").prefetch_related("step_users__user"):
+        steps.append((step.name, step.mode, [su.user for su in step.step_users.all()]))
+    return steps
+
+
+def _write_chain(approval: Approval, steps: list[tuple[str, str, list[User]]], flow: ApprovalFlow | None) -> None:
+    """Replace the chain's steps (draft only; the caller holds the PR and approval locks)."""
+    ApprovalStep.objects.filter(approval=approval).delete()
+    created = ApprovalStep.objects.bulk_create(
+        [ApprovalStep(approval=approval, number=n, name=name, mode=mode)
+         for n, (name, mode, _approvers) in enumerate(steps, start=1)]
+    )
+    ApprovalStepUser.objects.bulk_create(
+        [ApprovalStepUser(step=step, user=user)
+         for step, (_name, _mode, approvers) in zip(created, steps, strict=True) for user in approvers]
+    )
+    approval.flow = flow
+    approval.current_step = 0
+    approval.save(update_fields=["flow", "current_step", "updated_at"])
+
+
+def _resolve_chain(*, amount: Decimal, flow: ApprovalFlow | None, steps: Sequence[StepSpec] | None,
+                   ) -> tuple[list[tuple[str, str, list[User]]], ApprovalFlow | None]:
+    if flow is not None and steps is not None:
+        raise ValidationFailed(_("Give either a flow or inline steps, not both."), code="FLOW_AND_STEPS")
+    if steps is not None:
+        return _clean_steps(steps), None
+    if flow is not None:
+        if not flow.is_active:
+            raise ValidationFailed(_("This approval flow is not active."), code="FLOW_INACTIVE",
+                                   details={"flow": [flow.pk]})
+        return _flow_steps(flow), flow
+    by_amount = flow_for_amount(amount)
+    if by_amount is None:
+        return [], None
+    return _flow_steps(by_amount), by_amount
+
+
+# --- PR create / update / delete ------------------------------------------------------------------
+PR_EDITABLE_FIELDS = ("name", "type", "amount", "currency", "note", "bank_name", "bank_account", "account_name")
+
+
+def _apply_pr_fields(pr: PaymentRequest, fields: dict[str, Any], payment_method: PaymentMethod | None) -> None:
+    for key, value in fields.items():
+        if key not in PR_EDITABLE_FIELDS:
+            raise ValidationFailed(_("Unknown field."), details={key: [_("Unknown field.")]})
+        if key == "amount":
+            value = _money(value, "amount")
+        elif key == "type":
+            if value not in PaymentRequestType.values:
+                raise ValidationFailed(_("Unknown type."), details={"type": [str(value)]})
+        elif key == "currency":
+            value = str(value or "").strip().upper()
+            if len(value) != 3 or not value.isalpha() or not value.isascii():
+                raise ValidationFailed(_("A currency is a three-letter code."), details={"currency": [value]})
+        elif isinstance(value, str) or value is None:
+            value = (value or "").strip()
+        setattr(pr, key, value)
+    if payment_method is not None:
+        pr.bank_name = payment_method.bank_name
+        pr.bank_account = payment_method.bank_account
+        pr.account_name = payment_method.account_name
+    if not pr.name:
+        raise ValidationFailed(_("A name is required."), details={"name": [_("This field is required.")]})
+
+
+def payment_request_create(
+    *, actor: User, name: str, amount: Decimal | str, type: str = PaymentRequestType.DIRECT,
+    currency: str = "VND", note: str = "", bank_name: str = "", bank_account: str = "", account_name: str = "",
+    payment_method: PaymentMethod | None = None, flow: ApprovalFlow | None = None,
+    steps: Sequence[StepSpec] | None = None, maker: User | None = None,
+) -> PaymentRequest:
+    """A new draft PR with its own chain: inline `steps`, a copy of `flow`, or — given
+    neither — a copy of the active flow whose amount range holds `amount` (else no steps
+    yet; they can be set while the PR is a draft)."""
+    pr = PaymentRequest(maker=maker or actor, status=S.DRAFT)
+    _apply_pr_fields(pr, {"name": name, "type": type, "amount": amount, "currency": currency, "note": note,
+                          "bank_name": bank_name, "bank_account": bank_account, "account_name": account_name},
+                     payment_method)
+    chain, source_flow = _resolve_chain(amount=pr.amount, flow=flow, steps=steps)
+    with transaction.atomic():
+        pr.save()
+        approval = Approval.objects.create(pr=pr, flow=source_flow)
+        _write_chain(approval, chain, source_flow)
+        audit(action="create_pr", table="pr", record_id=pr.pk, actor=actor,
+              metadata={"flow": source_flow.pk if source_flow else None, "steps": len(chain)})
+    return pr
+
+
+def payment_request_update(
+    *, pr: PaymentRequest, actor: User | None, payment_method: PaymentMethod | None = None,
+    flow: ApprovalFlow | None = _UNSET, steps: Sequence[StepSpec] | None = _UNSET, **fields: Any,
+) -> PaymentRequest:
+    """Change a draft. Passing `flow` or `steps` replaces the whole chain (draft only: a
+    submitted PR's chain is what its approvers agreed to walk)."""
+    with transaction.atomic():
+        pr = payment_request_lock(pk=pr.pk)
+        _ensure_can_prepare(pr, actor)
+        ensure_status(pr, S.DRAFT, action=_("edit"))
+        before = {key: str(getattr(pr, key)) for key in fields if key in PR_EDITABLE_FIELDS}
+        _apply_pr_fields(pr, fields, payment_method)
+        pr.save()
+        metadata: dict[str, Any] = {"fields": sorted(before)}
+        if flow is not _UNSET or steps is not _UNSET:
+            approval = _lock_approval(pr)
+            chain, source_flow = _resolve_chain(
+                amount=pr.amount, flow=None if flow is _UNSET else flow, steps=None if steps is _UNSET else steps
+            )
+            _write_chain(approval, chain, source_flow)
+            metadata.update({"chain_replaced": True, "flow": source_flow.pk if source_flow else None,
+                             "steps": len(chain)})
+        audit(action="update_pr", table="pr", record_id=pr.pk, actor=actor, metadata=metadata)
+    return pr
+
+
+def payment_request_delete(*, pr: PaymentRequest, actor: User | None) -> None:
+    """Drafts only; its chain, attachments (not the files) and invoice links go with it."""
+    with transaction.atomic():
+        pr = payment_request_lock(pk=pr.pk)
+        _ensure_can_prepare(pr, actor, perm="delete")
+        ensure_status(pr, S.DRAFT, action=_("delete"))
+        audit(action="delete_pr", table="pr", record_id=pr.pk, actor=actor, metadata={"name": pr.name})
+        pr.delete()
+
+
+# --- request approvals ------------------------------------------------------------------------------
+def _ensure_ready_for_approval(pr: PaymentRequest, steps: list[ApprovalStep]) -> None:
+    if not steps:
+        raise ValidationFailed(_("The payment request has no approval steps."), code="NO_APPROVAL_STEPS")
+    for step in steps:
+        users = [su.user for su in step.step_users.all()]
+        if not users:
+            raise ValidationFailed(_("Step %(n)d has no approver.") % {"n": step.number},
+                                   code="STEP_WITHOUT_APPROVERS", details={"step": step.number})
+        inactive = [u.pk for u in users if not u.is_active]
+        if inactive:
+            raise ValidationFailed(_("Step %(n)d names an inactive approver.") % {"n": step.number},
+                                   code="INACTIVE_APPROVER", details={"step": step.number, "users": inactive})
+    if pr.amount <= 0:
+        raise ValidationFailed(_("The amount must be greater than zero."), code="INVALID_AMOUNT")
+    if pr.type == PaymentRequestType.ADVANCED and not (pr.bank_account and pr.account_name):
+        raise ValidationFailed(_("An advanced payment request needs a bank account and account holder name."),
+                               code="MISSING_BANK_DETAILS")
+
+
+def payment_request_request_approval(*, pr: PaymentRequest, actor: User | None) -> PaymentRequest:
+    """draft → pending; the first step's approvers are told."""
+    with transaction.atomic():
+        pr = payment_request_lock(pk=pr.pk)
+        _ensure_can_prepare(pr, actor)
+        if pr.status in (S.PENDING, S.APPROVED):
+            raise ConflictError(_("Approval has already been requested."), code="ALREADY_REQUESTED")
+        ensure_status(pr, S.DRAFT, action=_("request approval for"))
+        approval = _lock_approval(pr)
+        steps = list(approval.steps.order_by("number").prefetch_related("step_users__user"))
+        _ensure_ready_for_approval(pr, steps)
+        pr.status = S.PENDING
+        pr.save(update_fields=["status", "updated_at"])
+        approval.current_step = steps[0].number
+        approval.save(update_fields=["current_step", "updated_at"])
+        audit(action="request_approval", table="pr", record_id=pr.pk, actor=actor,
+              metadata={"steps": [_step_snapshot(s) for s in steps]})
+        events.approvals_requested(pr, steps[0])
+    return pr
+
+
+# --- approve ----------------------------------------------------------------------------------------
+@dataclass
+class _StepState:
+    step: ApprovalStep
+    approver_ids: list[int]
+    records: list[ApprovalRecord]
+
+
+def _load_step(approval: Approval, number: int) -> _StepState | None:
+    """One step with its approvers and records (two queries); the caller holds the locks."""
+    rows = list(
+        ApprovalStepUser.objects.filter(step__approval=approval, step__number=number)
+        .select_related("step").order_by("id")
+    )
+    if not rows:
+        step = ApprovalStep.objects.filter(approval=approval, number=number).first()
+        if step is None:
+            return None
+        return _StepState(step=step, approver_ids=[], records=[])
+    step = rows[0].step
+    records = list(ApprovalRecord.objects.filter(step=step).order_by("id"))
+    return _StepState(step=step, approver_ids=[r.user_id for r in rows], records=records)
+
+
+def _delegators_of(actor: User, approver_ids: Iterable[int], on: date | None = None) -> list[int]:
+    """Which of `approver_ids` have `actor` as their substitute today (company time zone)."""
+    on = on or _today()
+    return sorted(set(
+        ApprovalDelegation.objects.filter(
+            substitute=actor, approver_id__in=list(approver_ids), start_date__lte=on, end_date__gte=on,
+        ).values_list("approver_id", flat=True)
+    ))
+
+
+def _choose_slot(pr: PaymentRequest, state: _StepState, actor: User) -> int:
+    """Whose place on the current step `actor` fills, or the refusal that applies."""
+    filled = {r.approver_id for r in state.records}
+    if any(r.acted_by_id == actor.pk for r in state.records):
+        raise ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED",
+                            details={"step": state.step.number})
+    if actor.pk in state.approver_ids:
+        if pr.maker_id == actor.pk and not settings.ALLOW_SELF_APPROVAL:
+            raise PermissionDeniedError(_("You cannot approve a payment request you made."), code="SELF_APPROVAL")
+        if actor.pk in filled:
+            raise ConflictError(_("Your approval on this step has already been given by your substitute."),
+                                code="ALREADY_APPROVED", details={"step": state.step.number})
+        return actor.pk
+    delegators = _delegators_of(actor, state.approver_ids)
+    if not delegators:
+        raise PermissionDeniedError(_("You are not an approver of the current step."), code="NOT_AN_APPROVER",
+                                    details={"step": state.step.number})
+    if pr.maker_id == actor.pk:
+        raise PermissionDeniedError(_("A substitute never approves a payment request they made."),
+                                    code="SELF_APPROVAL")
+    open_slots = [pk for pk in delegators if pk not in filled]
+    if not open_slots:
+        raise ConflictError(_("This approval has already been given."), code="ALREADY_APPROVED",
+                            details={"step": state.step.number})
+    return open_slots[0]
+
+
+def _is_satisfied(state: _StepState) -> bool:
+    if state.step.mode == StepMode.ANYOF:
+        return bool(state.records)
+    return {r.approver_id for r in state.records} >= set(state.approver_ids)
+
+
+def _approve_locked(pk: int | str, actor: User, *, step: int | None = None) -> PaymentRequest:
+    pr = payment_request_lock(pk=pk)
+    if pr.status != S.PENDING:
+        if pr.status in (S.APPROVED, S.COMPLETED) and ApprovalRecord.objects.filter(
+            approval__pr_id=pr.pk, acted_by=actor
+        ).exists():
+            raise ConflictError(_("You have already approved this payment request."), code="ALREADY_APPROVED")
+        ensure_status(pr, S.PENDING, action=_("approve"))
+    approval = _lock_approval(pr)
+    if step is not None and step != approval.current_step:
+        raise ConflictError(_("The chain has moved on: step %(n)d is no longer awaiting approval.") % {"n": step},
+                            code="STEP_CHANGED", details={"current_step": approval.current_step})
+    state = _load_step(approval, approval.current_step)
+    if state is None:  # cannot happen through the services; refuse rather than guess
+        raise InvalidState(_("The approval chain is broken."), code="INVALID_STATE")
+    slot = _choose_slot(pr, state, actor)
+    try:
+        with transaction.atomic():
+            record = ApprovalRecord.objects.create(approval=approval, step=state.step, approver_id=slot,
+                                                   acted_by=actor)
+    except IntegrityError:  # the unique constraints: a second line behind the PR lock
+        raise ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED") from None
+    state.records.append(record)
+    advanced, last = False, False
+    if _is_satisfied(state):
+        advanced = True
+        next_step = ApprovalStep.objects.filter(approval=approval, number__gt=state.step.number).order_by(
+            "number").first()
+        if next_step is None:
+            last = True
+            pr.status = S.APPROVED
+            pr.save(update_fields=["status", "updated_at"])
+        else:
+            approval.current_step = next_step.number
+            approval.save(update_fields=["current_step", "updated_at"])
+    audit(action="approve", table="pr", record_id=pr.pk, actor=actor, metadata={
+        "step": state.step.number, "on_behalf_of": slot if slot != actor.pk else None,
+        "step_satisfied": advanced, "pr_approved": last,
+    })
+    if last:
+        events.pr_approved(pr)
+    elif advanced:
+        events.step_advanced(pr, next_step)
+    pr.approval = approval
+    return pr
+
+
+def payment_request_approve(*, pr: PaymentRequest, actor: User, step: int | None = None) -> PaymentRequest:
+    """Approve the current step (as an assigned approver, or as the substitute of one).
+
+    anyof: one approval satisfies the step; allof: every assigned approver's place must be
+    filled. A satisfied step advances the chain; the last one makes the PR approved. `step`,
+    when given, must be the current step (protects a stale screen from approving the next)."""
+    with transaction.atomic():
+        return _approve_locked(pr.pk, actor, step=step)
+
+
+@dataclass
+class BulkApproveResult:
+    approved: list[int]
+    failed: list[dict[str, Any]]
+
+
+def payment_requests_bulk_approve(*, ids: Iterable[int], actor: User) -> BulkApproveResult:
+    """Approve many PRs: ascending id order (the global lock order), each PR in its own
+    transaction, so one refusal never undoes or blocks the others."""
+    try:
+        unique_ids = sorted({int(i) for i in ids})
+    except (TypeError, ValueError):
+        raise ValidationFailed(_("Ids must be integers."), details={"ids": [_("Ids must be integers.")]}) from None
+    if len(unique_ids) > MAX_BULK_APPROVE:
+        raise ValidationFailed(_("At most %d payment requests at once.") % MAX_BULK_APPROVE,
+                               code="TOO_MANY_IDS")
+    result = BulkApproveResult(approved=[], failed=[])
+    for pk in unique_ids:
+        try:
+            with transaction.atomic():
+                _approve_locked(pk, actor)
+        except AcounteeError as exc:
+            result.failed.append({"id": pk, "code": exc.code, "message": str(exc.message)})
+        else:
+            result.approved.append(pk)
+    return result
+
+
+# --- retract ---------------------------------------------------------------------------------------
+def payment_request_retract(*, pr: PaymentRequest, actor: User) -> PaymentRequest:
+    """Withdraw one's own approval (given by oneself, or in one's name by a substitute) on
+    the current step — or on the step just satisfied, as long as nobody approved after it.
+    The chain moves back to that step; an approved PR returns to pending."""
+    with transaction.atomic():
+        pr = payment_request_lock(pk=pr.pk)
+        if pr.status not in (S.PENDING, S.APPROVED):
+            ensure_status(pr, S.PENDING, S.APPROVED, action=_("retract an approval on"))
+        approval = _lock_approval(pr)
+        mine = Q(acted_by=actor) | Q(approver=actor)
+        current = approval.current_step
+        records = ApprovalRecord.objects.filter(approval=approval).select_related("step")
+        target_step: int | None = None
+        if pr.status == S.APPROVED or records.filter(mine, step__number=current).exists():
+            target_step = current
+        elif not records.filter(step__number=current).exists():
+            previous = ApprovalStep.objects.filter(approval=approval, number__lt=current).order_by("-number").first()
+            if previous is not None:
+                target_step = previous.number
+        record = records.filter(mine, step__number=target_step).order_by("-id").first() if target_step else None
+        if record is None:
+            raise ConflictError(_("You have no approval that can be withdrawn."), code="NOTHING_TO_RETRACT")
+        record.delete()
+        moved_back = target_step != current
+        if moved_back:
+            approval.current_step = target_step
+            approval.save(update_fields=["current_step", "updated_at"])
+        was = pr.status
+        if pr.status == S.APPROVED:
+            pr.status = S.PENDING
+            pr.save(update_fields=["status", "updated_at"])
+        audit(action="retract", table="pr", record_id=pr.pk, actor=actor, metadata={
+            "step": target_step, "on_behalf_of": record.approver_id if record.approver_id != actor.pk else None,
+            "acted_by": record.acted_by_id, "from_status": was, "chain_moved_back": moved_back,
+        })
+    return pr
+
+
+# --- reject / recall -----------------------------------------------------------------------------
+def _back_to_draft(pr: PaymentRequest, approval: Approval) -> list[dict[str, Any]]:
+    cleared = [
+        {"step": number, "approver": approver, "acted_by": acted_by, "approved_at": at.isoformat()}
+        for number, approver, acted_by, at in ApprovalRecord.objects.filter(approval=approval)
+        .order_by("id").values_list("step__number", "approver_id", "acted_by_id", "approved_at")
+    ]
+    ApprovalRecord.objects.filter(approval=approval).delete()
+    approval.current_step = 0
+    approval.save(update_fields=["current_step", "updated_at"])
+    pr.status = S.DRAFT
+    pr.save(update_fields=["status", "updated_at"])
+    return cleared
+
+
+def payment_request_reject(*, pr: PaymentRequest, actor: User, reason: str) -> PaymentRequest:
+    """An approver of the current step (or their substitute) sends the PR back to draft with
+    a reason; all approvals are cleared (the audit log keeps them) and the maker is told."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("A reason is required to reject."), code="REASON_REQUIRED",
+                               details={"reason": [_("This field is required.")]})
+    if len(reason) > 2000:
+        raise ValidationFailed(_("The reason is too long."), details={"reason": [_("At most 2000 characters.")]})
+    with transaction.atomic():
+        pr = payment_request_lock(pk=pr.pk)
+        ensure_status(pr, S.PENDING, action=_("reject"))
+        approval = _lock_approval(pr)
+        state = _load_step(approval, approval.current_step)
+        approver_ids = state.approver_ids if state else []
+        if actor.pk not in approver_ids and not _delegators_of(actor, approver_ids):
+            raise PermissionDeniedError(_("You are not an approver of the current step."), code="NOT_AN_APPROVER")
+        step_number = approval.current_step
+        cleared = _back_to_draft(pr, approval)
+        audit(action="reject", table="pr", record_id=pr.pk, actor=actor,
+              metadata={"reason": reason, "step": step_number, "cleared_records": cleared})
+        events.pr_rejected(pr, reason)
+    return pr
+
+
+def payment_request_recall(*, pr: PaymentRequest, actor: User) -> PaymentRequest:
+    """The maker pulls a pending PR back to draft (to fix it); approvals are cleared."""
+    with transaction.atomic():
+        pr = payment_request_lock(pk=pr.pk)
+        if pr.maker_id != actor.pk:
+            raise PermissionDeniedError(_("Only the maker can recall a payment request."), code="NOT_MAKER")
+        ensure_status(pr, S.PENDING, action=_("recall"))
+        approval = _lock_approval(pr)
+        step_number = approval.current_step
+        cleared = _back_to_draft(pr, approval)
+        audit(action="recall", table="pr", record_id=pr.pk, actor=actor,
+              metadata={"step": step_number, "cleared_records": cleared})
+    return pr
+
+
+# --- complete / un-complete ------------------------------------------------------------------------
+def _linked_invoices(pr: PaymentRequest) -> list[Any]:
+    if not hasattr(pr, "invoice_links"):
+        return []
+    from invoices.models import Invoice
+
+    return list(Invoice.objects.select_for_update().filter(pr_link__pr=pr).order_by("id"))
+
+
+def payment_request_complete(*, pr: PaymentRequest, actor: User | None, payment_reference: str = "",
+                             ) -> PaymentRequest:
+    """approved → completed (finance paid it), with the bank's reference; the linked
+    invoices become completed in the same transaction."""
+    _ensure_can_complete(actor)
+    payment_reference = (payment_reference or "").strip()
+    if len(payment_reference) > 128:
+        raise ValidationFailed(_("The payment reference is too long."),
+                               details={"payment_reference": [_("At most 128 characters.")]})
+    with transaction.atomic():
+        pr = payment_request_lock(pk=pr.pk)
+        if pr.status == S.COMPLETED:
+            raise ConflictError(_("This payment request is already completed."), code="ALREADY_COMPLETED")
+        ensure_status(pr, S.APPROVED, action=_("complete"))
+        pr.status = S.COMPLETED
+        pr.payment_reference = payment_reference
+        pr.completed_at = timezone.now()
+        pr.save(update_fields=["status", "payment_reference", "completed_at", "updated_at"])
+        invoices = _linked_invoices(pr)
+        if invoices:
+            from invoices.services import invoices_mark_completed
+
+            invoices_mark_completed(invoices=invoices, actor=actor)
+        audit(action="complete", table="pr", record_id=pr.pk, actor=actor,
+              metadata={"payment_reference": payment_reference, "invoices": [i.pk for i in invoices]})
+        events.pr_completed(pr)
+    return pr
+
+
+def payment_request_uncomplete(*, pr: PaymentRequest, actor: User | None) -> PaymentRequest:
+    """completed → approved (a payment bounced, or was recorded by mistake); the linked
+    invoices are reopened. The old reference stays in the audit entry."""
+    _ensure_can_complete(actor)
+    with transaction.atomic():
+        pr = payment_request_lock(pk=pr.pk)
+        if pr.status == S.APPROVED:
+            raise ConflictError(_("This payment request is not completed."), code="NOT_COMPLETED")
+        ensure_status(pr, S.COMPLETED, action=_("un-complete"))
+        old_reference = pr.payment_reference
+        pr.status = S.APPROVED
+        pr.payment_reference = ""
+        pr.completed_at = None
+        pr.save(update_fields=["status", "payment_reference", "completed_at", "updated_at"])
+        invoices = _linked_invoices(pr)
+        if invoices:
+            from invoices.services import invoices_mark_reopened
+
+            invoices_mark_reopened(invoices=invoices, actor=actor)
+        audit(action="uncomplete", table="pr", record_id=pr.pk, actor=actor,
+              metadata={"payment_reference": old_reference, "invoices": [i.pk for i in invoices]})
+    return pr
+
+
+# --- flows ---------------------------------------------------------------------------------------------
+def _flow_range(min_amount: Any, max_amount: Any) -> tuple[Decimal | None, Decimal | None]:
+    lo = None if min_amount in (None, "") else _money(min_amount, "min_amount")
+    hi = None if max_amount in (None, "") else _money(max_amount, "max_amount")
+    if lo is not None and hi is not None and lo >= hi:
+        raise ValidationFailed(_("The minimum must be below the maximum."), code="INVALID_RANGE",
+                               details={"max_amount": [_("Must be greater than the minimum.")]})
+    return lo, hi
+
+
+def _save_flow(flow: ApprovalFlow) -> None:
+    try:
+        with transaction.atomic():
+            flow.save()
+    except IntegrityError as exc:
+        text = str(exc)
+        if "approval_flows_active_ranges_disjoint" in text:
+            raise Duplicate(_("The amount range overlaps another active flow."), code="FLOW_RANGE_OVERLAP",
+                            details={"min_amount": [str(flow.min_amount)], "max_amount": [str(flow.max_amount)]},
+                            ) from None
+        if "approval_flows_name" in text or "name" in text:
+            raise Duplicate(_("An approval flow with this name already exists."), code="DUPLICATE") from None
+        raise
+
+
+def _write_flow_steps(flow: ApprovalFlow, steps: Sequence[StepSpec]) -> None:
+    cleaned = _clean_steps(steps)
+    ApprovalFlowStep.objects.filter(flow=flow).delete()
+    created = ApprovalFlowStep.objects.bulk_create(
+        [ApprovalFlowStep(flow=flow, number=n, name=name, mode=mode)
+         for n, (name, mode, _a) in enumerate(cleaned, start=1)]
+    )
+    ApprovalFlowStepUser.objects.bulk_create(
+        [ApprovalFlowStepUser(step=step, user=user)
+         for step, (_n, _m, approvers) in zip(created, cleaned, strict=True) for user in approvers]
+    )
+
+
+def _flow_snapshot(flow: ApprovalFlow) -> dict[str, Any]:
+    return {
+        "name": flow.name, "is_active": flow.is_active,
+        "min_amount": None if flow.min_amount is None else str(flow.min_amount),
+        "max_amount": None if flow.max_amount is None else str(flow.max_amount),
+        "steps": [
+            {"number": s.number, "name": s.name, "mode": s.mode,
+             "approvers": [su.user_id for su in s.step_users.all()]}
+            for s in flow.steps.order_by("number").prefetch_related("step_users")
+        ],
+    }
+
+
+def approval_flow_create(*, actor: User | None, name: str, steps: Sequence[StepSpec], description: str = "",
+                         is_active: bool = True, min_amount: Any = None, max_amount: Any = None) -> ApprovalFlow:
+    """Owners only. A flow needs at least one step with approvers."""
+    _ensure_owner(actor)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(_("A name is required."), details={"name": [_("This field is required.")]})
+    if not steps:
+        raise ValidationFailed(_("A flow needs at least one step."), code="NO_APPROVAL_STEPS")
+    lo, hi = _flow_range(min_amount, max_amount)
+    with transaction.atomic():
+        if ApprovalFlow.objects.filter(name__iexact=name).exists():
+            raise Duplicate(_("An approval flow with this name already exists."))
+        flow = ApprovalFlow(name=name, description=description or "", is_active=is_active,
+                            min_amount=lo, max_amount=hi)
+        _save_flow(flow)
+        _write_flow_steps(flow, steps)
+        audit(action="create_flow", table="approval_flows", record_id=flow.pk, actor=actor,
+              metadata=_flow_snapshot(flow))
+    return flow
+
+
+def approval_flow_update(*, flow: ApprovalFlow, actor: User | None, steps: Sequence[StepSpec] | None = None,
+                         **fields: Any) -> ApprovalFlow:
+    """Owners only. Replacing the steps never touches PRs already created from the flow."""
+    _ensure_owner(actor)
+    allowed = {"name", "description", "is_active", "min_amount", "max_amount"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationFailed(_("Unknown field."), details={k: [_("Unknown field.")] for k in sorted(unknown)})
+    with transaction.atomic():
+        flow = ApprovalFlow.objects.select_for_update().get(pk=flow.pk)
+        before = _flow_snapshot(flow)
+        if "name" in fields:
+            name = (fields["name"] or "").strip()
+            if not name:
+                raise ValidationFailed(_("A name is required."), details={"name": [_("This field is required.")]})
+            if ApprovalFlow.objects.filter(name__iexact=name).exclude(pk=flow.pk).exists():
+                raise Duplicate(_("An approval flow with this name already exists."))
+            flow.name = name
+        if "description" in fields:
+            flow.description = fields["description"] or ""
+        if "is_active" in fields:
+            flow.is_active = bool(fields["is_active"])
+        if "min_amount" in fields or "max_amount" in fields:
+            flow.min_amount, flow.max_amount = _flow_range(
+                fields.get("min_amount", flow.min_amount), fields.get("max_amount", flow.max_amount)
+            )
+        _save_flow(flow)
+        if steps is not None:
+            if not steps:
+                raise ValidationFailed(_("A flow needs at least one step."), code="NO_APPROVAL_STEPS")
+            _write_flow_steps(flow, steps)
+        audit(action="update_flow", table="approval_flows", record_id=flow.pk, actor=actor,
+              metadata={"before": before, "after": _flow_snapshot(flow)})
+    return flow
+
+
+def approval_flow_delete(*, flow: ApprovalFlow, actor: User | None) -> None:
+    """Owners only. PRs created from it keep their copied chain."""
+    _ensure_owner(actor)
+    with transaction.atomic():
+        flow = ApprovalFlow.objects.select_for_update().filter(pk=flow.pk).first()
+        if flow is None:
+            raise NotFoundError()
+        audit(action="delete_flow", table="approval_flows", record_id=flow.pk, actor=actor,
+              metadata=_flow_snapshot(flow))
+        flow.delete()
+
+
+# --- delegation ----------------------------------------------------------------------------------------
+def approval_delegation_create(*, actor: User, approver: User, substitute: User, start_date: date,
+                               end_date: date, note: str = "") -> ApprovalDelegation:
+    """An approver names a substitute for a date range (owners may do it for anyone)."""
+    if actor.pk != approver.pk and not actor.is_owner:
+        raise PermissionDeniedError(_("You can only delegate your own approvals."), code="NOT_DELEGATOR")
+    if approver.pk == substitute.pk:
+        raise ValidationFailed(_("Nobody can be their own substitute."), code="SELF_DELEGATION")
+    if not substitute.is_active:
+        raise ValidationFailed(_("The substitute is inactive."), code="INACTIVE_APPROVER")
+    if end_date < start_date:
+        raise ValidationFailed(_("The end date is before the start date."), code="INVALID_RANGE",
+                               details={"end_date": [_("Must not be before the start date.")]})
+    with transaction.atomic():
+        delegation = ApprovalDelegation.objects.create(
+            approver=approver, substitute=substitute, start_date=start_date, end_date=end_date,
+            note=(note or "")[:255], created_by=actor,
+        )
+        audit(action="create_delegation", table="approval_delegations", record_id=delegation.pk, actor=actor,
+              metadata={"approver": approver.pk, "substitute": substitute.pk,
+                        "start_date": start_date.isoformat(), "end_date": end_date.isoformat()})
+    return delegation
+
+
+def approval_delegation_delete(*, delegation: ApprovalDelegation, actor: User) -> None:
+    if actor.pk != delegation.approver_id and not actor.is_owner:
+        raise PermissionDeniedError(_("You can only end your own delegations."), code="NOT_DELEGATOR")
+    with transaction.atomic():
+        audit(action="delete_delegation", table="approval_delegations", record_id=delegation.pk, actor=actor,
+              metadata={"approver": delegation.approver_id, "substitute": delegation.substitute_id})
+        delegation.delete()
