@@ -140,6 +140,13 @@ def stored_file_create(*, content: bytes | IO[bytes], name: str, created_by: Use
     Refuses empty content (`EMPTY_FILE`), content over `FILE_MAX_SIZE` (`TOO_LARGE`, 413)
     and names with control characters (`INVALID_FILE_NAME`). Nothing is stored on refusal.
     """
+    return stored_file_store(content=content, name=name, created_by=created_by)[0]
+
+
+def stored_file_store(
+    *, content: bytes | IO[bytes], name: str, created_by: User | None
+) -> tuple[StoredFile, bool]:
+    """`stored_file_create`, also telling whether a new row was made (False: deduplicated)."""
     clean_name = clean_file_name(name)
     stream, owned = _as_seekable(content)
     try:
@@ -148,7 +155,7 @@ def stored_file_create(*, content: bytes | IO[bytes], name: str, created_by: Use
             raise ValidationFailed(_("The file is empty."), code="EMPTY_FILE")
         existing = StoredFile.objects.filter(sha256=sha256).first()
         if existing is not None:
-            return existing
+            return existing, False
         content_type = detect_content_type(stream)
         header = _copy_header(
             sha256=sha256, size=size, content_type=content_type, name=clean_name,
@@ -162,8 +169,8 @@ def stored_file_create(*, content: bytes | IO[bytes], name: str, created_by: Use
             existing = StoredFile.objects.filter(sha256=sha256).first()
             if existing is None:
                 raise
-            return existing
-        return StoredFile.objects.get(sha256=sha256)
+            return existing, False
+        return StoredFile.objects.get(sha256=sha256), True
     finally:
         if owned:
             stream.close()
@@ -203,10 +210,11 @@ def stored_file_read_range(*, file: StoredFile, start: int, length: int) -> byte
 
 
 def stored_file_iter_chunks(
-    *, file: StoredFile, start: int = 0, end: int | None = None, chunk_size: int = DOWNLOAD_CHUNK_SIZE
+    *, file: StoredFile, start: int = 0, end: int | None = None, chunk_size: int | None = None
 ) -> Iterator[bytes]:
     """Yields the bytes `start..end` (inclusive; default: the whole file) in chunks. Content is
     immutable, so chunks read in separate statements always belong to the same bytes."""
+    chunk_size = chunk_size or DOWNLOAD_CHUNK_SIZE
     last = file.size - 1 if end is None else min(end, file.size - 1)
     position = start
     while position <= last:

@@ -53,3 +53,101 @@ def test_content_column_stored_external():
             "SELECT attstorage FROM pg_attribute WHERE attrelid = 'files'::regclass AND attname = 'content'"
         )
         assert cursor.fetchone()[0] == "e"
+
+
+@pytest.mark.parametrize("name", ["a\x00b.pdf", "a\x1fb.pdf", "a\nb.pdf", "a\x7fb.pdf", "a\x85b.pdf"])
+def test_names_with_control_characters_are_refused(name):
+    with pytest.raises(ValidationFailed) as exc:
+        stored_file_create(content=b"data", name=name, created_by=None)
+    assert exc.value.code == "INVALID_FILE_NAME"
+    assert not StoredFile.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [("../../etc/passwd", "passwd"), ("C:\\Users\\kt\\Hóa đơn.pdf", "Hóa đơn.pdf"), ("  x.xml ", "x.xml"),
+     ("Hoa\u0301 đơn.xml", "Hoá đơn.xml")],
+)
+def test_names_are_reduced_to_a_clean_file_name(name, kept):
+    assert stored_file_create(content=b"data", name=name, created_by=None).original_name == kept
+
+
+@pytest.mark.parametrize("name", ["", "/", "dir/", "..", "."])
+def test_names_without_a_file_name_are_refused(name):
+    with pytest.raises(ValidationFailed):
+        stored_file_create(content=b"data", name=name, created_by=None)
+    assert not StoredFile.objects.exists()
+
+
+def test_long_names_keep_their_extension():
+    file = stored_file_create(content=b"data", name="x" * 400 + ".pdf", created_by=None)
+    assert len(file.original_name) == 255 and file.original_name.endswith(".pdf")
+
+
+def test_non_seekable_streams_are_spooled():
+    class Pipe(io.RawIOBase):
+        def __init__(self, data: bytes):
+            self._data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def seekable(self):
+            return False
+
+        def readinto(self, buffer):
+            chunk = self._data.read(len(buffer))
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    data = b"<r>" + b"x" * 3_000_000 + b"</r>"
+    file = stored_file_create(content=Pipe(data), name="pipe.xml", created_by=None)
+    assert file.size == len(data) and file.content_type == FileType.XML
+    assert stored_file_open(file).read() == data
+
+
+def test_reader_seeks_and_reads_ranges():
+    data = bytes(range(256)) * 1000
+    reader = stored_file_open(stored_file_create(content=data, name="r.bin", created_by=None))
+    reader.seek(1000)
+    assert reader.read(10) == data[1000:1010]
+    reader.seek(-5, io.SEEK_END)
+    assert reader.read() == data[-5:]
+    assert reader.read(10) == b""
+
+
+def test_orm_never_loads_content():
+    file = stored_file_create(content=b"secret bytes", name="s.bin", created_by=None)
+    assert StoredFile.objects.get(pk=file.pk).content is None
+    assert StoredFile.objects.values_list("content", flat=True).get() is None
+    assert b"secret" not in str(StoredFile.objects.filter(pk=file.pk).query).encode()
+
+
+def test_database_keeps_size_and_content_consistent():
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StoredFile.objects.create(sha256="a" * 64, size=3, original_name="x", content=b"four")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StoredFile.objects.create(sha256="NOT-HEX", size=4, original_name="x", content=b"four")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StoredFile.objects.create(sha256="b" * 64, size=0, original_name="x", content=b"")
+
+
+def test_stored_hash_matches_the_bytes_in_the_database():
+    data = b"%PDF-1.5 " + bytes(range(256)) * 4000
+    file = stored_file_create(content=data, name="h.pdf", created_by=None)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT encode(sha256(content), 'hex'), octet_length(content) FROM files WHERE id = %s",
+                       [file.pk])
+        assert cursor.fetchone() == (file.sha256, len(data))
+
+
+def test_audit_trail_never_holds_the_content(finance):
+    from audit.models import AuditEntry
+
+    file = stored_file_create(content=b"<x>audit me</x>", name="a.xml", created_by=finance)
+    entry = AuditEntry.objects.get(table_name="files", record_id=str(file.pk))
+    assert entry.action == "INSERT"
+    assert "content" not in entry.after
+    assert entry.after["sha256"] == file.sha256
