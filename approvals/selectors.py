@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from approvals.models import (
@@ -73,9 +74,13 @@ def payment_request_list(*, user: User, awaiting_me: bool = False) -> QuerySet[P
     qs = payment_requests_visible_to(user)
     if awaiting_me:
         qs = awaiting(user, qs)
+    step_count = (
+        ApprovalStep.objects.filter(approval__pr_id=OuterRef("pk")).order_by().values("approval_id")
+        .annotate(n=Count("id")).values("n")[:1]
+    )
     return (
         qs.select_related("maker", "approval")
-        .annotate(step_count=Count("approval__steps", distinct=True))
+        .annotate(step_count=Coalesce(Subquery(step_count), 0))
         .order_by("-id")
     )
 
@@ -109,6 +114,8 @@ def flow_list() -> QuerySet[ApprovalFlow]:
 
 def delegation_list(*, user: User) -> QuerySet[ApprovalDelegation]:
     qs = ApprovalDelegation.objects.select_related("approver", "substitute")
+    if not user or not user.is_authenticated:
+        return qs.none()
     if user.is_owner:
         return qs
     return qs.filter(Q(approver=user) | Q(substitute=user))

@@ -49,7 +49,7 @@ from approvals.models import (
     StepMode,
 )
 from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PaymentRequestType
-from payments.services import audit, ensure_status, payment_request_lock
+from payments.services import audit, ensure_can_prepare, ensure_status, payment_request_lock
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -123,15 +123,6 @@ def _clean_steps(steps: Sequence[StepSpec]) -> list[tuple[str, str, list[User]]]
 def _ensure_owner(actor: User | None) -> None:
     if actor is None or not actor.is_owner:
         raise NotOwner(_("Only owners manage approval flows."))
-
-
-def _ensure_can_prepare(pr: PaymentRequest, actor: User | None, perm: str = "change") -> None:
-    """Drafts are prepared by their maker or by finance staff holding the model permission."""
-    if actor is None:
-        return  # system processes (seed, imports) act on their own authority
-    if pr.maker_id == actor.pk or actor.has_perm(f"payments.{perm}_paymentrequest"):
-        return
-    raise PermissionDeniedError(_("Only the maker or finance staff can do this."), code="NOT_MAKER")
 
 
 def _ensure_can_complete(actor: User | None) -> None:
@@ -265,7 +256,7 @@ def payment_request_update(
     submitted PR's chain is what its approvers agreed to walk)."""
     with transaction.atomic():
         pr = payment_request_lock(pk=pr.pk)
-        _ensure_can_prepare(pr, actor)
+        ensure_can_prepare(pr, actor)
         ensure_status(pr, S.DRAFT, action=_("edit"))
         before = {key: str(getattr(pr, key)) for key in fields if key in PR_EDITABLE_FIELDS}
         _apply_pr_fields(pr, fields, payment_method)
@@ -287,7 +278,7 @@ def payment_request_delete(*, pr: PaymentRequest, actor: User | None) -> None:
     """Drafts only; its chain, attachments (not the files) and invoice links go with it."""
     with transaction.atomic():
         pr = payment_request_lock(pk=pr.pk)
-        _ensure_can_prepare(pr, actor, perm="delete")
+        ensure_can_prepare(pr, actor, perm="delete")
         ensure_status(pr, S.DRAFT, action=_("delete"))
         audit(action="delete_pr", table="pr", record_id=pr.pk, actor=actor, metadata={"name": pr.name})
         pr.delete()
@@ -317,7 +308,7 @@ def payment_request_request_approval(*, pr: PaymentRequest, actor: User | None) 
     """draft → pending; the first step's approvers are told."""
     with transaction.atomic():
         pr = payment_request_lock(pk=pr.pk)
-        _ensure_can_prepare(pr, actor)
+        ensure_can_prepare(pr, actor)
         if pr.status in (S.PENDING, S.APPROVED):
             raise ConflictError(_("Approval has already been requested."), code="ALREADY_REQUESTED")
         ensure_status(pr, S.DRAFT, action=_("request approval for"))
@@ -411,12 +402,22 @@ def _approve_locked(pk: int | str, actor: User, *, step: int | None = None) -> P
         ensure_status(pr, S.PENDING, action=_("approve"))
     approval = _lock_approval(pr)
     if step is not None and step != approval.current_step:
+        if ApprovalRecord.objects.filter(approval=approval, step__number=step, acted_by=actor).exists():
+            raise ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED",
+                                details={"step": step})
         raise ConflictError(_("The chain has moved on: step %(n)d is no longer awaiting approval.") % {"n": step},
                             code="STEP_CHANGED", details={"current_step": approval.current_step})
     state = _load_step(approval, approval.current_step)
     if state is None:  # cannot happen through the services; refuse rather than guess
         raise InvalidState(_("The approval chain is broken."), code="INVALID_STATE")
-    slot = _choose_slot(pr, state, actor)
+    try:
+        slot = _choose_slot(pr, state, actor)
+    except PermissionDeniedError as exc:
+        # A repeat of an approval that already moved the chain on is a conflict, not a stranger.
+        if exc.code == "NOT_AN_APPROVER" and ApprovalRecord.objects.filter(approval=approval, acted_by=actor).exists():
+            raise ConflictError(_("You have already approved this payment request."),
+                                code="ALREADY_APPROVED") from None
+        raise
     try:
         with transaction.atomic():
             record = ApprovalRecord.objects.create(approval=approval, step=state.step, approver_id=slot,

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from acountee.errors import InvalidState, NotFoundError, ValidationFailed
-from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus
+from acountee.errors import Duplicate, InvalidState, NotFoundError, PermissionDeniedError, ValidationFailed
+from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PRAttachment
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -56,6 +56,15 @@ def ensure_status(pr: PaymentRequest, *allowed: str, action: str) -> None:
             code="INVALID_STATE",
             details={"status": pr.status, "allowed": list(allowed)},
         )
+
+
+def ensure_can_prepare(pr: PaymentRequest, actor: User | None, perm: str = "change") -> None:
+    """Drafts are prepared by their maker or by finance staff holding the model permission."""
+    if actor is None:
+        return  # system processes (seed, imports) act on their own authority
+    if pr.maker_id == actor.pk or actor.has_perm(f"payments.{perm}_paymentrequest"):
+        return
+    raise PermissionDeniedError(_("Only the maker or finance staff can do this."), code="NOT_MAKER")
 
 
 # --- payment methods ------------------------------------------------------------------------------
@@ -98,24 +107,19 @@ def payment_method_delete(*, method: PaymentMethod, actor: User | None) -> None:
 
 
 # --- attachments ----------------------------------------------------------------------------------
-def payment_request_attachment_add(*, pr: PaymentRequest, file: Any, actor: User | None) -> Any:
+def payment_request_attachment_add(*, pr: PaymentRequest, file: Any, actor: User | None) -> PRAttachment:
     """Attach a stored file. Allowed in every state: supporting documents (contracts, the
     bank's transfer receipt) keep arriving after approval. Attaching the same file twice
     answers ALREADY_ATTACHED."""
-    from payments.models import PRAttachment
-
     with transaction.atomic():
         pr = payment_request_lock(pk=pr.pk)
+        ensure_can_prepare(pr, actor)
         if PRAttachment.objects.filter(pr=pr, file=file).exists():
-            from acountee.errors import Duplicate
-
             raise Duplicate(_("This file is already attached."), code="ALREADY_ATTACHED")
         try:
             with transaction.atomic():
                 attachment = PRAttachment.objects.create(pr=pr, file=file, added_by=actor)
         except IntegrityError:
-            from acountee.errors import Duplicate
-
             raise Duplicate(_("This file is already attached."), code="ALREADY_ATTACHED") from None
         audit(action="attach_file", table="pr", record_id=pr.pk, actor=actor,
               metadata={"file_id": file.pk, "name": file.original_name})
@@ -125,10 +129,9 @@ def payment_request_attachment_add(*, pr: PaymentRequest, file: Any, actor: User
 def payment_request_attachment_remove(*, pr: PaymentRequest, file_id: int, actor: User | None) -> None:
     """Detach a file (the file itself stays in the store). Only in draft: once a PR is
     submitted, its documents are what the approvers saw."""
-    from payments.models import PRAttachment
-
     with transaction.atomic():
         pr = payment_request_lock(pk=pr.pk)
+        ensure_can_prepare(pr, actor)
         attachment = PRAttachment.objects.filter(pr=pr, file_id=file_id).first()
         if attachment is None:
             raise NotFoundError(_("This file is not attached to the payment request."), code="NOT_FOUND")

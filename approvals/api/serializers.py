@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import User
+from acountee.api.serializers import StrictModelSerializer, StrictSerializer
+from approvals.models import ApprovalDelegation, ApprovalFlow, StepMode
+from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PaymentRequestType
+from payments.selectors import payment_request_bank_details
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class UserBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name"]
+        read_only_fields = fields
+
+
+# --- inputs -------------------------------------------------------------------------------------------
+class StepInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    mode = serializers.ChoiceField(choices=StepMode.choices, default=StepMode.ANYOF)
+    approvers = serializers.ListField(
+        child=serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True)),
+        allow_empty=False, max_length=50,
+    )
+
+
+class PaymentRequestInputSerializer(StrictSerializer):
+    """Create (all required fields) and PATCH (partial). `flow` or `steps` set the chain;
+    giving neither on create picks the active flow whose amount range holds the amount."""
+
+    name = serializers.CharField(max_length=255)
+    type = serializers.ChoiceField(choices=PaymentRequestType.choices, default=PaymentRequestType.DIRECT)
+    amount = serializers.DecimalField(min_value=0, **MONEY)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, default="VND")
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    bank_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    bank_account = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    account_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    payment_method = serializers.PrimaryKeyRelatedField(queryset=PaymentMethod.objects.all(), required=False,
+                                                        help_text="Copies its bank details onto the PR.")
+    flow = serializers.PrimaryKeyRelatedField(queryset=ApprovalFlow.objects.all(), required=False)
+    steps = StepInputSerializer(many=True, required=False, max_length=20)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "flow" in attrs and "steps" in attrs:
+            raise serializers.ValidationError({"flow": ["Give either a flow or inline steps, not both."]})
+        return attrs
+
+
+class ApproveInputSerializer(StrictSerializer):
+    step = serializers.IntegerField(min_value=1, max_value=1000, required=False,
+                                    help_text="The step the approver saw; refused with STEP_CHANGED if it moved.")
+
+
+class RejectInputSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class CompleteInputSerializer(StrictSerializer):
+    payment_reference = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+
+
+class BulkApproveInputSerializer(StrictSerializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+                                allow_empty=False, max_length=1000)
+
+
+class BulkFailureSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class BulkApproveResultSerializer(serializers.Serializer):
+    approved = serializers.ListField(child=serializers.IntegerField())
+    failed = BulkFailureSerializer(many=True)
+
+
+class AttachmentInputSerializer(StrictSerializer):
+    file = serializers.FileField(required=False, help_text="Upload a new file (multipart).")
+    file_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False,
+                                       help_text="Or attach a file already in the store.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("file" in attrs) == ("file_id" in attrs):
+            raise serializers.ValidationError({"file": ["Give exactly one of file or file_id."]})
+        return attrs
+
+
+# --- outputs -------------------------------------------------------------------------------------------
+class PaymentRequestListSerializer(serializers.ModelSerializer):
+    maker = UserBriefSerializer(read_only=True)
+    current_step = serializers.SerializerMethodField()
+    step_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = PaymentRequest
+        fields = ["id", "name", "type", "amount", "currency", "status", "maker", "current_step", "step_count",
+                  "payment_reference", "created_at", "updated_at", "completed_at"]
+        read_only_fields = fields
+
+    def get_current_step(self, pr: PaymentRequest) -> int:
+        approval = getattr(pr, "approval", None)
+        return approval.current_step if approval else 0
+
+
+def _step_state(pr: PaymentRequest, number: int, current: int) -> str:
+    if pr.status in (PaymentRequestStatus.APPROVED, PaymentRequestStatus.COMPLETED):
+        return "done"
+    if pr.status == PaymentRequestStatus.DRAFT:
+        return "waiting"
+    return "done" if number < current else "current" if number == current else "waiting"
+
+
+class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
+    approval = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
+    bank_details = serializers.SerializerMethodField()
+    invoices = serializers.SerializerMethodField()
+
+    class Meta(PaymentRequestListSerializer.Meta):
+        fields = [*PaymentRequestListSerializer.Meta.fields, "note", "bank_name", "bank_account", "account_name",
+                  "bank_details", "approval", "invoices", "attachments"]
+        read_only_fields = fields
+
+    def get_approval(self, pr: PaymentRequest) -> dict[str, Any]:
+        approval = getattr(pr, "approval", None)
+        if approval is None:
+            return {"flow": None, "current_step": 0, "steps": []}
+        steps = []
+        for step in approval.steps.all():
+            records = {r.approver_id: r for r in step.records.all()}
+            approvers = []
+            for su in step.step_users.all():
+                rec = records.get(su.user_id)
+                approvers.append({
+                    "id": su.user_id, "name": su.user.name, "email": su.user.email,
+                    "approved": rec is not None,
+                    "approved_at": rec.approved_at.isoformat() if rec else None,
+                    "acted_by": ({"id": rec.acted_by_id, "name": rec.acted_by.name} if rec else None),
+                })
+            steps.append({"number": step.number, "name": step.name, "mode": step.mode,
+                          "state": _step_state(pr, step.number, approval.current_step), "approvers": approvers})
+        return {"flow": approval.flow_id, "flow_name": approval.flow.name if approval.flow else None,
+                "current_step": approval.current_step, "steps": steps}
+
+    def get_attachments(self, pr: PaymentRequest) -> list[dict[str, Any]]:
+        return [
+            {"file_id": a.file_id, "name": a.file.original_name, "size": a.file.size,
+             "content_type": a.file.content_type, "added_at": a.added_at.isoformat()}
+            for a in pr.attachments.all()
+        ]
+
+    def get_bank_details(self, pr: PaymentRequest) -> dict[str, Any]:
+        return payment_request_bank_details(pr).as_dict()
+
+    def get_invoices(self, pr: PaymentRequest) -> list[dict[str, Any]]:
+        if not hasattr(pr, "invoice_links"):
+            return []
+        out = []
+        for link in pr.invoice_links.all():
+            inv = link.invoice
+            out.append({"id": inv.pk, "status": getattr(inv, "status", None), "label": str(inv),
+                        "amount": str(getattr(inv, "total_payable", None) or getattr(inv, "total_amount", "") or "")})
+        return out
+
+
+# --- flows ------------------------------------------------------------------------------------------------
+class FlowStepSerializer(StrictSerializer):
+    number = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    mode = serializers.ChoiceField(choices=StepMode.choices, default=StepMode.ANYOF)
+    approvers = serializers.ListField(
+        child=serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True)),
+        allow_empty=False, max_length=50,
+    )
+
+    def to_representation(self, step: Any) -> dict[str, Any]:
+        return {"number": step.number, "name": step.name, "mode": step.mode,
+                "approvers": [su.user_id for su in step.step_users.all()]}
+
+
+class ApprovalFlowSerializer(StrictModelSerializer):
+    steps = FlowStepSerializer(many=True, max_length=20)
+    min_amount = serializers.DecimalField(min_value=0, required=False, allow_null=True, **MONEY)
+    max_amount = serializers.DecimalField(min_value=0, required=False, allow_null=True, **MONEY)
+
+    class Meta:
+        model = ApprovalFlow
+        fields = ["id", "name", "description", "is_active", "min_amount", "max_amount", "steps", "created_at",
+                  "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"name": {"validators": []}}
+
+
+class ApprovalDelegationSerializer(StrictModelSerializer):
+    approver = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True), required=False,
+                                                  help_text="Defaults to yourself; owners may name anyone.")
+    substitute = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+
+    class Meta:
+        model = ApprovalDelegation
+        fields = ["id", "approver", "substitute", "start_date", "end_date", "note", "created_at"]
+        read_only_fields = ["id", "created_at"]

@@ -1,0 +1,292 @@
+"""`/api/payment-requests/` (the PR lifecycle), `/api/approval-flows/` (owners) and
+`/api/approval-delegations/`. Views validate input and call `approvals.services`; who may
+do what is decided there (and by object scoping in `approvals.selectors`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import permissions, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from acountee.api.permissions import IsOwner, ModelPermissions
+from acountee.api.viewsets import ID_PATTERN, ModelViewSet
+from acountee.errors import NotFoundError
+from approvals import selectors, services
+from approvals.api.serializers import (
+    ApprovalDelegationSerializer,
+    ApprovalFlowSerializer,
+    ApproveInputSerializer,
+    AttachmentInputSerializer,
+    BulkApproveInputSerializer,
+    BulkApproveResultSerializer,
+    CompleteInputSerializer,
+    PaymentRequestDetailSerializer,
+    PaymentRequestInputSerializer,
+    PaymentRequestListSerializer,
+    RejectInputSerializer,
+)
+from approvals.models import ApprovalDelegation, ApprovalFlow
+from payments import services as payment_services
+from payments.models import PaymentRequest, PaymentRequestStatus, PaymentRequestType
+
+TAGS = ["payment requests"]
+
+
+class PaymentRequestFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=PaymentRequestStatus.choices)
+    type = django_filters.ChoiceFilter(choices=PaymentRequestType.choices)
+    maker = django_filters.NumberFilter(field_name="maker_id")
+    month = django_filters.CharFilter(method="filter_month", help_text="YYYY-MM (creation month).")
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=200)
+    awaiting_me = django_filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")],
+                                              method="filter_awaiting", help_text="My approval queue.")
+
+    class Meta:
+        model = PaymentRequest
+        fields = ["status", "type", "maker", "month", "q", "awaiting_me"]
+
+    def filter_month(self, qs: QuerySet[PaymentRequest], name: str, value: str) -> QuerySet[PaymentRequest]:
+        from acountee.errors import ValidationFailed
+
+        try:
+            year, month = (int(part) for part in value.split("-"))
+            if not (2000 <= year <= 2100 and 1 <= month <= 12) or len(value) != 7:
+                raise ValueError
+        except ValueError:
+            raise ValidationFailed(details={"month": ["Use YYYY-MM."]}) from None
+        return qs.filter(created_at__year=year, created_at__month=month)
+
+    def filter_awaiting(self, qs: QuerySet[PaymentRequest], name: str, value: str) -> QuerySet[PaymentRequest]:
+        if value != "true":
+            return qs
+        return selectors.awaiting(self.request.user, qs)
+
+
+class PaymentRequestPermission(permissions.BasePermission):
+    """Reading is scoped by the queryset; create/update/delete need the model permission;
+    the lifecycle actions are open to any signed-in user because the services decide
+    (approver of the current step, maker, finance) and answer with specific codes."""
+
+    MODEL_ACTIONS = {"create", "partial_update", "update", "destroy"}
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            return False
+        if view.action in self.MODEL_ACTIONS:
+            return ModelPermissions().has_permission(request, view)
+        return True
+
+
+@extend_schema_view(
+    list=extend_schema(tags=TAGS, responses=PaymentRequestListSerializer),
+    retrieve=extend_schema(tags=TAGS, responses=PaymentRequestDetailSerializer),
+    create=extend_schema(tags=TAGS, request=PaymentRequestInputSerializer,
+                         responses={201: PaymentRequestDetailSerializer}),
+    partial_update=extend_schema(tags=TAGS, request=PaymentRequestInputSerializer,
+                                 responses=PaymentRequestDetailSerializer),
+    destroy=extend_schema(tags=TAGS),
+)
+class PaymentRequestViewSet(ModelViewSet):
+    permission_classes = [PaymentRequestPermission]
+    filterset_class = PaymentRequestFilter
+
+    def get_queryset(self) -> QuerySet[PaymentRequest]:
+        if self.action == "list":
+            return selectors.payment_request_list(user=self.request.user)
+        return selectors.payment_request_detail(user=self.request.user)
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "list":
+            return PaymentRequestListSerializer
+        if self.action in ("create", "partial_update"):
+            return PaymentRequestInputSerializer
+        return PaymentRequestDetailSerializer
+
+    def _fresh(self, pk: int, *, code: int = status.HTTP_200_OK) -> Response:
+        pr = selectors.payment_request_detail(user=self.request.user).get(pk=pk)
+        return Response(PaymentRequestDetailSerializer(pr).data, status=code)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        payload = PaymentRequestInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        pr = services.payment_request_create(actor=request.user, **payload.validated_data)
+        return self._fresh(pr.pk, code=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        pr = self.get_object()
+        payload = PaymentRequestInputSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        services.payment_request_update(pr=pr, actor=request.user, **payload.validated_data)
+        return self._fresh(pr.pk)
+
+    def perform_destroy(self, instance: PaymentRequest) -> None:
+        services.payment_request_delete(pr=instance, actor=self.request.user)
+
+    # --- lifecycle actions -----------------------------------------------------------------------------
+    @extend_schema(tags=TAGS, request=None, responses=PaymentRequestDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="request-approval")
+    def request_approval(self, request: Request, pk: str | None = None) -> Response:
+        pr = self.get_object()
+        services.payment_request_request_approval(pr=pr, actor=request.user)
+        return self._fresh(pr.pk)
+
+    @extend_schema(tags=TAGS, request=ApproveInputSerializer, responses=PaymentRequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        pr = self.get_object()
+        payload = ApproveInputSerializer(data=request.data or {})
+        payload.is_valid(raise_exception=True)
+        services.payment_request_approve(pr=pr, actor=request.user, step=payload.validated_data.get("step"))
+        return self._fresh(pr.pk)
+
+    @extend_schema(tags=TAGS, request=None, responses=PaymentRequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def retract(self, request: Request, pk: str | None = None) -> Response:
+        pr = self.get_object()
+        services.payment_request_retract(pr=pr, actor=request.user)
+        return self._fresh(pr.pk)
+
+    @extend_schema(tags=TAGS, request=RejectInputSerializer, responses=PaymentRequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        pr = self.get_object()
+        payload = RejectInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.payment_request_reject(pr=pr, actor=request.user, reason=payload.validated_data["reason"])
+        return self._fresh(pr.pk)
+
+    @extend_schema(tags=TAGS, request=None, responses=PaymentRequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def recall(self, request: Request, pk: str | None = None) -> Response:
+        pr = self.get_object()
+        services.payment_request_recall(pr=pr, actor=request.user)
+        return self._fresh(pr.pk)
+
+    @extend_schema(tags=TAGS, request=CompleteInputSerializer, responses=PaymentRequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str | None = None) -> Response:
+        pr = self.get_object()
+        payload = CompleteInputSerializer(data=request.data or {})
+        payload.is_valid(raise_exception=True)
+        services.payment_request_complete(pr=pr, actor=request.user, **payload.validated_data)
+        return self._fresh(pr.pk)
+
+    @extend_schema(tags=TAGS, request=None, responses=PaymentRequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def uncomplete(self, request: Request, pk: str | None = None) -> Response:
+        pr = self.get_object()
+        services.payment_request_uncomplete(pr=pr, actor=request.user)
+        return self._fresh(pr.pk)
+
+    @extend_schema(tags=TAGS, request=BulkApproveInputSerializer, responses=BulkApproveResultSerializer)
+    @action(detail=False, methods=["post"], url_path="bulk-approve")
+    def bulk_approve(self, request: Request) -> Response:
+        payload = BulkApproveInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        ids = payload.validated_data["ids"]
+        visible = set(selectors.payment_requests_visible_to(request.user).filter(pk__in=ids).values_list("pk",
+                                                                                                          flat=True))
+        result = services.payment_requests_bulk_approve(ids=sorted(visible), actor=request.user)
+        not_found = sorted(set(ids) - visible)
+        failed = result.failed + [
+            {"id": pk, "code": NotFoundError.code, "message": str(NotFoundError.default_message)} for pk in not_found
+        ]
+        return Response({"approved": result.approved, "failed": sorted(failed, key=lambda f: f["id"])})
+
+    # --- attachments ------------------------------------------------------------------------------------
+    @extend_schema(tags=TAGS, request={"multipart/form-data": AttachmentInputSerializer,
+                                       "application/json": AttachmentInputSerializer},
+                   responses=PaymentRequestDetailSerializer)
+    @action(detail=True, methods=["get", "post"])
+    def attachments(self, request: Request, pk: str | None = None) -> Response:
+        pr = self.get_object()
+        if request.method == "GET":
+            return Response(PaymentRequestDetailSerializer(pr).data["attachments"])
+        payload = AttachmentInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        if "file" in payload.validated_data:
+            from files.services import stored_file_create
+
+            upload = payload.validated_data["file"]
+            stored = stored_file_create(content=upload, name=upload.name, created_by=request.user)
+        else:
+            from files.models import StoredFile
+
+            stored = StoredFile.objects.filter(pk=payload.validated_data["file_id"]).first()
+            if stored is None:
+                raise NotFoundError(code="FILE_NOT_FOUND")
+        payment_services.payment_request_attachment_add(pr=pr, file=stored, actor=request.user)
+        return self._fresh(pr.pk, code=status.HTTP_201_CREATED)
+
+    @extend_schema(tags=TAGS, request=None, responses={204: None},
+                   parameters=[OpenApiParameter("file_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+    @action(detail=True, methods=["delete"], url_path=rf"attachments/(?P<file_id>{ID_PATTERN})")
+    def remove_attachment(self, request: Request, pk: str | None = None, file_id: str | None = None) -> Response:
+        pr = self.get_object()
+        payment_services.payment_request_attachment_remove(pr=pr, file_id=int(file_id or 0), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FlowPermission(permissions.BasePermission):
+    """Finance reads flows to choose one (model permission); only owners change them."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return ModelPermissions().has_permission(request, view)
+        return IsOwner().has_permission(request, view)
+
+
+@extend_schema(tags=["approval flows"])
+class ApprovalFlowViewSet(ModelViewSet):
+    permission_classes = [FlowPermission]
+    serializer_class = ApprovalFlowSerializer
+    filterset_fields = ["is_active"]
+
+    def get_queryset(self) -> QuerySet[ApprovalFlow]:
+        return selectors.flow_list()
+
+    def _steps(self, data: dict[str, Any]) -> list[dict[str, Any]] | None:
+        steps = data.pop("steps", None)
+        return None if steps is None else [dict(s) for s in steps]
+
+    def perform_create(self, serializer: ApprovalFlowSerializer) -> None:
+        data = dict(serializer.validated_data)
+        flow = services.approval_flow_create(actor=self.request.user, steps=self._steps(data) or [], **data)
+        serializer.instance = selectors.flow_list().get(pk=flow.pk)
+
+    def perform_update(self, serializer: ApprovalFlowSerializer) -> None:
+        data = dict(serializer.validated_data)
+        flow = services.approval_flow_update(flow=serializer.instance, actor=self.request.user,
+                                             steps=self._steps(data), **data)
+        serializer.instance = selectors.flow_list().get(pk=flow.pk)
+
+    def perform_destroy(self, instance: ApprovalFlow) -> None:
+        services.approval_flow_delete(flow=instance, actor=self.request.user)
+
+
+@extend_schema(tags=["approval flows"])
+class ApprovalDelegationViewSet(ModelViewSet):
+    """My delegations (given or received); owners see all."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = ApprovalDelegationSerializer
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[ApprovalDelegation]:
+        return selectors.delegation_list(user=self.request.user)
+
+    def perform_create(self, serializer: ApprovalDelegationSerializer) -> None:
+        data = dict(serializer.validated_data)
+        approver = data.pop("approver", None) or self.request.user
+        serializer.instance = services.approval_delegation_create(actor=self.request.user, approver=approver, **data)
+
+    def perform_destroy(self, instance: ApprovalDelegation) -> None:
+        services.approval_delegation_delete(delegation=instance, actor=self.request.user)
+
