@@ -7,19 +7,19 @@ the accounts app never needs to know how the log is stored.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-logger = logging.getLogger("acountee.security")
+from audit.services import audit_log, security_event_record
+
+# Role grants are also the audit's semantic entries ("why" next to the user_roles row change).
+SEMANTIC_ACTIONS = {"role_assigned": "assign_role", "role_revoked": "revoke_role"}
 
 
 def record_security_event(kind: str, *, request: Any = None, user: Any = None, **details: Any) -> None:
-    try:
-        from audit.services import security_event_record
-    except ImportError:  # the audit app has not grown its security log yet
-        logger.info("security event %s user=%s details=%s", kind, getattr(user, "pk", None), details)
-        return
     security_event_record(kind=kind, request=request, user=user, details=details)
+    action = SEMANTIC_ACTIONS.get(kind)
+    if action and details.get("target_user") is not None:
+        audit_log(action=action, table="users", record_id=details["target_user"], actor=user, metadata=details)
 
 
 def record_owner_access_denied(request: Any) -> None:

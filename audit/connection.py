@@ -90,3 +90,20 @@ def install(sender: Any = None, connection: Any = None, **kwargs: Any) -> None:
     if audit_actor_wrapper not in connection.execute_wrappers:
         connection.execute_wrappers.append(audit_actor_wrapper)
     setattr(connection, _STATE_ATTR, None)
+
+
+def apply_actor(using: str = "default") -> None:
+    """Put the current actor into the current transaction now.
+
+    For writes that bypass `cursor.execute` (psycopg's `cursor.copy()` for COPY FROM STDIN):
+    call it inside the `transaction.atomic()` block, before the COPY."""
+    from django.db import connections
+
+    db = connections[using]
+    db.ensure_connection()
+    wanted = context.current_actor().as_settings()
+    if db.get_autocommit() or not any(wanted):
+        return
+    with db.cursor() as cursor:
+        cursor.execute(SET_ACTOR_SQL, wanted)
+    setattr(db, _STATE_ATTR, wanted)

@@ -44,3 +44,12 @@ AUDITED_TABLE_FACTORIES: dict[str, Callable[[], Any]] = {
     "files": lambda: __import__("tests.files.factories", fromlist=["stored_file"]).stored_file(),
     # role_permissions is an M2M through table: covered by tests/audit via role.permissions.add().
 }
+
+# Tables of business apps deliberately left out of the row audit, with the reason.
+NOT_AUDITED: dict[str, str] = {
+    "api_tokens": "token creation and revocation are security events; key hashes stay out of the audit",
+}
+
+# Auto-created many-to-many tables tested through their relation instead of a factory.
+M2M_TABLES_TESTED_ELSEWHERE: set[str] = {"role_permissions"}
+

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from acountee.api.serializers import StrictSerializer
+from audit.models import AuditEntry, SecurityEvent, SecurityEventKind
+from audit.selectors import row_changes
+
+EXPORT_FORMATS = (("csv", "CSV"), ("json", "JSON"))
+
+
+class AuditQuerySerializer(StrictSerializer):
+    """Query parameters of the audit list and export (unknown ones are refused)."""
+
+    table = serializers.CharField(required=False, max_length=128)
+    action = serializers.CharField(required=False, max_length=64)
+    actor = serializers.CharField(required=False, max_length=255)
+    record_id = serializers.CharField(required=False, max_length=64)
+    # `from`/`to` are Python keywords: declared under these names, renamed in get_fields.
+    from_ = serializers.DateTimeField(required=False, help_text=_("Entries at or after this time (ISO 8601)."))
+    to = serializers.DateTimeField(required=False, help_text=_("Entries before this time (ISO 8601)."))
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1)
+    format = serializers.ChoiceField(required=False, choices=EXPORT_FORMATS)
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def filters(self) -> dict[str, Any]:
+        data = self.validated_data
+        return {
+            "table": data.get("table"), "action": data.get("action"), "actor": data.get("actor"),
+            "record_id": data.get("record_id"), "date_from": data.get("from"), "date_to": data.get("to"),
+        }
+
+
+class HistoryQuerySerializer(StrictSerializer):
+    table = serializers.CharField(max_length=128)
+    record_id = serializers.RegexField(r"^[0-9A-Za-z_\-:.]{1,64}$", max_length=64)
+
+
+class SecurityEventQuerySerializer(StrictSerializer):
+    kind = serializers.ChoiceField(required=False, choices=SecurityEventKind.choices)
+    user_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    email = serializers.CharField(required=False, max_length=255)
+    from_ = serializers.DateTimeField(required=False)
+    to = serializers.DateTimeField(required=False)
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1)
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    table = serializers.CharField(source="table_name", read_only=True)
+    changes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id", "action", "table", "record_id", "before", "after", "changes", "actor", "actor_user_id",
+            "occurred_at", "ip", "user_agent", "metadata", "checksum",
+        ]
+        read_only_fields = fields
+
+    def get_changes(self, obj: AuditEntry) -> dict[str, list[Any]]:
+        return row_changes(obj)
+
+
+class AuditStatSerializer(serializers.Serializer):
+    table = serializers.CharField(source="table_name")
+    action = serializers.CharField()
+    count = serializers.IntegerField()
+    first = serializers.DateTimeField()
+    last = serializers.DateTimeField()
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SecurityEvent
+        fields = ["id", "kind", "user_id", "email", "occurred_at", "ip", "user_agent", "details"]
+        read_only_fields = fields

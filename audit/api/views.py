@@ -1,0 +1,158 @@
+"""Reading the audit log and the security log (API.md: /api/audit/…)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from acountee.api.viewsets import GenericViewSet
+from audit import selectors
+from audit.api.permissions import CanReadAudit, CanReadSecurityEvents
+from audit.api.serializers import (
+    AuditEntrySerializer,
+    AuditQuerySerializer,
+    AuditStatSerializer,
+    HistoryQuerySerializer,
+    SecurityEventQuerySerializer,
+    SecurityEventSerializer,
+)
+from audit.models import AuditEntry, SecurityEvent
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("table", str, description="Table name, e.g. invoices"),
+    OpenApiParameter("action", str, description="INSERT, UPDATE, DELETE or a semantic action"),
+    OpenApiParameter("actor", str, description="User id, e-mail, system:<command> or unknown"),
+    OpenApiParameter("record_id", str),
+    OpenApiParameter("from", OpenApiTypes.DATETIME),
+    OpenApiParameter("to", OpenApiTypes.DATETIME),
+]
+EXPORT_COLUMNS = [
+    "id", "occurred_at", "action", "table", "record_id", "actor", "actor_user_id", "ip", "user_agent",
+    "before", "after", "metadata", "checksum",
+]
+
+
+def _params(request: Request, serializer_class: type) -> Any:
+    payload = serializer_class(data=request.query_params.dict())
+    payload.is_valid(raise_exception=True)
+    return payload
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _export_row(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id, "occurred_at": entry.occurred_at.isoformat(), "action": entry.action,
+        "table": entry.table_name, "record_id": entry.record_id, "actor": entry.actor,
+        "actor_user_id": entry.actor_user_id, "ip": entry.ip, "user_agent": entry.user_agent,
+        "before": entry.before, "after": entry.after, "metadata": entry.metadata, "checksum": entry.checksum,
+    }
+
+
+def _stream_csv(entries: QuerySet[AuditEntry]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)  # BOM: spreadsheets read UTF-8 (Vietnamese) right
+    for entry in entries.iterator(chunk_size=2000):
+        row = _export_row(entry)
+        for key in ("before", "after", "metadata"):
+            row[key] = "" if row[key] is None else json.dumps(row[key], ensure_ascii=False, cls=DjangoJSONEncoder)
+        yield writer.writerow(["" if row[c] is None else row[c] for c in EXPORT_COLUMNS])
+
+
+def _stream_json(entries: QuerySet[AuditEntry]) -> Iterator[str]:
+    yield "["
+    first = True
+    for entry in entries.iterator(chunk_size=2000):
+        yield ("" if first else ",\n") + json.dumps(_export_row(entry), ensure_ascii=False, cls=DjangoJSONEncoder)
+        first = False
+    yield "]\n"
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=FILTER_PARAMETERS, tags=["audit"]),
+    retrieve=extend_schema(tags=["audit"]),
+)
+class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    """The audit log, newest first. Read-only: the database refuses changes to it anyway."""
+
+    permission_classes = [CanReadAudit]
+    serializer_class = AuditEntrySerializer
+    queryset = AuditEntry.objects.none()  # for the schema; get_queryset is what runs
+
+    def get_queryset(self) -> QuerySet[AuditEntry]:
+        if self.action == "list":
+            return selectors.audit_entry_list(**_params(self.request, AuditQuerySerializer).filters())
+        return selectors.audit_entry_list()
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # `?format=csv|json` is the export's own parameter, not DRF's renderer override.
+        return super().perform_content_negotiation(request, force=force or self.action == "export")
+
+    @extend_schema(parameters=[OpenApiParameter("table", str, required=True),
+                               OpenApiParameter("record_id", str, required=True)],
+                   responses=AuditEntrySerializer(many=True), tags=["audit"])
+    @action(detail=False, methods=["get"])
+    def history(self, request: Request) -> Response:
+        """One record's history, oldest first, including its child rows (an invoice's line
+        items; a payment request's links, attachments and approval chain)."""
+        payload = _params(request, HistoryQuerySerializer)
+        entries = selectors.record_history(**payload.validated_data)
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
+
+    @extend_schema(parameters=[*FILTER_PARAMETERS, OpenApiParameter("format", str, enum=["csv", "json"])],
+                   responses={200: OpenApiResponse(description="CSV or JSON array, streamed")}, tags=["audit"])
+    @action(detail=False, methods=["get"])
+    def export(self, request: Request) -> StreamingHttpResponse:
+        payload = _params(request, AuditQuerySerializer)
+        entries = selectors.audit_entry_list(**payload.filters())
+        fmt = payload.validated_data.get("format") or "csv"
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        if fmt == "json":
+            response = StreamingHttpResponse(_stream_json(entries), content_type="application/json")
+        else:
+            response = StreamingHttpResponse(_stream_csv(entries), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{fmt}"'
+        return response
+
+    @extend_schema(parameters=FILTER_PARAMETERS, responses=AuditStatSerializer(many=True), tags=["audit"])
+    @action(detail=False, methods=["get"])
+    def stats(self, request: Request) -> Response:
+        """Count and first/last time per table and action (honours the list's filters)."""
+        payload = _params(request, AuditQuerySerializer)
+        rows = selectors.audit_stats(base=selectors.audit_entry_list(**payload.filters()))
+        return Response(AuditStatSerializer(rows, many=True).data)
+
+
+@extend_schema_view(list=extend_schema(tags=["audit"]), retrieve=extend_schema(tags=["audit"]))
+class SecurityEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    """Sign-ins, sign-outs, lockouts, tokens, role changes and refused owner operations."""
+
+    permission_classes = [CanReadSecurityEvents]
+    serializer_class = SecurityEventSerializer
+    queryset = SecurityEvent.objects.none()
+
+    def get_queryset(self) -> QuerySet[SecurityEvent]:
+        if self.action != "list":
+            return selectors.security_event_list()
+        data = _params(self.request, SecurityEventQuerySerializer).validated_data
+        return selectors.security_event_list(
+            kind=data.get("kind"), user_id=data.get("user_id"), email=data.get("email"),
+            date_from=data.get("from"), date_to=data.get("to"),
+        )

@@ -1,0 +1,49 @@
+"""Which tables belong to a record's history.
+
+The history of an invoice includes its line items; a payment request's includes its
+invoice links, attachments and approval chain (with the chain's steps, step approvers and
+records). The audit log knows rows only by table name and JSON snapshot, so the rules are
+declared by table and column name here, without importing the apps that own the tables:
+
+    register_child("invoices", "invoice_services", "invoice_id")
+
+means: the history of `invoices` #N includes every entry of `invoice_services` whose row
+(before or after) has `invoice_id = N`, and recursively that table's own children. An app
+adding a child table adds one `register_child(...)` call (in its AppConfig.ready) or a
+line below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ChildRule:
+    table: str
+    parent_key: str
+
+
+CHILD_RULES: dict[str, list[ChildRule]] = {}
+
+
+def register_child(parent_table: str, child_table: str, parent_key: str) -> None:
+    rules = CHILD_RULES.setdefault(parent_table, [])
+    rule = ChildRule(child_table, parent_key)
+    if rule not in rules:
+        rules.append(rule)
+
+
+# The fixed table contracts (docs/architecture.md, SPEC §1).
+register_child("invoices", "invoice_services", "invoice_id")
+register_child("invoices", "pr_invoice", "invoice_id")
+register_child("pr", "pr_invoice", "pr_id")
+register_child("pr", "pr_attachments", "pr_id")
+register_child("pr", "approval", "pr_id")
+register_child("approval", "approval_steps", "approval_id")
+register_child("approval", "approval_records", "approval_id")
+register_child("approval_steps", "approval_step_users", "step_id")
+register_child("approval_flows", "approval_flow_steps", "flow_id")
+register_child("approval_flow_steps", "approval_flow_step_users", "step_id")
+register_child("roles", "role_permissions", "role_id")
+register_child("users", "user_roles", "user_id")

@@ -1,0 +1,106 @@
+"""Reads of the audit and security logs (filters, one record's history, statistics)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Max, Min, Q, QuerySet
+
+from audit.history import CHILD_RULES
+from audit.models import AuditEntry, SecurityEvent
+
+MAX_HISTORY_DEPTH = 4
+MAX_HISTORY_IDS = 5000
+
+
+def audit_entry_list(
+    *, table: str | None = None, action: str | None = None, actor: str | None = None,
+    date_from: datetime | None = None, date_to: datetime | None = None, record_id: str | None = None,
+) -> QuerySet[AuditEntry]:
+    qs = AuditEntry.objects.all()
+    if table:
+        qs = qs.filter(table_name=table)
+    if record_id:
+        qs = qs.filter(record_id=record_id)
+    if action:
+        qs = qs.filter(action=action)
+    if actor:
+        # A user id, or the recorded actor name (e-mail, system:<command>, unknown).
+        qs = qs.filter(Q(actor_user_id=int(actor)) | Q(actor=actor)) if actor.isdigit() else qs.filter(actor=actor)
+    if date_from is not None:
+        qs = qs.filter(occurred_at__gte=date_from)
+    if date_to is not None:
+        qs = qs.filter(occurred_at__lt=date_to)
+    return qs.order_by("-id")
+
+
+def _child_ids(table: str, parent_key: str, parent_ids: list[int]) -> set[str]:
+    condition = Q()
+    for parent_id in parent_ids:
+        condition |= Q(after__contains={parent_key: parent_id}) | Q(before__contains={parent_key: parent_id})
+    return set(
+        AuditEntry.objects.filter(table_name=table).filter(condition)
+        .values_list("record_id", flat=True).distinct()[:MAX_HISTORY_IDS]
+    )
+
+
+def history_condition(*, table: str, record_id: str) -> Q:
+    """`Q` matching the entries of the record and of its child rows (see audit.history)."""
+    condition = Q(table_name=table, record_id=record_id)
+    frontier: list[tuple[str, set[str]]] = [(table, {record_id})]
+    for _depth in range(MAX_HISTORY_DEPTH):
+        next_frontier: list[tuple[str, set[str]]] = []
+        for parent_table, ids in frontier:
+            numeric = sorted(int(i) for i in ids if i.isdigit())
+            if not numeric:
+                continue
+            for rule in CHILD_RULES.get(parent_table, []):
+                child_ids = _child_ids(rule.table, rule.parent_key, numeric)
+                if child_ids:
+                    condition |= Q(table_name=rule.table, record_id__in=sorted(child_ids))
+                    next_frontier.append((rule.table, child_ids))
+        frontier = next_frontier
+        if not frontier:
+            break
+    # Semantic entries about the record (audit_log(table=..., record_id=...)) match the first Q.
+    return condition
+
+
+def record_history(*, table: str, record_id: str) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(history_condition(table=table, record_id=record_id)).order_by("id")
+
+
+def audit_stats(*, base: QuerySet[AuditEntry] | None = None) -> list[dict[str, Any]]:
+    qs = base if base is not None else AuditEntry.objects.all()
+    return list(
+        qs.order_by().values("table_name", "action")
+        .annotate(count=Count("id"), first=Min("occurred_at"), last=Max("occurred_at"))
+        .order_by("table_name", "action")
+    )
+
+
+def security_event_list(
+    *, kind: str | None = None, user_id: int | None = None, email: str | None = None,
+    date_from: datetime | None = None, date_to: datetime | None = None,
+) -> QuerySet[SecurityEvent]:
+    qs = SecurityEvent.objects.all()
+    if kind:
+        qs = qs.filter(kind=kind)
+    if user_id is not None:
+        qs = qs.filter(user_id=user_id)
+    if email:
+        qs = qs.filter(email__iexact=email)
+    if date_from is not None:
+        qs = qs.filter(occurred_at__gte=date_from)
+    if date_to is not None:
+        qs = qs.filter(occurred_at__lt=date_to)
+    return qs.order_by("-id")
+
+
+def row_changes(entry: AuditEntry) -> dict[str, list[Any]]:
+    """Field → [old, new] for what the entry changed (all fields for inserts/deletes)."""
+    before = entry.before if isinstance(entry.before, dict) else {}
+    after = entry.after if isinstance(entry.after, dict) else {}
+    keys = sorted(set(before) | set(after))
+    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
