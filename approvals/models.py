@@ -15,6 +15,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import F, Func, Q
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 
@@ -98,6 +99,7 @@ class ApprovalFlowStepUser(models.Model):
                              related_name="step_users")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.PROTECT,
                              related_name="+")
+    added_at = models.DateTimeField(_("added at"), auto_now_add=True, db_default=Now())
 
     class Meta:
         db_table = "approval_flow_step_users"
@@ -165,6 +167,7 @@ class ApprovalStepUser(models.Model):
                              related_name="step_users")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.PROTECT,
                              related_name="approval_step_assignments")
+    added_at = models.DateTimeField(_("added at"), auto_now_add=True, db_default=Now())
 
     class Meta:
         db_table = "approval_step_users"

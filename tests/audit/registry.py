@@ -36,12 +36,34 @@ def _user_role() -> Any:
     return UserRole.objects.create(user=UserFactory(), role=Role.objects.get(name="bod"))
 
 
+def _lazy(module: str, name: str) -> Callable[[], Any]:
+    """A factory imported only when called (payments/approvals factories import their apps)."""
+
+    def make() -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)()
+
+    return make
+
+
 AUDITED_TABLE_FACTORIES: dict[str, Callable[[], Any]] = {
     "users": _user,
     "teams": _team,
     "roles": _role,
     "user_roles": _user_role,
     "files": lambda: __import__("tests.files.factories", fromlist=["stored_file"]).stored_file(),
+    "pr": _lazy("tests.payments.factories", "audit_row_pr"),
+    "payment_methods": _lazy("tests.payments.factories", "audit_row_payment_method"),
+    "pr_attachments": _lazy("tests.payments.factories", "audit_row_pr_attachment"),
+    "approval_flows": _lazy("tests.approvals.factories", "audit_row_flow"),
+    "approval_flow_steps": _lazy("tests.approvals.factories", "audit_row_flow_step"),
+    "approval_flow_step_users": _lazy("tests.approvals.factories", "audit_row_flow_step_user"),
+    "approval": _lazy("tests.approvals.factories", "audit_row_approval"),
+    "approval_steps": _lazy("tests.approvals.factories", "audit_row_step"),
+    "approval_step_users": _lazy("tests.approvals.factories", "audit_row_step_user"),
+    "approval_records": _lazy("tests.approvals.factories", "audit_row_record"),
+    "approval_delegations": _lazy("tests.approvals.factories", "audit_row_delegation"),
     # role_permissions is an M2M through table: covered by tests/audit via role.permissions.add().
 }
 

@@ -41,3 +41,22 @@ def make_pr(*, maker: Any, steps: list[tuple[str, list[Any]]] | None = None, amo
     if request:
         pr = services.payment_request_request_approval(pr=pr, actor=maker)
     return pr
+
+
+# --- one bare row per table, for tests/audit/registry.py (no child rows: raw DELETE must work) ---
+def audit_row_pr() -> Any:
+    from payments.models import PaymentRequest
+    from tests.accounts.factories import UserFactory
+
+    return PaymentRequest.objects.create(name="Audit PR", amount=Decimal("1"), maker=UserFactory())
+
+
+def audit_row_payment_method() -> Any:
+    return PaymentMethodFactory()
+
+
+def audit_row_pr_attachment() -> Any:
+    from payments.models import PRAttachment
+    from tests.files.factories import stored_file
+
+    return PRAttachment.objects.create(pr=audit_row_pr(), file=stored_file())
