@@ -1,0 +1,106 @@
+"""The database refuses changes to the logs; a superuser who forces one is caught by
+`verify_audit`, which names the entry."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from audit.models import AuditEntry, SecurityEvent
+from audit.services import audit_log, security_event_record
+from audit.verification import verify_chain
+from tests.accounts.factories import TeamFactory
+
+
+def _refused(sql: str, params: list | None = None) -> str:
+    with pytest.raises(DatabaseError) as excinfo, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+    return str(excinfo.value)
+
+
+@pytest.mark.django_db
+def test_update_delete_truncate_on_the_logs_are_refused():
+    TeamFactory()
+    security_event_record(kind="lockout", details={"email": "x@example.com"})
+    entry = AuditEntry.objects.order_by("-id").first()
+    before = AuditEntry.objects.count(), SecurityEvent.objects.count()
+    assert "append-only" in _refused("UPDATE audit SET actor = 'mallory' WHERE id = %s", [entry.pk])
+    assert "append-only" in _refused("DELETE FROM audit WHERE id = %s", [entry.pk])
+    # (Inside the test's transaction PostgreSQL refuses TRUNCATE even before the trigger runs;
+    # the transactional test below sees the trigger's own refusal.)
+    assert _refused("TRUNCATE audit")
+    assert "append-only" in _refused("UPDATE security_events SET email = 'x'")
+    assert "append-only" in _refused("DELETE FROM security_events")
+    assert _refused("TRUNCATE security_events")
+    # Not even the sealing columns of an entry once sealed, nor content while sealing.
+    assert "append-only" in _refused("UPDATE audit SET checksum = 'f00', chain_seq = -1 WHERE id = %s", [entry.pk])
+    assert "append-only" in _refused(
+        "UPDATE audit SET checksum = 'f00', chain_seq = -1, actor = 'mallory' WHERE id = %s", [entry.pk])
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).delete()
+    assert (AuditEntry.objects.count(), SecurityEvent.objects.count()) == before
+
+
+@pytest.mark.django_db
+def test_semantic_entry_is_written_with_the_given_actor(owner):
+    entry = audit_log(action="approve", table="pr", record_id=7, actor=owner, metadata={"reason": "ok"})
+    entry.refresh_from_db()
+    assert (entry.action, entry.table_name, entry.record_id) == ("approve", "pr", "7")
+    assert (entry.actor, entry.actor_user_id, entry.metadata) == (owner.email, owner.pk, {"reason": "ok"})
+
+
+def _superuser_edit(sql: str, params: list) -> None:
+    """What a DBA does deliberately: switch the guard off for one statement."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit DISABLE TRIGGER audit_append_only")
+        cursor.execute(sql, params)
+        cursor.execute("ALTER TABLE audit ENABLE TRIGGER audit_append_only")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_audit_names_the_entry_a_superuser_edited(capsys):
+    for _ in range(3):
+        TeamFactory()
+    call_command("verify_audit")
+    assert "intact" in capsys.readouterr().out
+    assert "append-only" in _refused("TRUNCATE audit")
+    assert "append-only" in _refused("TRUNCATE security_events")
+    assert "append-only" in _refused("DELETE FROM audit")
+    victim = AuditEntry.objects.filter(table_name="teams").order_by("id")[1]
+
+    _superuser_edit("UPDATE audit SET actor = 'mallory' WHERE id = %s", [victim.pk])
+    with pytest.raises(CommandError) as excinfo:
+        call_command("verify_audit")
+    assert excinfo.value.returncode == 1
+    assert f"id={victim.pk}" in str(excinfo.value)
+    assert f"id={victim.pk}" in capsys.readouterr().err
+
+    # Restoring the content makes the chain whole again.
+    _superuser_edit("UPDATE audit SET actor = %s WHERE id = %s", [victim.actor, victim.pk])
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_audit_detects_deletion_rewrite_and_unsealed_insertion():
+    for _ in range(4):
+        TeamFactory()
+    entries = list(AuditEntry.objects.filter(table_name="teams").order_by("chain_seq"))
+    _superuser_edit("DELETE FROM audit WHERE id = %s", [entries[1].pk])
+    result = verify_chain()
+    assert [(b.id, b.problem) for b in result.broken] == [(entries[2].pk, "missing")]
+
+    # An attacker who also recomputes the edited entry's own checksum breaks the next link.
+    _superuser_edit(
+        "UPDATE audit SET actor = 'mallory', checksum = encode(sha256('x'::bytea), 'hex') WHERE id = %s",
+        [entries[3].pk],
+    )
+    problems = {b.id: b.problem for b in verify_chain().broken}
+    assert problems[entries[3].pk] == "content"
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("INSERT INTO audit (action, table_name, record_id, actor, user_agent, metadata, checksum)"
+                       " VALUES ('INSERT', 'teams', '999', 'mallory', '', '{}', '') RETURNING id")
+        forged = cursor.fetchone()[0]
+    assert any(b.id == forged and b.problem == "unsealed" for b in verify_chain().broken)
