@@ -242,6 +242,8 @@ INVOICE_IMPORT_MAX_ZIP_ENTRIES = env.int("INVOICE_IMPORT_MAX_ZIP_ENTRIES", defau
 INVOICE_IMPORT_MAX_ZIP_EXPANDED_BYTES = env.int("INVOICE_IMPORT_MAX_ZIP_EXPANDED_BYTES", default=1024 * 1024 * 1024)
 INVOICE_IMPORT_MAX_COMPRESSION_RATIO = env.int("INVOICE_IMPORT_MAX_COMPRESSION_RATIO", default=100)
 INVOICE_IMPORT_BATCH_SIZE = env.int("INVOICE_IMPORT_BATCH_SIZE", default=500)
+# Writer threads (own connections) that store batches while the next is parsed; 0 = none.
+INVOICE_IMPORT_WRITERS = env.int("INVOICE_IMPORT_WRITERS", default=2)
 
 # --- Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = PRODUCTION

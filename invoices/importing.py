@@ -1,0 +1,740 @@
+"""The invoice import pipeline (SPEC §2 "Import"), behind `invoices.services.invoices_import`.
+
+Shape of the work, for speed and safety at once:
+
+1. Every upload (an XML file or a ZIP archive) becomes a stream of *entries*. ZIP entries are
+   checked before a byte is inflated (count, declared sizes, compression ratio, unsafe names,
+   nested archives, non-XML names, encryption, symlinks) and read with a hard byte cap, so a
+   lying header cannot inflate more than the per-file limit.
+2. Entries are handled in batches (`INVOICE_IMPORT_BATCH_SIZE`). Per batch: hash every entry,
+   ask the database once which hashes exist (a re-import stops here, nothing is parsed), parse
+   the rest, ask once which business keys / tax-authority codes exist, then write the whole
+   batch — source files, invoices, lines — with three `COPY` statements inside one
+   transaction. Triggers (audit) and constraints run as for any insert.
+3. Every entry is all-or-nothing: entries that fail to parse never reach the database, and if
+   the batch write hits a constraint (a concurrent import of the same invoice) the batch is
+   rolled back and replayed entry by entry, each in its own savepoint, so one conflict never
+   blocks the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import io
+import json
+import queue
+import stat
+import threading
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from invoices.models import Invoice, InvoiceStatus, PaymentType, RelatedKind
+from invoices.parser import InvoiceParseError, ParsedInvoice, parse_invoice
+
+SUCCESS, SKIPPED, FAILURE, PARTIAL = "success", "skipped", "failure", "partial"
+
+NESTED_ARCHIVE_SUFFIXES = (".zip", ".rar", ".7z", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".zst", ".cab", ".jar")
+ARCHIVE_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"Rar!", b"7z\xbc\xaf", b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
+RATIO_CHECK_MIN_BYTES = 64 * 1024
+
+
+def limit(name: str) -> int:
+    return int(getattr(settings, name))
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class EntryResult:
+    name: str
+    result: str = ""
+    reason: str = ""
+    invoice_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "result": self.result, "reason": self.reason, "invoice": self.invoice_id}
+
+
+@dataclass(slots=True)
+class UploadResult:
+    name: str
+    kind: str  # "xml" or "zip"
+    result: str = ""
+    reason: str = ""
+    entries: list[EntryResult] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counts = {SUCCESS: 0, SKIPPED: 0, FAILURE: 0}
+        for entry in self.entries:
+            counts[entry.result] = counts.get(entry.result, 0) + 1
+        return counts
+
+    def finish(self) -> None:
+        if self.result:  # refused as a whole
+            return
+        counts = self.counts()
+        if not self.entries:
+            self.result, self.reason = FAILURE, _("The archive holds no invoice file.")
+        elif counts[FAILURE] == len(self.entries):
+            self.result = FAILURE
+        elif counts[FAILURE]:
+            self.result = PARTIAL
+        elif counts[SUCCESS]:
+            self.result = SUCCESS
+        else:
+            self.result = SKIPPED
+        if self.kind == "xml" and not self.reason and self.entries:
+            self.reason = self.entries[0].reason
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "result": self.result,
+            "reason": self.reason,
+            "counts": self.counts(),
+            "entries": [entry.as_dict() for entry in self.entries],
+        }
+
+
+@dataclass(slots=True)
+class ImportReport:
+    uploads: list[UploadResult] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        totals = {SUCCESS: 0, SKIPPED: 0, FAILURE: 0}
+        for upload in self.uploads:
+            if not upload.entries and upload.result == FAILURE:
+                totals[FAILURE] += 1
+            for key, value in upload.counts().items():
+                totals[key] += value
+        return totals
+
+    @property
+    def failed(self) -> bool:
+        return any(upload.result in (FAILURE, PARTIAL) for upload in self.uploads)
+
+    def entries(self) -> Iterator[tuple[UploadResult, EntryResult]]:
+        for upload in self.uploads:
+            for entry in upload.entries:
+                yield upload, entry
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"summary": self.counts(), "files": [upload.as_dict() for upload in self.uploads]}
+
+
+@dataclass(slots=True)
+class _Pending:
+    result: EntryResult
+    data: bytes
+    sha256: str = ""
+    parsed: ParsedInvoice | None = None
+    invoice_id: int | None = None
+    file_id: int | None = None
+
+
+# --- entries from uploads ---------------------------------------------------------------------
+
+
+def _read_capped(stream: IO[bytes], cap: int) -> bytes:
+    data = stream.read(cap + 1)
+    return data if isinstance(data, bytes) else bytes(data)
+
+
+def _looks_like_zip(name: str, head: bytes) -> bool:
+    return head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or name.lower().endswith(".zip")
+
+
+def _entries(name: str, content: bytes | IO[bytes], upload: UploadResult) -> Iterator[_Pending]:
+    """The candidate entries of one upload; entries refused outright are recorded as failures."""
+    stream: IO[bytes] = io.BytesIO(content) if isinstance(content, bytes | bytearray | memoryview) else content
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        stream.seek(0)
+    head = stream.read(8) or b""
+    try:
+        stream.seek(0)
+    except (AttributeError, OSError, ValueError):
+        rest = stream.read()
+        stream = io.BytesIO(head + rest)
+    if _looks_like_zip(name, head):
+        upload.kind = "zip"
+        yield from _zip_entries(stream, upload)
+        return
+    entry = EntryResult(name=name)
+    upload.entries.append(entry)
+    cap = limit("INVOICE_IMPORT_MAX_XML_BYTES")
+    data = _read_capped(stream, cap)
+    reason = _refuse_content(name, data, cap, check_name=False)
+    if reason:
+        entry.result, entry.reason = FAILURE, reason
+        return
+    yield _Pending(result=entry, data=data)
+
+
+def _refuse_content(name: str, data: bytes, cap: int, *, check_name: bool) -> str:
+    if len(data) > cap:
+        return _("The file is larger than the limit of %(limit)s bytes.") % {"limit": f"{cap:,}"}
+    if not data.strip():
+        return _("The file is empty.")
+    if data.startswith(ARCHIVE_MAGICS):
+        return _("Nested archives are not opened: only XML files are imported from an archive.")
+    body = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not body.startswith(b"<") and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _("Not an XML file: only e-invoice XML files (and ZIP archives of them) can be imported.")
+    return ""
+
+
+def _unsafe_name(name: str) -> bool:
+    normalized = name.replace("\\", "/")
+    if normalized.startswith("/") or (len(normalized) > 1 and normalized[1] == ":"):
+        return True
+    return any(part == ".." for part in normalized.split("/")) or "\x00" in name
+
+
+def _ignorable(name: str) -> bool:
+    """Directory entries and the Finder's metadata twins are not invoices and not errors."""
+    normalized = name.replace("\\", "/")
+    base = normalized.rsplit("/", 1)[-1]
+    return normalized.endswith("/") or normalized.startswith("__MACOSX/") or base in {".DS_Store", "Thumbs.db"}
+
+
+def _zip_entries(stream: IO[bytes], upload: UploadResult) -> Iterator[_Pending]:
+    try:
+        archive = zipfile.ZipFile(stream)
+        infos = [info for info in archive.infolist() if not _ignorable(info.filename)]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        upload.result = FAILURE
+        upload.reason = _("Not a valid ZIP archive (%(error)s).") % {"error": str(exc)[:200]}
+        return
+    max_entries = limit("INVOICE_IMPORT_MAX_ZIP_ENTRIES")
+    max_total = limit("INVOICE_IMPORT_MAX_ZIP_EXPANDED_BYTES")
+    if len(infos) > max_entries:
+        upload.result = FAILURE
+        upload.reason = _("The archive holds %(count)s files, over the limit of %(limit)s.") % {
+            "count": f"{len(infos):,}", "limit": f"{max_entries:,}"}
+        return
+    declared_total = sum(info.file_size for info in infos)
+    if declared_total > max_total:
+        upload.result = FAILURE
+        upload.reason = _("The archive expands to %(size)s bytes, over the limit of %(limit)s.") % {
+            "size": f"{declared_total:,}", "limit": f"{max_total:,}"}
+        return
+    cap = limit("INVOICE_IMPORT_MAX_XML_BYTES")
+    max_ratio = limit("INVOICE_IMPORT_MAX_COMPRESSION_RATIO")
+    expanded = 0
+    with archive:
+        for info in infos:
+            entry = EntryResult(name=info.filename[:500])
+            upload.entries.append(entry)
+            reason = _zip_entry_refusal(info, cap, max_ratio)
+            if not reason and expanded >= max_total:
+                reason = _("The archive expands beyond the limit of %(limit)s bytes.") % {"limit": f"{max_total:,}"}
+            if reason:
+                entry.result, entry.reason = FAILURE, reason
+                continue
+            try:
+                with archive.open(info) as member:
+                    data = _read_capped(member, min(cap, max_total - expanded))
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
+                entry.result = FAILURE
+                entry.reason = _("The archive entry cannot be read (%(error)s).") % {"error": str(exc)[:200]}
+                continue
+            expanded += len(data)
+            reason = _refuse_content(info.filename, data, cap, check_name=True)
+            if reason:
+                entry.result, entry.reason = FAILURE, reason
+                continue
+            yield _Pending(result=entry, data=data)
+
+
+def _zip_entry_refusal(info: zipfile.ZipInfo, cap: int, max_ratio: int) -> str:
+    name = info.filename
+    if _unsafe_name(name):
+        return _("Unsafe path in the archive (absolute or with '..'): not extracted.")
+    if info.flag_bits & 0x1:
+        return _("Encrypted archive entries are not supported.")
+    mode = info.external_attr >> 16
+    if mode and stat.S_ISLNK(mode):
+        return _("Symbolic links in archives are not followed.")
+    lower = name.lower()
+    if lower.endswith(NESTED_ARCHIVE_SUFFIXES):
+        return _("Nested archives are not opened: only XML files are imported from an archive.")
+    if not lower.endswith(".xml"):
+        return _("Not an XML file: only .xml entries are imported from an archive.")
+    if info.file_size > cap:
+        return _("The file is larger than the limit of %(limit)s bytes.") % {"limit": f"{cap:,}"}
+    if (
+        info.file_size > RATIO_CHECK_MIN_BYTES
+        and info.compress_size > 0
+        and info.file_size / info.compress_size > max_ratio
+    ):
+        return _("Suspicious compression ratio (%(ratio)s:1, limit %(limit)s:1): not expanded.") % {
+            "ratio": int(info.file_size / info.compress_size), "limit": max_ratio}
+    return ""
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+class Importer:
+    """One import call. `run(uploads)` returns the report; `progress(n)` is told after every
+    processed entry count (for the command's progress bar)."""
+
+    def __init__(self, *, actor: Any, progress: Callable[[int], None] | None = None):
+        self.actor = actor
+        self.actor_id = getattr(actor, "pk", None)
+        self.progress = progress
+        self.batch_size = limit("INVOICE_IMPORT_BATCH_SIZE")
+        self.company_tax_code = "".join(str(getattr(settings, "COMPANY_TAX_CODE", "") or "").split())
+
+    def run(self, uploads: Iterable[tuple[str, bytes | IO[bytes]]]) -> ImportReport:
+        report = ImportReport()
+        writer = _Writers(self) if self._threaded() else None
+        try:
+            for name, content in uploads:
+                upload = UploadResult(name=str(name)[:500], kind="xml")
+                report.uploads.append(upload)
+                self.seen_hashes: set[str] = set()
+                pending: list[_Pending] = []
+                done = 0
+                for item in _entries(upload.name, content, upload):
+                    pending.append(item)
+                    if len(pending) >= self.batch_size:
+                        self._dispatch(self._prepare(pending), writer)
+                        pending = []
+                        done = self._tick(upload, done)
+                if pending:
+                    self._dispatch(self._prepare(pending), writer)
+                if writer is not None:
+                    writer.join()
+                self._tick(upload, done)
+                upload.finish()
+                self._audit(upload)
+        finally:
+            if writer is not None:
+                writer.close()
+        return report
+
+    def _threaded(self) -> bool:
+        # Inside a transaction (tests, an atomic caller) other connections could not see its
+        # rows and their commits would escape it: then everything runs on this connection.
+        return limit("INVOICE_IMPORT_WRITERS") > 0 and not connection.in_atomic_block
+
+    def _dispatch(self, parsed: list[_Pending], writer: _Writers | None) -> None:
+        if not parsed:
+            return
+        if writer is None:
+            self._store(parsed)
+        else:
+            writer.submit(parsed)
+
+    def _tick(self, upload: UploadResult, done: int) -> int:
+        now = len(upload.entries)
+        if self.progress is not None and now > done:
+            self.progress(now - done)
+        if settings.DEBUG and not connection.force_debug_cursor:
+            connection.queries_log.clear()  # DEBUG keeps every statement: not for 10,000 invoices
+        return now
+
+    def _audit(self, upload: UploadResult) -> None:
+        from audit.services import audit_log
+
+        counts = upload.counts()
+        with transaction.atomic():
+            audit_log(
+                action="import", table="invoices", record_id="", actor=self.actor,
+                metadata={
+                    "file": upload.name, "kind": upload.kind, "result": upload.result, "reason": upload.reason,
+                    **counts,
+                    "invoices": [e.invoice_id for e in upload.entries if e.result == SUCCESS][:1000],
+                },
+            )
+
+    # --- one batch: prepared here (hash, known files, parse), stored by `_store`
+
+    def _prepare(self, pending: list[_Pending]) -> list[_Pending]:
+        for item in pending:
+            item.sha256 = hashlib.sha256(item.data).hexdigest()
+        existing = dict(
+            Invoice.objects.filter(content_hash__in={item.sha256 for item in pending}).values_list("content_hash", "id")
+        )
+        fresh: list[_Pending] = []
+        for item in pending:
+            if item.sha256 in existing:
+                pk = existing[item.sha256]
+                self._skip(item, _("Already imported: the same file is invoice #%(id)s.") % {"id": pk}, pk)
+            elif item.sha256 in self.seen_hashes:
+                self._skip(item, _("The same file appears earlier in this upload."), None)
+            else:
+                self.seen_hashes.add(item.sha256)
+                fresh.append(item)
+        cap = limit("INVOICE_IMPORT_MAX_XML_BYTES")
+        parsed: list[_Pending] = []
+        for item in fresh:
+            try:
+                item.parsed = parse_invoice(item.data, max_bytes=cap)
+            except InvoiceParseError as exc:
+                item.result.result, item.result.reason = FAILURE, _("Invalid e-invoice: %(reason)s") % {
+                    "reason": exc.message}
+                item.data = b""
+                continue
+            parsed.append(item)
+        return parsed
+
+    def _store(self, parsed: list[_Pending]) -> None:
+        parsed = self._drop_known_invoices(parsed)
+        if not parsed:
+            return
+        try:
+            with transaction.atomic():
+                self._write(parsed)
+        except (IntegrityError, OperationalError):
+            # A concurrent import (or our other writer) stored one of these meanwhile, or
+            # the two waited on each other: replay entry by entry, each in its own savepoint.
+            for item in parsed:
+                item.invoice_id = item.file_id = None
+                self._write_one(item)
+        else:
+            for item in parsed:
+                self._succeed(item)
+
+    def _skip(self, item: _Pending, reason: str, invoice_id: int | None) -> None:
+        item.result.result, item.result.reason, item.result.invoice_id = SKIPPED, reason, invoice_id
+        item.data = b""
+
+    def _succeed(self, item: _Pending) -> None:
+        item.result.result, item.result.invoice_id = SUCCESS, item.invoice_id
+        item.result.reason = ""
+        item.data = b""
+        item.parsed = None
+
+    def _write_one(self, item: _Pending) -> None:
+        try:
+            with transaction.atomic():
+                self._write([item])
+        except IntegrityError:
+            if self._drop_known_invoices([item]):  # not a duplicate after all
+                item.result.result = FAILURE
+                item.result.reason = _("The invoice conflicts with one already stored.")
+                item.data = b""
+            return
+        except DatabaseError as exc:
+            item.result.result = FAILURE
+            item.result.reason = _("The database refused the invoice: %(error)s") % {"error": str(exc)[:200]}
+            item.data = b""
+            return
+        self._succeed(item)
+
+    def _drop_known_invoices(self, items: list[_Pending]) -> list[_Pending]:
+        """Skips entries whose business key or tax-authority code is already stored (one query
+        each) or appears earlier in the batch."""
+        keys = [self._key(item.parsed) for item in items]
+        codes = [item.parsed.tax_authority_code for item in items if item.parsed.tax_authority_code]
+        by_key: dict[tuple[str, str, str, int], int] = {}
+        by_code: dict[str, int] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT i.seller_tax_code, i.template_code, i.series, i.number_int, i.id FROM invoices i"
+                " JOIN unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS k(s, t, r, n)"
+                " ON i.seller_tax_code = k.s AND i.template_code = k.t AND i.series = k.r AND i.number_int = k.n",
+                [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [k[3] for k in keys]],
+            )
+            for seller, template, series, number, pk in cursor.fetchall():
+                by_key[(seller, template, series, number)] = pk
+            if codes:
+                cursor.execute(
+                    "SELECT tax_authority_code, id FROM invoices WHERE tax_authority_code = ANY(%s)", [codes]
+                )
+                by_code = dict(cursor.fetchall())
+        kept: list[_Pending] = []
+        seen_keys: set[tuple[str, str, str, int]] = set()
+        seen_codes: set[str] = set()
+        for item, key in zip(items, keys, strict=True):
+            code = item.parsed.tax_authority_code
+            if key in by_key:
+                self._skip(item, _("Already imported: the same invoice (seller, form, series, number) is #%(id)s.")
+                           % {"id": by_key[key]}, by_key[key])
+            elif code and code in by_code:
+                self._skip(item, _("Already imported: the same tax-authority code is invoice #%(id)s.")
+                           % {"id": by_code[code]}, by_code[code])
+            elif key in seen_keys or (code and code in seen_codes):
+                self._skip(item, _("The same invoice appears earlier in this upload."), None)
+            else:
+                seen_keys.add(key)
+                if code:
+                    seen_codes.add(code)
+                kept.append(item)
+        return kept
+
+    @staticmethod
+    def _key(parsed: ParsedInvoice) -> tuple[str, str, str, int]:
+        return (parsed.seller.tax_code, parsed.form, parsed.series, parsed.number_int)
+
+    # --- the write
+
+    def _write(self, items: list[_Pending]) -> None:
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            # Carry the actor to the audit triggers: COPY bypasses Django's execute wrappers,
+            # so one statement through them (the audit wrapper treats WITH as a write) sets it.
+            cursor.execute("WITH actor AS (SELECT 1) SELECT 1")
+            self._write_files(cursor, items)
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('invoices', 'id')) FROM generate_series(1, %s)", [len(items)]
+            )
+            for item, (pk,) in zip(items, cursor.fetchall(), strict=True):
+                item.invoice_id = pk
+            originals = self._originals(cursor, items)
+            with cursor.copy(f"COPY invoices ({', '.join(INVOICE_COLUMNS)}) FROM STDIN") as copy:
+                for item in items:
+                    copy.write_row(self._invoice_row(item, now, originals))
+            with cursor.copy(f"COPY invoice_services ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
+                for item in items:
+                    for line in item.parsed.lines:
+                        copy.write_row(_line_row(item.invoice_id, line))
+            self._apply_corrections(cursor, items, originals)
+
+    def _write_files(self, cursor: Any, items: list[_Pending]) -> None:
+        """Source files, deduplicated by SHA-256 like `files.services.stored_file_create`, for
+        a whole batch at once: one lookup, one COPY, one id fetch."""
+        from files.models import FileType
+
+        hashes = [item.sha256 for item in items]
+        cursor.execute("SELECT sha256, id FROM files WHERE sha256 = ANY(%s)", [hashes])
+        ids = dict(cursor.fetchall())
+        missing = [item for item in items if item.sha256 not in ids]
+        if missing:
+            from files.services import clean_file_name
+
+            with cursor.copy(
+                "COPY files (sha256, size, content_type, original_name, created_by_id, content) FROM STDIN"
+            ) as copy:
+                written: set[str] = set()
+                for item in missing:
+                    if item.sha256 in written:
+                        continue
+                    written.add(item.sha256)
+                    try:
+                        name = clean_file_name(item.result.name)
+                    except Exception:
+                        name = "invoice.xml"
+                    copy.write_row((item.sha256, len(item.data), FileType.XML.value, name, self.actor_id, item.data))
+            cursor.execute("SELECT sha256, id FROM files WHERE sha256 = ANY(%s)", [[i.sha256 for i in missing]])
+            ids.update(cursor.fetchall())
+        for item in items:
+            item.file_id = ids[item.sha256]
+
+    def _originals(self, cursor: Any, items: list[_Pending]) -> dict[str, Any]:
+        """Links both ways: the original a replacement/adjustment names (stored or in this
+        batch), and the replacement already stored for an original arriving late."""
+        related = [item for item in items if item.parsed.related and item.parsed.related.number_int is not None]
+        keys = [self._key(item.parsed) for item in items]
+        batch_ids = {key: item.invoice_id for key, item in zip(keys, items, strict=True)}
+        originals: dict[int, int] = {}  # new invoice id -> original id
+        if related:
+            wanted = [self._related_key(item.parsed) for item in related]
+            cursor.execute(
+                "SELECT i.seller_tax_code, i.template_code, i.series, i.number_int, i.id FROM invoices i"
+                " JOIN unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS k(s, t, r, n)"
+                " ON i.seller_tax_code = k.s AND i.template_code = k.t AND i.series = k.r AND i.number_int = k.n",
+                [[k[0] for k in wanted], [k[1] for k in wanted], [k[2] for k in wanted], [k[3] for k in wanted]],
+            )
+            stored = {tuple(row[:4]): row[4] for row in cursor.fetchall()}
+            for item, key in zip(related, wanted, strict=True):
+                original = stored.get(key) or batch_ids.get(key)
+                if original is not None and original != item.invoice_id:
+                    originals[item.invoice_id] = original
+        # Originals arriving after their correction: link it, and import them obsolete when replaced.
+        late: dict[int, list[tuple[int, int]]] = {}
+        if keys:
+            cursor.execute(
+                "SELECT i.seller_tax_code, i.related_template_code, i.related_series, i.related_number_int, i.id,"
+                " i.related_kind FROM invoices i"
+                " JOIN unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS k(s, t, r, n)"
+                " ON i.seller_tax_code = k.s AND i.related_template_code = k.t AND i.related_series = k.r"
+                " AND i.related_number_int = k.n WHERE i.related_kind IS NOT NULL AND i.original_id IS NULL",
+                [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [k[3] for k in keys]],
+            )
+            for seller, template, series, number, correction_id, kind in cursor.fetchall():
+                original = batch_ids.get((seller, template, series, number))
+                if original is not None:
+                    late.setdefault(original, []).append((correction_id, kind))
+        return {"originals": originals, "late": late}
+
+    def _related_key(self, parsed: ParsedInvoice) -> tuple[str, str, str, int]:
+        rel = parsed.related
+        return (parsed.seller.tax_code, rel.form or parsed.form, rel.series or parsed.series, rel.number_int)
+
+    def _invoice_row(self, item: _Pending, now: Any, links: dict[str, Any]) -> tuple[Any, ...]:
+        p = item.parsed
+        seller, buyer, rel = p.seller, p.buyer, p.related
+        status = InvoiceStatus.IMPORTED.value
+        late = links["late"].get(item.invoice_id)
+        if late and any(kind == RelatedKind.REPLACEMENT for _cid, kind in late):
+            status = InvoiceStatus.REDUNDANT.value
+        if seller.bank_account:
+            payment_type = PaymentType.BANK_TRANSFER.value
+        elif p.payment_method_text.strip().upper() == "TM":
+            payment_type = PaymentType.CASH.value
+        else:
+            payment_type = ""
+        return (
+            item.invoice_id, p.schema_version, p.title, p.form, p.series, p.number, p.number_int, p.issue_date,
+            p.currency, p.exchange_rate, p.payment_method_text, p.issuer_tax_code, p.tax_authority_code,
+            rel.kind if rel and rel.kind in RelatedKind.values else None,
+            rel.form if rel else "", rel.series if rel else "", rel.number if rel else "",
+            rel.number_int if rel else None, rel.issue_date if rel else None, rel.note if rel else "",
+            links["originals"].get(item.invoice_id),
+            seller.name, seller.tax_code, seller.address, seller.bank_account, seller.bank_name, seller.phone,
+            seller.email, buyer.name, buyer.tax_code, buyer.address,
+            p.total_before_tax, p.total_tax, p.trade_discount, p.other_fees, p.total_payable, p.total_in_words,
+            json.dumps([_summary_json(s) for s in p.rate_summaries], ensure_ascii=False),
+            json.dumps(_invoice_extras(p), ensure_ascii=False),
+            status, item.sha256, item.file_id, self._buyer_mismatch(buyer.tax_code), False,
+            payment_type, seller.bank_name if seller.bank_account else "", seller.bank_account,
+            seller.name if seller.bank_account else "", self.actor_id, now, now,
+        )
+
+    def _buyer_mismatch(self, buyer_tax_code: str) -> bool:
+        ours = self.company_tax_code
+        if not ours:
+            return False
+        theirs = "".join(buyer_tax_code.split())
+        return not (theirs == ours or theirs.startswith(ours + "-"))
+
+    def _apply_corrections(self, cursor: Any, items: list[_Pending], links: dict[str, Any]) -> None:
+        """A replacement supersedes its original: obsolete, or flagged when it is in a PR or
+        completed (SPEC §9). Late originals get their stored corrections pointed at them."""
+        from invoices.services import invoice_ids_linked
+
+        for original_id, corrections in links["late"].items():
+            for correction_id, _unused in corrections:
+                Invoice.objects.filter(pk=correction_id, original__isnull=True).update(original_id=original_id)
+        replaced = [
+            original for new_id, original in links["originals"].items()
+            if next(i for i in items if i.invoice_id == new_id).parsed.related.kind == RelatedKind.REPLACEMENT
+        ]
+        if not replaced:
+            return
+        rows = list(Invoice.objects.select_for_update().filter(pk__in=replaced).values_list("pk", "status"))
+        linked = invoice_ids_linked([pk for pk, _status in rows])
+        for pk, status in rows:
+            if status == InvoiceStatus.IMPORTED and pk not in linked:
+                Invoice.objects.filter(pk=pk).update(status=InvoiceStatus.REDUNDANT, updated_at=timezone.now())
+            elif status in (InvoiceStatus.IMPORTED, InvoiceStatus.COMPLETED):
+                Invoice.objects.filter(pk=pk).update(superseded_while_linked=True, updated_at=timezone.now())
+
+
+class _Writers:
+    """Writer threads, each with its own database connection: while one batch is written
+    (and its audit rows sealed at commit), the next is parsed and another can be written."""
+
+    def __init__(self, importer: Importer):
+        self.importer = importer
+        count = limit("INVOICE_IMPORT_WRITERS")
+        self.queue: queue.Queue[list[_Pending] | None] = queue.Queue(maxsize=count * 2)
+        self.error: BaseException | None = None
+        self.threads = []
+        for index in range(count):
+            context = contextvars.copy_context()  # the actor (request / acting_as) goes along
+            thread = threading.Thread(target=context.run, args=(self._loop,), name=f"invoice-writer-{index}",
+                                      daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def submit(self, batch: list[_Pending]) -> None:
+        self._raise()
+        self.queue.put(batch)
+
+    def join(self) -> None:
+        self.queue.join()
+        self._raise()
+
+    def close(self) -> None:
+        for _thread in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            thread.join()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                batch = self.queue.get()
+                try:
+                    if batch is None:
+                        return
+                    if self.error is None:
+                        self.importer._store(batch)
+                except BaseException as exc:
+                    self.error = exc
+                finally:
+                    self.queue.task_done()
+        finally:
+            connection.close()  # this thread's connection (back to the pool)
+
+
+INVOICE_COLUMNS = (
+    "id", "schema_version", "title", "template_code", "series", "number", "number_int", "issue_date",
+    "currency", "exchange_rate", "payment_method_text", "issuer_tax_code", "tax_authority_code",
+    "related_kind", "related_template_code", "related_series", "related_number", "related_number_int",
+    "related_issue_date", "related_note", "original_id",
+    "seller_name", "seller_tax_code", "seller_address", "seller_bank_account", "seller_bank_name", "seller_phone",
+    "seller_email", "buyer_name", "buyer_tax_code", "buyer_address",
+    "total_before_tax", "total_tax", "trade_discount", "other_fees", "total_payable", "total_in_words",
+    "rate_summaries", "extras",
+    "status", "content_hash", "source_file_id", "buyer_tax_code_mismatch", "superseded_while_linked",
+    "payment_type", "payment_bank_name", "payment_bank_account", "payment_account_name", "imported_by_id",
+    "created_at", "updated_at",
+)
+
+LINE_COLUMNS = (
+    "invoice_id", "position", "nature", "line_number", "code", "name", "unit", "quantity", "unit_price",
+    "discount_rate", "discount_amount", "amount", "tax_rate_text", "tax_rate", "tax_amount", "tax_amount_source",
+    "extras",
+)
+
+
+def _line_row(invoice_id: int, line: Any) -> tuple[Any, ...]:
+    return (
+        invoice_id, line.position, line.nature, line.line_number, line.code, line.name, line.unit, line.quantity,
+        line.unit_price, line.discount_rate, line.discount_amount, line.amount, line.tax_rate_text, line.tax_rate,
+        line.tax_amount, line.tax_amount_source, json.dumps(line.extras, ensure_ascii=False) if line.extras else "{}",
+    )
+
+
+def _summary_json(summary: Any) -> dict[str, Any]:
+    return {
+        "tax_rate_text": summary.tax_rate_text,
+        "tax_rate": _dec(summary.tax_rate),
+        "taxable_amount": _dec(summary.taxable_amount),
+        "tax_amount": _dec(summary.tax_amount),
+    }
+
+
+def _invoice_extras(parsed: ParsedInvoice) -> dict[str, Any]:
+    extras: dict[str, Any] = dict(parsed.extras)
+    if parsed.seller.extras:
+        extras["NBan"] = parsed.seller.extras
+    if parsed.buyer.extras:
+        extras["NMua"] = parsed.buyer.extras
+    return extras
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)

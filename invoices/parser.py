@@ -1,0 +1,616 @@
+"""Vietnamese e-invoice XML (SPEC §9) → validated, immutable Python values.
+
+Independent of Django on purpose: the importer, the benchmark and tests call it on raw bytes,
+and nothing here touches the database. `parse_invoice(data)` either returns a `ParsedInvoice`
+or raises `InvoiceParseError(element, reason)`.
+
+Hostile input is refused *before* lxml sees it where possible (size, encoding, DOCTYPE), and
+lxml itself runs with entity resolution, network access, DTD loading and huge trees off, so a
+billion-laughs or XXE document fails in microseconds instead of expanding.
+
+Real files vary (SPEC §9): no namespace, a default or prefixed namespace (all namespaces are
+dropped, only local names matter), a UTF-8 BOM, processing instructions before the root, the
+`TDiep/DLieu` transmission wrapper, values wrapped over lines, empty elements, six decimals,
+negative amounts on adjustments, every `TSuat` form, vendor elements anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from lxml import etree
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+MAX_NUMBER_DIGITS = 18
+
+AMOUNT_PLACES = Decimal("0.01")
+PRECISE_PLACES = Decimal("0.000001")
+# Database columns: amounts numeric(20, 2), quantities and unit prices numeric(24, 6).
+AMOUNT_LIMIT = Decimal("1e18")
+PRECISE_LIMIT = Decimal("1e18")
+
+# Keys vendors use in a line's TTKhac for the line's VAT amount (compared case-insensitively).
+LINE_VAT_KEYS = ("vatamount", "tienthue", "tthue", "vat_amount", "taxamount", "tienthuegtgt")
+
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_DIGITS_RE = re.compile(r"^\d+$")
+_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+_RATE_RE = re.compile(r"^(?:KHAC\s*:\s*)?([+-]?\d+(?:[.,]\d+)?)\s*%?$", re.IGNORECASE)
+_XML_DECL_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_FORBIDDEN_MARKUP = (b"<!DOCTYPE", b"<!ENTITY", b"<!doctype", b"<!entity")
+_UTF8_NAMES = {"utf-8", "utf8"}
+
+
+class InvoiceParseError(ValueError):
+    """What is wrong (`element`, a path such as `TTChung/SHDon`) and why (`reason`)."""
+
+    def __init__(self, element: str, reason: str):
+        self.element = element
+        self.reason = reason
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return f"{self.element}: {self.reason}" if self.element else self.reason
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    name: str
+    tax_code: str
+    address: str
+    bank_account: str = ""
+    bank_name: str = ""
+    phone: str = ""
+    email: str = ""
+    extras: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RateSummary:
+    tax_rate_text: str
+    tax_rate: Decimal | None
+    taxable_amount: Decimal
+    tax_amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    position: int  # 1-based order in the file, independent of STT
+    nature: int | None  # TChat: 1 goods/services, 2 promotion, 3 discount, 4 note, 5 special
+    line_number: int | None  # STT as written
+    code: str
+    name: str
+    unit: str
+    quantity: Decimal | None
+    unit_price: Decimal | None
+    discount_rate: Decimal | None
+    discount_amount: Decimal | None
+    amount: Decimal  # ThTien: before VAT
+    tax_rate_text: str  # as written: 10%, KCT, KHAC:3.5%, …
+    tax_rate: Decimal | None  # percent, where one exists
+    tax_amount: Decimal
+    tax_amount_source: str  # "line" (TTKhac), "summary" (per-rate summary) or "computed"
+    extras: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedInvoice:
+    kind: int  # TCHDon: 1 replacement, 2 adjustment
+    form: str
+    series: str
+    number: str
+    number_int: int | None
+    issue_date: date | None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedInvoice:
+    schema_version: str
+    title: str
+    form: str  # KHMSHDon
+    series: str  # KHHDon
+    number: str  # SHDon as written (leading zeros kept)
+    number_int: int  # business key
+    issue_date: date
+    currency: str
+    exchange_rate: Decimal
+    payment_method_text: str
+    issuer_tax_code: str  # MSTTCGP: the e-invoice provider
+    tax_authority_code: str  # MCCQT, "" when absent
+    related: RelatedInvoice | None
+    seller: Party
+    buyer: Party
+    lines: tuple[Line, ...]
+    rate_summaries: tuple[RateSummary, ...]
+    total_before_tax: Decimal
+    total_tax: Decimal
+    trade_discount: Decimal
+    other_fees: Decimal
+    total_payable: Decimal
+    total_in_words: str
+    extras: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+# --- the hardened XML reader ------------------------------------------------------------------
+
+
+def _make_parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        remove_blank_text=False,
+        collect_ids=False,
+    )
+
+
+_PARSER = _make_parser()
+
+
+def _check_bytes(data: bytes, max_bytes: int) -> bytes:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise InvoiceParseError("", "the content is not bytes")
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise InvoiceParseError("", f"the file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes")
+    if not data.strip():
+        raise InvoiceParseError("", "the file is empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        raise InvoiceParseError("", "wrong encoding: the file is UTF-16, e-invoices must be UTF-8")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    declared = _XML_DECL_RE.match(data[:200])
+    if declared and declared.group(1).decode("ascii").lower() not in _UTF8_NAMES:
+        raise InvoiceParseError(
+            "", f"wrong encoding: the file declares {declared.group(1).decode('ascii')}, e-invoices must be UTF-8"
+        )
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvoiceParseError("", f"wrong encoding: the file is not valid UTF-8 (byte {exc.start:,})") from None
+    for marker in _FORBIDDEN_MARKUP:
+        if marker in data:
+            raise InvoiceParseError("", "document type declarations (DTD) and entities are not allowed")
+    return data
+
+
+def _read_tree(data: bytes) -> etree._Element:
+    try:
+        root = etree.fromstring(data, parser=_PARSER)
+    except etree.XMLSyntaxError as exc:
+        message = str(exc.msg or exc).split("\n", 1)[0]
+        line = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+        raise InvoiceParseError("", f"malformed XML{line}: {message}") from None
+    except (ValueError, etree.LxmlError) as exc:
+        raise InvoiceParseError("", f"malformed XML: {exc}") from None
+    if root is None:
+        raise InvoiceParseError("", "malformed XML: no root element")
+    doc = root.getroottree().docinfo
+    if doc.internalDTD is not None or doc.externalDTD is not None or doc.doctype:
+        raise InvoiceParseError("", "document type declarations (DTD) and entities are not allowed")
+    # Drop namespaces: only local names matter (SPEC §9).
+    for el in root.iter():
+        tag = el.tag
+        if not isinstance(tag, str):  # entity references left unresolved
+            if isinstance(el, etree._Entity):
+                raise InvoiceParseError("", "entity references are not allowed")
+            continue
+        if tag[0] == "{":
+            el.tag = tag.rpartition("}")[2]
+        elif ":" in tag:
+            el.tag = tag.rpartition(":")[2]
+    return root
+
+
+# --- value readers -----------------------------------------------------------------------------
+
+
+def _text(el: etree._Element | None) -> str:
+    if el is None:
+        return ""
+    value = el.text
+    if not value:
+        return ""
+    # Values wrapped over lines: collapse every run of whitespace.
+    return " ".join(value.split())
+
+
+Fields = dict[str, str]
+
+
+def _fields(el: etree._Element | None) -> Fields:
+    """Direct children's texts by local name (the first occurrence wins): one pass per element."""
+    if el is None:
+        return {}
+    result: Fields = {}
+    for child in el:
+        tag = child.tag
+        if tag not in result and isinstance(tag, str):
+            text = child.text
+            result[tag] = " ".join(text.split()) if text else ""
+    return result
+
+
+def _get(fields: Fields, name: str) -> str:
+    return fields.get(name, "")
+
+
+def _required(fields: Fields, name: str, path: str) -> str:
+    value = fields.get(name, "")
+    if not value:
+        raise InvoiceParseError(f"{path}/{name}", "missing required value")
+    return value
+
+
+def _decimal(raw: str, path: str, *, places: Decimal = AMOUNT_PLACES, limit: Decimal = AMOUNT_LIMIT) -> Decimal:
+    value = raw.replace(" ", "")
+    if not _NUMBER_RE.match(value):
+        raise InvoiceParseError(path, f"not a number: {raw[:40]!r}")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:  # pragma: no cover - the regex admits only valid literals
+        raise InvoiceParseError(path, f"not a number: {raw[:40]!r}") from None
+    if abs(number) >= limit:
+        raise InvoiceParseError(path, f"number out of range: {raw[:40]!r}")
+    return number.quantize(places, rounding=ROUND_HALF_UP)
+
+
+def _amount(fields: Fields, name: str, path: str, *, required: bool = False) -> Decimal | None:
+    raw = fields.get(name, "")
+    if not raw:
+        if required:
+            raise InvoiceParseError(f"{path}/{name}", "missing required value")
+        return None
+    return _decimal(raw, f"{path}/{name}")
+
+
+def _precise(fields: Fields, name: str, path: str) -> Decimal | None:
+    raw = fields.get(name, "")
+    if not raw:
+        return None
+    return _decimal(raw, f"{path}/{name}", places=PRECISE_PLACES, limit=PRECISE_LIMIT)
+
+
+def _small_int(raw: str, path: str) -> int | None:
+    if not raw:
+        return None
+    value = raw.replace(" ", "")
+    if not _DIGITS_RE.match(value) or len(value) > 9:
+        raise InvoiceParseError(path, f"not a whole number: {raw[:40]!r}")
+    return int(value)
+
+
+def _invoice_number(raw: str, path: str) -> int:
+    value = raw.replace(" ", "")
+    if not _DIGITS_RE.match(value):
+        raise InvoiceParseError(path, f"the invoice number must be digits: {raw[:40]!r}")
+    if len(value.lstrip("0")) > MAX_NUMBER_DIGITS:
+        raise InvoiceParseError(path, f"the invoice number is too long: {raw[:40]!r}")
+    return int(value)
+
+
+def _date(raw: str, path: str) -> date:
+    match = _DATE_RE.match(raw)
+    if not match:
+        raise InvoiceParseError(path, f"not a date (YYYY-MM-DD): {raw[:40]!r}")
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        raise InvoiceParseError(path, f"not a valid date: {raw[:40]!r}") from None
+
+
+def parse_tax_rate(text: str) -> Decimal | None:
+    """`10%` → 10, `KHAC:3.5%` → 3.5; `KCT`, `KKKNT` and other non-rates → None."""
+    match = _RATE_RE.match(text.strip())
+    if not match:
+        return None
+    return Decimal(match.group(1).replace(",", "."))
+
+
+def _rate_key(text: str) -> str:
+    return "".join(text.split()).upper()
+
+
+def _extras(el: etree._Element | None) -> dict[str, str]:
+    """`TTKhac/TTin*` (TTruong, KDLieu, DLieu) → {TTruong: DLieu}."""
+    if el is None:
+        return {}
+    block = el.find("TTKhac")
+    if block is None:
+        return {}
+    result: dict[str, str] = {}
+    for item in block.iter("TTin"):
+        f = _fields(item)
+        key = f.get("TTruong", "")
+        if key:
+            result[key[:200]] = f.get("DLieu", "")[:2000]
+    return result
+
+
+def _party(el: etree._Element | None, path: str, *, required: bool) -> Party:
+    if el is None:
+        if required:
+            raise InvoiceParseError(path, "missing required element")
+        return Party(name="", tax_code="", address="")
+    f = _fields(el)
+    if required:
+        name = _required(f, "Ten", path)
+        tax_code = _required(f, "MST", path)
+    else:
+        name, tax_code = _get(f, "Ten"), _get(f, "MST")
+    return Party(
+        name=name[:400],
+        tax_code=_short(tax_code, 20, f"{path}/MST"),
+        address=_get(f, "DChi")[:400],
+        bank_account=_get(f, "STKNHang")[:50],
+        bank_name=_get(f, "TNHang")[:400],
+        phone=_get(f, "SDThoai")[:50],
+        email=_get(f, "DCTDTu")[:254],
+        extras=_extras(el),
+    )
+
+
+def _too_long(path: str, value: str) -> str:
+    raise InvoiceParseError(path, f"value too long: {value[:40]!r}")
+
+
+def _short(value: str, limit: int, path: str) -> str:
+    if len(value) > limit:
+        _too_long(path, value)
+    return value
+
+
+# --- the invoice ------------------------------------------------------------------------------
+
+
+def _find_invoice(root: etree._Element) -> etree._Element:
+    if root.tag == "HDon":
+        return root
+    if root.tag == "TDiep":
+        dlieu = root.find("DLieu")
+        hdon = dlieu.find("HDon") if dlieu is not None else None
+        if hdon is None:
+            raise InvoiceParseError("TDiep/DLieu/HDon", "the message carries no invoice")
+        return hdon
+    raise InvoiceParseError(str(root.tag)[:60], "wrong root element: expected HDon (or TDiep/DLieu/HDon)")
+
+
+def parse_invoice(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedInvoice:
+    """Parse and validate one e-invoice. Raises `InvoiceParseError` naming the element."""
+    data = _check_bytes(data, max_bytes)
+    hdon = _find_invoice(_read_tree(data))
+
+    dlhdon = hdon.find("DLHDon")
+    if dlhdon is None:
+        raise InvoiceParseError("HDon/DLHDon", "missing required element")
+    ttchung = dlhdon.find("TTChung")
+    if ttchung is None:
+        raise InvoiceParseError("DLHDon/TTChung", "missing required element")
+    ndhdon = dlhdon.find("NDHDon")
+    if ndhdon is None:
+        raise InvoiceParseError("DLHDon/NDHDon", "missing required element")
+
+    p = "TTChung"
+    tc = _fields(ttchung)
+    form = _short(_required(tc, "KHMSHDon", p), 20, f"{p}/KHMSHDon")
+    series = _short(_required(tc, "KHHDon", p), 20, f"{p}/KHHDon")
+    number = _required(tc, "SHDon", p).replace(" ", "")
+    number_int = _invoice_number(number, f"{p}/SHDon")
+    issue_date = _date(_required(tc, "NLap", p), f"{p}/NLap")
+    currency = (_get(tc, "DVTTe") or "VND").upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise InvoiceParseError(f"{p}/DVTTe", f"not a currency code: {currency[:20]!r}")
+    exchange_rate = _precise(tc, "TGia", p) or Decimal("1.000000")
+    if exchange_rate <= 0:
+        raise InvoiceParseError(f"{p}/TGia", "the exchange rate must be positive")
+
+    related = _related(ttchung.find("TTHDLQuan"))
+
+    seller = _party(ndhdon.find("NBan"), "NDHDon/NBan", required=True)
+    buyer = _party(ndhdon.find("NMua"), "NDHDon/NMua", required=False)
+
+    ttoan = ndhdon.find("TToan")
+    if ttoan is None:
+        raise InvoiceParseError("NDHDon/TToan", "missing required element")
+    summaries = _summaries(ttoan)
+    raw_lines = _raw_lines(ndhdon.find("DSHHDVu"))
+    lines = _lines_with_vat(raw_lines, summaries, currency)
+
+    tp = "NDHDon/TToan"
+    tt = _fields(ttoan)
+    total_payable = _amount(tt, "TgTTTBSo", tp, required=True)
+    total_before_tax = _amount(tt, "TgTCThue", tp)
+    if total_before_tax is None:
+        total_before_tax = sum((line.amount for line in lines), Decimal("0.00"))
+    total_tax = _amount(tt, "TgTThue", tp)
+    if total_tax is None:
+        total_tax = sum((line.tax_amount for line in lines), Decimal("0.00"))
+
+    extras: dict[str, dict[str, str]] = {}
+    for section, el in (("TTChung", ttchung), ("NDHDon", ndhdon), ("TToan", ttoan), ("DLHDon", dlhdon)):
+        values = _extras(el)
+        if values:
+            extras[section] = values
+
+    mccqt = _text(hdon.find("MCCQT"))
+    return ParsedInvoice(
+        schema_version=_get(tc, "PBan")[:10],
+        title=_get(tc, "THDon")[:200],
+        form=form,
+        series=series,
+        number=_short(number, 20, f"{p}/SHDon"),
+        number_int=number_int,
+        issue_date=issue_date,
+        currency=currency,
+        exchange_rate=exchange_rate,
+        payment_method_text=_get(tc, "HTTToan")[:100],
+        issuer_tax_code=_get(tc, "MSTTCGP")[:20],
+        tax_authority_code=_short(mccqt, 64, "HDon/MCCQT"),
+        related=related,
+        seller=seller,
+        buyer=buyer,
+        lines=lines,
+        rate_summaries=summaries,
+        total_before_tax=total_before_tax,
+        total_tax=total_tax,
+        trade_discount=_amount(tt, "TTCKTMai", tp) or Decimal("0.00"),
+        other_fees=_amount(tt, "TGTKhac", tp) or Decimal("0.00"),
+        total_payable=total_payable,
+        total_in_words=_get(tt, "TgTTTBChu")[:500],
+        extras=extras,
+    )
+
+
+def _related(el: etree._Element | None) -> RelatedInvoice | None:
+    if el is None:
+        return None
+    p = "TTChung/TTHDLQuan"
+    f = _fields(el)
+    kind_raw = _get(f, "TCHDon")
+    if not kind_raw and not _get(f, "SHDCLQuan"):
+        return None  # an empty block some vendors always write
+    kind = _small_int(kind_raw, f"{p}/TCHDon")
+    if kind is None:
+        raise InvoiceParseError(f"{p}/TCHDon", "missing required value")
+    number = _get(f, "SHDCLQuan").replace(" ", "")
+    number_int = _invoice_number(number, f"{p}/SHDCLQuan") if number else None
+    issued = _get(f, "NLHDCLQuan")
+    return RelatedInvoice(
+        kind=kind,
+        form=_get(f, "KHMSHDCLQuan")[:20],
+        series=_get(f, "KHHDCLQuan")[:20],
+        number=number[:20],
+        number_int=number_int,
+        issue_date=_date(issued, f"{p}/NLHDCLQuan") if issued else None,
+        note=_get(f, "GChu")[:500],
+    )
+
+
+def _summaries(ttoan: etree._Element) -> tuple[RateSummary, ...]:
+    block = ttoan.find("THTTLTSuat")
+    if block is None:
+        return ()
+    result = []
+    for index, item in enumerate(block.iter("LTSuat"), start=1):
+        p = f"TToan/THTTLTSuat/LTSuat[{index}]"
+        f = _fields(item)
+        text = _get(f, "TSuat")[:20]
+        result.append(
+            RateSummary(
+                tax_rate_text=text,
+                tax_rate=parse_tax_rate(text),
+                taxable_amount=_amount(f, "ThTien", p) or Decimal("0.00"),
+                tax_amount=_amount(f, "TThue", p) or Decimal("0.00"),
+            )
+        )
+    return tuple(result)
+
+
+def _raw_lines(block: etree._Element | None) -> list[dict[str, Any]]:
+    if block is None:
+        return []
+    result = []
+    for position, item in enumerate(block.iter("HHDVu"), start=1):
+        p = f"DSHHDVu/HHDVu[{position}]"
+        extras = _extras(item)
+        f = _fields(item)
+        nature = _small_int(_get(f, "TChat"), f"{p}/TChat")
+        quantity = _precise(f, "SLuong", p)
+        unit_price = _precise(f, "DGia", p)
+        amount = _amount(f, "ThTien", p)
+        if amount is None:
+            both = quantity is not None and unit_price is not None
+            amount = (quantity * unit_price).quantize(AMOUNT_PLACES) if both else Decimal("0.00")
+        rate_text = _get(f, "TSuat")[:20]
+        line_vat = None
+        for key, value in extras.items():
+            if key.lower() in LINE_VAT_KEYS and value.strip():
+                line_vat = _decimal(value, f"{p}/TTKhac/{key}")
+                break
+        result.append(
+            {
+                "position": position,
+                "nature": nature,
+                "line_number": _small_int(_get(f, "STT"), f"{p}/STT"),
+                "code": _get(f, "MHHDVu")[:100],
+                "name": _get(f, "THHDVu")[:1000],
+                "unit": _get(f, "DVTinh")[:50],
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "discount_rate": _precise(f, "TLCKhau", p),
+                "discount_amount": _amount(f, "STCKhau", p),
+                "amount": amount,
+                "tax_rate_text": rate_text,
+                "tax_rate": parse_tax_rate(rate_text),
+                "line_vat": line_vat,
+                "extras": extras,
+            }
+        )
+    return result
+
+
+def _lines_with_vat(raw: list[dict[str, Any]], summaries: tuple[RateSummary, ...], currency: str) -> tuple[Line, ...]:
+    """Line VAT: the line's TTKhac, else the per-rate summary, else computed (SPEC §9)."""
+    unit = Decimal("1") if currency == "VND" else AMOUNT_PLACES
+    summary_by_rate: dict[str, RateSummary] = {}
+    for summary in summaries:
+        summary_by_rate.setdefault(_rate_key(summary.tax_rate_text), summary)
+
+    vat: dict[int, tuple[Decimal, str]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in raw:
+        if item["line_vat"] is not None:
+            vat[item["position"]] = (item["line_vat"], "line")
+        elif item["nature"] != 4:
+            groups.setdefault(_rate_key(item["tax_rate_text"]), []).append(item)
+
+    line_vat_by_rate: dict[str, Decimal] = {}
+    for item in raw:
+        if item["line_vat"] is not None:
+            key = _rate_key(item["tax_rate_text"])
+            line_vat_by_rate[key] = line_vat_by_rate.get(key, Decimal("0")) + item["line_vat"]
+
+    for key, items in groups.items():
+        summary = summary_by_rate.get(key)
+        if summary is not None:
+            # The summary covers every line of its rate: what lines already state is taken off.
+            rest = summary.tax_amount - line_vat_by_rate.get(key, Decimal("0"))
+            for item, share in zip(items, _distribute(rest, [i["amount"] for i in items], unit), strict=True):
+                vat[item["position"]] = (share, "summary")
+        else:
+            for item in items:
+                rate = item["tax_rate"] or Decimal("0")
+                computed = (item["amount"] * rate / 100).quantize(unit, rounding=ROUND_HALF_UP)
+                vat[item["position"]] = (computed.quantize(AMOUNT_PLACES), "computed")
+
+    lines = []
+    for item in raw:
+        tax_amount, source = vat.get(item["position"], (Decimal("0.00"), "computed"))
+        item = {k: v for k, v in item.items() if k != "line_vat"}
+        lines.append(Line(**item, tax_amount=tax_amount, tax_amount_source=source))
+    return tuple(lines)
+
+
+def _distribute(total: Decimal, weights: list[Decimal], unit: Decimal) -> list[Decimal]:
+    """Split `total` over lines in proportion to their amounts; the shares add up exactly."""
+    if len(weights) == 1:
+        return [total]
+    base = sum(weights, Decimal("0"))
+    if base == 0:
+        return [total] + [Decimal("0.00")] * (len(weights) - 1)
+    shares = [(total * w / base).quantize(unit, rounding=ROUND_HALF_UP).quantize(AMOUNT_PLACES) for w in weights]
+    remainder = total - sum(shares, Decimal("0"))
+    if remainder:
+        biggest = max(range(len(weights)), key=lambda i: abs(weights[i]))
+        shares[biggest] += remainder
+    return shares

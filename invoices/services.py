@@ -1,0 +1,216 @@
+"""Every write to invoices: import, lifecycle transitions, payment details.
+
+Transitions follow `INVOICE_TRANSITIONS`, each inside one transaction with the row locked
+(`select_for_update`) and the state re-checked under the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import IO, TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acountee.errors import InvalidState, NotFoundError, ValidationFailed
+from invoices.importing import Importer, ImportReport
+from invoices.models import INVOICE_TRANSITIONS, Invoice, InvoiceStatus, PaymentType
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+PAYMENT_DETAIL_FIELDS = ("payment_type", "payment_bank_name", "payment_bank_account", "payment_account_name")
+
+
+def _audit(*, action: str, invoice_id: int, actor: Any, metadata: dict[str, Any] | None = None) -> None:
+    from audit.services import audit_log
+
+    audit_log(action=action, table="invoices", record_id=invoice_id, actor=actor, metadata=metadata or {})
+
+
+def _acting(actor: Any) -> Any:
+    from contextlib import nullcontext
+
+    from audit import context
+
+    return context.acting_as(actor) if getattr(actor, "pk", None) is not None else nullcontext()
+
+
+# --- import ---------------------------------------------------------------------------------------
+
+
+def invoices_import(
+    *,
+    uploads: Iterable[tuple[str, bytes | IO[bytes]]],
+    actor: User | None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Imports XML files and ZIP archives of them. Never raises for bad input: each entry's
+    result (`success`, `skipped`, `failure` with a reason) is in the report; each upload gets
+    one semantic audit entry `import`."""
+    with _acting(actor):
+        return Importer(actor=actor, progress=progress).run(uploads)
+
+
+# --- linked to a payment request (the relation lives in payments; we only read it) ---------------
+
+
+def pr_link_available() -> bool:
+    return any(f.name == "pr_link" for f in Invoice._meta.get_fields())
+
+
+def invoice_ids_linked(ids: Iterable[int]) -> set[int]:
+    ids = list(ids)
+    if not ids or not pr_link_available():
+        return set()
+    return set(Invoice.objects.filter(pk__in=ids, pr_link__isnull=False).values_list("pk", flat=True))
+
+
+# --- transitions ----------------------------------------------------------------------------------
+
+
+def _check_transition(invoice: Invoice, target: str) -> None:
+    if target not in INVOICE_TRANSITIONS.get(invoice.status, frozenset()):
+        raise InvalidState(
+            _("Invoice %(number)s is %(status)s: it cannot become %(target)s.")
+            % {
+                "number": invoice.number,
+                "status": InvoiceStatus(invoice.status).label,
+                "target": InvoiceStatus(target).label,
+            },
+            details={"id": invoice.pk, "status": invoice.status},
+        )
+
+
+def _locked(invoice_id: int) -> Invoice:
+    try:
+        return Invoice.objects.select_for_update().get(pk=invoice_id)
+    except Invoice.DoesNotExist:
+        raise NotFoundError(_("Invoice not found."), code="INVOICE_NOT_FOUND") from None
+
+
+def invoice_mark_obsolete(*, invoice: Invoice, actor: User | None) -> Invoice:
+    """imported → redundant ("obsolete"). Refused for completed invoices and for invoices in
+    a payment request (unlink first)."""
+    with _acting(actor), transaction.atomic():
+        locked = _locked(invoice.pk)
+        if locked.status == InvoiceStatus.REDUNDANT:
+            raise InvalidState(_("The invoice is already obsolete."), details={"id": locked.pk})
+        _check_transition(locked, InvoiceStatus.REDUNDANT)
+        if invoice_ids_linked([locked.pk]):
+            raise InvalidState(
+                _("The invoice is in a payment request: remove it from the request first."),
+                code="INVOICE_LINKED", details={"id": locked.pk},
+            )
+        locked.status = InvoiceStatus.REDUNDANT
+        locked.save(update_fields=["status", "updated_at"])
+        _audit(action="mark_obsolete", invoice_id=locked.pk, actor=actor)
+        return locked
+
+
+def invoice_restore(*, invoice: Invoice, actor: User | None) -> Invoice:
+    """redundant → imported."""
+    with _acting(actor), transaction.atomic():
+        locked = _locked(invoice.pk)
+        if locked.status != InvoiceStatus.REDUNDANT:
+            raise InvalidState(_("Only obsolete invoices can be restored."), details={"id": locked.pk})
+        _check_transition(locked, InvoiceStatus.IMPORTED)
+        locked.status = InvoiceStatus.IMPORTED
+        locked.save(update_fields=["status", "updated_at"])
+        _audit(action="restore", invoice_id=locked.pk, actor=actor)
+        return locked
+
+
+def _bulk(fn: Callable[..., Invoice], ids: Iterable[int], actor: User | None) -> dict[str, list[Any]]:
+    done: list[int] = []
+    failed: list[dict[str, Any]] = []
+    for invoice_id in dict.fromkeys(ids):
+        try:
+            fn(invoice=Invoice(pk=invoice_id), actor=actor)
+        except (InvalidState, NotFoundError) as exc:
+            failed.append({"id": invoice_id, "code": exc.code, "message": str(exc.message)})
+        else:
+            done.append(invoice_id)
+    return {"done": done, "failed": failed}
+
+
+def invoices_bulk_mark_obsolete(*, ids: Iterable[int], actor: User | None) -> dict[str, list[Any]]:
+    """Each invoice in its own transaction: one refusal never blocks the others."""
+    return _bulk(invoice_mark_obsolete, ids, actor)
+
+
+def invoices_bulk_restore(*, ids: Iterable[int], actor: User | None) -> dict[str, list[Any]]:
+    return _bulk(invoice_restore, ids, actor)
+
+
+def invoices_mark_completed(*, invoices: Iterable[Invoice], actor: User | None) -> list[Invoice]:
+    """imported → completed, for the payments app when a PR is completed. Runs in the
+    caller's transaction (atomic here is a savepoint when one is open)."""
+    return _transition_many(invoices, InvoiceStatus.COMPLETED, "complete", actor)
+
+
+def invoices_mark_reopened(*, invoices: Iterable[Invoice], actor: User | None) -> list[Invoice]:
+    """completed → imported, when a completed PR is un-completed."""
+    return _transition_many(invoices, InvoiceStatus.IMPORTED, "reopen", actor, source=InvoiceStatus.COMPLETED)
+
+
+def _transition_many(
+    invoices: Iterable[Invoice], target: str, action: str, actor: Any, source: str | None = None,
+) -> list[Invoice]:
+    ids = [inv.pk for inv in invoices]
+    with _acting(actor), transaction.atomic():
+        locked = list(Invoice.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        if len(locked) != len(set(ids)):
+            raise NotFoundError(_("Invoice not found."), code="INVOICE_NOT_FOUND")
+        for invoice in locked:
+            if invoice.status == target:
+                continue
+            if source is not None and invoice.status != source:
+                raise InvalidState(
+                    _("Invoice %(number)s is %(status)s.")
+                    % {"number": invoice.number, "status": InvoiceStatus(invoice.status).label},
+                    details={"id": invoice.pk, "status": invoice.status},
+                )
+            _check_transition(invoice, target)
+        changing = [inv.pk for inv in locked if inv.status != target]
+        if changing:
+            Invoice.objects.filter(pk__in=changing).update(status=target, updated_at=timezone.now())
+            for pk in changing:
+                _audit(action=action, invoice_id=pk, actor=actor)
+        for invoice in locked:
+            invoice.status = target
+        return locked
+
+
+# --- payment details ------------------------------------------------------------------------------
+
+
+def invoice_payment_details_update(*, invoice: Invoice, actor: User | None, **changes: Any) -> Invoice:
+    """Edits how the invoice is paid (prefilled from the seller's bank fields at import)."""
+    unknown = set(changes) - set(PAYMENT_DETAIL_FIELDS)
+    if unknown:
+        raise ValidationFailed(details={name: [_("Unknown field.")] for name in sorted(unknown)})
+    if "payment_type" in changes and changes["payment_type"] not in ("", *PaymentType.values):
+        raise ValidationFailed(details={"payment_type": [_("Not a valid payment type.")]})
+    with _acting(actor), transaction.atomic():
+        locked = _locked(invoice.pk)
+        if locked.status == InvoiceStatus.COMPLETED:
+            raise InvalidState(_("The invoice is completed: its payment details can no longer change."),
+                               details={"id": locked.pk})
+        before = {name: getattr(locked, name) for name in changes}
+        for name, value in changes.items():
+            setattr(locked, name, (value or "").strip())
+        if locked.payment_type == PaymentType.BANK_TRANSFER and not locked.payment_bank_account:
+            raise ValidationFailed(details={"payment_bank_account": [_("A bank transfer needs a bank account.")]})
+        too_long = {
+            name: [_("At most %(n)s characters.") % {"n": Invoice._meta.get_field(name).max_length}]
+            for name in changes
+            if len(getattr(locked, name)) > Invoice._meta.get_field(name).max_length
+        }
+        if too_long:
+            raise ValidationFailed(details=too_long)
+        locked.save(update_fields=[*changes, "updated_at"])
+        _audit(action="update_payment_details", invoice_id=locked.pk, actor=actor,
+               metadata={"before": before, "after": {name: getattr(locked, name) for name in changes}})
+        return locked
