@@ -13,10 +13,12 @@ import hashlib
 import io
 import struct
 import tempfile
+import time
 import unicodedata
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 READ_CHUNK_SIZE = 1024 * 1024  # hashing / COPY pass over the upload
-DOWNLOAD_CHUNK_SIZE = 2 * 1024 * 1024  # one substring() per chunk
+DOWNLOAD_CHUNK_SIZE = 1024 * 1024  # one substring() per chunk (measured fastest: bench/files.py)
 MAX_NAME_LENGTH = 255
 
 _COPY_SQL = (
@@ -196,17 +198,30 @@ def _copy_in(stream: IO[bytes], *, header: bytes, sha256: str, size: int) -> Non
 # --- read -------------------------------------------------------------------------------------
 
 
+_READ_RANGE_SQL = "SELECT substring(content FROM %s::integer FOR %s::integer) FROM files WHERE id = %s::bigint"
+
+
 def stored_file_read_range(*, file: StoredFile, start: int, length: int) -> bytes:
-    """`length` bytes from `start` (fewer at the end of the file)."""
-    with connection.cursor() as cursor:
-        # substring() is 1-based. Only the TOAST chunks covering the range are read.
-        cursor.execute(
-            "SELECT substring(content FROM %s FOR %s) FROM files WHERE id = %s", [start + 1, length, file.pk]
-        )
+    """`length` bytes from `start` (fewer at the end of the file).
+
+    Reads with a binary-format psycopg cursor on Django's connection: bytea arrives as raw
+    bytes instead of hex text (about 3x the throughput, half the memory per chunk). Database
+    errors still surface as Django's, and the statement is logged like any other in DEBUG.
+    """
+    connection.ensure_connection()
+    params = [start + 1, length, file.pk]  # substring() is 1-based
+    started = time.monotonic()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        # Only the TOAST chunks covering the range are read (STORAGE EXTERNAL: no decompression).
+        cursor.execute(_READ_RANGE_SQL, params, binary=True)
         row = cursor.fetchone()
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": _READ_RANGE_SQL % tuple(params), "time": f"{time.monotonic() - started:.3f}"}
+        )
     if row is None:
         raise NotFoundError(_("The file no longer exists."), code="FILE_NOT_FOUND")
-    return bytes(row[0])
+    return bytes(row[0]) if not isinstance(row[0], bytes) else row[0]
 
 
 def stored_file_iter_chunks(

@@ -35,6 +35,10 @@ class DatabaseStorage(Storage):
             raise FileNotFoundError(f"No stored file {name!r}")
         return file
 
+    def get_valid_name(self, name: str) -> str:
+        # Keep the user's name as typed (spaces, Vietnamese): it is data here, not a path.
+        return services.clean_file_name(name)
+
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         # Names never collide (the row id makes them unique); only keep them short enough for
         # the FileField's column once the id is prepended.

@@ -53,7 +53,10 @@ _ERRORS = {
 
 
 @extend_schema_view(
-    retrieve=extend_schema(summary="File metadata", responses={200: StoredFileSerializer, **_ERRORS}, tags=["files"]),
+    retrieve=extend_schema(
+        summary="File metadata", description="Name, detected type, size, SHA-256, who uploaded it and when.",
+        responses={200: StoredFileSerializer, **_ERRORS}, tags=["files"],
+    ),
 )
 class StoredFileViewSet(mixins.RetrieveModelMixin, GenericViewSet):
     """Upload (`POST /api/files/`, multipart `file`), metadata, and streamed download."""

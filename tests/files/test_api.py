@@ -345,3 +345,21 @@ def test_download_reads_content_only_in_chunks(client_for, finance):
         body_of(client.get(content_url(file)))
     content_queries = _content_selected(queries.captured_queries)
     assert content_queries and all("substring(content" in sql for sql in content_queries)
+
+
+def test_openapi_schema_describes_the_file_endpoints(owner_client):
+    response = owner_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    import json
+
+    schema = json.loads(response.content)
+    paths = schema["paths"]
+    upload = paths["/api/files/"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    assert {"201", "200", "413"} <= set(upload["responses"])
+    content = paths["/api/files/{id}/content/"]["get"]
+    assert content["responses"]["200"]["content"]["application/octet-stream"]["schema"] == {
+        "type": "string", "format": "binary",
+    }
+    assert {"206", "304", "416"} <= set(content["responses"])
+    assert "get" in paths["/api/files/{id}/"]
