@@ -1,1 +1,565 @@
-"""Admin for Approvals."""
+"""The back office for payment requests, their approval chains, flows and delegations.
+
+Every write calls `approvals.services` (or `payments.services`) through `call_service`, so
+the admin obeys exactly the rules the API obeys: the maker cannot approve, only the current
+step's approvers act, nothing changes outside draft, and so on.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts.models import User
+from acountee.admin_mixins import ServiceCallMixin
+from acountee.errors import AcounteeError
+from approvals import selectors, services
+from approvals.models import (
+    ApprovalDelegation,
+    ApprovalFlow,
+    ApprovalFlowStep,
+    ApprovalRecord,
+    ApprovalStep,
+    ApprovalStepUser,
+    StepMode,
+)
+from audit.admin import AuditHistoryMixin
+from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PRAttachment
+from payments.selectors import payment_request_bank_details
+
+
+class _Refused(Exception):
+    """A service refused a save: roll the admin's transaction back and show the reason."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+class RefusalRedirectMixin:
+    """`changeform_view` runs in one transaction; a refusal raised from save_model /
+    save_related rolls it back and sends the user back to the form with the reason."""
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        except _Refused as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def _call_or_refuse(self, fn: Any, /, **kwargs: Any) -> Any:
+        try:
+            return fn(**kwargs)
+        except AcounteeError as exc:
+            raise _Refused(str(exc.message)) from exc
+
+
+# --- list filters --------------------------------------------------------------------------------------------
+class MonthFilter(admin.SimpleListFilter):
+    title = _("month")
+    parameter_name = "month"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        today = timezone.localdate()
+        months = []
+        year, month = today.year, today.month
+        for _i in range(12):
+            months.append((f"{year:04d}-{month:02d}", f"{month:02d}/{year:04d}"))
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        return months
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> QuerySet[PaymentRequest]:
+        value = self.value()
+        if not value:
+            return queryset
+        try:
+            year, month = (int(x) for x in value.split("-"))
+            date(year, month, 1)
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(created_at__year=year, created_at__month=month)
+
+
+class AwaitingMeFilter(admin.SimpleListFilter):
+    title = _("my approval queue")
+    parameter_name = "awaiting_me"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", _("Awaiting my approval"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> QuerySet[PaymentRequest]:
+        if self.value() == "yes":
+            return selectors.awaiting(request.user, queryset)
+        return queryset
+
+
+# --- inlines ---------------------------------------------------------------------------------------------------
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active)  # whoever may see the PR sees its parts
+
+
+class PRAttachmentInline(ReadOnlyInline):
+    model = PRAttachment
+    fields = ["file_link", "added_by", "added_at"]
+    readonly_fields = fields
+    verbose_name_plural = _("attachments (add and remove through the API)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PRAttachment]:
+        return super().get_queryset(request).select_related("file", "added_by")
+
+    @admin.display(description=_("file"))
+    def file_link(self, obj: PRAttachment) -> SafeString:
+        url = reverse("admin:files_storedfile_change", args=[obj.file_id])
+        return format_html('<a href="{}">{}</a>', url, obj.file.original_name)
+
+
+def _invoice_inline() -> type[admin.TabularInline] | None:
+    try:
+        from payments.models import PRInvoice  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+
+    class PRInvoiceInline(ReadOnlyInline):
+        model = PRInvoice
+        fields = ["invoice_link", "invoice_status", "invoice_amount", "linked_at"]
+        readonly_fields = fields
+        verbose_name_plural = _("invoices (link, unlink and move through the invoice pages or the API)")
+
+        def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+            return super().get_queryset(request).select_related("invoice")
+
+        @admin.display(description=_("invoice"))
+        def invoice_link(self, obj: Any) -> SafeString:
+            url = reverse("admin:invoices_invoice_change", args=[obj.invoice_id])
+            return format_html('<a href="{}">{}</a>', url, str(obj.invoice))
+
+        @admin.display(description=_("status"))
+        def invoice_status(self, obj: Any) -> str:
+            return str(obj.invoice.get_status_display())
+
+        @admin.display(description=_("amount payable"))
+        def invoice_amount(self, obj: Any) -> Any:
+            return obj.invoice.total_payable
+
+    return PRInvoiceInline
+
+
+# --- payment requests ---------------------------------------------------------------------------------------
+class PaymentRequestForm(ModelForm):
+    flow = forms.ModelChoiceField(
+        queryset=ApprovalFlow.objects.filter(is_active=True), required=False, label=_("approval flow"),
+        help_text=_("On a new request, empty picks the flow by amount. On a draft, choosing one replaces the "
+                    "whole chain."),
+    )
+    payment_method = forms.ModelChoiceField(
+        queryset=PaymentMethod.objects.all(), required=False, label=_("payment method"),
+        help_text=_("Copies its bank details onto the request."),
+    )
+
+    class Meta:
+        model = PaymentRequest
+        fields = ["name", "type", "amount", "currency", "note", "bank_name", "bank_account", "account_name"]
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class ReferenceForm(forms.Form):
+    payment_reference = forms.CharField(label=_("payment reference"), max_length=128, required=False)
+
+
+MODE_LABELS = dict(StepMode.choices)
+STATE_LABELS = {"done": _("done"), "current": _("awaiting approval"), "waiting": _("waiting")}
+
+
+@admin.register(PaymentRequest)
+class PaymentRequestAdmin(RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
+    form = PaymentRequestForm
+    list_display = ["id", "name", "type", "amount", "currency", "status", "maker", "step_display", "created_at"]
+    list_display_links = ["id", "name"]
+    list_filter = ["status", "type", ("maker", admin.RelatedOnlyFieldListFilter), MonthFilter, AwaitingMeFilter]
+    list_select_related = ["maker", "approval"]
+    search_fields = ["name", "payment_reference"]
+    ordering = ["-id"]
+    show_full_result_count = False
+    readonly_fields = ["status", "maker", "payment_reference", "completed_at", "created_at", "updated_at",
+                       "bank_details_display", "chain", "audit_history"]
+    actions = ["approve_selected", "reject_selected", "complete_selected", "request_approval_selected",
+               "retract_selected", "recall_selected", "uncomplete_selected"]
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        if obj is None:
+            return []
+        inline = _invoice_inline()
+        return [PRAttachmentInline, *([inline] if inline else [])]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        main = ["name", "type", "amount", "currency", "note"]
+        bank = ["bank_name", "bank_account", "account_name"]
+        if obj is None:
+            return [(None, {"fields": [*main, "flow"]}), (_("Bank details (advanced)"), {"fields": [*bank,
+                                                                                                 "payment_method"]})]
+        editable = self.has_change_permission(request, obj)
+        return [
+            (None, {"fields": [*main, "status", "maker", *(["flow"] if editable else [])]}),
+            (_("Bank details"), {"fields": [*bank, *(["payment_method"] if editable else []),
+                                            "bank_details_display"]}),
+            (_("Approval chain"), {"fields": ["chain"]}),
+            (_("Payment"), {"fields": ["payment_reference", "completed_at"]}),
+            (_("History"), {"fields": ["created_at", "updated_at", "audit_history"], "classes": ["collapse"]}),
+        ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PaymentRequest]:
+        return selectors.payment_requests_visible_to(request.user, super().get_queryset(request))
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or obj.status == PaymentRequestStatus.DRAFT)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or obj.status == PaymentRequestStatus.DRAFT)
+
+    # --- display ---------------------------------------------------------------------------------------------
+    @admin.display(description=_("step"))
+    def step_display(self, obj: PaymentRequest) -> str:
+        approval = getattr(obj, "approval", None)
+        if approval is None or obj.status == PaymentRequestStatus.DRAFT:
+            return "—"
+        return str(approval.current_step)
+
+    @admin.display(description=_("pays to"))
+    def bank_details_display(self, obj: PaymentRequest) -> SafeString:
+        details = payment_request_bank_details(obj)
+        flags = []
+        if details.missing:
+            flags.append(str(_("missing")))
+        if details.conflict:
+            flags.append(str(_("invoices name different accounts")))
+        return format_html("{} · {} · {}{}", details.account_name or "—", details.bank_account or "—",
+                           details.bank_name or "—",
+                           format_html(' <strong style="color:#ba2121">({})</strong>', ", ".join(flags))
+                           if flags else "")
+
+    @admin.display(description=_("approval chain"))
+    def chain(self, obj: PaymentRequest) -> SafeString:
+        if obj.pk is None:
+            return SafeString("")
+        approval = getattr(obj, "approval", None)
+        steps_out = []
+        if approval is not None:
+            steps = ApprovalStep.objects.filter(approval=approval).order_by("number")
+            users: dict[int, list[ApprovalStepUser]] = {}
+            for su in ApprovalStepUser.objects.filter(step__approval=approval).select_related("user").order_by("id"):
+                users.setdefault(su.step_id, []).append(su)
+            records: dict[tuple[int, int], ApprovalRecord] = {
+                (r.step_id, r.approver_id): r
+                for r in ApprovalRecord.objects.filter(approval=approval).select_related("acted_by")
+            }
+            for step in steps:
+                if obj.status in (PaymentRequestStatus.APPROVED, PaymentRequestStatus.COMPLETED):
+                    state = "done"
+                elif obj.status == PaymentRequestStatus.DRAFT:
+                    state = "waiting"
+                else:
+                    current = approval.current_step
+                    state = "done" if step.number < current else "current" if step.number == current else "waiting"
+                steps_out.append({
+                    "number": step.number, "name": step.name, "state": state,
+                    "mode_label": MODE_LABELS.get(step.mode, step.mode), "state_label": STATE_LABELS[state],
+                    "approvers": [{"user": su.user, "record": records.get((step.pk, su.user_id))}
+                                  for su in users.get(step.pk, [])],
+                })
+        return SafeString(render_to_string("admin/approvals/chain.html", {"steps": steps_out}))
+
+    # --- saving through the services -------------------------------------------------------------------------
+    def save_model(self, request: HttpRequest, obj: PaymentRequest, form: ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {k: data[k] for k in PaymentRequestForm.Meta.fields if k in data}
+        if change:
+            fields = {k: v for k, v in fields.items() if k in form.changed_data}
+            extra: dict[str, Any] = {}
+            if data.get("flow"):
+                extra["flow"] = data["flow"]
+            saved = self._call_or_refuse(services.payment_request_update, pr=obj, actor=request.user,
+                                         payment_method=data.get("payment_method"), **extra, **fields)
+        else:
+            saved = self._call_or_refuse(services.payment_request_create, actor=request.user,
+                                         flow=data.get("flow"), payment_method=data.get("payment_method"), **fields)
+        obj.pk = saved.pk
+
+    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
+        """Inlines are read-only; nothing to save."""
+
+    def delete_model(self, request: HttpRequest, obj: PaymentRequest) -> None:
+        self._call_or_refuse(services.payment_request_delete, pr=obj, actor=request.user)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except _Refused as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> None:
+        for pr in queryset.order_by("id"):
+            self.call_service(request, services.payment_request_delete, pr=pr, actor=request.user)
+
+    # --- actions -----------------------------------------------------------------------------------------------
+    def _report(self, request: HttpRequest, done: int, verb: str) -> None:
+        if done:
+            self.message_user(request, ngettext("%(count)d payment request %(verb)s.",
+                                                "%(count)d payment requests %(verb)s.", done)
+                              % {"count": done, "verb": verb}, messages.SUCCESS)
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[PaymentRequest], fn: Any, verb: str,
+              **kwargs: Any) -> None:
+        done = 0
+        for pr in queryset.order_by("id"):
+            if self.call_service(request, fn, pr=pr, actor=request.user, **kwargs) is not None:
+                done += 1
+        self._report(request, done, verb)
+
+    def _intermediate(self, request: HttpRequest, queryset: QuerySet[PaymentRequest], form: forms.Form,
+                      action: str, title: str, intro: str, submit: str) -> TemplateResponse:
+        return TemplateResponse(request, "admin/approvals/action_form.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": title, "intro": intro,
+            "form": form, "queryset": queryset.order_by("id"), "action": action, "submit_label": submit,
+        })
+
+    @admin.action(description=_("Approve selected payment requests"))
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> None:
+        result = services.payment_requests_bulk_approve(ids=list(queryset.values_list("pk", flat=True)),
+                                                          actor=request.user)
+        self._report(request, len(result.approved), str(_("approved")))
+        for failure in result.failed:
+            messages.error(request, f"#{failure['id']}: {failure['message']} ({failure['code']})")
+
+    @admin.action(description=_("Reject selected payment requests (with a reason)…"))
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> Any:
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            self._each(request, queryset, services.payment_request_reject, str(_("rejected")),
+                       reason=form.cleaned_data["reason"])
+            return None
+        return self._intermediate(request, queryset, form, "reject_selected", str(_("Reject payment requests")),
+                                  str(_("They go back to draft and their approvals are cleared. The maker sees "
+                                        "your reason.")), str(_("Reject")))
+
+    @admin.action(description=_("Complete selected payment requests (paid)…"))
+    def complete_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> Any:
+        form = ReferenceForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            self._each(request, queryset, services.payment_request_complete, str(_("completed")),
+                       payment_reference=form.cleaned_data["payment_reference"])
+            return None
+        return self._intermediate(request, queryset, form, "complete_selected",
+                                  str(_("Complete payment requests")),
+                                  str(_("Record that the bank paid them; their invoices become completed.")),
+                                  str(_("Complete")))
+
+    @admin.action(description=_("Request approval for selected drafts"))
+    def request_approval_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> None:
+        self._each(request, queryset, services.payment_request_request_approval, str(_("sent for approval")))
+
+    @admin.action(description=_("Retract my approval on selected payment requests"))
+    def retract_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> None:
+        self._each(request, queryset, services.payment_request_retract, str(_("retracted")))
+
+    @admin.action(description=_("Recall selected payment requests to draft"))
+    def recall_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> None:
+        self._each(request, queryset, services.payment_request_recall, str(_("recalled")))
+
+    @admin.action(description=_("Un-complete selected payment requests"))
+    def uncomplete_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> None:
+        self._each(request, queryset, services.payment_request_uncomplete, str(_("un-completed")))
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not request.user.has_perm("payments.delete_paymentrequest"):
+            actions.pop("delete_selected", None)
+        if not request.user.has_perm("payments.complete_paymentrequest"):
+            actions.pop("complete_selected", None)
+            actions.pop("uncomplete_selected", None)
+        return actions
+
+
+# --- flows ------------------------------------------------------------------------------------------------------
+class FlowStepForm(ModelForm):
+    approver_users = forms.ModelMultipleChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("email"), label=_("approvers"),
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
+
+    class Meta:
+        model = ApprovalFlowStep
+        fields = ["number", "name", "mode"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["approver_users"].initial = [su.user_id for su in self.instance.step_users.all()]
+
+
+class FlowStepFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        live = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if not live:
+            raise forms.ValidationError(_("A flow needs at least one step."))
+        numbers = [f.cleaned_data["number"] for f in live]
+        if len(set(numbers)) != len(numbers):
+            raise forms.ValidationError(_("Step numbers must differ."))
+
+
+class ApprovalFlowStepInline(admin.StackedInline):
+    model = ApprovalFlowStep
+    form = FlowStepForm
+    formset = FlowStepFormSet
+    extra = 0
+    min_num = 1
+    fields = ["number", "name", "mode", "approver_users"]
+    ordering = ["number"]
+
+
+@admin.register(ApprovalFlow)
+class ApprovalFlowAdmin(RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
+    """Owners keep flows; the steps are edited inline and saved by the service as a whole."""
+
+    list_display = ["name", "is_active", "min_amount", "max_amount", "step_summary", "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+    fields = ["name", "description", "is_active", "min_amount", "max_amount", "audit_history"]
+    readonly_fields = ["audit_history"]
+    inlines = [ApprovalFlowStepInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalFlow]:
+        return selectors.flow_list()
+
+    def _owner(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_owner)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._owner(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._owner(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._owner(request)
+
+    @admin.display(description=_("steps"))
+    def step_summary(self, obj: ApprovalFlow) -> SafeString:
+        return format_html_join(" → ", "{} ({})", ((s.name, MODE_LABELS.get(s.mode, s.mode)) for s in obj.steps.all()))
+
+    def save_model(self, request: HttpRequest, obj: ApprovalFlow, form: ModelForm, change: bool) -> None:
+        """Saved together with the steps in save_related, by one service call."""
+
+    def save_formset(self, request: HttpRequest, form: ModelForm, formset: Any, change: bool) -> None:
+        """Saved by save_related through the service."""
+
+    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
+        steps: list[dict[str, Any]] = []
+        for formset in formsets:
+            # the formsets never save themselves; the admin's change message still reads these
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            live = [f for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+            for f in sorted(live, key=lambda f: f.cleaned_data["number"]):
+                steps.append({"name": f.cleaned_data["name"], "mode": f.cleaned_data["mode"],
+                              "approvers": list(f.cleaned_data["approver_users"])})
+        data = {k: form.cleaned_data.get(k) for k in ("name", "description", "is_active", "min_amount", "max_amount")}
+        if change:
+            flow = self._call_or_refuse(services.approval_flow_update, flow=form.instance, actor=request.user,
+                                        steps=steps, **data)
+        else:
+            flow = self._call_or_refuse(services.approval_flow_create, actor=request.user, steps=steps, **data)
+        form.instance.pk = flow.pk
+
+    def delete_model(self, request: HttpRequest, obj: ApprovalFlow) -> None:
+        self.call_service(request, services.approval_flow_delete, flow=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApprovalFlow]) -> None:
+        for flow in queryset:
+            self.delete_model(request, flow)
+
+
+# --- delegations ---------------------------------------------------------------------------------------------
+class DelegationForm(ModelForm):
+    class Meta:
+        model = ApprovalDelegation
+        fields = ["approver", "substitute", "start_date", "end_date", "note"]
+
+
+@admin.register(ApprovalDelegation)
+class ApprovalDelegationAdmin(RefusalRedirectMixin, ServiceCallMixin, admin.ModelAdmin):
+    """Approvers name a substitute for their leave; owners may do it for anyone."""
+
+    form = DelegationForm
+    list_display = ["approver", "substitute", "start_date", "end_date", "note", "created_by"]
+    list_select_related = ["approver", "substitute", "created_by"]
+    date_hierarchy = "start_date"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalDelegation]:
+        return selectors.delegation_list(user=request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and (obj is None or request.user.is_owner
+                                                or obj.approver_id == request.user.pk))
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"approver": request.user.pk}
+
+    def save_model(self, request: HttpRequest, obj: ApprovalDelegation, form: ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        saved = self._call_or_refuse(services.approval_delegation_create, actor=request.user,
+                                     approver=data["approver"], substitute=data["substitute"],
+                                     start_date=data["start_date"], end_date=data["end_date"], note=data["note"])
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: ApprovalDelegation) -> None:
+        self.call_service(request, services.approval_delegation_delete, delegation=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApprovalDelegation]) -> None:
+        for delegation in queryset:
+            self.delete_model(request, delegation)
+

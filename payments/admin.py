@@ -1,1 +1,43 @@
-"""Admin for Payments."""
+"""Payment methods in the back office. The payment-request admin lives in `approvals.admin`,
+because it shows and drives the approval chain (approvals sits above payments)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from acountee.admin_mixins import ServiceCallMixin
+from audit.admin import AuditHistoryMixin
+from payments import selectors, services
+from payments.models import PaymentMethod
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
+    list_display = ["name", "bank_name", "bank_account", "account_name", "updated_at"]
+    search_fields = ["name", "bank_name", "bank_account", "account_name"]
+    fields = ["name", "bank_name", "bank_account", "account_name", "note", "created_at", "updated_at",
+              "audit_history"]
+    readonly_fields = ["created_at", "updated_at", "audit_history"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PaymentMethod]:
+        return selectors.payment_method_list()
+
+    def save_model(self, request: HttpRequest, obj: PaymentMethod, form: ModelForm, change: bool) -> None:
+        data = {k: form.cleaned_data.get(k, "") for k in services.PAYMENT_METHOD_FIELDS}
+        if change:
+            saved = self.call_service(request, services.payment_method_update, method=obj, actor=request.user,
+                                      **data)
+        else:
+            saved = self.call_service(request, services.payment_method_create, actor=request.user, **data)
+        if saved is not None:
+            obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: PaymentMethod) -> None:
+        self.call_service(request, services.payment_method_delete, method=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PaymentMethod]) -> None:
+        for method in queryset:
+            self.delete_model(request, method)

@@ -1,0 +1,126 @@
+"""The back office: PR list filters, the chain on the PR page, actions that call the
+services (approve, reject with a reason, complete with a reference), flows with inline steps."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from approvals.models import ApprovalFlow, ApprovalRecord
+from payments.models import PaymentMethod, PaymentRequest
+from tests.approvals.factories import approver_users, make_flow
+from tests.payments.factories import make_pr
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = "/admin/payments/paymentrequest/"
+
+
+def browser(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_changelist_filters_and_queue(maker, finance):
+    a, b = approver_users(2)
+    mine = make_pr(maker=maker, steps=[("anyof", [a])], request=True, name="Cước Internet")
+    make_pr(maker=maker, steps=[("anyof", [b])], request=True, name="Tiền điện")
+    client = browser(a)
+    page = client.get(CHANGELIST).content.decode()
+    assert "Cước Internet" in page and "Tiền điện" in page  # bod may view every PR
+    page = client.get(f"{CHANGELIST}?awaiting_me=yes").content.decode()
+    assert "Cước Internet" in page and "Tiền điện" not in page
+    month = timezone.localdate().strftime("%Y-%m")
+    for query in (f"month={month}", "status__exact=pending", "type__exact=advanced", f"maker__id__exact={maker.pk}",
+                  "month=garbage", "q=Internet"):
+        assert browser(finance).get(f"{CHANGELIST}?{query}").status_code == 200, query
+    assert mine.pk
+
+
+def test_change_page_shows_chain_step_by_step(maker, finance):
+    a, b, c = approver_users(3)
+    pr = make_pr(maker=maker, steps=[("anyof", [a, b]), ("allof", [b, c])], request=True)
+    from approvals import services
+
+    services.payment_request_approve(pr=pr, actor=a)
+    page = browser(finance).get(f"{CHANGELIST}{pr.pk}/change/").content.decode()
+    assert "approval-chain" in page
+    assert str(a) in page and str(c) in page
+
+
+def test_add_through_admin_uses_the_service(maker, owner):
+    (a,) = approver_users(1)
+    flow = make_flow(owner=owner, steps=[("anyof", [a])])
+    method = PaymentMethod.objects.create(name="TK Vietcombank", bank_account="0071", account_name="CTY ABC")
+    r = browser(maker).post(f"{CHANGELIST}add/", {
+        "name": "Tạm ứng mua văn phòng phẩm", "type": "advanced", "amount": "1200000", "currency": "VND",
+        "note": "", "bank_name": "", "bank_account": "", "account_name": "", "flow": flow.pk,
+        "payment_method": method.pk,
+    })
+    assert r.status_code == 302, r.content.decode()[:2000]
+    pr = PaymentRequest.objects.get()
+    assert pr.maker == maker and pr.bank_account == "0071" and pr.approval.flow == flow
+    assert pr.approval.steps.count() == 1
+
+
+def test_approve_reject_complete_actions(maker, finance):
+    a, b = approver_users(2)
+    one = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
+    two = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
+    other = make_pr(maker=maker, steps=[("anyof", [b])], request=True)
+    client = browser(a)
+    r = client.post(CHANGELIST, {"action": "approve_selected", "_selected_action": [one.pk, other.pk]}, follow=True)
+    assert r.status_code == 200
+    assert PaymentRequest.objects.get(pk=one.pk).status == "approved"
+    assert PaymentRequest.objects.get(pk=other.pk).status == "pending"
+    assert "NOT_AN_APPROVER" in r.content.decode()
+    # reject: first the intermediate form, then the reason
+    r = client.post(CHANGELIST, {"action": "reject_selected", "_selected_action": [two.pk]})
+    assert r.status_code == 200 and b'name="reason"' in r.content
+    r = client.post(CHANGELIST, {"action": "reject_selected", "_selected_action": [two.pk], "apply": "1",
+                                 "reason": "Thiếu chứng từ"})
+    assert r.status_code == 302
+    assert PaymentRequest.objects.get(pk=two.pk).status == "draft"
+    # complete with a reference
+    r = browser(finance).post(CHANGELIST, {"action": "complete_selected", "_selected_action": [one.pk],
+                                           "apply": "1", "payment_reference": "FT999"})
+    assert r.status_code == 302
+    done = PaymentRequest.objects.get(pk=one.pk)
+    assert (done.status, done.payment_reference) == ("completed", "FT999")
+
+
+def test_non_draft_is_read_only_in_admin(maker):
+    (a,) = approver_users(1)
+    pr = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
+    client = browser(maker)
+    r = client.post(f"{CHANGELIST}{pr.pk}/change/", {"name": "Đổi", "type": "advanced", "amount": "1",
+                                                      "currency": "VND"})
+    assert r.status_code == 403
+    assert PaymentRequest.objects.get(pk=pr.pk).name != "Đổi"
+
+
+def test_flow_with_inline_steps(owner, finance):
+    a, b = approver_users(2)
+    data = {
+        "name": "Chi trên 100 triệu", "description": "", "is_active": "on", "min_amount": "100000000",
+        "max_amount": "",
+        "steps-TOTAL_FORMS": "2", "steps-INITIAL_FORMS": "0", "steps-MIN_NUM_FORMS": "1",
+        "steps-MAX_NUM_FORMS": "1000",
+        "steps-0-number": "1", "steps-0-name": "Kế toán trưởng", "steps-0-mode": "anyof",
+        "steps-0-approver_users": [a.pk],
+        "steps-1-number": "2", "steps-1-name": "Giám đốc", "steps-1-mode": "allof",
+        "steps-1-approver_users": [a.pk, b.pk],
+    }
+    assert browser(finance).post("/admin/approvals/approvalflow/add/", data).status_code == 403
+    r = browser(owner).post("/admin/approvals/approvalflow/add/", data)
+    assert r.status_code == 302, r.content.decode()[:3000]
+    flow = ApprovalFlow.objects.get()
+    assert [(s.number, s.mode, s.step_users.count()) for s in flow.steps.order_by("number")] == [
+        (1, "anyof", 1), (2, "allof", 2)]
+    # an overlapping range is refused by the service, nothing saved
+    data["name"] = "Trùng"
+    r = browser(owner).post("/admin/approvals/approvalflow/add/", data, follow=True)
+    assert ApprovalFlow.objects.count() == 1
+    assert "overlaps another active flow" in r.content.decode()
+    assert ApprovalRecord.objects.count() == 0
