@@ -56,6 +56,7 @@ class ApprovalFlow(models.Model):
                      RangeOperators.OVERLAPS),
                 ],
                 condition=Q(is_active=True) & (Q(min_amount__isnull=False) | Q(max_amount__isnull=False)),
+                violation_error_message=_("The amount range overlaps another active flow."),
             ),
         ]
 

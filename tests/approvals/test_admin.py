@@ -122,5 +122,5 @@ def test_flow_with_inline_steps(owner, finance):
     data["name"] = "Trùng"
     r = browser(owner).post("/admin/approvals/approvalflow/add/", data, follow=True)
     assert ApprovalFlow.objects.count() == 1
-    assert "overlaps another active flow" in r.content.decode()
+    assert "overlaps another active flow" in r.content.decode()  # refused by the form, nothing saved
     assert ApprovalRecord.objects.count() == 0
