@@ -44,4 +44,5 @@ def seed_accounts(log: Callable[[str], Any]) -> None:
 
 DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
     ("accounts", seed_accounts),
+    ("files", lambda log: __import__("files.demo", fromlist=["seed_files"]).seed_files(log)),
 ]
