@@ -45,4 +45,5 @@ def seed_accounts(log: Callable[[str], Any]) -> None:
 DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
     ("accounts", seed_accounts),
     ("files", lambda log: __import__("files.demo", fromlist=["seed_files"]).seed_files(log)),
+    ("invoices", lambda log: __import__("invoices.demo", fromlist=["seed_invoices"]).seed_invoices(log)),
 ]

@@ -1,1 +1,224 @@
-"""Admin for Invoices."""
+"""The finance back office for invoices: list, filters, search, line items, source file,
+bulk mark obsolete / restore, and the import page. Every write goes through services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from acountee.admin_mixins import ServiceCallMixin
+from invoices import selectors, services
+from invoices.models import Invoice, InvoiceService, InvoiceStatus
+
+STATUS_COLOURS = {
+    InvoiceStatus.IMPORTED: "#2563eb",
+    InvoiceStatus.REDUNDANT: "#6b7280",
+    InvoiceStatus.COMPLETED: "#16a34a",
+}
+
+
+class LinkedFilter(admin.SimpleListFilter):
+    title = _("payment request")
+    parameter_name = "linked"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("true", _("in a payment request")), ("false", _("not in a payment request"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        if self.value() in ("true", "false"):
+            if services.pr_link_available():
+                return queryset.filter(pr_link__isnull=self.value() == "false")
+            return queryset.none() if self.value() == "true" else queryset
+        return queryset
+
+
+class SupplierFilter(admin.SimpleListFilter):
+    title = _("supplier")
+    parameter_name = "supplier_tax_code"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        rows = (Invoice.objects.order_by("seller_tax_code").values_list("seller_tax_code", "seller_name")
+                .distinct("seller_tax_code")[:200])
+        return [(code, f"{name[:50]} ({code})") for code, name in rows]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        return queryset.filter(seller_tax_code=self.value()) if self.value() else queryset
+
+
+class InvoiceServiceInline(admin.TabularInline):
+    model = InvoiceService
+    extra = 0
+    can_delete = False
+    fields = ["position", "nature", "code", "name", "unit", "quantity", "unit_price", "amount", "tax_rate_text",
+              "tax_amount", "tax_amount_source"]
+    readonly_fields = fields
+    ordering = ["position"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class ImportForm(forms.Form):
+    files = MultipleFileField(label=_("XML files or ZIP archives"),
+                              help_text=_("Select one or more e-invoice XML files and/or ZIP archives of them."))
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ServiceCallMixin, admin.ModelAdmin):
+    list_display = ["number", "series", "template_code", "issue_date", "seller_name", "seller_tax_code",
+                    "total_payable", "currency", "status_badge", "flags"]
+    list_display_links = ["number"]
+    list_filter = ["status", LinkedFilter, SupplierFilter, "buyer_tax_code_mismatch", "superseded_while_linked"]
+    date_hierarchy = "issue_date"
+    search_fields = ["number", "series", "seller_name", "seller_tax_code", "tax_authority_code"]
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["mark_obsolete", "restore"]
+    inlines = [InvoiceServiceInline]
+    fieldsets = [
+        (_("Invoice"), {"fields": ["status", "template_code", "series", "number", "issue_date", "title",
+                                   "schema_version", "currency", "exchange_rate", "payment_method_text",
+                                   "tax_authority_code", "issuer_tax_code", "source_file_link"]}),
+        (_("Seller"), {"fields": ["seller_name", "seller_tax_code", "seller_address", "seller_bank_account",
+                                  "seller_bank_name", "seller_phone", "seller_email"]}),
+        (_("Buyer"), {"fields": ["buyer_name", "buyer_tax_code", "buyer_address", "buyer_tax_code_mismatch"]}),
+        (_("Totals"), {"fields": ["total_before_tax", "total_tax", "trade_discount", "other_fees", "total_payable",
+                                  "total_in_words", "rate_summaries"]}),
+        (_("Related invoice"), {"fields": ["related_kind", "related_template_code", "related_series",
+                                           "related_number", "related_issue_date", "related_note", "original",
+                                           "superseded_while_linked"]}),
+        (_("Payment details"), {"fields": ["payment_type", "payment_bank_name", "payment_bank_account",
+                                           "payment_account_name"]}),
+        (_("Record"), {"fields": ["content_hash", "extras", "imported_by", "created_at", "updated_at"]}),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        names = [f for fs in self.fieldsets for f in fs[1]["fields"]]
+        if obj is not None and obj.status != InvoiceStatus.COMPLETED and self.has_change_permission(request, obj):
+            # Payment details are the one thing finance edits here (through the service).
+            return [name for name in names if name not in services.PAYMENT_DETAIL_FIELDS]
+        return names
+
+    def save_model(self, request: HttpRequest, obj: Invoice, form: Any, change: bool) -> None:
+        changes = {name: form.cleaned_data[name] for name in form.changed_data
+                   if name in services.PAYMENT_DETAIL_FIELDS}
+        if changes:
+            self.call_service(request, services.invoice_payment_details_update,
+                              invoice=obj, actor=request.user, **changes)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        pass  # line items are read-only
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
+        return selectors.invoice_base_queryset()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # invoices come from import only
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the audit trail keeps them; obsolete is the way out
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj: Invoice) -> str:
+        return format_html(
+            '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;font-size:11px">{}</span>',
+            STATUS_COLOURS.get(obj.status, "#6b7280"), obj.get_status_display(),
+        )
+
+    @admin.display(description=_("flags"))
+    def flags(self, obj: Invoice) -> str:
+        notes = []
+        if obj.buyer_tax_code_mismatch:
+            notes.append(str(_("buyer tax code is not ours")))
+        if obj.superseded_while_linked:
+            notes.append(str(_("replaced while in a PR")))
+        if obj.related_kind:
+            notes.append(str(obj.get_related_kind_display()))
+        return "; ".join(notes)
+
+    @admin.display(description=_("source file"))
+    def source_file_link(self, obj: Invoice) -> str:
+        if not obj.source_file_id:
+            return "—"
+        try:
+            url = reverse("admin:files_storedfile_change", args=[obj.source_file_id])
+        except Exception:
+            url = f"/api/files/{obj.source_file_id}/content/"
+        return format_html('<a href="{}">{}</a>', url, obj.source_file.original_name)
+
+    @admin.action(description=_("Mark selected invoices obsolete"), permissions=["change"])
+    def mark_obsolete(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
+        result = services.invoices_bulk_mark_obsolete(ids=list(queryset.values_list("pk", flat=True)),
+                                                      actor=request.user)
+        self._report(request, result, _("%(n)s invoice(s) marked obsolete."))
+
+    @admin.action(description=_("Restore selected obsolete invoices"), permissions=["change"])
+    def restore(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
+        result = services.invoices_bulk_restore(ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        self._report(request, result, _("%(n)s invoice(s) restored."))
+
+    def _report(self, request: HttpRequest, result: dict[str, list[Any]], done_message: Any) -> None:
+        if result["done"]:
+            messages.success(request, done_message % {"n": len(result["done"])})
+        for failure in result["failed"][:20]:
+            messages.error(request, f"#{failure['id']}: {failure['message']}")
+
+    # --- the import page
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="invoices_invoice_import"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_import": request.user.has_perm("invoices.add_invoice")}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("invoices.add_invoice"):
+            raise PermissionDenied
+        report = None
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            uploads = [(upload.name or "upload", upload) for upload in form.cleaned_data["files"]]
+            report = self.call_service(request, services.invoices_import, uploads=uploads, actor=request.user)
+            if report is not None:
+                counts = report.counts()
+                level = messages.ERROR if counts["failure"] else messages.SUCCESS
+                messages.add_message(request, level, _(
+                    "%(success)s imported, %(skipped)s skipped (duplicates), %(failure)s failed.") % counts)
+                form = ImportForm()
+        return TemplateResponse(request, "admin/invoices/invoice/import.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import e-invoices"),
+            "form": form,
+            "report": report,
+        })

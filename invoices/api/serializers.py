@@ -1,0 +1,110 @@
+"""Invoice API shapes. Money is serialized as strings (Decimal), never floats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from acountee.api.serializers import StrictSerializer
+from invoices.models import Invoice, InvoiceService, PaymentType
+from invoices.selectors import invoice_pr_id
+
+LIST_FIELDS = [
+    "id", "status", "template_code", "series", "number", "number_int", "issue_date", "currency", "exchange_rate",
+    "seller_name", "seller_tax_code", "buyer_name", "buyer_tax_code", "total_before_tax", "total_tax",
+    "total_payable", "tax_authority_code", "related_kind", "original", "buyer_tax_code_mismatch",
+    "superseded_while_linked", "pr", "source_file", "created_at",
+]
+
+
+class InvoiceListSerializer(serializers.ModelSerializer):
+    pr = serializers.SerializerMethodField()
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = [*LIST_FIELDS, "status_label"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_pr(self, obj: Invoice) -> int | None:
+        return invoice_pr_id(obj)
+
+
+class InvoiceServiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceService
+        fields = [
+            "id", "position", "nature", "line_number", "code", "name", "unit", "quantity", "unit_price",
+            "discount_rate", "discount_amount", "amount", "tax_rate_text", "tax_rate", "tax_amount",
+            "tax_amount_source", "extras",
+        ]
+        read_only_fields = fields
+
+
+class InvoiceDetailSerializer(InvoiceListSerializer):
+    services = InvoiceServiceSerializer(many=True, read_only=True)
+
+    class Meta(InvoiceListSerializer.Meta):
+        fields = [
+            *InvoiceListSerializer.Meta.fields,
+            "schema_version", "title", "payment_method_text", "issuer_tax_code",
+            "related_template_code", "related_series", "related_number", "related_number_int",
+            "related_issue_date", "related_note",
+            "seller_address", "seller_bank_account", "seller_bank_name", "seller_phone", "seller_email",
+            "buyer_address", "trade_discount", "other_fees", "total_in_words", "rate_summaries", "extras",
+            "content_hash", "payment_type", "payment_bank_name", "payment_bank_account", "payment_account_name",
+            "imported_by", "updated_at", "services",
+        ]
+        read_only_fields = fields
+
+
+class PaymentDetailsSerializer(StrictSerializer):
+    payment_type = serializers.ChoiceField(choices=PaymentType.choices, required=False,
+                                           allow_blank=True)
+    payment_bank_name = serializers.CharField(max_length=400, required=False, allow_blank=True)
+    payment_bank_account = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    payment_account_name = serializers.CharField(max_length=400, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError("Send at least one payment detail.")
+        return attrs
+
+
+class IdsSerializer(StrictSerializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=1000
+    )
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), min_length=1)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    done = serializers.ListField(child=serializers.IntegerField())
+    failed = serializers.ListField(child=serializers.DictField())
+
+
+class ImportEntrySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    result = serializers.ChoiceField(choices=["success", "skipped", "failure"])
+    reason = serializers.CharField()
+    invoice = serializers.IntegerField(allow_null=True)
+
+
+class ImportFileSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["xml", "zip"])
+    result = serializers.ChoiceField(choices=["success", "skipped", "failure", "partial"])
+    reason = serializers.CharField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    entries = ImportEntrySerializer(many=True)
+
+
+class ImportReportSerializer(serializers.Serializer):
+    summary = serializers.DictField(child=serializers.IntegerField())
+    files = ImportFileSerializer(many=True)

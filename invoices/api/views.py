@@ -1,0 +1,154 @@
+"""`/api/invoices/`: list, detail, import, payment details, mark obsolete / restore.
+
+The link / unlink / move endpoints belong to the payments app (they need PRs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from acountee.api.viewsets import GenericViewSet
+from acountee.errors import ValidationFailed
+from invoices import selectors, services
+from invoices.api.serializers import (
+    BulkResultSerializer,
+    IdsSerializer,
+    ImportReportSerializer,
+    ImportRequestSerializer,
+    InvoiceDetailSerializer,
+    InvoiceListSerializer,
+    PaymentDetailsSerializer,
+)
+from invoices.models import Invoice
+
+ACTION_PERMISSIONS = {
+    "list": "invoices.view_invoice",
+    "retrieve": "invoices.view_invoice",
+    "import_files": "invoices.add_invoice",
+    "payment_details": "invoices.change_invoice",
+    "mark_obsolete": "invoices.change_invoice",
+    "restore": "invoices.change_invoice",
+    "bulk_obsolete": "invoices.change_invoice",
+    "bulk_restore": "invoices.change_invoice",
+}
+
+
+class InvoicePermission(permissions.BasePermission):
+    """One Django permission per action (roles grant them; the admin asks the same ones)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        perm = ACTION_PERMISSIONS.get(getattr(view, "action", None) or "", "invoices.change_invoice")
+        return user.has_perm(perm)
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("status", str, enum=["imported", "redundant", "completed"]),
+    OpenApiParameter("month", str, description="YYYY-MM of the issue date"),
+    OpenApiParameter("supplier_tax_code", str),
+    OpenApiParameter("q", str, description="number, series, supplier name or tax code"),
+    OpenApiParameter("linked", bool, description="in a payment request or not"),
+    OpenApiParameter("amount_min", str, description="amount payable at least"),
+    OpenApiParameter("amount_max", str, description="amount payable at most"),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Invoices", parameters=LIST_PARAMETERS, tags=["invoices"]),
+    retrieve=extend_schema(summary="Invoice with its line items", tags=["invoices"]),
+)
+class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    permission_classes = [InvoicePermission]
+    queryset = Invoice.objects.none()  # for the schema; requests use get_queryset()
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[Invoice]:
+        if self.action == "list":
+            return selectors.invoice_list(filters=self.request.query_params)
+        return selectors.invoice_detail_queryset()
+
+    def get_serializer_class(self) -> Any:
+        return InvoiceListSerializer if self.action == "list" else InvoiceDetailSerializer
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        if request.method == "POST" and request.path.rstrip("/").endswith("/import"):
+            from files.uploads import install_upload_handlers
+
+            install_upload_handlers(request)  # 413 over FILE_MAX_SIZE, refuses cut-off bodies
+        return super().initialize_request(request, *args, **kwargs)
+
+    def _detail(self, invoice: Invoice) -> Response:
+        return Response(InvoiceDetailSerializer(selectors.invoice_get(invoice_id=invoice.pk)).data)
+
+    @extend_schema(
+        summary="Import e-invoices",
+        description="Multipart field `files`: one or more XML files and/or ZIP archives of them. Every entry"
+                    " is listed with `success`, `skipped` (duplicate) or `failure` and a reason; a ZIP with"
+                    " failures among other results is `partial`.",
+        request={"multipart/form-data": ImportRequestSerializer},
+        responses={200: ImportReportSerializer}, tags=["invoices"],
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
+    def import_files(self, request: Request) -> Response:
+        uploads = request.FILES.getlist("files")
+        unknown = sorted(set(request.data.keys()) - {"files"})
+        if unknown:
+            raise ValidationFailed(details={name: [_("Unknown field.")] for name in unknown})
+        if not uploads:
+            raise ValidationFailed(details={"files": [_("Send one or more files in the field `files`.")]})
+        report = services.invoices_import(
+            uploads=[(upload.name or "upload", upload) for upload in uploads], actor=request.user
+        )
+        return Response(report.as_dict())
+
+    @extend_schema(summary="Edit payment details", request=PaymentDetailsSerializer,
+                   responses={200: InvoiceDetailSerializer}, tags=["invoices"])
+    @action(detail=True, methods=["patch"], url_path="payment-details")
+    def payment_details(self, request: Request, pk: str) -> Response:
+        invoice = self.get_object()
+        payload = PaymentDetailsSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        invoice = services.invoice_payment_details_update(invoice=invoice, actor=request.user,
+                                                          **payload.validated_data)
+        return self._detail(invoice)
+
+    @extend_schema(summary="Mark obsolete", request=None, responses={200: InvoiceDetailSerializer},
+                   tags=["invoices"])
+    @action(detail=True, methods=["post"], url_path="mark-obsolete")
+    def mark_obsolete(self, request: Request, pk: str) -> Response:
+        invoice = services.invoice_mark_obsolete(invoice=self.get_object(), actor=request.user)
+        return self._detail(invoice)
+
+    @extend_schema(summary="Restore an obsolete invoice", request=None, responses={200: InvoiceDetailSerializer},
+                   tags=["invoices"])
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: str) -> Response:
+        invoice = services.invoice_restore(invoice=self.get_object(), actor=request.user)
+        return self._detail(invoice)
+
+    @extend_schema(summary="Mark many obsolete", request=IdsSerializer, responses={200: BulkResultSerializer},
+                   tags=["invoices"])
+    @action(detail=False, methods=["post"], url_path="bulk-obsolete")
+    def bulk_obsolete(self, request: Request) -> Response:
+        payload = IdsSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return Response(services.invoices_bulk_mark_obsolete(ids=payload.validated_data["ids"], actor=request.user))
+
+    @extend_schema(summary="Restore many", request=IdsSerializer, responses={200: BulkResultSerializer},
+                   tags=["invoices"])
+    @action(detail=False, methods=["post"], url_path="bulk-restore")
+    def bulk_restore(self, request: Request) -> Response:
+        payload = IdsSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return Response(services.invoices_bulk_restore(ids=payload.validated_data["ids"], actor=request.user))

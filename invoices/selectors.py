@@ -1,0 +1,119 @@
+"""Reads of invoices: the querysets with their joins, so lists run a fixed number of queries."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from acountee.errors import NotFoundError, ValidationFailed
+from invoices.models import Invoice, InvoiceService, InvoiceStatus
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _pr_link_available() -> bool:
+    return any(f.name == "pr_link" for f in Invoice._meta.get_fields())
+
+
+def invoice_base_queryset() -> QuerySet[Invoice]:
+    qs = Invoice.objects.select_related("source_file", "original")
+    if _pr_link_available():
+        qs = qs.select_related("pr_link")
+    return qs
+
+
+def invoice_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Invoice]:
+    """Filters (all optional): status, month (YYYY-MM of the issue date), supplier_tax_code,
+    q (number, series, supplier name or tax code), linked (true/false), amount_min, amount_max."""
+    filters = filters or {}
+    qs = invoice_base_queryset()
+    errors: dict[str, list[str]] = {}
+
+    status = (filters.get("status") or "").strip()
+    if status:
+        if status not in InvoiceStatus.values:
+            errors["status"] = [_("Unknown status.")]
+        else:
+            qs = qs.filter(status=status)
+
+    month = (filters.get("month") or "").strip()
+    if month:
+        match = _MONTH_RE.match(month)
+        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
+            errors["month"] = [_("Use YYYY-MM.")]
+        else:
+            year, mon = int(match.group(1)), int(match.group(2))
+            first = date(year, mon, 1)
+            after = date(year + 1, 1, 1) if mon == 12 else date(year, mon + 1, 1)
+            qs = qs.filter(issue_date__gte=first, issue_date__lt=after)
+
+    supplier = (filters.get("supplier_tax_code") or "").strip()
+    if supplier:
+        qs = qs.filter(seller_tax_code=supplier[:20])
+
+    text = (filters.get("q") or "").strip()[:200]
+    if text:
+        condition = (
+            Q(number__icontains=text) | Q(series__icontains=text) | Q(seller_name__icontains=text)
+            | Q(seller_tax_code__icontains=text) | Q(tax_authority_code__iexact=text)
+        )
+        digits = text.lstrip("0")
+        if text.isdigit() and len(digits) <= 18:
+            condition |= Q(number_int=int(digits or "0"))
+        qs = qs.filter(condition)
+
+    linked = filters.get("linked")
+    if linked not in (None, ""):
+        value = str(linked).strip().lower()
+        if value not in {"true", "false", "1", "0", "yes", "no"}:
+            errors["linked"] = [_("Use true or false.")]
+        elif _pr_link_available():
+            qs = qs.filter(pr_link__isnull=value not in {"true", "1", "yes"})
+        elif value in {"true", "1", "yes"}:
+            qs = qs.none()
+
+    for name, lookup in (("amount_min", "total_payable__gte"), ("amount_max", "total_payable__lte")):
+        raw = filters.get(name)
+        if raw in (None, ""):
+            continue
+        try:
+            amount = Decimal(str(raw).strip())
+            if not amount.is_finite() or abs(amount) >= Decimal("1e18"):
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            errors[name] = [_("Not a number.")]
+            continue
+        qs = qs.filter(**{lookup: amount})
+
+    if errors:
+        raise ValidationFailed(details=errors)
+    return qs.order_by("-issue_date", "-id")
+
+
+def invoice_detail_queryset() -> QuerySet[Invoice]:
+    return invoice_base_queryset().prefetch_related(
+        Prefetch("services", queryset=InvoiceService.objects.order_by("position"))
+    )
+
+
+def invoice_get(*, invoice_id: int) -> Invoice:
+    try:
+        return invoice_detail_queryset().get(pk=invoice_id)
+    except (Invoice.DoesNotExist, ValueError, TypeError):
+        raise NotFoundError(_("Invoice not found."), code="INVOICE_NOT_FOUND") from None
+
+
+def invoice_pr_id(invoice: Invoice) -> int | None:
+    """The PR the invoice is linked to, or None (works before the payments app exists)."""
+    if not _pr_link_available():
+        return None
+    try:
+        link = invoice.pr_link
+    except Exception:  # RelatedObjectDoesNotExist
+        return None
+    return getattr(link, "pr_id", None)
