@@ -224,6 +224,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Acountee API",
     "DESCRIPTION": "Accounts payable: e-invoices, payment requests, approval chains.",
     "VERSION": "1.0.0",
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentRequestStatusEnum": "payments.models.PaymentRequestStatus",
+        "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
+    },
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",

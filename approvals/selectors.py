@@ -23,7 +23,7 @@ from approvals.models import (
     ApprovalStep,
     ApprovalStepUser,
 )
-from payments.models import PaymentRequest, PaymentRequestStatus
+from payments.models import PaymentRequest, PaymentRequestStatus, PRInvoice
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -95,9 +95,8 @@ def payment_request_detail(*, user: User) -> QuerySet[PaymentRequest]:
     qs = payment_requests_visible_to(user).select_related("maker", "approval", "approval__flow").prefetch_related(
         Prefetch("approval__steps", queryset=steps),
         "attachments__file",
+        Prefetch("invoice_links", queryset=PRInvoice.objects.select_related("invoice").order_by("id")),
     )
-    if hasattr(PaymentRequest, "invoice_links"):
-        qs = qs.prefetch_related("invoice_links__invoice")
     return qs
 
 

@@ -49,6 +49,7 @@ from approvals.models import (
     StepMode,
 )
 from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PaymentRequestType
+from payments.selectors import payment_request_bank_details
 from payments.services import audit, ensure_can_prepare, ensure_status, payment_request_lock
 
 if TYPE_CHECKING:
@@ -302,6 +303,17 @@ def _ensure_ready_for_approval(pr: PaymentRequest, steps: list[ApprovalStep]) ->
     if pr.type == PaymentRequestType.ADVANCED and not (pr.bank_account and pr.account_name):
         raise ValidationFailed(_("An advanced payment request needs a bank account and account holder name."),
                                code="MISSING_BANK_DETAILS")
+    if pr.type == PaymentRequestType.DIRECT:
+        if not pr.invoice_links.exists():
+            raise ValidationFailed(_("A direct payment request needs at least one invoice."), code="NO_INVOICES")
+        details = payment_request_bank_details(pr)
+        if details.conflict:
+            raise ValidationFailed(_("The invoices name different bank accounts: split them into separate "
+                                     "requests or use an advanced request."), code="BANK_DETAILS_CONFLICT",
+                                   details={"candidates": details.candidates})
+        if details.missing:
+            raise ValidationFailed(_("The invoices name no bank account: fill in their payment details first."),
+                                   code="MISSING_BANK_DETAILS")
 
 
 def payment_request_request_approval(*, pr: PaymentRequest, actor: User | None) -> PaymentRequest:
@@ -583,8 +595,7 @@ def payment_request_recall(*, pr: PaymentRequest, actor: User) -> PaymentRequest
 
 # --- complete / un-complete ------------------------------------------------------------------------
 def _linked_invoices(pr: PaymentRequest) -> list[Any]:
-    if not hasattr(pr, "invoice_links"):
-        return []
+    """The PR's invoices, locked (after the PR: lock order PR → invoices)."""
     from invoices.models import Invoice
 
     return list(Invoice.objects.select_for_update().filter(pr_link__pr=pr).order_by("id"))

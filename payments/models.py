@@ -144,3 +144,25 @@ class PRAttachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pr_id}: {self.file_id}"
+
+
+class PRInvoice(models.Model):
+    """An invoice bundled into a PR. Unique on the invoice, so the database itself keeps an
+    invoice in at most one PR at a time (SPEC §1); moving it is one UPDATE of `pr`."""
+
+    pr = models.ForeignKey(PaymentRequest, verbose_name=_("payment request"), on_delete=models.CASCADE,
+                           related_name="invoice_links")
+    invoice = models.OneToOneField("invoices.Invoice", verbose_name=_("invoice"), on_delete=models.PROTECT,
+                                   related_name="pr_link")
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("linked by"), null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    linked_at = models.DateTimeField(_("linked at"), auto_now_add=True)
+
+    class Meta:
+        db_table = "pr_invoice"
+        ordering = ["pr", "id"]
+        verbose_name = _("invoice link")
+        verbose_name_plural = _("invoice links")
+
+    def __str__(self) -> str:
+        return f"{self.pr_id} ← {self.invoice_id}"

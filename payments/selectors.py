@@ -36,15 +36,13 @@ class BankDetails:
 
 
 def _invoice_accounts(pr: PaymentRequest) -> list[dict[str, str]]:
-    if not hasattr(pr, "invoice_links"):
-        return []
     seen: dict[tuple[str, str, str], dict[str, str]] = {}
     for link in pr.invoice_links.all():  # prefetched by the detail selector
         inv = link.invoice
         key = (
-            (getattr(inv, "payment_bank_name", "") or "").strip(),
-            (getattr(inv, "payment_bank_account", "") or "").replace(" ", "").strip(),
-            (getattr(inv, "payment_account_name", "") or "").strip(),
+            (inv.payment_bank_name or "").strip(),
+            (inv.payment_bank_account or "").replace(" ", "").strip(),
+            (inv.payment_account_name or "").strip(),
         )
         if any(key):
             seen.setdefault(key, {"bank_name": key[0], "bank_account": key[1], "account_name": key[2]})

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from acountee.errors import Duplicate, InvalidState, NotFoundError, PermissionDeniedError, ValidationFailed
-from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PRAttachment
+from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PRAttachment, PRInvoice
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -138,3 +138,111 @@ def payment_request_attachment_remove(*, pr: PaymentRequest, file_id: int, actor
         ensure_status(pr, PaymentRequestStatus.DRAFT, action=_("remove an attachment from"))
         attachment.delete()
         audit(action="detach_file", table="pr", record_id=pr.pk, actor=actor, metadata={"file_id": file_id})
+
+
+# --- invoice links ---------------------------------------------------------------------------------
+# Invoices are bundled while a PR is a draft: once submitted, the invoices are part of what the
+# approvers approve, so adding, removing or moving one needs the PR(s) back in draft. Lock order:
+# PR rows (ascending id) → invoice row → link row.
+def _lock_invoice(invoice_id: int) -> Any:
+    from invoices.models import Invoice
+
+    try:
+        return Invoice.objects.select_for_update().get(pk=invoice_id)
+    except (Invoice.DoesNotExist, ValueError, TypeError):
+        raise NotFoundError(_("Invoice not found."), code="INVOICE_NOT_FOUND") from None
+
+
+def _ensure_linkable(invoice: Any) -> None:
+    from invoices.models import InvoiceStatus
+
+    if invoice.status != InvoiceStatus.IMPORTED:
+        raise InvalidState(
+            _("Invoice %(number)s is %(status)s: it cannot be put in a payment request.")
+            % {"number": invoice.number, "status": InvoiceStatus(invoice.status).label},
+            code="INVALID_STATE", details={"invoice": invoice.pk, "status": invoice.status},
+        )
+
+
+def _current_link(invoice_id: int, *, lock: bool = False) -> PRInvoice | None:
+    qs = PRInvoice.objects.filter(invoice_id=invoice_id)
+    if lock:
+        qs = qs.select_for_update()
+    return qs.first()
+
+
+def invoice_link(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRInvoice:
+    """Put an imported invoice into a draft PR. An invoice already in a PR is refused
+    (INVOICE_ALREADY_LINKED: move it instead); the unique constraint on `pr_invoice.invoice`
+    is the last word when two people link the same invoice at once."""
+    with transaction.atomic():
+        pr = payment_request_lock(pk=pr.pk)
+        ensure_can_prepare(pr, actor)
+        ensure_status(pr, PaymentRequestStatus.DRAFT, action=_("add an invoice to"))
+        locked = _lock_invoice(invoice.pk)
+        existing = _current_link(locked.pk)
+        if existing is not None:
+            if existing.pr_id == pr.pk:
+                raise Duplicate(_("The invoice is already in this payment request."), code="ALREADY_LINKED")
+            raise Duplicate(_("The invoice is already in payment request #%(pr)d: move it instead.")
+                            % {"pr": existing.pr_id}, code="INVOICE_ALREADY_LINKED",
+                            details={"pr": existing.pr_id})
+        _ensure_linkable(locked)
+        try:
+            with transaction.atomic():
+                link = PRInvoice.objects.create(pr=pr, invoice=locked, linked_by=actor)
+        except IntegrityError:
+            raise Duplicate(_("The invoice is already in a payment request."),
+                            code="INVOICE_ALREADY_LINKED") from None
+        audit(action="link_invoice", table="pr", record_id=pr.pk, actor=actor, metadata={"invoice": locked.pk})
+    return link
+
+
+def invoice_unlink(*, invoice: Any, actor: User | None) -> PaymentRequest:
+    """Take an invoice out of its (draft) PR; it becomes free to link again."""
+    for _attempt in range(3):
+        link = _current_link(invoice.pk)
+        if link is None:
+            raise InvalidState(_("The invoice is not in a payment request."), code="NOT_LINKED")
+        with transaction.atomic():
+            pr = payment_request_lock(pk=link.pr_id)
+            _lock_invoice(invoice.pk)
+            link = _current_link(invoice.pk, lock=True)
+            if link is None or link.pr_id != pr.pk:
+                continue  # moved or unlinked meanwhile: look again
+            ensure_can_prepare(pr, actor)
+            ensure_status(pr, PaymentRequestStatus.DRAFT, action=_("remove an invoice from"))
+            link.delete()
+            audit(action="unlink_invoice", table="pr", record_id=pr.pk, actor=actor,
+                  metadata={"invoice": invoice.pk})
+            return pr
+    raise InvalidState(_("The invoice keeps changing payment request; try again."), code="CONFLICT")
+
+
+def invoice_move(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRInvoice:
+    """Move an invoice from its draft PR to another draft PR in one transaction: it is never
+    in both, nor in neither."""
+    for _attempt in range(3):
+        link = _current_link(invoice.pk)
+        if link is None:
+            raise InvalidState(_("The invoice is not in a payment request: link it instead."), code="NOT_LINKED")
+        if link.pr_id == pr.pk:
+            raise Duplicate(_("The invoice is already in this payment request."), code="ALREADY_LINKED")
+        with transaction.atomic():
+            locked_prs = {p: payment_request_lock(pk=p) for p in sorted({link.pr_id, pr.pk})}
+            source, target = locked_prs[link.pr_id], locked_prs[pr.pk]
+            locked = _lock_invoice(invoice.pk)
+            current = _current_link(invoice.pk, lock=True)
+            if current is None or current.pr_id != source.pk:
+                continue
+            for each in (source, target):
+                ensure_can_prepare(each, actor)
+                ensure_status(each, PaymentRequestStatus.DRAFT, action=_("move an invoice between"))
+            _ensure_linkable(locked)
+            current.pr = target
+            current.linked_by = actor
+            current.save(update_fields=["pr", "linked_by"])
+            audit(action="move_invoice", table="pr", record_id=target.pk, actor=actor,
+                  metadata={"invoice": locked.pk, "from_pr": source.pk, "to_pr": target.pk})
+            return current
+    raise InvalidState(_("The invoice keeps changing payment request; try again."), code="CONFLICT")

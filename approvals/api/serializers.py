@@ -161,14 +161,12 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
         return payment_request_bank_details(pr).as_dict()
 
     def get_invoices(self, pr: PaymentRequest) -> list[dict[str, Any]]:
-        if not hasattr(pr, "invoice_links"):
-            return []
-        out = []
-        for link in pr.invoice_links.all():
-            inv = link.invoice
-            out.append({"id": inv.pk, "status": getattr(inv, "status", None), "label": str(inv),
-                        "amount": str(getattr(inv, "total_payable", None) or getattr(inv, "total_amount", "") or "")})
-        return out
+        return [
+            {"id": link.invoice_id, "series": link.invoice.series, "number": link.invoice.number,
+             "issue_date": link.invoice.issue_date.isoformat(), "seller_name": link.invoice.seller_name,
+             "total_payable": str(link.invoice.total_payable), "status": link.invoice.status}
+            for link in pr.invoice_links.all()
+        ]
 
 
 # --- flows ------------------------------------------------------------------------------------------------

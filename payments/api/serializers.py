@@ -15,3 +15,8 @@ class PaymentMethodSerializer(StrictModelSerializer):
 
 class InvoiceLinkSerializer(StrictSerializer):
     pr = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class InvoiceLinkResultSerializer(serializers.Serializer):
+    invoice = serializers.IntegerField()
+    pr = serializers.IntegerField(allow_null=True)

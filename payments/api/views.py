@@ -3,14 +3,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
+from rest_framework import permissions
 from rest_framework.filters import SearchFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from acountee.api.viewsets import ModelViewSet
+from acountee.errors import NotFoundError
 from payments import selectors, services
-from payments.api.serializers import PaymentMethodSerializer
-from payments.models import PaymentMethod
+from payments.api.serializers import InvoiceLinkResultSerializer, InvoiceLinkSerializer, PaymentMethodSerializer
+from payments.models import PaymentMethod, PaymentRequest
 
 
 @extend_schema(tags=["payment methods"])
@@ -32,3 +40,64 @@ class PaymentMethodViewSet(ModelViewSet):
 
     def perform_destroy(self, instance: PaymentMethod) -> None:
         services.payment_method_delete(method=instance, actor=self.request.user)
+
+
+# --- invoice ↔ PR links (routed as /api/invoices/{id}/link|unlink|move/) --------------------------------
+class CanReadInvoices(permissions.BasePermission):
+    """Whoever bundles invoices must be able to read them; the service then requires the
+    maker of the PR(s) or finance staff (`payments.change_paymentrequest`)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("invoices.view_invoice"))
+
+
+def _invoice(pk: str) -> Any:
+    from invoices.models import Invoice
+
+    invoice = Invoice.objects.filter(pk=pk).first()
+    if invoice is None:
+        raise NotFoundError(_("Invoice not found."), code="INVOICE_NOT_FOUND")
+    return invoice
+
+
+def _pr(pk: int) -> PaymentRequest:
+    pr = PaymentRequest.objects.filter(pk=pk).first()
+    if pr is None:
+        raise NotFoundError(_("Payment request not found."), code="PR_NOT_FOUND")
+    return pr
+
+
+class InvoiceLinkView(APIView):
+    permission_classes = [CanReadInvoices]
+
+    @extend_schema(tags=["invoices"], request=InvoiceLinkSerializer, responses=InvoiceLinkResultSerializer,
+                   summary="Put the invoice into a draft payment request")
+    def post(self, request: Request, pk: str) -> Response:
+        payload = InvoiceLinkSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        link = services.invoice_link(invoice=_invoice(pk), pr=_pr(payload.validated_data["pr"]), actor=request.user)
+        return Response({"invoice": link.invoice_id, "pr": link.pr_id})
+
+
+class InvoiceUnlinkView(APIView):
+    permission_classes = [CanReadInvoices]
+
+    @extend_schema(tags=["invoices"], request=None, responses=InvoiceLinkResultSerializer,
+                   summary="Take the invoice out of its draft payment request")
+    def post(self, request: Request, pk: str) -> Response:
+        invoice = _invoice(pk)
+        services.invoice_unlink(invoice=invoice, actor=request.user)
+        return Response({"invoice": invoice.pk, "pr": None})
+
+
+class InvoiceMoveView(APIView):
+    permission_classes = [CanReadInvoices]
+
+    @extend_schema(tags=["invoices"], request=InvoiceLinkSerializer, responses=InvoiceLinkResultSerializer,
+                   summary="Move the invoice to another draft payment request, atomically")
+    def post(self, request: Request, pk: str) -> Response:
+        payload = InvoiceLinkSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        link = services.invoice_move(invoice=_invoice(pk), pr=_pr(payload.validated_data["pr"]), actor=request.user)
+        return Response({"invoice": link.invoice_id, "pr": link.pr_id})

@@ -24,8 +24,9 @@ class PaymentMethodFactory(DjangoModelFactory):
 
 def make_pr(*, maker: Any, steps: list[tuple[str, list[Any]]] | None = None, amount: Any = "1500000",
             name: str = "Thanh toán dịch vụ", type: str = "advanced", request: bool = False,
-            **kwargs: Any) -> Any:
-    """A draft PR with inline steps [(mode, [approvers])], optionally already requested."""
+            invoices: list[Any] | None = None, **kwargs: Any) -> Any:
+    """A draft PR with inline steps [(mode, [approvers])] and `invoices` linked, optionally
+    already requested (a requested direct PR gets one invoice when none is given)."""
     from approvals import services
 
     fields: dict[str, Any] = {"bank_name": "Vietcombank", "bank_account": "0071000123456",
@@ -38,6 +39,12 @@ def make_pr(*, maker: Any, steps: list[tuple[str, list[Any]]] | None = None, amo
         ],
         **fields,
     )
+    if type == "direct" and request and invoices is None:
+        invoices = [make_invoice()]
+    for invoice in invoices or []:
+        from payments.services import invoice_link
+
+        invoice_link(invoice=invoice, pr=pr, actor=maker)
     if request:
         pr = services.payment_request_request_approval(pr=pr, actor=maker)
     return pr
@@ -60,3 +67,38 @@ def audit_row_pr_attachment() -> Any:
     from tests.files.factories import stored_file
 
     return PRAttachment.objects.create(pr=audit_row_pr(), file=stored_file())
+
+
+_invoice_seq = iter(range(1, 10**9))
+
+
+def make_invoice(*, status: str = "imported", bank_account: str = "0451000123456",
+                 bank_name: str = "Vietcombank CN Hà Nội", account_name: str = "CÔNG TY CP CUNG ỨNG MINH PHÁT",
+                 total: str = "11000000", **fields: Any) -> Any:
+    """A bare invoice row (the import pipeline is tested by tests/invoices)."""
+    import datetime
+    import hashlib
+
+    from invoices.models import Invoice
+    from tests.files.factories import stored_file
+
+    n = next(_invoice_seq)
+    values: dict[str, Any] = {
+        "template_code": "1", "series": "C26TMP", "number": f"{n:07d}", "number_int": n,
+        "issue_date": datetime.date(2026, 11, 1), "seller_name": "Công ty CP Cung ứng Minh Phát",
+        "seller_tax_code": "0101234567", "total_before_tax": Decimal(total) / Decimal("1.1"),
+        "total_tax": Decimal(total) - Decimal(total) / Decimal("1.1"), "total_payable": Decimal(total),
+        "content_hash": hashlib.sha256(f"invoice-{n}".encode()).hexdigest(),
+        "source_file": stored_file(content=f"<HDon>{n}</HDon>".encode()), "status": status,
+        "payment_bank_account": bank_account, "payment_bank_name": bank_name, "payment_account_name": account_name,
+    }
+    values["total_before_tax"] = values["total_before_tax"].quantize(Decimal("0.01"))
+    values["total_tax"] = values["total_tax"].quantize(Decimal("0.01"))
+    values.update(fields)
+    return Invoice.objects.create(**values)
+
+
+def audit_row_pr_invoice() -> Any:
+    from payments.models import PRInvoice
+
+    return PRInvoice.objects.create(pr=audit_row_pr(), invoice=make_invoice())
