@@ -485,7 +485,8 @@ class Importer:
 
     def _write(self, items: list[_Pending]) -> None:
         now = timezone.now()
-        with connection.cursor() as cursor:
+        # COPY goes straight to psycopg: wrap its errors into Django's (IntegrityError, …).
+        with connection.wrap_database_errors, connection.cursor() as cursor:
             # Carry the actor to the audit triggers: COPY bypasses Django's execute wrappers,
             # so one statement through them (the audit wrapper treats WITH as a write) sets it.
             cursor.execute("WITH actor AS (SELECT 1) SELECT 1")
