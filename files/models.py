@@ -49,12 +49,12 @@ class StoredFile(models.Model):
     audit); the content column is stored uncompressed out of line (`STORAGE EXTERNAL`) so a
     chunked download reads only the TOAST chunks it needs."""
 
+    original_name = models.CharField(_("original name"), max_length=255)
     sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
     size = models.BigIntegerField(_("size (bytes)"), editable=False)
     content_type = models.CharField(
         _("content type"), max_length=100, choices=FileType.choices, default=FileType.OTHER, editable=False
     )
-    original_name = models.CharField(_("original name"), max_length=255)
     content = StoredFileContentField(_("content"), editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True, blank=True,

@@ -6,10 +6,11 @@ import socket
 from urllib.parse import urlparse
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from accounts.services import api_token_create
 from files.models import StoredFile
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import RoleFactory, UserFactory
 
 BOUNDARY = "LiveCutBoundary"
 
@@ -35,7 +36,10 @@ def _post_raw(live_server, token: str, body: bytes, declared_length: int) -> byt
 
 @pytest.mark.django_db(transaction=True)
 def test_upload_cut_off_mid_way_leaves_no_row(live_server):
-    user = UserFactory(roles=["finance"])
+    # Its own role: a transactional test may run after another one flushed the built-in roles.
+    role = RoleFactory()
+    role.permissions.add(*Permission.objects.filter(content_type__app_label="files"))
+    user = UserFactory(roles=[role.name])
     _token, key = api_token_create(user=user)
     part = (
         f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cut.pdf\"\r\n"
