@@ -132,9 +132,6 @@ class InvoiceAdmin(ServiceCallMixin, admin.ModelAdmin):
             self.call_service(request, services.invoice_payment_details_update,
                               invoice=obj, actor=request.user, **changes)
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        pass  # line items are read-only
-
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
         return selectors.invoice_base_queryset()
 

@@ -53,6 +53,8 @@ AUDITED_TABLE_FACTORIES: dict[str, Callable[[], Any]] = {
     "roles": _role,
     "user_roles": _user_role,
     "files": lambda: __import__("tests.files.factories", fromlist=["stored_file"]).stored_file(),
+    "invoices": _lazy("tests.invoices.factories", "audit_row_invoice"),
+    "invoice_services": _lazy("tests.invoices.factories", "audit_row_invoice_service"),
     "pr": _lazy("tests.payments.factories", "audit_row_pr"),
     "payment_methods": _lazy("tests.payments.factories", "audit_row_payment_method"),
     "pr_attachments": _lazy("tests.payments.factories", "audit_row_pr_attachment"),

@@ -48,3 +48,15 @@ def import_one(content: bytes, *, name: str = "invoice.xml", actor: Any = None) 
 
 def create_invoice(number: int = 1, *, actor: Any = None, issue_date: date | None = None, **kwargs: Any) -> Invoice:
     return import_one(invoice_xml(number, issue_date=issue_date, **kwargs), name=f"{number}.xml", actor=actor)
+
+
+_audit_numbers = iter(range(900_000, 10**9))
+
+
+def audit_row_invoice() -> Invoice:
+    """One invoice row (for the per-table audit tests)."""
+    return create_invoice(next(_audit_numbers))
+
+
+def audit_row_invoice_service() -> Any:
+    return create_invoice(next(_audit_numbers)).services.first()
