@@ -80,9 +80,15 @@ def payment_request_list(*, user: User, awaiting_me: bool = False) -> QuerySet[P
     )
     return (
         qs.select_related("maker", "approval")
+        .only(*LIST_FIELDS, "maker__id", "maker__email", "maker__name", "approval__id", "approval__pr_id",
+              "approval__current_step")
         .annotate(step_count=Coalesce(Subquery(step_count), 0))
         .order_by("-id")
     )
+
+
+LIST_FIELDS = ("id", "name", "type", "amount", "currency", "status", "maker_id", "payment_reference", "created_at",
+               "updated_at", "completed_at")
 
 
 def payment_request_detail(*, user: User) -> QuerySet[PaymentRequest]:

@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -50,7 +50,7 @@ from approvals.models import (
 )
 from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PaymentRequestType
 from payments.selectors import payment_request_bank_details
-from payments.services import audit, ensure_can_prepare, ensure_status, payment_request_lock
+from payments.services import audit, audit_many, ensure_can_prepare, ensure_status, payment_request_lock
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -338,6 +338,9 @@ def payment_request_request_approval(*, pr: PaymentRequest, actor: User | None) 
 
 
 # --- approve ----------------------------------------------------------------------------------------
+# One implementation serves a single approval and a bulk approval of many PRs: it locks the PR
+# rows (ascending id), then their approval rows, reads every chain in a fixed number of queries,
+# decides each PR with the same pure rules, and writes all the outcomes in a few statements.
 @dataclass
 class _StepState:
     step: ApprovalStep
@@ -361,17 +364,29 @@ def _load_step(approval: Approval, number: int) -> _StepState | None:
     return _StepState(step=step, approver_ids=[r.user_id for r in rows], records=records)
 
 
-def _delegators_of(actor: User, approver_ids: Iterable[int], on: date | None = None) -> list[int]:
-    """Which of `approver_ids` have `actor` as their substitute today (company time zone)."""
+def _delegators_of(actor: User, approver_ids: Iterable[int] | None = None, on: date | None = None) -> list[int]:
+    """Whom `actor` stands in for today (company time zone), optionally among `approver_ids`."""
     on = on or _today()
-    return sorted(set(
-        ApprovalDelegation.objects.filter(
-            substitute=actor, approver_id__in=list(approver_ids), start_date__lte=on, end_date__gte=on,
-        ).values_list("approver_id", flat=True)
-    ))
+    qs = ApprovalDelegation.objects.filter(substitute=actor, start_date__lte=on, end_date__gte=on)
+    if approver_ids is not None:
+        qs = qs.filter(approver_id__in=list(approver_ids))
+    return sorted(set(qs.values_list("approver_id", flat=True)))
 
 
-def _choose_slot(pr: PaymentRequest, state: _StepState, actor: User) -> int:
+class _Delegators:
+    """Whom the actor substitutes for today, read at most once per call."""
+
+    def __init__(self, actor: User):
+        self.actor = actor
+        self._ids: set[int] | None = None
+
+    def among(self, approver_ids: Iterable[int]) -> list[int]:
+        if self._ids is None:
+            self._ids = set(_delegators_of(self.actor))
+        return [pk for pk in approver_ids if pk in self._ids]
+
+
+def _choose_slot(pr: PaymentRequest, state: _StepState, actor: User, delegators: _Delegators) -> int:
     """Whose place on the current step `actor` fills, or the refusal that applies."""
     filled = {r.approver_id for r in state.records}
     if any(r.acted_by_id == actor.pk for r in state.records):
@@ -384,14 +399,14 @@ def _choose_slot(pr: PaymentRequest, state: _StepState, actor: User) -> int:
             raise ConflictError(_("Your approval on this step has already been given by your substitute."),
                                 code="ALREADY_APPROVED", details={"step": state.step.number})
         return actor.pk
-    delegators = _delegators_of(actor, state.approver_ids)
-    if not delegators:
+    standing_in_for = delegators.among(state.approver_ids)
+    if not standing_in_for:
         raise PermissionDeniedError(_("You are not an approver of the current step."), code="NOT_AN_APPROVER",
                                     details={"step": state.step.number})
     if pr.maker_id == actor.pk:
         raise PermissionDeniedError(_("A substitute never approves a payment request they made."),
                                     code="SELF_APPROVAL")
-    open_slots = [pk for pk in delegators if pk not in filled]
+    open_slots = [pk for pk in standing_in_for if pk not in filled]
     if not open_slots:
         raise ConflictError(_("This approval has already been given."), code="ALREADY_APPROVED",
                             details={"step": state.step.number})
@@ -404,61 +419,140 @@ def _is_satisfied(state: _StepState) -> bool:
     return {r.approver_id for r in state.records} >= set(state.approver_ids)
 
 
-def _approve_locked(pk: int | str, actor: User, *, step: int | None = None) -> PaymentRequest:
-    pr = payment_request_lock(pk=pk)
+@dataclass
+class _Chain:
+    pr: PaymentRequest
+    approval: Approval | None
+    steps: dict[int, ApprovalStep]  # by number
+    approvers: dict[int, list[int]]  # step id → user ids, in assignment order
+    records: list[ApprovalRecord]
+
+
+@dataclass
+class _Decision:
+    chain: _Chain
+    record: ApprovalRecord
+    satisfied: bool
+    next_step: ApprovalStep | None
+
+
+def _load_chains(pks: list[int]) -> list[_Chain]:
+    """Lock the PRs (ascending id), then their approvals (same order), and read the chains:
+    five queries whatever the number of PRs."""
+    prs = list(PaymentRequest.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("id"))
+    approvals = {a.pr_id: a for a in Approval.objects.select_for_update().filter(pr_id__in=[p.pk for p in prs])
+                 .order_by("pr_id")}
+    approval_ids = [a.pk for a in approvals.values()]
+    steps: dict[int, dict[int, ApprovalStep]] = {}
+    step_owner: dict[int, int] = {}
+    for step in ApprovalStep.objects.filter(approval_id__in=approval_ids).order_by("approval_id", "number"):
+        steps.setdefault(step.approval_id, {})[step.number] = step
+        step_owner[step.pk] = step.approval_id
+    approvers: dict[int, list[int]] = {}
+    for step_id, user_id in (ApprovalStepUser.objects.filter(step_id__in=list(step_owner)).order_by("id")
+                             .values_list("step_id", "user_id")):
+        approvers.setdefault(step_id, []).append(user_id)
+    records: dict[int, list[ApprovalRecord]] = {}
+    for record in ApprovalRecord.objects.filter(approval_id__in=approval_ids).order_by("id"):
+        records.setdefault(record.approval_id, []).append(record)
+    chains = []
+    for pr in prs:
+        approval = approvals.get(pr.pk)
+        aid = approval.pk if approval else None
+        chains.append(_Chain(pr=pr, approval=approval, steps=steps.get(aid, {}), approvers=approvers,
+                             records=records.get(aid, [])))
+    return chains
+
+
+def _decide(chain: _Chain, actor: User, delegators: _Delegators, step: int | None) -> _Decision:
+    """The approve rules, on data already read under the locks. Raises the refusal."""
+    pr, approval = chain.pr, chain.approval
+    mine = [r for r in chain.records if r.acted_by_id == actor.pk]
     if pr.status != S.PENDING:
-        if pr.status in (S.APPROVED, S.COMPLETED) and ApprovalRecord.objects.filter(
-            approval__pr_id=pr.pk, acted_by=actor
-        ).exists():
+        if pr.status in (S.APPROVED, S.COMPLETED) and mine:
             raise ConflictError(_("You have already approved this payment request."), code="ALREADY_APPROVED")
         ensure_status(pr, S.PENDING, action=_("approve"))
-    approval = _lock_approval(pr)
-    if step is not None and step != approval.current_step:
-        if ApprovalRecord.objects.filter(approval=approval, step__number=step, acted_by=actor).exists():
+    if approval is None or approval.current_step not in chain.steps:
+        raise InvalidState(_("The approval chain is broken."), code="INVALID_STATE")
+    current = chain.steps[approval.current_step]
+    if step is not None and step != current.number:
+        if any(r.step_id == getattr(chain.steps.get(step), "pk", None) for r in mine):
             raise ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED",
                                 details={"step": step})
         raise ConflictError(_("The chain has moved on: step %(n)d is no longer awaiting approval.") % {"n": step},
-                            code="STEP_CHANGED", details={"current_step": approval.current_step})
-    state = _load_step(approval, approval.current_step)
-    if state is None:  # cannot happen through the services; refuse rather than guess
-        raise InvalidState(_("The approval chain is broken."), code="INVALID_STATE")
+                            code="STEP_CHANGED", details={"current_step": current.number})
+    state = _StepState(step=current, approver_ids=chain.approvers.get(current.pk, []),
+                       records=[r for r in chain.records if r.step_id == current.pk])
     try:
-        slot = _choose_slot(pr, state, actor)
+        slot = _choose_slot(pr, state, actor, delegators)
     except PermissionDeniedError as exc:
         # A repeat of an approval that already moved the chain on is a conflict, not a stranger.
-        if exc.code == "NOT_AN_APPROVER" and ApprovalRecord.objects.filter(approval=approval, acted_by=actor).exists():
+        if exc.code == "NOT_AN_APPROVER" and mine:
             raise ConflictError(_("You have already approved this payment request."),
                                 code="ALREADY_APPROVED") from None
         raise
-    try:
-        with transaction.atomic():
-            record = ApprovalRecord.objects.create(approval=approval, step=state.step, approver_id=slot,
-                                                   acted_by=actor)
-    except IntegrityError:  # the unique constraints: a second line behind the PR lock
-        raise ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED") from None
+    record = ApprovalRecord(approval=approval, step=current, approver_id=slot, acted_by=actor)
     state.records.append(record)
-    advanced, last = False, False
-    if _is_satisfied(state):
-        advanced = True
-        next_step = ApprovalStep.objects.filter(approval=approval, number__gt=state.step.number).order_by(
-            "number").first()
-        if next_step is None:
-            last = True
+    later = [n for n in chain.steps if n > current.number]
+    next_step = chain.steps[min(later)] if later else None
+    return _Decision(chain=chain, record=record, satisfied=_is_satisfied(state), next_step=next_step)
+
+
+def _apply(decisions: list[_Decision], actor: User) -> None:
+    """Write the decided outcomes: records in one INSERT, status and pointer changes in a few
+    UPDATEs, one semantic audit entry per PR; then the event hooks."""
+    if not decisions:
+        return
+    ApprovalRecord.objects.bulk_create([d.record for d in decisions])
+    now = timezone.now()
+    approved = [d.chain.pr.pk for d in decisions if d.satisfied and d.next_step is None]
+    if approved:
+        PaymentRequest.objects.filter(pk__in=approved).update(status=S.APPROVED, updated_at=now)
+    moves: dict[int, list[int]] = {}
+    for d in decisions:
+        if d.satisfied and d.next_step is not None:
+            moves.setdefault(d.next_step.number, []).append(d.chain.approval.pk)  # type: ignore[union-attr]
+    for number, approval_ids in moves.items():
+        Approval.objects.filter(pk__in=approval_ids).update(current_step=number, updated_at=now)
+    entries = []
+    for d in decisions:
+        pr, approval = d.chain.pr, d.chain.approval
+        last = d.satisfied and d.next_step is None
+        if last:
             pr.status = S.APPROVED
-            pr.save(update_fields=["status", "updated_at"])
+        elif d.satisfied and approval is not None and d.next_step is not None:
+            approval.current_step = d.next_step.number
+        entries.append((pr.pk, {
+            "step": d.record.step.number, "on_behalf_of": d.record.approver_id if d.record.approver_id != actor.pk
+            else None, "step_satisfied": d.satisfied, "pr_approved": last,
+        }))
+    audit_many(action="approve", table="pr", actor=actor, entries=entries)
+    for d in decisions:
+        pr = d.chain.pr
+        last = d.satisfied and d.next_step is None
+        if last:
+            events.pr_approved(pr)
+        elif d.satisfied and d.next_step is not None:
+            events.step_advanced(pr, d.next_step)
+
+
+def _approve_many(pks: list[int], actor: User, *, step: int | None = None) -> tuple[list[_Chain], dict[int, Any]]:
+    """Call inside one transaction. Returns the chains read and, per PR id, either the
+    decision applied or the refusal (an AcounteeError); ids not found are absent."""
+    chains = _load_chains(pks)
+    delegators = _Delegators(actor)
+    outcome: dict[int, Any] = {}
+    decisions = []
+    for chain in chains:
+        try:
+            decision = _decide(chain, actor, delegators, step)
+        except AcounteeError as exc:
+            outcome[chain.pr.pk] = exc
         else:
-            approval.current_step = next_step.number
-            approval.save(update_fields=["current_step", "updated_at"])
-    audit(action="approve", table="pr", record_id=pr.pk, actor=actor, metadata={
-        "step": state.step.number, "on_behalf_of": slot if slot != actor.pk else None,
-        "step_satisfied": advanced, "pr_approved": last,
-    })
-    if last:
-        events.pr_approved(pr)
-    elif advanced:
-        events.step_advanced(pr, next_step)
-    pr.approval = approval
-    return pr
+            decisions.append(decision)
+            outcome[chain.pr.pk] = decision
+    _apply(decisions, actor)
+    return chains, outcome
 
 
 def payment_request_approve(*, pr: PaymentRequest, actor: User, step: int | None = None) -> PaymentRequest:
@@ -468,7 +562,18 @@ def payment_request_approve(*, pr: PaymentRequest, actor: User, step: int | None
     filled. A satisfied step advances the chain; the last one makes the PR approved. `step`,
     when given, must be the current step (protects a stale screen from approving the next)."""
     with transaction.atomic():
-        return _approve_locked(pr.pk, actor, step=step)
+        try:
+            chains, outcome = _approve_many([int(pr.pk)], actor, step=step)
+        except IntegrityError:  # the unique constraints: a second line behind the PR lock
+            raise ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED") from None
+        if not chains:
+            raise NotFoundError(_("Payment request not found."), code="NOT_FOUND")
+        result = outcome[chains[0].pr.pk]
+        if isinstance(result, AcounteeError):
+            raise result
+        approved = chains[0].pr
+        approved.approval = chains[0].approval  # type: ignore[assignment]
+        return approved
 
 
 @dataclass
@@ -477,9 +582,14 @@ class BulkApproveResult:
     failed: list[dict[str, Any]]
 
 
+BULK_BATCH = 100
+
+
 def payment_requests_bulk_approve(*, ids: Iterable[int], actor: User) -> BulkApproveResult:
-    """Approve many PRs: ascending id order (the global lock order), each PR in its own
-    transaction, so one refusal never undoes or blocks the others."""
+    """Approve many PRs, each succeeding or failing on its own, in ascending id order (the
+    global lock order). PRs go in batches of BULK_BATCH per short transaction: every rule is
+    decided per PR before anything is written, so a refusal never touches the others; if the
+    database itself refuses a batch, that batch is redone one PR per transaction."""
     try:
         unique_ids = sorted({int(i) for i in ids})
     except (TypeError, ValueError):
@@ -487,13 +597,30 @@ def payment_requests_bulk_approve(*, ids: Iterable[int], actor: User) -> BulkApp
     if len(unique_ids) > MAX_BULK_APPROVE:
         raise ValidationFailed(_("At most %d payment requests at once.") % MAX_BULK_APPROVE,
                                code="TOO_MANY_IDS")
-    result = BulkApproveResult(approved=[], failed=[])
-    for pk in unique_ids:
+    outcome: dict[int, Any] = {}
+    for start in range(0, len(unique_ids), BULK_BATCH):
+        batch = unique_ids[start:start + BULK_BATCH]
         try:
             with transaction.atomic():
-                _approve_locked(pk, actor)
-        except AcounteeError as exc:
-            result.failed.append({"id": pk, "code": exc.code, "message": str(exc.message)})
+                _chains, batch_outcome = _approve_many(batch, actor)
+            outcome.update(batch_outcome)
+        except DatabaseError:
+            for pk in batch:  # one by one: whatever the database refused stays with its PR
+                try:
+                    with transaction.atomic():
+                        _chains, single = _approve_many([pk], actor)
+                    outcome.update(single)
+                except IntegrityError:
+                    outcome[pk] = ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED")
+                except DatabaseError:  # e.g. lock_timeout: this PR is busy, the others go on
+                    outcome[pk] = ConflictError(_("The payment request is busy; try again."), code="BUSY")
+    result = BulkApproveResult(approved=[], failed=[])
+    for pk in unique_ids:
+        got = outcome.get(pk)
+        if got is None:
+            result.failed.append({"id": pk, "code": "NOT_FOUND", "message": str(_("Payment request not found."))})
+        elif isinstance(got, AcounteeError):
+            result.failed.append({"id": pk, "code": got.code, "message": str(got.message)})
         else:
             result.approved.append(pk)
     return result
