@@ -1,6 +1,6 @@
 """Invoice import benchmark (issue 5 acceptance).
 
-Generates a ZIP of N realistic invoices (1–20 lines, mixed tax rates), imports it through
+Generates a ZIP of N realistic invoices (1-20 lines, mixed tax rates), imports it through
 `invoices.services.invoices_import` (audit triggers and constraints on), imports it again
 (everything must be skipped), and loads the very same rows with PostgreSQL `COPY` into
 scratch copies of the tables (same indexes, constraints and audit trigger) as the physical
@@ -88,7 +88,8 @@ def main() -> None:
         inserted = Invoice.objects.count() - before_invoices
         inserted_lines = InvoiceService.objects.count() - before_lines
         print(f"import:    {counts}  inserted {inserted:,} invoices, {inserted_lines:,} lines")
-        print(f"           {elapsed:.2f} s = {inserted / elapsed:,.0f} invoices/s, {inserted_lines / elapsed:,.0f} lines/s")
+        print(f"           {elapsed:.2f} s = {inserted / elapsed:,.0f} invoices/s,"
+              f" {inserted_lines / elapsed:,.0f} lines/s")
         print(f"           peak RSS growth {growth:.0f} MB (base {base_rss:.0f} MB)")
 
         with open(path, "rb") as upload:

@@ -237,7 +237,12 @@ def _fields(el: etree._Element | None) -> Fields:
         tag = child.tag
         if tag not in result and isinstance(tag, str):
             text = child.text
-            result[tag] = " ".join(text.split()) if text else ""
+            if not text:
+                result[tag] = ""
+            elif "\n" in text or "  " in text or "\t" in text or text[0] == " " or text[-1] == " ":
+                result[tag] = " ".join(text.split())  # wrapped over lines
+            else:
+                result[tag] = text
     return result
 
 
@@ -253,14 +258,14 @@ def _required(fields: Fields, name: str, path: str) -> str:
 
 
 def _decimal(raw: str, path: str, *, places: Decimal = AMOUNT_PLACES, limit: Decimal = AMOUNT_LIMIT) -> Decimal:
-    value = raw.replace(" ", "")
+    value = raw.replace(" ", "") if " " in raw else raw
     if not _NUMBER_RE.match(value):
         raise InvoiceParseError(path, f"not a number: {raw[:40]!r}")
     try:
         number = Decimal(value)
     except InvalidOperation:  # pragma: no cover - the regex admits only valid literals
         raise InvoiceParseError(path, f"not a number: {raw[:40]!r}") from None
-    if abs(number) >= limit:
+    if number.adjusted() >= 18 and abs(number) >= limit:
         raise InvoiceParseError(path, f"number out of range: {raw[:40]!r}")
     return number.quantize(places, rounding=ROUND_HALF_UP)
 
