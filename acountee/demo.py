@@ -46,4 +46,6 @@ DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
     ("accounts", seed_accounts),
     ("files", lambda log: __import__("files.demo", fromlist=["seed_files"]).seed_files(log)),
     ("invoices", lambda log: __import__("invoices.demo", fromlist=["seed_invoices"]).seed_invoices(log)),
+    ("payments", lambda log: __import__("payments.demo", fromlist=["seed_payments"]).seed_payments(log)),
+    ("approvals", lambda log: __import__("approvals.demo", fromlist=["seed_approvals"]).seed_approvals(log)),
 ]

@@ -38,6 +38,9 @@ def setup_django() -> None:
     import django
 
     django.setup()
+    import logging
+
+    logging.getLogger("django.request").setLevel(logging.ERROR)  # 403/409 answers are expected here
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
