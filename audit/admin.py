@@ -121,7 +121,7 @@ class AuditEntryAdmin(ReadOnlyLogAdmin):
     show_full_result_count = False  # counting a million rows on every page is wasted work
     fields = [
         "id", "occurred_at", "action", "table_name", "record_id", "actor", "actor_user_id", "ip", "user_agent",
-        "changes", "before", "after", "metadata", "chain_seq", "prev_checksum", "checksum",
+        "changes", "before", "after", "metadata", "checksum",
     ]
     readonly_fields = fields
 

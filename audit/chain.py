@@ -1,31 +1,37 @@
-"""The audit hash chain's canonical form, shared by the sealing trigger (migration 0003) and
-`verify_audit`. Changing it breaks every existing checksum: don't, add a version instead.
+"""The audit log's canonical forms, shared by the triggers (migration 0005, frozen copy) and
+`verify_audit`. Changing them breaks every existing checksum: don't; add a version instead.
 
-    digest(entry)   = sha256(jsonb_build_array(id, chain_seq, action, table_name, record_id,
-                             before, after, actor, actor_user_id, occurred_at in µs since epoch,
-                             ip, user_agent, metadata)::text)
-    checksum(entry) = sha256(prev_checksum || digest(entry))          (hex strings)
+    entry.checksum  = sha256(jsonb_build_array(id, action, table_name, record_id, before, after,
+                             actor, actor_user_id, occurred_at in µs since the epoch, ip,
+                             user_agent, metadata)::text)                       -- at insert
+    seal (one per committed transaction that wrote entries):
+    entries_digest  = sha256(concatenation of its entries' checksums in id order)
+    seal.checksum   = sha256(prev seal's checksum || jsonb_build_array(seq, txn, first_id,
+                             last_id, entry_count, entries_digest)::text)       -- at commit
 
-where `prev_checksum` is the checksum of the entry at chain_seq - 1 ('' for the first).
+All hashes are lowercase hex; the first seal's previous checksum is ''.
 """
 
 from __future__ import annotations
 
-# SQL over an `audit` row aliased `a`, with the chain position given as `{seq}`.
-CONTENT_SQL = (
-    "jsonb_build_array(a.id, {seq}, a.action, a.table_name, a.record_id, a.before, a.after, a.actor,"
-    " a.actor_user_id, (extract(epoch FROM a.occurred_at) * 1000000)::bigint, a.ip, a.user_agent,"
-    " a.metadata)::text"
-)
+
+def entry_digest_sql(alias: str) -> str:
+    r = alias
+    return (
+        f"encode(sha256(convert_to(jsonb_build_array({r}.id, {r}.action, {r}.table_name, {r}.record_id,"
+        f" {r}.before, {r}.after, {r}.actor, {r}.actor_user_id,"
+        f" (extract(epoch FROM {r}.occurred_at) * 1000000)::bigint, {r}.ip, {r}.user_agent, {r}.metadata)::text,"
+        f" 'UTF8')), 'hex')"
+    )
 
 
-def digest_sql(seq: str) -> str:
-    return f"encode(sha256(convert_to({CONTENT_SQL.format(seq=seq)}, 'UTF8')), 'hex')"
+def seal_checksum_sql(alias: str, prev: str) -> str:
+    s = alias
+    return (
+        f"encode(sha256(convert_to({prev} || jsonb_build_array({s}.seq, {s}.txn, {s}.first_id, {s}.last_id,"
+        f" {s}.entry_count, {s}.entries_digest)::text, 'UTF8')), 'hex')"
+    )
 
 
-def checksum_sql(prev: str, digest: str) -> str:
-    return f"encode(sha256(convert_to({prev} || {digest}, 'UTF8')), 'hex')"
-
-
-# pg_advisory_xact_lock key serialising the sealing of transactions into the chain.
-CHAIN_LOCK_KEY = 0x4155444954  # "AUDIT"
+# pg_advisory_xact_lock key serialising seals into the chain ("AUDIT").
+CHAIN_LOCK_KEY = 280603412820

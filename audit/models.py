@@ -22,12 +22,10 @@ class AuditEntry(models.Model):
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.TextField(_("user agent"), blank=True, default="")
     metadata = models.JSONField(_("metadata"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # sha256 of the entry's canonical content (audit/chain.py), computed by PostgreSQL at insert.
     checksum = models.CharField(_("checksum"), max_length=64, blank=True, default="")
-    # Hash chain (sealed at commit by the `audit_seal` constraint trigger): position in the
-    # chain and the checksum of the entry before it. Empty/NULL only until the commit.
-    chain_seq = models.BigIntegerField(_("chain position"), null=True, blank=True, unique=True)
-    prev_checksum = models.CharField(_("previous checksum"), max_length=64, blank=True, default="", db_default="")
-
+    # Not a model field: column `txn` (bigint, the inserting transaction's id, database default)
+    # ties each entry to the AuditSeal of its transaction.
     class Meta:
         db_table = "audit"
         ordering = ["-id"]
@@ -44,6 +42,36 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.table_name}#{self.record_id} by {self.actor}"
+
+
+class AuditSeal(models.Model):
+    """One link of the audit hash chain per committed transaction that wrote audit entries.
+
+    Written by PostgreSQL at commit (never by Django): it fixes how many entries the
+    transaction wrote (ids `first_id`..`last_id`), a digest over their checksums, and chains
+    to the previous seal, so deleting, adding or rewriting entries after the fact shows.
+    Sealing per transaction instead of per entry keeps bulk writes cheap (one row per commit,
+    no update of the entries)."""
+
+    seq = models.BigIntegerField(_("position"), primary_key=True)
+    txn = models.BigIntegerField(_("transaction id"))
+    first_id = models.BigIntegerField(_("first entry id"))
+    last_id = models.BigIntegerField(_("last entry id"))
+    entry_count = models.IntegerField(_("entries"))
+    entries_digest = models.CharField(_("entries digest"), max_length=64)
+    prev_checksum = models.CharField(_("previous checksum"), max_length=64, blank=True)
+    checksum = models.CharField(_("checksum"), max_length=64)
+    sealed_at = models.DateTimeField(_("sealed at"))
+
+    class Meta:
+        db_table = "audit_seals"
+        ordering = ["-seq"]
+        verbose_name = _("audit seal")
+        verbose_name_plural = _("audit seals")
+        indexes = [models.Index(fields=["txn"], name="audit_seals_txn_idx")]
+
+    def __str__(self) -> str:
+        return f"seal #{self.seq} ({self.entry_count} entries)"
 
 
 class SecurityEventKind(models.TextChoices):

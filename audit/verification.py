@@ -1,9 +1,9 @@
-"""Recompute the audit hash chain inside PostgreSQL (one scan, sha256 in the database).
+"""Recompute the audit log's checksums and its chain of seals inside PostgreSQL.
 
-Each sealed entry is checked on its own (its checksum from its stored `prev_checksum` and its
-content) and against its neighbour (`prev_checksum` equals the previous entry's checksum, and
-positions are consecutive), so the whole check is one set-based query with a window function
-instead of a sequential walk in Python.
+Three set-based scans (sha256 in the database, no row travels to Python unless broken):
+every entry against its own checksum; every seal against the entries it covers (count,
+id range, digest of their checksums) and against the previous seal (link, consecutive
+positions); and entries no seal covers.
 """
 
 from __future__ import annotations
@@ -12,19 +12,20 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from audit.chain import checksum_sql, digest_sql
+from audit.chain import entry_digest_sql, seal_checksum_sql
 
 
 @dataclass(frozen=True)
 class BrokenEntry:
-    id: int
-    chain_seq: int | None
+    id: int | None
+    seal_seq: int | None
     problem: str
 
 
 @dataclass(frozen=True)
 class VerificationResult:
     checked: int
+    seals: int
     head_seq: int | None
     head_checksum: str
     broken: list[BrokenEntry]
@@ -36,48 +37,70 @@ class VerificationResult:
 
 PROBLEMS = {
     "content": "its checksum does not match its content (edited)",
-    "missing": "the entry before it in the chain is missing (deleted)",
-    "link": "its previous-checksum does not match the entry before it (chain rewritten)",
-    "unsealed": "it was never sealed into the chain (inserted with the triggers disabled)",
+    "entries": "the entries of this transaction's seal changed (an entry deleted, added or its checksum rewritten)",
+    "seal": "the seal's own checksum does not match (seal edited)",
+    "missing": "the seal before it is missing (deleted)",
+    "link": "its previous-checksum does not match the seal before it (chain rewritten)",
+    "unsealed": "no seal covers it (inserted with the triggers disabled)",
 }
 
-VERIFY_SQL = f"""
-WITH chain AS (
-    SELECT a.id, a.chain_seq, a.checksum, a.prev_checksum,
-           lag(a.checksum) OVER w AS real_prev,
-           lag(a.chain_seq) OVER w AS prev_seq,
-           {checksum_sql("a.prev_checksum", digest_sql("a.chain_seq"))} AS computed
-      FROM audit a
-     WHERE a.chain_seq IS NOT NULL
-    WINDOW w AS (ORDER BY a.chain_seq)
-), checked AS (
-    SELECT id, chain_seq,
-           CASE WHEN computed <> checksum THEN 'content'
-                WHEN chain_seq <> COALESCE(prev_seq, 0) + 1 THEN 'missing'
-                WHEN prev_checksum <> COALESCE(real_prev, '') THEN 'link'
-           END AS problem
-      FROM chain
-)
-SELECT id, chain_seq, problem FROM checked WHERE problem IS NOT NULL
- ORDER BY chain_seq LIMIT %s
+ENTRIES_SQL = f"""
+SELECT a.id FROM audit a WHERE a.checksum <> {entry_digest_sql("a")} ORDER BY a.id LIMIT %s
 """  # noqa: S608 - built from constants only
 
-UNSEALED_SQL = "SELECT id FROM audit WHERE chain_seq IS NULL ORDER BY id LIMIT %s"
-HEAD_SQL = "SELECT chain_seq, checksum FROM audit WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1"
+SEALS_SQL = f"""
+WITH covered AS (
+    SELECT s.seq, count(a.id) AS n, min(a.id) AS f, max(a.id) AS l,
+           encode(sha256(convert_to(COALESCE(string_agg(a.checksum, '' ORDER BY a.id), ''), 'UTF8')), 'hex') AS d
+      FROM audit_seals s
+      LEFT JOIN audit a ON a.txn = s.txn AND a.id BETWEEN s.first_id AND s.last_id
+     GROUP BY s.seq
+), chain AS (
+    SELECT s.seq, s.first_id, s.checksum, s.prev_checksum,
+           {seal_checksum_sql("s", "s.prev_checksum")} AS computed,
+           lag(s.checksum) OVER w AS real_prev, lag(s.seq) OVER w AS prev_seq,
+           (c.n <> s.entry_count OR c.f IS DISTINCT FROM s.first_id OR c.l IS DISTINCT FROM s.last_id
+            OR c.d <> s.entries_digest) AS entries_changed
+      FROM audit_seals s JOIN covered c ON c.seq = s.seq
+    WINDOW w AS (ORDER BY s.seq)
+)
+SELECT seq, first_id,
+       CASE WHEN computed <> checksum THEN 'seal'
+            WHEN seq <> COALESCE(prev_seq, 0) + 1 THEN 'missing'
+            WHEN prev_checksum <> COALESCE(real_prev, '') THEN 'link'
+            WHEN entries_changed THEN 'entries'
+       END AS problem
+  FROM chain
+ WHERE computed <> checksum OR seq <> COALESCE(prev_seq, 0) + 1 OR prev_checksum <> COALESCE(real_prev, '')
+       OR entries_changed
+ ORDER BY seq LIMIT %s
+"""  # noqa: S608 - built from constants only
+
+UNSEALED_SQL = """
+SELECT a.id FROM audit a
+ WHERE NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.txn = a.txn AND a.id BETWEEN s.first_id AND s.last_id)
+ ORDER BY a.id LIMIT %s
+"""
 
 
 def verify_chain(*, limit: int = 100) -> VerificationResult:
     with transaction.atomic(), connection.cursor() as cursor:
         # A long scan is expected here; the per-connection statement_timeout is for requests.
         cursor.execute("SET LOCAL statement_timeout = 0")
-        cursor.execute("SELECT count(*) FROM audit WHERE chain_seq IS NOT NULL")
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute("SELECT count(*) FROM audit")
         checked = cursor.fetchone()[0]
-        cursor.execute(VERIFY_SQL, [limit])
-        broken = [BrokenEntry(id=row[0], chain_seq=row[1], problem=row[2]) for row in cursor.fetchall()]
+        broken: list[BrokenEntry] = []
+        cursor.execute(ENTRIES_SQL, [limit])
+        broken += [BrokenEntry(id=row[0], seal_seq=None, problem="content") for row in cursor.fetchall()]
+        cursor.execute(SEALS_SQL, [limit])
+        broken += [BrokenEntry(id=row[1], seal_seq=row[0], problem=row[2]) for row in cursor.fetchall()]
         cursor.execute(UNSEALED_SQL, [limit])
-        broken += [BrokenEntry(id=row[0], chain_seq=None, problem="unsealed") for row in cursor.fetchall()]
-        cursor.execute(HEAD_SQL)
+        broken += [BrokenEntry(id=row[0], seal_seq=None, problem="unsealed") for row in cursor.fetchall()]
+        cursor.execute("SELECT count(*), max(seq) FROM audit_seals")
+        seals, head_seq = cursor.fetchone()
+        cursor.execute("SELECT checksum FROM audit_seals ORDER BY seq DESC LIMIT 1")
         head = cursor.fetchone()
     return VerificationResult(
-        checked=checked, head_seq=head[0] if head else None, head_checksum=head[1] if head else "", broken=broken,
+        checked=checked, seals=seals, head_seq=head_seq, head_checksum=head[0] if head else "", broken=broken,
     )

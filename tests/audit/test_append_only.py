@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from audit.models import AuditEntry, SecurityEvent
+from audit.models import AuditEntry, AuditSeal, SecurityEvent
 from audit.services import audit_log, security_event_record
 from audit.verification import verify_chain
 from tests.accounts.factories import TeamFactory
@@ -33,13 +33,12 @@ def test_update_delete_truncate_on_the_logs_are_refused():
     assert "append-only" in _refused("UPDATE security_events SET email = 'x'")
     assert "append-only" in _refused("DELETE FROM security_events")
     assert _refused("TRUNCATE security_events")
-    # Not even the sealing columns of an entry once sealed, nor content while sealing.
+    assert "append-only" in _refused("UPDATE audit SET checksum = 'f00' WHERE id = %s", [entry.pk])
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # seal now, as commit would
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    assert "append-only" in _refused("UPDATE audit SET checksum = 'f00', chain_seq = -1 WHERE id = %s", [entry.pk])
-    assert "append-only" in _refused(
-        "UPDATE audit SET checksum = 'f00', chain_seq = -1, actor = 'mallory' WHERE id = %s", [entry.pk])
+    assert "append-only" in _refused("UPDATE audit_seals SET checksum = 'f00'")
+    assert "append-only" in _refused("DELETE FROM audit_seals")
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEntry.objects.filter(pk=entry.pk).delete()
     assert (AuditEntry.objects.count(), SecurityEvent.objects.count()) == before
@@ -86,20 +85,35 @@ def test_verify_audit_names_the_entry_a_superuser_edited(capsys):
 
 @pytest.mark.django_db(transaction=True)
 def test_verify_audit_detects_deletion_rewrite_and_unsealed_insertion():
-    for _ in range(4):
+    with transaction.atomic():
         TeamFactory()
-    entries = list(AuditEntry.objects.filter(table_name="teams").order_by("chain_seq"))
-    _superuser_edit("DELETE FROM audit WHERE id = %s", [entries[1].pk])
-    result = verify_chain()
-    assert [(b.id, b.problem) for b in result.broken] == [(entries[2].pk, "missing")]
+        TeamFactory()
+    for _ in range(3):
+        TeamFactory()
+    entries = list(AuditEntry.objects.filter(table_name="teams").order_by("id"))
+    seal_of_first = AuditSeal.objects.get(first_id__lte=entries[0].pk, last_id__gte=entries[0].pk)
+    assert seal_of_first.entry_count == 2
 
-    # An attacker who also recomputes the edited entry's own checksum breaks the next link.
-    _superuser_edit(
-        "UPDATE audit SET actor = 'mallory', checksum = encode(sha256('x'::bytea), 'hex') WHERE id = %s",
-        [entries[3].pk],
-    )
-    problems = {b.id: b.problem for b in verify_chain().broken}
-    assert problems[entries[3].pk] == "content"
+    # Deleting an entry of a two-entry transaction: its seal no longer matches.
+    _superuser_edit("DELETE FROM audit WHERE id = %s", [entries[1].pk])
+    assert [(b.seal_seq, b.problem) for b in verify_chain().broken] == [(seal_of_first.seq, "entries")]
+
+    # Rewriting content and the entry's own checksum consistently: the seal still knows.
+    from audit.chain import entry_digest_sql
+
+    _superuser_edit("UPDATE audit a SET actor = 'mallory' WHERE id = %s", [entries[3].pk])
+    _superuser_edit(f"UPDATE audit a SET checksum = {entry_digest_sql('a')} WHERE id = %s", [entries[3].pk])
+    problems = [(b.id, b.problem) for b in verify_chain().broken]
+    assert (entries[3].pk, "entries") in problems and all(p != "content" for _i, p in problems)
+
+    # Deleting a whole seal breaks the link of the next one.
+    later = list(AuditSeal.objects.filter(seq__gt=seal_of_first.seq).order_by("seq"))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_seals DISABLE TRIGGER audit_seals_append_only")
+        cursor.execute("DELETE FROM audit_seals WHERE seq = %s", [later[0].seq])
+        cursor.execute("ALTER TABLE audit_seals ENABLE TRIGGER audit_seals_append_only")
+    problems = [(b.seal_seq, b.problem) for b in verify_chain().broken]
+    assert (later[1].seq, "missing") in problems
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")

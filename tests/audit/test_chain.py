@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from accounts.models import Team, User
-from audit.models import AuditEntry
+from audit.models import AuditEntry, AuditSeal
 from audit.verification import verify_chain
 from tests.accounts.factories import TeamFactory, UserFactory
 
@@ -55,29 +55,55 @@ def test_concurrent_writers_keep_one_unbroken_chain_without_deadlocks():
 
     result = verify_chain()
     assert result.ok, result.broken
-    total = AuditEntry.objects.count()
-    assert AuditEntry.objects.filter(chain_seq__isnull=True).count() == 0
-    assert result.checked == total and result.head_seq == total
+    assert result.checked == AuditEntry.objects.count()
+    seals = list(AuditSeal.objects.order_by("seq"))
+    assert [s.seq for s in seals] == list(range(1, len(seals) + 1))
+    assert sum(s.entry_count for s in seals) == result.checked
+    assert all(seals[i].prev_checksum == seals[i - 1].checksum for i in range(1, len(seals)))
     assert User.objects.filter(team=shared).count() == rounds * (workers // 2)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_transaction_of_many_rows_is_sealed_in_id_order():
+def test_one_transaction_of_many_rows_gets_one_seal():
+    before = AuditSeal.objects.count()
     with transaction.atomic():
         Team.objects.bulk_create([Team(name=f"bulk-{i}") for i in range(500)])
-    rows = list(AuditEntry.objects.order_by("id").values_list("chain_seq", "prev_checksum", "checksum"))
-    assert [r[0] for r in rows] == sorted(r[0] for r in rows)
-    assert all(rows[i][1] == rows[i - 1][2] for i in range(1, len(rows)))
+        Team.objects.filter(name__startswith="bulk-").update(description="x")
+    [seal] = AuditSeal.objects.order_by("-seq")[: AuditSeal.objects.count() - before]
+    assert seal.entry_count == 1000
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_work_leaves_no_seal_and_savepoints_are_sealed_once():
+    before = AuditSeal.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        TeamFactory()
+        raise RuntimeError
+    assert AuditSeal.objects.count() == before
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                TeamFactory()  # the seal request made here is rolled back with it
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        TeamFactory()
+        with transaction.atomic():
+            TeamFactory()
+    assert AuditSeal.objects.count() == before + 1
+    assert AuditSeal.objects.order_by("-seq").first().entry_count == 2
     assert verify_chain().ok
 
 
 @pytest.mark.django_db
-def test_entries_are_unsealed_until_commit():
+def test_entries_have_their_checksum_at_once_and_are_sealed_at_commit():
+    seals = AuditSeal.objects.count()
     TeamFactory()
     entry = AuditEntry.objects.order_by("-id").first()
-    assert entry.checksum == "" and entry.chain_seq is None
+    assert len(entry.checksum) == 64
+    assert AuditSeal.objects.count() == seals
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what commit does
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    entry.refresh_from_db()
-    assert len(entry.checksum) == 64 and entry.chain_seq is not None
+    assert AuditSeal.objects.count() == seals + 1

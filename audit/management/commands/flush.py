@@ -14,7 +14,11 @@ from django.core.management import CommandError
 from django.core.management.commands import flush
 from django.db import connections, transaction
 
-GUARDED = (("audit", "audit_no_truncate"), ("security_events", "security_events_no_truncate"))
+GUARDED = (
+    ("audit", "audit_no_truncate"),
+    ("audit_seals", "audit_seals_no_truncate"),
+    ("security_events", "security_events_no_truncate"),
+)
 
 
 class Command(flush.Command):

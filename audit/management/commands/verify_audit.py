@@ -19,13 +19,14 @@ class Command(BaseCommand):
         result = verify_chain(limit=max(1, options["limit"]))
         if result.ok:
             self.stdout.write(self.style.SUCCESS(
-                f"Audit log intact: {result.checked} entries verified; "
-                f"head #{result.head_seq} checksum {result.head_checksum or '-'}"
+                f"Audit log intact: {result.checked} entries and {result.seals} seals verified; "
+                f"head seal #{result.head_seq} checksum {result.head_checksum or '-'} "
+                "(keep it elsewhere: it proves today's log later)"
             ))
             return
         for entry in result.broken:
-            position = f" (chain position {entry.chain_seq})" if entry.chain_seq is not None else ""
-            self.stderr.write(f"Broken audit entry id={entry.id}{position}: {PROBLEMS[entry.problem]}")
+            seal = f" (seal #{entry.seal_seq})" if entry.seal_seq is not None else ""
+            self.stderr.write(f"Broken audit entry id={entry.id}{seal}: {PROBLEMS[entry.problem]}")
         first = result.broken[0]
         raise CommandError(
             f"Audit log tampered: first broken entry id={first.id} ({first.problem}); "
