@@ -48,4 +48,5 @@ DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
     ("invoices", lambda log: __import__("invoices.demo", fromlist=["seed_invoices"]).seed_invoices(log)),
     ("payments", lambda log: __import__("payments.demo", fromlist=["seed_payments"]).seed_payments(log)),
     ("approvals", lambda log: __import__("approvals.demo", fromlist=["seed_approvals"]).seed_approvals(log)),
+    ("audit", lambda log: __import__("audit.demo", fromlist=["seed_audit"]).seed_audit(log)),
 ]

@@ -84,10 +84,13 @@ SELECT a.id FROM audit a
 
 
 def verify_chain(*, limit: int = 100) -> VerificationResult:
+    outermost = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
+        if outermost:
+            # One snapshot for the three scans (inside a caller's transaction: the caller's).
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         # A long scan is expected here; the per-connection statement_timeout is for requests.
         cursor.execute("SET LOCAL statement_timeout = 0")
-        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         cursor.execute("SELECT count(*) FROM audit")
         checked = cursor.fetchone()[0]
         broken: list[BrokenEntry] = []

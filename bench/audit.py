@@ -193,6 +193,35 @@ def run(uri: str, args: argparse.Namespace) -> None:
         print(f"bulk insert {args.rows} rows, {label}: without triggers {timings[False]:.2f} s, "
               f"with triggers {timings[True]:.2f} s, ratio {ratio:.2f}x (target <= 2x)")
 
+    # --- actor propagation overhead (the execute wrapper) -------------------------------------
+    from accounts.models import Team
+    from audit.connection import audit_actor_wrapper
+
+    def single_writes(n: int, atomic: bool, tag: str) -> float:
+        start = time.perf_counter()
+        with acting_as(bench.user):
+            if atomic:
+                with transaction.atomic():
+                    for i in range(n):
+                        Team.objects.filter(pk=probe.pk).update(description=f"{tag}{i}")
+            else:
+                for i in range(n):
+                    Team.objects.filter(pk=probe.pk).update(description=f"{tag}{i}")
+        return (time.perf_counter() - start) / n * 1e6
+
+    probe = Team.objects.create(name="bench-probe")
+    n = 2000
+    for atomic in (False, True):
+        with_wrapper = single_writes(n, atomic, "a")
+        connection.execute_wrappers.remove(audit_actor_wrapper)
+        try:
+            without = single_writes(n, atomic, "b")
+        finally:
+            connection.execute_wrappers.append(audit_actor_wrapper)
+        mode = "inside one transaction" if atomic else "autocommit (each write its own transaction)"
+        print(f"actor wrapper, {n} single-row UPDATEs {mode}: {with_wrapper:.0f} µs/write with, "
+              f"{without:.0f} µs/write without (+{with_wrapper - without:.0f} µs)")
+
     # --- verification over M entries -------------------------------------------------------
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM audit")
