@@ -175,19 +175,21 @@ def _entries(name: str, content: bytes | IO[bytes], upload: UploadResult) -> Ite
     upload.entries.append(entry)
     cap = limit("INVOICE_IMPORT_MAX_XML_BYTES")
     data = _read_capped(stream, cap)
-    reason = _refuse_content(name, data, cap, check_name=False)
+    reason = _refuse_content(name, data, cap, in_archive=False)
     if reason:
         entry.result, entry.reason = FAILURE, reason
         return
     yield _Pending(result=entry, data=data)
 
 
-def _refuse_content(name: str, data: bytes, cap: int, *, check_name: bool) -> str:
+def _refuse_content(name: str, data: bytes, cap: int, *, in_archive: bool) -> str:
     if len(data) > cap:
         return _("The file is larger than the limit of %(limit)s bytes.") % {"limit": f"{cap:,}"}
     if not data.strip():
         return _("The file is empty.")
     if data.startswith(ARCHIVE_MAGICS):
+        if not in_archive:
+            return _("Not an XML file or ZIP archive: only e-invoice XML files and ZIP archives can be imported.")
         return _("Nested archives are not opened: only XML files are imported from an archive.")
     body = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not body.startswith(b"<") and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -251,7 +253,7 @@ def _zip_entries(stream: IO[bytes], upload: UploadResult) -> Iterator[_Pending]:
                 entry.reason = _("The archive entry cannot be read (%(error)s).") % {"error": str(exc)[:200]}
                 continue
             expanded += len(data)
-            reason = _refuse_content(info.filename, data, cap, check_name=True)
+            reason = _refuse_content(info.filename, data, cap, in_archive=True)
             if reason:
                 entry.result, entry.reason = FAILURE, reason
                 continue

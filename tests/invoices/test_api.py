@@ -177,3 +177,14 @@ def test_schema_builds(owner_client):
     response = owner_client.get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/invoices/import/" in response.content
+
+
+def test_upload_over_the_file_size_limit_is_413(settings, finance, client_for):
+    settings.FILE_MAX_SIZE = 2000
+    response = client_for(finance).post(URL + "import/", {"files": [
+        SimpleUploadedFile("big.zip", zip_of([(f"{n}.xml", invoice_xml(n, lines=20)) for n in range(1, 4)],
+                                             compression=0)),
+    ]}, format="multipart")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "TOO_LARGE"
+    assert Invoice.objects.count() == 0

@@ -367,3 +367,13 @@ def test_writer_threads_store_batches_on_their_own_connections(settings):
     assert {e.invoice_id for e in upload.entries[:10]} == set(Invoice.objects.values_list("pk", flat=True))
     again = invoices_import(uploads=[("threads.zip", zip_of(entries))], actor=None)
     assert again.uploads[0].counts() == {"success": 0, "skipped": 11, "failure": 1}
+
+
+def test_other_archives_at_top_level_are_refused(finance):
+    import gzip
+
+    report = invoices_import(uploads=[("invoices.gz", gzip.compress(invoice_xml(1))), ("x.rar", b"Rar!\x1a\x07\x00")],
+                             actor=finance)
+    assert [u.result for u in report.uploads] == ["failure", "failure"]
+    assert all("Not an XML file or ZIP archive" in u.reason for u in report.uploads)
+    assert Invoice.objects.count() == 0
