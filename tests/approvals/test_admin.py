@@ -124,3 +124,38 @@ def test_flow_with_inline_steps(owner, finance):
     assert ApprovalFlow.objects.count() == 1
     assert "overlaps another active flow" in r.content.decode()  # refused by the form, nothing saved
     assert ApprovalRecord.objects.count() == 0
+
+
+def test_change_page_with_invoices_attachments_and_read_only_states(maker, finance, owner):
+    from files.services import stored_file_create
+    from payments.services import payment_request_attachment_add
+    from tests.payments.factories import make_invoice
+
+    (a,) = approver_users(1)
+    inv = make_invoice()
+    pr = make_pr(maker=maker, steps=[("anyof", [a])], type="direct", invoices=[inv], request=True)
+    stored = stored_file_create(content=b"%PDF-1.4 bao gia", name="bao-gia.pdf", created_by=maker)
+    payment_request_attachment_add(pr=pr, file=stored, actor=maker)
+    for user in (finance, owner, a):
+        page = browser(user).get(f"{CHANGELIST}{pr.pk}/change/")
+        assert page.status_code == 200, user
+        html = page.content.decode()
+        assert "bao-gia.pdf" in html and inv.series in html
+
+
+def test_flow_change_page_and_delegation_admin(owner):
+    a, b = approver_users(2)
+    flow = make_flow(owner=owner, steps=[("allof", [a, b])])
+    client = browser(owner)
+    assert client.get(f"/admin/approvals/approvalflow/{flow.pk}/change/").status_code == 200
+    assert client.get("/admin/approvals/approvalflow/").status_code == 200
+    today = timezone.localdate().isoformat()
+    r = browser(a).post("/admin/approvals/approvaldelegation/add/", {
+        "approver": a.pk, "substitute": b.pk, "start_date": today, "end_date": today, "note": "Nghỉ phép"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    from approvals.models import ApprovalDelegation
+
+    assert ApprovalDelegation.objects.get().created_by == a
+    r = browser(b).post("/admin/approvals/approvaldelegation/add/", {
+        "approver": a.pk, "substitute": owner.pk, "start_date": today, "end_date": today, "note": ""}, follow=True)
+    assert ApprovalDelegation.objects.count() == 1  # only your own (or an owner)
