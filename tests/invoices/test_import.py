@@ -369,6 +369,22 @@ def test_writer_threads_store_batches_on_their_own_connections(settings):
     assert again.uploads[0].counts() == {"success": 0, "skipped": 11, "failure": 1}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_writer_threads_carry_the_actor_to_the_audit_rows(settings):
+    from tests.accounts.factories import UserFactory
+
+    settings.INVOICE_IMPORT_WRITERS = 2
+    settings.INVOICE_IMPORT_BATCH_SIZE = 2
+    user = UserFactory(email="importer@acountee.test")
+    report = invoices_import(uploads=[("t.zip", zip_of([(f"{n}.xml", invoice_xml(n)) for n in range(1, 6)]))],
+                             actor=user)
+    ids = [str(e.invoice_id) for e in report.uploads[0].entries]
+    actors = set(AuditEntry.objects.filter(table_name="invoices", action="INSERT", record_id__in=ids)
+                 .values_list("actor", flat=True))
+    assert actors == {"importer@acountee.test"}
+    assert Invoice.objects.filter(imported_by=user).count() == 5
+
+
 def test_other_archives_at_top_level_are_refused(finance):
     import gzip
 
