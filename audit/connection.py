@@ -51,6 +51,12 @@ def audit_actor_wrapper(execute: Any, sql: Any, params: Any, many: bool, ctx: di
     if _busy.get():
         return execute(sql, params, many, ctx)
     db = ctx["connection"]
+    raw = db.connection
+    status = raw.info.transaction_status
+    if status == pq.TransactionStatus.IDLE:
+        # Whatever was set belonged to a finished transaction (even if this one begins with a
+        # read, e.g. SELECT … FOR UPDATE, and writes later).
+        setattr(db, _STATE_ATTR, None)
     word = _first_word(sql)
     if word == "ROLLBACK":
         # A rolled back savepoint takes the settings made inside it along.
@@ -58,11 +64,7 @@ def audit_actor_wrapper(execute: Any, sql: Any, params: Any, many: bool, ctx: di
         return execute(sql, params, many, ctx)
     if word not in WRITE_WORDS:
         return execute(sql, params, many, ctx)
-    raw = db.connection
-    status = raw.info.transaction_status
-    if status == pq.TransactionStatus.IDLE:
-        setattr(db, _STATE_ATTR, None)
-    elif status != pq.TransactionStatus.INTRANS:
+    if status not in (pq.TransactionStatus.IDLE, pq.TransactionStatus.INTRANS):
         return execute(sql, params, many, ctx)  # failed transaction: the statement will fail anyway
     token = _busy.set(True)
     try:

@@ -56,6 +56,20 @@ def test_actor_changes_within_one_transaction():
     assert [a for _act, a in actors(mark)] == [alice.email, bob.email, "unknown"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_that_starts_with_a_read_still_gets_the_actor():
+    alice = UserFactory()
+    team = TeamFactory()
+    mark = audit_mark()
+    with acting_as(alice):
+        with transaction.atomic():
+            Team.objects.filter(pk=team.pk).update(description="one")
+        with transaction.atomic():
+            Team.objects.select_for_update().get(pk=team.pk)  # the first statement is a read
+            Team.objects.filter(pk=team.pk).update(description="two")
+    assert actors(mark) == [("UPDATE", alice.email), ("UPDATE", alice.email)]
+
+
 def test_rolled_back_savepoint_does_not_lose_the_actor():
     alice = UserFactory()
     mark = audit_mark()
