@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status
@@ -14,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from acountee.api.viewsets import GenericViewSet
+from acountee.errors import ValidationFailed
 from files import selectors, services
 from files.api.serializers import StoredFileSerializer, StoredFileUploadSerializer
 from files.http import stored_file_response
@@ -85,7 +87,7 @@ class StoredFileViewSet(mixins.RetrieveModelMixin, GenericViewSet):
         description=(
             "Stores the file in PostgreSQL. Identical bytes return the existing file (200) instead of a new "
             "one (201). Type is detected from the bytes. Errors: 413 `TOO_LARGE` (over FILE_MAX_SIZE), "
-            "400 `EMPTY_FILE`, `INVALID_FILE_NAME`, `UPLOAD_INCOMPLETE`."
+            "400 `EMPTY_FILE`, `INVALID_FILE_NAME`, `UPLOAD_INCOMPLETE`, `ONE_FILE_ONLY`."
         ),
         request={"multipart/form-data": StoredFileUploadSerializer},
         responses={
@@ -98,6 +100,8 @@ class StoredFileViewSet(mixins.RetrieveModelMixin, GenericViewSet):
         tags=["files"],
     )
     def create(self, request: Request) -> Response:
+        if len(request.FILES.getlist("file")) > 1:
+            raise ValidationFailed(_("Send one file per request."), code="ONE_FILE_ONLY")
         payload = StoredFileUploadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         upload = payload.validated_data["file"]

@@ -363,3 +363,37 @@ def test_openapi_schema_describes_the_file_endpoints(owner_client):
     }
     assert {"206", "304", "416"} <= set(content["responses"])
     assert "get" in paths["/api/files/{id}/"]
+
+
+def test_upload_is_audited_with_its_uploader_and_without_content(client_for, finance):
+    from audit.models import AuditEntry
+
+    response = upload(client_for(finance), PDF, name="audited.pdf")
+    entry = AuditEntry.objects.get(table_name="files", record_id=str(response.json()["id"]), action="INSERT")
+    assert entry.actor == finance.email and entry.actor_user_id == finance.pk
+    assert "content" not in entry.after and entry.after["original_name"] == "audited.pdf"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"garbage without any boundary", MULTIPART),
+        (b"--AcOuNtEeBoUnDaRy\r\nno headers end", MULTIPART),
+        (b"", MULTIPART),
+        (b"x" * 100, "multipart/form-data"),  # no boundary parameter
+        (b"x" * 100, "multipart/form-data; boundary="),
+    ],
+)
+def test_malformed_multipart_is_a_clear_400(client_for, finance, body, content_type):
+    response = client_for(finance).generic("POST", "/api/files/", body, content_type=content_type)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"]
+    assert not StoredFile.objects.exists()
+
+
+def test_two_files_in_one_upload_are_refused(client_for, finance):
+    body = multipart_body([("file", "a.xml", b"<a/>"), ("file", "b.xml", b"<b/>")])
+    response = client_for(finance).generic("POST", "/api/files/", body, content_type=MULTIPART)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "ONE_FILE_ONLY"
+    assert not StoredFile.objects.exists()

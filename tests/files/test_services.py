@@ -151,3 +151,48 @@ def test_audit_trail_never_holds_the_content(finance):
     assert entry.action == "INSERT"
     assert "content" not in entry.after
     assert entry.after["sha256"] == file.sha256
+
+
+def test_same_bytes_stored_concurrently_return_the_row_that_won(monkeypatch):
+    """Another writer stores the same bytes between our lookup and our COPY: the unique
+    constraint refuses ours and the service returns theirs (no error, no second row)."""
+    from files import services
+
+    data = b"<race>same bytes</race>"
+    sha = hashlib.sha256(data).hexdigest()
+    real_detect = services.detect_content_type
+
+    def other_writer_first(stream):
+        StoredFile.objects.create(sha256=sha, size=len(data), original_name="theirs.xml", content=data)
+        return real_detect(stream)
+
+    monkeypatch.setattr(services, "detect_content_type", other_writer_first)
+    file, created = services.stored_file_store(content=data, name="ours.xml", created_by=None)
+    assert created is False and file.original_name == "theirs.xml"
+    assert StoredFile.objects.count() == 1
+
+
+def test_source_changing_while_stored_stores_nothing():
+    class Shifty(io.BytesIO):
+        """Returns other bytes on the second pass (a file rewritten under us)."""
+
+        passes = 0
+
+        def seek(self, *args):
+            self.passes += 1
+            if self.passes == 3:
+                self.getbuffer()[0:1] = b"X"
+            return super().seek(*args)
+
+    with pytest.raises(ValidationFailed) as exc:
+        stored_file_create(content=Shifty(b"<a>" + b"x" * 5000 + b"</a>"), name="shifty.xml", created_by=None)
+    assert exc.value.code == "UPLOAD_CHANGED"
+    assert not StoredFile.objects.exists()
+
+
+def test_delete_removes_an_unreferenced_file():
+    from files.services import stored_file_delete
+
+    file = stored_file_create(content=b"bye", name="bye.txt", created_by=None)
+    stored_file_delete(file=file, actor=None)
+    assert not StoredFile.objects.exists()
