@@ -3,10 +3,11 @@ in the `files` table, content in PostgreSQL `bytea`, so the database is the only
 up and a file can never be out of sync with the records that reference it.
 
 Content is deduplicated by SHA-256 (same bytes → one row) and is immutable once written.
-The ORM never reads it: `StoredFileContentField` selects `NULL` in every query (lists,
-`select_related`, admin, serializers), so loading a model that references a file costs only
-its metadata. Content is read in chunks by `files.services.stored_file_open` /
-`stored_file_iter_chunks`, and written in chunks by `stored_file_create`.
+The ORM never reads it: the managers defer it, and `StoredFileContentField` selects `NULL`
+wherever it would be selected anyway (`select_related` from another model, `values()`), so
+loading a model that references a file costs only its metadata. Content is read in chunks by
+`files.services.stored_file_open` / `stored_file_iter_chunks`, and written in chunks by
+`stored_file_create`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ class StoredFileContentField(models.BinaryField):
         return "NULL::bytea", ()
 
 
+class StoredFileManager(models.Manager["StoredFile"]):
+    """Defers `content` as well: an instance saved after loading (e.g. a renamed file) then
+    writes only the loaded columns, never the NULL placeholder over the bytes. (Where an
+    instance comes from `select_related`, the NOT NULL constraint refuses such a write.)"""
+
+    def get_queryset(self) -> models.QuerySet[StoredFile]:
+        return super().get_queryset().defer("content")
+
+
 class StoredFile(models.Model):
     """One stored document. Metadata and content share the row (one table to back up and
     audit); the content column is stored uncompressed out of line (`STORAGE EXTERNAL`) so a
@@ -62,8 +72,11 @@ class StoredFile(models.Model):
     )
     created_at = models.DateTimeField(_("uploaded at"), db_default=Now(), editable=False, db_index=True)
 
+    objects = StoredFileManager()
+
     class Meta:
         db_table = "files"
+        base_manager_name = "objects"  # related access (`invoice.source_file`) defers content too
         ordering = ["-created_at", "-id"]
         verbose_name = _("stored file")
         verbose_name_plural = _("stored files")

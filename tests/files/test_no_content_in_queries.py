@@ -35,7 +35,9 @@ def test_every_orm_path_selects_null_for_content():
     for queryset in querysets:
         sql = str(queryset.query)
         assert not _reads_content(sql), sql
-        assert "NULL::bytea" in sql
+    # Managers defer it; where it is asked for anyway, the placeholder comes instead.
+    assert "NULL::bytea" in str(StoredFile.objects.values("content").query)
+    assert "NULL::bytea" in str(StoredFile.objects.defer(None).query)
 
 
 @pytest.mark.parametrize(("model", "field"), _file_foreign_keys() or [pytest.param(None, None, marks=pytest.mark.skip)])
@@ -51,7 +53,7 @@ def test_file_list_and_related_loads_run_without_content(finance):
         stored_file(b"%PDF-1.4 " + bytes([n]) * 50_000, name=f"{n}.pdf", created_by=finance)
     with CaptureQueriesContext(connection) as queries:
         files = list(StoredFile.objects.select_related("created_by"))
-        assert all(file.content is None for file in files)
+        assert all("content" in file.get_deferred_fields() for file in files)
     assert len(queries.captured_queries) == 1
     assert not any(_reads_content(q["sql"]) for q in queries.captured_queries)
 

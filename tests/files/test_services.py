@@ -196,3 +196,24 @@ def test_delete_removes_an_unreferenced_file():
     file = stored_file_create(content=b"bye", name="bye.txt", created_by=None)
     stored_file_delete(file=file, actor=None)
     assert not StoredFile.objects.exists()
+
+
+def test_saving_a_loaded_file_never_touches_its_content():
+    data = b"%PDF-1.4 keep me"
+    file = stored_file_create(content=data, name="old.pdf", created_by=None)
+    loaded = StoredFile.objects.get(pk=file.pk)
+    loaded.original_name = "new.pdf"
+    loaded.save()
+    assert stored_file_open(StoredFile.objects.get(pk=file.pk)).read() == data
+    assert StoredFile.objects.get(pk=file.pk).original_name == "new.pdf"
+
+
+def test_a_null_placeholder_can_never_overwrite_content():
+    from django.db import IntegrityError, transaction
+
+    file = stored_file_create(content=b"%PDF-1.4 keep me too", name="a.pdf", created_by=None)
+    loaded = StoredFile.objects.get(pk=file.pk)
+    assert loaded.content is None  # deferred, then read as the NULL placeholder
+    with pytest.raises(IntegrityError), transaction.atomic():
+        loaded.save()
+    assert stored_file_open(file).read() == b"%PDF-1.4 keep me too"
