@@ -16,9 +16,21 @@ from tests.approvals.race import RaceTotals, deadlock_count, race_round
 APPROVERS = 20
 
 
+@pytest.fixture
+def builtin_roles(transactional_db):
+    """A transactional test starts from whatever the previous one left: flushed tables lose the
+    built-in roles their data migration created. Put them (and their permissions) back."""
+    from accounts.models import Role
+    from accounts.roles import BUILTIN_ROLES, sync_builtin_role_permissions
+
+    for name, description in BUILTIN_ROLES.items():
+        Role.objects.update_or_create(name=name, defaults={"description": description, "is_builtin": True})
+    sync_builtin_role_permissions()
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_approvers_never_lose_or_double_advance(client_for):
+def test_concurrent_approvers_never_lose_or_double_advance(builtin_roles, client_for):
     maker = UserFactory(roles=["finance"])
     step1 = [UserFactory(roles=["bod"]) for _ in range(APPROVERS)]
     step2 = [UserFactory(roles=["bod"]) for _ in range(APPROVERS)]
