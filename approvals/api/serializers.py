@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from accounts.models import User
@@ -49,7 +50,7 @@ class PaymentRequestInputSerializer(StrictSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "flow" in attrs and "steps" in attrs:
-            raise serializers.ValidationError({"flow": ["Give either a flow or inline steps, not both."]})
+            raise serializers.ValidationError({"flow": [_("Give either a flow or inline steps, not both.")]})
         return attrs
 
 
@@ -89,7 +90,7 @@ class AttachmentInputSerializer(StrictSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("file" in attrs) == ("file_id" in attrs):
-            raise serializers.ValidationError({"file": ["Give exactly one of file or file_id."]})
+            raise serializers.ValidationError({"file": [_("Give exactly one of file or file_id.")]})
         return attrs
 
 

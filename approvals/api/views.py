@@ -8,6 +8,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, status
@@ -60,7 +61,7 @@ class PaymentRequestFilter(django_filters.FilterSet):
             if not (2000 <= year <= 2100 and 1 <= month <= 12) or len(value) != 7:
                 raise ValueError
         except ValueError:
-            raise ValidationFailed(details={"month": ["Use YYYY-MM."]}) from None
+            raise ValidationFailed(details={"month": [_("Use YYYY-MM.")]}) from None
         return qs.filter(created_at__year=year, created_at__month=month)
 
     def filter_awaiting(self, qs: QuerySet[PaymentRequest], name: str, value: str) -> QuerySet[PaymentRequest]:
