@@ -217,3 +217,18 @@ def test_a_null_placeholder_can_never_overwrite_content():
     with pytest.raises(IntegrityError), transaction.atomic():
         loaded.save()
     assert stored_file_open(file).read() == b"%PDF-1.4 keep me too"
+
+
+def test_delete_refuses_a_file_still_referenced():
+    from acountee.errors import ProtectedError
+    from files.services import stored_file_delete
+
+    file = stored_file_create(content=b"kept", name="kept.txt", created_by=None)
+    with connection.cursor() as cursor:
+        # Rolled back with the test transaction, like every row here.
+        cursor.execute("CREATE TABLE test_file_refs (file_id bigint REFERENCES files(id))")
+        cursor.execute("INSERT INTO test_file_refs VALUES (%s)", [file.pk])
+    with pytest.raises(ProtectedError) as exc:
+        stored_file_delete(file=file, actor=None)
+    assert exc.value.code == "FILE_IN_USE"
+    assert StoredFile.objects.filter(pk=file.pk).exists()
