@@ -36,9 +36,7 @@ def audit_entry_list(
 
 
 def _child_ids(table: str, parent_key: str, parent_ids: list[int]) -> set[str]:
-    condition = Q()
-    for parent_id in parent_ids:
-        condition |= Q(after__contains={parent_key: parent_id}) | Q(before__contains={parent_key: parent_id})
+    condition = Q(**{f"after__{parent_key}__in": parent_ids}) | Q(**{f"before__{parent_key}__in": parent_ids})
     return set(
         AuditEntry.objects.filter(table_name=table).filter(condition)
         .values_list("record_id", flat=True).distinct()[:MAX_HISTORY_IDS]

@@ -33,6 +33,9 @@ def audit_log(
     action = (action or "").strip()
     if not action or len(action) > 64:
         raise ValidationFailed(_("An audit action is required (at most 64 characters)."), code="INVALID_AUDIT_ACTION")
+    if not table or len(table) > 128 or len(str(record_id)) > 64:
+        raise ValidationFailed(_("An audit entry needs a table (≤ 128 characters) and a record id (≤ 64)."),
+                               code="INVALID_AUDIT_TARGET")
     who = _actor_for(actor)
     return AuditEntry.objects.create(
         action=action,
