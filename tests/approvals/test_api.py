@@ -370,3 +370,23 @@ def test_fast_list_rows_match_the_declared_serializer(maker, finance):
 
     assert PaymentRequestListSerializer(rows, many=True).data == Declared(rows, many=True).data
     assert isinstance(Declared().fields["amount"], drf.DecimalField)
+
+
+def test_awaiting_and_flow_lists_have_fixed_query_counts(owner, maker, client_for):
+    approvers = approver_users(3)
+    for i in range(6):
+        make_pr(maker=maker, steps=[("anyof", approvers[:2]), ("allof", approvers)], request=True)
+        make_flow(owner=owner, name=f"Quy trình {i}", steps=[("anyof", approvers[:2]), ("allof", approvers)])
+    client = client_for(approvers[0])
+    owner_client = client_for(owner)
+    client.get(URL)
+    owner_client.get(FLOWS)
+
+    def count(c, url: str, size: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            body = c.get(f"{url}?page_size={size}" + ("&awaiting_me=true" if url == URL else "")).json()
+        assert len(body["results"]) == size
+        return len(ctx.captured_queries)
+
+    assert count(client, URL, 2) == count(client, URL, 6)
+    assert count(owner_client, FLOWS, 2) == count(owner_client, FLOWS, 6)
