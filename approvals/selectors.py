@@ -75,7 +75,7 @@ def payment_request_list(*, user: User, awaiting_me: bool = False) -> QuerySet[P
     if awaiting_me:
         qs = awaiting(user, qs)
     step_count = (
-        ApprovalStep.objects.filter(approval_id=OuterRef("approval__id")).order_by().values("approval_id")
+        ApprovalStep.objects.filter(approval__pr_id=OuterRef("pk")).order_by().values("approval_id")
         .annotate(n=Count("id")).values("n")[:1]
     )
     return (
