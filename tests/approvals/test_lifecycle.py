@@ -419,3 +419,17 @@ def test_every_transition_of_the_table_is_exercised():
     allowed = {(frm, name) for name, table in PR_TRANSITIONS.items() for frm in table}
     exercised = {(s, a) for (s, a) in EXPECTED} | {("pending", "retract")}
     assert {(str(s), a) for s, a in allowed} <= exercised
+
+
+def test_bulk_semantic_entries_carry_the_actor_like_audit_log(maker):
+    from audit.context import user_label
+
+    (a,) = approver_users(1)
+    prs = [make_pr(maker=maker, steps=[("anyof", [a])], request=True) for _ in range(3)]
+    result = services.payment_requests_bulk_approve(ids=[p.pk for p in prs], actor=a)
+    assert result.approved == sorted(p.pk for p in prs)
+    for pr in prs:
+        [entry] = semantic(pr, "approve")
+        assert (entry.actor, entry.actor_user_id) == (user_label(a), a.pk)
+        [requested] = semantic(pr, "request_approval")
+        assert (requested.actor, requested.actor_user_id) == (user_label(maker), maker.pk)
