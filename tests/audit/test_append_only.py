@@ -121,3 +121,26 @@ def test_verify_audit_detects_deletion_rewrite_and_unsealed_insertion():
                        " VALUES ('INSERT', 'teams', '999', 'mallory', '', '{}', '') RETURNING id")
         forged = cursor.fetchone()[0]
     assert any(b.id == forged and b.problem == "unsealed" for b in verify_chain().broken)
+
+
+@pytest.mark.django_db
+def test_a_non_superuser_application_role_cannot_change_the_log_either():
+    TeamFactory()
+    security_event_record(kind="lockout", details={"email": "x@example.com"})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if not cursor.fetchone()[0]:
+            pytest.skip("the test database role cannot create roles")
+        # Created inside the test's transaction: rolled back with it.
+        cursor.execute("CREATE ROLE acountee_audit_probe NOLOGIN")
+        cursor.execute("GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON audit, audit_seals, security_events"
+                       " TO acountee_audit_probe")
+        cursor.execute("SET LOCAL ROLE acountee_audit_probe")
+    try:
+        assert "append-only" in _refused("UPDATE audit SET actor = 'mallory'")
+        assert "append-only" in _refused("DELETE FROM audit")
+        assert "append-only" in _refused("UPDATE security_events SET email = 'x'")
+        assert _refused("ALTER TABLE audit DISABLE TRIGGER audit_append_only")  # not the owner
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
