@@ -13,6 +13,7 @@ other's actor.
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,12 +48,17 @@ def client_ip(request: Any) -> str:
     X-Forwarded-For from the client)."""
     meta = getattr(request, "META", None) or {}
     ip = str(meta.get("REMOTE_ADDR") or "").strip()
-    return ip[:45]
+    try:
+        # The trigger casts it to inet: anything else (a unix socket path…) would fail the write.
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return ""
 
 
 def user_agent(request: Any) -> str:
     meta = getattr(request, "META", None) or {}
-    return str(meta.get("HTTP_USER_AGENT") or "")[:1000]
+    # PostgreSQL text cannot hold NUL characters: drop them rather than fail the write.
+    return str(meta.get("HTTP_USER_AGENT") or "").replace("\x00", "")[:1000]
 
 
 def user_label(user: Any) -> str:

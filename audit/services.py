@@ -63,7 +63,8 @@ def security_event_record(
         return None
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
-    email = str(details.pop("email", "") or (getattr(user, "email", "") if user is not None else ""))[:255]
+    email = str(details.pop("email", "") or (getattr(user, "email", "") if user is not None else ""))
+    email = email.replace("\x00", "")[:255]
     return SecurityEvent.objects.create(
         kind=kind,
         user_id=getattr(user, "pk", None),

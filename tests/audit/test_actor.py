@@ -180,3 +180,13 @@ def test_threads_do_not_leak_actors_and_pooled_connections_forget_them():
         owner_of_row = by_user[entry.after["description"]]
         expected = "unknown" if entry.after["name"].endswith("-after") else owner_of_row.email
         assert entry.actor == expected, (entry.after, entry.actor)
+
+
+def test_a_peer_address_that_is_not_an_ip_does_not_break_the_write(owner, owner_client):
+    team = TeamFactory()
+    mark = audit_mark()
+    response = owner_client.patch(reverse("team-detail", args=[team.pk]), {"description": "socket"}, format="json",
+                                  REMOTE_ADDR="/run/gunicorn.sock")
+    assert response.status_code == 200
+    [entry] = entries_since(mark, table_name="teams")
+    assert entry.ip is None and entry.actor == owner.email
