@@ -50,7 +50,7 @@ def client_ip(request: Any) -> str:
     ip = str(meta.get("REMOTE_ADDR") or "").strip()
     try:
         # The trigger casts it to inet: anything else (a unix socket path…) would fail the write.
-        return str(ipaddress.ip_address(ip))
+        return str(ipaddress.ip_address(ip.split("%", 1)[0]))  # inet has no IPv6 zone id
     except ValueError:
         return ""
 
