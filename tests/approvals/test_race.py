@@ -14,6 +14,7 @@ from tests.accounts.factories import UserFactory
 from tests.approvals.race import RaceTotals, deadlock_count, race_round
 
 APPROVERS = 20
+CLICKS = 2
 
 
 @pytest.fixture
@@ -28,9 +29,31 @@ def builtin_roles(transactional_db):
     sync_builtin_role_permissions()
 
 
+@pytest.fixture
+def pool_for_all_clicks(transactional_db):
+    """Every click gets its own connection at once (DB_POOL_MAX_SIZE defaults to 20): the race
+    is on the PR row lock, not on the pool."""
+    from django.db import connection
+
+    options = connection.settings_dict["OPTIONS"].get("pool")
+    if not isinstance(options, dict):
+        yield
+        return
+    old = options.get("max_size")
+
+    def rebuild(size: int | None) -> None:
+        connection.close()
+        connection.close_pool()
+        options["max_size"] = size
+
+    rebuild(max(old or 0, APPROVERS * CLICKS + 5))
+    yield
+    rebuild(old)
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_approvers_never_lose_or_double_advance(builtin_roles, client_for):
+def test_concurrent_approvers_never_lose_or_double_advance(builtin_roles, pool_for_all_clicks, client_for):
     maker = UserFactory(roles=["finance"])
     step1 = [UserFactory(roles=["bod"]) for _ in range(APPROVERS)]
     step2 = [UserFactory(roles=["bod"]) for _ in range(APPROVERS)]
@@ -38,7 +61,7 @@ def test_concurrent_approvers_never_lose_or_double_advance(builtin_roles, client
     totals = RaceTotals()
     deadlocks_before = deadlock_count()
     for _ in range(int(os.environ.get("RACE_ROUNDS", "10"))):
-        race_round(maker=maker, step1=step1, step2=step2, clients=clients, totals=totals)
+        race_round(maker=maker, step1=step1, step2=step2, clients=clients, totals=totals, clicks=CLICKS)
     assert totals.server_errors == 0, totals
     assert totals.lost_approvals == 0, totals
     assert totals.double_advances == 0, totals
