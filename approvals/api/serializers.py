@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -145,10 +146,12 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
     attachments = serializers.SerializerMethodField()
     bank_details = serializers.SerializerMethodField()
     invoices = serializers.SerializerMethodField()
+    invoices_total = serializers.SerializerMethodField(
+        help_text="Sum of the linked invoices' amounts payable (null without invoices): compare with `amount`.")
 
     class Meta(PaymentRequestListSerializer.Meta):
         fields = [*PaymentRequestListSerializer.Meta.fields, "note", "bank_name", "bank_account", "account_name",
-                  "bank_details", "approval", "invoices", "attachments"]
+                  "bank_details", "approval", "invoices", "invoices_total", "attachments"]
         read_only_fields = fields
 
     def get_approval(self, pr: PaymentRequest) -> dict[str, Any]:
@@ -181,6 +184,12 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
 
     def get_bank_details(self, pr: PaymentRequest) -> dict[str, Any]:
         return payment_request_bank_details(pr).as_dict()
+
+    def get_invoices_total(self, pr: PaymentRequest) -> str | None:
+        links = list(pr.invoice_links.all())
+        if not links:
+            return None
+        return _DECIMAL.to_representation(sum((link.invoice.total_payable for link in links), Decimal(0)))
 
     def get_invoices(self, pr: PaymentRequest) -> list[dict[str, Any]]:
         return [

@@ -146,5 +146,6 @@ def test_pr_detail_lists_invoices(maker, finance, client_for):
     pr = make_pr(maker=maker, type="direct", invoices=[inv])
     body = client_for(finance).get(f"/api/payment-requests/{pr.pk}/").json()
     assert [(i["id"], i["total_payable"]) for i in body["invoices"]] == [(inv.pk, "5500000.00")]
+    assert body["invoices_total"] == "5500000.00"
     assert body["bank_details"]["source"] == "invoices"
     assert body["bank_details"]["bank_account"] == inv.payment_bank_account
