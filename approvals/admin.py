@@ -213,7 +213,7 @@ class PaymentRequestAdmin(RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMi
     ordering = ["-id"]
     show_full_result_count = False
     readonly_fields = ["status", "maker", "payment_reference", "completed_at", "created_at", "updated_at",
-                       "bank_details_display", "chain", "audit_history"]
+                       "bank_details_display", "chain", "invoices_link", "audit_history"]
     actions = ["approve_selected", "reject_selected", "complete_selected", "request_approval_selected",
                "retract_selected", "recall_selected", "uncomplete_selected"]
 
@@ -234,6 +234,7 @@ class PaymentRequestAdmin(RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMi
             (None, {"fields": [*main, "status", "maker", *(["flow"] if editable else [])]}),
             (_("Bank details"), {"fields": [*bank, *(["payment_method"] if editable else []),
                                             "bank_details_display"]}),
+            (_("Invoices"), {"fields": ["invoices_link"]}),
             (_("Approval chain"), {"fields": ["chain"]}),
             (_("Payment"), {"fields": ["payment_reference", "completed_at"]}),
             (_("History"), {"fields": ["created_at", "updated_at", "audit_history"], "classes": ["collapse"]}),
@@ -299,6 +300,68 @@ class PaymentRequestAdmin(RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMi
                                   for su in users.get(step.pk, [])],
                 })
         return SafeString(render_to_string("admin/approvals/chain.html", {"steps": steps_out}))
+
+    # --- invoices page (link / unlink through payments.services) ----------------------------------------------
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        return [
+            path("<int:object_id>/invoices/", self.admin_site.admin_view(self.invoices_view),
+                 name="payments_paymentrequest_invoices"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("invoices"))
+    def invoices_link(self, obj: PaymentRequest) -> SafeString:
+        if obj.pk is None:
+            return SafeString("")
+        url = reverse("admin:payments_paymentrequest_invoices", args=[obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Add or remove invoices…"))
+
+    def invoices_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        from django.core.exceptions import PermissionDenied
+        from django.db.models import Q
+        from django.shortcuts import get_object_or_404
+
+        from invoices.models import Invoice, InvoiceStatus
+        from payments import services as payment_services
+        from payments.models import PRInvoice
+
+        pr = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_view_permission(request, pr):
+            raise PermissionDenied
+        editable = pr.status == PaymentRequestStatus.DRAFT and self.has_change_permission(request, pr)
+        if request.method == "POST":
+            if not editable:
+                raise PermissionDenied
+            op = request.POST.get("op")
+            ids = [int(v) for v in request.POST.getlist("invoice") if v.isdigit()]
+            done = 0
+            for invoice in Invoice.objects.filter(pk__in=ids).order_by("pk"):
+                if op == "link":
+                    ok = self.call_service(request, payment_services.invoice_link, invoice=invoice, pr=pr,
+                                           actor=request.user)
+                else:
+                    ok = self.call_service(request, payment_services.invoice_unlink, invoice=invoice,
+                                           actor=request.user)
+                done += ok is not None
+            if done:
+                self.message_user(request, ngettext("%(count)d invoice updated.", "%(count)d invoices updated.",
+                                                    done) % {"count": done}, messages.SUCCESS)
+            return HttpResponseRedirect(request.get_full_path())
+        q = request.GET.get("q", "").strip()[:100]
+        month = request.GET.get("month", "").strip()[:7]
+        free = Invoice.objects.filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True)
+        if q:
+            free = free.filter(Q(seller_name__icontains=q) | Q(seller_tax_code__icontains=q) | Q(number__icontains=q))
+        if len(month) == 7 and month[:4].isdigit() and month[5:].isdigit() and 1 <= int(month[5:]) <= 12:
+            free = free.filter(issue_date__year=int(month[:4]), issue_date__month=int(month[5:]))
+        return TemplateResponse(request, "admin/approvals/pr_invoices.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "pr": pr, "editable": editable,
+            "title": _("Invoices of %(pr)s") % {"pr": pr}, "q": q, "month": month,
+            "links": PRInvoice.objects.filter(pr=pr).select_related("invoice").order_by("id"),
+            "free": free.order_by("-issue_date", "-id")[:200],
+        })
 
     # --- saving through the services -------------------------------------------------------------------------
     def save_model(self, request: HttpRequest, obj: PaymentRequest, form: ModelForm, change: bool) -> None:

@@ -159,3 +159,21 @@ def test_flow_change_page_and_delegation_admin(owner):
     r = browser(b).post("/admin/approvals/approvaldelegation/add/", {
         "approver": a.pk, "substitute": owner.pk, "start_date": today, "end_date": today, "note": ""}, follow=True)
     assert ApprovalDelegation.objects.count() == 1  # only your own (or an owner)
+
+
+def test_invoices_page_links_and_unlinks_through_the_service(maker, approver):
+    from payments.models import PRInvoice
+    from tests.payments.factories import make_invoice
+
+    inv, other = make_invoice(seller_name="Công ty Minh Phát"), make_invoice(seller_name="Công ty Hoà Bình")
+    pr = make_pr(maker=maker, type="direct")
+    url = f"{CHANGELIST}{pr.pk}/invoices/"
+    client = browser(maker)
+    page = client.get(f"{url}?q=Minh").content.decode()
+    assert "Minh Phát" in page and "Hoà Bình" not in page
+    assert client.post(url, {"op": "link", "invoice": [inv.pk, other.pk]}).status_code == 302
+    assert set(PRInvoice.objects.filter(pr=pr).values_list("invoice_id", flat=True)) == {inv.pk, other.pk}
+    assert client.post(url, {"op": "unlink", "invoice": [other.pk]}).status_code == 302
+    assert list(PRInvoice.objects.filter(pr=pr).values_list("invoice_id", flat=True)) == [inv.pk]
+    assert browser(approver).post(url, {"op": "link", "invoice": [other.pk]}).status_code == 403
+    assert client.get(f"{CHANGELIST}{pr.pk}/change/").status_code == 200
