@@ -235,6 +235,7 @@ def main() -> None:
             stored.append(meta["id"])
             assert download(port, token, meta["id"])[0] == warm_sha
 
+            print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (other work skews MB/s)")
             print(f"{'size':>6} {'op':>9} {'MB/s':>9} {'seconds':>8} {'RSS growth MB':>14}  sha256 ok")
             for size_mb in args.sizes:
                 path, sha = _make_file(size_mb, tmp)
@@ -261,7 +262,7 @@ def main() -> None:
             after = _count(env)
             print(f"cut-off upload (half a body, then EOF): HTTP {status or 'connection closed'}, "
                   f"rows before {before}, after {after}")
-        print(f"worker RSS now {worker._status('VmRSS') / MB:.1f} MB")
+        print(f"worker RSS now {worker._status('VmRSS') / MB:.1f} MB; load average after: {os.getloadavg()[0]:.2f}")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
