@@ -198,18 +198,31 @@ def _read_tree(data: bytes) -> etree._Element:
     doc = root.getroottree().docinfo
     if doc.internalDTD is not None or doc.externalDTD is not None or doc.doctype:
         raise InvoiceParseError("", "document type declarations (DTD) and entities are not allowed")
-    # Drop namespaces: only local names matter (SPEC §9).
+    return root
+
+
+def _local(tag: str) -> str:
+    if tag[0] == "{":
+        return tag.rpartition("}")[2]
+    return tag.rpartition(":")[2] if ":" in tag else tag
+
+
+def _namespaced(root: etree._Element) -> bool:
+    """Whether the invoice's own elements carry namespaces (looked at near the root; the
+    signature block always has one and does not matter)."""
+    for el in (root, *root):
+        tag = el.tag
+        if isinstance(tag, str) and (tag[0] == "{" or ":" in tag):
+            return True
+    return False
+
+
+def _strip_namespaces(root: etree._Element) -> None:
+    """Only local names matter (SPEC §9)."""
     for el in root.iter():
         tag = el.tag
-        if not isinstance(tag, str):  # entity references left unresolved
-            if isinstance(el, etree._Entity):
-                raise InvoiceParseError("", "entity references are not allowed")
-            continue
-        if tag[0] == "{":
-            el.tag = tag.rpartition("}")[2]
-        elif ":" in tag:
-            el.tag = tag.rpartition(":")[2]
-    return root
+        if isinstance(tag, str) and (tag[0] == "{" or ":" in tag):
+            el.tag = _local(tag)
 
 
 # --- value readers -----------------------------------------------------------------------------
@@ -289,8 +302,8 @@ def _precise(fields: Fields, name: str, path: str) -> Decimal | None:
 def _small_int(raw: str, path: str) -> int | None:
     if not raw:
         return None
-    value = raw.replace(" ", "")
-    if not _DIGITS_RE.match(value) or len(value) > 9:
+    value = raw.replace(" ", "") if " " in raw else raw
+    if len(value) > 9 or not _DIGITS_RE.match(value):
         raise InvoiceParseError(path, f"not a whole number: {raw[:40]!r}")
     return int(value)
 
@@ -393,7 +406,21 @@ def _find_invoice(root: etree._Element) -> etree._Element:
 def parse_invoice(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedInvoice:
     """Parse and validate one e-invoice. Raises `InvoiceParseError` naming the element."""
     data = _check_bytes(data, max_bytes)
-    hdon = _find_invoice(_read_tree(data))
+    root = _read_tree(data)
+    if _namespaced(root):
+        _strip_namespaces(root)
+        return _parse_tree(root)
+    try:
+        return _parse_tree(root)
+    except InvoiceParseError:
+        if b"xmlns" not in data:
+            raise
+        _strip_namespaces(root)  # a vendor put only inner elements in a namespace
+        return _parse_tree(root)
+
+
+def _parse_tree(root: etree._Element) -> ParsedInvoice:
+    hdon = _find_invoice(root)
 
     dlhdon = hdon.find("DLHDon")
     if dlhdon is None:
@@ -601,7 +628,7 @@ def _lines_with_vat(raw: list[dict[str, Any]], summaries: tuple[RateSummary, ...
     lines = []
     for item in raw:
         tax_amount, source = vat.get(item["position"], (Decimal("0.00"), "computed"))
-        item = {k: v for k, v in item.items() if k != "line_vat"}
+        del item["line_vat"]
         lines.append(Line(**item, tax_amount=tax_amount, tax_amount_source=source))
     return tuple(lines)
 

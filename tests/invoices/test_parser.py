@@ -208,3 +208,8 @@ def test_entities_never_expand_even_past_the_prescan():
         _read_tree(fixture("external_dtd.xml"))
     with pytest.raises(InvoiceParseError, match="not allowed"):
         _read_tree(fixture("xxe_external_entity.xml"))
+
+
+def test_namespace_on_inner_elements_only():
+    invoice = parse_invoice(fixture("inner_namespace.xml"))
+    assert invoice.seller.tax_code == "0312345678" and invoice.number_int == 123
