@@ -24,6 +24,9 @@ def record_security_event(kind: str, *, request: Any = None, user: Any = None, *
 
 def record_owner_access_denied(request: Any) -> None:
     record_security_event(
-        "access_denied", request=request, user=request.user,
-        path=request.path, method=request.method,
+        "access_denied",
+        request=request,
+        user=request.user,
+        path=request.path,
+        method=request.method,
     )

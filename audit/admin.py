@@ -27,13 +27,15 @@ HISTORY_ROWS_ON_CHANGE_PAGE = 50
 def history_rows(entries: Any) -> list[dict[str, Any]]:
     rows = []
     for entry in entries:
-        rows.append({
-            "entry": entry,
-            "changes": [
-                {"field": field, "old": _short(old), "new": _short(new)}
-                for field, (old, new) in selectors.row_changes(entry).items()
-            ],
-        })
+        rows.append(
+            {
+                "entry": entry,
+                "changes": [
+                    {"field": field, "old": _short(old), "new": _short(new)}
+                    for field, (old, new) in selectors.row_changes(entry).items()
+                ],
+            }
+        )
     return rows
 
 
@@ -120,8 +122,20 @@ class AuditEntryAdmin(ReadOnlyLogAdmin):
     # No date_hierarchy: it scans the whole log for its dates on every page.
     show_full_result_count = False  # counting a million rows on every page is wasted work
     fields = [
-        "id", "occurred_at", "action", "table_name", "record_id", "actor", "actor_user_id", "ip", "user_agent",
-        "changes", "before", "after", "metadata", "checksum",
+        "id",
+        "occurred_at",
+        "action",
+        "table_name",
+        "record_id",
+        "actor",
+        "actor_user_id",
+        "ip",
+        "user_agent",
+        "changes",
+        "before",
+        "after",
+        "metadata",
+        "checksum",
     ]
     readonly_fields = fields
 

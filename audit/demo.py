@@ -13,8 +13,9 @@ def seed_audit(log: Callable[[str], Any]) -> None:
     from audit.verification import verify_chain
 
     if not SecurityEvent.objects.filter(kind=SecurityEventKind.SIGN_IN_FAILED, email="intruder@example.com").exists():
-        security_event_record(kind=SecurityEventKind.SIGN_IN_FAILED,
-                              details={"email": "intruder@example.com", "via": "demo"})
+        security_event_record(
+            kind=SecurityEventKind.SIGN_IN_FAILED, details={"email": "intruder@example.com", "via": "demo"}
+        )
         log("  security event: failed sign-in for intruder@example.com")
     result = verify_chain(limit=5)
     state = "intact" if result.ok else f"BROKEN at entry {result.broken[0].id}"

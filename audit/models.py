@@ -24,6 +24,7 @@ class AuditEntry(models.Model):
     metadata = models.JSONField(_("metadata"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     # sha256 of the entry's canonical content (audit/chain.py), computed by PostgreSQL at insert.
     checksum = models.CharField(_("checksum"), max_length=64, blank=True, default="")
+
     # Not a model field: column `txn` (bigint, the inserting transaction's id, database default)
     # ties each entry to the AuditSeal of its transaction.
     class Meta:

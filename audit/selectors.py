@@ -15,8 +15,13 @@ MAX_HISTORY_IDS = 5000
 
 
 def audit_entry_list(
-    *, table: str | None = None, action: str | None = None, actor: str | None = None,
-    date_from: datetime | None = None, date_to: datetime | None = None, record_id: str | None = None,
+    *,
+    table: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    record_id: str | None = None,
 ) -> QuerySet[AuditEntry]:
     qs = AuditEntry.objects.all()
     if table:
@@ -38,8 +43,10 @@ def audit_entry_list(
 def _child_ids(table: str, parent_key: str, parent_ids: list[int]) -> set[str]:
     condition = Q(**{f"after__{parent_key}__in": parent_ids}) | Q(**{f"before__{parent_key}__in": parent_ids})
     return set(
-        AuditEntry.objects.filter(table_name=table).filter(condition)
-        .values_list("record_id", flat=True).distinct()[:MAX_HISTORY_IDS]
+        AuditEntry.objects.filter(table_name=table)
+        .filter(condition)
+        .values_list("record_id", flat=True)
+        .distinct()[:MAX_HISTORY_IDS]
     )
 
 
@@ -72,15 +79,20 @@ def record_history(*, table: str, record_id: str) -> QuerySet[AuditEntry]:
 def audit_stats(*, base: QuerySet[AuditEntry] | None = None) -> list[dict[str, Any]]:
     qs = base if base is not None else AuditEntry.objects.all()
     return list(
-        qs.order_by().values("table_name", "action")
+        qs.order_by()
+        .values("table_name", "action")
         .annotate(count=Count("id"), first=Min("occurred_at"), last=Max("occurred_at"))
         .order_by("table_name", "action")
     )
 
 
 def security_event_list(
-    *, kind: str | None = None, user_id: int | None = None, email: str | None = None,
-    date_from: datetime | None = None, date_to: datetime | None = None,
+    *,
+    kind: str | None = None,
+    user_id: int | None = None,
+    email: str | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
 ) -> QuerySet[SecurityEvent]:
     qs = SecurityEvent.objects.all()
     if kind:

@@ -27,15 +27,21 @@ def _actor_for(user: Any) -> context.Actor:
 
 
 def audit_log(
-    *, action: str, table: str, record_id: str | int, actor: Any, metadata: dict[str, Any] | None = None,
+    *,
+    action: str,
+    table: str,
+    record_id: str | int,
+    actor: Any,
+    metadata: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """One semantic entry ("why"), next to the trigger's row entries ("what")."""
     action = (action or "").strip()
     if not action or len(action) > 64:
         raise ValidationFailed(_("An audit action is required (at most 64 characters)."), code="INVALID_AUDIT_ACTION")
     if not table or len(table) > 128 or len(str(record_id)) > 64:
-        raise ValidationFailed(_("An audit entry needs a table (≤ 128 characters) and a record id (≤ 64)."),
-                               code="INVALID_AUDIT_TARGET")
+        raise ValidationFailed(
+            _("An audit entry needs a table (≤ 128 characters) and a record id (≤ 64)."), code="INVALID_AUDIT_TARGET"
+        )
     who = _actor_for(actor)
     return AuditEntry.objects.create(
         action=action,
@@ -50,7 +56,11 @@ def audit_log(
 
 
 def security_event_record(
-    *, kind: str, request: Any = None, user: Any = None, details: dict[str, Any] | None = None,
+    *,
+    kind: str,
+    request: Any = None,
+    user: Any = None,
+    details: dict[str, Any] | None = None,
 ) -> SecurityEvent | None:
     """Append one security event. `details` may carry `email` (the address tried at sign-in)."""
     if kind not in SECURITY_EVENT_KINDS:

@@ -105,5 +105,9 @@ def verify_chain(*, limit: int = 100) -> VerificationResult:
         cursor.execute("SELECT checksum FROM audit_seals ORDER BY seq DESC LIMIT 1")
         head = cursor.fetchone()
     return VerificationResult(
-        checked=checked, seals=seals, head_seq=head_seq, head_checksum=head[0] if head else "", broken=broken,
+        checked=checked,
+        seals=seals,
+        head_seq=head_seq,
+        head_checksum=head[0] if head else "",
+        broken=broken,
     )

@@ -99,8 +99,10 @@ def run(uri: str, args: argparse.Namespace) -> None:
     call_command("migrate", verbosity=0)
     print(f"scratch database migrated in {time.perf_counter() - t0:.1f} s")
     server = connection.cursor().connection.info
-    print(f"PostgreSQL {server.server_version // 10000}.{server.server_version % 10000}, rows={args.rows}, "
-          f"entries={args.entries}")
+    print(
+        f"PostgreSQL {server.server_version // 10000}.{server.server_version % 10000}, rows={args.rows}, "
+        f"entries={args.entries}"
+    )
 
     with connection.cursor() as cursor:
         cursor.execute(CREATE_TABLE)
@@ -137,13 +139,21 @@ def run(uri: str, args: argparse.Namespace) -> None:
         with acting_as(bench.user), transaction.atomic(), connection.cursor() as cursor:
             for first in range(0, args.rows, batch):
                 rows = [
-                    (f"HD{g}", f"0312345{g % 1000}", f"Công ty TNHH Nhà cung cấp số {g % 500}",
-                     f"{(g * 1234.5) % 100000000:.2f}", "2026-11-01T00:00:00Z", f"ghi chú {g}")
+                    (
+                        f"HD{g}",
+                        f"0312345{g % 1000}",
+                        f"Công ty TNHH Nhà cung cấp số {g % 500}",
+                        f"{(g * 1234.5) % 100000000:.2f}",
+                        "2026-11-01T00:00:00Z",
+                        f"ghi chú {g}",
+                    )
                     for g in range(first, min(first + batch, args.rows))
                 ]
                 placeholders = ",".join(["(%s,%s,%s,%s,%s,%s)"] * len(rows))
-                cursor.execute(f"INSERT INTO {TABLE} {cols} VALUES {placeholders}",  # noqa: S608 - fixed names
-                               [v for row in rows for v in row])
+                cursor.execute(
+                    f"INSERT INTO {TABLE} {cols} VALUES {placeholders}",  # noqa: S608 - fixed names
+                    [v for row in rows for v in row],
+                )
         return time.perf_counter() - start
 
     def django_load() -> float:
@@ -152,8 +162,10 @@ def run(uri: str, args: argparse.Namespace) -> None:
         start = time.perf_counter()
         with acting_as(bench.user), transaction.atomic():
             Team.objects.bulk_create(
-                (Team(name=f"bench-{g}", description=f"Phòng ban số {g}", capabilities=["workbench"])
-                 for g in range(args.rows)),
+                (
+                    Team(name=f"bench-{g}", description=f"Phòng ban số {g}", capabilities=["workbench"])
+                    for g in range(args.rows)
+                ),
                 batch_size=2000,
             )
         return time.perf_counter() - start
@@ -175,9 +187,11 @@ def run(uri: str, args: argparse.Namespace) -> None:
         timings[enabled] = best
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE teams ENABLE TRIGGER audit_row_change")
-    print(f"bulk insert {args.rows} rows, Django bulk_create into teams (batch 2000): without triggers "
-          f"{timings[False]:.2f} s, with triggers {timings[True]:.2f} s, ratio {timings[True] / timings[False]:.2f}x "
-          "(target <= 2x)")
+    print(
+        f"bulk insert {args.rows} rows, Django bulk_create into teams (batch 2000): without triggers "
+        f"{timings[False]:.2f} s, with triggers {timings[True]:.2f} s, ratio {timings[True] / timings[False]:.2f}x "
+        "(target <= 2x)"
+    )
 
     for label, load in (("server-side INSERT…SELECT", server_load), ("client batched INSERT (1000/stmt)", client_load)):
         timings = {}
@@ -190,8 +204,10 @@ def run(uri: str, args: argparse.Namespace) -> None:
             timings[enabled] = best
         set_trigger(True)
         ratio = timings[True] / timings[False]
-        print(f"bulk insert {args.rows} rows, {label}: without triggers {timings[False]:.2f} s, "
-              f"with triggers {timings[True]:.2f} s, ratio {ratio:.2f}x (target <= 2x)")
+        print(
+            f"bulk insert {args.rows} rows, {label}: without triggers {timings[False]:.2f} s, "
+            f"with triggers {timings[True]:.2f} s, ratio {ratio:.2f}x (target <= 2x)"
+        )
 
     # --- actor propagation overhead (the execute wrapper) -------------------------------------
     from accounts.models import Team
@@ -219,8 +235,10 @@ def run(uri: str, args: argparse.Namespace) -> None:
         finally:
             connection.execute_wrappers.append(audit_actor_wrapper)
         mode = "inside one transaction" if atomic else "autocommit (each write its own transaction)"
-        print(f"actor wrapper, {n} single-row UPDATEs {mode}: {with_wrapper:.0f} µs/write with, "
-              f"{without:.0f} µs/write without (+{with_wrapper - without:.0f} µs)")
+        print(
+            f"actor wrapper, {n} single-row UPDATEs {mode}: {with_wrapper:.0f} µs/write with, "
+            f"{without:.0f} µs/write without (+{with_wrapper - without:.0f} µs)"
+        )
 
     # --- verification over M entries -------------------------------------------------------
     with connection.cursor() as cursor:
@@ -239,8 +257,10 @@ def run(uri: str, args: argparse.Namespace) -> None:
         cursor.execute("SELECT count(*), (SELECT count(*) FROM audit_seals) FROM audit")
         total, seals = cursor.fetchone()
         cursor.execute("VACUUM ANALYZE audit")
-    print(f"generated audit entries through the trigger: {total} in the log ({seals} seals), "
-          f"{time.perf_counter() - start:.1f} s")
+    print(
+        f"generated audit entries through the trigger: {total} in the log ({seals} seals), "
+        f"{time.perf_counter() - start:.1f} s"
+    )
     start = time.perf_counter()
     result = verify_chain()
     elapsed = time.perf_counter() - start

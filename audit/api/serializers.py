@@ -34,8 +34,12 @@ class AuditQuerySerializer(StrictSerializer):
     def filters(self) -> dict[str, Any]:
         data = self.validated_data
         return {
-            "table": data.get("table"), "action": data.get("action"), "actor": data.get("actor"),
-            "record_id": data.get("record_id"), "date_from": data.get("from"), "date_to": data.get("to"),
+            "table": data.get("table"),
+            "action": data.get("action"),
+            "actor": data.get("actor"),
+            "record_id": data.get("record_id"),
+            "date_from": data.get("from"),
+            "date_to": data.get("to"),
         }
 
 
@@ -66,8 +70,20 @@ class AuditEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEntry
         fields = [
-            "id", "action", "table", "record_id", "before", "after", "changes", "actor", "actor_user_id",
-            "occurred_at", "ip", "user_agent", "metadata", "checksum",
+            "id",
+            "action",
+            "table",
+            "record_id",
+            "before",
+            "after",
+            "changes",
+            "actor",
+            "actor_user_id",
+            "occurred_at",
+            "ip",
+            "user_agent",
+            "metadata",
+            "checksum",
         ]
         read_only_fields = fields
 

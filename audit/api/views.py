@@ -40,8 +40,19 @@ FILTER_PARAMETERS = [
     OpenApiParameter("to", OpenApiTypes.DATETIME),
 ]
 EXPORT_COLUMNS = [
-    "id", "occurred_at", "action", "table", "record_id", "actor", "actor_user_id", "ip", "user_agent",
-    "before", "after", "metadata", "checksum",
+    "id",
+    "occurred_at",
+    "action",
+    "table",
+    "record_id",
+    "actor",
+    "actor_user_id",
+    "ip",
+    "user_agent",
+    "before",
+    "after",
+    "metadata",
+    "checksum",
 ]
 
 
@@ -58,10 +69,19 @@ class _Echo:
 
 def _export_row(entry: AuditEntry) -> dict[str, Any]:
     return {
-        "id": entry.id, "occurred_at": entry.occurred_at.isoformat(), "action": entry.action,
-        "table": entry.table_name, "record_id": entry.record_id, "actor": entry.actor,
-        "actor_user_id": entry.actor_user_id, "ip": entry.ip, "user_agent": entry.user_agent,
-        "before": entry.before, "after": entry.after, "metadata": entry.metadata, "checksum": entry.checksum,
+        "id": entry.id,
+        "occurred_at": entry.occurred_at.isoformat(),
+        "action": entry.action,
+        "table": entry.table_name,
+        "record_id": entry.record_id,
+        "actor": entry.actor,
+        "actor_user_id": entry.actor_user_id,
+        "ip": entry.ip,
+        "user_agent": entry.user_agent,
+        "before": entry.before,
+        "after": entry.after,
+        "metadata": entry.metadata,
+        "checksum": entry.checksum,
     }
 
 
@@ -104,9 +124,11 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
         # `?format=csv|json` is the export's own parameter, not DRF's renderer override.
         return super().perform_content_negotiation(request, force=force or self.action == "export")
 
-    @extend_schema(parameters=[OpenApiParameter("table", str, required=True),
-                               OpenApiParameter("record_id", str, required=True)],
-                   responses=AuditEntrySerializer(many=True), tags=["audit"])
+    @extend_schema(
+        parameters=[OpenApiParameter("table", str, required=True), OpenApiParameter("record_id", str, required=True)],
+        responses=AuditEntrySerializer(many=True),
+        tags=["audit"],
+    )
     @action(detail=False, methods=["get"])
     def history(self, request: Request) -> Response:
         """One record's history, oldest first, including its child rows (an invoice's line
@@ -116,8 +138,11 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
 
-    @extend_schema(parameters=[*FILTER_PARAMETERS, OpenApiParameter("format", str, enum=["csv", "json"])],
-                   responses={200: OpenApiResponse(description="CSV or JSON array, streamed")}, tags=["audit"])
+    @extend_schema(
+        parameters=[*FILTER_PARAMETERS, OpenApiParameter("format", str, enum=["csv", "json"])],
+        responses={200: OpenApiResponse(description="CSV or JSON array, streamed")},
+        tags=["audit"],
+    )
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> StreamingHttpResponse:
         payload = _params(request, AuditQuerySerializer)
@@ -153,6 +178,9 @@ class SecurityEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Gen
             return selectors.security_event_list()
         data = _params(self.request, SecurityEventQuerySerializer).validated_data
         return selectors.security_event_list(
-            kind=data.get("kind"), user_id=data.get("user_id"), email=data.get("email"),
-            date_from=data.get("from"), date_to=data.get("to"),
+            kind=data.get("kind"),
+            user_id=data.get("user_id"),
+            email=data.get("email"),
+            date_from=data.get("from"),
+            date_to=data.get("to"),
         )

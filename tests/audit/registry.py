@@ -77,4 +77,3 @@ NOT_AUDITED: dict[str, str] = {
 
 # Auto-created many-to-many tables tested through their relation instead of a factory.
 M2M_TABLES_TESTED_ELSEWHERE: set[str] = {"role_permissions"}
-

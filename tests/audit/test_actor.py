@@ -108,8 +108,11 @@ def test_api_token_request_is_attributed_to_the_token_user(owner, owner_client):
     team = TeamFactory()
     mark = audit_mark()
     response = owner_client.patch(
-        reverse("team-detail", args=[team.pk]), {"description": "via token"}, format="json",
-        HTTP_USER_AGENT="pytest-agent/1.0", REMOTE_ADDR="203.0.113.7",
+        reverse("team-detail", args=[team.pk]),
+        {"description": "via token"},
+        format="json",
+        HTTP_USER_AGENT="pytest-agent/1.0",
+        REMOTE_ADDR="203.0.113.7",
     )
     assert response.status_code == 200, response.content
     [entry] = entries_since(mark, table_name="teams")
@@ -185,8 +188,12 @@ def test_threads_do_not_leak_actors_and_pooled_connections_forget_them():
 def test_a_peer_address_that_is_not_an_ip_does_not_break_the_write(owner, owner_client):
     team = TeamFactory()
     mark = audit_mark()
-    response = owner_client.patch(reverse("team-detail", args=[team.pk]), {"description": "socket"}, format="json",
-                                  REMOTE_ADDR="/run/gunicorn.sock")
+    response = owner_client.patch(
+        reverse("team-detail", args=[team.pk]),
+        {"description": "socket"},
+        format="json",
+        REMOTE_ADDR="/run/gunicorn.sock",
+    )
     assert response.status_code == 200
     [entry] = entries_since(mark, table_name="teams")
     assert entry.ip is None and entry.actor == owner.email

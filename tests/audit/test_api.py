@@ -34,9 +34,11 @@ def test_list_filters_by_table_action_actor_and_time(owner, owner_client):
     rows = results(owner_client.get(LIST, {"table": "teams", "actor": "alice@acountee.test"}))
     assert [(r["action"], r["record_id"]) for r in rows] == [("UPDATE", str(team.pk)), ("INSERT", str(team.pk))]
     assert rows[0]["changes"] == {"description": ["", "changed"]} | {
-        k: v for k, v in rows[0]["changes"].items() if k == "updated_at"}
+        k: v for k, v in rows[0]["changes"].items() if k == "updated_at"
+    }
     assert results(owner_client.get(LIST, {"table": "teams", "actor": str(alice.pk), "action": "INSERT"}))[0][
-        "record_id"] == str(team.pk)
+        "record_id"
+    ] == str(team.pk)
     assert results(owner_client.get(LIST, {"from": "2999-01-01T00:00:00Z"})) == []
     assert len(results(owner_client.get(LIST, {"to": "2999-01-01", "table": "teams"}))) >= 2
 
@@ -55,10 +57,17 @@ def test_list_pages_with_a_fixed_number_of_queries(owner, owner_client):
     assert len(many.captured_queries) == len(few.captured_queries)
 
 
-@pytest.mark.parametrize("params", [
-    {"from": "yesterday"}, {"to": "2026-13-45"}, {"bogus": "x"}, {"page_size": "-1"},
-    {"table": "x" * 500}, {"actor": "\x00"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "yesterday"},
+        {"to": "2026-13-45"},
+        {"bogus": "x"},
+        {"page_size": "-1"},
+        {"table": "x" * 500},
+        {"actor": "\x00"},
+    ],
+)
 def test_hostile_list_parameters_are_a_clear_400(owner_client, params):
     response = owner_client.get(LIST, params)
     assert response.status_code == 400, response.content
@@ -76,7 +85,11 @@ def test_history_includes_child_tables(owner, owner_client):
     response = owner_client.get(reverse("audit-history"), {"table": "roles", "record_id": role.pk})
     rows = results(response)
     assert [(r["table"], r["action"]) for r in rows] == [
-        ("roles", "INSERT"), ("role_permissions", "INSERT"), ("role_permissions", "DELETE"), ("roles", "rename")]
+        ("roles", "INSERT"),
+        ("role_permissions", "INSERT"),
+        ("role_permissions", "DELETE"),
+        ("roles", "rename"),
+    ]
 
 
 def test_history_requires_table_and_a_sane_record_id(owner_client):

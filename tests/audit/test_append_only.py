@@ -117,8 +117,10 @@ def test_verify_audit_detects_deletion_rewrite_and_unsealed_insertion():
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute("INSERT INTO audit (action, table_name, record_id, actor, user_agent, metadata, checksum)"
-                       " VALUES ('INSERT', 'teams', '999', 'mallory', '', '{}', '') RETURNING id")
+        cursor.execute(
+            "INSERT INTO audit (action, table_name, record_id, actor, user_agent, metadata, checksum)"
+            " VALUES ('INSERT', 'teams', '999', 'mallory', '', '{}', '') RETURNING id"
+        )
         forged = cursor.fetchone()[0]
     assert any(b.id == forged and b.problem == "unsealed" for b in verify_chain().broken)
 
@@ -133,8 +135,10 @@ def test_a_non_superuser_application_role_cannot_change_the_log_either():
             pytest.skip("the test database role cannot create roles")
         # Created inside the test's transaction: rolled back with it.
         cursor.execute("CREATE ROLE acountee_audit_probe NOLOGIN")
-        cursor.execute("GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON audit, audit_seals, security_events"
-                       " TO acountee_audit_probe")
+        cursor.execute(
+            "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON audit, audit_seals, security_events"
+            " TO acountee_audit_probe"
+        )
         cursor.execute("SET LOCAL ROLE acountee_audit_probe")
     try:
         assert "append-only" in _refused("UPDATE audit SET actor = 'mallory'")

@@ -73,8 +73,12 @@ def _changed(field: models.Field, value: Any) -> Any:
 
 def _field_to_change(model: type[models.Model], excluded: set[str]) -> models.Field:
     candidates = [
-        f for f in model._meta.concrete_fields
-        if not f.primary_key and not f.is_relation and not f.choices and f.column not in excluded
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key
+        and not f.is_relation
+        and not f.choices
+        and f.column not in excluded
         and not isinstance(f, models.JSONField | models.BinaryField | models.UUIDField | models.EmailField)
     ]
     order = (models.TextField, models.CharField, models.BooleanField, models.DateTimeField, models.DateField)
@@ -144,8 +148,9 @@ def test_orm_and_raw_sql_writes_each_leave_one_correct_entry(table: str):
     model.objects.filter(pk=other.pk).delete()
     with system_context("audit_raw_sql_test"), connection.cursor() as cursor:
         mark = audit_mark()
-        cursor.execute(f'INSERT INTO "{table}" SELECT * FROM jsonb_populate_record(NULL::"{table}", %s)',
-                       [json.dumps(row)])
+        cursor.execute(
+            f'INSERT INTO "{table}" SELECT * FROM jsonb_populate_record(NULL::"{table}", %s)', [json.dumps(row)]
+        )
         entry = _one(mark, table, other.pk, "INSERT", RAW_ACTOR)
         assert entry.actor_user_id is None
 
@@ -179,4 +184,6 @@ def test_role_permissions_many_to_many_through_orm_and_raw_sql():
         cursor.execute("INSERT INTO role_permissions (role_id, permission_id) VALUES (%s, %s)", [role.pk, perm.pk])
         cursor.execute("DELETE FROM role_permissions WHERE role_id = %s", [role.pk])
         assert [(e.action, e.actor) for e in entries_since(mark, table_name="role_permissions")] == [
-            ("INSERT", RAW_ACTOR), ("DELETE", RAW_ACTOR)]
+            ("INSERT", RAW_ACTOR),
+            ("DELETE", RAW_ACTOR),
+        ]

@@ -26,8 +26,12 @@ def mark() -> int:
 
 def test_admin_sign_in_failure_success_and_sign_out(client, finance):
     m = mark()
-    client.post(reverse("admin:login"), {"username": finance.email, "password": "wrong"},
-                REMOTE_ADDR="198.51.100.9", HTTP_USER_AGENT="browser/1")
+    client.post(
+        reverse("admin:login"),
+        {"username": finance.email, "password": "wrong"},
+        REMOTE_ADDR="198.51.100.9",
+        HTTP_USER_AGENT="browser/1",
+    )
     client.post(reverse("admin:login"), {"username": finance.email, "password": PASSWORD})
     client.post(reverse("admin:logout"))
     events = list(SecurityEvent.objects.filter(id__gt=m).order_by("id"))

@@ -18,11 +18,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         result = verify_chain(limit=max(1, options["limit"]))
         if result.ok:
-            self.stdout.write(self.style.SUCCESS(
-                f"Audit log intact: {result.checked} entries and {result.seals} seals verified; "
-                f"head seal #{result.head_seq} checksum {result.head_checksum or '-'} "
-                "(keep it elsewhere: it proves today's log later)"
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Audit log intact: {result.checked} entries and {result.seals} seals verified; "
+                    f"head seal #{result.head_seq} checksum {result.head_checksum or '-'} "
+                    "(keep it elsewhere: it proves today's log later)"
+                )
+            )
             return
         for entry in result.broken:
             seal = f" (seal #{entry.seal_seq})" if entry.seal_seq is not None else ""
