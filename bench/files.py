@@ -1,10 +1,11 @@
 """File store benchmark (issue 3 acceptance): upload and download through the real HTTP stack.
 
-Starts gunicorn (one sync worker, production settings, DEBUG off) against your own database,
-uploads 10 MB and 100 MB random files to `POST /api/files/` (streamed multipart body),
-downloads them from `GET /api/files/{id}/content/`, checks the SHA-256 round trip, and
-prints MB/s and the server worker's peak resident memory growth during each transfer
-(exact: the kernel's VmHWM after resetting it through /proc/<pid>/clear_refs).
+Starts gunicorn against your own database (one gthread worker with 4 threads, as `make serve`
+runs them; `--threads 1` for a sync worker; production settings, DEBUG off), uploads 10 MB
+and 100 MB random files to `POST /api/files/` (streamed multipart body), downloads them from
+`GET /api/files/{id}/content/`, checks the SHA-256 round trip, and prints MB/s and the
+server worker's peak resident memory growth during each transfer (exact: the kernel's VmHWM
+after resetting it through /proc/<pid>/clear_refs).
 
     PGURI=postgres://postgres@127.0.0.1:5432/acountee_files .venv/bin/python bench/files.py [--sizes 10 100]
 
@@ -212,6 +213,7 @@ def cut_off_upload(port: int, token: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100], help="file sizes in MB")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads (1: sync worker; >1: gthread)")
     parser.add_argument("--downloads", type=int, default=5, help="downloads per file (best MB/s reported)")
     args = parser.parse_args()
     if not os.environ.get("PGURI"):
@@ -222,7 +224,7 @@ def main() -> None:
     port = _free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "acountee.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--worker-class", "sync", "--timeout", "600", "--log-level", "warning"],
+         "--workers", "1", "--threads", str(args.threads), "--timeout", "600", "--log-level", "warning"],
         env=env, cwd=ROOT, start_new_session=True,
     )
     stored: list[int] = []
