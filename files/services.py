@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from acountee.errors import NotFoundError, ProtectedError, TooLarge, ValidationFailed
@@ -98,9 +99,14 @@ def _as_seekable(content: bytes | IO[bytes]) -> tuple[IO[bytes], bool]:
 
 def _too_large(limit: int) -> TooLarge:
     return TooLarge(
-        _("The file is larger than the limit of %(limit)s bytes.") % {"limit": limit},
+        _("The file is larger than the limit of %(limit)s.") % {"limit": filesizeformat(limit)},
         details={"max_size": limit},
     )
+
+
+def too_large_error() -> TooLarge:
+    """The refusal of a file over FILE_MAX_SIZE (413 TOO_LARGE; details.max_size in bytes)."""
+    return _too_large(max_file_size())
 
 
 def _hash(stream: IO[bytes]) -> tuple[str, int]:

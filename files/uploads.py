@@ -24,17 +24,14 @@ from django.http.multipartparser import MultiPartParser
 from django.utils.translation import gettext as _
 
 from acountee.errors import TooLarge, ValidationFailed
+from files.services import too_large_error
 
 # Room for the multipart headers and form fields around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
 
 def _too_large() -> TooLarge:
-    limit = settings.FILE_MAX_SIZE
-    return TooLarge(
-        _("The file is larger than the limit of %(limit)s bytes.") % {"limit": limit},
-        details={"max_size": limit},
-    )
+    return too_large_error()
 
 
 def _incomplete() -> ValidationFailed:

@@ -99,6 +99,8 @@ def test_too_large_file_gets_413_and_nothing_is_stored(client_for, finance, sett
     response = upload(client_for(finance), b"x" * 1001, name="big.bin")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "TOO_LARGE"
+    assert response.json()["error"]["details"] == {"max_size": 1000}
+    assert "1000" in response.json()["error"]["message"]  # "1000 bytes" / "1000 byte"
     assert not StoredFile.objects.exists()
 
 
