@@ -32,7 +32,8 @@ def audit_entry_list(
         qs = qs.filter(action=action)
     if actor:
         # A user id, or the recorded actor name (e-mail, system:<command>, unknown).
-        qs = qs.filter(Q(actor_user_id=int(actor)) | Q(actor=actor)) if actor.isdigit() else qs.filter(actor=actor)
+        by_id = actor.isascii() and actor.isdigit() and len(actor) <= 18
+        qs = qs.filter(Q(actor_user_id=int(actor)) | Q(actor=actor)) if by_id else qs.filter(actor=actor)
     if date_from is not None:
         qs = qs.filter(occurred_at__gte=date_from)
     if date_to is not None:
@@ -57,7 +58,7 @@ def history_condition(*, table: str, record_id: str) -> Q:
     for _depth in range(MAX_HISTORY_DEPTH):
         next_frontier: list[tuple[str, set[str]]] = []
         for parent_table, ids in frontier:
-            numeric = sorted(int(i) for i in ids if i.isdigit())
+            numeric = sorted(int(i) for i in ids if i.isascii() and i.isdigit())
             if not numeric:
                 continue
             for rule in CHILD_RULES.get(parent_table, []):

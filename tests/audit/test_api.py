@@ -74,6 +74,11 @@ def test_hostile_list_parameters_are_a_clear_400(owner_client, params):
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
+def test_an_actor_id_too_big_for_the_database_is_just_not_found(owner_client):
+    assert results(owner_client.get(LIST, {"actor": "9" * 40})) == []
+    assert results(owner_client.get(LIST, {"actor": "²"})) == []
+
+
 def test_history_includes_child_tables(owner, owner_client):
     role = RoleFactory(name="history-role")
     perm = Permission.objects.get(codename="view_auditentry")
