@@ -420,8 +420,10 @@ class PaymentRequestAdmin(RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMi
 
     @admin.action(description=_("Approve selected payment requests"))
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> None:
-        result = services.payment_requests_bulk_approve(ids=list(queryset.values_list("pk", flat=True)),
-                                                          actor=request.user)
+        result = self.call_service(request, services.payment_requests_bulk_approve,
+                                   ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        if result is None:
+            return
         self._report(request, len(result.approved), str(_("approved")))
         for failure in result.failed:
             messages.error(request, f"#{failure['id']}: {failure['message']} ({failure['code']})")
