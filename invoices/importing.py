@@ -353,8 +353,11 @@ class Importer:
             return
         if len(parsing) >= len(workers.processes):
             self._dispatch(self._collect(*parsing.popleft()), writer)
+        if self.pool is None:  # given up on while collecting
+            self._dispatch(self._parse_here(fresh), writer)
+            return
         try:
-            parsing.append((fresh, workers.submit([item.data for item in fresh])))
+            parsing.append((fresh, self.pool.submit([item.data for item in fresh])))
         except OSError:
             self._dispatch(self._parse_here(fresh), writer)
 
@@ -370,6 +373,8 @@ class Importer:
         return self.pool
 
     def _collect(self, fresh: list[_Pending], ticket: Any) -> list[_Pending]:
+        if self.pool is None:  # the processes were given up on after a failure
+            return self._parse_here(fresh)
         try:
             outcomes = self.pool.result(ticket)
         except (OSError, EOFError, ValueError, pickle.UnpicklingError):

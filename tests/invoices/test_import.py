@@ -409,3 +409,23 @@ def test_parser_processes_give_the_same_results(settings, finance):
     assert "DTD" in upload.entries[9].reason
     assert Invoice.objects.count() == 7
     assert InvoiceService.objects.count() == 14
+
+
+def test_a_dying_parser_process_falls_back_to_parsing_here(settings, finance, monkeypatch):
+    from invoices import importing
+
+    settings.INVOICE_IMPORT_PARSE_PROCESSES = 2
+    settings.INVOICE_IMPORT_PARSE_PROCESSES_FROM = 1
+    settings.INVOICE_IMPORT_BATCH_SIZE = 2
+    real_submit = importing._ParserProcesses.submit
+
+    def submit_then_kill(self, items):
+        process = real_submit(self, items)
+        process.kill()
+        process.wait()
+        return process
+
+    monkeypatch.setattr(importing._ParserProcesses, "submit", submit_then_kill)
+    report = invoices_import(uploads=[("z.zip", zip_of([(f"{n}.xml", invoice_xml(n)) for n in range(1, 8)]))],
+                             actor=finance)
+    assert report.uploads[0].counts() == {"success": 7, "skipped": 0, "failure": 0}
