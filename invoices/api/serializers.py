@@ -46,6 +46,11 @@ class InvoiceServiceSerializer(serializers.ModelSerializer):
 
 class InvoiceDetailSerializer(InvoiceListSerializer):
     services = InvoiceServiceSerializer(many=True, read_only=True)
+    history_url = serializers.SerializerMethodField()
+
+    def get_history_url(self, obj: Invoice) -> str:
+        """The audit trail of the invoice and its lines (audit API)."""
+        return f"/api/audit/history/?table=invoices&record_id={obj.pk}"
 
     class Meta(InvoiceListSerializer.Meta):
         fields = [
@@ -56,7 +61,7 @@ class InvoiceDetailSerializer(InvoiceListSerializer):
             "seller_address", "seller_bank_account", "seller_bank_name", "seller_phone", "seller_email",
             "buyer_address", "trade_discount", "other_fees", "total_in_words", "rate_summaries", "extras",
             "content_hash", "payment_type", "payment_bank_name", "payment_bank_account", "payment_account_name",
-            "imported_by", "updated_at", "services",
+            "imported_by", "updated_at", "services", "history_url",
         ]
         read_only_fields = fields
 

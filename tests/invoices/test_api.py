@@ -81,7 +81,7 @@ def test_linked_filter_with_real_prs(finance, client_for):
     assert [row["id"] for row in client.get(URL, {"linked": "false"}).json()["results"]] == [b.pk]
 
 
-def test_detail_has_lines_and_money_as_strings(finance, client_for):
+def test_detail_has_lines_and_money_as_strings(finance, client_for, owner_client):
     invoice = create_invoice(1)
     body = client_for(finance).get(f"{URL}{invoice.pk}/").json()
     assert body["number"] == invoice.number
@@ -89,6 +89,9 @@ def test_detail_has_lines_and_money_as_strings(finance, client_for):
     assert [line["position"] for line in body["services"]] == [1, 2]
     assert body["status_label"]
     assert body["pr"] is None
+    history = owner_client.get(body["history_url"])
+    assert history.status_code == 200
+    assert str(invoice.pk).encode() in history.content
 
 
 @pytest.mark.parametrize("path", ["abc/", "99999999999999999999999/", "123456/"])
