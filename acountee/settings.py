@@ -248,9 +248,6 @@ INVOICE_IMPORT_MAX_COMPRESSION_RATIO = env.int("INVOICE_IMPORT_MAX_COMPRESSION_R
 INVOICE_IMPORT_BATCH_SIZE = env.int("INVOICE_IMPORT_BATCH_SIZE", default=500)
 # Writer threads (own connections) that store batches while the next is parsed; 0 = none.
 INVOICE_IMPORT_WRITERS = env.int("INVOICE_IMPORT_WRITERS", default=2)
-# Parser processes for large uploads (ZIPs of at least INVOICE_IMPORT_PARSE_PROCESSES_FROM entries); 0 = none.
-INVOICE_IMPORT_PARSE_PROCESSES = env.int("INVOICE_IMPORT_PARSE_PROCESSES", default=1)
-INVOICE_IMPORT_PARSE_PROCESSES_FROM = env.int("INVOICE_IMPORT_PARSE_PROCESSES_FROM", default=2000)
 
 # --- Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = PRODUCTION

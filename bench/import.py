@@ -43,11 +43,6 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def children_peak_mb() -> float:
-    """Largest resident size of a finished child (the parser processes)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000)
@@ -95,8 +90,7 @@ def main() -> None:
         print(f"import:    {counts}  inserted {inserted:,} invoices, {inserted_lines:,} lines")
         print(f"           {elapsed:.2f} s = {inserted / elapsed:,.0f} invoices/s,"
               f" {inserted_lines / elapsed:,.0f} lines/s")
-        print(f"           peak RSS growth {growth:.0f} MB (base {base_rss:.0f} MB);"
-              f" parser process peak RSS {children_peak_mb():.0f} MB")
+        print(f"           peak RSS growth {growth:.0f} MB (base {base_rss:.0f} MB)")
 
         with open(path, "rb") as upload:
             started = time.perf_counter()

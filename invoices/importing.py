@@ -24,15 +24,10 @@ import contextvars
 import hashlib
 import io
 import json
-import os
-import pickle
 import queue
 import stat
-import subprocess
-import sys
 import threading
 import zipfile
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -75,7 +70,6 @@ class EntryResult:
 class UploadResult:
     name: str
     kind: str  # "xml" or "zip"
-    expected: int = 1  # entries announced (a ZIP's directory)
     result: str = ""
     reason: str = ""
     entries: list[EntryResult] = field(default_factory=list)
@@ -238,7 +232,6 @@ def _zip_entries(stream: IO[bytes], upload: UploadResult) -> Iterator[_Pending]:
         upload.reason = _("The archive expands to %(size)s bytes, over the limit of %(limit)s.") % {
             "size": f"{declared_total:,}", "limit": f"{max_total:,}"}
         return
-    upload.expected = len(infos)
     cap = limit("INVOICE_IMPORT_MAX_XML_BYTES")
     max_ratio = limit("INVOICE_IMPORT_MAX_COMPRESSION_RATIO")
     expanded = 0
@@ -306,8 +299,6 @@ class Importer:
         self.progress = progress
         self.batch_size = limit("INVOICE_IMPORT_BATCH_SIZE")
         self.company_tax_code = "".join(str(getattr(settings, "COMPANY_TAX_CODE", "") or "").split())
-        self.pool: _ParserProcesses | None = None
-        self.pool_refused = False
 
     def run(self, uploads: Iterable[tuple[str, bytes | IO[bytes]]]) -> ImportReport:
         report = ImportReport()
@@ -318,18 +309,15 @@ class Importer:
                 report.uploads.append(upload)
                 self.seen_hashes: set[str] = set()
                 pending: list[_Pending] = []
-                parsing: deque[tuple[list[_Pending], Any]] = deque()
                 done = 0
                 for item in _entries(upload.name, content, upload):
                     pending.append(item)
                     if len(pending) >= self.batch_size:
-                        self._advance(pending, parsing, writer, upload)
+                        self._dispatch(self._prepare(pending), writer)
                         pending = []
                         done = self._tick(upload, done)
                 if pending:
-                    self._advance(pending, parsing, writer, upload)
-                while parsing:
-                    self._dispatch(self._collect(*parsing.popleft()), writer)
+                    self._dispatch(self._prepare(pending), writer)
                 if writer is not None:
                     writer.join()
                 self._tick(upload, done)
@@ -338,58 +326,7 @@ class Importer:
         finally:
             if writer is not None:
                 writer.close()
-            if self.pool is not None:
-                self.pool.close()
         return report
-
-    def _advance(self, pending: list[_Pending], parsing: deque[Any], writer: _Writers | None,
-                 upload: UploadResult) -> None:
-        """Known files are dropped; the rest is parsed here, or by the parser processes while
-        this thread reads the next batch and the writers store the previous one."""
-        fresh = self._known_files(pending)
-        workers = self._parsers(upload)
-        if workers is None or not fresh:
-            self._dispatch(self._parse_here(fresh), writer)
-            return
-        if len(parsing) >= len(workers.processes):
-            self._dispatch(self._collect(*parsing.popleft()), writer)
-        if self.pool is None:  # given up on while collecting
-            self._dispatch(self._parse_here(fresh), writer)
-            return
-        try:
-            parsing.append((fresh, self.pool.submit([item.data for item in fresh])))
-        except OSError:
-            self._dispatch(self._parse_here(fresh), writer)
-
-    def _parsers(self, upload: UploadResult) -> _ParserProcesses | None:
-        if self.pool is None and not self.pool_refused:
-            count = limit("INVOICE_IMPORT_PARSE_PROCESSES")
-            if count <= 0 or upload.expected < limit("INVOICE_IMPORT_PARSE_PROCESSES_FROM"):
-                return None
-            try:
-                self.pool = _ParserProcesses(count, limit("INVOICE_IMPORT_MAX_XML_BYTES"))
-            except OSError:
-                self.pool_refused = True
-        return self.pool
-
-    def _collect(self, fresh: list[_Pending], ticket: Any) -> list[_Pending]:
-        if self.pool is None:  # the processes were given up on after a failure
-            return self._parse_here(fresh)
-        try:
-            outcomes = self.pool.result(ticket)
-        except (OSError, EOFError, ValueError, pickle.UnpicklingError):
-            # The parser process died: parse here, and stop using the processes.
-            self.pool.close()
-            self.pool, self.pool_refused = None, True
-            return self._parse_here(fresh)
-        parsed: list[_Pending] = []
-        for item, (ok, value) in zip(fresh, outcomes, strict=True):
-            if ok:
-                item.parsed = value
-                parsed.append(item)
-            else:
-                self._fail_parse(item, value)
-        return parsed
 
     def _threaded(self) -> bool:
         # Inside a transaction (tests, an atomic caller) other connections could not see its
@@ -428,9 +365,7 @@ class Importer:
 
     # --- one batch: prepared here (hash, known files, parse), stored by `_store`
 
-    def _known_files(self, pending: list[_Pending]) -> list[_Pending]:
-        """Hashes every entry; files already imported (or seen in this upload) are skipped
-        before anything is parsed."""
+    def _prepare(self, pending: list[_Pending]) -> list[_Pending]:
         for item in pending:
             item.sha256 = hashlib.sha256(item.data).hexdigest()
         existing = dict(
@@ -446,24 +381,18 @@ class Importer:
             else:
                 self.seen_hashes.add(item.sha256)
                 fresh.append(item)
-        return fresh
-
-    def _parse_here(self, fresh: list[_Pending]) -> list[_Pending]:
         cap = limit("INVOICE_IMPORT_MAX_XML_BYTES")
         parsed: list[_Pending] = []
         for item in fresh:
             try:
                 item.parsed = parse_invoice(item.data, max_bytes=cap)
             except InvoiceParseError as exc:
-                self._fail_parse(item, exc.message)
+                item.result.result, item.result.reason = FAILURE, _("Invalid e-invoice: %(reason)s") % {
+                    "reason": exc.message}
+                item.data = b""
                 continue
             parsed.append(item)
         return parsed
-
-    def _fail_parse(self, item: _Pending, message: str) -> None:
-        item.result.result = FAILURE
-        item.result.reason = _("Invalid e-invoice: %(reason)s") % {"reason": message}
-        item.data = b""
 
     def _store(self, parsed: list[_Pending]) -> None:
         parsed = self._drop_known_invoices(parsed)
@@ -708,53 +637,6 @@ class Importer:
                 Invoice.objects.filter(pk=pk).update(status=InvoiceStatus.REDUNDANT, updated_at=timezone.now())
             elif status in (InvoiceStatus.IMPORTED, InvoiceStatus.COMPLETED):
                 Invoice.objects.filter(pk=pk).update(superseded_while_linked=True, updated_at=timezone.now())
-
-
-class _ParserProcesses:
-    """`python -m invoices.parse_worker` children (plain pipes, not multiprocessing: nothing
-    of the parent's main module is re-imported). Each holds at most one batch in flight; the
-    caller collects in submission order."""
-
-    def __init__(self, count: int, max_bytes: int):
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        self.max_bytes = max_bytes
-        self.processes: list[subprocess.Popen[bytes]] = []
-        try:
-            for _index in range(count):
-                self.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "invoices.parse_worker"],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-                ))
-        except OSError:
-            self.close()
-            raise
-        self.next = 0
-
-    def submit(self, items: list[bytes]) -> subprocess.Popen[bytes]:
-        process = self.processes[self.next]
-        self.next = (self.next + 1) % len(self.processes)
-        request = pickle.dumps((self.max_bytes, items), protocol=pickle.HIGHEST_PROTOCOL)
-        process.stdin.write(len(request).to_bytes(8, "big") + request)
-        process.stdin.flush()
-        return process
-
-    def result(self, process: subprocess.Popen[bytes]) -> list[tuple[bool, Any]]:
-        from invoices.parse_worker import _read_exactly
-
-        size = int.from_bytes(_read_exactly(process.stdout, 8), "big")
-        return pickle.loads(_read_exactly(process.stdout, size))  # noqa: S301 - our own child
-
-    def close(self) -> None:
-        for process in self.processes:
-            try:
-                process.stdin.close()
-                process.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired, ValueError):
-                process.kill()
-            finally:
-                if process.stdout:
-                    process.stdout.close()
-        self.processes = []
 
 
 class _Writers:

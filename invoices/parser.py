@@ -646,17 +646,3 @@ def _distribute(total: Decimal, weights: list[Decimal], unit: Decimal) -> list[D
         biggest = max(range(len(weights)), key=lambda i: abs(weights[i]))
         shares[biggest] += remainder
     return shares
-
-
-def parse_many(items: list[bytes], max_bytes: int = DEFAULT_MAX_BYTES) -> list[tuple[bool, Any]]:
-    """`parse_invoice` over many documents, for a worker process: `(True, invoice)` or
-    `(False, message)` per document, in order (nothing here needs Django)."""
-    results: list[tuple[bool, Any]] = []
-    for data in items:
-        try:
-            results.append((True, parse_invoice(data, max_bytes=max_bytes)))
-        except InvoiceParseError as exc:
-            results.append((False, exc.message))
-        except RecursionError:
-            results.append((False, "the document is nested too deeply"))
-    return results

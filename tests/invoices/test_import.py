@@ -393,39 +393,3 @@ def test_other_archives_at_top_level_are_refused(finance):
     assert [u.result for u in report.uploads] == ["failure", "failure"]
     assert all("Not an XML file or ZIP archive" in u.reason for u in report.uploads)
     assert Invoice.objects.count() == 0
-
-
-def test_parser_processes_give_the_same_results(settings, finance):
-    settings.INVOICE_IMPORT_PARSE_PROCESSES = 2
-    settings.INVOICE_IMPORT_PARSE_PROCESSES_FROM = 1
-    settings.INVOICE_IMPORT_BATCH_SIZE = 3
-    entries = [(f"{n}.xml", invoice_xml(n)) for n in range(1, 8)]
-    entries += [("bad.xml", fixture("missing_number.xml")), ("dup.xml", invoice_xml(1)),
-                ("laughs.xml", fixture("billion_laughs.xml"))]
-    report = invoices_import(uploads=[("pool.zip", zip_of(entries))], actor=finance)
-    upload = report.uploads[0]
-    assert upload.counts() == {"success": 7, "skipped": 1, "failure": 2}
-    assert "TTChung/SHDon: missing required value" in upload.entries[7].reason
-    assert "DTD" in upload.entries[9].reason
-    assert Invoice.objects.count() == 7
-    assert InvoiceService.objects.count() == 14
-
-
-def test_a_dying_parser_process_falls_back_to_parsing_here(settings, finance, monkeypatch):
-    from invoices import importing
-
-    settings.INVOICE_IMPORT_PARSE_PROCESSES = 2
-    settings.INVOICE_IMPORT_PARSE_PROCESSES_FROM = 1
-    settings.INVOICE_IMPORT_BATCH_SIZE = 2
-    real_submit = importing._ParserProcesses.submit
-
-    def submit_then_kill(self, items):
-        process = real_submit(self, items)
-        process.kill()
-        process.wait()
-        return process
-
-    monkeypatch.setattr(importing._ParserProcesses, "submit", submit_then_kill)
-    report = invoices_import(uploads=[("z.zip", zip_of([(f"{n}.xml", invoice_xml(n)) for n in range(1, 8)]))],
-                             actor=finance)
-    assert report.uploads[0].counts() == {"success": 7, "skipped": 0, "failure": 0}
