@@ -220,16 +220,21 @@ def test_zip_over_entry_limit_is_refused_whole(settings, finance):
 def test_zip_over_expanded_size_is_refused_whole(settings, finance):
     settings.INVOICE_IMPORT_MAX_ZIP_EXPANDED_BYTES = 5000
     content = zip_of([(f"{n}.xml", invoice_xml(n, lines=5)) for n in range(1, 5)])
-    report = invoices_import(uploads=[("big.zip", content)], actor=finance)
+    report = invoices_import(uploads=[("big.zip", content), ("ok.xml", invoice_xml(9))], actor=finance)
     assert report.uploads[0].result == "failure" and "expands to" in report.uploads[0].reason
-    assert Invoice.objects.count() == 0
+    assert report.uploads[1].result == "success"
+    assert Invoice.objects.count() == 1
 
 
 def test_oversize_xml_is_refused(settings, finance):
-    settings.INVOICE_IMPORT_MAX_XML_BYTES = 1000
-    report = invoices_import(uploads=[("big.xml", invoice_xml(1, lines=10))], actor=finance)
-    assert report.uploads[0].result == "failure" and "limit of 1,000 bytes" in report.uploads[0].reason
-    assert Invoice.objects.count() == 0
+    settings.INVOICE_IMPORT_MAX_XML_BYTES = 3000
+    report = invoices_import(uploads=[("big.xml", invoice_xml(1, lines=10)), ("small.xml", invoice_xml(2, lines=1)),
+                                      ("big.zip", zip_of([("b.xml", invoice_xml(3, lines=10)),
+                                                          ("s.xml", invoice_xml(4, lines=1))]))], actor=finance)
+    assert report.uploads[0].result == "failure" and "limit of 3,000 bytes" in report.uploads[0].reason
+    assert report.uploads[1].result == "success"
+    assert [e.result for e in report.uploads[2].entries] == ["failure", "success"]
+    assert Invoice.objects.count() == 2
 
 
 @pytest.mark.parametrize(("content", "words"), [
