@@ -69,3 +69,13 @@ def sync_builtin_role_permissions(sender: Any = None, using: str = "default", **
         missing = Permission.objects.using(using).filter(wanted).exclude(pk__in=existing)
         if missing.exists():
             role.permissions.add(*missing)
+
+
+def ensure_builtin_roles() -> None:
+    """Create missing built-in roles and grant their permissions. The data migration does
+    this on a real database; tests that flush tables between runs call it to start over."""
+    from accounts.models import Role
+
+    for name, description in BUILTIN_ROLES.items():
+        Role.objects.get_or_create(name=name, defaults={"description": str(description), "is_builtin": True})
+    sync_builtin_role_permissions()

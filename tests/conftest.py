@@ -14,6 +14,21 @@ from accounts.models import User
 from tests.accounts.factories import PASSWORD, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _builtin_roles_in_transactional_tests(request: pytest.FixtureRequest) -> None:
+    """Transactional tests flush every table afterwards, the built-in roles (made by a data
+    migration) included. Put them back before each such test, so test order never matters."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    transactional = transactional or "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from accounts.roles import ensure_builtin_roles
+
+    ensure_builtin_roles()
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD
