@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,6 +46,13 @@ SUCCESS, SKIPPED, FAILURE, PARTIAL = "success", "skipped", "failure", "partial"
 NESTED_ARCHIVE_SUFFIXES = (".zip", ".rar", ".7z", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".zst", ".cab", ".jar")
 ARCHIVE_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"Rar!", b"7z\xbc\xaf", b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
 RATIO_CHECK_MIN_BYTES = 64 * 1024
+# Deadlock, serialization failure, lock timeout: two writers waited on each other's rows.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def _sqlstate(exc: BaseException) -> str:
+    cause = exc.__cause__
+    return str(getattr(cause, "sqlstate", "") or "")
 
 
 def limit(name: str) -> int:
@@ -401,7 +408,9 @@ class Importer:
         try:
             with transaction.atomic():
                 self._write(parsed)
-        except (IntegrityError, OperationalError):
+        except (IntegrityError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and _sqlstate(exc) not in RETRYABLE_SQLSTATES:
+                raise  # the database is unavailable: not something one entry at a time fixes
             # A concurrent import (or our other writer) stored one of these meanwhile, or
             # the two waited on each other: replay entry by entry, each in its own savepoint.
             for item in parsed:
@@ -432,6 +441,8 @@ class Importer:
                 item.data = b""
             return
         except DatabaseError as exc:
+            if isinstance(exc, OperationalError | InterfaceError) and _sqlstate(exc) not in RETRYABLE_SQLSTATES:
+                raise  # the database is unavailable (503), not this entry's fault
             item.result.result = FAILURE
             item.result.reason = _("The database refused the invoice: %(error)s") % {"error": str(exc)[:200]}
             item.data = b""

@@ -398,3 +398,15 @@ def test_other_archives_at_top_level_are_refused(finance):
     assert [u.result for u in report.uploads] == ["failure", "failure"]
     assert all("Not an XML file or ZIP archive" in u.reason for u in report.uploads)
     assert Invoice.objects.count() == 0
+
+
+def test_an_unavailable_database_is_an_error_not_a_failure_per_entry(monkeypatch, finance):
+    from django.db import OperationalError
+
+    def down(self, items):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(Importer, "_write", down)
+    with pytest.raises(OperationalError):
+        invoices_import(uploads=[("z.zip", zip_of([("a.xml", invoice_xml(1)), ("b.xml", invoice_xml(2))]))],
+                        actor=finance)
