@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "invoices",
     "payments",
     "approvals",
+    "approvals.notifications",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +249,30 @@ INVOICE_IMPORT_MAX_COMPRESSION_RATIO = env.int("INVOICE_IMPORT_MAX_COMPRESSION_R
 INVOICE_IMPORT_BATCH_SIZE = env.int("INVOICE_IMPORT_BATCH_SIZE", default=500)
 # Writer threads (own connections) that store batches while the next is parsed; 0 = none.
 INVOICE_IMPORT_WRITERS = env.int("INVOICE_IMPORT_WRITERS", default=2)
+
+# --- E-mail (notifications, docs/notifications.md) ------------------------------------------------
+# SMTP when EMAIL_HOST is set; otherwise the console backend outside production (the worker
+# prints the e-mails it would send). EMAIL_BACKEND overrides both.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Acountee <noreply@acountee.local>")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend" if (EMAIL_HOST or PRODUCTION)
+    else "django.core.mail.backends.console.EmailBackend",
+)
+# Root the links in e-mails point at (the admin's PR page is ADMIN_BASE_URL + /admin/…).
+ADMIN_BASE_URL = env.str("ADMIN_BASE_URL", default="http://127.0.0.1:8000")
+# Worker: attempts per delivery, first retry delay (doubling each time, capped), idle poll.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=60)
+NOTIFICATION_RETRY_MAX_SECONDS = env.int("NOTIFICATION_RETRY_MAX_SECONDS", default=6 * 3600)
+NOTIFICATION_POLL_SECONDS = env.float("NOTIFICATION_POLL_SECONDS", default=5.0)
 
 # --- Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = PRODUCTION

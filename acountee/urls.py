@@ -11,6 +11,7 @@ api_patterns = [
     path("", include("invoices.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("approvals.api.urls")),
+    path("", include("approvals.notifications.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -249,6 +249,14 @@ class PaymentRequestAdmin(RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMi
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_delete_permission(request, obj) and (obj is None or obj.status == PaymentRequestStatus.DRAFT)
 
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200 and str(object_id).isdigit():
+            from approvals.notifications.services import notifications_mark_read_for_pr
+
+            notifications_mark_read_for_pr(user=request.user, pr_id=int(object_id))  # opening a PR reads its news
+        return response
+
     # --- display ---------------------------------------------------------------------------------------------
     @admin.display(description=_("step"))
     def step_display(self, obj: PaymentRequest) -> str:

@@ -1,15 +1,18 @@
 """The moments of a PR's life that people must hear about (SPEC §4, §11).
 
 Every lifecycle service calls these *inside* its transaction, after the change is written,
-so whatever they record commits or rolls back with the change itself. Today they do only
-what is real: nothing beyond the semantic audit entry the service already wrote. The
-notifications capability (SPEC §11) fills them in by writing outbox rows here — in the same
-transaction, never sending anything under a row lock.
+so whatever they record commits or rolls back with the change itself. The notifications
+capability (SPEC §11) writes its outbox here: in-app notifications and pending e-mail
+deliveries (`approvals.notifications.services`), in a savepoint whose failure never fails the
+change, and never sending anything under a row lock (the `dispatch_notifications` worker sends
+after commit).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from approvals.notifications import services as notifications
 
 if TYPE_CHECKING:
     from approvals.models import ApprovalStep
@@ -18,19 +21,24 @@ if TYPE_CHECKING:
 
 def approvals_requested(pr: PaymentRequest, step: ApprovalStep) -> None:
     """The PR entered the chain: `step` (the first) awaits its approvers."""
+    notifications.notify_approvals_requested(pr=pr, step=step)
 
 
 def step_advanced(pr: PaymentRequest, step: ApprovalStep) -> None:
     """A step was satisfied and `step` (the next one) now awaits its approvers."""
+    notifications.notify_step_advanced(pr=pr, step=step)
 
 
 def pr_approved(pr: PaymentRequest) -> None:
     """The last step was satisfied: the maker (and finance) may pay."""
+    notifications.notify_pr_approved(pr=pr)
 
 
 def pr_rejected(pr: PaymentRequest, reason: str) -> None:
     """An approver rejected the PR back to draft: the maker must hear why."""
+    notifications.notify_pr_rejected(pr=pr, reason=reason)
 
 
 def pr_completed(pr: PaymentRequest) -> None:
     """Finance paid the PR."""
+    notifications.notify_pr_completed(pr=pr)

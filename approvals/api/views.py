@@ -127,6 +127,13 @@ class PaymentRequestViewSet(ModelViewSet):
         services.payment_request_update(pr=pr, actor=request.user, **payload.validated_data)
         return self._fresh(pr.pk)
 
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().retrieve(request, *args, **kwargs)
+        from approvals.notifications.services import notifications_mark_read_for_pr
+
+        notifications_mark_read_for_pr(user=request.user, pr_id=response.data["id"])  # opening a PR reads its news
+        return response
+
     def perform_destroy(self, instance: PaymentRequest) -> None:
         services.payment_request_delete(pr=instance, actor=self.request.user)
 

@@ -67,6 +67,9 @@ AUDITED_TABLE_FACTORIES: dict[str, Callable[[], Any]] = {
     "approval_step_users": _lazy("tests.approvals.factories", "audit_row_step_user"),
     "approval_records": _lazy("tests.approvals.factories", "audit_row_record"),
     "approval_delegations": _lazy("tests.approvals.factories", "audit_row_delegation"),
+    "notifications": _lazy("tests.notifications.factories", "audit_row_notification"),
+    "notification_deliveries": _lazy("tests.notifications.factories", "audit_row_delivery"),
+    "notification_preferences": _lazy("tests.notifications.factories", "audit_row_preference"),
     # role_permissions is an M2M through table: covered by tests/audit via role.permissions.add().
 }
 

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationsConfig(AppConfig):
+    """Approver notifications (SPEC §11): a Django app of its own nested in `approvals`, so its
+    migrations never clash with the approval chain's (docs/adr/0004-notifications-app.md)."""
+
+    name = "approvals.notifications"
+    label = "notifications"
+    verbose_name = _("Notifications")
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,368 @@
+"""Writes of the notifications capability (SPEC §11).
+
+Two halves that never meet inside one transaction:
+
+- **Outbox** (`notify_*`): called by `approvals.events` inside the approval's transaction.
+  They write the in-app `Notification`s and the `pending` e-mail `NotificationDelivery` rows
+  in a savepoint; if anything in here fails, the savepoint rolls back, the error is logged and
+  the approval goes on (a notification is never in the approval's way). Nothing is sent here.
+- **Worker** (`deliveries_dispatch`): after commit, claims due deliveries one at a time with
+  SELECT … FOR UPDATE SKIP LOCKED (several workers side by side never share a row), sends,
+  and records `sent` or `failed` with the error, the attempt count and the next attempt time
+  (exponential backoff, NOTIFICATION_MAX_ATTEMPTS).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acountee.errors import InvalidState, NotFoundError, NotOwner
+from approvals.notifications import channels
+from approvals.notifications.models import (
+    DELIVERY_TRANSITIONS,
+    DeliveryStatus,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationKind,
+    NotificationPreference,
+)
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from approvals.models import ApprovalStep
+    from payments.models import PaymentRequest
+
+logger = logging.getLogger(__name__)
+D = DeliveryStatus
+K = NotificationKind
+MAX_ERROR_LENGTH = 2000
+
+
+# --- outbox -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Recipient:
+    user_id: int
+    on_behalf_of_id: int | None = None
+
+
+def _never_in_the_way(write: Callable[[], Any]) -> None:
+    """Run an outbox write in a savepoint of the caller's transaction; a failure is logged
+    and undone, the caller's change stands."""
+    try:
+        with transaction.atomic():
+            write()
+    except Exception:
+        logger.exception("notifications: outbox write failed; the approval goes on without it")
+
+
+def _step_recipients(pr: PaymentRequest, step: ApprovalStep) -> list[Recipient]:
+    """The step's approvers and, for each, the substitute standing in for them today."""
+    from approvals.models import ApprovalDelegation, ApprovalStepUser
+
+    approver_ids = list(ApprovalStepUser.objects.filter(step=step).order_by("id").values_list("user_id", flat=True))
+    if not settings.ALLOW_SELF_APPROVAL:
+        approver_ids = [pk for pk in approver_ids if pk != pr.maker_id]
+    today = timezone.localdate()
+    substitutes = (ApprovalDelegation.objects
+                   .filter(approver_id__in=approver_ids, start_date__lte=today, end_date__gte=today)
+                   .exclude(substitute_id=pr.maker_id).order_by("id").values_list("approver_id", "substitute_id"))
+    recipients = {pk: Recipient(pk) for pk in approver_ids}
+    for approver_id, substitute_id in substitutes:
+        recipients.setdefault(substitute_id, Recipient(substitute_id, on_behalf_of_id=approver_id))
+    return list(recipients.values())
+
+
+def _write(*, kind: str, pr: PaymentRequest, recipients: Iterable[Recipient], title: str, body: str,
+           substitute_note: Callable[[Any], str] | None = None) -> list[Notification]:
+    """One notification per recipient who wants any channel, plus a pending e-mail delivery
+    for those who opted in to e-mail. Three queries whatever the number of recipients."""
+    from accounts.models import User
+
+    wanted = {r.user_id: r for r in recipients}
+    if not wanted:
+        return []
+    users = (User.objects.filter(pk__in=list(wanted) + [r.on_behalf_of_id for r in wanted.values()
+                                                         if r.on_behalf_of_id])
+             .select_related("notification_preference"))
+    by_id = {u.pk: u for u in users}
+    notifications: list[Notification] = []
+    emails: list[tuple[Notification, User]] = []
+    for user_id, recipient in wanted.items():
+        user = by_id.get(user_id)
+        if user is None or not user.is_active:
+            continue
+        pref = getattr(user, "notification_preference", None)
+        in_app = pref.in_app if pref else True
+        email = bool(pref and pref.email and user.email)
+        if not (in_app or email):
+            continue
+        text = body
+        if recipient.on_behalf_of_id and substitute_note:
+            text = f"{body}\n{substitute_note(by_id.get(recipient.on_behalf_of_id))}"
+        notification = Notification(recipient=user, kind=kind, pr=pr, on_behalf_of_id=recipient.on_behalf_of_id,
+                                    title=title[:255], body=text, in_app=in_app)
+        notifications.append(notification)
+        if email:
+            emails.append((notification, user))
+    Notification.objects.bulk_create(notifications)
+    if emails:
+        now = timezone.now()
+        NotificationDelivery.objects.bulk_create([
+            NotificationDelivery(notification=n, channel=NotificationChannel.EMAIL, status=D.PENDING,
+                                 address=user.email, next_attempt_at=now)
+            for n, user in emails
+        ])
+    return notifications
+
+
+def _pr_line(pr: PaymentRequest) -> str:
+    return _("%(name)s — %(amount)s %(currency)s") % {"name": pr.name, "amount": f"{pr.amount:,}",
+                                                       "currency": pr.currency}
+
+
+def _substitute_note(approver: Any) -> str:
+    return _("You are told as the substitute of %(approver)s.") % {"approver": approver or "?"}
+
+
+def _awaiting(kind: str, pr: PaymentRequest, step: ApprovalStep) -> None:
+    if kind == K.APPROVAL_REQUESTED:
+        title = _("Payment request #%(id)s awaits your approval") % {"id": pr.pk}
+    else:
+        title = _("Payment request #%(id)s reached step %(number)s and awaits your approval") % {
+            "id": pr.pk, "number": step.number}
+    body = "\n".join([_pr_line(pr), _("Step %(number)s: %(name)s") % {"number": step.number, "name": step.name}])
+    _write(kind=kind, pr=pr, recipients=_step_recipients(pr, step), title=title, body=body,
+           substitute_note=_substitute_note)
+
+
+def notify_approvals_requested(*, pr: PaymentRequest, step: ApprovalStep) -> None:
+    """Approval requested: the first step's approvers (and their substitutes) are told."""
+    _never_in_the_way(lambda: _awaiting(K.APPROVAL_REQUESTED, pr, step))
+
+
+def notify_step_advanced(*, pr: PaymentRequest, step: ApprovalStep) -> None:
+    """A step was satisfied: the next step's approvers (and their substitutes) are told."""
+    _never_in_the_way(lambda: _awaiting(K.STEP_ADVANCED, pr, step))
+
+
+def _to_maker(kind: str, pr: PaymentRequest, title: str, body: str) -> None:
+    _write(kind=kind, pr=pr, recipients=[Recipient(pr.maker_id)], title=title, body=body)
+
+
+def notify_pr_approved(*, pr: PaymentRequest) -> None:
+    """The last step was satisfied: the maker is told."""
+    _never_in_the_way(lambda: _to_maker(
+        K.APPROVED, pr, _("Payment request #%(id)s is approved") % {"id": pr.pk},
+        "\n".join([_pr_line(pr), _("It can now be paid.")])))
+
+
+def notify_pr_rejected(*, pr: PaymentRequest, reason: str) -> None:
+    """An approver rejected the PR back to draft: the maker is told why."""
+    _never_in_the_way(lambda: _to_maker(
+        K.REJECTED, pr, _("Payment request #%(id)s was rejected") % {"id": pr.pk},
+        "\n".join([_pr_line(pr), _("Reason: %(reason)s") % {"reason": reason}])))
+
+
+def notify_pr_completed(*, pr: PaymentRequest) -> None:
+    """Finance paid the PR: the maker is told."""
+    lines = [_pr_line(pr)]
+    if pr.payment_reference:
+        lines.append(_("Payment reference: %(reference)s") % {"reference": pr.payment_reference})
+    _never_in_the_way(lambda: _to_maker(
+        K.COMPLETED, pr, _("Payment request #%(id)s was paid") % {"id": pr.pk}, "\n".join(lines)))
+
+
+# --- inbox ---------------------------------------------------------------------------------------------
+def _own(notification_id: int, user: User) -> Notification:
+    notification = (Notification.objects.select_for_update()
+                    .filter(pk=notification_id, recipient=user, in_app=True, dismissed_at__isnull=True).first())
+    if notification is None:
+        raise NotFoundError(_("Notification not found."), code="NOTIFICATION_NOT_FOUND")
+    return notification
+
+
+def notification_mark_read(*, notification_id: int, user: User) -> Notification:
+    """Mark one of the user's notifications read (again is fine: nothing changes)."""
+    with transaction.atomic():
+        notification = _own(notification_id, user)
+        if notification.read_at is None:
+            notification.read_at = timezone.now()
+            notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notification_dismiss(*, notification_id: int, user: User) -> Notification:
+    """Remove one of the user's notifications from their inbox (it counts as read)."""
+    with transaction.atomic():
+        notification = _own(notification_id, user)
+        now = timezone.now()
+        notification.dismissed_at = now
+        notification.read_at = notification.read_at or now
+        notification.save(update_fields=["dismissed_at", "read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, user: User) -> int:
+    """Mark every unread notification of the user read; returns how many changed."""
+    return Notification.objects.filter(recipient=user, in_app=True, read_at__isnull=True).update(
+        read_at=timezone.now())
+
+
+def notifications_mark_read_for_pr(*, user: Any, pr_id: int) -> int:
+    """The user opened the PR (API detail or admin page): its notifications are read. One
+    indexed read when there is nothing unread (the usual case: no write, no audit context),
+    and an UPDATE only when there is."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    unread = Notification.objects.filter(recipient=user, pr_id=pr_id, read_at__isnull=True)
+    if not unread.exists():
+        return 0
+    return unread.update(read_at=timezone.now())
+
+
+def notification_preference_update(*, user: User, in_app: bool | None = None,
+                                   email: bool | None = None) -> NotificationPreference:
+    """Change the user's own channels; unspecified channels keep their value."""
+    with transaction.atomic():
+        pref, _created = NotificationPreference.objects.select_for_update().get_or_create(user=user)
+        changed = []
+        if in_app is not None and pref.in_app != in_app:
+            pref.in_app = bool(in_app)
+            changed.append("in_app")
+        if email is not None and pref.email != email:
+            pref.email = bool(email)
+            changed.append("email")
+        if changed:
+            pref.save(update_fields=[*changed, "updated_at"])
+    return pref
+
+
+# --- delivery log (owners) --------------------------------------------------------------------------------
+def _ensure_owner(actor: Any) -> None:
+    if actor is None or not getattr(actor, "is_owner", False):
+        raise NotOwner()
+
+
+def delivery_retry(*, delivery: NotificationDelivery, actor: User) -> NotificationDelivery:
+    """An owner sends a failed delivery again: back to pending, due now (the worker grants it
+    one more attempt even when the automatic attempts are used up)."""
+    from audit.services import audit_log
+
+    _ensure_owner(actor)
+    with transaction.atomic():
+        locked = NotificationDelivery.objects.select_for_update().filter(pk=delivery.pk).first()
+        if locked is None:
+            raise NotFoundError(_("Delivery not found."), code="DELIVERY_NOT_FOUND")
+        if locked.status not in DELIVERY_TRANSITIONS["retry"]:
+            raise InvalidState(_("Only failed deliveries can be retried."), code="DELIVERY_NOT_FAILED",
+                               details={"status": locked.status})
+        locked.status = DELIVERY_TRANSITIONS["retry"][locked.status]
+        locked.next_attempt_at = timezone.now()
+        locked.save(update_fields=["status", "next_attempt_at", "updated_at"])
+        audit_log(action="retry_delivery", table="notification_deliveries", record_id=locked.pk, actor=actor,
+                  metadata={"attempts": locked.attempts, "last_error": locked.last_error[:200]})
+    return locked
+
+
+def deliveries_retry_failed(*, ids: Iterable[int], actor: User) -> int:
+    """The admin action: retry each failed delivery among `ids`; others are skipped."""
+    _ensure_owner(actor)
+    done = 0
+    for pk in sorted(set(ids)):
+        try:
+            delivery_retry(delivery=NotificationDelivery(pk=pk), actor=actor)
+        except (InvalidState, NotFoundError):
+            continue
+        done += 1
+    return done
+
+
+# --- worker ------------------------------------------------------------------------------------------------
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after the `attempts`-th failure: base, 2·base, 4·base … capped."""
+    seconds = settings.NOTIFICATION_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    return timedelta(seconds=min(seconds, settings.NOTIFICATION_RETRY_MAX_SECONDS))
+
+
+@dataclass
+class DispatchResult:
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.sent) + len(self.failed)
+
+
+def _claim(now: datetime) -> NotificationDelivery | None:
+    return (NotificationDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("notification__recipient")
+            .filter(status__in=[D.PENDING, D.FAILED], next_attempt_at__isnull=False, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id").first())
+
+
+def _deliver(delivery: NotificationDelivery, connection: Any) -> None:
+    recipient = delivery.notification.recipient
+    if not recipient.is_active or not recipient.email:
+        raise RuntimeError("the recipient is inactive or has no e-mail address")
+    delivery.address = recipient.email
+    channels.send_email(delivery.notification, address=recipient.email, delivery_id=delivery.pk,
+                        connection=connection)
+
+
+def deliveries_dispatch(*, now: datetime | None = None, limit: int | None = None,
+                        connection: Any = None) -> DispatchResult:
+    """One pass of the worker: deliver every due delivery (at most `limit`), one per short
+    transaction holding only that row's lock. Channel failures are recorded, never raised."""
+    result = DispatchResult()
+    own_connection = connection is None
+    connection = connection or get_connection(fail_silently=False)
+    try:
+        while limit is None or result.count < limit:
+            at = now or timezone.now()
+            with transaction.atomic():
+                delivery = _claim(at)
+                if delivery is None:
+                    break
+                delivery.attempts += 1
+                try:
+                    _deliver(delivery, connection)
+                except Exception as exc:
+                    _close_quietly(connection)
+                    error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+                    logger.warning("notifications: delivery %s failed (attempt %s): %s",
+                                   delivery.pk, delivery.attempts, error)
+                    delivery.status = DELIVERY_TRANSITIONS["fail"][delivery.status]
+                    delivery.last_error = error
+                    delivery.next_attempt_at = (at + retry_delay(delivery.attempts)
+                                                if delivery.attempts < settings.NOTIFICATION_MAX_ATTEMPTS else None)
+                    result.failed.append(delivery.pk)
+                else:
+                    delivery.status = DELIVERY_TRANSITIONS["send"][delivery.status]
+                    delivery.sent_at = timezone.now()
+                    delivery.next_attempt_at = None
+                    result.sent.append(delivery.pk)
+                delivery.save(update_fields=["status", "attempts", "last_error", "next_attempt_at", "sent_at",
+                                             "address", "updated_at"])
+    finally:
+        if own_connection:
+            _close_quietly(connection)
+    return result
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception:  # a broken SMTP session may fail to QUIT; the next send reconnects
+        logger.debug("notifications: closing the mail connection failed", exc_info=True)
