@@ -327,6 +327,7 @@ class Importer:
                     self._dispatch(self._prepare(pending), writer)
                 if writer is not None:
                     writer.join()
+                    self._reconcile(upload)
                 self._tick(upload, done)
                 upload.finish()
                 self._audit(upload)
@@ -630,8 +631,6 @@ class Importer:
     def _apply_corrections(self, cursor: Any, items: list[_Pending], links: dict[str, Any]) -> None:
         """A replacement supersedes its original: obsolete, or flagged when it is in a PR or
         completed (SPEC §9). Late originals get their stored corrections pointed at them."""
-        from invoices.services import invoice_ids_linked
-
         for original_id, corrections in links["late"].items():
             for correction_id, _unused in corrections:
                 Invoice.objects.filter(pk=correction_id, original__isnull=True).update(original_id=original_id)
@@ -641,13 +640,42 @@ class Importer:
         ]
         if not replaced:
             return
-        rows = list(Invoice.objects.select_for_update().filter(pk__in=replaced).values_list("pk", "status"))
-        linked = invoice_ids_linked([pk for pk, _status in rows])
-        for pk, status in rows:
-            if status == InvoiceStatus.IMPORTED and pk not in linked:
-                Invoice.objects.filter(pk=pk).update(status=InvoiceStatus.REDUNDANT, updated_at=timezone.now())
-            elif status in (InvoiceStatus.IMPORTED, InvoiceStatus.COMPLETED):
-                Invoice.objects.filter(pk=pk).update(superseded_while_linked=True, updated_at=timezone.now())
+        _supersede(replaced)
+
+    def _reconcile(self, upload: UploadResult) -> None:
+        """Corrections and originals of one upload stored by different writers at the same
+        time could not see each other: link what is still unlinked now that all is committed."""
+        ids = [e.invoice_id for e in upload.entries if e.result == SUCCESS and e.invoice_id]
+        if not ids:
+            return
+        with transaction.atomic():
+            for correction in Invoice.objects.filter(
+                pk__in=ids, related_kind__isnull=False, related_number_int__isnull=False, original__isnull=True
+            ).order_by("pk"):
+                original = Invoice.objects.filter(
+                    seller_tax_code=correction.seller_tax_code,
+                    template_code=correction.related_template_code or correction.template_code,
+                    series=correction.related_series or correction.series,
+                    number_int=correction.related_number_int,
+                ).exclude(pk=correction.pk).values_list("pk", flat=True).first()
+                if original is None:
+                    continue
+                Invoice.objects.filter(pk=correction.pk).update(original_id=original, updated_at=timezone.now())
+                if correction.related_kind == RelatedKind.REPLACEMENT:
+                    _supersede([original])
+
+
+def _supersede(original_ids: list[int]) -> None:
+    """Replaced invoices become obsolete; one already in a PR or completed is flagged instead."""
+    from invoices.services import invoice_ids_linked
+
+    rows = list(Invoice.objects.select_for_update().filter(pk__in=original_ids).values_list("pk", "status"))
+    linked = invoice_ids_linked([pk for pk, _status in rows])
+    for pk, status in rows:
+        if status == InvoiceStatus.IMPORTED and pk not in linked:
+            Invoice.objects.filter(pk=pk).update(status=InvoiceStatus.REDUNDANT, updated_at=timezone.now())
+        elif status in (InvoiceStatus.IMPORTED, InvoiceStatus.COMPLETED):
+            Invoice.objects.filter(pk=pk).update(superseded_while_linked=True, updated_at=timezone.now())
 
 
 class _Writers:

@@ -410,3 +410,17 @@ def test_an_unavailable_database_is_an_error_not_a_failure_per_entry(monkeypatch
     with pytest.raises(OperationalError):
         invoices_import(uploads=[("z.zip", zip_of([("a.xml", invoice_xml(1)), ("b.xml", invoice_xml(2))]))],
                         actor=finance)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replacement_and_original_in_concurrent_batches_end_up_linked(settings):
+    settings.INVOICE_IMPORT_WRITERS = 2
+    settings.INVOICE_IMPORT_BATCH_SIZE = 1  # each in its own batch, possibly stored at the same time
+    entries = [("r.xml", fixture("replacement.xml")), ("o.xml", fixture("no_namespace.xml")),
+               ("a.xml", fixture("adjustment_negative.xml"))]
+    report = invoices_import(uploads=[("pair.zip", zip_of(entries))], actor=None)
+    assert report.uploads[0].result == "success"
+    original = Invoice.objects.get(number_int=101)
+    assert Invoice.objects.get(number_int=111).original == original
+    assert Invoice.objects.get(number_int=110).original == original
+    assert original.status == InvoiceStatus.REDUNDANT
