@@ -22,14 +22,21 @@ migrate: setup
 seed: migrate
 	$(PY) manage.py seed_demo
 
-## run: set up, start the database (embedded unless PGURI is set), migrate, seed, serve.
+## run: set up, start the database (embedded unless PGURI is set), migrate, seed, serve,
+## with one notification worker beside the server (stopped with it: Ctrl-C stops both).
 run: seed
+	$(PY) manage.py dispatch_notifications & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## serve: production-style server (gunicorn); needs ACOUNTEE_ENV=production, SECRET_KEY, PGURI.
 serve: migrate
 	$(VENV)/bin/gunicorn acountee.wsgi:application --bind $(HOST):$(PORT) \
 		--workers $${WEB_WORKERS:-3} --threads $${WEB_THREADS:-4} --timeout 60
+
+## worker: the notification worker alone (production: run it beside `make serve`, any number of them).
+worker: migrate
+	$(PY) manage.py dispatch_notifications
 
 ## test: set up and run the whole suite against real PostgreSQL.
 test: setup

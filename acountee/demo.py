@@ -47,6 +47,8 @@ DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
     ("files", lambda log: __import__("files.demo", fromlist=["seed_files"]).seed_files(log)),
     ("invoices", lambda log: __import__("invoices.demo", fromlist=["seed_invoices"]).seed_invoices(log)),
     ("payments", lambda log: __import__("payments.demo", fromlist=["seed_payments"]).seed_payments(log)),
+    # before approvals: the approvals demo's real transitions then notify per these preferences
+    ("notifications", lambda log: __import__("approvals.notifications.demo", fromlist=["x"]).seed_notifications(log)),
     ("approvals", lambda log: __import__("approvals.demo", fromlist=["seed_approvals"]).seed_approvals(log)),
     ("audit", lambda log: __import__("audit.demo", fromlist=["seed_audit"]).seed_audit(log)),
 ]
