@@ -10,6 +10,7 @@ after commit).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from approvals.notifications import services as notifications
@@ -17,6 +18,12 @@ from approvals.notifications import services as notifications
 if TYPE_CHECKING:
     from approvals.models import ApprovalStep
     from payments.models import PaymentRequest
+
+
+def batch() -> AbstractContextManager[None]:
+    """Wrap the hooks of a multi-PR operation (bulk approve): their outbox rows are written
+    together when the block ends (still inside the transaction)."""
+    return notifications.batch()
 
 
 def approvals_requested(pr: PaymentRequest, step: ApprovalStep) -> None:

@@ -527,13 +527,14 @@ def _apply(decisions: list[_Decision], actor: User) -> None:
             else None, "step_satisfied": d.satisfied, "pr_approved": last,
         }))
     audit_many(action="approve", table="pr", actor=actor, entries=entries)
-    for d in decisions:
-        pr = d.chain.pr
-        last = d.satisfied and d.next_step is None
-        if last:
-            events.pr_approved(pr)
-        elif d.satisfied and d.next_step is not None:
-            events.step_advanced(pr, d.next_step)
+    with events.batch():  # one write of all the PRs' notifications, not a few statements per PR
+        for d in decisions:
+            pr = d.chain.pr
+            last = d.satisfied and d.next_step is None
+            if last:
+                events.pr_approved(pr)
+            elif d.satisfied and d.next_step is not None:
+                events.step_advanced(pr, d.next_step)
 
 
 def _approve_many(pks: list[int], actor: User, *, step: int | None = None) -> tuple[list[_Chain], dict[int, Any]]:

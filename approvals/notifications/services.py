@@ -15,7 +15,9 @@ Two halves that never meet inside one transaction:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -56,6 +58,46 @@ class Recipient:
     on_behalf_of_id: int | None = None
 
 
+@dataclass
+class Event:
+    """One thing to tell: to the approvers (and substitutes) of `step`, or to `to_maker`."""
+
+    kind: str
+    pr: PaymentRequest
+    title: str
+    body: str
+    step: ApprovalStep | None = None
+
+
+_batch = threading.local()
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Collect the events of a multi-PR operation (bulk approve) and write them all at once
+    on leaving the block: a fixed handful of statements instead of a few per PR. Nested
+    blocks join the outer one; an exception discards the batch (the change rolls back)."""
+    if getattr(_batch, "events", None) is not None:
+        yield
+        return
+    _batch.events = []
+    try:
+        yield
+        events = _batch.events
+    finally:
+        _batch.events = None
+    if events:
+        _never_in_the_way(lambda: _write(events))
+
+
+def _emit(event: Event) -> None:
+    pending = getattr(_batch, "events", None)
+    if pending is not None:
+        pending.append(event)
+    else:
+        _never_in_the_way(lambda: _write([event]))
+
+
 def _never_in_the_way(write: Callable[[], Any]) -> None:
     """Run an outbox write in a savepoint of the caller's transaction; a failure is logged
     and undone, the caller's change stands."""
@@ -66,55 +108,73 @@ def _never_in_the_way(write: Callable[[], Any]) -> None:
         logger.exception("notifications: outbox write failed; the approval goes on without it")
 
 
-def _step_recipients(pr: PaymentRequest, step: ApprovalStep) -> list[Recipient]:
-    """The step's approvers and, for each, the substitute standing in for them today."""
+def _step_recipients(events: list[Event]) -> dict[int, list[Recipient]]:
+    """Per step: its approvers and, for each, the substitute standing in for them today.
+    Two queries for any number of steps."""
     from approvals.models import ApprovalDelegation, ApprovalStepUser
 
-    approver_ids = list(ApprovalStepUser.objects.filter(step=step).order_by("id").values_list("user_id", flat=True))
-    if not settings.ALLOW_SELF_APPROVAL:
-        approver_ids = [pk for pk in approver_ids if pk != pr.maker_id]
+    steps = {e.step.pk: e for e in events if e.step is not None}
+    if not steps:
+        return {}
+    approvers: dict[int, list[int]] = {}
+    for step_id, user_id in (ApprovalStepUser.objects.filter(step_id__in=list(steps)).order_by("id")
+                             .values_list("step_id", "user_id")):
+        if settings.ALLOW_SELF_APPROVAL or user_id != steps[step_id].pr.maker_id:
+            approvers.setdefault(step_id, []).append(user_id)
     today = timezone.localdate()
-    substitutes = (ApprovalDelegation.objects
-                   .filter(approver_id__in=approver_ids, start_date__lte=today, end_date__gte=today)
-                   .exclude(substitute_id=pr.maker_id).order_by("id").values_list("approver_id", "substitute_id"))
-    recipients = {pk: Recipient(pk) for pk in approver_ids}
-    for approver_id, substitute_id in substitutes:
-        recipients.setdefault(substitute_id, Recipient(substitute_id, on_behalf_of_id=approver_id))
-    return list(recipients.values())
+    substitutes: dict[int, list[int]] = {}
+    all_approvers = {pk for ids in approvers.values() for pk in ids}
+    for approver_id, substitute_id in (ApprovalDelegation.objects
+                                       .filter(approver_id__in=all_approvers, start_date__lte=today,
+                                               end_date__gte=today)
+                                       .order_by("id").values_list("approver_id", "substitute_id")):
+        substitutes.setdefault(approver_id, []).append(substitute_id)
+    out: dict[int, list[Recipient]] = {}
+    for step_id, ids in approvers.items():
+        maker_id = steps[step_id].pr.maker_id
+        recipients = {pk: Recipient(pk) for pk in ids}
+        for approver_id in ids:
+            for substitute_id in substitutes.get(approver_id, []):
+                if substitute_id != maker_id:
+                    recipients.setdefault(substitute_id, Recipient(substitute_id, on_behalf_of_id=approver_id))
+        out[step_id] = list(recipients.values())
+    return out
 
 
-def _write(*, kind: str, pr: PaymentRequest, recipients: Iterable[Recipient], title: str, body: str,
-           substitute_note: Callable[[Any], str] | None = None) -> list[Notification]:
+def _write(events: list[Event]) -> list[Notification]:
     """One notification per recipient who wants any channel, plus a pending e-mail delivery
-    for those who opted in to e-mail. Three queries whatever the number of recipients."""
+    for those who opted in to e-mail. At most five statements for any number of events."""
     from accounts.models import User
 
-    wanted = {r.user_id: r for r in recipients}
-    if not wanted:
+    by_step = _step_recipients(events)
+    plan: list[tuple[Event, list[Recipient]]] = [
+        (e, by_step.get(e.step.pk, []) if e.step is not None else [Recipient(e.pr.maker_id)]) for e in events
+    ]
+    user_ids = {pk for _e, rs in plan for r in rs for pk in (r.user_id, r.on_behalf_of_id) if pk}
+    if not user_ids:
         return []
-    users = (User.objects.filter(pk__in=list(wanted) + [r.on_behalf_of_id for r in wanted.values()
-                                                         if r.on_behalf_of_id])
-             .select_related("notification_preference"))
-    by_id = {u.pk: u for u in users}
+    by_id = {u.pk: u for u in User.objects.filter(pk__in=user_ids).select_related("notification_preference")}
     notifications: list[Notification] = []
-    emails: list[tuple[Notification, User]] = []
-    for user_id, recipient in wanted.items():
-        user = by_id.get(user_id)
-        if user is None or not user.is_active:
-            continue
-        pref = getattr(user, "notification_preference", None)
-        in_app = pref.in_app if pref else True
-        email = bool(pref and pref.email and user.email)
-        if not (in_app or email):
-            continue
-        text = body
-        if recipient.on_behalf_of_id and substitute_note:
-            text = f"{body}\n{substitute_note(by_id.get(recipient.on_behalf_of_id))}"
-        notification = Notification(recipient=user, kind=kind, pr=pr, on_behalf_of_id=recipient.on_behalf_of_id,
-                                    title=title[:255], body=text, in_app=in_app)
-        notifications.append(notification)
-        if email:
-            emails.append((notification, user))
+    emails: list[tuple[Notification, Any]] = []
+    for event, recipients in plan:
+        for recipient in recipients:
+            user = by_id.get(recipient.user_id)
+            if user is None or not user.is_active:
+                continue
+            pref = getattr(user, "notification_preference", None)
+            in_app = pref.in_app if pref else True
+            email = bool(pref and pref.email and user.email)
+            if not (in_app or email):
+                continue
+            body = event.body
+            if recipient.on_behalf_of_id:
+                body = f"{body}\n{_substitute_note(by_id.get(recipient.on_behalf_of_id))}"
+            notification = Notification(recipient=user, kind=event.kind, pr=event.pr,
+                                        on_behalf_of_id=recipient.on_behalf_of_id, title=event.title[:255],
+                                        body=body, in_app=in_app)
+            notifications.append(notification)
+            if email:
+                emails.append((notification, user))
     Notification.objects.bulk_create(notifications)
     if emails:
         now = timezone.now()
@@ -135,43 +195,36 @@ def _substitute_note(approver: Any) -> str:
     return _("You are told as the substitute of %(approver)s.") % {"approver": approver or "?"}
 
 
-def _awaiting(kind: str, pr: PaymentRequest, step: ApprovalStep) -> None:
+def _awaiting(kind: str, pr: PaymentRequest, step: ApprovalStep) -> Event:
     if kind == K.APPROVAL_REQUESTED:
         title = _("Payment request #%(id)s awaits your approval") % {"id": pr.pk}
     else:
         title = _("Payment request #%(id)s reached step %(number)s and awaits your approval") % {
             "id": pr.pk, "number": step.number}
     body = "\n".join([_pr_line(pr), _("Step %(number)s: %(name)s") % {"number": step.number, "name": step.name}])
-    _write(kind=kind, pr=pr, recipients=_step_recipients(pr, step), title=title, body=body,
-           substitute_note=_substitute_note)
+    return Event(kind=kind, pr=pr, title=title, body=body, step=step)
 
 
 def notify_approvals_requested(*, pr: PaymentRequest, step: ApprovalStep) -> None:
     """Approval requested: the first step's approvers (and their substitutes) are told."""
-    _never_in_the_way(lambda: _awaiting(K.APPROVAL_REQUESTED, pr, step))
+    _emit(_awaiting(K.APPROVAL_REQUESTED, pr, step))
 
 
 def notify_step_advanced(*, pr: PaymentRequest, step: ApprovalStep) -> None:
     """A step was satisfied: the next step's approvers (and their substitutes) are told."""
-    _never_in_the_way(lambda: _awaiting(K.STEP_ADVANCED, pr, step))
-
-
-def _to_maker(kind: str, pr: PaymentRequest, title: str, body: str) -> None:
-    _write(kind=kind, pr=pr, recipients=[Recipient(pr.maker_id)], title=title, body=body)
+    _emit(_awaiting(K.STEP_ADVANCED, pr, step))
 
 
 def notify_pr_approved(*, pr: PaymentRequest) -> None:
     """The last step was satisfied: the maker is told."""
-    _never_in_the_way(lambda: _to_maker(
-        K.APPROVED, pr, _("Payment request #%(id)s is approved") % {"id": pr.pk},
-        "\n".join([_pr_line(pr), _("It can now be paid.")])))
+    _emit(Event(K.APPROVED, pr, _("Payment request #%(id)s is approved") % {"id": pr.pk},
+                "\n".join([_pr_line(pr), _("It can now be paid.")])))
 
 
 def notify_pr_rejected(*, pr: PaymentRequest, reason: str) -> None:
     """An approver rejected the PR back to draft: the maker is told why."""
-    _never_in_the_way(lambda: _to_maker(
-        K.REJECTED, pr, _("Payment request #%(id)s was rejected") % {"id": pr.pk},
-        "\n".join([_pr_line(pr), _("Reason: %(reason)s") % {"reason": reason}])))
+    _emit(Event(K.REJECTED, pr, _("Payment request #%(id)s was rejected") % {"id": pr.pk},
+                "\n".join([_pr_line(pr), _("Reason: %(reason)s") % {"reason": reason}])))
 
 
 def notify_pr_completed(*, pr: PaymentRequest) -> None:
@@ -179,8 +232,7 @@ def notify_pr_completed(*, pr: PaymentRequest) -> None:
     lines = [_pr_line(pr)]
     if pr.payment_reference:
         lines.append(_("Payment reference: %(reference)s") % {"reference": pr.payment_reference})
-    _never_in_the_way(lambda: _to_maker(
-        K.COMPLETED, pr, _("Payment request #%(id)s was paid") % {"id": pr.pk}, "\n".join(lines)))
+    _emit(Event(K.COMPLETED, pr, _("Payment request #%(id)s was paid") % {"id": pr.pk}, "\n".join(lines)))
 
 
 # --- inbox ---------------------------------------------------------------------------------------------

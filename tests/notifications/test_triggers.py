@@ -147,7 +147,7 @@ def test_an_outbox_failure_never_fails_the_approval(maker, monkeypatch, caplog):
     a, b = approver_users(2)
     pr = make_pr(maker=maker, steps=[("anyof", [a]), ("anyof", [b])], request=True)
 
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("template exploded")
 
     monkeypatch.setattr(notification_services, "_write", broken)
@@ -174,3 +174,22 @@ def test_the_maker_is_not_asked_to_approve_their_own_request(maker, settings):
     (a,) = approver_users(1)
     pr = make_pr(maker=maker, steps=[("anyof", [a, maker])], request=True)
     assert told(pr, "approval_requested") == [a.pk]
+
+
+def test_bulk_approve_writes_the_outbox_in_a_fixed_number_of_statements(maker):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    a, b = approver_users(2)
+    enable_email(b, maker)
+
+    def bulk(n: int) -> int:
+        prs = [make_pr(maker=maker, steps=[("anyof", [a]), ("anyof", [b])], request=True) for _ in range(n)]
+        prs += [make_pr(maker=maker, steps=[("anyof", [a])], request=True) for _ in range(n)]
+        with CaptureQueriesContext(connection) as ctx:
+            services.payment_requests_bulk_approve(ids=[p.pk for p in prs], actor=a)
+        return len([q for q in ctx.captured_queries if "notification" in q["sql"]])
+
+    assert bulk(2) == bulk(10)
+    assert NotificationDelivery.objects.filter(notification__kind="step_advanced").count() == 12
+    assert NotificationDelivery.objects.filter(notification__kind="approved").count() == 12
