@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "payments",
     "approvals",
     "approvals.notifications",
+    "approvals.reports",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,46 @@
+"""Response shapes (for the schema and the home summary). Report rows vary per report: their
+columns are listed in `columns`."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from acountee.api.serializers import StrictSerializer
+
+
+class ColumnSerializer(StrictSerializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+
+
+class ReportSerializer(StrictSerializer):
+    report = serializers.CharField()
+    title = serializers.CharField()
+    params = serializers.DictField()
+    columns = ColumnSerializer(many=True)
+    rows = serializers.ListField(child=serializers.DictField())
+    sections = serializers.DictField()
+
+
+class PayableCellSerializer(StrictSerializer):
+    month = serializers.CharField()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    count = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=30, decimal_places=2)
+
+
+class PendingSerializer(StrictSerializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    requested_at = serializers.DateTimeField(allow_null=True)
+    approval__current_step = serializers.IntegerField(allow_null=True)
+
+
+class HomeSummarySerializer(StrictSerializer):
+    month = serializers.CharField()
+    payables = PayableCellSerializer(many=True)
+    total_count = serializers.IntegerField()
+    total_amount = serializers.DecimalField(max_digits=30, decimal_places=2)
+    oldest_pending = PendingSerializer(many=True)

@@ -1,0 +1,445 @@
+"""One function per report. Every figure is a SQL aggregate (`values().annotate()`, `Case/When`,
+`percentile_cont`); Python only shapes the few aggregated rows that come back.
+
+Definitions (docs/reports.md):
+- Amounts are in VND: an invoice counts `total_payable × exchange_rate` (1 for VND invoices),
+  a PR without invoices (advanced) counts its own `amount`. Obsolete (redundant) invoices never count.
+- Payable status of an invoice: not in a PR → `unlinked` (imported, not linked); in a PR → the PR's
+  status: draft → `draft`, pending → `pending`, approved → `approved` (approved, unpaid),
+  completed → `paid`.
+- Month of an invoice: the calendar month of its issue date (a date as the seller wrote it, i.e.
+  already Vietnam local time). Month of a PR without invoices: its creation time in Asia/Ho_Chi_Minh.
+- Approval request time: the latest `request_approval` audit entry of the PR (approvals records no
+  such column; a reject/recall + re-request starts a new cycle and deletes the old records).
+  Step completion: the latest approval record of the step; a step starts when the previous step
+  completed (the first step: at the request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateField,
+    DecimalField,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
+from django.utils.translation import gettext_lazy as _
+
+from approvals.models import Approval, ApprovalRecord, ApprovalStep, ApprovalStepUser
+from audit.models import AuditEntry
+from invoices.models import Invoice, InvoiceStatus
+from payments.models import PaymentRequest, PaymentRequestStatus, PaymentRequestType
+
+S = PaymentRequestStatus
+LOCAL_TZ = ZoneInfo(settings.TIME_ZONE)
+MONEY = DecimalField(max_digits=30, decimal_places=2)
+ZERO = Decimal("0.00")
+
+PAYABLE_STATUSES: list[tuple[str, Any]] = [
+    ("unlinked", _("Imported, not in a PR")),
+    ("draft", _("In draft PRs")),
+    ("pending", _("Pending approval")),
+    ("approved", _("Approved, unpaid")),
+    ("paid", _("Paid")),
+]
+PR_STATUS_TO_PAYABLE = {S.DRAFT: "draft", S.PENDING: "pending", S.APPROVED: "approved", S.COMPLETED: "paid"}
+
+AGING_BUCKETS: list[tuple[str, Any]] = [
+    ("0-30", _("0–30 days")),
+    ("31-60", _("31–60 days")),
+    ("61-90", _("61–90 days")),
+    ("90+", _("over 90 days")),
+]
+AGING_KINDS: list[tuple[str, Any]] = [
+    ("invoice", _("Unlinked invoices")),
+    ("pr", _("Approved, unpaid PRs")),
+]
+
+
+@dataclass
+class ReportResult:
+    """What every report returns: flat `rows` (the table, CSV and XLSX) described by `columns`,
+    the parameters used, and optional extra tables (`sections`)."""
+
+    key: str
+    title: Any
+    columns: list[tuple[str, Any]]
+    rows: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)
+    sections: dict[str, ReportResult] = field(default_factory=dict)
+
+
+class Percentiles(Func):
+    """`percentile_cont(ARRAY[f1, f2, …]) WITHIN GROUP (ORDER BY expr)`: an ordered-set aggregate
+    returning one value per fraction (the expression is evaluated once per row, not once per
+    fraction). NULLs are ignored, like every aggregate."""
+
+    contains_aggregate = True
+    window_compatible = False
+
+    def __init__(self, expression: Any, fractions: tuple[float, ...] = (0.5, 0.9)) -> None:
+        if not fractions or any(not 0 <= f <= 1 for f in fractions):
+            raise ValueError("fractions must be within [0, 1]")
+        self.fractions = tuple(float(f) for f in fractions)
+        super().__init__(expression, output_field=ArrayField(FloatField()))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        array = ", ".join(repr(f) for f in self.fractions)
+        return f"percentile_cont(ARRAY[{array}]::float8[]) WITHIN GROUP (ORDER BY {sql})", params
+
+    def get_group_by_cols(self) -> list[Any]:
+        return []
+
+
+class AgeBucket(Func):
+    """`width_bucket(days, ARRAY[31, 61, 91])`: 0 for ≤ 30 days (future dates too), 1 for 31–60,
+    2 for 61–90, 3 beyond; one evaluation of the age per row (a CASE would repeat it per branch)."""
+
+    template = "width_bucket(%(expressions)s, ARRAY[31, 61, 91])"
+    output_field = IntegerField()
+
+
+class EpochSeconds(Func):
+    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    output_field = FloatField()
+
+
+class DaysBetween(Func):
+    """`a - b` of two dates: a whole number of days."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+    output_field = IntegerField()
+
+
+def _money(value: Any) -> Decimal:
+    return (value or ZERO).quantize(Decimal("0.01"))
+
+
+def _invoice_amount() -> Any:
+    return F("total_payable") * F("exchange_rate")
+
+
+def _invoice_payable_status() -> Case:
+    return Case(
+        When(pr_link__isnull=True, then=Value("unlinked")),
+        *[When(pr_link__pr__status=status, then=Value(key)) for status, key in PR_STATUS_TO_PAYABLE.items()],
+        output_field=CharField(),
+    )
+
+
+def _pr_payable_status() -> Case:
+    return Case(*[When(status=status, then=Value(key)) for status, key in PR_STATUS_TO_PAYABLE.items()],
+                output_field=CharField())
+
+
+def _payable_invoices() -> Any:
+    return Invoice.objects.exclude(status=InvoiceStatus.REDUNDANT)
+
+
+def _prs_without_invoices() -> Any:
+    """PRs that carry money without any invoice (advanced PRs, before invoices arrive)."""
+    from payments.models import PRInvoice
+
+    return PaymentRequest.objects.filter(type=PaymentRequestType.ADVANCED).exclude(
+        Exists(PRInvoice.objects.filter(pr=OuterRef("pk")))
+    )
+
+
+def _requested_at_subquery(pr_ref: str) -> Subquery:
+    """The latest `request_approval` audit entry of the PR named by `pr_ref` (an OuterRef path)."""
+    entries = AuditEntry.objects.filter(
+        action="request_approval", table_name="pr", record_id=Cast(OuterRef(pr_ref), CharField()),
+    ).order_by("-occurred_at").values("occurred_at")[:1]
+    return Subquery(entries)
+
+
+# --- payables by month and status --------------------------------------------------------------------
+def payables_by_month(*, first: date, end_exclusive: date, months: list[date]) -> ReportResult:
+    """Amount and count per (month, payable status) for invoices issued in [first, end) plus PRs
+    without invoices created in that period (local time)."""
+    invoice_rows = (
+        _payable_invoices()
+        .filter(issue_date__gte=first, issue_date__lt=end_exclusive)
+        .annotate(month=TruncMonth("issue_date", output_field=DateField()), payable=_invoice_payable_status())
+        .values("month", "payable")
+        .annotate(count=Count("id"), amount=Sum(_invoice_amount(), output_field=MONEY))
+        .order_by()
+    )
+    start = datetime.combine(first, datetime.min.time(), tzinfo=LOCAL_TZ)
+    end = datetime.combine(end_exclusive, datetime.min.time(), tzinfo=LOCAL_TZ)
+    pr_rows = (
+        _prs_without_invoices()
+        .filter(created_at__gte=start, created_at__lt=end)
+        .annotate(month=TruncMonth("created_at", tzinfo=LOCAL_TZ, output_field=DateField()),
+                  payable=_pr_payable_status())
+        .values("month", "payable")
+        .annotate(count=Count("id"), amount=Sum("amount", output_field=MONEY))
+        .order_by()
+    )
+    cells: dict[tuple[date, str], list[Any]] = {}
+    for source in (invoice_rows, pr_rows):
+        for row in source:
+            month = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
+            cell = cells.setdefault((month, row["payable"]), [0, ZERO])
+            cell[0] += row["count"]
+            cell[1] += row["amount"] or ZERO
+    rows = []
+    for month in months:
+        for key, label in PAYABLE_STATUSES:
+            count, amount = cells.get((month, key), (0, ZERO))
+            rows.append({"month": month.strftime("%Y-%m"), "status": key, "status_label": str(label),
+                         "count": count, "amount": _money(amount)})
+    return ReportResult(
+        key="payables-by-month", title=_("Payables by month and status"),
+        columns=[("month", _("Month")), ("status", _("Status")), ("status_label", _("Status name")),
+                 ("count", _("Count")), ("amount", _("Amount (VND)"))],
+        rows=rows,
+        params={"from": first.strftime("%Y-%m"), "to": months[-1].strftime("%Y-%m")},
+    )
+
+
+# --- payables by supplier -----------------------------------------------------------------------------
+def payables_by_supplier(*, date_from: date | None, date_to: date | None, top: int) -> ReportResult:
+    """The `top` suppliers (seller tax code) by outstanding amount (not yet paid), invoices
+    issued within the optional period."""
+    qs = _payable_invoices()
+    if date_from:
+        qs = qs.filter(issue_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(issue_date__lte=date_to)
+    unpaid = ~Q(pr_link__pr__status=S.COMPLETED) | Q(pr_link__isnull=True)
+    amount = _invoice_amount()
+    rows = list(
+        qs.values("seller_tax_code")
+        .annotate(
+            count=Count("id"),
+            total=Sum(amount, output_field=MONEY),
+            outstanding=Coalesce(Sum(amount, filter=unpaid, output_field=MONEY), Value(ZERO), output_field=MONEY),
+            outstanding_count=Count("id", filter=unpaid),
+            paid=Coalesce(Sum(amount, filter=Q(pr_link__pr__status=S.COMPLETED), output_field=MONEY),
+                          Value(ZERO), output_field=MONEY),
+        )
+        .order_by("-outstanding", "-total", "seller_tax_code")[:top]
+    )
+    # The names in a second query on the few codes chosen (the seller's latest spelling wins ties by
+    # MAX): the ranking itself then reads only the narrow covering index of invoices.
+    names = dict(
+        Invoice.objects.filter(seller_tax_code__in=[r["seller_tax_code"] for r in rows])
+        .values("seller_tax_code").annotate(name=Max("seller_name")).values_list("seller_tax_code", "name")
+        .order_by()
+    ) if rows else {}
+    out = [{
+        "tax_code": r["seller_tax_code"], "name": names.get(r["seller_tax_code"], ""), "count": r["count"],
+        "outstanding_count": r["outstanding_count"], "outstanding": _money(r["outstanding"]),
+        "paid": _money(r["paid"]), "total": _money(r["total"]),
+    } for r in rows]
+    return ReportResult(
+        key="payables-by-supplier", title=_("Payables by supplier"),
+        columns=[("tax_code", _("Tax code")), ("name", _("Supplier")), ("count", _("Invoices")),
+                 ("outstanding_count", _("Unpaid invoices")), ("outstanding", _("Unpaid (VND)")),
+                 ("paid", _("Paid (VND)")), ("total", _("Total (VND)"))],
+        rows=out,
+        params={"from": date_from.isoformat() if date_from else None,
+                "to": date_to.isoformat() if date_to else None, "top": top},
+    )
+
+
+# --- aging ----------------------------------------------------------------------------------------------
+BUCKET_KEYS = [key for key, _label in AGING_BUCKETS]
+
+
+def aging(*, as_of: date) -> ReportResult:
+    """Unlinked invoices by days since their issue date, and approved-unpaid PRs by days since
+    their oldest linked invoice's issue date (or, without invoices, their approval date: the local
+    date of the last approval record). Ages ≤ 30 (future dates included) fall in 0–30."""
+    from payments.models import PRInvoice
+
+    invoice_rows = (
+        Invoice.objects.filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True)
+        .annotate(bucket=AgeBucket(DaysBetween(Value(as_of, output_field=DateField()), F("issue_date"))))
+        .values("bucket")
+        .annotate(count=Count("id"), amount=Sum(_invoice_amount(), output_field=MONEY))
+        .order_by()
+    )
+    oldest_invoice = Subquery(
+        PRInvoice.objects.filter(pr=OuterRef("pk")).order_by("invoice__issue_date").values("invoice__issue_date")[:1],
+        output_field=DateField(),
+    )
+    approved_on = Subquery(
+        ApprovalRecord.objects.filter(approval__pr=OuterRef("pk")).order_by("-approved_at")
+        .annotate(day=TruncDate("approved_at", tzinfo=LOCAL_TZ)).values("day")[:1],
+        output_field=DateField(),
+    )
+    pr_rows = (
+        PaymentRequest.objects.filter(status=S.APPROVED)
+        .annotate(basis=Coalesce(oldest_invoice, approved_on, output_field=DateField()))
+        .annotate(bucket=AgeBucket(DaysBetween(Value(as_of, output_field=DateField()), F("basis"))))
+        .values("bucket")
+        .annotate(count=Count("id"), amount=Sum("amount", output_field=MONEY))
+        .order_by()
+    )
+    cells: dict[tuple[str, str], tuple[int, Decimal]] = {}
+    for kind, source in (("invoice", invoice_rows), ("pr", pr_rows)):
+        for row in source:
+            cells[(BUCKET_KEYS[row["bucket"]], kind)] = (row["count"], row["amount"] or ZERO)
+    rows = []
+    for bucket, label in AGING_BUCKETS:
+        for kind, kind_label in AGING_KINDS:
+            count, amount = cells.get((bucket, kind), (0, ZERO))
+            rows.append({"bucket": bucket, "bucket_label": str(label), "kind": kind, "kind_label": str(kind_label),
+                         "count": count, "amount": _money(amount)})
+    return ReportResult(
+        key="aging", title=_("Aging of unpaid payables"),
+        columns=[("bucket", _("Age")), ("bucket_label", _("Age name")), ("kind", _("Kind")),
+                 ("kind_label", _("Kind name")), ("count", _("Count")), ("amount", _("Amount (VND)"))],
+        rows=rows, params={"as_of": as_of.isoformat()},
+    )
+
+
+# --- approval cycle time -------------------------------------------------------------------------------
+def _hours(seconds: float | None) -> Decimal | None:
+    if seconds is None:
+        return None
+    return (Decimal(str(seconds)) / Decimal(3600)).quantize(Decimal("0.01"))
+
+
+def approval_cycle_time(*, holders_top: int = 10) -> ReportResult:
+    """Request-to-approval time of approved (and paid) PRs per flow, each step's time per flow and
+    step number, and who holds the most pending approvals now.
+
+    Counted: chains of approved/completed PRs (per flow); completed steps (every step of those, and
+    the steps before the current one of pending PRs). Each duration is computed once per row
+    (correlated index probes) and aggregated by `percentile_cont` (linear interpolation)."""
+    done = (S.APPROVED, S.COMPLETED)
+    last_record = Subquery(
+        ApprovalRecord.objects.filter(approval=OuterRef("pk")).order_by("-approved_at").values("approved_at")[:1]
+    )
+    duration = EpochSeconds(last_record - _requested_at_subquery("pr_id"))
+    per_flow = list(
+        Approval.objects.filter(pr__status__in=done)
+        .values("flow_id", "flow__name")
+        .annotate(count=Count("id"), pct=Percentiles(duration))
+        .order_by("flow__name", "flow_id")
+    )
+    step_done = Subquery(
+        ApprovalRecord.objects.filter(step=OuterRef("pk")).order_by("-approved_at").values("approved_at")[:1]
+    )
+    previous_step = ApprovalStep.objects.filter(
+        approval=OuterRef(OuterRef("approval_id")), number__lt=OuterRef(OuterRef("number")),
+    ).order_by("-number").values("id")[:1]
+    previous_done = Subquery(
+        ApprovalRecord.objects.filter(step=Subquery(previous_step)).order_by("-approved_at").values("approved_at")[:1]
+    )
+    step_duration = EpochSeconds(step_done - Coalesce(previous_done, _requested_at_subquery("approval__pr_id")))
+    per_step = list(
+        ApprovalStep.objects.filter(
+            Q(approval__pr__status__in=done)
+            | Q(approval__pr__status=S.PENDING, number__lt=F("approval__current_step"))
+        )
+        .values("approval__flow_id", "approval__flow__name", "number")
+        .annotate(step_name=Max("name"), count=Count("id"), pct=Percentiles(step_duration))
+        .order_by("approval__flow__name", "approval__flow_id", "number")
+    )
+    holders = approval_holders(top=holders_top)
+    custom = str(_("(custom chain)"))
+    flow_rows = [{
+        "flow_id": r["flow_id"], "flow": r["flow__name"] or custom, "step": None, "step_name": "",
+        "count": r["count"], "median_hours": _hours((r["pct"] or [None])[0]),
+        "p90_hours": _hours((r["pct"] or [None, None])[1]),
+    } for r in per_flow]
+    step_rows = [{
+        "flow_id": r["approval__flow_id"], "flow": r["approval__flow__name"] or custom, "step": r["number"],
+        "step_name": r["step_name"], "count": r["count"], "median_hours": _hours((r["pct"] or [None])[0]),
+        "p90_hours": _hours((r["pct"] or [None, None])[1]),
+    } for r in per_step]
+    columns = [("flow_id", _("Flow id")), ("flow", _("Flow")), ("step", _("Step")), ("step_name", _("Step name")),
+               ("count", _("Approvals")), ("median_hours", _("Median (hours)")), ("p90_hours", _("p90 (hours)"))]
+    return ReportResult(
+        key="approval-cycle-time", title=_("Approval cycle time"),
+        columns=columns, rows=flow_rows + step_rows,
+        sections={
+            "per_flow": ReportResult(key="per-flow", title=_("Request to approval, per flow"), columns=columns,
+                                     rows=flow_rows),
+            "per_step": ReportResult(key="per-step", title=_("Per step"), columns=columns, rows=step_rows),
+            "holders": holders,
+        },
+    )
+
+
+def _pending_assignments() -> Any:
+    """Approver places on the current step of pending PRs that are still waiting for that approver."""
+    return ApprovalStepUser.objects.filter(
+        step__approval__pr__status=S.PENDING, step__number=F("step__approval__current_step"),
+    ).exclude(Exists(ApprovalRecord.objects.filter(step=OuterRef("step_id"), approver=OuterRef("user_id"))))
+
+
+def approval_holders(*, top: int = 10) -> ReportResult:
+    """Who holds the most pending approvals right now (assigned approvers of the current step who
+    have not approved yet; delegations are not expanded)."""
+    rows = list(
+        _pending_assignments()
+        .values("user_id", "user__email", "user__name")
+        .annotate(pending=Count("id"), oldest_pr=Min("step__approval__pr_id"))
+        .order_by("-pending", "user__email")[:top]
+    )
+    out = [{"user_id": r["user_id"], "email": r["user__email"], "name": r["user__name"], "pending": r["pending"],
+            "oldest_pr": r["oldest_pr"]} for r in rows]
+    return ReportResult(
+        key="holders", title=_("Who holds the most pending approvals"),
+        columns=[("user_id", _("User id")), ("email", _("E-mail")), ("name", _("Name")),
+                 ("pending", _("Pending approvals")), ("oldest_pr", _("Oldest PR"))],
+        rows=out,
+    )
+
+
+# --- admin home -------------------------------------------------------------------------------------------
+def oldest_pending_approvals(*, limit: int = 5, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The pending PRs that have waited longest since approval was requested."""
+    rows = list(
+        PaymentRequest.objects.filter(status=S.PENDING)
+        .annotate(requested_at=_requested_at_subquery("pk"))
+        .order_by(F("requested_at").asc(nulls_last=True), "id")
+        .values("id", "name", "amount", "requested_at", "approval__current_step")[:limit]
+    )
+    return rows
+
+
+def home_summary(*, today: date) -> dict[str, Any]:
+    """The compact block of the admin home: this month's payables by status, the oldest pending approvals."""
+    first = today.replace(day=1)
+    end = date(first.year + 1, 1, 1) if first.month == 12 else date(first.year, first.month + 1, 1)
+    month = payables_by_month(first=first, end_exclusive=end, months=[first])
+    return {"month": first.strftime("%Y-%m"), "payables": month.rows, "oldest_pending": oldest_pending_approvals(),
+            "total_amount": sum((r["amount"] for r in month.rows), ZERO),
+            "total_count": sum(r["count"] for r in month.rows)}
+
+
+__all__ = [
+    "AGING_BUCKETS", "AGING_KINDS", "PAYABLE_STATUSES", "ReportResult", "aging", "approval_cycle_time",
+    "approval_holders", "home_summary", "oldest_pending_approvals", "payables_by_month", "payables_by_supplier",
+]
