@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 
 from acountee.admin_mixins import ServiceCallMixin
 from approvals.notifications import selectors, services
-from approvals.notifications.models import Notification, NotificationDelivery
+from approvals.notifications.models import Notification, NotificationDelivery, NotificationPreference
 
 
 @admin.register(NotificationDelivery)
@@ -101,3 +101,38 @@ class NotificationAdmin(ServiceCallMixin, admin.ModelAdmin):
     def mark_read(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         for pk in queryset.values_list("pk", flat=True):
             self.call_service(request, services.notification_mark_read, notification_id=pk, user=request.user)
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(ServiceCallMixin, admin.ModelAdmin):
+    """'My notification channels': each user sees and edits only their own row."""
+
+    fields = ["in_app", "email", "updated_at"]
+    readonly_fields = ["updated_at"]
+    list_display = ["user", "in_app", "email", "updated_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationPreference]:
+        return NotificationPreference.objects.filter(user=request.user).select_related("user")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active) and (obj is None or obj.user_id == request.user.pk)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active) and not NotificationPreference.objects.filter(user=request.user).exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: NotificationPreference, form: Any, change: bool) -> None:
+        saved = self.call_service(request, services.notification_preference_update, user=request.user,
+                                  in_app=form.cleaned_data.get("in_app", True),
+                                  email=form.cleaned_data.get("email", False))
+        obj.user = request.user
+        if saved is not None:
+            obj.pk, obj.in_app, obj.email, obj.updated_at = saved.pk, saved.in_app, saved.email, saved.updated_at

@@ -253,3 +253,23 @@ def test_reject_via_api_tells_the_maker(maker, approver, client_for):
     body = client_for(maker).get(URL).json()
     assert body["unread_count"] == 1 and body["results"][0]["kind"] == "rejected"
     assert "Sai số tiền" in body["results"][0]["body"]
+
+
+def test_admin_my_channels_add_then_change_own_only(approver):
+    (other,) = approver_users(1)
+    browser = Client()
+    assert browser.login(email=approver.email, password=PASSWORD)
+    url = "/admin/notifications/notificationpreference/"
+    r = browser.post(f"{url}add/", {"in_app": "on", "email": "on"})
+    assert r.status_code == 302
+    mine = NotificationPreference.objects.get(user=approver)
+    assert (mine.in_app, mine.email) == (True, True)
+    assert browser.get(f"{url}add/").status_code == 403  # one row per user
+    r = browser.post(f"{url}{mine.pk}/change/", {"in_app": "on"})
+    assert r.status_code == 302
+    mine.refresh_from_db()
+    assert (mine.in_app, mine.email) == (True, False)
+    theirs = NotificationPreference.objects.create(user=other, email=True)
+    browser.post(f"{url}{theirs.pk}/change/", {"in_app": "on"})
+    theirs.refresh_from_db()
+    assert theirs.email is True
