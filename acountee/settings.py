@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "approvals",
     "approvals.notifications",
     "approvals.reports",
+    "payments.workbench",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,8 @@ api_patterns = [
     path("", include("payments.api.urls")),
     path("", include("approvals.api.urls")),
     path("", include("approvals.notifications.api.urls")),
+    path("", include("payments.workbench.api.urls")),
+    path("", include("approvals.reports.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -70,6 +70,7 @@ AUDITED_TABLE_FACTORIES: dict[str, Callable[[], Any]] = {
     "notifications": _lazy("tests.notifications.factories", "audit_row_notification"),
     "notification_deliveries": _lazy("tests.notifications.factories", "audit_row_delivery"),
     "notification_preferences": _lazy("tests.notifications.factories", "audit_row_preference"),
+    "workbench_export_templates": _lazy("tests.workbench.factories", "audit_row_export_template"),
     # role_permissions is an M2M through table: covered by tests/audit via role.permissions.add().
 }
 

@@ -1,0 +1,115 @@
+"""Shapes of the workbench API (inputs strict: unknown fields are refused)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from acountee.api.serializers import StrictModelSerializer, StrictSerializer
+from payments.workbench.exports import COLUMNS
+from payments.workbench.models import ExportTemplate
+
+
+class MonthQuerySerializer(StrictSerializer):
+    month = serializers.CharField(help_text="YYYY-MM (local months, Asia/Ho_Chi_Minh).")
+
+
+class CleanupInvoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    series = serializers.CharField()
+    number = serializers.CharField()
+    issue_date = serializers.DateField()
+    seller_name = serializers.CharField()
+    seller_tax_code = serializers.CharField()
+    total_payable = serializers.DecimalField(max_digits=18, decimal_places=2)
+    currency = serializers.CharField()
+    status = serializers.CharField()
+
+
+class CleanupCountsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    remaining = serializers.IntegerField(help_text="Imported and never linked: still to clean.")
+    cleaned = serializers.IntegerField(help_text="Marked obsolete.")
+    linked = serializers.IntegerField()
+    completed = serializers.IntegerField()
+
+
+class CleanupPageSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    counts = CleanupCountsSerializer()
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CleanupInvoiceSerializer(many=True)
+
+
+class CleanupRequestSerializer(StrictSerializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=10**18 - 1),
+                                allow_empty=False, max_length=5000)
+    month = serializers.CharField(required=False, help_text="Optional: the answer then carries the month's counts.")
+
+
+class CleanupResultRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    result = serializers.ChoiceField(choices=["obsolete", "failed"])
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class CleanupResultSerializer(serializers.Serializer):
+    results = CleanupResultRowSerializer(many=True)
+    cleaned = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    counts = CleanupCountsSerializer(required=False)
+
+
+class TemplateColumnSerializer(serializers.Serializer):
+    key = serializers.ChoiceField(choices=list(COLUMNS))
+    label = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class ExportTemplateSerializer(StrictModelSerializer):
+    columns = serializers.JSONField(help_text="[{key, label}] in export order; keys: " + ", ".join(COLUMNS))
+
+    class Meta:
+        model = ExportTemplate
+        fields = ["id", "name", "columns", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class ExportQuerySerializer(StrictSerializer):
+    month = serializers.CharField(required=False, help_text="YYYY-MM; required unless ids are given.")
+    format = serializers.ChoiceField(choices=["csv", "xlsx"], default="csv")
+    ids = serializers.CharField(required=False, help_text="Comma-separated PR ids (only approved ones export).")
+    template = serializers.CharField(required=False, help_text="Id of one of your export templates.")
+
+
+class ImportQuerySerializer(StrictSerializer):
+    dry_run = serializers.BooleanField(default=False)
+
+
+class ImportUploadSerializer(StrictSerializer):
+    file = serializers.FileField(help_text="CSV `pr_id,payment_reference` (UTF-8) or the export's XLSX.")
+
+
+class ImportRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    pr_id = serializers.CharField()
+    payment_reference = serializers.CharField()
+    status = serializers.CharField(help_text="ok, invalid_id, unknown_pr, not_approved, duplicate_row, "
+                                             "empty_reference, reference_too_long, invalid_reference, "
+                                             "already_completed_other_reference, already_completed")
+    message = serializers.CharField()
+    result = serializers.CharField(help_text="After an import: completed, unchanged, skipped or failed.")
+    code = serializers.CharField()
+    current_reference = serializers.CharField()
+
+
+class ImportReportSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    total_rows = serializers.IntegerField()
+    statuses = serializers.DictField(child=serializers.IntegerField())
+    results = serializers.DictField(child=serializers.IntegerField())
+    completed = serializers.IntegerField()
+    changed = serializers.BooleanField()
+    message = serializers.CharField()
+    rows = ImportRowSerializer(many=True)
