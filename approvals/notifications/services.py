@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 D = DeliveryStatus
 K = NotificationKind
 MAX_ERROR_LENGTH = 2000
+# PostgreSQL NOTIFY channel: the outbox notifies it in the approval's transaction, so workers
+# blocked in LISTEN wake at commit (never on rollback) instead of waiting for their next poll.
+WAKE_CHANNEL = "acountee_notifications"
 
 
 # --- outbox -------------------------------------------------------------------------------------------
@@ -183,6 +186,8 @@ def _write(events: list[Event]) -> list[Notification]:
                                  address=user.email, next_attempt_at=now)
             for n, user in emails
         ])
+        with connection.cursor() as cursor:  # wakes listening workers at commit; dropped on rollback
+            cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
     return notifications
 
 
@@ -418,3 +423,66 @@ def _close_quietly(connection: Any) -> None:
         connection.close()
     except Exception:  # a broken SMTP session may fail to QUIT; the next send reconnects
         logger.debug("notifications: closing the mail connection failed", exc_info=True)
+
+
+def worker_run(*, stop: threading.Event, poll_seconds: float, limit: int = 100,
+               on_pass: Callable[[DispatchResult], Any] | None = None) -> None:
+    """The worker loop: deliver what is due, then wait for a wake-up (NOTIFY at the commit of
+    an outbox write) or `poll_seconds` (retries that fall due, missed wake-ups), until `stop`.
+    A database outage is logged and waited out."""
+    from django.db import DatabaseError, close_old_connections
+
+    listener = None
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            if listener is None:
+                listener = _listen()
+            result = deliveries_dispatch(limit=limit)
+            if on_pass is not None and result.count:
+                on_pass(result)
+            if result.count >= limit:
+                continue  # more may be due: no wait
+        except DatabaseError:
+            logger.exception("notifications: database error in the worker; waiting")
+            listener = _close_listener(listener)
+        _wait(listener, stop, poll_seconds)
+    _close_listener(listener)
+
+
+def _listen() -> Any:
+    """A dedicated autocommit connection LISTENing on WAKE_CHANNEL (None if it cannot be made:
+    the worker then just polls)."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+        conn.execute(f"LISTEN {WAKE_CHANNEL}")
+        return conn
+    except Exception:
+        logger.warning("notifications: cannot LISTEN, polling only", exc_info=True)
+        return None
+
+
+def _close_listener(listener: Any) -> None:
+    if listener is not None:
+        try:
+            listener.close()
+        except Exception:
+            logger.debug("notifications: closing the listener failed", exc_info=True)
+
+
+def _wait(listener: Any, stop: threading.Event, poll_seconds: float) -> None:
+    """Up to `poll_seconds`, in short slices so a stop request is seen within a second."""
+    deadline = timezone.now() + timedelta(seconds=poll_seconds)
+    while not stop.is_set() and timezone.now() < deadline:
+        if listener is None:
+            stop.wait(min(1.0, poll_seconds))
+            continue
+        try:
+            if any(True for _ in listener.notifies(timeout=min(1.0, poll_seconds), stop_after=1)):
+                return
+        except Exception:
+            logger.warning("notifications: listener lost, polling", exc_info=True)
+            stop.wait(min(1.0, poll_seconds))
+            return

@@ -241,3 +241,62 @@ def test_smtp_refusing_never_fails_the_approval_and_the_retry_delivers_when_it_i
     assert sorted(e.rcpt_tos[0] for e in inbox.envelopes) == sorted([b.email, c.email])
     assert all(b"/admin/payments/paymentrequest/" in e.content for e in inbox.envelopes)
     assert set(NotificationDelivery.objects.values_list("status", "attempts")) == {("sent", 2)}
+
+
+# --- wake-up: NOTIFY at commit, nothing on rollback; the loop delivers without waiting for its poll ----------
+def _listener():
+    import psycopg
+
+    conn = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+    conn.execute(f"LISTEN {notification_services.WAKE_CHANNEL}")
+    return conn
+
+
+@pytest.mark.django_db(transaction=True)
+def test_queuing_an_email_wakes_listeners_at_commit_only(maker):
+    a, b = approver_users(2)
+    enable_email(b)
+    pr = step_two_pr(maker, [a], [b])
+    listener = _listener()
+    try:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.payment_request_approve(pr=pr, actor=a)
+            raise RuntimeError("rolled back")
+        assert list(listener.notifies(timeout=0.5, stop_after=1)) == []
+        services.payment_request_approve(pr=pr, actor=a)
+        (wake,) = list(listener.notifies(timeout=5, stop_after=1))
+        assert wake.channel == notification_services.WAKE_CHANNEL
+    finally:
+        listener.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_loop_delivers_and_stops(maker):
+    import time
+
+    a, b = approver_users(2)
+    enable_email(b)
+    pr = step_two_pr(maker, [a], [b])
+    stop = threading.Event()
+    passes: list = []
+
+    def run() -> None:
+        try:
+            notification_services.worker_run(stop=stop, poll_seconds=0.2, on_pass=passes.append)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        services.payment_request_approve(pr=pr, actor=a)
+        for _ in range(200):  # until the worker has sent it (bounded; no timing asserted)
+            if NotificationDelivery.objects.filter(status="sent").exists():
+                break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join()
+    assert NotificationDelivery.objects.get().status == "sent"
+    assert [len(p.sent) for p in passes] == [1]
+    assert [m.to for m in mail.outbox] == [[b.email]]

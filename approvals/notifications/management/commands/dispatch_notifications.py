@@ -1,8 +1,9 @@
 """`manage.py dispatch_notifications [--once]`: deliver pending notifications.
 
-Without --once it loops: deliver everything due, then sleep NOTIFICATION_POLL_SECONDS. Any
-number of workers may run side by side (rows are claimed with FOR UPDATE SKIP LOCKED).
-SIGTERM/SIGINT finish the delivery in hand and stop."""
+Without --once it loops (`services.worker_run`): deliver everything due, then wait for a
+wake-up from PostgreSQL (NOTIFY at the commit of an approval that queued e-mail) or
+NOTIFICATION_POLL_SECONDS. Any number of workers may run side by side (rows are claimed with
+FOR UPDATE SKIP LOCKED). SIGTERM/SIGINT finish the delivery in hand and stop."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import DatabaseError, close_old_connections
 
-from approvals.notifications.services import deliveries_dispatch
+from approvals.notifications.services import DispatchResult, deliveries_dispatch, worker_run
 
 
 class Command(BaseCommand):
@@ -32,15 +32,10 @@ class Command(BaseCommand):
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        self.stdout.write(f"dispatch_notifications: polling every {settings.NOTIFICATION_POLL_SECONDS}s")
-        while not stop.is_set():
-            try:
-                close_old_connections()
-                result = deliveries_dispatch(limit=limit or 100)
-                if result.count:
-                    self.stdout.write(f"sent {len(result.sent)}, failed {len(result.failed)}")
-                    if not stop.is_set() and limit is None and result.count >= 100:
-                        continue  # more may be due: no sleep
-            except DatabaseError as exc:  # the database is away: wait and try again
-                self.stderr.write(f"dispatch_notifications: database error: {exc}")
-            stop.wait(settings.NOTIFICATION_POLL_SECONDS)
+        poll = settings.NOTIFICATION_POLL_SECONDS
+        self.stdout.write(f"dispatch_notifications: waiting for work (wake-ups, or every {poll}s)")
+
+        def report(result: DispatchResult) -> None:
+            self.stdout.write(f"sent {len(result.sent)}, failed {len(result.failed)}")
+
+        worker_run(stop=stop, poll_seconds=poll, limit=limit or 100, on_pass=report)
