@@ -50,5 +50,6 @@ DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
     # before approvals: the approvals demo's real transitions then notify per these preferences
     ("notifications", lambda log: __import__("approvals.notifications.demo", fromlist=["x"]).seed_notifications(log)),
     ("approvals", lambda log: __import__("approvals.demo", fromlist=["seed_approvals"]).seed_approvals(log)),
+    ("workbench", lambda log: __import__("payments.workbench.demo", fromlist=["x"]).seed_workbench(log)),
     ("audit", lambda log: __import__("audit.demo", fromlist=["seed_audit"]).seed_audit(log)),
 ]
