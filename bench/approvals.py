@@ -107,7 +107,7 @@ def bench_bulk(stamp: str) -> None:
           f"failed {len(body.get('failed', []))})  target <= 2 s")
 
 
-def bench_list(stamp: str, total: int = 10_000, samples: int = 60) -> None:
+def bench_list(stamp: str, total: int = 10_000, samples: int = 200) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -124,7 +124,7 @@ def bench_list(stamp: str, total: int = 10_000, samples: int = 60) -> None:
     pages = max(1, count // 100)
     timings = []
     for i in range(samples):
-        page = 1 + (i * 7) % min(pages, 100)
+        page = 1 + (i * 7) % pages
         started = time.perf_counter()
         response = client.get(f"/api/payment-requests/?page_size=100&page={page}")
         timings.append((time.perf_counter() - started) * 1000)
@@ -144,7 +144,9 @@ def bench_list(stamp: str, total: int = 10_000, samples: int = 60) -> None:
         started = time.perf_counter()
         approver_client.get("/api/payment-requests/?page_size=100&awaiting_me=true")
         awaiting.append((time.perf_counter() - started) * 1000)
-    print(f"list: {count} PRs, page_size=100, {samples} pages: p50 {p50:.1f} ms, p95 {p95:.1f} ms  target p50 <= 30 ms")
+    print(f"list: {count} PRs, page_size=100, {samples} pages: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+          f"min {timings[0]:.1f} ms  target p50 <= 30 ms  (load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs)")
     print(f"list: queries per request at page_size 10 / 100: {queries[10]} / {queries[100]}")
     print(f"list ?awaiting_me=true (approver named on {count} PRs' chains), page_size=100: "
           f"p50 {statistics.median(awaiting):.1f} ms")
