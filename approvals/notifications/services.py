@@ -369,10 +369,14 @@ def _claim(now: datetime) -> NotificationDelivery | None:
             .order_by("next_attempt_at", "id").first())
 
 
+class PermanentFailure(Exception):
+    """A failure that retrying cannot fix (the recipient left): recorded, not retried."""
+
+
 def _deliver(delivery: NotificationDelivery, connection: Any) -> None:
     recipient = delivery.notification.recipient
     if not recipient.is_active or not recipient.email:
-        raise RuntimeError("the recipient is inactive or has no e-mail address")
+        raise PermanentFailure("the recipient is inactive or has no e-mail address")
     delivery.address = recipient.email
     channels.send_email(delivery.notification, address=recipient.email, delivery_id=delivery.pk,
                         connection=connection)
@@ -402,8 +406,9 @@ def deliveries_dispatch(*, now: datetime | None = None, limit: int | None = None
                                    delivery.pk, delivery.attempts, error)
                     delivery.status = DELIVERY_TRANSITIONS["fail"][delivery.status]
                     delivery.last_error = error
-                    delivery.next_attempt_at = (at + retry_delay(delivery.attempts)
-                                                if delivery.attempts < settings.NOTIFICATION_MAX_ATTEMPTS else None)
+                    retry = (delivery.attempts < settings.NOTIFICATION_MAX_ATTEMPTS
+                             and not isinstance(exc, PermanentFailure))
+                    delivery.next_attempt_at = at + retry_delay(delivery.attempts) if retry else None
                     result.failed.append(delivery.pk)
                 else:
                     delivery.status = DELIVERY_TRANSITIONS["send"][delivery.status]

@@ -300,3 +300,15 @@ def test_the_worker_loop_delivers_and_stops(maker):
     assert NotificationDelivery.objects.get().status == "sent"
     assert [len(p.sent) for p in passes] == [1]
     assert [m.to for m in mail.outbox] == [[b.email]]
+
+
+def test_a_recipient_who_left_is_not_retried(maker, owner):
+    (a,) = approver_users(1)
+    enable_email(a)
+    make_pr(maker=maker, steps=[("anyof", [a])], request=True)
+    a.is_active = False
+    a.save(update_fields=["is_active"])
+    assert len(dispatch().failed) == 1
+    d = NotificationDelivery.objects.get()
+    assert (d.status, d.attempts, d.next_attempt_at) == ("failed", 1, None)
+    assert "inactive" in d.last_error and mail.outbox == []
