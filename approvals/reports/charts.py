@@ -29,7 +29,7 @@ def stacked_bars(*, categories: Sequence[str], series: Sequence[tuple[str, Seque
     """One bar per category, one stacked segment per series (a single series is a plain bar chart)."""
     n = max(len(categories), 1)
     totals = [sum((Decimal(str(s[1][i] or 0)) for s in series), Decimal(0)) for i in range(len(categories))]
-    peak = max(totals + [Decimal(0)]) or Decimal(1)
+    peak = max([*totals, Decimal(0)]) or Decimal(1)
     slot = (WIDTH - LEFT - 10) / n
     bar = max(min(slot * 0.7, 60), 2)
     height = TOP + BAR_AREA_HEIGHT + BOTTOM + 20 * ((len(series) + 3) // 4)

@@ -20,3 +20,6 @@ class Report(models.Model):
         permissions = [("view_reports", _("Can view the reports"))]
         verbose_name = _("report")
         verbose_name_plural = _("reports")
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)

@@ -2,7 +2,7 @@
 `percentile_cont`); Python only shapes the few aggregated rows that come back.
 
 Definitions (docs/reports.md):
-- Amounts are in VND: an invoice counts `total_payable × exchange_rate` (1 for VND invoices),
+- Amounts are in VND: an invoice counts `total_payable x exchange_rate` (1 for VND invoices),
   a PR without invoices (advanced) counts its own `amount`. Obsolete (redundant) invoices never count.
 - Payable status of an invoice: not in a PR → `unlinked` (imported, not linked); in a PR → the PR's
   status: draft → `draft`, pending → `pending`, approved → `approved` (approved, unpaid),
@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import (
-    Case,
     CharField,
     Count,
     DateField,
@@ -43,12 +42,11 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils.translation import gettext_lazy as _
 
-from approvals.models import Approval, ApprovalRecord, ApprovalStep, ApprovalStepUser
+from approvals.models import ApprovalRecord, ApprovalStepUser
 from audit.models import AuditEntry
 from invoices.models import Invoice, InvoiceStatus
 from payments.models import PaymentRequest, PaymentRequestStatus, PaymentRequestType
@@ -68,9 +66,9 @@ PAYABLE_STATUSES: list[tuple[str, Any]] = [
 PR_STATUS_TO_PAYABLE = {S.DRAFT: "draft", S.PENDING: "pending", S.APPROVED: "approved", S.COMPLETED: "paid"}
 
 AGING_BUCKETS: list[tuple[str, Any]] = [
-    ("0-30", _("0–30 days")),
-    ("31-60", _("31–60 days")),
-    ("61-90", _("61–90 days")),
+    ("0-30", _("0-30 days")),
+    ("31-60", _("31-60 days")),
+    ("61-90", _("61-90 days")),
     ("90+", _("over 90 days")),
 ]
 AGING_KINDS: list[tuple[str, Any]] = [
@@ -116,11 +114,18 @@ class Percentiles(Func):
 
 
 class AgeBucket(Func):
-    """`width_bucket(days, ARRAY[31, 61, 91])`: 0 for ≤ 30 days (future dates too), 1 for 31–60,
-    2 for 61–90, 3 beyond; one evaluation of the age per row (a CASE would repeat it per branch)."""
+    """`width_bucket(days, ARRAY[31, 61, 91])`: 0 for ≤ 30 days (future dates too), 1 for 31-60,
+    2 for 61-90, 3 beyond; one evaluation of the age per row (a CASE would repeat it per branch)."""
 
     template = "width_bucket(%(expressions)s, ARRAY[31, 61, 91])"
     output_field = IntegerField()
+
+
+class MonthOf(Func):
+    """The first day of a date's month (`date_trunc` on a plain timestamp: no time zone involved)."""
+
+    template = "date_trunc('month', %(expressions)s::timestamp)::date"
+    output_field = DateField()
 
 
 class EpochSeconds(Func):
@@ -142,19 +147,6 @@ def _money(value: Any) -> Decimal:
 
 def _invoice_amount() -> Any:
     return F("total_payable") * F("exchange_rate")
-
-
-def _invoice_payable_status() -> Case:
-    return Case(
-        When(pr_link__isnull=True, then=Value("unlinked")),
-        *[When(pr_link__pr__status=status, then=Value(key)) for status, key in PR_STATUS_TO_PAYABLE.items()],
-        output_field=CharField(),
-    )
-
-
-def _pr_payable_status() -> Case:
-    return Case(*[When(status=status, then=Value(key)) for status, key in PR_STATUS_TO_PAYABLE.items()],
-                output_field=CharField())
 
 
 def _payable_invoices() -> Any:
@@ -182,11 +174,13 @@ def _requested_at_subquery(pr_ref: str) -> Subquery:
 def payables_by_month(*, first: date, end_exclusive: date, months: list[date]) -> ReportResult:
     """Amount and count per (month, payable status) for invoices issued in [first, end) plus PRs
     without invoices created in that period (local time)."""
+    # Grouped by the raw PR status (NULL: not linked), not by a CASE: the planner then knows the
+    # few groups and hash-aggregates in memory; the names are mapped on the aggregated rows.
     invoice_rows = (
         _payable_invoices()
         .filter(issue_date__gte=first, issue_date__lt=end_exclusive)
-        .annotate(month=TruncMonth("issue_date", output_field=DateField()), payable=_invoice_payable_status())
-        .values("month", "payable")
+        .annotate(month=MonthOf("issue_date"), pr_status=F("pr_link__pr__status"))
+        .values("month", "pr_status")
         .annotate(count=Count("id"), amount=Sum(_invoice_amount(), output_field=MONEY))
         .order_by()
     )
@@ -195,9 +189,8 @@ def payables_by_month(*, first: date, end_exclusive: date, months: list[date]) -
     pr_rows = (
         _prs_without_invoices()
         .filter(created_at__gte=start, created_at__lt=end)
-        .annotate(month=TruncMonth("created_at", tzinfo=LOCAL_TZ, output_field=DateField()),
-                  payable=_pr_payable_status())
-        .values("month", "payable")
+        .annotate(month=TruncMonth("created_at", tzinfo=LOCAL_TZ, output_field=DateField()), pr_status=F("status"))
+        .values("month", "pr_status")
         .annotate(count=Count("id"), amount=Sum("amount", output_field=MONEY))
         .order_by()
     )
@@ -205,7 +198,8 @@ def payables_by_month(*, first: date, end_exclusive: date, months: list[date]) -
     for source in (invoice_rows, pr_rows):
         for row in source:
             month = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
-            cell = cells.setdefault((month, row["payable"]), [0, ZERO])
+            payable = PR_STATUS_TO_PAYABLE[row["pr_status"]] if row["pr_status"] else "unlinked"
+            cell = cells.setdefault((month, payable), [0, ZERO])
             cell[0] += row["count"]
             cell[1] += row["amount"] or ZERO
     rows = []
@@ -232,17 +226,19 @@ def payables_by_supplier(*, date_from: date | None, date_to: date | None, top: i
         qs = qs.filter(issue_date__gte=date_from)
     if date_to:
         qs = qs.filter(issue_date__lte=date_to)
-    unpaid = ~Q(pr_link__pr__status=S.COMPLETED) | Q(pr_link__isnull=True)
+    # Paid = the invoice is completed (the PR services complete an invoice exactly when its PR is
+    # completed, and reopen it when the PR is un-completed), so the ranking needs no join at all:
+    # one pass over the covering index of invoices.
+    paid = Q(status=InvoiceStatus.COMPLETED)
     amount = _invoice_amount()
     rows = list(
         qs.values("seller_tax_code")
         .annotate(
             count=Count("id"),
             total=Sum(amount, output_field=MONEY),
-            outstanding=Coalesce(Sum(amount, filter=unpaid, output_field=MONEY), Value(ZERO), output_field=MONEY),
-            outstanding_count=Count("id", filter=unpaid),
-            paid=Coalesce(Sum(amount, filter=Q(pr_link__pr__status=S.COMPLETED), output_field=MONEY),
-                          Value(ZERO), output_field=MONEY),
+            outstanding=Coalesce(Sum(amount, filter=~paid, output_field=MONEY), Value(ZERO), output_field=MONEY),
+            outstanding_count=Count("id", filter=~paid),
+            paid=Coalesce(Sum(amount, filter=paid, output_field=MONEY), Value(ZERO), output_field=MONEY),
         )
         .order_by("-outstanding", "-total", "seller_tax_code")[:top]
     )
@@ -276,7 +272,7 @@ BUCKET_KEYS = [key for key, _label in AGING_BUCKETS]
 def aging(*, as_of: date) -> ReportResult:
     """Unlinked invoices by days since their issue date, and approved-unpaid PRs by days since
     their oldest linked invoice's issue date (or, without invoices, their approval date: the local
-    date of the last approval record). Ages ≤ 30 (future dates included) fall in 0–30."""
+    date of the last approval record). Ages ≤ 30 (future dates included) fall in 0-30."""
     from payments.models import PRInvoice
 
     invoice_rows = (
@@ -328,55 +324,74 @@ def _hours(seconds: float | None) -> Decimal | None:
     return (Decimal(str(seconds)) / Decimal(3600)).quantize(Decimal("0.01"))
 
 
+# Per-step durations need "when did the previous step complete", a window (LAG) over per-step
+# aggregates, and then percentiles over those: an aggregate over a window over an aggregate, which
+# the ORM cannot group. So this one report is a single parameterised SQL statement (hash joins over
+# the whole set, no per-row probes); it reads the same tables the ORM models name.
+CYCLE_TIME_SQL = """
+WITH req AS (
+    SELECT record_id, max(occurred_at) AS requested_at
+    FROM audit WHERE action = 'request_approval' AND table_name = 'pr'
+    GROUP BY record_id
+), done_steps AS (
+    SELECT s.approval_id, s.number, s.name, a.flow_id, a.pr_id, pr.status AS pr_status,
+           max(r.approved_at) AS completed_at
+    FROM approval_steps s
+    JOIN approval a ON a.id = s.approval_id
+    JOIN pr ON pr.id = a.pr_id
+    JOIN approval_records r ON r.step_id = s.id
+    WHERE pr.status = ANY(%(done)s) OR (pr.status = %(pending)s AND s.number < a.current_step)
+    GROUP BY s.id, a.id, pr.id
+), timed AS (
+    SELECT d.*, req.requested_at,
+           COALESCE(lag(d.completed_at) OVER (PARTITION BY d.approval_id ORDER BY d.number),
+                    req.requested_at) AS started_at
+    FROM done_steps d LEFT JOIN req ON req.record_id = d.pr_id::text
+), chains AS (
+    SELECT flow_id, max(completed_at) - max(requested_at) AS duration
+    FROM timed WHERE pr_status = ANY(%(done)s)
+    GROUP BY approval_id, flow_id
+)
+SELECT 0 AS kind, c.flow_id, f.name, NULL::int AS number, '' AS step_name,
+       count(c.duration) AS count,
+       percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM c.duration)) AS pct
+FROM chains c LEFT JOIN approval_flows f ON f.id = c.flow_id
+GROUP BY c.flow_id, f.name
+UNION ALL
+SELECT 1, t.flow_id, f.name, t.number, max(t.name), count(t.started_at),
+       percentile_cont(ARRAY[0.5, 0.9]::float8[])
+           WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM t.completed_at - t.started_at))
+FROM timed t LEFT JOIN approval_flows f ON f.id = t.flow_id
+GROUP BY t.flow_id, f.name, t.number
+ORDER BY kind, name NULLS FIRST, flow_id NULLS FIRST, number
+"""
+
+
 def approval_cycle_time(*, holders_top: int = 10) -> ReportResult:
     """Request-to-approval time of approved (and paid) PRs per flow, each step's time per flow and
-    step number, and who holds the most pending approvals now.
+    step number (median and p90, `percentile_cont`: linear interpolation), and who holds the most
+    pending approvals now.
 
-    Counted: chains of approved/completed PRs (per flow); completed steps (every step of those, and
-    the steps before the current one of pending PRs). Each duration is computed once per row
-    (correlated index probes) and aggregated by `percentile_cont` (linear interpolation)."""
-    done = (S.APPROVED, S.COMPLETED)
-    last_record = Subquery(
-        ApprovalRecord.objects.filter(approval=OuterRef("pk")).order_by("-approved_at").values("approved_at")[:1]
-    )
-    duration = EpochSeconds(last_record - _requested_at_subquery("pr_id"))
-    per_flow = list(
-        Approval.objects.filter(pr__status__in=done)
-        .values("flow_id", "flow__name")
-        .annotate(count=Count("id"), pct=Percentiles(duration))
-        .order_by("flow__name", "flow_id")
-    )
-    step_done = Subquery(
-        ApprovalRecord.objects.filter(step=OuterRef("pk")).order_by("-approved_at").values("approved_at")[:1]
-    )
-    previous_step = ApprovalStep.objects.filter(
-        approval=OuterRef(OuterRef("approval_id")), number__lt=OuterRef(OuterRef("number")),
-    ).order_by("-number").values("id")[:1]
-    previous_done = Subquery(
-        ApprovalRecord.objects.filter(step=Subquery(previous_step)).order_by("-approved_at").values("approved_at")[:1]
-    )
-    step_duration = EpochSeconds(step_done - Coalesce(previous_done, _requested_at_subquery("approval__pr_id")))
-    per_step = list(
-        ApprovalStep.objects.filter(
-            Q(approval__pr__status__in=done)
-            | Q(approval__pr__status=S.PENDING, number__lt=F("approval__current_step"))
-        )
-        .values("approval__flow_id", "approval__flow__name", "number")
-        .annotate(step_name=Max("name"), count=Count("id"), pct=Percentiles(step_duration))
-        .order_by("approval__flow__name", "approval__flow_id", "number")
-    )
+    Counted: chains of approved/completed PRs (per flow) that have a request entry; completed steps
+    (every step of those PRs, and the steps before the current one of pending PRs). A chain's time
+    runs from the latest request to its last approval record; a step's from the previous step's last
+    record (the first step: from the request) to its own last record."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(CYCLE_TIME_SQL, {"done": [S.APPROVED.value, S.COMPLETED.value], "pending": S.PENDING.value})
+        fetched = cursor.fetchall()
+    per_flow = [r for r in fetched if r[0] == 0]
+    per_step = [r for r in fetched if r[0] == 1]
     holders = approval_holders(top=holders_top)
     custom = str(_("(custom chain)"))
-    flow_rows = [{
-        "flow_id": r["flow_id"], "flow": r["flow__name"] or custom, "step": None, "step_name": "",
-        "count": r["count"], "median_hours": _hours((r["pct"] or [None])[0]),
-        "p90_hours": _hours((r["pct"] or [None, None])[1]),
-    } for r in per_flow]
-    step_rows = [{
-        "flow_id": r["approval__flow_id"], "flow": r["approval__flow__name"] or custom, "step": r["number"],
-        "step_name": r["step_name"], "count": r["count"], "median_hours": _hours((r["pct"] or [None])[0]),
-        "p90_hours": _hours((r["pct"] or [None, None])[1]),
-    } for r in per_step]
+    flow_rows, step_rows = [], []
+    for kind, flow_id, flow_name, number, step_name, count, pct in per_flow + per_step:
+        median, p90 = pct if pct else (None, None)
+        (flow_rows if kind == 0 else step_rows).append({
+            "flow_id": flow_id, "flow": flow_name or custom, "step": number, "step_name": step_name,
+            "count": count, "median_hours": _hours(median), "p90_hours": _hours(p90),
+        })
     columns = [("flow_id", _("Flow id")), ("flow", _("Flow")), ("step", _("Step")), ("step_name", _("Step name")),
                ("count", _("Approvals")), ("median_hours", _("Median (hours)")), ("p90_hours", _("p90 (hours)"))]
     return ReportResult(

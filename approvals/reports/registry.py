@@ -49,7 +49,7 @@ REPORTS: dict[str, ReportSpec] = {spec.key: spec for spec in [
                  "Parameters: from, to (YYYY-MM)."), _by_month),
     ReportSpec("payables-by-supplier", _("Payables by supplier"),
                _("The suppliers we owe most (unpaid invoices), with their tax codes. "
-                 "Parameters: from, to (YYYY-MM-DD, invoice issue date), top (1–100)."), _by_supplier),
+                 "Parameters: from, to (YYYY-MM-DD, invoice issue date), top (1-100)."), _by_supplier),
     ReportSpec("aging", _("Aging of unpaid payables"),
                _("Unlinked invoices and approved-unpaid PRs by days since the invoice date (a PR: its oldest "
                  "invoice; an advanced PR without invoices: its approval date). Parameter: as_of (YYYY-MM-DD)."),

@@ -82,7 +82,7 @@ PayablesByMonthView = _report_view("payables-by-month", [
     _p("from", "First month, YYYY-MM (default: 11 months before `to`)."), _p("to", "Last month, YYYY-MM.")])
 PayablesBySupplierView = _report_view("payables-by-supplier", [
     _p("from", "Issue date from, YYYY-MM-DD."), _p("to", "Issue date to (inclusive), YYYY-MM-DD."),
-    _p("top", "How many suppliers, 1–100 (default 10).", OpenApiTypes.INT)])
+    _p("top", "How many suppliers, 1-100 (default 10).", OpenApiTypes.INT)])
 AgingView = _report_view("aging", [_p("as_of", "Age at this date, YYYY-MM-DD (default today).")])
 ApprovalCycleTimeView = _report_view("approval-cycle-time", [])
 
