@@ -1,6 +1,6 @@
 """Writers of the bank-transfer export: CSV (streamed row by row, UTF-8 with BOM) and XLSX
 (openpyxl write-only mode into a temporary file). Both run in constant memory: the PRs come
-from `QuerySet.iterator(chunk_size=...)`, never a list.
+from `selectors.export_rows` (a server-side cursor read in chunks), never a list.
 
 Every text cell is neutralised against formula injection: a value starting with `=`, `+`,
 `-`, `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet shows it as text
@@ -18,7 +18,7 @@ from typing import IO, Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from payments.models import PaymentRequest, PaymentRequestType
+from payments.models import PaymentRequestType
 from payments.selectors import payment_request_bank_details
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -63,7 +63,7 @@ def default_layout() -> list[dict[str, str]]:
     return [{"key": key, "label": str(COLUMNS[key].label)} for key in DEFAULT_COLUMN_KEYS]
 
 
-def _bank_check(pr: PaymentRequest, details: Any) -> str:
+def _bank_check(pr: Any, details: Any) -> str:
     if details.conflict:
         accounts = ", ".join(c["bank_account"] or "?" for c in details.candidates)
         return str(_("CONFLICT: the invoices name different accounts (%(accounts)s)")) % {"accounts": accounts}
@@ -73,7 +73,7 @@ def _bank_check(pr: PaymentRequest, details: Any) -> str:
     return ""
 
 
-def pr_values(pr: PaymentRequest, type_labels: dict[str, str]) -> dict[str, Any]:
+def pr_values(pr: Any, type_labels: dict[str, str]) -> dict[str, Any]:
     """One PR as a row of raw values (Decimal for money, int for the id, str otherwise)."""
     details = payment_request_bank_details(pr)
     if pr.type == PaymentRequestType.DIRECT:
@@ -85,7 +85,7 @@ def pr_values(pr: PaymentRequest, type_labels: dict[str, str]) -> dict[str, Any]
         "pr_id": pr.pk, "name": pr.name, "supplier": supplier, "amount": pr.amount, "currency": pr.currency,
         "bank_name": details.bank_name, "bank_account": details.bank_account,
         "account_name": details.account_name, "bank_check": _bank_check(pr, details),
-        "type": type_labels.get(pr.type, pr.type), "maker": pr.maker.name or pr.maker.email, "note": pr.note,
+        "type": type_labels.get(pr.type, pr.type), "maker": pr.maker_name, "note": pr.note,
         "payment_reference": pr.payment_reference,
     }
 
@@ -94,7 +94,8 @@ def _type_labels() -> dict[str, str]:
     return {value: str(label).split(" (")[0] for value, label in PaymentRequestType.choices}
 
 
-def iter_rows(prs: Iterable[PaymentRequest]) -> Iterator[dict[str, Any]]:
+def iter_rows(prs: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """Rows of `selectors.export_rows` (or anything with the same attributes)."""
     labels = _type_labels()
     for pr in prs:
         yield pr_values(pr, labels)
@@ -204,7 +205,7 @@ def export_response(*, user: Any, month: Any = None, ids: Any = None, template_i
     template = (selectors.export_template_get(user=user, template_id=template_id)
                 if template_id not in (None, "") else None)
     layout = services.export_layout(template=template)
-    prs = selectors.approved_prs_for_export(month=month, ids=ids).iterator(chunk_size=CHUNK_SIZE)
+    prs = selectors.export_rows(month=month, ids=ids, chunk_size=CHUNK_SIZE)
     stem = f"bank-transfer-{month or 'selection'}-{timezone.localtime():%Y%m%d-%H%M}"
     if fmt == "xlsx":
         handle = xlsx_file(iter_rows(prs), layout, title=str(month or "Export"))
