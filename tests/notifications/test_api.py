@@ -273,3 +273,15 @@ def test_admin_my_channels_add_then_change_own_only(approver):
     browser.post(f"{url}{theirs.pk}/change/", {"in_app": "on"})
     theirs.refresh_from_db()
     assert theirs.email is True
+
+
+@pytest.mark.parametrize("params", [{"status": "bogus"}, {"channel": "sms"}, {"recipient": "abc"},
+                                    {"pr": "1 or 1=1"}])
+def test_hostile_delivery_filters_are_refused(owner_client, params):
+    r = owner_client.get(DELIVERIES, params)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_retry_of_an_unknown_delivery_is_not_found(owner_client):
+    assert owner_client.post(f"{DELIVERIES}999999/retry/").status_code == 404
+    assert owner_client.post(f"{DELIVERIES}abc/retry/").status_code == 404
