@@ -47,6 +47,7 @@ BUILTIN_ROLE_PERMISSIONS: dict[str, list[str]] = {
         "invoices.view_invoice", "invoices.view_invoiceservice",
         "payments.view_paymentrequest", "payments.view_paymentmethod",
         "approvals.view_approvalflow",
+        "reports.view_reports",
     ],
 }
 

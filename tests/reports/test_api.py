@@ -37,8 +37,8 @@ def test_owner_reads_every_report(owner_client, dataset, url):
 
 
 @pytest.mark.parametrize("url", URLS.values())
-def test_refused_without_capability_or_permission(client_for, outsider, finance, approver, url):
-    for user in (outsider, finance, approver):
+def test_refused_without_capability_or_permission(client_for, outsider, finance, url):
+    for user in (outsider, finance):
         response = client_for(user).get(url)
         assert response.status_code == 403
         assert _error(response)["code"] == "REPORTS_FORBIDDEN"
@@ -56,6 +56,11 @@ def test_signed_out_is_401(anon_client):
 
 def test_team_capability_grants(client_for, analyst, dataset):
     assert client_for(analyst).get(URLS["payables-by-supplier"]).status_code == 200
+
+
+def test_board_role_grants(client_for, approver, dataset):
+    """The built-in `bod` role holds reports.view_reports (accounts/roles.py)."""
+    assert client_for(approver).get(URLS["payables-by-month"]).status_code == 200
 
 
 def test_role_permission_grants(client_for):
