@@ -51,5 +51,6 @@ DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
     ("notifications", lambda log: __import__("approvals.notifications.demo", fromlist=["x"]).seed_notifications(log)),
     ("approvals", lambda log: __import__("approvals.demo", fromlist=["seed_approvals"]).seed_approvals(log)),
     ("workbench", lambda log: __import__("payments.workbench.demo", fromlist=["x"]).seed_workbench(log)),
+    ("reports", lambda log: __import__("approvals.reports.demo", fromlist=["x"]).seed_reports(log)),
     ("audit", lambda log: __import__("audit.demo", fromlist=["seed_audit"]).seed_audit(log)),
 ]
