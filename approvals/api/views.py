@@ -21,6 +21,7 @@ from acountee.api.viewsets import ID_PATTERN, ModelViewSet
 from acountee.errors import NotFoundError
 from approvals import selectors, services
 from approvals.api.serializers import (
+    LIST_ROW_FIELDS,
     ApprovalDelegationSerializer,
     ApprovalFlowSerializer,
     ApproveInputSerializer,
@@ -32,6 +33,7 @@ from approvals.api.serializers import (
     PaymentRequestInputSerializer,
     PaymentRequestListSerializer,
     RejectInputSerializer,
+    list_row,
 )
 from approvals.models import ApprovalDelegation, ApprovalFlow
 from payments import services as payment_services
@@ -109,6 +111,12 @@ class PaymentRequestViewSet(ModelViewSet):
         if self.action in ("create", "partial_update"):
             return PaymentRequestInputSerializer
         return PaymentRequestDetailSerializer
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Rows as dicts (one query for the page, no model instances): the hottest read."""
+        queryset = self.filter_queryset(self.get_queryset()).values(*LIST_ROW_FIELDS)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response([list_row(row) for row in page])
 
     def _fresh(self, pk: int, *, code: int = status.HTTP_200_OK) -> Response:
         pr = selectors.payment_request_detail(user=self.request.user).get(pk=pk)
