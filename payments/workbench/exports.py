@@ -106,7 +106,13 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, int | Decimal):
         return str(value)
-    return neutralise(" ".join(str(value).splitlines()) if "\n" in str(value) else str(value))
+    value = str(value)
+    if "\n" in value or "\r" in value:
+        value = " ".join(value.splitlines())
+    return "'" + value if value[:1] in _FORMULA_FIRST else value
+
+
+_FORMULA_FIRST = frozenset(FORMULA_PREFIXES)
 
 
 class _Echo:
@@ -121,8 +127,9 @@ def csv_stream(rows: Iterable[dict[str, Any]], layout: list[dict[str, str]], *, 
     keys = [c["key"] for c in layout]
     yield (CSV_BOM + writer.writerow([neutralise(c["label"]) for c in layout])).encode("utf-8")
     buffer: list[str] = []
+    numeric = {c["key"] for c in layout if COLUMNS[c["key"]].numeric}
     for row in rows:
-        buffer.append(writer.writerow([_text(row[k]) for k in keys]))
+        buffer.append(writer.writerow([row[k] if k in numeric else _text(row[k]) for k in keys]))
         if len(buffer) >= batch:
             yield "".join(buffer).encode("utf-8")
             buffer.clear()

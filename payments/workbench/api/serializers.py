@@ -83,15 +83,15 @@ class ExportQuerySerializer(StrictSerializer):
     template = serializers.CharField(required=False, help_text="Id of one of your export templates.")
 
 
-class ImportQuerySerializer(StrictSerializer):
+class PaidImportQuerySerializer(StrictSerializer):
     dry_run = serializers.BooleanField(default=False)
 
 
-class ImportUploadSerializer(StrictSerializer):
+class PaidImportUploadSerializer(StrictSerializer):
     file = serializers.FileField(help_text="CSV `pr_id,payment_reference` (UTF-8) or the export's XLSX.")
 
 
-class ImportRowSerializer(serializers.Serializer):
+class PaidImportRowSerializer(serializers.Serializer):
     row = serializers.IntegerField()
     pr_id = serializers.CharField()
     payment_reference = serializers.CharField()
@@ -104,7 +104,7 @@ class ImportRowSerializer(serializers.Serializer):
     current_reference = serializers.CharField()
 
 
-class ImportReportSerializer(serializers.Serializer):
+class PaidImportReportSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     total_rows = serializers.IntegerField()
     statuses = serializers.DictField(child=serializers.IntegerField())
@@ -112,4 +112,4 @@ class ImportReportSerializer(serializers.Serializer):
     completed = serializers.IntegerField()
     changed = serializers.BooleanField()
     message = serializers.CharField()
-    rows = ImportRowSerializer(many=True)
+    rows = PaidImportRowSerializer(many=True)

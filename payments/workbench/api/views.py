@@ -25,10 +25,10 @@ from payments.workbench.api.serializers import (
     CleanupResultSerializer,
     ExportQuerySerializer,
     ExportTemplateSerializer,
-    ImportQuerySerializer,
-    ImportReportSerializer,
-    ImportUploadSerializer,
     MonthQuerySerializer,
+    PaidImportQuerySerializer,
+    PaidImportReportSerializer,
+    PaidImportUploadSerializer,
 )
 from payments.workbench.models import ExportTemplate
 
@@ -148,13 +148,13 @@ class ImportPaidView(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(tags=TAGS, summary="Complete paid PRs from a bank file (?dry_run=true previews)",
-                   parameters=[ImportQuerySerializer], request={"multipart/form-data": ImportUploadSerializer},
-                   responses=ImportReportSerializer)
+                   parameters=[PaidImportQuerySerializer], request={"multipart/form-data": PaidImportUploadSerializer},
+                   responses=PaidImportReportSerializer)
     def post(self, request: Request) -> Response:
-        query = _valid(ImportQuerySerializer, request.query_params.dict())
+        query = _valid(PaidImportQuerySerializer, request.query_params.dict())
         upload = request.FILES.get("file")
         if upload is None or set(request.data) - {"file"}:
-            _valid(ImportUploadSerializer, request.data)  # the standard 400 for missing/unknown fields
+            _valid(PaidImportUploadSerializer, request.data)  # the standard 400 for missing/unknown fields
         report = services.paid_import(upload=upload, actor=request.user, dry_run=query["dry_run"])
         return Response(report.as_dict())
 
