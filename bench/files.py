@@ -29,6 +29,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -123,6 +124,25 @@ class Worker:
 
     def peak(self) -> int:
         return self._status("VmHWM")
+
+    def cpu_seconds(self, dbname: str) -> dict[int, float]:
+        """CPU time so far of the worker and of the PostgreSQL backends serving our database:
+        the server's cost of a transfer, whatever else the machine is busy with."""
+        import psutil
+
+        times = {self.pid: sum(psutil.Process(self.pid).cpu_times()[:2])}
+        for proc in psutil.process_iter(["cmdline"]):
+            command = " ".join(proc.info["cmdline"] or [])
+            if command.startswith("postgres:") and f" {dbname} " in command:
+                try:
+                    times[proc.pid] = sum(proc.cpu_times()[:2])
+                except psutil.Error:
+                    continue
+        return times
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
 def _make_file(size_mb: int, directory: str) -> tuple[Path, str]:
@@ -222,6 +242,7 @@ def main() -> None:
     if not os.environ.get("PGURI"):
         sys.exit("Set PGURI to a database of your own, e.g. postgres://postgres@127.0.0.1:5432/acountee_files")
 
+    dbname = urlparse(os.environ["PGURI"]).path.lstrip("/")
     env = _server_env(max(args.sizes) + 1)
     token = _prepare(env)
     port = _free_port()
@@ -250,17 +271,23 @@ def main() -> None:
                 stored.append(meta["id"])
                 ok = meta["sha256"] == sha and meta["size"] == size_mb * MB
                 print(f"{size_mb:>4}MB {'upload':>9} {size_mb / elapsed:>9.1f} {elapsed:>8.2f} {growth:>14.1f}  {ok}")
-                speeds = []
+                speeds: list[float] = []
+                per_cpu: list[float] = []
                 for _ in range(args.downloads):
                     base = worker.reset_peak()
+                    cpu_before = worker.cpu_seconds(dbname)
                     got_sha, got_size, elapsed = download(port, token, meta["id"])
+                    cpu = _cpu_used(cpu_before, worker.cpu_seconds(dbname))
                     growth = (worker.peak() - base) / MB
                     ok = got_sha == sha and got_size == size_mb * MB
                     speeds.append(size_mb / elapsed)
+                    per_cpu.append(size_mb / cpu if cpu else 0.0)
                     print(f"{size_mb:>4}MB {'download':>9} {size_mb / elapsed:>9.1f} {elapsed:>8.2f} "
-                          f"{growth:>14.1f}  {ok}")
+                          f"{growth:>14.1f}  {ok}   server CPU {cpu:.2f} s")
                 speeds.sort()
-                print(f"{size_mb:>4}MB download MB/s: median {speeds[len(speeds) // 2]:.1f}, best {speeds[-1]:.1f}")
+                per_cpu.sort()
+                print(f"{size_mb:>4}MB download MB/s: median {speeds[len(speeds) // 2]:.1f}, best {speeds[-1]:.1f}; "
+                      f"MB per server CPU second: median {per_cpu[len(per_cpu) // 2]:.0f}")
                 path.unlink()
             before = _count(env)
             status = cut_off_upload(port, token)
