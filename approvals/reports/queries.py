@@ -334,14 +334,12 @@ WITH req AS (
     FROM audit WHERE action = 'request_approval' AND table_name = 'pr'
     GROUP BY record_id
 ), done_steps AS (
-    SELECT s.approval_id, s.number, s.name, a.flow_id, a.pr_id, pr.status AS pr_status,
-           max(r.approved_at) AS completed_at
-    FROM approval_steps s
+    SELECT s.approval_id, s.number, s.name, a.flow_id, a.pr_id, pr.status AS pr_status, r.completed_at
+    FROM (SELECT step_id, max(approved_at) AS completed_at FROM approval_records GROUP BY step_id) r
+    JOIN approval_steps s ON s.id = r.step_id
     JOIN approval a ON a.id = s.approval_id
     JOIN pr ON pr.id = a.pr_id
-    JOIN approval_records r ON r.step_id = s.id
     WHERE pr.status = ANY(%(done)s) OR (pr.status = %(pending)s AND s.number < a.current_step)
-    GROUP BY s.id, a.id, pr.id
 ), timed AS (
     SELECT d.*, req.requested_at,
            COALESCE(lag(d.completed_at) OVER (PARTITION BY d.approval_id ORDER BY d.number),
