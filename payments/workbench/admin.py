@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -23,6 +24,32 @@ from payments.workbench.models import ExportTemplate
 CLEANUP_PAGE_ROWS = 500
 
 
+class ExportTemplateForm(forms.ModelForm):
+    """Checks columns with the service's rules, so a bad template is a form error, not a
+    half-saved row."""
+
+    class Meta:
+        model = ExportTemplate
+        fields = ["name", "columns"]
+
+    current_user: Any = None
+
+    def clean_name(self) -> str:
+        name = (self.cleaned_data.get("name") or "").strip()
+        taken = selectors.export_template_list(user=self.current_user).filter(name=name)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(_("You already have a template with this name."))
+        return name
+
+    def clean_columns(self) -> Any:
+        try:
+            return services.clean_template_columns(self.cleaned_data.get("columns"))
+        except AcounteeError as exc:
+            raise forms.ValidationError(str(exc.message)) from None
+
+
 def _has_access(request: HttpRequest) -> bool:
     user = request.user
     return bool(user and user.is_authenticated and user.is_active and user.has_capability(services.CAPABILITY))
@@ -32,12 +59,18 @@ def _has_access(request: HttpRequest) -> bool:
 class ExportTemplateAdmin(ServiceCallMixin, admin.ModelAdmin):
     """Each user sees and edits only their own templates; the Workbench page hangs off it."""
 
+    form = ExportTemplateForm
     list_display = ["name", "column_list", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]
     fields = ["name", "columns", "created_at", "updated_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ExportTemplate]:
         return selectors.export_template_list(user=request.user)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.current_user = request.user
+        return form
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return _has_access(request)

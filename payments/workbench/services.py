@@ -67,7 +67,8 @@ def cleanup_mark_obsolete(*, ids: Iterable[int], actor: User) -> list[dict[str, 
 
 
 # --- export templates ---------------------------------------------------------------------------
-def _clean_columns(columns: Any) -> list[dict[str, str]]:
+def clean_template_columns(columns: Any) -> list[dict[str, str]]:
+    """`[{key, label?}]` or bare keys → `[{key, label}]`; unknown, repeated or empty is refused."""
     if not isinstance(columns, list) or not columns:
         raise ValidationFailed(_("Choose at least one column."), details={"columns": [_("A non-empty list.")]})
     if len(columns) > len(COLUMNS):
@@ -116,7 +117,7 @@ def _save_template(template: ExportTemplate) -> ExportTemplate:
 
 def export_template_create(*, actor: User, name: str, columns: Any) -> ExportTemplate:
     ensure_workbench_access(actor)
-    return _save_template(ExportTemplate(user=actor, name=_clean_name(name), columns=_clean_columns(columns)))
+    return _save_template(ExportTemplate(user=actor, name=_clean_name(name), columns=clean_template_columns(columns)))
 
 
 def export_template_update(*, template: ExportTemplate, actor: User, name: Any = None,
@@ -127,7 +128,7 @@ def export_template_update(*, template: ExportTemplate, actor: User, name: Any =
     if name is not None:
         template.name = _clean_name(name)
     if columns is not None:
-        template.columns = _clean_columns(columns)
+        template.columns = clean_template_columns(columns)
     return _save_template(template)
 
 

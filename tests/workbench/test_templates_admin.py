@@ -127,3 +127,17 @@ def test_admin_refuses_without_capability(client_for, finance):
     response = client.get(TOOLS)
     assert response.status_code == 302
     assert TOOLS.encode() not in client.get("/admin/").content
+
+
+def test_admin_template_form(admin_client, clerk):
+    url = "/admin/workbench/exporttemplate/add/"
+    assert admin_client.get(url).status_code == 200
+    ok = admin_client.post(url, {"name": "VCB", "columns": '["pr_id", {"key": "amount", "label": "Số tiền"}]'})
+    assert ok.status_code == 302
+    template = ExportTemplate.objects.get(user=clerk)
+    assert template.columns == [{"key": "pr_id", "label": "PR id"}, {"key": "amount", "label": "Số tiền"}]
+    again = admin_client.post(url, {"name": "VCB", "columns": '["pr_id"]'})
+    assert again.status_code == 200 and b"already have a template" in again.content
+    bad = admin_client.post(url, {"name": "X", "columns": '["nope"]'})
+    assert bad.status_code == 200 and b"Unknown column" in bad.content
+    assert ExportTemplate.objects.count() == 1
