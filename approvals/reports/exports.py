@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -52,7 +53,7 @@ def to_xlsx(report: ReportResult) -> bytes:
 
     workbook = Workbook(write_only=True)
     for table in _tables(report):
-        sheet = workbook.create_sheet(title=str(table.title)[:31].replace("/", "-"))
+        sheet = workbook.create_sheet(title=re.sub(r"[\[\]:*?/\\]", "-", str(table.title))[:31] or "report")
         sheet.append([str(label) for _key, label in table.columns])
         for row in table.rows:
             cells = []
