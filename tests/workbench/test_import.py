@@ -219,3 +219,26 @@ def test_missing_or_extra_upload_fields(clerk_client):
     assert response.status_code == 400
     assert clerk_client.post(URL + "?dry_run=maybe", {"file": _upload("pr_id,payment_reference\n")},
                              format="multipart").status_code == 400
+
+
+def test_xlsx_xml_entity_bomb_refused(clerk_client, prs):
+    wb = Workbook()
+    wb.active.append(["pr_id", "payment_reference"])
+    wb.active.append([prs["a"].pk, "FT1"])
+    plain = io.BytesIO()
+    wb.save(plain)
+    lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "lol"}">' for i in range(10))
+    bomb = (f'<?xml version="1.0"?><!DOCTYPE w [{lol}]>'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            '<row r="1"><c r="A1" t="inlineStr"><is><t>pr_id</t></is></c>'
+            '<c r="B1" t="inlineStr"><is><t>payment_reference</t></is></c></row>'
+            f'<row r="2"><c r="A2"><v>{prs["a"].pk}</v></c><c r="B2" t="inlineStr"><is><t>&l9;</t></is></c></row>'
+            '</sheetData></worksheet>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item, bomb if item.filename == "xl/worksheets/sheet1.xml" else src.read(item))
+    before = _state()
+    response = _post(clerk_client, out.getvalue(), name="bomb.xlsx")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "BAD_XLSX"
+    assert _state() == before
