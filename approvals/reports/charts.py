@@ -11,6 +11,7 @@ from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 PALETTE = ["#79aec8", "#417690", "#f5dd5d", "#70bf2b", "#ba2121", "#9b59b6", "#e67e22"]
 WIDTH, BAR_AREA_HEIGHT, TOP, LEFT, BOTTOM = 760, 220, 30, 90, 70
@@ -75,21 +76,22 @@ def chart_for(report: Any) -> SafeString:
     rows = report.rows
     if report.key == "payables-by-month":
         months = list(dict.fromkeys(r["month"] for r in rows))
-        series = [(str(label), [next(r["amount"] for r in rows if r["month"] == m and r["status"] == key)
-                                for m in months]) for key, label in q.PAYABLE_STATUSES]
+        amounts = {(r["month"], r["status"]): r["amount"] for r in rows}
+        series = [(str(label), [amounts.get((m, key), 0) for m in months]) for key, label in q.PAYABLE_STATUSES]
         return stacked_bars(categories=months, series=series, title=str(report.title))
     if report.key == "payables-by-supplier":
         return stacked_bars(categories=[r["name"] or r["tax_code"] for r in rows],
-                            series=[(str(q._("Unpaid")), [r["outstanding"] for r in rows]),
-                                    (str(q._("Paid")), [r["paid"] for r in rows])], title=str(report.title))
+                            series=[(str(_("Unpaid")), [r["outstanding"] for r in rows]),
+                                    (str(_("Paid")), [r["paid"] for r in rows])], title=str(report.title))
     if report.key == "aging":
         buckets = [str(label) for _k, label in q.AGING_BUCKETS]
-        series = [(str(label), [next(r["amount"] for r in rows if r["bucket"] == b and r["kind"] == kind)
-                                for b, _l in q.AGING_BUCKETS]) for kind, label in q.AGING_KINDS]
+        amounts = {(r["bucket"], r["kind"]): r["amount"] for r in rows}
+        series = [(str(label), [amounts.get((b, kind), 0) for b, _l in q.AGING_BUCKETS])
+                  for kind, label in q.AGING_KINDS]
         return stacked_bars(categories=buckets, series=series, title=str(report.title))
     if report.key == "approval-cycle-time":
         flows = report.sections["per_flow"].rows
         return stacked_bars(categories=[r["flow"] for r in flows],
-                            series=[(str(q._("Median (hours)")), [r["median_hours"] for r in flows])],
+                            series=[(str(_("Median (hours)")), [r["median_hours"] for r in flows])],
                             title=str(report.title))
     return mark_safe("")

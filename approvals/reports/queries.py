@@ -1,5 +1,6 @@
-"""One function per report. Every figure is a SQL aggregate (`values().annotate()`, `Case/When`,
-`percentile_cont`); Python only shapes the few aggregated rows that come back.
+"""One function per report. Every figure is a SQL aggregate (ORM `values().annotate()` with filtered
+`Sum`/`Count`, `width_bucket`, `date_trunc`; the cycle-time report is one SQL statement with
+`percentile_cont`, see CYCLE_TIME_SQL); Python only shapes the few aggregated rows that come back.
 
 Definitions (docs/reports.md):
 - Amounts are in VND: an invoice counts `total_payable x exchange_rate` (1 for VND invoices),
@@ -49,7 +50,7 @@ from django.utils.translation import gettext_lazy as _
 from approvals.models import ApprovalRecord, ApprovalStepUser
 from audit.models import AuditEntry
 from invoices.models import Invoice, InvoiceStatus
-from payments.models import PaymentRequest, PaymentRequestStatus, PaymentRequestType
+from payments.models import PaymentRequest, PaymentRequestStatus, PaymentRequestType, PRInvoice
 
 S = PaymentRequestStatus
 LOCAL_TZ = ZoneInfo(settings.TIME_ZONE)
@@ -155,8 +156,6 @@ def _payable_invoices() -> Any:
 
 def _prs_without_invoices() -> Any:
     """PRs that carry money without any invoice (advanced PRs, before invoices arrive)."""
-    from payments.models import PRInvoice
-
     return PaymentRequest.objects.filter(type=PaymentRequestType.ADVANCED).exclude(
         Exists(PRInvoice.objects.filter(pr=OuterRef("pk")))
     )
@@ -273,8 +272,6 @@ def aging(*, as_of: date) -> ReportResult:
     """Unlinked invoices by days since their issue date, and approved-unpaid PRs by days since
     their oldest linked invoice's issue date (or, without invoices, their approval date: the local
     date of the last approval record). Ages ≤ 30 (future dates included) fall in 0-30."""
-    from payments.models import PRInvoice
-
     invoice_rows = (
         Invoice.objects.filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True)
         .annotate(bucket=AgeBucket(DaysBetween(Value(as_of, output_field=DateField()), F("issue_date"))))
