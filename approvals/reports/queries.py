@@ -279,23 +279,29 @@ def aging(*, as_of: date) -> ReportResult:
         .annotate(count=Count("id"), amount=Sum(_invoice_amount(), output_field=MONEY))
         .order_by()
     )
-    oldest_invoice = Subquery(
-        PRInvoice.objects.filter(pr=OuterRef("pk")).order_by("invoice__issue_date").values("invoice__issue_date")[:1],
-        output_field=DateField(),
-    )
+    # A PR's age needs its oldest invoice first (an aggregate per PR), then a bucket over that: the
+    # ORM runs the per-PR aggregate as a subquery (hash joins, no per-PR probe) and the outer query
+    # counts and sums each bucket with FILTER. The approval-date fallback is a correlated subquery
+    # that COALESCE evaluates only for PRs without invoices.
     approved_on = Subquery(
         ApprovalRecord.objects.filter(approval__pr=OuterRef("pk")).order_by("-approved_at")
         .annotate(day=TruncDate("approved_at", tzinfo=LOCAL_TZ)).values("day")[:1],
         output_field=DateField(),
     )
-    pr_rows = (
+    per_pr = (
         PaymentRequest.objects.filter(status=S.APPROVED)
-        .annotate(basis=Coalesce(oldest_invoice, approved_on, output_field=DateField()))
-        .annotate(bucket=AgeBucket(DaysBetween(Value(as_of, output_field=DateField()), F("basis"))))
-        .values("bucket")
-        .annotate(count=Count("id"), amount=Sum("amount", output_field=MONEY))
-        .order_by()
+        .annotate(oldest_invoice=Min("invoice_links__invoice__issue_date"))
+        .annotate(bucket=AgeBucket(DaysBetween(Value(as_of, output_field=DateField()),
+                                               Coalesce("oldest_invoice", approved_on, output_field=DateField()))))
     )
+    totals = per_pr.aggregate(**{
+        name: aggregate
+        for i in range(len(BUCKET_KEYS))
+        for name, aggregate in ((f"count_{i}", Count("id", filter=Q(bucket=i))),
+                                (f"amount_{i}", Sum("amount", filter=Q(bucket=i), output_field=MONEY)))
+    })
+    pr_rows = [{"bucket": i, "count": totals[f"count_{i}"], "amount": totals[f"amount_{i}"]}
+               for i in range(len(BUCKET_KEYS)) if totals[f"count_{i}"]]
     cells: dict[tuple[str, str], tuple[int, Decimal]] = {}
     for kind, source in (("invoice", invoice_rows), ("pr", pr_rows)):
         for row in source:
