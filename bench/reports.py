@@ -167,6 +167,11 @@ def measure(runs: int) -> None:
     _token, key = api_token_create(user=owner)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    from invoices.models import Invoice
+    from payments.models import PaymentRequest
+
+    print(f"data: {Invoice.objects.count()} invoices, {PaymentRequest.objects.count()} PRs; "
+          f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'report':<48} {'median ms':>10} {'max ms':>8} {'API median ms':>14}")
     for key_, query in [*cases, ("home", "")]:
         times, api_times = [], []
@@ -183,6 +188,7 @@ def measure(runs: int) -> None:
             assert response.status_code == 200, response.content[:300]
         label = f"{key_} {query}".strip()
         print(f"{label:<48} {statistics.median(times):>10.1f} {max(times):>8.1f} {statistics.median(api_times):>14.1f}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def main() -> None:
