@@ -25,7 +25,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.db.models import (
     CharField,
     Count,
@@ -33,7 +32,6 @@ from django.db.models import (
     DecimalField,
     Exists,
     F,
-    FloatField,
     Func,
     IntegerField,
     Max,
@@ -91,29 +89,6 @@ class ReportResult:
     sections: dict[str, ReportResult] = field(default_factory=dict)
 
 
-class Percentiles(Func):
-    """`percentile_cont(ARRAY[f1, f2, …]) WITHIN GROUP (ORDER BY expr)`: an ordered-set aggregate
-    returning one value per fraction (the expression is evaluated once per row, not once per
-    fraction). NULLs are ignored, like every aggregate."""
-
-    contains_aggregate = True
-    window_compatible = False
-
-    def __init__(self, expression: Any, fractions: tuple[float, ...] = (0.5, 0.9)) -> None:
-        if not fractions or any(not 0 <= f <= 1 for f in fractions):
-            raise ValueError("fractions must be within [0, 1]")
-        self.fractions = tuple(float(f) for f in fractions)
-        super().__init__(expression, output_field=ArrayField(FloatField()))
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        sql, params = compiler.compile(self.source_expressions[0])
-        array = ", ".join(repr(f) for f in self.fractions)
-        return f"percentile_cont(ARRAY[{array}]::float8[]) WITHIN GROUP (ORDER BY {sql})", params
-
-    def get_group_by_cols(self) -> list[Any]:
-        return []
-
-
 class AgeBucket(Func):
     """`width_bucket(days, ARRAY[31, 61, 91])`: 0 for ≤ 30 days (future dates too), 1 for 31-60,
     2 for 61-90, 3 beyond; one evaluation of the age per row (a CASE would repeat it per branch)."""
@@ -127,11 +102,6 @@ class MonthOf(Func):
 
     template = "date_trunc('month', %(expressions)s::timestamp)::date"
     output_field = DateField()
-
-
-class EpochSeconds(Func):
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
-    output_field = FloatField()
 
 
 class DaysBetween(Func):
