@@ -68,7 +68,9 @@ class ReportAdmin(admin.ModelAdmin):
         try:
             result = spec.run(query)
         except AcounteeError as exc:
-            messages.error(request, f"{exc.message} {exc.details or ''}".strip())
+            details = exc.details if isinstance(exc.details, dict) else {}
+            problems = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in details.items())
+            messages.error(request, f"{exc.message} {problems}".strip())
             result = None
         if result is not None and fmt in ("csv", "xlsx"):
             body = exports.to_csv(result) if fmt == "csv" else exports.to_xlsx(result)

@@ -58,7 +58,7 @@ def test_report_page_bad_parameter_shows_error(owner_admin, dataset):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'class="report-table"' not in html
-    assert "errorlist" in html or "error" in html
+    assert "top: Expected a whole number from 1 to 100." in html
 
 
 def test_unknown_report_is_404(owner_admin):
