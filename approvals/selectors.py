@@ -69,17 +69,25 @@ def awaiting(user: User, qs: QuerySet[PaymentRequest] | None = None) -> QuerySet
 
 
 def payment_request_list(*, user: User, awaiting_me: bool = False) -> QuerySet[PaymentRequest]:
-    """The list: one query for the page (maker and chain pointer joined, step count
-    annotated), whatever the page size."""
+    """What the list pages over: the PRs `user` may see, newest first, without joins, so that
+    paging (even deep, with OFFSET) scans only the primary key. `payment_request_rows` then
+    reads the page's rows."""
     qs = payment_requests_visible_to(user)
     if awaiting_me:
         qs = awaiting(user, qs)
+    return qs.order_by("-id")
+
+
+def payment_request_rows(*, ids: list[int]) -> QuerySet[PaymentRequest]:
+    """One page of the list: maker and chain pointer joined, step count annotated; one query
+    whatever the page size."""
     step_count = (
         ApprovalStep.objects.filter(approval__pr_id=OuterRef("pk")).order_by().values("approval_id")
         .annotate(n=Count("id")).values("n")[:1]
     )
     return (
-        qs.select_related("maker", "approval")
+        PaymentRequest.objects.filter(pk__in=ids)
+        .select_related("maker", "approval")
         .only(*LIST_FIELDS, "maker__id", "maker__email", "maker__name", "approval__id", "approval__pr_id",
               "approval__current_step")
         .annotate(step_count=Coalesce(Subquery(step_count), 0))
