@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.services import audit_log, security_event_record
+from audit.services import audit_log, security_event_access_denied, security_event_record
 
 # Role grants are also the audit's semantic entries ("why" next to the user_roles row change).
 SEMANTIC_ACTIONS = {"role_assigned": "assign_role", "role_revoked": "revoke_role"}
@@ -23,10 +23,4 @@ def record_security_event(kind: str, *, request: Any = None, user: Any = None, *
 
 
 def record_owner_access_denied(request: Any) -> None:
-    record_security_event(
-        "access_denied",
-        request=request,
-        user=request.user,
-        path=request.path,
-        method=request.method,
-    )
+    security_event_access_denied(request)

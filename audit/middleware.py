@@ -38,7 +38,7 @@ class AuditContextMiddleware:
             if response.status_code == 403 and self._is_admin(request):
                 user = getattr(request, "user", None)
                 if user is not None and user.is_authenticated:
-                    from accounts.security import record_owner_access_denied
+                    from audit.services import security_event_access_denied
 
-                    record_owner_access_denied(request)
+                    security_event_access_denied(request)
             return response

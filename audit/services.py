@@ -83,3 +83,13 @@ def security_event_record(
         user_agent=context.user_agent(request) if request is not None else "",
         details=details,
     )
+
+
+def security_event_access_denied(request: Any) -> None:
+    """A signed-in user was refused an owner-only or audit operation (API or admin)."""
+    security_event_record(
+        kind="access_denied",
+        request=request,
+        user=request.user,
+        details={"path": request.path, "method": request.method},
+    )

@@ -9,9 +9,9 @@ from acountee.errors import NotOwner
 
 
 def _refuse(request: Request) -> bool:
-    from accounts.security import record_owner_access_denied
+    from audit.services import security_event_access_denied
 
-    record_owner_access_denied(request)
+    security_event_access_denied(request)
     raise NotOwner()
 
 
