@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from acountee.errors import AcounteeError, Duplicate, PermissionDeniedError, ValidationFailed
+from acountee.errors import Duplicate, PermissionDeniedError, ValidationFailed
 from payments.models import PaymentRequest, PaymentRequestStatus
 from payments.workbench.exports import COLUMNS, FORMULA_PREFIXES
 from payments.workbench.imports import RawRow, read_paid_file
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 CAPABILITY = "workbench"
 MAX_CLEANUP_IDS = 5000
 MAX_REFERENCE = 128
-IMPORT_COMMIT_BATCH = 200
 
 
 def ensure_workbench_access(user: Any) -> None:
@@ -288,27 +287,25 @@ def paid_import(*, upload: Any, actor: User, dry_run: bool) -> ImportReport:
     report = ImportReport(dry_run=dry_run, rows=_validate(read_paid_file(upload)))
     if dry_run:
         return report
-    from approvals.services import payment_request_complete
+    from approvals.services import payment_requests_complete_many
 
-    todo: list[ImportRow] = []
+    todo: dict[int, ImportRow] = {}
     for row in report.rows:
         if row.status == RowStatus.ALREADY_COMPLETED:
             row.result = "unchanged"
         elif row.status != RowStatus.OK:
             row.result, row.code = "skipped", row.status.upper()
         else:
-            todo.append(row)
-    # Each row is its own savepoint (the service's atomic block): a refused row rolls back alone
-    # and never blocks the others. Rows are committed in batches, which saves a commit (and its
-    # WAL flush) per row; a batch holds its PR locks for well under a second.
-    for start in range(0, len(todo), IMPORT_COMMIT_BATCH):
-        with transaction.atomic():
-            for row in todo[start:start + IMPORT_COMMIT_BATCH]:
-                try:
-                    payment_request_complete(pr=PaymentRequest(pk=int(row.pr_id)), actor=actor,
-                                             payment_reference=row.payment_reference)
-                except AcounteeError as exc:
-                    row.result, row.code, row.message = "failed", exc.code, str(exc.message)
-                else:
-                    row.result, row.message = "completed", _("Completed.")
+            todo[int(row.pr_id)] = row
+    # One path with the single complete: each PR is checked under its row lock and refused on
+    # its own (the PR may have changed since the preview); batches keep the locks short.
+    outcome = payment_requests_complete_many(
+        references={pk: row.payment_reference for pk, row in todo.items()}, actor=actor,
+    )
+    for pk, row in todo.items():
+        refusal = outcome.get(pk)
+        if refusal is None:
+            row.result, row.message = "completed", _("Completed.")
+        else:
+            row.result, row.code, row.message = "failed", refusal.code, str(refusal.message)
     return report

@@ -433,3 +433,64 @@ def test_bulk_semantic_entries_carry_the_actor_like_audit_log(maker):
         assert (entry.actor, entry.actor_user_id) == (user_label(a), a.pk)
         [requested] = semantic(pr, "request_approval")
         assert (requested.actor, requested.actor_user_id) == (user_label(maker), maker.pk)
+
+
+# --- completing many (the paid-file import) ------------------------------------------------------------------
+def test_complete_many_answers_per_pr_and_never_lets_one_refusal_touch_the_others(maker, finance):
+    from invoices.models import Invoice
+
+    (a,) = approver_users(1)
+    approved = [make_pr(maker=maker, steps=[("anyof", [a])], request=True) for _ in range(3)]
+    for pr in approved:
+        services.payment_request_approve(pr=pr, actor=a)
+    direct = make_pr(maker=maker, steps=[("anyof", [a])], type="direct", request=True)
+    services.payment_request_approve(pr=direct, actor=a)
+    pending = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
+    done = approved[2]
+    services.payment_request_complete(pr=done, actor=finance, payment_reference="FT-OLD")
+
+    outcome = services.payment_requests_complete_many(actor=finance, references={
+        approved[0].pk: " FT-1 ", approved[1].pk: "x" * 129, done.pk: "FT-NEW", pending.pk: "FT-2",
+        direct.pk: "FT-3", 987654321: "FT-4",
+    })
+    codes = {pk: (None if err is None else err.code) for pk, err in outcome.items()}
+    assert codes == {approved[0].pk: None, approved[1].pk: "VALIDATION_ERROR", done.pk: "ALREADY_COMPLETED",
+                     pending.pk: "INVALID_STATE", direct.pk: None, 987654321: "NOT_FOUND"}
+    assert PaymentRequest.objects.get(pk=approved[0].pk).payment_reference == "FT-1"
+    assert PaymentRequest.objects.get(pk=approved[1].pk).status == "approved"
+    assert PaymentRequest.objects.get(pk=done.pk).payment_reference == "FT-OLD"
+    assert PaymentRequest.objects.get(pk=pending.pk).status == "pending"
+    assert set(Invoice.objects.filter(pr_link__pr=direct).values_list("status", flat=True)) == {"completed"}
+    assert len(semantic(approved[0], "complete")) == 1 and not semantic(approved[1], "complete")
+
+
+def test_complete_many_refuses_a_pr_whose_invoice_became_obsolete(maker, finance):
+    from invoices.models import Invoice
+
+    (a,) = approver_users(1)
+    direct = make_pr(maker=maker, steps=[("anyof", [a])], type="direct", request=True)
+    services.payment_request_approve(pr=direct, actor=a)
+    Invoice.objects.filter(pr_link__pr=direct).update(status="redundant")  # behind the services' back
+    outcome = services.payment_requests_complete_many(actor=finance, references={direct.pk: "FT-9"})
+    assert outcome[direct.pk].code == "INVALID_STATE"
+    assert PaymentRequest.objects.get(pk=direct.pk).status == "approved"
+
+
+def test_complete_many_runs_a_fixed_number_of_queries(maker, finance):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    (a,) = approver_users(1)
+
+    def approved_prs(n: int) -> list:
+        prs = [make_pr(maker=maker, steps=[("anyof", [a])], request=True) for _ in range(n)]
+        services.payment_requests_bulk_approve(ids=[p.pk for p in prs], actor=a)
+        return prs
+
+    def count(prs: list) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            services.payment_requests_complete_many(actor=finance, references={p.pk: f"FT{p.pk}" for p in prs})
+        return len(ctx)
+
+    count(approved_prs(1))  # warms the per-user permission cache
+    assert count(approved_prs(2)) == count(approved_prs(12))
