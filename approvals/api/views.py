@@ -8,6 +8,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -36,6 +37,8 @@ from approvals.api.serializers import (
     list_row,
 )
 from approvals.models import ApprovalDelegation, ApprovalFlow
+from files.selectors import stored_files_visible_to
+from files.uploads import install_upload_handlers
 from payments import services as payment_services
 from payments.models import PaymentRequest, PaymentRequestStatus, PaymentRequestType
 
@@ -99,6 +102,13 @@ class PaymentRequestPermission(permissions.BasePermission):
 class PaymentRequestViewSet(ModelViewSet):
     permission_classes = [PaymentRequestPermission]
     filterset_class = PaymentRequestFilter
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        drf_request = super().initialize_request(request, *args, **kwargs)
+        if self.action == "attachments" and request.method == "POST":
+            # Same upload rules as POST /api/files/: size limit while reading, cut-off bodies refused.
+            install_upload_handlers(request)
+        return drf_request
 
     def get_queryset(self) -> QuerySet[PaymentRequest]:
         if self.action == "list":
@@ -235,9 +245,8 @@ class PaymentRequestViewSet(ModelViewSet):
             upload = payload.validated_data["file"]
             stored = stored_file_create(content=upload, name=upload.name, created_by=request.user)
         else:
-            from files.models import StoredFile
-
-            stored = StoredFile.objects.filter(pk=payload.validated_data["file_id"]).first()
+            # Only a file the user may see can be attached (no attaching by guessing ids).
+            stored = stored_files_visible_to(request.user).filter(pk=payload.validated_data["file_id"]).first()
             if stored is None:
                 raise NotFoundError(code="FILE_NOT_FOUND")
         payment_services.payment_request_attachment_add(pr=pr, file=stored, actor=request.user)

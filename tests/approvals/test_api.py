@@ -395,3 +395,31 @@ def test_awaiting_and_flow_lists_have_fixed_query_counts(owner, maker, client_fo
 
     assert count(client, URL, 2) == count(client, URL, 6)
     assert count(owner_client, FLOWS, 2) == count(owner_client, FLOWS, 6)
+
+
+def test_attachment_uploads_follow_the_file_store_rules(maker, client_for, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from files.models import StoredFile
+
+    (a,) = approver_users(1)
+    pr = make_pr(maker=maker, steps=[("anyof", [a])])
+    client = client_for(maker)
+    settings.FILE_MAX_SIZE = 1024
+    before = StoredFile.objects.count()
+    big = SimpleUploadedFile("lon.pdf", b"%PDF-1.4 " + b"x" * 4096, content_type="application/pdf")
+    r = client.post(f"{URL}{pr.pk}/attachments/", {"file": big}, format="multipart")
+    assert (r.status_code, err(r)) == (413, "TOO_LARGE")
+    assert StoredFile.objects.count() == before
+
+
+def test_a_file_the_user_cannot_see_cannot_be_attached(maker, client_for):
+    from files.services import stored_file_create
+    from tests.accounts.factories import UserFactory
+
+    (a,) = approver_users(1)
+    stranger = UserFactory()  # no role: only sees their own uploads
+    secret = stored_file_create(content=b"%PDF-1.4 secret", name="bi-mat.pdf", created_by=maker)
+    pr = make_pr(maker=stranger, steps=[("anyof", [a])])
+    r = client_for(stranger).post(f"{URL}{pr.pk}/attachments/", {"file_id": secret.pk}, format="json")
+    assert (r.status_code, err(r)) == (404, "FILE_NOT_FOUND")
