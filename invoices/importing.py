@@ -38,6 +38,7 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, Operational
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.connection import apply_actor
 from invoices.models import Invoice, InvoiceStatus, PaymentType, RelatedKind
 from invoices.parser import InvoiceParseError, ParsedInvoice, parse_invoice
 
@@ -499,12 +500,10 @@ class Importer:
 
     def _write(self, items: list[_Pending]) -> None:
         now = timezone.now()
+        self._write_files(items)
         # COPY goes straight to psycopg: wrap its errors into Django's (IntegrityError, …).
         with connection.wrap_database_errors, connection.cursor() as cursor:
-            # Carry the actor to the audit triggers: COPY bypasses Django's execute wrappers,
-            # so one statement through them (the audit wrapper treats WITH as a write) sets it.
-            cursor.execute("WITH actor AS (SELECT 1) SELECT 1")
-            self._write_files(cursor, items)
+            apply_actor()  # COPY bypasses Django's execute wrappers, which carry the actor
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence('invoices', 'id')) FROM generate_series(1, %s)", [len(items)]
             )
@@ -520,35 +519,14 @@ class Importer:
                         copy.write_row(_line_row(item.invoice_id, line))
             self._apply_corrections(cursor, items, originals)
 
-    def _write_files(self, cursor: Any, items: list[_Pending]) -> None:
-        """Source files, deduplicated by SHA-256 like `files.services.stored_file_create`, for
-        a whole batch at once: one lookup, one COPY, one id fetch."""
-        from files.models import FileType
+    def _write_files(self, items: list[_Pending]) -> None:
+        """The batch's source files, through the file store's batch writer."""
+        from files.services import stored_files_create_many
 
-        hashes = [item.sha256 for item in items]
-        cursor.execute("SELECT sha256, id FROM files WHERE sha256 = ANY(%s)", [hashes])
-        ids = dict(cursor.fetchall())
-        missing = [item for item in items if item.sha256 not in ids]
-        if missing:
-            from files.services import clean_file_name
-
-            with cursor.copy(
-                "COPY files (sha256, size, content_type, original_name, created_by_id, content) FROM STDIN"
-            ) as copy:
-                written: set[str] = set()
-                for item in missing:
-                    if item.sha256 in written:
-                        continue
-                    written.add(item.sha256)
-                    try:
-                        name = clean_file_name(item.result.name)
-                    except Exception:
-                        name = "invoice.xml"
-                    copy.write_row((item.sha256, len(item.data), FileType.XML.value, name, self.actor_id, item.data))
-            cursor.execute("SELECT sha256, id FROM files WHERE sha256 = ANY(%s)", [[i.sha256 for i in missing]])
-            ids.update(cursor.fetchall())
-        for item in items:
-            item.file_id = ids[item.sha256]
+        ids = stored_files_create_many(files=[(item.data, item.result.name) for item in items],
+                                       created_by_id=self.actor_id)
+        for item, file_id in zip(items, ids, strict=True):
+            item.file_id = file_id
 
     def _originals(self, cursor: Any, items: list[_Pending]) -> dict[str, Any]:
         """Links both ways: the original a replacement/adjustment names (stored or in this

@@ -232,3 +232,33 @@ def test_delete_refuses_a_file_still_referenced():
         stored_file_delete(file=file, actor=None)
     assert exc.value.code == "FILE_IN_USE"
     assert StoredFile.objects.filter(pk=file.pk).exists()
+
+
+def test_create_many_deduplicates_detects_types_and_keeps_input_order(django_assert_max_num_queries):
+    from files.models import StoredFile
+    from files.services import stored_file_create, stored_files_create_many
+
+    existing = stored_file_create(content=b"%PDF-1.4 already here", name="a.pdf", created_by=None)
+    xml = b'<?xml version="1.0"?><HDon/>'
+    with django_assert_max_num_queries(6):
+        ids = stored_files_create_many(
+            files=[(xml, "hoa-don.xml"), (b"%PDF-1.4 already here", "again.pdf"), (xml, "copy.xml"),
+                   (b"plain bytes", "bad\x00name")],
+            created_by_id=None,
+        )
+    assert ids[1] == existing.pk and ids[0] == ids[2] and len(set(ids)) == 3
+    rows = {f.pk: f for f in StoredFile.objects.filter(pk__in=ids)}
+    assert rows[ids[0]].content_type == "application/xml"
+    assert rows[ids[3]].content_type == "application/octet-stream"
+    assert rows[ids[3]].original_name == "file"
+
+
+def test_create_many_refuses_empty_content_and_stores_nothing():
+    from acountee.errors import ValidationFailed
+    from files.models import StoredFile
+    from files.services import stored_files_create_many
+
+    before = StoredFile.objects.count()
+    with pytest.raises(ValidationFailed):
+        stored_files_create_many(files=[(b"ok", "a.txt"), (b"", "empty.txt")], created_by_id=None)
+    assert StoredFile.objects.count() == before
