@@ -14,10 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts import selectors, services
 from accounts.forms import UserChangeForm, UserCreationForm
 from accounts.models import ApiToken, Role, Team, User, UserRole
-from acountee.admin_mixins import ServiceCallMixin
+from acountee.admin_mixins import RefusalRedirectMixin, ServiceCallMixin
 
 
-class OwnerOnlyAdmin(ServiceCallMixin, admin.ModelAdmin):
+class OwnerOnlyAdmin(RefusalRedirectMixin, ServiceCallMixin, admin.ModelAdmin):
     """Only owners see or change identity and access."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -85,10 +85,10 @@ class UserAdmin(OwnerOnlyAdmin):
         data = form.cleaned_data
         if change:
             fields = {k: data[k] for k in ("email", "name", "team", "is_active") if k in form.changed_data}
-            updated = self.call_service(request, services.user_update, user=obj, actor=request.user, **fields)
+            updated = self._call_or_refuse(services.user_update, user=obj, actor=request.user, **fields)
         else:
-            updated = self.call_service(
-                request, services.user_create, actor=request.user, email=data["email"],
+            updated = self._call_or_refuse(
+                services.user_create, actor=request.user, email=data["email"],
                 name=data.get("name", ""), team=data.get("team"), is_active=data.get("is_active", True),
                 password=data.get("password1"),
             )
@@ -105,7 +105,7 @@ class UserAdmin(OwnerOnlyAdmin):
             self.message_user(request, _("%(count)d user(s) deactivated.") % {"count": done})
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
-        self.call_service(request, services.user_deactivate, user=obj, actor=request.user)
+        self._call_or_refuse(services.user_deactivate, user=obj, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self.deactivate_users(request, queryset)
@@ -127,18 +127,18 @@ class TeamAdmin(OwnerOnlyAdmin):
     def save_model(self, request: HttpRequest, obj: Team, form: ModelForm, change: bool) -> None:
         data = {k: form.cleaned_data[k] for k in ("name", "description", "capabilities")}
         if change:
-            self.call_service(request, services.team_update, team=obj, actor=request.user, **data)
+            self._call_or_refuse(services.team_update, team=obj, actor=request.user, **data)
         else:
-            team = self.call_service(request, services.team_create, actor=request.user, **data)
+            team = self._call_or_refuse(services.team_create, actor=request.user, **data)
             if team is not None:
                 obj.pk = team.pk
 
     def delete_model(self, request: HttpRequest, obj: Team) -> None:
-        self.call_service(request, services.team_delete, team=obj, actor=request.user)
+        self._call_or_refuse(services.team_delete, team=obj, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:
         for team in queryset:
-            self.delete_model(request, team)
+            self.call_service(request, services.team_delete, team=team, actor=request.user)
 
 
 @admin.register(Role)
@@ -165,18 +165,18 @@ class RoleAdmin(OwnerOnlyAdmin):
         fields = {"name": data.get("name"), "description": data.get("description", ""),
                   "parent": data.get("parent"), "permissions": perms}
         if change:
-            self.call_service(request, services.role_update, role=form.instance, actor=request.user, **fields)
+            self._call_or_refuse(services.role_update, role=form.instance, actor=request.user, **fields)
         else:
-            role = self.call_service(request, services.role_create, actor=request.user, **fields)
+            role = self._call_or_refuse(services.role_create, actor=request.user, **fields)
             if role is not None:
                 form.instance.pk = role.pk
 
     def delete_model(self, request: HttpRequest, obj: Role) -> None:
-        self.call_service(request, services.role_delete, role=obj, actor=request.user)
+        self._call_or_refuse(services.role_delete, role=obj, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Role]) -> None:
         for role in queryset:
-            self.delete_model(request, role)
+            self.call_service(request, services.role_delete, role=role, actor=request.user)
 
 
 @admin.register(ApiToken)

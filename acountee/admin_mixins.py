@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from acountee.errors import AcounteeError
 
@@ -21,3 +21,39 @@ class ServiceCallMixin:
         except AcounteeError as exc:
             messages.error(request, str(exc.message))
             return None
+
+
+class ServiceRefused(Exception):
+    """A service refused a save: roll the admin's transaction back and show the reason."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+class RefusalRedirectMixin:
+    """For saves from the change form. `changeform_view` runs in one transaction; a refusal
+    raised from save_model / save_related (through `_call_or_refuse`) rolls it back and sends
+    the user back to the form with the reason — no "changed successfully" next to it."""
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        except ServiceRefused as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None,
+                    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        except ServiceRefused as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def _call_or_refuse(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+        try:
+            return fn(**kwargs)
+        except AcounteeError as exc:
+            raise ServiceRefused(str(exc.message)) from exc

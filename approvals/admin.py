@@ -25,8 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from acountee.admin_mixins import ServiceCallMixin
-from acountee.errors import AcounteeError
+from acountee.admin_mixins import RefusalRedirectMixin, ServiceCallMixin, ServiceRefused
 from approvals import selectors, services
 from approvals.models import (
     ApprovalDelegation,
@@ -40,33 +39,6 @@ from approvals.models import (
 from audit.admin import AuditHistoryMixin
 from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PRAttachment
 from payments.selectors import payment_request_bank_details
-
-
-class _Refused(Exception):
-    """A service refused a save: roll the admin's transaction back and show the reason."""
-
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
-
-
-class RefusalRedirectMixin:
-    """`changeform_view` runs in one transaction; a refusal raised from save_model /
-    save_related rolls it back and sends the user back to the form with the reason."""
-
-    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
-                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
-        except _Refused as exc:
-            messages.error(request, exc.message)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def _call_or_refuse(self, fn: Any, /, **kwargs: Any) -> Any:
-        try:
-            return fn(**kwargs)
-        except AcounteeError as exc:
-            raise _Refused(str(exc.message)) from exc
 
 
 # --- list filters --------------------------------------------------------------------------------------------
@@ -396,7 +368,7 @@ class PaymentRequestAdmin(RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMi
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
         try:
             return super().delete_view(request, object_id, extra_context)
-        except _Refused as exc:
+        except ServiceRefused as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(request.get_full_path())
 

@@ -66,3 +66,40 @@ def test_the_owner_role_is_read_only_in_the_admin(owner_admin):
     response = owner_admin.get(f"/admin/accounts/role/{role.pk}/change/")
     assert response.status_code == 200
     assert b'name="name"' not in response.content
+
+
+def test_a_refused_save_shows_only_the_refusal(owner_admin, owner):
+    response = owner_admin.post(f"/admin/accounts/user/{owner.pk}/change/", {
+        "email": owner.email, "name": owner.name, "team": "",
+        "user_roles-TOTAL_FORMS": "1", "user_roles-INITIAL_FORMS": "1",
+        "user_roles-MIN_NUM_FORMS": "0", "user_roles-MAX_NUM_FORMS": "1000",
+    }, follow=True)
+    levels = [m.level_tag for m in response.context["messages"]]
+    assert levels == ["error"]
+
+
+def test_bulk_deleting_teams_goes_through_the_service(owner_admin):
+    first, second = TeamFactory(), TeamFactory()
+    response = owner_admin.post("/admin/accounts/team/", {
+        "action": "delete_selected", "_selected_action": [first.pk, second.pk], "post": "yes",
+    }, follow=True)
+    assert response.status_code == 200
+    assert not Team.objects.filter(pk__in=[first.pk, second.pk]).exists()
+
+
+def test_bulk_deleting_a_team_with_members_deletes_nothing(owner_admin):
+    empty, busy = TeamFactory(), TeamFactory()
+    UserFactory(team=busy)
+    response = owner_admin.post("/admin/accounts/team/", {
+        "action": "delete_selected", "_selected_action": [empty.pk, busy.pk], "post": "yes",
+    }, follow=True)
+    assert response.status_code == 200
+    assert Team.objects.filter(pk__in=[empty.pk, busy.pk]).count() == 2
+
+
+def test_deleting_the_last_owner_from_the_admin_is_refused(owner_admin, owner):
+    response = owner_admin.post(f"/admin/accounts/user/{owner.pk}/delete/", {"post": "yes"}, follow=True)
+    assert response.status_code == 200
+    owner.refresh_from_db()
+    assert owner.is_active
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
