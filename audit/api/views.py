@@ -157,7 +157,7 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
         return response
 
     @extend_schema(parameters=FILTER_PARAMETERS, responses=AuditStatSerializer(many=True), tags=["audit"])
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # a plain array, never paginated
     def stats(self, request: Request) -> Response:
         """Count and first/last time per table and action (honours the list's filters)."""
         payload = _params(request, AuditQuerySerializer)

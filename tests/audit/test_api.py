@@ -152,3 +152,11 @@ def test_the_api_cannot_write_to_the_audit(owner_client):
     assert owner_client.delete(detail).status_code == 405
     assert owner_client.patch(detail, {"actor": "x"}, format="json").status_code == 405
     assert owner_client.post(LIST, {"action": "x"}, format="json").status_code == 405
+
+
+def test_stats_schema_declares_the_plain_array_it_returns(owner_client):
+    """Found by the API fuzzer: the document declared a paginated object for /stats/."""
+    schema = owner_client.get("/api/schema/?format=json").json()
+    response = schema["paths"]["/api/audit/stats/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert response["type"] == "array"
+    assert isinstance(owner_client.get(reverse("audit-stats")).json(), list)

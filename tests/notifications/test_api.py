@@ -285,3 +285,11 @@ def test_hostile_delivery_filters_are_refused(owner_client, params):
 def test_retry_of_an_unknown_delivery_is_not_found(owner_client):
     assert owner_client.post(f"{DELIVERIES}999999/retry/").status_code == 404
     assert owner_client.post(f"{DELIVERIES}abc/retry/").status_code == 404
+
+
+def test_preferences_schema_allows_the_null_updated_at_of_unsaved_defaults(approver, client_for):
+    """Found by the API fuzzer: a user who never saved preferences gets `updated_at: null`."""
+    client = client_for(approver)
+    assert client.get("/api/notifications/preferences/").json()["updated_at"] is None
+    schema = client.get("/api/schema/?format=json").json()
+    assert schema["components"]["schemas"]["NotificationPreference"]["properties"]["updated_at"].get("nullable") is True

@@ -39,6 +39,8 @@ class ReadAllResultSerializer(serializers.Serializer):
 class NotificationPreferenceSerializer(StrictModelSerializer):
     in_app = serializers.BooleanField(required=False)
     email = serializers.BooleanField(required=False)
+    # null until the user first saves a preference (the defaults are shown unsaved).
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = NotificationPreference
