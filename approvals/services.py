@@ -48,9 +48,10 @@ from approvals.models import (
     ApprovalStepUser,
     StepMode,
 )
+from audit.services import audit_log_many
 from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PaymentRequestType
 from payments.selectors import payment_request_bank_details
-from payments.services import audit, audit_many, ensure_can_prepare, ensure_status, payment_request_lock
+from payments.services import audit, ensure_can_prepare, ensure_status, payment_request_lock
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -526,7 +527,7 @@ def _apply(decisions: list[_Decision], actor: User) -> None:
             "step": d.record.step.number, "on_behalf_of": d.record.approver_id if d.record.approver_id != actor.pk
             else None, "step_satisfied": d.satisfied, "pr_approved": last,
         }))
-    audit_many(action="approve", table="pr", actor=actor, entries=entries)
+    audit_log_many(action="approve", table="pr", actor=actor, entries=entries)
     with events.batch():  # one write of all the PRs' notifications, not a few statements per PR
         for d in decisions:
             pr = d.chain.pr
@@ -820,7 +821,7 @@ def _complete_batch(ids: list[int], references: dict[int, str], actor: User | No
     invoices = [i for pr in ready for i in invoices_by_pr.get(pr.pk, [])]
     if invoices:
         invoices_mark_completed(invoices=invoices, actor=actor)
-    audit_many(action="complete", table="pr", actor=actor, entries=[
+    audit_log_many(action="complete", table="pr", actor=actor, entries=[
         (pr.pk, {"payment_reference": pr.payment_reference, "invoices": [i.pk for i in invoices_by_pr.get(pr.pk, [])]})
         for pr in ready
     ])

@@ -55,6 +55,28 @@ def audit_log(
     )
 
 
+def audit_log_many(
+    *, action: str, table: str, actor: Any, entries: list[tuple[str | int, dict[str, Any]]],
+) -> None:
+    """Many semantic entries of one action in one INSERT (bulk approve, completing a paid file)."""
+    if not entries:
+        return
+    action = (action or "").strip()
+    if not action or len(action) > 64:
+        raise ValidationFailed(_("An audit action is required (at most 64 characters)."), code="INVALID_AUDIT_ACTION")
+    if not table or len(table) > 128 or any(len(str(record_id)) > 64 for record_id, _meta in entries):
+        raise ValidationFailed(
+            _("An audit entry needs a table (≤ 128 characters) and a record id (≤ 64)."), code="INVALID_AUDIT_TARGET"
+        )
+    who = _actor_for(actor)
+    AuditEntry.objects.bulk_create([
+        AuditEntry(action=action, table_name=table, record_id=str(record_id),
+                   actor=who.name or context.UNKNOWN_ACTOR, actor_user_id=who.user_id, ip=who.ip or None,
+                   user_agent=who.user_agent, metadata=metadata or {})
+        for record_id, metadata in entries
+    ])
+
+
 def security_event_record(
     *,
     kind: str,

@@ -33,27 +33,6 @@ def audit(*, action: str, table: str, record_id: int | str, actor: User | None,
     audit_log(action=action, table=table, record_id=record_id, actor=actor, metadata=metadata or {})
 
 
-def audit_many(*, action: str, table: str, actor: User | None, entries: list[tuple[int | str, dict[str, Any]]],
-               ) -> None:
-    """Many semantic entries of one action in one INSERT (bulk approve writes one per PR).
-    Same fields as `audit.services.audit_log` fills; the audit app has no bulk variant yet."""
-    if not entries:
-        return
-    from audit import context
-    from audit.models import AuditEntry
-
-    now = context.current_actor()
-    if actor is not None and getattr(actor, "pk", None) is not None:
-        name, user_id = context.user_label(actor), actor.pk
-    else:
-        name, user_id = now.name, now.user_id
-    AuditEntry.objects.bulk_create([
-        AuditEntry(action=action, table_name=table, record_id=str(record_id), actor=name or context.UNKNOWN_ACTOR,
-                   actor_user_id=user_id, ip=now.ip or None, user_agent=now.user_agent, metadata=metadata)
-        for record_id, metadata in entries
-    ])
-
-
 # --- locking -------------------------------------------------------------------------------------
 def payment_request_lock(*, pk: int | str) -> PaymentRequest:
     """Lock a PR row for the rest of the current transaction and return it fresh.

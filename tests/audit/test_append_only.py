@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
+from acountee.errors import ValidationFailed
 from audit.models import AuditEntry, AuditSeal, SecurityEvent
 from audit.services import audit_log, security_event_record
 from audit.verification import verify_chain
@@ -50,6 +51,19 @@ def test_semantic_entry_is_written_with_the_given_actor(owner):
     entry.refresh_from_db()
     assert (entry.action, entry.table_name, entry.record_id) == ("approve", "pr", "7")
     assert (entry.actor, entry.actor_user_id, entry.metadata) == (owner.email, owner.pk, {"reason": "ok"})
+
+
+@pytest.mark.django_db
+def test_many_semantic_entries_in_one_insert(owner, django_assert_num_queries):
+    from audit.services import audit_log_many
+
+    with django_assert_num_queries(1):
+        audit_log_many(action="complete", table="pr", actor=owner, entries=[(1, {"ref": "A"}), (2, {"ref": "B"})])
+    rows = list(AuditEntry.objects.filter(action="complete", table_name="pr").order_by("record_id")
+                .values_list("record_id", "actor_user_id", "metadata"))
+    assert rows == [("1", owner.pk, {"ref": "A"}), ("2", owner.pk, {"ref": "B"})]
+    with pytest.raises(ValidationFailed):
+        audit_log_many(action="", table="pr", actor=owner, entries=[(3, {})])
 
 
 def _superuser_edit(sql: str, params: list) -> None:
