@@ -162,6 +162,8 @@ def _step_state(pr: PaymentRequest, number: int, current: int) -> str:
 
 
 class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
+    # The detail query has no `step_count` annotation: count the prefetched steps instead.
+    step_count = serializers.SerializerMethodField()
     approval = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
     bank_details = serializers.SerializerMethodField()
@@ -173,6 +175,10 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
         fields = [*PaymentRequestListSerializer.Meta.fields, "note", "bank_name", "bank_account", "account_name",
                   "bank_details", "approval", "invoices", "invoices_total", "attachments"]
         read_only_fields = fields
+
+    def get_step_count(self, pr: PaymentRequest) -> int:
+        approval = getattr(pr, "approval", None)
+        return len(approval.steps.all()) if approval else 0
 
     def get_approval(self, pr: PaymentRequest) -> dict[str, Any]:
         approval = getattr(pr, "approval", None)

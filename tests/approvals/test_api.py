@@ -423,3 +423,18 @@ def test_a_file_the_user_cannot_see_cannot_be_attached(maker, client_for):
     pr = make_pr(maker=stranger, steps=[("anyof", [a])])
     r = client_for(stranger).post(f"{URL}{pr.pk}/attachments/", {"file_id": secret.pk}, format="json")
     assert (r.status_code, err(r)) == (404, "FILE_NOT_FOUND")
+
+
+def test_detail_carries_the_step_count_its_schema_requires(maker, client_for):
+    """Found by the API fuzzer: create/retrieve answered without `step_count`."""
+    a, b = approver_users(2)
+    client = client_for(maker)
+    r = client.post(URL, {"name": "Hai bước", "type": "direct", "amount": "10", "bank_account": "1",
+                          "steps": [{"mode": "anyof", "approvers": [a.pk]}, {"mode": "anyof", "approvers": [b.pk]}]},
+                    format="json")
+    assert r.status_code == 201, r.json()
+    assert r.json()["step_count"] == 2
+    assert client.get(f"{URL}{r.json()['id']}/").json()["step_count"] == 2
+    r = client.post(URL, {"name": "Chưa có bước", "type": "direct", "amount": "10"}, format="json")
+    assert r.status_code == 201, r.json()
+    assert r.json()["step_count"] == 0
