@@ -14,6 +14,8 @@ from acountee.errors import NotFoundError, ValidationFailed
 from invoices.models import Invoice, InvoiceService, InvoiceStatus
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+# NUL cannot reach PostgreSQL text at all; other C0 controls never belong in a filter either.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _pr_link_available() -> bool:
@@ -48,16 +50,20 @@ def invoice_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Invoice]:
             errors["month"] = [_("Use YYYY-MM.")]
         else:
             year, mon = int(match.group(1)), int(match.group(2))
-            first = date(year, mon, 1)
-            after = date(year + 1, 1, 1) if mon == 12 else date(year, mon + 1, 1)
-            qs = qs.filter(issue_date__gte=first, issue_date__lt=after)
+            qs = qs.filter(issue_date__gte=date(year, mon, 1))
+            if (year, mon) != (9999, 12):  # date(10000, 1, 1) does not exist
+                qs = qs.filter(issue_date__lt=date(year + 1, 1, 1) if mon == 12 else date(year, mon + 1, 1))
 
     supplier = (filters.get("supplier_tax_code") or "").strip()
-    if supplier:
+    if _CONTROL_RE.search(supplier):
+        errors["supplier_tax_code"] = [_("Control characters are not allowed.")]
+    elif supplier:
         qs = qs.filter(seller_tax_code=supplier[:20])
 
     text = (filters.get("q") or "").strip()[:200]
-    if text:
+    if _CONTROL_RE.search(text):
+        errors["q"] = [_("Control characters are not allowed.")]
+    elif text:
         condition = (
             Q(number__icontains=text) | Q(series__icontains=text) | Q(seller_name__icontains=text)
             | Q(seller_tax_code__icontains=text) | Q(tax_authority_code__iexact=text)

@@ -63,7 +63,9 @@ def test_list_filters(finance, client_for):
 
 
 @pytest.mark.parametrize("params", [{"status": "lost"}, {"month": "2026-13"}, {"month": "oct"},
-                                    {"amount_min": "abc"}, {"amount_max": "1e999"}, {"linked": "maybe"}])
+                                    {"amount_min": "abc"}, {"amount_max": "1e999"}, {"linked": "maybe"},
+                                    # NUL reached PostgreSQL as a 500 (found by the API fuzz probe)
+                                    {"q": "a\x00b"}, {"supplier_tax_code": "\x00"}, {"q": "tab\tin"}])
 def test_bad_filters_are_400(params, finance, client_for):
     response = client_for(finance).get(URL, params)
     assert response.status_code == 400
@@ -191,3 +193,10 @@ def test_upload_over_the_file_size_limit_is_413(settings, finance, client_for):
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "TOO_LARGE"
     assert Invoice.objects.count() == 0
+
+
+def test_the_last_representable_month_is_a_valid_filter(finance, client_for):
+    """`month=9999-12` computed date(10000, 1, 1) and answered 500."""
+    response = client_for(finance).get(URL, {"month": "9999-12"})
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] == []
