@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import Role, Team, TeamCapability, User, UserRole
+from acountee.api.fields import DateTimeField
 from acountee.api.serializers import StrictModelSerializer, StrictSerializer
 
 
@@ -31,7 +32,7 @@ class UserRoleSerializer(serializers.ModelSerializer):
 
 class RoleAssignSerializer(StrictSerializer):
     role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all())
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    expires_at = DateTimeField(required=False, allow_null=True)
 
 
 class UserSerializer(StrictModelSerializer):

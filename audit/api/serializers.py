@@ -5,6 +5,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from acountee.api.fields import DateTimeField
 from acountee.api.serializers import StrictSerializer
 from audit.models import AuditEntry, SecurityEvent, SecurityEventKind
 from audit.selectors import row_changes
@@ -20,8 +21,8 @@ class AuditQuerySerializer(StrictSerializer):
     actor = serializers.CharField(required=False, max_length=255)
     record_id = serializers.CharField(required=False, max_length=64)
     # `from`/`to` are Python keywords: declared under these names, renamed in get_fields.
-    from_ = serializers.DateTimeField(required=False, help_text=_("Entries at or after this time (ISO 8601)."))
-    to = serializers.DateTimeField(required=False, help_text=_("Entries before this time (ISO 8601)."))
+    from_ = DateTimeField(required=False, help_text=_("Entries at or after this time (ISO 8601)."))
+    to = DateTimeField(required=False, help_text=_("Entries before this time (ISO 8601)."))
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1)
     format = serializers.ChoiceField(required=False, choices=EXPORT_FORMATS)
@@ -52,8 +53,8 @@ class SecurityEventQuerySerializer(StrictSerializer):
     kind = serializers.ChoiceField(required=False, choices=SecurityEventKind.choices)
     user_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     email = serializers.CharField(required=False, max_length=255)
-    from_ = serializers.DateTimeField(required=False)
-    to = serializers.DateTimeField(required=False)
+    from_ = DateTimeField(required=False)
+    to = DateTimeField(required=False)
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1)
 

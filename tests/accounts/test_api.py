@@ -246,3 +246,13 @@ def test_page_size_is_capped(owner_client):
     response = owner_client.get("/api/users/?page_size=100000")
     assert response.status_code == 200
     assert response.json()["count"] >= 1
+
+
+def test_role_expiry_at_the_edge_of_the_calendar_is_a_400(owner_client, finance):
+    """DRF's DateTimeField overflowed (500) converting `0001-01-01` in UTC+7 to UTC."""
+    response = owner_client.post(f"/api/users/{finance.pk}/roles/",
+                                  {"role": Role.objects.get(name="bod").pk, "expires_at": "0001-01-01T00:00:00"},
+                                  format="json")
+    assert response.status_code == 400, response.content
+    assert "expires_at" in response.json()["error"]["details"]
+    assert not UserRole.objects.filter(user=finance, role__name="bod").exists()
