@@ -5,6 +5,10 @@ not be a server error and must conform to the schema.
 
 Each example runs inside a savepoint that is rolled back afterwards, so examples are independent
 (and a database error in one example cannot poison the next).
+
+Runs in `make test` with API_FUZZ_EXAMPLES=10 examples per operation and persona (about two minutes
+on 2 cores), derandomized so a failure reproduces; raise API_FUZZ_EXAMPLES to dig deeper. Known
+limit: path ids are generated, so detail operations mostly exercise the not-found path.
 """
 
 from __future__ import annotations
@@ -21,8 +25,6 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "10"))
-# Not in the default run until the fuzz run is clean: set API_FUZZ_EXAMPLES to run it.
-pytestmark = pytest.mark.skipif("API_FUZZ_EXAMPLES" not in os.environ, reason="set API_FUZZ_EXAMPLES to fuzz the API")
 
 
 @pytest.fixture
@@ -70,6 +72,7 @@ FUZZ_SETTINGS = settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=list(HealthCheck),
     print_blob=True,
 )
