@@ -1,7 +1,7 @@
 """Property-based API contract test (issue 10): schemathesis generates requests from the
 OpenAPI document the app itself serves (`/api/schema/`) and sends them in-process to the WSGI
 app, signed in with a real token as an owner and as a plain finance user. Every response must
-not be a server error and must conform to the schema.
+not be a server error, its status must be declared, and it must conform to the schema.
 
 Each example runs inside a savepoint that is rolled back afterwards, so examples are independent
 (and a database error in one example cannot poison the next).
@@ -22,8 +22,9 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "10"))
 
 
@@ -63,7 +64,7 @@ def _check(case, headers: dict[str, str]) -> None:
     savepoint = transaction.savepoint()
     try:
         response = case.call(headers=headers)
-        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+        case.validate_response(response, checks=CHECKS)
     finally:
         transaction.savepoint_rollback(savepoint)
 
@@ -88,3 +89,11 @@ def test_api_fuzz_as_owner(case, owner_header, _keep_test_connection):
 @FUZZ_SETTINGS
 def test_api_fuzz_as_finance(case, finance_header, _keep_test_connection):
     _check(case, finance_header)
+
+
+def test_every_operation_declares_the_error_responses():
+    """acountee.api.schema.add_error_responses: the error shape on every status a view can answer."""
+    for path, operations in schema.raw_schema["paths"].items():
+        for method, operation in operations.items():
+            for code in ("400", "401", "403", "404", "503"):
+                assert "application/json" in operation["responses"][code]["content"], (method, path, code)

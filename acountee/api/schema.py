@@ -1,0 +1,52 @@
+"""drf-spectacular post-processing: declares the contract's error responses on every operation.
+
+Every view answers errors through `acountee.api.exception_handler` in one shape, so the statuses
+any operation can return are declared here once rather than on each view (issue 10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "example": "VALIDATION_ERROR"},
+                "message": {"type": "string"},
+                "details": {"nullable": True, "description": "Per-field messages for validation errors."},
+            },
+        }
+    },
+}
+
+COMMON = {
+    "400": "The input is not valid (VALIDATION_ERROR, MALFORMED_REQUEST, …).",
+    "401": "Not signed in or the token is invalid (NOT_AUTHENTICATED, AUTHENTICATION_FAILED).",
+    "403": "Signed in, but not allowed (PERMISSION_DENIED, NOT_OWNER).",
+    "404": "No such object, or not visible to you (NOT_FOUND); also a page beyond the last.",
+    "503": "The database is unavailable or busy (DATABASE_UNAVAILABLE); retry after Retry-After.",
+}
+WRITES = {
+    "409": "Conflicts with the current state (INVALID_STATE, DUPLICATE, PROTECTED, …).",
+    "413": "The upload or body is too large (TOO_LARGE).",
+    "415": "Unsupported content type (UNSUPPORTED_MEDIA_TYPE).",
+}
+
+
+def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    result.setdefault("components", {}).setdefault("schemas", {}).setdefault("Error", ERROR_SCHEMA)
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete", "head"}:
+                continue
+            statuses = {**COMMON, **(WRITES if method in {"post", "put", "patch", "delete"} else {})}
+            responses = operation.setdefault("responses", {})
+            for code, description in statuses.items():
+                declared = responses.setdefault(code, {"description": description})
+                declared.setdefault("content", ref)  # views that declare a status give it no body
+    return result
