@@ -1,0 +1,53 @@
+"""One way to show money to people: admin lists, e-mails, exports.
+
+``format_money(Decimal("21670000"))`` is ``21.670.000 ₫`` in Vietnamese and ``21,670,000 VND`` in English.
+
+Choices:
+- The separator between the number and the currency is a normal space (U+0020), not a non-breaking one:
+  finance staff copy amounts from the admin into spreadsheets and bank portals, and some of them refuse U+00A0.
+  Admin templates keep the amount on one line with CSS (``white-space: nowrap``) instead.
+- VND has no minor unit, so it is shown without decimals (rounded half-up); every other currency keeps two.
+- Vietnamese groups with dots and uses a decimal comma and, for VND, the ``₫`` sign after the number;
+  every other language uses the English convention and the ISO code.
+- ``None`` (an unknown amount) is an em dash, so a table cell is never blank by accident.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.utils import translation
+
+EMPTY = "—"
+_MINOR_UNITS = {"VND": 0}
+
+
+def format_money(amount: Decimal | int | None, currency: str = "VND", *, language: str | None = None) -> str:
+    """The amount as text for people, in ``language`` (default: the active Django language)."""
+    if amount is None:
+        return EMPTY
+    value = _decimal(amount)
+    code = (currency or "VND").strip().upper()
+    places = _MINOR_UNITS.get(code, 2)
+    value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    lang = (language or translation.get_language() or "en").lower()
+    vietnamese = lang == "vi" or lang.startswith("vi-")
+    grouped = f"{abs(value):,.{places}f}"  # English grouping: 1,234.50
+    if vietnamese:
+        grouped = grouped.translate(str.maketrans({",": ".", ".": ","}))
+    sign = "-" if value < 0 else ""
+    unit = "₫" if vietnamese and code == "VND" else code
+    return f"{sign}{grouped} {unit}"
+
+
+def _decimal(amount: Decimal | int) -> Decimal:
+    # bool is an int, and a float would show its binary error: both are caller bugs, not amounts.
+    if isinstance(amount, (bool, float)):
+        raise TypeError(f"format_money takes a Decimal or an int, not {type(amount).__name__}")
+    try:
+        value = amount if isinstance(amount, Decimal) else Decimal(amount)
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise TypeError(f"format_money takes a Decimal or an int, not {amount!r}") from exc
+    if not value.is_finite():
+        raise ValueError(f"format_money cannot show {value}")
+    return value
