@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from accounts.middleware import activate_user_language
 from accounts.models import ApiToken
 
 LAST_USED_RESOLUTION = timedelta(minutes=10)
@@ -37,6 +38,8 @@ class TokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        # Token clients are known only here, after every middleware: their language applies now.
+        activate_user_language(request._request, token.user)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

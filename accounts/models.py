@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Permission, _user_get_permissions, _user_has_module_perms, _user_has_perm
 from django.contrib.postgres.fields import ArrayField
@@ -115,6 +116,11 @@ class User(AbstractBaseUser):
         on_delete=models.PROTECT, related_name="members",
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Blank follows the browser (Accept-Language), then LANGUAGE_CODE: accounts.middleware.
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default="",
+        help_text=_("Language of the back office and of your e-mails. Empty follows the browser."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

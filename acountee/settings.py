@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in user's language beats the browser's (LocaleMiddleware above).
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -155,9 +157,13 @@ LOGIN_URL = "admin:login"
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 
 # --- Internationalisation ------------------------------------------------------------------
-LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="vi")
+# Language: the user's choice (User.language), then the browser's Accept-Language, then
+# LANGUAGE_CODE. The test suite renders English (the source language) unless a test activates
+# "vi" itself (tests/i18n/), so tests can assert the messages they read in the code.
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en" if ACOUNTEE_ENV == "test" else "vi")
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Project-layer strings and templates; each app ships its own <app>/locale catalogue.
+LOCALE_PATHS = [BASE_DIR / "acountee" / "locale"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
