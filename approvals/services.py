@@ -250,6 +250,36 @@ def payment_request_create(
     return pr
 
 
+def payment_request_create_from_invoices(
+    *, actor: User, invoice_ids: Iterable[int], name: str = "", flow: ApprovalFlow | None = None,
+) -> PaymentRequest:
+    """A direct draft PR for the given imported, unlinked invoices, in one transaction: the amount
+    is their total payable and the name defaults to their sellers. Any invoice that cannot be
+    linked refuses the whole request (nothing is created)."""
+    from invoices.models import Invoice
+    from payments.services import invoice_link
+
+    ids = sorted({int(i) for i in invoice_ids})
+    if not ids:
+        raise ValidationFailed(_("Choose at least one invoice."), code="NO_INVOICES")
+    invoices = list(Invoice.objects.filter(pk__in=ids).order_by("pk"))
+    if len(invoices) != len(ids):
+        raise NotFoundError(_("Invoice not found."), code="INVOICE_NOT_FOUND")
+    if len({inv.currency for inv in invoices}) > 1:
+        raise ValidationFailed(_("The invoices are in different currencies."), code="MIXED_CURRENCIES")
+    amount = sum((inv.total_payable or Decimal(0) for inv in invoices), Decimal(0))
+    if not name:
+        sellers = list(dict.fromkeys(inv.seller_name for inv in invoices if inv.seller_name))
+        name = ", ".join(sellers[:3]) + ("…" if len(sellers) > 3 else "")
+        name = (name or _("Payment request")).strip()[:255]
+    with transaction.atomic():
+        pr = payment_request_create(actor=actor, name=name, amount=amount, type=PaymentRequestType.DIRECT,
+                                    currency=invoices[0].currency or "VND", flow=flow)
+        for invoice in invoices:
+            invoice_link(invoice=invoice, pr=pr, actor=actor)
+    return pr
+
+
 def payment_request_update(
     *, pr: PaymentRequest, actor: User | None, payment_method: PaymentMethod | None = None,
     flow: ApprovalFlow | None = _UNSET, steps: Sequence[StepSpec] | None = _UNSET, **fields: Any,
