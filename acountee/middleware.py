@@ -39,3 +39,21 @@ class DatabaseUnavailableMiddleware:
         )
         response["Retry-After"] = "5"
         return response
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sends `settings.CONTENT_SECURITY_POLICY` on every response that has none yet (Django 5.2
+    has no CSP support of its own). The admin and Swagger UI (split view) load scripts from
+    files only, so `script-src 'self'` holds for them (tests/security/test_headers.py)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.policy = settings.CONTENT_SECURITY_POLICY
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = self.policy
+        return response

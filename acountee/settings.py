@@ -20,12 +20,24 @@ if ACOUNTEE_ENV not in {"development", "test", "production"}:
 PRODUCTION = ACOUNTEE_ENV == "production"
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-never-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY must be set when ACOUNTEE_ENV=production")
-    SECRET_KEY = "insecure-development-key-never-use-in-production"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+elif PRODUCTION and (
+    SECRET_KEY in {DEVELOPMENT_SECRET_KEY, "change-me"}  # the development key, .env.example's placeholder
+    or SECRET_KEY.startswith("django-insecure-")
+    or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5  # what `check --deploy` (security.W009) calls weak
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is a development or weak key: production needs a random one of 50+ characters"
+        " (python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when ACOUNTEE_ENV=production")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -54,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "acountee.middleware.ContentSecurityPolicyMiddleware",
     "acountee.middleware.DatabaseUnavailableMiddleware",
     # Makes the request (user, IP, user agent) the actor of every audited write it causes.
     "audit.middleware.AuditContextMiddleware",
@@ -286,11 +299,38 @@ NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", def
 NOTIFICATION_RETRY_MAX_SECONDS = env.int("NOTIFICATION_RETRY_MAX_SECONDS", default=6 * 3600)
 NOTIFICATION_POLL_SECONDS = env.float("NOTIFICATION_POLL_SECONDS", default=5.0)
 
-# --- Security -------------------------------------------------------------------------------------
-SESSION_COOKIE_SECURE = PRODUCTION
-CSRF_COOKIE_SECURE = PRODUCTION
+# --- Security (docs/security.md) --------------------------------------------------------------------
+# HTTPS: secure cookies, redirect and HSTS default on in production. Behind a TLS-terminating proxy
+# set SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https (only if the proxy overwrites that header).
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl_header and len(_proxy_ssl_header) != 2:
+    raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER is HEADER,value, e.g. HTTP_X_FORWARDED_PROTO,https")
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) or None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load-balancer probes often speak plain HTTP
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading is a promise to browsers that is hard to take back: the operator opts in.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
 SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "SAMEORIGIN"
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"  # nothing frames our pages
+# Our own middleware (Django 5.2 has none); an empty value sends no header. Styles allow
+# 'unsafe-inline' for the admin's and Swagger UI's style attributes; scripts are 'self' only.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
+    " font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self';"
+    " frame-ancestors 'none'",
+)
+# Back-office sessions last a working day from sign-in; optionally end with the browser.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=False)
+SESSION_COOKIE_HTTPONLY = True
 
 LOGGING = {
     "version": 1,
