@@ -50,8 +50,9 @@ def _server_env(max_size_mb: int) -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "acountee.settings",
             "ACOUNTEE_ENV": "production",
             "DEBUG": "false",
-            "SECRET_KEY": env.get("SECRET_KEY") or "bench-" + uuid.uuid4().hex,
+            "SECRET_KEY": env.get("SECRET_KEY") or "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no TLS proxy in front
             "FILE_MAX_SIZE": str(max_size_mb * MB),
             "LOG_LEVEL": "WARNING",
         }
