@@ -7,12 +7,16 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from acountee.errors import NotFoundError, ValidationFailed
+from acountee.search import search_filter
 from invoices.models import Invoice, InvoiceService, InvoiceStatus
 
+# What people type to find an invoice; the trigram index of migration 0002_search_index is
+# built on exactly this document (same fields, same order).
+INVOICE_SEARCH_FIELDS = ("seller_name", "seller_tax_code", "series", "number", "tax_authority_code")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 # NUL cannot reach PostgreSQL text at all; other C0 controls never belong in a filter either.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -31,7 +35,8 @@ def invoice_base_queryset() -> QuerySet[Invoice]:
 
 def invoice_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Invoice]:
     """Filters (all optional): status, month (YYYY-MM of the issue date), supplier_tax_code,
-    q (number, series, supplier name or tax code), linked (true/false), amount_min, amount_max."""
+    q (words found, accents and case ignored, in the supplier name or tax code, series, number or
+    MCCQT), linked (true/false), amount_min, amount_max."""
     filters = filters or {}
     qs = invoice_base_queryset()
     errors: dict[str, list[str]] = {}
@@ -64,14 +69,7 @@ def invoice_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Invoice]:
     if _CONTROL_RE.search(text):
         errors["q"] = [_("Control characters are not allowed.")]
     elif text:
-        condition = (
-            Q(number__icontains=text) | Q(series__icontains=text) | Q(seller_name__icontains=text)
-            | Q(seller_tax_code__icontains=text) | Q(tax_authority_code__iexact=text)
-        )
-        digits = text.lstrip("0")
-        if text.isdigit() and len(digits) <= 18:
-            condition |= Q(number_int=int(digits or "0"))
-        qs = qs.filter(condition)
+        qs = search_filter(qs, text, INVOICE_SEARCH_FIELDS)
 
     linked = filters.get("linked")
     if linked not in (None, ""):

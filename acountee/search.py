@@ -1,0 +1,121 @@
+"""Diacritic-insensitive search, one way for the API `q` filters and the admin search boxes
+(docs/search.md).
+
+Text is folded by `acountee_fold()` (lower-case, accents and đ removed; the function is created
+by migration `acountee.0001_search_fold`), so "cong ty sao mai" finds
+"CÔNG TY TNHH DỊCH VỤ KỸ THUẬT SAO MAI". The searched fields of a row are joined into one
+folded *document*, separated by a newline, and every term must occur in it (`LIKE '%term%'`).
+Terms never contain control characters, so a term cannot match across two fields, and one
+trigram GIN index on the same document expression (`search_index_sql`) serves the whole query.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import django_filters
+from django.contrib.admin.utils import lookup_spawns_duplicates
+from django.core.validators import RegexValidator
+from django.db.models import F, Func, Q, QuerySet, TextField, Value
+from django.http import HttpRequest
+from django.utils.text import smart_split, unescape_string_literal
+from django.utils.translation import gettext_lazy as _
+
+# Bounds what one search costs: each term is one more LIKE (and index key).
+MAX_TERMS = 10
+MAX_LENGTH = 200
+# NUL cannot reach PostgreSQL text; other C0 controls never belong in a search either, and
+# keeping them out of terms keeps the newline separator of the document unmatchable.
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_ALIAS = "_acountee_search"
+
+
+class Fold(Func):
+    """`acountee_fold(expr)`: lower(unaccent(expr)), IMMUTABLE so it can be indexed."""
+
+    function = "acountee_fold"
+    output_field = TextField()
+
+
+class SearchDocument(Func):
+    """acountee_fold(coalesce(a, '') || E'\\n' || coalesce(b, '') …) over field paths.
+
+    Written as a fixed SQL shape (no parameters) so that the index built by `search_index_sql`
+    for the same fields is the very expression the planner sees in queries."""
+
+    template = "acountee_fold(%(expressions)s)"
+    arg_joiner = " || E'\\n' || "
+    output_field = TextField()
+
+    def __init__(self, *fields: str):
+        if not fields:
+            raise ValueError("SearchDocument needs at least one field")
+        parts = [Func(F(name), template="COALESCE(%(expressions)s, '')", output_field=TextField()) for name in fields]
+        super().__init__(*parts)
+
+
+def search_index_sql(*, table: str, name: str, columns: Sequence[str]) -> tuple[str, str]:
+    """(create, drop) SQL of the trigram GIN index that `search_filter` over `columns` uses.
+    For migrations: the expression must stay identical to `SearchDocument`'s."""
+    document = " || E'\\n' || ".join(f"COALESCE({column}, '')" for column in columns)
+    create = f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin (acountee_fold({document}) gin_trgm_ops);"
+    return create, f"DROP INDEX IF EXISTS {name};"
+
+
+def search_terms(text: str) -> list[str]:
+    """Whitespace-separated terms ("quoted phrases" kept together, as the admin does), control
+    characters treated as spaces, duplicates dropped, at most MAX_TERMS."""
+    text = CONTROL_RE.sub(" ", text or "")[:MAX_LENGTH]
+    terms: list[str] = []
+    for bit in smart_split(text):
+        if bit[:1] in {'"', "'"} and bit[-1] == bit[0]:
+            bit = unescape_string_literal(bit) if len(bit) > 1 else ""
+        bit = bit.strip()
+        if bit and bit not in terms:
+            terms.append(bit)
+    return terms[:MAX_TERMS]
+
+
+def search_filter(queryset: QuerySet[Any], text: str, fields: Sequence[str]) -> QuerySet[Any]:
+    """Rows where every term of `text` occurs, folded, in one of `fields` (plain field paths).
+    Blank text filters nothing. `%`, `_` and `\\` in terms are literal (Django escapes them)."""
+    terms = search_terms(text)
+    if not terms:
+        return queryset
+    prefixed = [name for name in fields if name[:1] in "=^@"]
+    if prefixed:
+        raise ValueError(f"search fields are plain field paths, not {prefixed}")
+    queryset = queryset.alias(**{_ALIAS: SearchDocument(*fields)})
+    return queryset.filter(*[Q(**{f"{_ALIAS}__contains": Fold(Value(term))}) for term in terms])
+
+
+class SearchTextFilter(django_filters.CharFilter):
+    """A FilterSet `q`: `search_filter` over `fields`; control characters and more than
+    MAX_LENGTH characters are a 400 (the filter backend reports the form errors)."""
+
+    def __init__(self, *, fields: Sequence[str], **kwargs: Any):
+        self.search_fields = tuple(fields)
+        kwargs.setdefault("max_length", MAX_LENGTH)
+        kwargs.setdefault("help_text", "Words to find (accents and case ignored): " + ", ".join(fields))
+        kwargs.setdefault("validators", [
+            RegexValidator(CONTROL_RE, inverse_match=True, message=_("Control characters are not allowed.")),
+        ])
+        super().__init__(**kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
+        return search_filter(qs, value or "", self.search_fields)
+
+
+class FoldedSearchAdminMixin:
+    """ModelAdmin mixin: the search box uses `search_filter` over `search_fields` (plain paths).
+    Control characters in the box are treated as spaces rather than refused."""
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str,
+                           ) -> tuple[QuerySet[Any], bool]:
+        fields = tuple(self.get_search_fields(request))  # type: ignore[attr-defined]
+        if not fields or not search_terms(search_term):
+            return queryset, False
+        duplicates = any(lookup_spawns_duplicates(self.opts, name) for name in fields)  # type: ignore[attr-defined]
+        return search_filter(queryset, search_term, fields), duplicates
