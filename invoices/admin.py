@@ -41,6 +41,32 @@ class LinkedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ImportedFilter(admin.SimpleListFilter):
+    """When the invoice arrived (import time, not issue date): the home page links to this month's."""
+
+    title = _("imported")
+    parameter_name = "imported"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("today", _("today")), ("this_month", _("this month")), ("last_month", _("last month"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        first = today.replace(day=1)
+        if self.value() == "today":
+            return queryset.filter(created_at__date=today)
+        if self.value() == "this_month":
+            return queryset.filter(created_at__date__gte=first)
+        if self.value() == "last_month":
+            return queryset.filter(created_at__date__gte=(first - timedelta(days=1)).replace(day=1),
+                                   created_at__date__lt=first)
+        return queryset
+
+
 class SupplierFilter(admin.SimpleListFilter):
     title = _("supplier")
     parameter_name = "supplier_tax_code"
@@ -94,7 +120,8 @@ class InvoiceAdmin(ServiceCallMixin, admin.ModelAdmin):
     list_display = ["number", "series", "template_code", "issue_date", "seller_name", "seller_tax_code",
                     "total_payable", "currency", "status_badge", "flags"]
     list_display_links = ["number"]
-    list_filter = ["status", LinkedFilter, SupplierFilter, "buyer_tax_code_mismatch", "superseded_while_linked"]
+    list_filter = ["status", LinkedFilter, ImportedFilter, SupplierFilter, "buyer_tax_code_mismatch",
+                   "superseded_while_linked"]
     date_hierarchy = "issue_date"
     search_fields = ["number", "series", "seller_name", "seller_tax_code", "tax_authority_code"]
     list_per_page = 50

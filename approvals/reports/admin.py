@@ -1,5 +1,6 @@
 """Admin pages of the reports: an index under Reports, one page per report (chart + table +
-downloads), and the compact block on the admin home (`templates/reports/admin/index.html`)."""
+downloads). The compact block on the admin home (`{% reports_home_summary %}`) is included by the
+project's home template, `acountee/templates/admin/acountee_index.html`."""
 
 from __future__ import annotations
 
@@ -16,9 +17,6 @@ from approvals.reports import exports, registry
 from approvals.reports.charts import chart_for
 from approvals.reports.models import Report
 from approvals.reports.permissions import can_view_reports
-
-# The admin home gets the reports block (a small override extending the stock index).
-admin.site.index_template = "reports/admin/index.html"
 
 
 @admin.register(Report)

@@ -1,0 +1,31 @@
+"""`{% load acountee_admin %}`: `{{ amount|money:currency }}` and `{% badge value label %}` in admin templates,
+the same helpers the admin classes use (acountee.admin_display)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.safestring import SafeString
+
+from acountee import admin_display
+
+register = template.Library()
+
+
+@register.filter
+def money(amount: Any, currency: str = "VND") -> SafeString:
+    return admin_display.money(amount, currency)
+
+
+@register.simple_tag
+def badge(value: Any, label: Any = None) -> SafeString:
+    return admin_display.badge(value, label)
+
+
+@register.inclusion_tag("admin/needs_me.html", takes_context=True)
+def needs_me(context: Any) -> dict[str, Any]:
+    from acountee.admin_home import needs_me as items
+
+    request = context.get("request")
+    return {"items": items(getattr(request, "user", None))}
