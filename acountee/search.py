@@ -99,9 +99,12 @@ class SearchTextFilter(django_filters.CharFilter):
         self.search_fields = tuple(fields)
         kwargs.setdefault("max_length", MAX_LENGTH)
         kwargs.setdefault("help_text", "Words to find (accents and case ignored): " + ", ".join(fields))
-        kwargs.setdefault("validators", [
-            RegexValidator(CONTROL_RE, inverse_match=True, message=_("Control characters are not allowed.")),
-        ])
+        kwargs.setdefault(
+            "validators",
+            [
+                RegexValidator(CONTROL_RE, inverse_match=True, message=_("Control characters are not allowed.")),
+            ],
+        )
         super().__init__(**kwargs)
 
     def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
@@ -112,8 +115,12 @@ class FoldedSearchAdminMixin:
     """ModelAdmin mixin: the search box uses `search_filter` over `search_fields` (plain paths).
     Control characters in the box are treated as spaces rather than refused."""
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str,
-                           ) -> tuple[QuerySet[Any], bool]:
+    def get_search_results(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Any],
+        search_term: str,
+    ) -> tuple[QuerySet[Any], bool]:
         fields = tuple(self.get_search_fields(request))  # type: ignore[attr-defined]
         if not fields or not search_terms(search_term):
             return queryset, False

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django.contrib.auth import authenticate
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -30,6 +31,27 @@ from accounts.security import record_security_event
 from acountee.api.permissions import IsAuthenticated, IsOwner
 from acountee.api.viewsets import ID_PATTERN, ModelViewSet
 from acountee.errors import AuthenticationError, ValidationFailed
+from acountee.search import SearchTextFilter
+
+# Folded search (acountee.search): "nguyen van an" finds "Nguyễn Văn An".
+USER_SEARCH_FIELDS = ("name", "email")
+TEAM_SEARCH_FIELDS = ("name",)
+
+
+class UserFilter(django_filters.FilterSet):
+    q = SearchTextFilter(fields=USER_SEARCH_FIELDS)
+
+    class Meta:
+        model = User
+        fields = ["is_active", "team", "q"]
+
+
+class TeamFilter(django_filters.FilterSet):
+    q = SearchTextFilter(fields=TEAM_SEARCH_FIELDS)
+
+    class Meta:
+        model = Team
+        fields = ["q"]
 
 
 class TokenView(APIView):
@@ -76,8 +98,7 @@ class UserViewSet(ModelViewSet):
 
     permission_classes = [IsOwner]
     serializer_class = UserSerializer
-    search_fields = ["email", "name"]
-    filterset_fields = ["is_active", "team"]
+    filterset_class = UserFilter
 
     def get_queryset(self) -> QuerySet[User]:
         return selectors.user_list()
@@ -117,6 +138,7 @@ class UserViewSet(ModelViewSet):
 class TeamViewSet(ModelViewSet):
     permission_classes = [IsOwner]
     serializer_class = TeamSerializer
+    filterset_class = TeamFilter
 
     def get_queryset(self) -> QuerySet[Team]:
         return selectors.team_list()

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from acountee.api.permissions import IsOwner, ModelPermissions
 from acountee.api.viewsets import ID_PATTERN, ModelViewSet
 from acountee.errors import NotFoundError
+from acountee.search import SearchTextFilter
 from approvals import selectors, services
 from approvals.api.serializers import (
     LIST_ROW_FIELDS,
@@ -41,6 +42,7 @@ from files.selectors import stored_files_visible_to
 from files.uploads import install_upload_handlers
 from payments import services as payment_services
 from payments.models import PaymentRequest, PaymentRequestStatus, PaymentRequestType
+from payments.selectors import PR_SEARCH_FIELDS
 
 TAGS = ["payment requests"]
 
@@ -50,7 +52,7 @@ class PaymentRequestFilter(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(choices=PaymentRequestType.choices)
     maker = django_filters.NumberFilter(field_name="maker_id")
     month = django_filters.CharFilter(method="filter_month", help_text="YYYY-MM (creation month).")
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=200)
+    q = SearchTextFilter(fields=PR_SEARCH_FIELDS)
     awaiting_me = django_filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")],
                                               method="filter_awaiting", help_text="My approval queue.")
 
@@ -73,6 +75,14 @@ class PaymentRequestFilter(django_filters.FilterSet):
         if value != "true":
             return qs
         return selectors.awaiting(self.request.user, qs)
+
+
+class ApprovalFlowFilter(django_filters.FilterSet):
+    q = SearchTextFilter(fields=("name",))
+
+    class Meta:
+        model = ApprovalFlow
+        fields = ["is_active", "q"]
 
 
 class PaymentRequestPermission(permissions.BasePermission):
@@ -274,7 +284,7 @@ class FlowPermission(permissions.BasePermission):
 class ApprovalFlowViewSet(ModelViewSet):
     permission_classes = [FlowPermission]
     serializer_class = ApprovalFlowSerializer
-    filterset_fields = ["is_active"]
+    filterset_class = ApprovalFlowFilter
 
     def get_queryset(self) -> QuerySet[ApprovalFlow]:
         return selectors.flow_list()

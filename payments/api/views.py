@@ -5,27 +5,37 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
-from rest_framework.filters import SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from acountee.api.viewsets import ModelViewSet
 from acountee.errors import NotFoundError
+from acountee.search import SearchTextFilter
 from payments import selectors, services
 from payments.api.serializers import InvoiceLinkResultSerializer, InvoiceLinkSerializer, PaymentMethodSerializer
 from payments.models import PaymentMethod, PaymentRequest
+from payments.selectors import PAYMENT_METHOD_SEARCH_FIELDS
+
+
+class PaymentMethodFilter(django_filters.FilterSet):
+    q = SearchTextFilter(fields=PAYMENT_METHOD_SEARCH_FIELDS)
+    search = SearchTextFilter(fields=PAYMENT_METHOD_SEARCH_FIELDS, help_text="Same as q (kept for existing clients).")
+
+    class Meta:
+        model = PaymentMethod
+        fields = ["q", "search"]
 
 
 @extend_schema(tags=["payment methods"])
 class PaymentMethodViewSet(ModelViewSet):
     serializer_class = PaymentMethodSerializer
-    filter_backends = [SearchFilter]
-    search_fields = ["name", "bank_name", "bank_account", "account_name"]
+    filterset_class = PaymentMethodFilter
 
     def get_queryset(self) -> QuerySet[PaymentMethod]:
         return selectors.payment_method_list()
