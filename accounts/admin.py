@@ -15,9 +15,10 @@ from accounts import selectors, services
 from accounts.forms import UserChangeForm, UserCreationForm
 from accounts.models import ApiToken, Role, Team, User, UserRole
 from acountee.admin_mixins import RefusalRedirectMixin, ServiceCallMixin
+from acountee.search import FoldedSearchAdminMixin
 
 
-class OwnerOnlyAdmin(RefusalRedirectMixin, ServiceCallMixin, admin.ModelAdmin):
+class OwnerOnlyAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, ServiceCallMixin, admin.ModelAdmin):
     """Only owners see or change identity and access."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
