@@ -9,15 +9,17 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from acountee.admin_mixins import ServiceCallMixin
+from acountee.search import FoldedSearchAdminMixin
 from audit.admin import AuditHistoryMixin
 from payments import selectors, services
 from payments.models import PaymentMethod
+from payments.selectors import PAYMENT_METHOD_SEARCH_FIELDS
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
+class PaymentMethodAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
     list_display = ["name", "bank_name", "bank_account", "account_name", "updated_at"]
-    search_fields = ["name", "bank_name", "bank_account", "account_name"]
+    search_fields = PAYMENT_METHOD_SEARCH_FIELDS
     fields = ["name", "bank_name", "bank_account", "account_name", "note", "created_at", "updated_at",
               "audit_history"]
     readonly_fields = ["created_at", "updated_at", "audit_history"]
