@@ -26,6 +26,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from acountee.admin_mixins import RefusalRedirectMixin, ServiceCallMixin, ServiceRefused
+from acountee.search import FoldedSearchAdminMixin, search_filter
 from approvals import selectors, services
 from approvals.models import (
     ApprovalDelegation,
@@ -38,7 +39,7 @@ from approvals.models import (
 )
 from audit.admin import AuditHistoryMixin
 from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PRAttachment
-from payments.selectors import payment_request_bank_details
+from payments.selectors import PR_SEARCH_FIELDS, payment_request_bank_details
 
 
 # --- list filters --------------------------------------------------------------------------------------------
@@ -175,13 +176,14 @@ STATE_LABELS = {"done": _("done"), "current": _("awaiting approval"), "waiting":
 
 
 @admin.register(PaymentRequest)
-class PaymentRequestAdmin(RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
+class PaymentRequestAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMixin,
+                          admin.ModelAdmin):
     form = PaymentRequestForm
     list_display = ["id", "name", "type", "amount", "currency", "status", "maker", "step_display", "created_at"]
     list_display_links = ["id", "name"]
     list_filter = ["status", "type", ("maker", admin.RelatedOnlyFieldListFilter), MonthFilter, AwaitingMeFilter]
     list_select_related = ["maker", "approval"]
-    search_fields = ["name", "payment_reference"]
+    search_fields = PR_SEARCH_FIELDS
     ordering = ["-id"]
     show_full_result_count = False
     readonly_fields = ["status", "maker", "payment_reference", "completed_at", "created_at", "updated_at",
@@ -300,10 +302,10 @@ class PaymentRequestAdmin(RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMi
 
     def invoices_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         from django.core.exceptions import PermissionDenied
-        from django.db.models import Q
         from django.shortcuts import get_object_or_404
 
         from invoices.models import Invoice, InvoiceStatus
+        from invoices.selectors import INVOICE_SEARCH_FIELDS
         from payments import services as payment_services
         from payments.models import PRInvoice
 
@@ -332,8 +334,7 @@ class PaymentRequestAdmin(RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMi
         q = request.GET.get("q", "").strip()[:100]
         month = request.GET.get("month", "").strip()[:7]
         free = Invoice.objects.filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True)
-        if q:
-            free = free.filter(Q(seller_name__icontains=q) | Q(seller_tax_code__icontains=q) | Q(number__icontains=q))
+        free = search_filter(free, q, INVOICE_SEARCH_FIELDS)  # folded, like the invoice list
         if len(month) == 7 and month[:4].isdigit() and month[5:].isdigit() and 1 <= int(month[5:]) <= 12:
             free = free.filter(issue_date__year=int(month[:4]), issue_date__month=int(month[5:]))
         return TemplateResponse(request, "admin/approvals/pr_invoices.html", {
@@ -496,7 +497,8 @@ class ApprovalFlowStepInline(admin.StackedInline):
 
 
 @admin.register(ApprovalFlow)
-class ApprovalFlowAdmin(RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
+class ApprovalFlowAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMixin,
+                        admin.ModelAdmin):
     """Owners keep flows; the steps are edited inline and saved by the service as a whole."""
 
     list_display = ["name", "is_active", "min_amount", "max_amount", "step_summary", "updated_at"]
@@ -573,7 +575,8 @@ class ApprovalDelegationAdmin(RefusalRedirectMixin, ServiceCallMixin, admin.Mode
     date_hierarchy = "start_date"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalDelegation]:
-        return selectors.delegation_list(user=request.user)
+        # list_select_related is ignored once the queryset already selects related rows
+        return selectors.delegation_list(user=request.user).select_related("created_by")
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active)
