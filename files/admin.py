@@ -15,13 +15,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from acountee.admin_mixins import ServiceCallMixin
+from acountee.search import FoldedSearchAdminMixin
 from files import selectors
 from files.http import stored_file_response
 from files.models import StoredFile
 
 
 @admin.register(StoredFile)
-class StoredFileAdmin(ServiceCallMixin, admin.ModelAdmin):
+class StoredFileAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
     list_display = ["original_name", "content_type", "size_display", "created_by", "created_at", "download_link"]
     list_filter = ["content_type", "created_at"]
     search_fields = ["original_name", "sha256"]

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from acountee.admin_mixins import ServiceCallMixin
+from acountee.search import FoldedSearchAdminMixin
 from invoices import selectors, services
 from invoices.models import Invoice, InvoiceService, InvoiceStatus
 
@@ -116,14 +117,14 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ServiceCallMixin, admin.ModelAdmin):
+class InvoiceAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
     list_display = ["number", "series", "template_code", "issue_date", "seller_name", "seller_tax_code",
                     "total_payable", "currency", "status_badge", "flags"]
     list_display_links = ["number"]
     list_filter = ["status", LinkedFilter, ImportedFilter, SupplierFilter, "buyer_tax_code_mismatch",
                    "superseded_while_linked"]
     date_hierarchy = "issue_date"
-    search_fields = ["number", "series", "seller_name", "seller_tax_code", "tax_authority_code"]
+    search_fields = selectors.INVOICE_SEARCH_FIELDS  # the indexed document (migration 0002)
     list_per_page = 50
     show_full_result_count = False
     actions = ["mark_obsolete", "restore"]

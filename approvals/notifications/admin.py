@@ -12,12 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from acountee.admin_mixins import ServiceCallMixin
+from acountee.search import FoldedSearchAdminMixin
 from approvals.notifications import selectors, services
 from approvals.notifications.models import Notification, NotificationDelivery, NotificationPreference
 
 
 @admin.register(NotificationDelivery)
-class NotificationDeliveryAdmin(ServiceCallMixin, admin.ModelAdmin):
+class NotificationDeliveryAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
     list_display = ["id", "channel", "status", "recipient", "pr", "attempts", "next_attempt_at", "sent_at",
                     "short_error"]
     list_filter = ["status", "channel"]
