@@ -15,16 +15,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from acountee import admin_display
 from acountee.admin_mixins import ServiceCallMixin
 from acountee.search import FoldedSearchAdminMixin
 from invoices import selectors, services
 from invoices.models import Invoice, InvoiceService, InvoiceStatus
-
-STATUS_COLOURS = {
-    InvoiceStatus.IMPORTED: "#2563eb",
-    InvoiceStatus.REDUNDANT: "#6b7280",
-    InvoiceStatus.COMPLETED: "#16a34a",
-}
 
 
 class LinkedFilter(admin.SimpleListFilter):
@@ -118,8 +113,8 @@ class ImportForm(forms.Form):
 
 @admin.register(Invoice)
 class InvoiceAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
-    list_display = ["number", "series", "template_code", "issue_date", "seller_name", "seller_tax_code",
-                    "total_payable", "currency", "status_badge", "flags"]
+    list_display = ["number", "series", "issue_date", "seller_name", "seller_tax_code", "total_display",
+                    "status_badge", "flags", "created_at"]
     list_display_links = ["number"]
     list_filter = ["status", LinkedFilter, ImportedFilter, SupplierFilter, "buyer_tax_code_mismatch",
                    "superseded_while_linked"]
@@ -171,10 +166,11 @@ class InvoiceAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: Invoice) -> str:
-        return format_html(
-            '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;font-size:11px">{}</span>',
-            STATUS_COLOURS.get(obj.status, "#6b7280"), obj.get_status_display(),
-        )
+        return admin_display.status_badge(obj)
+
+    @admin.display(description=_("total payable"), ordering="total_payable")
+    def total_display(self, obj: Invoice) -> str:
+        return admin_display.money(obj.total_payable, obj.currency)
 
     @admin.display(description=_("flags"))
     def flags(self, obj: Invoice) -> str:
