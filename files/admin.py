@@ -71,4 +71,11 @@ class StoredFileAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin
         file = selectors.stored_file_list().filter(pk=file_id).first()
         if file is None:
             raise Http404
-        return stored_file_response(request, file)
+        response = stored_file_response(request, file)
+        if file.is_pdf:
+            # The PR page previews attached PDFs in an <iframe> of this view: let our own pages frame it
+            # (the rest of the site keeps X-Frame-Options DENY and frame-ancestors 'none').
+            response["X-Frame-Options"] = "SAMEORIGIN"
+            # Only frame-ancestors: Chromium's PDF viewer is a plugin, which object-src 'none' would block.
+            response["Content-Security-Policy"] = "frame-ancestors 'self'"
+        return response
