@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup migrate seed serve worker lint format check db-stop bench clean
+.PHONY: run test setup migrate seed serve worker lint format check db-stop bench clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,19 @@ test: setup
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	ACOUNTEE_ENV=test $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+## messages: regenerate the Vietnamese catalogues (<app>/locale/vi/LC_MESSAGES/django.po; nested apps
+## are covered by their parent's) and compile them (.mo files are committed). Needs GNU gettext.
+LOCALE_APPS := accounts files audit invoices payments approvals acountee
+messages: setup
+	set -e; for app in $(LOCALE_APPS); do \
+		mkdir -p $$app/locale; \
+		(cd $$app && ../$(PY) ../manage.py makemessages --locale vi --no-obsolete --add-location file \
+			--ignore migrations --ignore tests --ignore bench --ignore .venv); \
+	done
+	set -e; for app in $(LOCALE_APPS); do \
+		msgfmt --check -o $$app/locale/vi/LC_MESSAGES/django.mo $$app/locale/vi/LC_MESSAGES/django.po; \
+	done
 
 lint: setup
 	$(VENV)/bin/ruff check .
