@@ -6,8 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from acountee.db.errors import domain_error
 from acountee.errors import AcounteeError
 
 
@@ -20,6 +22,13 @@ class ServiceCallMixin:
             return fn(**kwargs)
         except AcounteeError as exc:
             messages.error(request, str(exc.message))
+            return None
+        except DatabaseError as exc:
+            # Locked, deadlocked, disk full…: the service's transaction rolled back; say why.
+            failure = domain_error(exc)
+            if failure is None:
+                raise
+            messages.error(request, str(failure.error.message))
             return None
 
 
@@ -57,3 +66,8 @@ class RefusalRedirectMixin:
             return fn(**kwargs)
         except AcounteeError as exc:
             raise ServiceRefused(str(exc.message)) from exc
+        except DatabaseError as exc:
+            failure = domain_error(exc)
+            if failure is None:
+                raise
+            raise ServiceRefused(str(failure.error.message)) from exc

@@ -1,15 +1,34 @@
-"""A database that is down or saturated answers 503, never a stack trace (SPEC §12)."""
+"""A database that is down, saturated or refusing a write answers a clear error, never a stack
+trace (SPEC §12); which error is decided by `acountee.db.errors.domain_error` alone."""
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
+from typing import Any
 
-from django.db import InterfaceError, OperationalError
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.translation import gettext as _
+from django.utils.html import format_html
+
+from acountee.db.errors import DatabaseFailure, domain_error
 
 logger = logging.getLogger(__name__)
+
+_FAILURE_ATTR = "_acountee_database_failure"
+
+
+def _remember_database_failure(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """A middleware below ours that reads the database (session, auth, the user's language)
+    raises outside any view: Django turns that into a 500 before we see it, but tells this
+    signal first. Remember the failure so `DatabaseUnavailableMiddleware` can answer instead."""
+    failure = domain_error(sys.exc_info()[1]) if request is not None else None
+    if failure is not None:
+        setattr(request, _FAILURE_ATTR, failure)
+
+
+got_request_exception.connect(_remember_database_failure, dispatch_uid="acountee.database_failure")
 
 
 class DatabaseUnavailableMiddleware:
@@ -17,28 +36,34 @@ class DatabaseUnavailableMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        try:
-            return self.get_response(request)
-        except (OperationalError, InterfaceError) as exc:
-            # Raised outside a view (session or auth middleware reading the database).
-            return self.process_exception(request, exc)
+        response = self.get_response(request)
+        failure = getattr(request, _FAILURE_ATTR, None)
+        if failure is not None and response.status_code >= 500:
+            return database_failure_response(request, failure)
+        return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
-        if not isinstance(exc, OperationalError | InterfaceError):
+        failure = domain_error(exc)
+        if failure is None:
             return None
-        logger.warning("database unavailable for %s %s: %s", request.method, request.path, exc)
-        response = JsonResponse(
-            {
-                "error": {
-                    "code": "DATABASE_UNAVAILABLE",
-                    "message": _("The database is unavailable or busy. Please try again shortly."),
-                    "details": None,
-                }
-            },
-            status=503,
+        return database_failure_response(request, failure)
+
+
+def database_failure_response(request: HttpRequest, failure: DatabaseFailure) -> HttpResponse:
+    """JSON in the API's error shape for API clients, a short page for browsers (the admin)."""
+    error = failure.error
+    logger.warning("database failure %s for %s %s", error.code, request.method, request.path)
+    response: HttpResponse
+    if request.path.startswith("/api/") or "html" not in request.headers.get("Accept", ""):
+        body = {"error": {"code": error.code, "message": str(error.message), "details": error.details}}
+        response = JsonResponse(body, status=error.status_code)
+    else:
+        response = HttpResponse(
+            format_html("<!doctype html><title>{0}</title><h1>{0}</h1><p>{1}</p>", error.code, str(error.message)),
+            status=error.status_code,
         )
-        response["Retry-After"] = "5"
-        return response
+    response["Retry-After"] = str(failure.retry_after)
+    return response
 
 
 class ContentSecurityPolicyMiddleware:
