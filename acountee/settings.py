@@ -100,11 +100,12 @@ TEMPLATES = [
 ]
 
 # --- Database --------------------------------------------------------------------------
-# PGURI selects the server; without it an embedded PostgreSQL starts in .data/pg/.
+# PGURI selects the server; without it an embedded PostgreSQL starts in .data/pg/. ENGINE is
+# Django's PostgreSQL backend with our connection pool (acountee/db/pool.py, docs/operations.md).
 PGURI = env.str("PGURI", default="")
 if PGURI:
     _db = env.db_url_config(PGURI)
-    _db["ENGINE"] = "django.db.backends.postgresql"
+    _db["ENGINE"] = "acountee.db.backend"
 elif PRODUCTION:
     raise ImproperlyConfigured("PGURI must be set when ACOUNTEE_ENV=production")
 else:
@@ -112,7 +113,7 @@ else:
 
     _server = start_embedded_server(Path(env.str("EMBEDDED_PG_DIR", default=str(BASE_DIR / ".data" / "pg"))))
     _db = {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "acountee.db.backend",
         "NAME": APP_DATABASE,
         "USER": _server.user,
         "PASSWORD": "",
@@ -145,6 +146,9 @@ _db.update(
                 # Bounded wait for a free connection; past it the request gets a 503.
                 "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
                 "max_lifetime": env.float("DB_POOL_MAX_LIFETIME", default=1800.0),
+                # Longest pause between reconnection attempts once the server is gone, so the
+                # app serves again about this long after it returns (acountee/db/pool.py).
+                "reconnect_max_delay": env.float("DB_POOL_RECONNECT_MAX_DELAY", default=1.0),
             },
         },
         "TEST": {"NAME": env.str("PGTEST_DBNAME", default="test_acountee")},
