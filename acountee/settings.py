@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "acountee",
     # Our apps, bottom of the dependency order first.
     "accounts",
+    "accounts.requestguard",
     "files",
     "audit",
     "invoices",
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After authentication (the session user scopes the key); wraps the whole API response.
+    "accounts.requestguard.middleware.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "acountee.urls"
@@ -260,6 +263,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "acountee.api.schema.add_error_responses",
+        "accounts.requestguard.schema.add_idempotency_header",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -302,6 +306,18 @@ NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
 NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=60)
 NOTIFICATION_RETRY_MAX_SECONDS = env.int("NOTIFICATION_RETRY_MAX_SECONDS", default=6 * 3600)
 NOTIFICATION_POLL_SECONDS = env.float("NOTIFICATION_POLL_SECONDS", default=5.0)
+
+# --- Request guard (docs/api-guard.md) -----------------------------------------------------------
+# Idempotency-Key on API writes: how long a key replays its first answer, and after how long a
+# claim whose request never finished (process killed) may be taken over by a retry.
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS", default=300)
+# Sign-in lock-out (API token endpoint and admin sign-in): failures per account and per client
+# IP within the window lock that account or IP out for SIGN_IN_LOCKOUT_SECONDS.
+SIGN_IN_LOCKOUT_FAILURES = env.int("SIGN_IN_LOCKOUT_FAILURES", default=5)
+SIGN_IN_LOCKOUT_IP_FAILURES = env.int("SIGN_IN_LOCKOUT_IP_FAILURES", default=20)
+SIGN_IN_LOCKOUT_WINDOW_SECONDS = env.int("SIGN_IN_LOCKOUT_WINDOW_SECONDS", default=15 * 60)
+SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=15 * 60)
 
 # --- Security (docs/security.md) --------------------------------------------------------------------
 # HTTPS: secure cookies, redirect and HSTS default on in production. Behind a TLS-terminating proxy

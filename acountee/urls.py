@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.requestguard.forms import LockoutAdminAuthenticationForm
 from acountee import health
+
+# The admin sign-in counts failures and locks out (docs/api-guard.md).
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 api_patterns = [
     path("", include("accounts.api.urls")),

@@ -27,6 +27,7 @@ from accounts.api.serializers import (
     UserSerializer,
 )
 from accounts.models import ApiToken, Role, Team, User
+from accounts.requestguard import lockout
 from accounts.security import record_security_event
 from acountee.api.permissions import IsAuthenticated, IsOwner
 from acountee.api.viewsets import ID_PATTERN, ModelViewSet
@@ -60,16 +61,26 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     serializer_class = TokenRequestSerializer
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, tags=["auth"])
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenResponseSerializer,
+            429: OpenApiResponse(description="Too many failed sign-ins: locked out (TOO_MANY_ATTEMPTS, Retry-After)."),
+        },
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
         payload = TokenRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         email = payload.validated_data["email"]
+        lockout.sign_in_check(email=email, request=request)  # 429 while locked, whatever the password
         user = authenticate(request, email=email, password=payload.validated_data["password"])
         if user is None:
             record_security_event("sign_in_failed", request=request, email=email, via="api_token")
+            lockout.sign_in_failure_record(email=email, request=request, via="api_token")
             raise AuthenticationError(_("E-mail or password is wrong, or the account is inactive."),
                                       code="INVALID_CREDENTIALS")
+        lockout.sign_in_success_record(email=email)
         _token, key = services.api_token_create(user=user, request=request)
         return Response({"token": key})
 

@@ -40,7 +40,9 @@ def error_body(code: str, message: Any, details: Any = None) -> dict[str, Any]:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, AcounteeError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        # An error may carry response headers (e.g. Retry-After on a 429 sign-in lock-out).
+        headers = getattr(exc, "headers", None)
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code, headers=headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

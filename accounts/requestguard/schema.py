@@ -1,0 +1,41 @@
+"""drf-spectacular post-processing hook (after acountee.api.schema.add_error_responses):
+declares the `Idempotency-Key` header and its 409/422 answers on every API write it covers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.requestguard.idempotency import MAX_KEY_LENGTH, REPLAY_MARKER
+from accounts.requestguard.middleware import applies_to
+
+HEADER_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes the write safe to retry: a retry with the same key and the same request gets the first "
+        f"answer back (marked `{REPLAY_MARKER}: true`) without a second effect, for 24 hours "
+        "(IDEMPOTENCY_KEY_TTL_HOURS). Scoped per user. 1-255 visible ASCII characters, e.g. a UUID."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[!-~]+$"},
+}
+IN_PROGRESS = " IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this Idempotency-Key is still running."
+REUSED = "IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was already used for a different request."
+ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def add_idempotency_header(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or not applies_to(method, path):
+                continue
+            parameters = operation.setdefault("parameters", [])
+            if not any(p.get("name") == HEADER_PARAMETER["name"] for p in parameters):
+                parameters.append(dict(HEADER_PARAMETER))
+            responses = operation.setdefault("responses", {})
+            conflict = responses.setdefault("409", {"description": "Conflicts with the current state."})
+            conflict.setdefault("content", ERROR_REF)
+            if IN_PROGRESS not in conflict.get("description", ""):
+                conflict["description"] = conflict.get("description", "") + IN_PROGRESS
+            responses.setdefault("422", {"description": REUSED, "content": ERROR_REF})
+    return result
