@@ -77,6 +77,9 @@ AUDITED_TABLE_FACTORIES: dict[str, Callable[[], Any]] = {
 # Tables of business apps deliberately left out of the row audit, with the reason.
 NOT_AUDITED: dict[str, str] = {
     "api_tokens": "token creation and revocation are security events; key hashes stay out of the audit",
+    # Request-guard infrastructure (accounts.requestguard, docs/api-guard.md): short-lived state, no business data.
+    "idempotency_keys": "replay cache of API writes, purged after IDEMPOTENCY_KEY_TTL_HOURS",
+    "sign_in_throttles": "failed sign-in counters; every lock-out is a security event",
 }
 
 # Auto-created many-to-many tables tested through their relation instead of a factory.
