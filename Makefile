@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup migrate seed serve worker lint format check db-stop bench clean messages
+.PHONY: run test setup migrate seed serve worker lint format check db-stop bench clean messages screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ messages: setup
 	set -e; for app in $(LOCALE_APPS); do \
 		msgfmt --check -o $$app/locale/vi/LC_MESSAGES/django.mo $$app/locale/vi/LC_MESSAGES/django.po; \
 	done
+
+## screenshots: run the browser scenario (tests/browser) and save its key pages to docs/screenshots/.
+## Needs a Chromium (Debian: `apt-get install chromium`, or CHROMIUM_PATH=...).
+screenshots: setup
+	SCREENSHOTS=1 ACOUNTEE_ENV=test $(VENV)/bin/pytest -p no:cacheprovider tests/browser $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
