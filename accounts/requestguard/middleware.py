@@ -8,11 +8,13 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
 
 from accounts.authentication import TokenAuthentication
 from accounts.requestguard import idempotency
 from accounts.requestguard.errors import IdempotencyKeyInProgress, IdempotencyKeyReused, InvalidIdempotencyKey
 from acountee.api.exception_handler import error_body
+from audit.context import acting_as
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -45,9 +47,11 @@ class IdempotencyMiddleware:
         if fingerprint is None:
             return self.get_response(request)  # too large or cut off: the view refuses it
         try:
-            outcome = idempotency.idempotency_claim(
-                user=user, key=key, fingerprint=fingerprint, method=request.method or "", path=request.path_info
-            )
+            # The user the view will act as, so the audit actor set for this write carries over to the view's.
+            with acting_as(user):
+                outcome = idempotency.idempotency_claim(
+                    user=user, key=key, fingerprint=fingerprint, method=request.method or "", path=request.path_info
+                )
         except (IdempotencyKeyReused, IdempotencyKeyInProgress) as exc:
             return _error(exc)
         if not isinstance(outcome, idempotency.Claim):
@@ -65,7 +69,7 @@ def _api_user(request: HttpRequest) -> Any:
     DRF's authentication order), then DRF's test-client forced user, then the session user.
     The session's CSRF check stays with the view: it would read the body here."""
     try:
-        authenticated = TokenAuthentication().authenticate(request)
+        authenticated = TokenAuthentication().authenticate(Request(request))
     except AuthenticationFailed:
         return None
     if authenticated is not None:
