@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acountee.db.errors import domain_error
 from acountee.errors import (
     AcounteeError,
     ConflictError,
@@ -644,8 +645,10 @@ def payment_requests_bulk_approve(*, ids: Iterable[int], actor: User) -> BulkApp
                     outcome.update(single)
                 except IntegrityError:
                     outcome[pk] = ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED")
-                except DatabaseError:  # e.g. lock_timeout: this PR is busy, the others go on
-                    outcome[pk] = ConflictError(_("The payment request is busy; try again."), code="BUSY")
+                except DatabaseError as exc:  # lock_timeout (BUSY), disk full…: this PR fails, the others go on
+                    failure = domain_error(exc)
+                    outcome[pk] = failure.error if failure else ConflictError(
+                        _("The payment request is busy; try again."), code="BUSY")
     result = BulkApproveResult(approved=[], failed=[])
     for pk in unique_ids:
         got = outcome.get(pk)
