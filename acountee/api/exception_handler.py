@@ -9,13 +9,14 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError
 from django.http import Http404
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 
+from acountee.db.errors import domain_error
 from acountee.errors import AcounteeError
 
 logger = logging.getLogger(__name__)
@@ -47,12 +48,15 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
-    if isinstance(exc, OperationalError | InterfaceError):
-        logger.warning("database unavailable during %s: %s", context.get("view"), exc)
-        return database_unavailable_response()
     if isinstance(exc, DatabaseError):
-        # statement/lock timeouts surface as OperationalError; anything else is a bug.
-        return None
+        # Down, busy, locked, deadlocked, disk full: acountee.db.errors decides; anything else is a bug.
+        failure = domain_error(exc)
+        if failure is None:
+            return None
+        logger.warning("database failure %s during %s: %s", failure.error.code, context.get("view"), exc)
+        error = failure.error
+        return Response(error_body(error.code, error.message, error.details), status=error.status_code,
+                        headers={"Retry-After": str(failure.retry_after)})
     if not isinstance(exc, exceptions.APIException):
         return None
 
@@ -67,17 +71,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(int(exc.wait))
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
-
-
-def database_unavailable_response() -> Response:
-    return Response(
-        error_body(
-            "DATABASE_UNAVAILABLE",
-            _("The database is unavailable or busy. Please try again shortly."),
-        ),
-        status=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": "5"},
-    )
 
 
 def _code_for(exc: exceptions.APIException) -> str:
