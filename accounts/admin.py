@@ -8,8 +8,11 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.forms import UserChangeForm, UserCreationForm
@@ -76,7 +79,23 @@ class UserAdmin(OwnerOnlyAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return [(None, {"fields": ["email", "name", "team", "is_active", "password1", "password2"]})]
-        return [(None, {"fields": ["email", "name", "team", "is_active", "password"]})]
+        return [(None, {"fields": ["email", "name", "team", "is_active", "language", "password"]})]
+
+    def get_urls(self) -> list[Any]:
+        # The header's language switcher (every signed-in user, for themselves, not only owners).
+        view = self.admin_site.admin_view(require_POST(self.language_view))
+        return [path("language/", view, name="accounts_user_language"), *super().get_urls()]
+
+    def language_view(self, request: HttpRequest) -> HttpResponse:
+        """POST language=<code> ("" follows the browser), next=<page to go back to>."""
+        self.call_service(
+            request, services.user_update, user=request.user, actor=request.user,
+            language=request.POST.get("language", ""),
+        )
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+            target = reverse("admin:index")
+        return HttpResponseRedirect(target)
 
     @admin.display(description=_("roles"))
     def role_names(self, obj: User) -> str:
@@ -85,7 +104,7 @@ class UserAdmin(OwnerOnlyAdmin):
     def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
         data = form.cleaned_data
         if change:
-            fields = {k: data[k] for k in ("email", "name", "team", "is_active") if k in form.changed_data}
+            fields = {k: data[k] for k in ("email", "name", "team", "is_active", "language") if k in form.changed_data}
             updated = self._call_or_refuse(services.user_update, user=obj, actor=request.user, **fields)
         else:
             updated = self._call_or_refuse(

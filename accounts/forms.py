@@ -32,4 +32,4 @@ class UserChangeForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["email", "name", "team", "is_active"]
+        fields = ["email", "name", "team", "is_active", "language"]

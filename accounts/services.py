@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -53,8 +54,10 @@ def user_create(
 
 def user_update(
     *, user: User, actor: User | None = None, email: str = _UNSET, name: str = _UNSET,
-    team: Team | None = _UNSET, is_active: bool = _UNSET, password: str = _UNSET,
+    team: Team | None = _UNSET, is_active: bool = _UNSET, password: str = _UNSET, language: str = _UNSET,
 ) -> User:
+    if language is not _UNSET and language not in {"", *dict(settings.LANGUAGES)}:
+        raise ValidationFailed(_("Unknown language."), details={"language": [_("Unknown language.")]})
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if email is not _UNSET:
@@ -66,6 +69,8 @@ def user_update(
             user.name = name
         if team is not _UNSET:
             user.team = team
+        if language is not _UNSET:
+            user.language = language
         if password is not _UNSET:
             user.set_password(password)
         if is_active is not _UNSET and is_active != user.is_active:
