@@ -1,16 +1,16 @@
 """Effective permissions = the union over the user's unexpired role assignments and all
-their ancestor roles (SPEC §6). Computed once per user object (i.e. per request) in three
-small queries, then served from memory."""
+their ancestor roles (SPEC §6). Computed once per user object (i.e. per request) in one
+query, then served from memory."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.backends import BaseBackend
-from django.contrib.auth.models import Permission
+from django.db import connection
 from django.http import HttpRequest
 
-from accounts.models import OWNER_ROLE, Role, User, UserRole
+from accounts.models import OWNER_ROLE, User
 
 _CACHE_ATTR = "_acountee_role_cache"
 
@@ -75,25 +75,35 @@ class RoleBackend(BaseBackend):
     def _cache(user_obj: Any) -> tuple[bool, set[str]]:
         cached = getattr(user_obj, _CACHE_ATTR, None)
         if cached is None:
-            role_ids, is_owner = effective_roles(user_obj.pk)
-            perms = Permission.objects.filter(roles__in=role_ids).distinct() if role_ids else Permission.objects.none()
-            names = {f"{app}.{codename}" for app, codename in perms.values_list("content_type__app_label", "codename")}
-            cached = (is_owner, names)
+            with connection.cursor() as cursor:
+                cursor.execute(_EFFECTIVE_PERMISSIONS_SQL, {"user": user_obj.pk, "owner": OWNER_ROLE})
+                rows = cursor.fetchall()
+            is_owner = any(owner for owner, _app, _codename in rows)
+            cached = (is_owner, {f"{app}.{codename}" for _owner, app, codename in rows if codename is not None})
             setattr(user_obj, _CACHE_ATTR, cached)
         return cached
 
 
-def effective_roles(user_id: int) -> tuple[set[int], bool]:
-    """The ids of the user's active roles and all their ancestors (cycle-safe), and whether
-    one of them is the owner role. The role table is small: read it whole, walk in memory."""
-    direct = set(UserRole.objects.active().filter(user_id=user_id).values_list("role_id", flat=True))
-    if not direct:
-        return set(), False
-    roles = {pk: (parent_id, name) for pk, parent_id, name in Role.objects.values_list("id", "parent_id", "name")}
-    result: set[int] = set()
-    for role_id in direct:
-        current: int | None = role_id
-        while current is not None and current not in result and current in roles:
-            result.add(current)
-            current = roles[current][0]
-    return result, any(roles[pk][1] == OWNER_ROLE for pk in result)
+# One round trip per request instead of three (roles, role tree, permissions): it runs on every
+# authenticated request, so it weighs on every API call (bench/load.py). UNION (not UNION ALL)
+# stops the walk up the parents at a role already seen, so even a cycle written behind the
+# services' back terminates. The statement starts with SELECT, not WITH: the audit wrapper
+# treats a leading WITH as a possible write and would wrap it in a transaction to set the actor
+# (audit/connection.py).
+_EFFECTIVE_PERMISSIONS_SQL = """
+SELECT * FROM (
+WITH RECURSIVE tree(id, parent_id, name) AS (
+    SELECT r.id, r.parent_id, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+    WHERE ur.user_id = %(user)s AND (ur.expires_at IS NULL OR ur.expires_at > now())
+  UNION
+    SELECT r.id, r.parent_id, r.name FROM roles r JOIN tree ON r.id = tree.parent_id
+)
+SELECT bool_or(tree.name = %(owner)s), NULL, NULL FROM tree HAVING bool_or(tree.name = %(owner)s)
+UNION ALL
+SELECT DISTINCT false, ct.app_label, p.codename FROM tree
+    JOIN role_permissions rp ON rp.role_id = tree.id
+    JOIN auth_permission p ON p.id = rp.permission_id
+    JOIN django_content_type ct ON ct.id = p.content_type_id
+) AS effective
+"""
+
