@@ -39,8 +39,14 @@ def pool_settings(*, lock_timeout_ms: int | None = None, **pool: Any) -> Iterato
 
 def _conninfo() -> dict[str, Any]:
     db = connection.settings_dict
-    return {"host": db["HOST"] or None, "port": db["PORT"] or None, "dbname": db["NAME"], "user": db["USER"] or None,
-            "password": db["PASSWORD"] or None, "application_name": "acountee-fault-test"}
+    return {
+        "host": db["HOST"] or None,
+        "port": db["PORT"] or None,
+        "dbname": db["NAME"],
+        "user": db["USER"] or None,
+        "password": db["PASSWORD"] or None,
+        "application_name": "acountee-fault-test",
+    }
 
 
 @pytest.fixture

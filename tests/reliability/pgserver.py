@@ -50,8 +50,9 @@ class ThrowawayServer:
         subprocess.run(args, check=True, capture_output=True, timeout=120, cwd=self.root, **self.run_as)
 
     def init(self) -> ThrowawayServer:
-        self._run(_bin("initdb"), "-D", str(self.data), "--auth=trust", "-U", "postgres", "--encoding=UTF8",
-                  "--no-sync")
+        self._run(
+            _bin("initdb"), "-D", str(self.data), "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-sync"
+        )
         return self
 
     def start(self) -> None:

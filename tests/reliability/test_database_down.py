@@ -72,20 +72,45 @@ def live_system() -> Iterator[tuple[ThrowawayServer, str, str, psutil.Process]]:
         }
         env.pop("PGTEST_DBNAME", None)
         manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True,
-                       timeout=300)
+        subprocess.run(
+            [*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300
+        )
         make_token = (
             "from accounts.services import user_create, api_token_create;"
             "u = user_create(email='down@acountee.test', name='Down', roles=['finance']);"
             "print(api_token_create(user=u)[1])"
         )
-        token = subprocess.run([*manage, "shell", "-c", make_token], cwd=ROOT, env=env, check=True,
-                               capture_output=True, text=True, timeout=120).stdout.strip().splitlines()[-1]
+        token = (
+            subprocess.run(
+                [*manage, "shell", "-c", make_token],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         port = free_port()
         gunicorn = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "acountee.wsgi:application", "--bind",
-             f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--timeout", "60"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "acountee.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -149,6 +174,8 @@ def test_down_then_back_without_restart(live_system):
     # The same worker process served before and after: nothing restarted.
     assert worker.is_running()
     assert psutil.Process(worker.ppid()).children()[0].pid == worker.pid
-    print(f"\ndatabase down: first 503 after {first_answer_after:.3f} s (request took {first_latency:.3f} s), "
-          f"max 503 latency while down {max(latencies):.3f} s over {len(latencies)} requests; "
-          f"serving again {serving_after:.3f} s after the database returned")
+    print(
+        f"\ndatabase down: first 503 after {first_answer_after:.3f} s (request took {first_latency:.3f} s), "
+        f"max 503 latency while down {max(latencies):.3f} s over {len(latencies)} requests; "
+        f"serving again {serving_after:.3f} s after the database returned"
+    )

@@ -117,8 +117,12 @@ def test_deadlock_is_a_clear_409_and_nothing_is_half_written(pending_pr, client_
             barrier.wait(timeout=10)
             started = time.monotonic()
             response = client.post(approve_url(pr), {}, format="json")
-            result.update(status=response.status_code, code=error_code(response), seconds=time.monotonic() - started,
-                          retry_after=response.get("Retry-After"))
+            result.update(
+                status=response.status_code,
+                code=error_code(response),
+                seconds=time.monotonic() - started,
+                retry_after=response.get("Retry-After"),
+            )
         finally:
             connections.close_all()
 

@@ -55,8 +55,7 @@ def _snapshot(pr) -> tuple:
     )
 
 
-def test_disk_full_at_commit_answers_503_storage_full_and_writes_nothing(pending_pr, client_for,
-                                                                       disk_full_on_commit):
+def test_disk_full_at_commit_answers_503_storage_full_and_writes_nothing(pending_pr, client_for, disk_full_on_commit):
     pr, approver = pending_pr
     client = client_for(approver)
     before = _snapshot(pr)
