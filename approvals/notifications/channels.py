@@ -10,8 +10,16 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
+from accounts.middleware import user_language
 from approvals.notifications.models import Notification
+
+
+def recipient_language(user: Any) -> str:
+    """The language a notification speaks to `user`: their choice, else LANGUAGE_CODE (there is
+    no browser to ask when the outbox writes it or the worker sends it)."""
+    return user_language(user) or settings.LANGUAGE_CODE
 
 
 def pr_admin_url(pr_id: int) -> str:
@@ -25,8 +33,9 @@ def email_message(notification: Notification, *, address: str, delivery_id: int 
     """Plain-text and HTML bodies with a link to the PR in the admin."""
     context = {"notification": notification, "recipient": notification.recipient,
                "url": pr_admin_url(notification.pr_id)}
-    text = render_to_string("notifications/email.txt", context)
-    html = render_to_string("notifications/email.html", context)
+    with translation.override(recipient_language(notification.recipient)):
+        text = render_to_string("notifications/email.txt", context)
+        html = render_to_string("notifications/email.html", context)
     headers = {"X-Acountee-Notification": str(notification.pk)}
     if delivery_id is not None:
         headers["X-Acountee-Delivery"] = str(delivery_id)

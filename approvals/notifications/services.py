@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from acountee.errors import InvalidState, NotFoundError, NotOwner
+from acountee.money import format_money
 from approvals.notifications import channels
 from approvals.notifications.models import (
     DELIVERY_TRANSITIONS,
@@ -63,12 +64,13 @@ class Recipient:
 
 @dataclass
 class Event:
-    """One thing to tell: to the approvers (and substitutes) of `step`, or to `to_maker`."""
+    """One thing to tell: to the approvers (and substitutes) of `step`, or to `to_maker`.
+    `text()` gives (title, body) in the active language; it runs once per recipient language,
+    so each recipient reads (and is e-mailed) the notification in their own language."""
 
     kind: str
     pr: PaymentRequest
-    title: str
-    body: str
+    text: Callable[[], tuple[str, str]]
     step: ApprovalStep | None = None
 
 
@@ -159,6 +161,13 @@ def _write(events: list[Event]) -> list[Notification]:
     by_id = {u.pk: u for u in User.objects.filter(pk__in=user_ids).select_related("notification_preference")}
     notifications: list[Notification] = []
     emails: list[tuple[Notification, Any]] = []
+    texts: dict[tuple[int, str], tuple[str, str]] = {}
+
+    def text_for(event: Event, language: str) -> tuple[str, str]:
+        if (id(event), language) not in texts:
+            texts[id(event), language] = event.text()
+        return texts[id(event), language]
+
     for event, recipients in plan:
         for recipient in recipients:
             user = by_id.get(recipient.user_id)
@@ -169,11 +178,13 @@ def _write(events: list[Event]) -> list[Notification]:
             email = bool(pref and pref.email and user.email)
             if not (in_app or email):
                 continue
-            body = event.body
-            if recipient.on_behalf_of_id:
-                body = f"{body}\n{_substitute_note(by_id.get(recipient.on_behalf_of_id))}"
+            language = channels.recipient_language(user)
+            with translation.override(language):
+                title, body = text_for(event, language)
+                if recipient.on_behalf_of_id:
+                    body = f"{body}\n{_substitute_note(by_id.get(recipient.on_behalf_of_id))}"
             notification = Notification(recipient=user, kind=event.kind, pr=event.pr,
-                                        on_behalf_of_id=recipient.on_behalf_of_id, title=event.title[:255],
+                                        on_behalf_of_id=recipient.on_behalf_of_id, title=title[:255],
                                         body=body, in_app=in_app)
             notifications.append(notification)
             if email:
@@ -192,8 +203,8 @@ def _write(events: list[Event]) -> list[Notification]:
 
 
 def _pr_line(pr: PaymentRequest) -> str:
-    return _("%(name)s — %(amount)s %(currency)s") % {"name": pr.name, "amount": f"{pr.amount:,}",
-                                                       "currency": pr.currency}
+    # 21.670.000 ₫ in Vietnamese, 21,670,000 VND in English (acountee.money).
+    return _("%(name)s — %(amount)s") % {"name": pr.name, "amount": format_money(pr.amount, pr.currency)}
 
 
 def _substitute_note(approver: Any) -> str:
@@ -201,13 +212,16 @@ def _substitute_note(approver: Any) -> str:
 
 
 def _awaiting(kind: str, pr: PaymentRequest, step: ApprovalStep) -> Event:
-    if kind == K.APPROVAL_REQUESTED:
-        title = _("Payment request #%(id)s awaits your approval") % {"id": pr.pk}
-    else:
-        title = _("Payment request #%(id)s reached step %(number)s and awaits your approval") % {
-            "id": pr.pk, "number": step.number}
-    body = "\n".join([_pr_line(pr), _("Step %(number)s: %(name)s") % {"number": step.number, "name": step.name}])
-    return Event(kind=kind, pr=pr, title=title, body=body, step=step)
+    def text() -> tuple[str, str]:
+        if kind == K.APPROVAL_REQUESTED:
+            title = _("Payment request #%(id)s awaits your approval") % {"id": pr.pk}
+        else:
+            title = _("Payment request #%(id)s reached step %(number)s and awaits your approval") % {
+                "id": pr.pk, "number": step.number}
+        step_line = _("Step %(number)s: %(name)s") % {"number": step.number, "name": step.name}
+        return title, "\n".join([_pr_line(pr), step_line])
+
+    return Event(kind=kind, pr=pr, text=text, step=step)
 
 
 def notify_approvals_requested(*, pr: PaymentRequest, step: ApprovalStep) -> None:
@@ -222,22 +236,26 @@ def notify_step_advanced(*, pr: PaymentRequest, step: ApprovalStep) -> None:
 
 def notify_pr_approved(*, pr: PaymentRequest) -> None:
     """The last step was satisfied: the maker is told."""
-    _emit(Event(K.APPROVED, pr, _("Payment request #%(id)s is approved") % {"id": pr.pk},
-                "\n".join([_pr_line(pr), _("It can now be paid.")])))
+    _emit(Event(K.APPROVED, pr, lambda: (_("Payment request #%(id)s is approved") % {"id": pr.pk},
+                                         "\n".join([_pr_line(pr), _("It can now be paid.")]))))
 
 
 def notify_pr_rejected(*, pr: PaymentRequest, reason: str) -> None:
     """An approver rejected the PR back to draft: the maker is told why."""
-    _emit(Event(K.REJECTED, pr, _("Payment request #%(id)s was rejected") % {"id": pr.pk},
-                "\n".join([_pr_line(pr), _("Reason: %(reason)s") % {"reason": reason}])))
+    _emit(Event(K.REJECTED, pr, lambda: (_("Payment request #%(id)s was rejected") % {"id": pr.pk},
+                                         "\n".join([_pr_line(pr), _("Reason: %(reason)s") % {"reason": reason}]))))
 
 
 def notify_pr_completed(*, pr: PaymentRequest) -> None:
     """Finance paid the PR: the maker is told."""
-    lines = [_pr_line(pr)]
-    if pr.payment_reference:
-        lines.append(_("Payment reference: %(reference)s") % {"reference": pr.payment_reference})
-    _emit(Event(K.COMPLETED, pr, _("Payment request #%(id)s was paid") % {"id": pr.pk}, "\n".join(lines)))
+
+    def text() -> tuple[str, str]:
+        lines = [_pr_line(pr)]
+        if pr.payment_reference:
+            lines.append(_("Payment reference: %(reference)s") % {"reference": pr.payment_reference})
+        return _("Payment request #%(id)s was paid") % {"id": pr.pk}, "\n".join(lines)
+
+    _emit(Event(K.COMPLETED, pr, text))
 
 
 # --- inbox ---------------------------------------------------------------------------------------------
