@@ -14,6 +14,9 @@ from approvals.reports.queries import ReportResult
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Report amounts are VND (their headers say so): whole numbers, grouped in the spreadsheet.
+MONEY_KEYS = frozenset({"amount", "outstanding", "paid", "total"})
+VND_NUMBER_FORMAT = "#,##0"
 
 
 def _cell_text(value: Any) -> str:
@@ -50,6 +53,7 @@ def to_csv(report: ReportResult) -> bytes:
 def to_xlsx(report: ReportResult) -> bytes:
     """One sheet per table."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     for table in _tables(report):
@@ -59,7 +63,12 @@ def to_xlsx(report: ReportResult) -> bytes:
             cells = []
             for key, _label in table.columns:
                 value = row.get(key)
-                cells.append(value if isinstance(value, int | Decimal) or value is None else _cell_text(value))
+                if key in MONEY_KEYS and isinstance(value, int | Decimal):
+                    cell = WriteOnlyCell(sheet, value=value)
+                    cell.number_format = VND_NUMBER_FORMAT
+                    cells.append(cell)
+                else:
+                    cells.append(value if isinstance(value, int | Decimal) or value is None else _cell_text(value))
             sheet.append(cells)
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -137,6 +137,12 @@ def csv_stream(rows: Iterable[dict[str, Any]], layout: list[dict[str, str]], *, 
         yield "".join(buffer).encode("utf-8")
 
 
+def money_number_format(currency: str) -> str:
+    """Excel number format of an amount cell: VND has no minor unit (21,670,000; Excel shows
+    21.670.000 under Vietnamese regional settings); other currencies keep two decimals."""
+    return "#,##0" if currency == "VND" else "#,##0.00"
+
+
 def xlsx_file(rows: Iterable[dict[str, Any]], layout: list[dict[str, str]], *, title: str = "Export",
               ) -> IO[bytes]:
     """A write-only workbook saved to an anonymous temporary file (deleted when closed),
@@ -163,24 +169,28 @@ def xlsx_file(rows: Iterable[dict[str, Any]], layout: list[dict[str, str]], *, t
         return cell
 
     ws.append([header_cell(c["label"]) for c in layout])
-    def money(value: Any) -> Any:
+
+    def money(value: Any, currency: str) -> Any:
         cell = WriteOnlyCell(ws, value=value)
-        cell.number_format = "#,##0.00"
+        cell.number_format = money_number_format(currency)
         return cell
 
     total = Decimal("0")
     count = 0
+    currencies: set[str] = set()
     for row in rows:
         count += 1
         total += row["amount"]
-        ws.append([money(row[k]) if k == "amount" else (row[k] if k == "pr_id" else _text(row[k])) for k in keys])
+        currencies.add(row["currency"])
+        ws.append([money(row[k], row["currency"]) if k == "amount" else (row[k] if k == "pr_id" else _text(row[k]))
+                   for k in keys])
     if count:
         footer: list[Any] = [None] * len(keys)
         label_at = 1 if keys[0] == "amount" and len(keys) > 1 else 0
         if keys[label_at] != "amount":
             footer[label_at] = header_cell(str(TOTAL_LABEL))
         if "amount" in keys:
-            cell = money(total)
+            cell = money(total, currencies.pop() if len(currencies) == 1 else "")
             cell.font = bold
             footer[keys.index("amount")] = cell
         ws.append(footer)

@@ -118,7 +118,7 @@ def test_xlsx_layout(clerk_client, prs, month):
     data = list(ws.iter_rows(min_row=2, max_row=1 + len(exported)))
     assert sorted(r[0].value for r in data) == sorted(p.pk for p in exported)
     amount = data[0][3]
-    assert isinstance(amount.value, int | float | Decimal) and amount.number_format == "#,##0.00"
+    assert isinstance(amount.value, int | float | Decimal) and amount.number_format == "#,##0"  # VND
     total = ws[2 + len(exported)]
     assert total[0].value == "Total" and total[0].font.b
     assert Decimal(str(total[3].value)) == sum(p.amount for p in exported)
