@@ -92,7 +92,7 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
             base_url=live_server.url,
             locale="en-US",
             timezone_id="Asia/Ho_Chi_Minh",
-            viewport={"width": 1366, "height": 900},
+            viewport={"width": 1600, "height": 1000},
         )
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)

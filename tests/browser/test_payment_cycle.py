@@ -102,13 +102,14 @@ def test_invoice_to_paid_payment_request(new_page, people, screenshot):
 
     # 3. On the invoice list, the two new ones, not in a payment request yet.
     maker.goto("/admin/invoices/invoice/")
+    expect(maker.locator("#result_list")).to_contain_text("C26TUR")
+    screenshot(maker, "02-invoice-list", full_page=False)
     maker.get_by_role("textbox", name="Search").fill("C26TUR")
     maker.get_by_role("button", name="Search").click()
     rows = maker.locator("#result_list tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text(SELLER)
     expect(rows.first).to_contain_text(re.compile("imported", re.I))
-    screenshot(maker, "02-invoice-list", full_page=False)
 
     # 4. A payment request from them (action on the invoice list), with the two-step flow.
     run_action(maker, "Create a payment request from the selected invoices…", "00000101", "00000109")
