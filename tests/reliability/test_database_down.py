@@ -52,10 +52,11 @@ def _get(url: str, token: str | None = None) -> tuple[int, dict, float]:
 
 
 @pytest.fixture
-def live_system() -> Iterator[tuple[ThrowawayServer, str, str, psutil.Process]]:
-    """A throwaway database, migrated, one user with a token, and gunicorn serving it."""
+def live_system() -> Iterator[tuple[ThrowawayServer, str, str, psutil.Process, subprocess.Popen]]:
+    """A throwaway database, migrated, one user with a token, gunicorn serving it and the
+    notification worker beside it."""
     server = ThrowawayServer().init()
-    gunicorn = None
+    gunicorn = notifier = None
     try:
         server.start()
         server.create_database("acountee")
@@ -112,6 +113,15 @@ def live_system() -> Iterator[tuple[ThrowawayServer, str, str, psutil.Process]]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        # The notification worker runs beside the server (make run / make worker): it must ride
+        # out the outage too.
+        notifier = subprocess.Popen(
+            [*manage, "dispatch_notifications"],
+            cwd=ROOT,
+            env={**env, "NOTIFICATION_POLL_SECONDS": "1"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
@@ -124,8 +134,11 @@ def live_system() -> Iterator[tuple[ThrowawayServer, str, str, psutil.Process]]:
                 pytest.fail("gunicorn did not start")
             time.sleep(0.2)
         worker = psutil.Process(gunicorn.pid).children()[0]
-        yield server, base, token, worker
+        yield server, base, token, worker, notifier
     finally:
+        if notifier is not None:
+            notifier.terminate()
+            notifier.wait(timeout=30)
         if gunicorn is not None:
             gunicorn.terminate()
             gunicorn.wait(timeout=30)
@@ -133,7 +146,7 @@ def live_system() -> Iterator[tuple[ThrowawayServer, str, str, psutil.Process]]:
 
 
 def test_down_then_back_without_restart(live_system):
-    server, base, token, worker = live_system
+    server, base, token, worker, notifier = live_system
     me = f"{base}/api/me/"
     assert _get(me, token)[0] == 200
     assert _get(f"{base}/readyz")[0] == 200
@@ -174,6 +187,7 @@ def test_down_then_back_without_restart(live_system):
     # The same worker process served before and after: nothing restarted.
     assert worker.is_running()
     assert psutil.Process(worker.ppid()).children()[0].pid == worker.pid
+    assert notifier.poll() is None, "the notification worker died with the database"
     print(
         f"\ndatabase down: first 503 after {first_answer_after:.3f} s (request took {first_latency:.3f} s), "
         f"max 503 latency while down {max(latencies):.3f} s over {len(latencies)} requests; "
