@@ -21,16 +21,6 @@ class NotificationSerializer(StrictModelSerializer):
         return str(obj.on_behalf_of) if obj.on_behalf_of_id else None
 
 
-class NotificationPageSerializer(serializers.Serializer):
-    """The list response: a page plus the unread count (for the bell badge)."""
-
-    count = serializers.IntegerField()
-    unread_count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = NotificationSerializer(many=True)
-
-
 class ReadAllResultSerializer(serializers.Serializer):
     marked_read = serializers.IntegerField()
     unread_count = serializers.IntegerField()

@@ -14,12 +14,12 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from acountee.api.pagination import PageNumberPagination
 from acountee.api.permissions import IsAuthenticated, IsOwner
 from acountee.api.viewsets import GenericViewSet
 from approvals.notifications import selectors, services
 from approvals.notifications.api.serializers import (
     NotificationDeliverySerializer,
-    NotificationPageSerializer,
     NotificationPreferenceSerializer,
     NotificationSerializer,
     ReadAllResultSerializer,
@@ -30,14 +30,25 @@ from approvals.notifications.models import DeliveryStatus, NotificationChannel, 
 TAGS = ["notifications"]
 
 
+class NotificationPagination(PageNumberPagination):
+    """The page plus the unread count (for the bell badge), in the document too."""
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        page = super().get_paginated_response_schema(schema)
+        page["properties"]["unread_count"] = {"type": "integer", "example": 3}
+        page["required"] = [*page.get("required", []), "unread_count"]
+        return page
+
+
 @extend_schema_view(
     list=extend_schema(
-        tags=TAGS, responses=NotificationPageSerializer,
+        tags=TAGS, responses=NotificationSerializer(many=True),
         parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread (true) or read (false).")],
     ),
 )
 class NotificationViewSet(mixins.ListModelMixin, GenericViewSet):
     permission_classes = [IsAuthenticated]
+    pagination_class = NotificationPagination
     serializer_class = NotificationSerializer
     filter_backends: list[Any] = []
 
