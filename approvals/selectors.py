@@ -7,7 +7,7 @@ whose chain names them, and the PRs whose chain names someone they substitute fo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -78,9 +78,9 @@ def payment_request_list(*, user: User, awaiting_me: bool = False) -> QuerySet[P
     return qs.order_by("-id")
 
 
-def payment_request_rows(*, ids: list[int]) -> QuerySet[PaymentRequest]:
+def payment_request_rows(*, ids: list[int] | QuerySet[Any]) -> QuerySet[PaymentRequest]:
     """One page of the list: maker and chain pointer joined, step count annotated; one query
-    whatever the page size."""
+    whatever the page size. `ids` may be a lazy page of ids (a subquery)."""
     step_count = (
         ApprovalStep.objects.filter(approval__pr_id=OuterRef("pk")).order_by().values("approval_id")
         .annotate(n=Count("id")).values("n")[:1]

@@ -17,6 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from acountee.api.pagination import LazyPageNumberPagination
 from acountee.api.permissions import IsOwner, ModelPermissions
 from acountee.api.viewsets import ID_PATTERN, ModelViewSet
 from acountee.errors import NotFoundError
@@ -112,6 +113,7 @@ class PaymentRequestPermission(permissions.BasePermission):
 class PaymentRequestViewSet(ModelViewSet):
     permission_classes = [PaymentRequestPermission]
     filterset_class = PaymentRequestFilter
+    pagination_class = LazyPageNumberPagination
 
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         drf_request = super().initialize_request(request, *args, **kwargs)
@@ -133,12 +135,13 @@ class PaymentRequestViewSet(ModelViewSet):
         return PaymentRequestDetailSerializer
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """The hottest read: page over ids only (cheap even deep in the list), then read that
-        page's rows as dicts in one query (no model instances)."""
+        """The hottest read: the page is a subquery over ids only (cheap even deep in the list),
+        and the page's rows are read as dicts in the same statement (no model instances): a
+        count and one query whatever the page size. Both order by -id, so rows keep page order."""
         queryset = self.filter_queryset(self.get_queryset())
-        page_ids = list(self.paginate_queryset(queryset.values_list("pk", flat=True)) or [])
-        rows = {row["id"]: row for row in selectors.payment_request_rows(ids=page_ids).values(*LIST_ROW_FIELDS)}
-        return self.get_paginated_response([list_row(rows[pk]) for pk in page_ids if pk in rows])
+        page = self.paginate_queryset(queryset.values_list("pk", flat=True))
+        rows = selectors.payment_request_rows(ids=page).values(*LIST_ROW_FIELDS)
+        return self.get_paginated_response([list_row(row) for row in rows])
 
     def _fresh(self, pk: int, *, code: int = status.HTTP_200_OK) -> Response:
         pr = selectors.payment_request_detail(user=self.request.user).get(pk=pk)
