@@ -26,6 +26,7 @@ expect = pytest.importorskip(
 # Two invoices of one supplier (one bank account), made with invoices.samples.make_invoice
 # (numbers 101 and 109, series C26TUR, seller 0, 3 lines): 49,339,900 + 17,978,000 VND.
 ZIP = Path(__file__).resolve().parent / "fixtures" / "two_invoices_one_supplier.zip"
+BOMB = Path(__file__).resolve().parents[1] / "invoices" / "fixtures" / "hostile" / "billion_laughs.xml"
 FLOW = "Two steps — chief accountant, then director"
 SELLER = "CÔNG TY TNHH DỊCH VỤ KỸ THUẬT SAO MAI"
 REFERENCE = "FT26333123456"
@@ -100,6 +101,12 @@ def test_invoice_to_paid_payment_request(new_page, people, screenshot):
     expect(result).to_contain_text("two_invoices_one_supplier.zip")
     expect(result.locator("tr.entry-success")).to_have_count(2)
     screenshot(maker, "03-invoice-import")
+    # Again, with a hostile file: duplicates are skipped, the bomb is refused with a reason, no 500.
+    maker.get_by_label("XML files or ZIP archives").set_input_files([str(ZIP), str(BOMB)])
+    maker.get_by_role("button", name="Import").click()
+    expect_message(maker, "0 imported, 2 skipped (duplicates), 1 failed.")
+    expect(result.locator("tr.entry-skipped")).to_have_count(2)
+    expect(result.locator("tr.entry-failure")).to_contain_text("billion_laughs.xml")
 
     # 3. On the invoice list, the two new ones, not in a payment request yet.
     maker.goto("/admin/invoices/invoice/")
