@@ -18,6 +18,11 @@ DEMO_USERS = [
     ("phogiamdoc@acountee.local", "Vũ Phó Giám Đốc", "bod", "Ban giám đốc"),
 ]
 
+# Demo users chose the deployment's language (LANGUAGE_CODE: Vietnamese for `make run`, whatever
+# the browser says; English in the test suite); the administrator chose English, to show that
+# the choice is per user (the admin header switches it).
+DEMO_LANGUAGES = {"quantri@acountee.local": "en"}
+
 DEMO_TEAMS = {
     "Kế toán": ("Phòng kế toán — thanh toán nhà cung cấp", ["workbench", "reports"]),
     "Ban giám đốc": ("Ban giám đốc — phê duyệt", ["reports"]),
@@ -26,6 +31,8 @@ DEMO_TEAMS = {
 
 
 def seed_accounts(log: Callable[[str], Any]) -> None:
+    from django.conf import settings
+
     from accounts import services
     from accounts.models import Role, Team, User
 
@@ -38,6 +45,7 @@ def seed_accounts(log: Callable[[str], Any]) -> None:
         if User.objects.filter(email__iexact=email).exists():
             continue
         user = services.user_create(email=email, password=DEMO_PASSWORD, name=name, team=teams[team])
+        services.user_update(user=user, language=DEMO_LANGUAGES.get(email, settings.LANGUAGE_CODE))
         services.role_assign(user=user, role=Role.objects.get(name=role))
         log(f"  user {email} ({role})")
 

@@ -169,3 +169,17 @@ def test_owner_sets_a_users_language_in_the_user_form(owner, finance):
 
 def test_user_factory_default_follows_the_browser():
     assert UserFactory().language == ""
+
+
+def test_demo_users_see_the_deployments_language_whatever_the_browser(settings):
+    """`make run` (LANGUAGE_CODE=vi) shows the demo in Vietnamese even to an English browser."""
+    from acountee.demo import seed_accounts
+
+    settings.LANGUAGE_CODE = "vi"
+    seed_accounts(lambda _message: None)
+    accountant = User.objects.get(email="ketoan@acountee.local")
+    assert accountant.language == "vi"
+    assert User.objects.get(email="quantri@acountee.local").language == "en"
+    response = signed_in(accountant).get("/admin/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response["Content-Language"] == "vi"
+    assert "Hóa đơn" in response.content.decode()
