@@ -5,8 +5,12 @@ Text is folded by `acountee_fold()` (lower-case, accents and đ removed; the fun
 by migration `acountee.0001_search_fold`), so "cong ty sao mai" finds
 "CÔNG TY TNHH DỊCH VỤ KỸ THUẬT SAO MAI". The searched fields of a row are joined into one
 folded *document*, separated by a newline, and every term must occur in it (`LIKE '%term%'`).
-Terms never contain control characters, so a term cannot match across two fields, and one
-trigram GIN index on the same document expression (`search_index_sql`) serves the whole query.
+Terms never contain control characters, so a term cannot match across two fields.
+
+Big tables (invoices, PRs) store the document in a generated column (`SearchDocument` as a
+`GeneratedField`) with a trigram GIN index, passed as `document=`: rows are then checked with
+plain LIKEs on stored text instead of folding every candidate row once per term, which is what
+made the difference on 100k invoices (docs/search.md). Small tables fold on the fly.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import django_filters
-from django.contrib.admin.utils import lookup_spawns_duplicates
 from django.core.validators import RegexValidator
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.http import HttpRequest
@@ -42,8 +45,8 @@ class Fold(Func):
 class SearchDocument(Func):
     """acountee_fold(coalesce(a, '') || E'\\n' || coalesce(b, '') …) over field paths.
 
-    Written as a fixed SQL shape (no parameters) so that the index built by `search_index_sql`
-    for the same fields is the very expression the planner sees in queries."""
+    A fixed SQL shape without parameters, usable as a GeneratedField expression (all of it is
+    IMMUTABLE) and identical to what `search_index_sql` indexes for the same fields."""
 
     template = "acountee_fold(%(expressions)s)"
     arg_joiner = " || E'\\n' || "
@@ -78,8 +81,15 @@ def search_terms(text: str) -> list[str]:
     return terms[:MAX_TERMS]
 
 
-def search_filter(queryset: QuerySet[Any], text: str, fields: Sequence[str]) -> QuerySet[Any]:
-    """Rows where every term of `text` occurs, folded, in one of `fields` (plain field paths).
+def search_filter(
+    queryset: QuerySet[Any],
+    text: str,
+    fields: Sequence[str],
+    *,
+    document: str | None = None,
+) -> QuerySet[Any]:
+    """Rows where every term of `text` occurs, folded, in one of `fields` (plain field paths), or
+    in the stored folded `document` field (a `SearchDocument(*fields)` GeneratedField) if given.
     Blank text filters nothing. `%`, `_` and `\\` in terms are literal (Django escapes them)."""
     terms = search_terms(text)
     if not terms:
@@ -87,16 +97,19 @@ def search_filter(queryset: QuerySet[Any], text: str, fields: Sequence[str]) -> 
     prefixed = [name for name in fields if name[:1] in "=^@"]
     if prefixed:
         raise ValueError(f"search fields are plain field paths, not {prefixed}")
-    queryset = queryset.alias(**{_ALIAS: SearchDocument(*fields)})
-    return queryset.filter(*[Q(**{f"{_ALIAS}__contains": Fold(Value(term))}) for term in terms])
+    target = document or _ALIAS
+    if document is None:
+        queryset = queryset.alias(**{_ALIAS: SearchDocument(*fields)})
+    return queryset.filter(*[Q(**{f"{target}__contains": Fold(Value(term))}) for term in terms])
 
 
 class SearchTextFilter(django_filters.CharFilter):
     """A FilterSet `q`: `search_filter` over `fields`; control characters and more than
     MAX_LENGTH characters are a 400 (the filter backend reports the form errors)."""
 
-    def __init__(self, *, fields: Sequence[str], **kwargs: Any):
+    def __init__(self, *, fields: Sequence[str], document: str | None = None, **kwargs: Any):
         self.search_fields = tuple(fields)
+        self.search_document = document
         kwargs.setdefault("max_length", MAX_LENGTH)
         kwargs.setdefault("help_text", "Words to find (accents and case ignored): " + ", ".join(fields))
         kwargs.setdefault(
@@ -108,12 +121,15 @@ class SearchTextFilter(django_filters.CharFilter):
         super().__init__(**kwargs)
 
     def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
-        return search_filter(qs, value or "", self.search_fields)
+        return search_filter(qs, value or "", self.search_fields, document=self.search_document)
 
 
 class FoldedSearchAdminMixin:
-    """ModelAdmin mixin: the search box uses `search_filter` over `search_fields` (plain paths).
-    Control characters in the box are treated as spaces rather than refused."""
+    """ModelAdmin mixin: the search box uses `search_filter` over `search_fields` (plain paths),
+    through the stored `search_document` field when the admin names one. Control characters in
+    the box are treated as spaces rather than refused."""
+
+    search_document: str | None = None
 
     def get_search_results(
         self,
@@ -121,8 +137,10 @@ class FoldedSearchAdminMixin:
         queryset: QuerySet[Any],
         search_term: str,
     ) -> tuple[QuerySet[Any], bool]:
+        from django.contrib.admin.utils import lookup_spawns_duplicates  # models import this module
+
         fields = tuple(self.get_search_fields(request))  # type: ignore[attr-defined]
         if not fields or not search_terms(search_term):
             return queryset, False
         duplicates = any(lookup_spawns_duplicates(self.opts, name) for name in fields)  # type: ignore[attr-defined]
-        return search_filter(queryset, search_term, fields), duplicates
+        return search_filter(queryset, search_term, fields, document=self.search_document), duplicates

@@ -119,7 +119,8 @@ class InvoiceAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
     list_filter = ["status", LinkedFilter, ImportedFilter, SupplierFilter, "buyer_tax_code_mismatch",
                    "superseded_while_linked"]
     date_hierarchy = "issue_date"
-    search_fields = selectors.INVOICE_SEARCH_FIELDS  # the indexed document (migration 0002)
+    search_fields = selectors.INVOICE_SEARCH_FIELDS
+    search_document = "search_document"  # the same fields, stored folded and indexed
     list_per_page = 50
     show_full_result_count = False
     actions = ["mark_obsolete", "restore"]

@@ -8,9 +8,12 @@ series, number as an integer) and the same tax-authority code (where present).
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from acountee.search import SearchDocument
 
 
 class InvoiceStatus(models.TextChoices):
@@ -50,6 +53,9 @@ class PaymentType(models.TextChoices):
     CASH = "cash", _("cash")
     OTHER = "other", _("other")
 
+
+# What people type to find an invoice (docs/search.md): folded into `search_document`.
+INVOICE_SEARCH_FIELDS = ("seller_name", "seller_tax_code", "series", "number", "tax_authority_code")
 
 MONEY = {"max_digits": 20, "decimal_places": 2}
 PRECISE = {"max_digits": 24, "decimal_places": 6}
@@ -135,6 +141,12 @@ class Invoice(models.Model):
                                     null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Stored so a search checks plain text instead of folding each candidate row per term;
+    # kept out of the audit log (derived data).
+    search_document = models.GeneratedField(
+        expression=SearchDocument(*INVOICE_SEARCH_FIELDS), output_field=models.TextField(), db_persist=True,
+        verbose_name=_("search text"),
+    )
 
     class Meta:
         db_table = "invoices"
@@ -163,6 +175,7 @@ class Invoice(models.Model):
                 fields=["seller_tax_code", "related_template_code", "related_series", "related_number_int"],
                 condition=Q(related_kind__isnull=False), name="invoices_related_key_idx",
             ),
+            GinIndex(fields=["search_document"], opclasses=["gin_trgm_ops"], name="invoices_search_document_trgm"),
         ]
 
     def __str__(self) -> str:

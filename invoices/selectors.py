@@ -12,11 +12,8 @@ from django.utils.translation import gettext as _
 
 from acountee.errors import NotFoundError, ValidationFailed
 from acountee.search import search_filter
-from invoices.models import Invoice, InvoiceService, InvoiceStatus
+from invoices.models import INVOICE_SEARCH_FIELDS, Invoice, InvoiceService, InvoiceStatus
 
-# What people type to find an invoice; the trigram index of migration 0002_search_index is
-# built on exactly this document (same fields, same order).
-INVOICE_SEARCH_FIELDS = ("seller_name", "seller_tax_code", "series", "number", "tax_authority_code")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 # NUL cannot reach PostgreSQL text at all; other C0 controls never belong in a filter either.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -69,7 +66,7 @@ def invoice_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Invoice]:
     if _CONTROL_RE.search(text):
         errors["q"] = [_("Control characters are not allowed.")]
     elif text:
-        qs = search_filter(qs, text, INVOICE_SEARCH_FIELDS)
+        qs = search_filter(qs, text, INVOICE_SEARCH_FIELDS, document="search_document")
 
     linked = filters.get("linked")
     if linked not in (None, ""):
