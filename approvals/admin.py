@@ -15,9 +15,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -25,20 +23,28 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from acountee import admin_display
 from acountee.admin_mixins import RefusalRedirectMixin, ServiceCallMixin, ServiceRefused
 from acountee.search import FoldedSearchAdminMixin, search_filter
 from approvals import selectors, services
+from approvals.admin_pr import (
+    MODE_LABELS,
+    PRActionsMixin,
+    ReasonForm,
+    ReferenceForm,
+    attachments_panel,
+    available_actions,
+    chain_panel,
+    invoices_panel,
+)
 from approvals.models import (
     ApprovalDelegation,
     ApprovalFlow,
     ApprovalFlowStep,
-    ApprovalRecord,
-    ApprovalStep,
-    ApprovalStepUser,
-    StepMode,
 )
 from audit.admin import AuditHistoryMixin
-from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PRAttachment
+from audit.context import current_request
+from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus
 from payments.selectors import PR_SEARCH_FIELDS, payment_request_bank_details
 
 
@@ -81,71 +87,6 @@ class AwaitingMeFilter(admin.SimpleListFilter):
         return queryset
 
 
-# --- inlines ---------------------------------------------------------------------------------------------------
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_active)  # whoever may see the PR sees its parts
-
-
-class PRAttachmentInline(ReadOnlyInline):
-    model = PRAttachment
-    fields = ["file_link", "added_by", "added_at"]
-    readonly_fields = fields
-    verbose_name_plural = _("attachments (add and remove through the API)")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[PRAttachment]:
-        return super().get_queryset(request).select_related("file", "added_by")
-
-    @admin.display(description=_("file"))
-    def file_link(self, obj: PRAttachment) -> SafeString:
-        url = reverse("admin:files_storedfile_change", args=[obj.file_id])
-        return format_html('<a href="{}">{}</a>', url, obj.file.original_name)
-
-
-def _invoice_inline() -> type[admin.TabularInline] | None:
-    try:
-        from payments.models import PRInvoice  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-
-    class PRInvoiceInline(ReadOnlyInline):
-        model = PRInvoice
-        fields = ["invoice_link", "invoice_status", "invoice_amount", "linked_at"]
-        readonly_fields = fields
-        verbose_name_plural = _("invoices (link, unlink and move through the invoice pages or the API)")
-
-        def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-            return super().get_queryset(request).select_related("invoice")
-
-        @admin.display(description=_("invoice"))
-        def invoice_link(self, obj: Any) -> SafeString:
-            url = reverse("admin:invoices_invoice_change", args=[obj.invoice_id])
-            return format_html('<a href="{}">{}</a>', url, str(obj.invoice))
-
-        @admin.display(description=_("status"))
-        def invoice_status(self, obj: Any) -> str:
-            return str(obj.invoice.get_status_display())
-
-        @admin.display(description=_("amount payable"))
-        def invoice_amount(self, obj: Any) -> Any:
-            return obj.invoice.total_payable
-
-    return PRInvoiceInline
-
-
 # --- payment requests ---------------------------------------------------------------------------------------
 class PaymentRequestForm(ModelForm):
     flow = forms.ModelChoiceField(
@@ -163,23 +104,11 @@ class PaymentRequestForm(ModelForm):
         fields = ["name", "type", "amount", "currency", "note", "bank_name", "bank_account", "account_name"]
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
-
-
-class ReferenceForm(forms.Form):
-    payment_reference = forms.CharField(label=_("payment reference"), max_length=128, required=False)
-
-
-MODE_LABELS = dict(StepMode.choices)
-STATE_LABELS = {"done": _("done"), "current": _("awaiting approval"), "waiting": _("waiting")}
-
-
 @admin.register(PaymentRequest)
-class PaymentRequestAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMixin,
-                          admin.ModelAdmin):
+class PaymentRequestAdmin(PRActionsMixin, FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHistoryMixin,
+                          ServiceCallMixin, admin.ModelAdmin):
     form = PaymentRequestForm
-    list_display = ["id", "name", "type", "amount", "currency", "status", "maker", "step_display", "created_at"]
+    list_display = ["id", "name", "type", "amount_display", "status_badge", "maker", "step_display", "created_at"]
     list_display_links = ["id", "name"]
     list_filter = ["status", "type", ("maker", admin.RelatedOnlyFieldListFilter), MonthFilter, AwaitingMeFilter]
     list_select_related = ["maker", "approval"]
@@ -187,15 +116,9 @@ class PaymentRequestAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHis
     ordering = ["-id"]
     show_full_result_count = False
     readonly_fields = ["status", "maker", "payment_reference", "completed_at", "created_at", "updated_at",
-                       "bank_details_display", "chain", "invoices_link", "audit_history"]
+                       "bank_details_display", "chain", "invoices_link", "attachments", "audit_history"]
     actions = ["approve_selected", "reject_selected", "complete_selected", "request_approval_selected",
                "retract_selected", "recall_selected", "uncomplete_selected"]
-
-    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
-        if obj is None:
-            return []
-        inline = _invoice_inline()
-        return [PRAttachmentInline, *([inline] if inline else [])]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         main = ["name", "type", "amount", "currency", "note"]
@@ -208,10 +131,11 @@ class PaymentRequestAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHis
             (None, {"fields": [*main, "status", "maker", *(["flow"] if editable else [])]}),
             (_("Bank details"), {"fields": [*bank, *(["payment_method"] if editable else []),
                                             "bank_details_display"]}),
-            (_("Invoices"), {"fields": ["invoices_link"]}),
             (_("Approval chain"), {"fields": ["chain"]}),
+            (_("Invoices"), {"fields": ["invoices_link"]}),
+            (_("Attachments"), {"fields": ["attachments"]}),
             (_("Payment"), {"fields": ["payment_reference", "completed_at"]}),
-            (_("History"), {"fields": ["created_at", "updated_at", "audit_history"], "classes": ["collapse"]}),
+            (_("History"), {"fields": ["created_at", "updated_at", "audit_history"]}),
         ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PaymentRequest]:
@@ -224,6 +148,9 @@ class PaymentRequestAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHis
         return super().has_delete_permission(request, obj) and (obj is None or obj.status == PaymentRequestStatus.DRAFT)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        pr = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if pr is not None:
+            extra_context = {**(extra_context or {}), "pr_actions": available_actions(pr, request.user)}
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200 and str(object_id).isdigit():
             from approvals.notifications.services import notifications_mark_read_for_pr
@@ -232,6 +159,14 @@ class PaymentRequestAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHis
         return response
 
     # --- display ---------------------------------------------------------------------------------------------
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, obj: PaymentRequest) -> SafeString:
+        return admin_display.money(obj.amount, obj.currency)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj: PaymentRequest) -> SafeString:
+        return admin_display.status_badge(obj)
+
     @admin.display(description=_("step"))
     def step_display(self, obj: PaymentRequest) -> str:
         approval = getattr(obj, "approval", None)
@@ -254,34 +189,12 @@ class PaymentRequestAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHis
 
     @admin.display(description=_("approval chain"))
     def chain(self, obj: PaymentRequest) -> SafeString:
-        if obj.pk is None:
-            return SafeString("")
-        approval = getattr(obj, "approval", None)
-        steps_out = []
-        if approval is not None:
-            steps = ApprovalStep.objects.filter(approval=approval).order_by("number")
-            users: dict[int, list[ApprovalStepUser]] = {}
-            for su in ApprovalStepUser.objects.filter(step__approval=approval).select_related("user").order_by("id"):
-                users.setdefault(su.step_id, []).append(su)
-            records: dict[tuple[int, int], ApprovalRecord] = {
-                (r.step_id, r.approver_id): r
-                for r in ApprovalRecord.objects.filter(approval=approval).select_related("acted_by")
-            }
-            for step in steps:
-                if obj.status in (PaymentRequestStatus.APPROVED, PaymentRequestStatus.COMPLETED):
-                    state = "done"
-                elif obj.status == PaymentRequestStatus.DRAFT:
-                    state = "waiting"
-                else:
-                    current = approval.current_step
-                    state = "done" if step.number < current else "current" if step.number == current else "waiting"
-                steps_out.append({
-                    "number": step.number, "name": step.name, "state": state,
-                    "mode_label": MODE_LABELS.get(step.mode, step.mode), "state_label": STATE_LABELS[state],
-                    "approvers": [{"user": su.user, "record": records.get((step.pk, su.user_id))}
-                                  for su in users.get(step.pk, [])],
-                })
-        return SafeString(render_to_string("admin/approvals/chain.html", {"steps": steps_out}))
+        return chain_panel(obj) if obj.pk else SafeString("")
+
+    @admin.display(description=_("attachments"))
+    def attachments(self, obj: PaymentRequest) -> SafeString:
+        request = current_request()
+        return attachments_panel(obj, request.user) if obj.pk and request is not None else SafeString("")
 
     # --- invoices page (link / unlink through payments.services) ----------------------------------------------
     def get_urls(self) -> list[Any]:
@@ -297,8 +210,10 @@ class PaymentRequestAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHis
     def invoices_link(self, obj: PaymentRequest) -> SafeString:
         if obj.pk is None:
             return SafeString("")
-        url = reverse("admin:payments_paymentrequest_invoices", args=[obj.pk])
-        return format_html('<a class="button" href="{}">{}</a>', url, _("Add or remove invoices…"))
+        request = current_request()
+        editable = (request is not None and obj.status == PaymentRequestStatus.DRAFT
+                    and self.has_change_permission(request, obj))
+        return invoices_panel(obj, editable=editable)
 
     def invoices_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         from django.core.exceptions import PermissionDenied
@@ -611,3 +526,4 @@ class ApprovalDelegationAdmin(RefusalRedirectMixin, ServiceCallMixin, admin.Mode
         for delegation in queryset:
             self.delete_model(request, delegation)
 
+from approvals import admin_invoices as _invoice_pr_admin  # noqa: E402,F401 - re-registers the invoice admin

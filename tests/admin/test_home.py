@@ -17,7 +17,7 @@ from tests.notifications.factories import audit_row_delivery
 from tests.payments.factories import make_invoice, make_pr
 
 pytestmark = pytest.mark.django_db
-HOME_QUERIES = 14  # the whole /admin/ page for an owner: session, user, permissions, blocks, reports, app list
+HOME_QUERIES = 12  # the whole /admin/ page for an owner: session, user, permissions, blocks, reports, app list
 
 
 def block(html: str, key: str) -> tuple[str, int] | None:

@@ -1,0 +1,148 @@
+"""The invoice list's payment-request side: which PR an invoice is in, "create a payment request from the
+selected invoices" and "add the selected invoices to a draft payment request".
+
+`invoices.admin` cannot know about payment requests (invoices sit below payments and approvals), so this
+module re-registers the invoice admin with a subclass that adds them; it is imported by `approvals.admin`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from approvals import selectors, services
+from approvals.models import ApprovalFlow
+from invoices.admin import InvoiceAdmin
+from invoices.models import Invoice
+from payments.models import PaymentRequest, PaymentRequestStatus
+from payments.services import invoice_link
+
+
+class CreatePRForm(forms.Form):
+    name = forms.CharField(label=_("name"), max_length=255, required=False, help_text=_("Empty: the sellers' names."))
+    flow = forms.ModelChoiceField(
+        queryset=ApprovalFlow.objects.filter(is_active=True).order_by("name"),
+        required=False,
+        label=_("approval flow"),
+        help_text=_("Empty picks the flow by amount."),
+    )
+
+
+class LinkForm(forms.Form):
+    pr = forms.ModelChoiceField(queryset=PaymentRequest.objects.none(), label=_("payment request"))
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        drafts = selectors.payment_requests_visible_to(user).filter(status=PaymentRequestStatus.DRAFT)
+        self.fields["pr"].queryset = drafts.order_by("-id")
+
+
+class InvoicePRAdmin(InvoiceAdmin):
+    actions = [*InvoiceAdmin.actions, "create_payment_request", "add_to_payment_request"]
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        display = list(super().get_list_display(request))
+        display.insert(display.index("status_badge") + 1, "pr_display")
+        return display
+
+    @admin.display(description=_("payment request"))
+    def pr_display(self, obj: Invoice) -> Any:
+        link = getattr(obj, "pr_link", None)  # selected with the row (invoices.selectors.invoice_base_queryset)
+        if link is None:
+            return "—"
+        return format_html(
+            '<a href="{}">#{}</a>', reverse("admin:payments_paymentrequest_change", args=[link.pr_id]), link.pr_id
+        )
+
+    def has_create_pr_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.add_paymentrequest")
+
+    def _form_page(
+        self, request: HttpRequest, queryset: QuerySet[Invoice], form: forms.Form, action: str, title: Any, submit: Any
+    ) -> TemplateResponse:
+        invoices = list(queryset.order_by("issue_date", "id"))
+        return TemplateResponse(
+            request,
+            "admin/invoices/invoice/pr_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "form": form,
+                "invoices": invoices,
+                "action": action,
+                "submit_label": submit,
+                "total": sum((i.total_payable or 0 for i in invoices), 0),
+                "currency": invoices[0].currency if invoices else "VND",
+            },
+        )
+
+    @admin.action(description=_("Create a payment request from the selected invoices…"), permissions=["create_pr"])
+    def create_payment_request(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:
+        form = CreatePRForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            pr = self.call_service(
+                request,
+                services.payment_request_create_from_invoices,
+                actor=request.user,
+                invoice_ids=list(queryset.values_list("pk", flat=True)),
+                name=form.cleaned_data["name"],
+                flow=form.cleaned_data["flow"],
+            )
+            if pr is None:
+                return None
+            messages.success(
+                request,
+                gettext("Payment request #%(id)d created as a draft with %(n)d invoice(s).")
+                % {"id": pr.pk, "n": queryset.count()},
+            )
+            return HttpResponseRedirect(reverse("admin:payments_paymentrequest_change", args=[pr.pk]))
+        return self._form_page(
+            request,
+            queryset,
+            form,
+            "create_payment_request",
+            _("Create a payment request"),
+            _("Create payment request"),
+        )
+
+    @admin.action(description=_("Add the selected invoices to a draft payment request…"), permissions=["create_pr"])
+    def add_to_payment_request(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:
+        form = LinkForm(request.POST if "apply" in request.POST else None, user=request.user)
+        if "apply" in request.POST and form.is_valid():
+            pr = form.cleaned_data["pr"]
+            done = 0
+            for invoice in queryset.order_by("pk"):
+                done += self.call_service(request, invoice_link, invoice=invoice, pr=pr, actor=request.user) is not None
+            if done:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(n)d invoice added to payment request #%(id)d.",
+                        "%(n)d invoices added to payment request #%(id)d.",
+                        done,
+                    )
+                    % {"n": done, "id": pr.pk},
+                )
+            return None
+        return self._form_page(
+            request,
+            queryset,
+            form,
+            "add_to_payment_request",
+            _("Add invoices to a payment request"),
+            _("Add to payment request"),
+        )
+
+
+admin.site.unregister(Invoice)
+admin.site.register(Invoice, InvoicePRAdmin)

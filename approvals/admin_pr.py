@@ -1,0 +1,273 @@
+"""The payment-request page of the back office: the approval chain as a step-by-step panel, the linked
+invoices with their total, the attachments with an inline PDF preview, and one button per transition the
+signed-in user may take (each calls the service; a refusal becomes an admin message, never a 500).
+
+Kept apart from `approvals/admin.py` (the list, the form and the bulk actions) to keep both small.
+Element ids are stable for the browser scenario: `#pr-actions`, `#pr-action-<name>`, `#approval-chain`,
+`li.step.state-current`, `#pr-invoices`, `#pr-attachments`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from approvals import selectors, services
+from approvals.models import ApprovalRecord, ApprovalStep, ApprovalStepUser, StepMode
+from payments.models import PaymentRequest, PaymentRequestStatus, PRAttachment, PRInvoice
+
+S = PaymentRequestStatus
+MODE_LABELS = dict(StepMode.choices)
+STATE_LABELS = {"done": _("done"), "current": _("awaiting approval"), "waiting": _("waiting")}
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class ReferenceForm(forms.Form):
+    payment_reference = forms.CharField(
+        label=_("payment reference"),
+        max_length=128,
+        required=False,
+        help_text=_("The bank's reference of the transfer, if you have it."),
+    )
+
+
+@dataclass(frozen=True)
+class PRAction:
+    name: str
+    label: Any
+    done: Any  # past tense for the success message
+    form: type[forms.Form] | None = None
+    intro: Any = ""
+    danger: bool = False
+
+
+ACTIONS: dict[str, PRAction] = {
+    a.name: a
+    for a in [
+        PRAction("request_approval", _("Request approval"), _("sent for approval")),
+        PRAction("approve", _("Approve"), _("approved")),
+        PRAction(
+            "reject",
+            _("Reject…"),
+            _("rejected"),
+            ReasonForm,
+            _("It goes back to draft and its approvals are cleared. The maker sees your reason."),
+            danger=True,
+        ),
+        PRAction("retract", _("Retract my approval"), _("approval retracted")),
+        PRAction("recall", _("Recall to draft"), _("recalled to draft"), danger=True),
+        PRAction(
+            "complete",
+            _("Complete (paid)…"),
+            _("completed"),
+            ReferenceForm,
+            _("Record that the bank paid it; its invoices become completed."),
+        ),
+        PRAction("uncomplete", _("Un-complete"), _("un-completed"), danger=True),
+    ]
+}
+
+
+def available_actions(pr: PaymentRequest, user: Any) -> list[PRAction]:
+    """The transitions worth offering `user` on `pr` (the services still decide; this only hides buttons that
+    could not succeed). At most two queries."""
+    names: list[str] = []
+    can_prepare = pr.maker_id == user.pk or user.has_perm("payments.change_paymentrequest")
+    can_complete = user.has_perm("payments.complete_paymentrequest")
+    if pr.status == S.DRAFT and can_prepare:
+        names.append("request_approval")
+    if pr.status == S.PENDING and selectors.awaiting(user, PaymentRequest.objects.filter(pk=pr.pk)).exists():
+        names += ["approve", "reject"]
+    if pr.status in (S.PENDING, S.APPROVED) and ApprovalRecord.objects.filter(approval__pr=pr, acted_by=user).exists():
+        names.append("retract")
+    if pr.status == S.PENDING and pr.maker_id == user.pk:
+        names.append("recall")
+    if pr.status == S.APPROVED and can_complete:
+        names.append("complete")
+    if pr.status == S.COMPLETED and can_complete:
+        names.append("uncomplete")
+    return [ACTIONS[n] for n in names]
+
+
+def _call(action: str, pr: PaymentRequest, user: Any, data: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    if action in ("complete", "uncomplete") and not user.has_perm("payments.complete_paymentrequest"):
+        raise PermissionDenied
+    fn = {
+        "request_approval": services.payment_request_request_approval,
+        "approve": services.payment_request_approve,
+        "reject": services.payment_request_reject,
+        "retract": services.payment_request_retract,
+        "recall": services.payment_request_recall,
+        "complete": services.payment_request_complete,
+        "uncomplete": services.payment_request_uncomplete,
+    }[action]
+    return fn, {"pr": pr, "actor": user, **data}
+
+
+# --- panels ---------------------------------------------------------------------------------------------------
+def chain_panel(pr: PaymentRequest) -> SafeString:
+    """Each step with its mode, approvers and who approved when (or on whose behalf); the current step is marked.
+    A draft that was rejected says by whom, when and why (the records themselves are cleared on rejection)."""
+    approval = getattr(pr, "approval", None)
+    steps_out: list[dict[str, Any]] = []
+    if approval is not None:
+        users: dict[int, list[ApprovalStepUser]] = {}
+        for su in ApprovalStepUser.objects.filter(step__approval=approval).select_related("user").order_by("id"):
+            users.setdefault(su.step_id, []).append(su)
+        records = {
+            (r.step_id, r.approver_id): r
+            for r in ApprovalRecord.objects.filter(approval=approval).select_related("acted_by")
+        }
+        for step in ApprovalStep.objects.filter(approval=approval).order_by("number"):
+            if pr.status in (S.APPROVED, S.COMPLETED):
+                state = "done"
+            elif pr.status == S.DRAFT:
+                state = "waiting"
+            else:
+                current = approval.current_step
+                state = "done" if step.number < current else "current" if step.number == current else "waiting"
+            approvers = [
+                {"user": su.user, "record": records.get((step.pk, su.user_id))} for su in users.get(step.pk, [])
+            ]
+            steps_out.append(
+                {
+                    "number": step.number,
+                    "name": step.name,
+                    "state": state,
+                    "mode": step.mode,
+                    "mode_label": MODE_LABELS.get(step.mode, step.mode),
+                    "state_label": STATE_LABELS[state],
+                    "approvers": approvers,
+                    "approved": sum(1 for a in approvers if a["record"]),
+                }
+            )
+    return SafeString(
+        render_to_string(
+            "admin/approvals/chain.html",
+            {
+                "steps": steps_out,
+                "pr": pr,
+                "rejection": _last_rejection(pr) if pr.status == S.DRAFT else None,
+            },
+        )
+    )
+
+
+def _last_rejection(pr: PaymentRequest) -> dict[str, Any] | None:
+    from audit.models import AuditEntry
+
+    entry = (
+        AuditEntry.objects.filter(table_name="pr", record_id=str(pr.pk), action__in=["reject", "request_approval"])
+        .order_by("-id")
+        .only("action", "actor", "occurred_at", "metadata")
+        .first()
+    )
+    if entry is None or entry.action != "reject":
+        return None  # never rejected, or re-submitted since
+    metadata = entry.metadata if isinstance(entry.metadata, dict) else {}
+    return {
+        "by": entry.actor,
+        "at": entry.occurred_at,
+        "reason": metadata.get("reason", ""),
+        "step": metadata.get("step"),
+    }
+
+
+def invoices_panel(pr: PaymentRequest, *, editable: bool) -> SafeString:
+    links = list(PRInvoice.objects.filter(pr=pr).select_related("invoice").order_by("id"))
+    total = sum((link.invoice.total_payable or Decimal(0) for link in links), Decimal(0))
+    return SafeString(
+        render_to_string(
+            "admin/approvals/pr_invoice_panel.html",
+            {
+                "pr": pr,
+                "links": links,
+                "total": total,
+                "editable": editable,
+                "difference": (pr.amount - total) if links else None,
+                "manage_url": reverse("admin:payments_paymentrequest_invoices", args=[pr.pk]),
+            },
+        )
+    )
+
+
+def attachments_panel(pr: PaymentRequest, user: Any) -> SafeString:
+    rows = list(PRAttachment.objects.filter(pr=pr).select_related("file", "added_by").order_by("id"))
+    can_open = user.has_perm("files.view_storedfile")
+    return SafeString(
+        render_to_string(
+            "admin/approvals/pr_attachments.html",
+            {
+                "rows": [
+                    {
+                        "attachment": a,
+                        "url": reverse("admin:files_storedfile_download", args=[a.file_id]) if can_open else "",
+                    }
+                    for a in rows
+                ],
+            },
+        )
+    )
+
+
+# --- the transition view -------------------------------------------------------------------------------------
+class PRActionsMixin:
+    """`<id>/action/<name>/`: POST performs the transition; reject and complete first show a small form."""
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:object_id>/action/<slug:action>/",
+                self.admin_site.admin_view(self.pr_action_view),  # type: ignore[attr-defined]
+                name="payments_paymentrequest_action",
+            ),
+            *super().get_urls(),  # type: ignore[misc]
+        ]
+
+    def pr_action_view(self, request: HttpRequest, object_id: int, action: str) -> HttpResponse:
+        spec = ACTIONS.get(action)
+        if spec is None:
+            raise Http404
+        pr = get_object_or_404(self.get_queryset(request), pk=object_id)  # type: ignore[attr-defined]
+        back = reverse("admin:payments_paymentrequest_change", args=[pr.pk])
+        if request.method != "POST" and spec.form is None:
+            return HttpResponseRedirect(back)
+        form = None
+        data: dict[str, Any] = {}
+        if spec.form is not None:
+            form = spec.form(request.POST if request.method == "POST" else None)
+            if request.method != "POST" or not form.is_valid():
+                return TemplateResponse(
+                    request,
+                    "admin/approvals/pr_action.html",
+                    {
+                        **self.admin_site.each_context(request),
+                        "opts": self.model._meta,  # type: ignore[attr-defined]
+                        "original": pr,
+                        "title": f"{spec.label} — {pr}".replace("…", ""),
+                        "spec": spec,
+                        "form": form,
+                        "back": back,
+                    },
+                )
+            data = dict(form.cleaned_data)
+        fn, kwargs = _call(action, pr, request.user, data)
+        if self.call_service(request, fn, **kwargs) is not None:  # type: ignore[attr-defined]
+            messages.success(request, gettext("Payment request #%(id)d: %(done)s.") % {"id": pr.pk, "done": spec.done})
+        return HttpResponseRedirect(back)

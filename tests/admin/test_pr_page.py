@@ -1,0 +1,94 @@
+"""The PR page: the chain panel step by step, the linked invoices with their total, attachments with an inline
+PDF preview (the download may be framed by our own pages only), the audit history, and the transition buttons."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from approvals import services
+from payments.services import payment_request_attachment_add
+from tests.approvals.factories import approver_users
+from tests.files.factories import stored_file
+from tests.payments.factories import make_invoice, make_pr
+
+pytestmark = pytest.mark.django_db
+PR_URL = "/admin/payments/paymentrequest/{}/change/"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def buttons(html: str) -> set[str]:
+    return set(re.findall(r'id="pr-action-([a-z_]+)"', html))
+
+
+def test_chain_panel_marks_the_current_step_and_who_approved(maker, finance, admin_client_for):
+    a, b, c = approver_users(3)
+    pr = make_pr(maker=maker, steps=[("anyof", [a, b]), ("allof", [b, c])], request=True)
+    services.payment_request_approve(pr=pr, actor=a)
+    html = admin_client_for(finance).get(PR_URL.format(pr.pk)).content.decode()
+    assert 'id="approval-chain"' in html
+    assert re.search(r'id="chain-step-1" data-state="done"', html)
+    assert re.search(r'class="step state-current" id="chain-step-2" data-state="current"', html)
+    step1 = html.split('id="chain-step-1"')[1].split('id="chain-step-2"')[0]
+    assert str(a) in step1 and 'data-status="approved"' in step1 and "1 of 2 approvers have approved" in step1
+    assert "All of" in html or "all of" in html.lower()
+
+
+def test_rejected_draft_says_by_whom_and_why(maker, finance, admin_client_for):
+    (a,) = approver_users(1)
+    pr = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
+    services.payment_request_reject(pr=pr, actor=a, reason="Thiếu chứng từ gốc")
+    html = admin_client_for(maker).get(PR_URL.format(pr.pk)).content.decode()
+    assert 'id="last-rejection"' in html and "Thiếu chứng từ gốc" in html
+
+
+def test_linked_invoices_and_total(maker, finance, admin_client_for):
+    (a,) = approver_users(1)
+    invoices = [make_invoice(total="11000000"), make_invoice(total="10670000")]
+    pr = make_pr(maker=maker, steps=[("anyof", [a])], type="direct", invoices=invoices, amount="21670000")
+    html = admin_client_for(finance).get(PR_URL.format(pr.pk)).content.decode()
+    total = re.search(r'id="pr-invoices-total">([^<]*<[^>]*>[^<]*)', html).group(1)
+    assert "21,670,000 VND" in total
+    assert all(inv.number in html for inv in invoices)
+    assert 'id="pr-manage-invoices"' in html
+
+
+def test_pdf_attachment_is_previewed_inline_and_frameable_by_us_only(maker, finance, admin_client_for):
+    (a,) = approver_users(1)
+    pr = make_pr(maker=maker, steps=[("anyof", [a])])
+    file = stored_file(content=PDF, name="hop-dong.pdf", created_by=maker)
+    payment_request_attachment_add(pr=pr, file=file, actor=maker)
+    client = admin_client_for(finance)
+    html = client.get(PR_URL.format(pr.pk)).content.decode()
+    src = re.search(r'<iframe class="pdf-preview" src="([^"]+)"', html).group(1)
+    response = client.get(src)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("inline")
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert response["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert client.get(PR_URL.format(pr.pk))["X-Frame-Options"] == "DENY"  # the rest of the admin is never framed
+
+
+def test_audit_history_shows_for_owner(maker, owner, admin_client_for):
+    (a,) = approver_users(1)
+    pr = make_pr(maker=maker, steps=[("anyof", [a])], name="Cước vận chuyển")
+    services.payment_request_update(pr=pr, actor=maker, name="Cước vận chuyển tháng 11")
+    html = admin_client_for(owner).get(PR_URL.format(pr.pk)).content.decode()
+    history = html.split('class="audit-history"')[1]
+    assert "update_pr" in history or "Cước vận chuyển tháng 11" in history
+    assert 'class="audit-history"' not in admin_client_for(maker).get(PR_URL.format(pr.pk)).content.decode()
+
+
+def test_buttons_follow_status_and_role(maker, finance, admin_client_for):
+    a, b = approver_users(2)
+    pr = make_pr(maker=maker, steps=[("anyof", [a])])
+    assert buttons(admin_client_for(maker).get(PR_URL.format(pr.pk)).content.decode()) == {"request_approval"}
+    assert buttons(admin_client_for(a).get(PR_URL.format(pr.pk)).content.decode()) == set()
+    services.payment_request_request_approval(pr=pr, actor=maker)
+    assert buttons(admin_client_for(a).get(PR_URL.format(pr.pk)).content.decode()) == {"approve", "reject"}
+    assert buttons(admin_client_for(b).get(PR_URL.format(pr.pk)).content.decode()) == set()
+    assert buttons(admin_client_for(maker).get(PR_URL.format(pr.pk)).content.decode()) == {"recall"}
+    services.payment_request_approve(pr=pr, actor=a)
+    assert buttons(admin_client_for(a).get(PR_URL.format(pr.pk)).content.decode()) == {"retract"}
+    assert "complete" in buttons(admin_client_for(finance).get(PR_URL.format(pr.pk)).content.decode())
