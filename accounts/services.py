@@ -29,15 +29,16 @@ _UNSET: Any = object()
 # --- users -------------------------------------------------------------------------------
 def user_create(
     *, email: str, password: str | None = None, name: str = "", team: Team | None = None,
-    is_active: bool = True, roles: list[str] | tuple[str, ...] = (), actor: User | None = None,
+    is_active: bool = True, roles: list[str] | tuple[str, ...] = (), actor: User | None = None, language: str = "",
 ) -> User:
+    _check_language(language)
     email = User.objects.normalize_email((email or "").strip())
     if not email:
         raise ValidationFailed(_("An e-mail address is required."), details={"email": [_("This field is required.")]})
     with transaction.atomic():
         if User.objects.filter(email__iexact=email).exists():
             raise Duplicate(_("A user with this e-mail address already exists."), code="DUPLICATE_EMAIL")
-        user = User(email=email, name=name, team=team, is_active=is_active)
+        user = User(email=email, name=name, team=team, is_active=is_active, language=language)
         if password:
             user.set_password(password)
         else:
@@ -56,8 +57,8 @@ def user_update(
     *, user: User, actor: User | None = None, email: str = _UNSET, name: str = _UNSET,
     team: Team | None = _UNSET, is_active: bool = _UNSET, password: str = _UNSET, language: str = _UNSET,
 ) -> User:
-    if language is not _UNSET and language not in {"", *dict(settings.LANGUAGES)}:
-        raise ValidationFailed(_("Unknown language."), details={"language": [_("Unknown language.")]})
+    if language is not _UNSET:
+        _check_language(language)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if email is not _UNSET:
@@ -79,6 +80,12 @@ def user_update(
             user.is_active = is_active
         user.save()
     return user
+
+
+def _check_language(language: str) -> None:
+    """"" (follow the browser) or one of settings.LANGUAGES."""
+    if language not in {"", *dict(settings.LANGUAGES)}:
+        raise ValidationFailed(_("Unknown language."), details={"language": [_("Unknown language.")]})
 
 
 def user_deactivate(*, user: User, actor: User | None = None) -> User:

@@ -43,7 +43,8 @@ class UserSerializer(StrictModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "name", "team", "is_active", "roles", "password", "created_at", "updated_at"]
+        fields = ["id", "email", "name", "team", "is_active", "language", "roles", "password", "created_at",
+                  "updated_at"]
         read_only_fields = ["id", "roles", "created_at", "updated_at"]
         # Uniqueness is case-insensitive and checked by the service (DUPLICATE_EMAIL).
         extra_kwargs = {"email": {"validators": []}}
@@ -64,7 +65,8 @@ class MeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "name", "team", "is_active", "is_owner", "roles", "permissions", "capabilities"]
+        fields = ["id", "email", "name", "team", "is_active", "language", "is_owner", "roles", "permissions",
+                  "capabilities"]
         read_only_fields = fields
 
     def get_permissions(self, user: User) -> list[str]:

@@ -183,3 +183,30 @@ def test_demo_users_see_the_deployments_language_whatever_the_browser(settings):
     response = signed_in(accountant).get("/admin/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
     assert response["Content-Language"] == "vi"
     assert "Hóa đơn" in response.content.decode()
+
+
+def test_owner_sets_a_users_language_through_the_api(owner_client, finance, client_for):
+    response = owner_client.patch(f"/api/users/{finance.pk}/", {"language": "vi"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["language"] == "vi"
+    me = client_for(finance).get("/api/me/", HTTP_ACCEPT_LANGUAGE="en")
+    assert me.json()["language"] == "vi"
+    assert me["Content-Language"] == "vi"
+
+
+@pytest.mark.parametrize("bad", ["xx", "VI", "vi-VN", " ", "en\x00", None, 1, ["vi"]])
+def test_api_refuses_unknown_languages(owner_client, finance, bad):
+    response = owner_client.patch(f"/api/users/{finance.pk}/", {"language": bad}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert "language" in response.json()["error"]["details"]
+    finance.refresh_from_db()
+    assert finance.language == ""
+
+
+def test_api_creates_a_user_with_a_language(owner_client):
+    response = owner_client.post(
+        "/api/users/", {"email": "moi@acountee.test", "name": "Người mới", "language": "en"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert User.objects.get(email="moi@acountee.test").language == "en"
