@@ -104,6 +104,7 @@ class MeView(APIView):
         return Response(MeSerializer(user).data)
 
 
+@extend_schema(tags=["accounts"])
 class UserViewSet(ModelViewSet):
     """Owner-only user administration. DELETE deactivates: history stays with the user."""
 
@@ -146,6 +147,7 @@ class UserViewSet(ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(tags=["accounts"])
 class TeamViewSet(ModelViewSet):
     permission_classes = [IsOwner]
     serializer_class = TeamSerializer
@@ -166,6 +168,7 @@ class TeamViewSet(ModelViewSet):
         services.team_delete(team=instance, actor=self.request.user)
 
 
+@extend_schema(tags=["accounts"])
 class RoleViewSet(ModelViewSet):
     permission_classes = [IsOwner]
     serializer_class = RoleSerializer

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -21,3 +22,33 @@ class DateTimeField(serializers.DateTimeField):
             return super().enforce_timezone(value)
         except OverflowError:
             self.fail("out_of_range")
+
+
+# --- typed JSON in the OpenAPI document (no untyped `{}` fields) ------------------------------------------
+# Any JSON value; the component is added by acountee.api.schema.add_error_responses.
+JSON_VALUE: dict[str, Any] = {"$ref": "#/components/schemas/JsonValue"}
+JSON_VALUE_SCHEMA: dict[str, Any] = {
+    "description": "Any JSON value.",
+    "anyOf": [
+        {"type": "string", "nullable": True},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "object", "additionalProperties": True},
+        {"type": "array", "items": JSON_VALUE},
+    ],
+}
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object whose keys vary (extras, metadata, event details)."""
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "nullable": True})
+class NullableJSONObjectField(serializers.JSONField):
+    """A JSON object or null (an audit row before an INSERT / after a DELETE)."""
+
+
+@extend_schema_field(JSON_VALUE)
+class JSONValueField(serializers.JSONField):
+    """Any JSON value (a report cell, an audited column's old or new value)."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from acountee.api.fields import JSON_VALUE, JSON_VALUE_SCHEMA
+
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -17,7 +19,13 @@ ERROR_SCHEMA = {
             "properties": {
                 "code": {"type": "string", "example": "VALIDATION_ERROR"},
                 "message": {"type": "string"},
-                "details": {"nullable": True, "description": "Per-field messages for validation errors."},
+                "details": {
+                    "description": "Per-field messages for validation errors; facts about the refusal otherwise.",
+                    "anyOf": [
+                        {"type": "object", "additionalProperties": True, "nullable": True},
+                        {"type": "array", "items": JSON_VALUE},
+                    ],
+                },
             },
         }
     },
@@ -40,7 +48,9 @@ WRITES = {
 
 
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    result.setdefault("components", {}).setdefault("schemas", {}).setdefault("Error", ERROR_SCHEMA)
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Error", ERROR_SCHEMA)
+    schemas.setdefault("JsonValue", JSON_VALUE_SCHEMA)
     ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():

@@ -24,6 +24,14 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class BulkFailureSerializer(serializers.Serializer):
+    """One refused item of a bulk operation."""
+
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
                                 models.DateTimeField: DateTimeField}

@@ -4,10 +4,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from acountee.api.serializers import StrictModelSerializer, StrictSerializer
+from acountee.api.serializers import BulkFailureSerializer, StrictModelSerializer, StrictSerializer
 from approvals.models import ApprovalDelegation, ApprovalFlow, StepMode
 from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PaymentRequestType
 from payments.selectors import payment_request_bank_details
@@ -71,12 +72,6 @@ class CompleteInputSerializer(StrictSerializer):
 class BulkApproveInputSerializer(StrictSerializer):
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
                                 allow_empty=False, max_length=1000)
-
-
-class BulkFailureSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    code = serializers.CharField()
-    message = serializers.CharField()
 
 
 class BulkApproveResultSerializer(serializers.Serializer):
@@ -161,6 +156,67 @@ def _step_state(pr: PaymentRequest, number: int, current: int) -> str:
     return "done" if number < current else "current" if number == current else "waiting"
 
 
+# Shapes of the detail's computed parts (the document's only: the methods below build the dicts).
+class ActedBySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class StepApproverSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    approved = serializers.BooleanField()
+    approved_at = serializers.DateTimeField(allow_null=True)
+    acted_by = ActedBySerializer(allow_null=True, help_text="Who clicked: a delegate, or the approver.")
+
+
+class ChainStepSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    name = serializers.CharField()
+    mode = serializers.ChoiceField(choices=StepMode.choices)
+    state = serializers.ChoiceField(choices=["done", "current", "waiting"])
+    approvers = StepApproverSerializer(many=True)
+
+
+class ChainSerializer(serializers.Serializer):
+    flow = serializers.IntegerField(allow_null=True)
+    flow_name = serializers.CharField(allow_null=True, required=False)
+    current_step = serializers.IntegerField()
+    steps = ChainStepSerializer(many=True)
+
+
+class AttachmentSerializer(serializers.Serializer):
+    file_id = serializers.IntegerField()
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+    added_at = serializers.DateTimeField()
+
+
+class BankAccountSerializer(serializers.Serializer):
+    bank_name = serializers.CharField()
+    bank_account = serializers.CharField()
+    account_name = serializers.CharField()
+
+
+class BankDetailsSerializer(BankAccountSerializer):
+    source = serializers.ChoiceField(choices=["pr", "invoices"])
+    conflict = serializers.BooleanField(help_text="The linked invoices name different accounts.")
+    missing = serializers.BooleanField(help_text="Nothing to pay to.")
+    candidates = BankAccountSerializer(many=True)
+
+
+class LinkedInvoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    series = serializers.CharField()
+    number = serializers.CharField()
+    issue_date = serializers.DateField()
+    seller_name = serializers.CharField()
+    total_payable = serializers.DecimalField(**MONEY)
+    status = serializers.CharField()
+
+
 class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
     # The detail query has no `step_count` annotation: count the prefetched steps instead.
     step_count = serializers.SerializerMethodField()
@@ -180,6 +236,7 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
         approval = getattr(pr, "approval", None)
         return len(approval.steps.all()) if approval else 0
 
+    @extend_schema_field(ChainSerializer)
     def get_approval(self, pr: PaymentRequest) -> dict[str, Any]:
         approval = getattr(pr, "approval", None)
         if approval is None:
@@ -201,6 +258,7 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
         return {"flow": approval.flow_id, "flow_name": approval.flow.name if approval.flow else None,
                 "current_step": approval.current_step, "steps": steps}
 
+    @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, pr: PaymentRequest) -> list[dict[str, Any]]:
         return [
             {"file_id": a.file_id, "name": a.file.original_name, "size": a.file.size,
@@ -208,6 +266,7 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
             for a in pr.attachments.all()
         ]
 
+    @extend_schema_field(BankDetailsSerializer)
     def get_bank_details(self, pr: PaymentRequest) -> dict[str, Any]:
         return payment_request_bank_details(pr).as_dict()
 
@@ -217,6 +276,7 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
             return None
         return _DECIMAL.to_representation(sum((link.invoice.total_payable for link in links), Decimal(0)))
 
+    @extend_schema_field(LinkedInvoiceSerializer(many=True))
     def get_invoices(self, pr: PaymentRequest) -> list[dict[str, Any]]:
         return [
             {"id": link.invoice_id, "series": link.invoice.series, "number": link.invoice.number,

@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from acountee.api.fields import DateTimeField
+from acountee.api.fields import DateTimeField, JSONObjectField, JSONValueField, NullableJSONObjectField
 from acountee.api.serializers import StrictSerializer
 from audit.models import AuditEntry, SecurityEvent, SecurityEventKind
 from audit.selectors import row_changes
@@ -66,6 +67,9 @@ class SecurityEventQuerySerializer(StrictSerializer):
 
 class AuditEntrySerializer(serializers.ModelSerializer):
     table = serializers.CharField(source="table_name", read_only=True)
+    before = NullableJSONObjectField(read_only=True, help_text=_("The row before the change (null for INSERT)."))
+    after = NullableJSONObjectField(read_only=True, help_text=_("The row after the change (null for DELETE)."))
+    metadata = JSONObjectField(read_only=True)
     changes = serializers.SerializerMethodField()
 
     class Meta:
@@ -88,6 +92,9 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(serializers.DictField(child=serializers.ListField(child=JSONValueField(), min_length=2,
+                                                                          max_length=2),
+                                               help_text=_("Changed columns: [old, new].")))
     def get_changes(self, obj: AuditEntry) -> dict[str, list[Any]]:
         return row_changes(obj)
 
@@ -101,6 +108,8 @@ class AuditStatSerializer(serializers.Serializer):
 
 
 class SecurityEventSerializer(serializers.ModelSerializer):
+    details = JSONObjectField(read_only=True)
+
     class Meta:
         model = SecurityEvent
         fields = ["id", "kind", "user_id", "email", "occurred_at", "ip", "user_agent", "details"]

@@ -7,7 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from acountee.api.serializers import StrictSerializer
+from acountee.api.fields import JSONObjectField
+from acountee.api.serializers import BulkFailureSerializer, StrictSerializer
 from invoices.models import Invoice, InvoiceService, PaymentType
 from invoices.selectors import invoice_pr_id
 
@@ -34,6 +35,8 @@ class InvoiceListSerializer(serializers.ModelSerializer):
 
 
 class InvoiceServiceSerializer(serializers.ModelSerializer):
+    extras = JSONObjectField(read_only=True, help_text="Other information (TTKhac), as imported.")
+
     class Meta:
         model = InvoiceService
         fields = [
@@ -47,6 +50,9 @@ class InvoiceServiceSerializer(serializers.ModelSerializer):
 class InvoiceDetailSerializer(InvoiceListSerializer):
     services = InvoiceServiceSerializer(many=True, read_only=True)
     history_url = serializers.SerializerMethodField()
+    rate_summaries = serializers.ListField(child=JSONObjectField(), read_only=True,
+                                           help_text="Per-rate summary (TToanThue/THTTLTSuat), as imported.")
+    extras = JSONObjectField(read_only=True, help_text="Other information (TTKhac), as imported.")
 
     def get_history_url(self, obj: Invoice) -> str:
         """The audit trail of the invoice and its lines (audit API)."""
@@ -91,7 +97,7 @@ class ImportRequestSerializer(serializers.Serializer):
 
 class BulkResultSerializer(serializers.Serializer):
     done = serializers.ListField(child=serializers.IntegerField())
-    failed = serializers.ListField(child=serializers.DictField())
+    failed = BulkFailureSerializer(many=True)
 
 
 class ImportEntrySerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from acountee.api.fields import JSONValueField
 from acountee.api.serializers import StrictSerializer
 
 
@@ -16,10 +17,11 @@ class ColumnSerializer(StrictSerializer):
 class ReportSerializer(StrictSerializer):
     report = serializers.CharField()
     title = serializers.CharField()
-    params = serializers.DictField()
+    params = serializers.DictField(child=JSONValueField())
     columns = ColumnSerializer(many=True)
-    rows = serializers.ListField(child=serializers.DictField())
-    sections = serializers.DictField()
+    rows = serializers.ListField(child=serializers.DictField(child=JSONValueField()),
+                                 help_text="One object per row, keyed by the `columns` keys.")
+    sections = serializers.DictField(child=JSONValueField())
 
 
 class PayableCellSerializer(StrictSerializer):

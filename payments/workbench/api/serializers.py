@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from acountee.api.serializers import StrictModelSerializer, StrictSerializer
@@ -67,8 +68,13 @@ class TemplateColumnSerializer(serializers.Serializer):
     label = serializers.CharField(max_length=100, required=False, allow_blank=True)
 
 
+@extend_schema_field(TemplateColumnSerializer(many=True))
+class TemplateColumnsField(serializers.JSONField):
+    """Checked by the service (known keys, no duplicates, label length); typed here for the document."""
+
+
 class ExportTemplateSerializer(StrictModelSerializer):
-    columns = serializers.JSONField(help_text="[{key, label}] in export order; keys: " + ", ".join(COLUMNS))
+    columns = TemplateColumnsField(help_text="[{key, label}] in export order; keys: " + ", ".join(COLUMNS))
 
     class Meta:
         model = ExportTemplate
