@@ -10,10 +10,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from acountee.search import SearchDocument
+
+# What people type to find a PR (docs/search.md): its name, the supplier account it pays, the
+# bank's reference; folded into `search_document`.
+PR_SEARCH_FIELDS = ("name", "account_name", "payment_reference")
 
 
 class PaymentMethod(models.Model):
@@ -93,6 +100,11 @@ class PaymentRequest(models.Model):
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Stored and indexed like invoices.search_document; kept out of the audit log (derived).
+    search_document = models.GeneratedField(
+        expression=SearchDocument(*PR_SEARCH_FIELDS), output_field=models.TextField(), db_persist=True,
+        verbose_name=_("search text"),
+    )
 
     class Meta:
         db_table = "pr"
@@ -116,7 +128,10 @@ class PaymentRequest(models.Model):
                 name="pr_completed_at_iff_completed",
             ),
         ]
-        indexes = [models.Index(fields=["maker", "status"], name="pr_maker_status_idx")]
+        indexes = [
+            models.Index(fields=["maker", "status"], name="pr_maker_status_idx"),
+            GinIndex(fields=["search_document"], opclasses=["gin_trgm_ops"], name="pr_search_document_trgm"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.name}"

@@ -7,12 +7,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from payments.models import PR_SEARCH_FIELDS as PR_SEARCH_FIELDS  # re-exported: the API and admin read it here
 from payments.models import PaymentMethod, PaymentRequest, PaymentRequestType
 
-# What people type to find a PR (its name, the supplier it pays, the bank's reference) or a
-# payment method; acountee.search folds them. The PR document has the trigram index of
-# migration 0004_search_index (same fields, same order); payment methods are a short list.
-PR_SEARCH_FIELDS = ("name", "account_name", "payment_reference")
+# What people type to find a payment method (a short list: folded on the fly, no index).
 PAYMENT_METHOD_SEARCH_FIELDS = ("name", "bank_name", "bank_account", "account_name")
 
 

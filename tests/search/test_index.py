@@ -42,7 +42,8 @@ def test_invoice_admin_search_uses_the_trigram_index(finance):
 
 
 def test_pr_search_uses_the_trigram_index():
-    assert "pr_search_trgm" in plan(search_filter(PaymentRequest.objects.all(), "tien dien", PR_SEARCH_FIELDS))
+    queryset = search_filter(PaymentRequest.objects.all(), "tien dien", PR_SEARCH_FIELDS, document="search_document")
+    assert "pr_search_document_trgm" in plan(queryset)
 
 
 def _exists(sql: str, params: list[str]) -> bool:
@@ -58,7 +59,7 @@ def _installed() -> dict[str, bool]:
         "pg_trgm": _exists("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = %s)", ["pg_trgm"]),
         "invoices_search_document_trgm": _exists("SELECT to_regclass(%s) IS NOT NULL",
                                                  ["invoices_search_document_trgm"]),
-        "pr_search_trgm": _exists("SELECT to_regclass(%s) IS NOT NULL", ["pr_search_trgm"]),
+        "pr_search_document_trgm": _exists("SELECT to_regclass(%s) IS NOT NULL", ["pr_search_document_trgm"]),
     }
 
 
