@@ -113,6 +113,7 @@ class PaymentRequestAdmin(PRActionsMixin, FoldedSearchAdminMixin, RefusalRedirec
     list_filter = ["status", "type", ("maker", admin.RelatedOnlyFieldListFilter), MonthFilter, AwaitingMeFilter]
     list_select_related = ["maker", "approval"]
     search_fields = PR_SEARCH_FIELDS
+    search_document = "search_document"  # the same fields, stored folded and indexed
     ordering = ["-id"]
     show_full_result_count = False
     readonly_fields = ["status", "maker", "payment_reference", "completed_at", "created_at", "updated_at",
@@ -249,7 +250,7 @@ class PaymentRequestAdmin(PRActionsMixin, FoldedSearchAdminMixin, RefusalRedirec
         q = request.GET.get("q", "").strip()[:100]
         month = request.GET.get("month", "").strip()[:7]
         free = Invoice.objects.filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True)
-        free = search_filter(free, q, INVOICE_SEARCH_FIELDS)  # folded, like the invoice list
+        free = search_filter(free, q, INVOICE_SEARCH_FIELDS, document="search_document")  # as the invoice list
         if len(month) == 7 and month[:4].isdigit() and month[5:].isdigit() and 1 <= int(month[5:]) <= 12:
             free = free.filter(issue_date__year=int(month[:4]), issue_date__month=int(month[5:]))
         return TemplateResponse(request, "admin/approvals/pr_invoices.html", {

@@ -53,7 +53,7 @@ class PaymentRequestFilter(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(choices=PaymentRequestType.choices)
     maker = django_filters.NumberFilter(field_name="maker_id")
     month = django_filters.CharFilter(method="filter_month", help_text="YYYY-MM (creation month).")
-    q = SearchTextFilter(fields=PR_SEARCH_FIELDS)
+    q = SearchTextFilter(fields=PR_SEARCH_FIELDS, document="search_document")
     awaiting_me = django_filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")],
                                               method="filter_awaiting", help_text="My approval queue.")
 
