@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from accounts.backends import RoleBackend, token_user_permissions
 from accounts.middleware import activate_user_language
 from accounts.models import ApiToken
 
@@ -31,10 +32,13 @@ class TokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token header.")) from None
         token = (
             ApiToken.objects.select_related("user", "user__team")
+            # The user's permissions in the same round trip: nearly every API call checks one.
+            .annotate(user_permissions=token_user_permissions())
             .filter(key_hash=ApiToken.hash_key(key)).first()
         )
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
+        RoleBackend.prime(token.user, token.user_permissions)
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -1,6 +1,6 @@
 """Effective permissions = the union over the user's unexpired role assignments and all
-their ancestor roles (SPEC §6). Computed once per user object (i.e. per request) in one
-query, then served from memory."""
+their ancestor roles (SPEC §6). Computed once per user object (i.e. per request), then
+served from memory: read along with the user by token authentication, else in one query."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.backends import BaseBackend
 from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 
 from accounts.models import OWNER_ROLE, User
@@ -72,38 +73,53 @@ class RoleBackend(BaseBackend):
             delattr(user_obj, _CACHE_ATTR)
 
     @staticmethod
+    def prime(user_obj: Any, permissions: list[str] | None) -> None:
+        """Fill the per-object cache from `token_user_permissions` read along with the user (token
+        authentication does), so the request pays no query of its own for permissions."""
+        perms = set(permissions or ())
+        setattr(user_obj, _CACHE_ATTR, (_OWNER_MARK in perms, perms - {_OWNER_MARK}))
+
+    @staticmethod
     def _cache(user_obj: Any) -> tuple[bool, set[str]]:
         cached = getattr(user_obj, _CACHE_ATTR, None)
         if cached is None:
             with connection.cursor() as cursor:
-                cursor.execute(_EFFECTIVE_PERMISSIONS_SQL, {"user": user_obj.pk, "owner": OWNER_ROLE})
-                rows = cursor.fetchall()
-            is_owner = any(owner for owner, _app, _codename in rows)
-            cached = (is_owner, {f"{app}.{codename}" for _owner, app, codename in rows if codename is not None})
-            setattr(user_obj, _CACHE_ATTR, cached)
+                cursor.execute(_PERMISSIONS_OF_USER_SQL, [user_obj.pk, OWNER_ROLE])
+                RoleBackend.prime(user_obj, [perm for (perm,) in cursor.fetchall()])
+            cached = getattr(user_obj, _CACHE_ATTR)
         return cached
 
 
-# One round trip per request instead of three (roles, role tree, permissions): it runs on every
-# authenticated request, so it weighs on every API call (bench/load.py). UNION (not UNION ALL)
-# stops the walk up the parents at a role already seen, so even a cycle written behind the
-# services' back terminates. The statement starts with SELECT, not WITH: the audit wrapper
-# treats a leading WITH as a possible write and would wrap it in a transaction to set the actor
-# (audit/connection.py).
+def token_user_permissions() -> RawSQL:
+    """For `ApiToken.objects.annotate(…)`: the permissions of the token's user as one text array
+    (read in the token's own query); `RoleBackend.prime` takes it."""
+    return RawSQL(_PERMISSIONS_OF_TOKEN_USER_SQL, [OWNER_ROLE])  # noqa: S611 - fixed SQL, one parameter
+
+
+_OWNER_MARK = ":owner"  # not a permission name: app labels have no colon
+
+# The user's unexpired roles, all their ancestors, and the union of their permissions, in one
+# statement (it runs on every authenticated request). UNION (not UNION ALL) stops the walk up
+# the parents at a role already seen, so even a cycle written behind the services' back
+# terminates. Both uses wrap it in `SELECT … FROM (…)`: the audit wrapper treats a statement
+# starting with WITH as a possible write and would open a transaction for it.
 _EFFECTIVE_PERMISSIONS_SQL = """
-SELECT * FROM (
 WITH RECURSIVE tree(id, parent_id, name) AS (
     SELECT r.id, r.parent_id, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-    WHERE ur.user_id = %(user)s AND (ur.expires_at IS NULL OR ur.expires_at > now())
+    WHERE ur.user_id = {user} AND (ur.expires_at IS NULL OR ur.expires_at > now())
   UNION
     SELECT r.id, r.parent_id, r.name FROM roles r JOIN tree ON r.id = tree.parent_id
 )
-SELECT bool_or(tree.name = %(owner)s), NULL, NULL FROM tree HAVING bool_or(tree.name = %(owner)s)
-UNION ALL
-SELECT DISTINCT false, ct.app_label, p.codename FROM tree
+SELECT ':owner' FROM tree WHERE tree.name = %s
+UNION
+SELECT ct.app_label || '.' || p.codename FROM tree
     JOIN role_permissions rp ON rp.role_id = tree.id
     JOIN auth_permission p ON p.id = rp.permission_id
     JOIN django_content_type ct ON ct.id = p.content_type_id
-) AS effective
 """
-
+_PERMISSIONS_OF_USER_SQL = "SELECT perm FROM ({}) AS effective(perm)".format(  # noqa: S608 - fixed SQL
+    _EFFECTIVE_PERMISSIONS_SQL.format(user="%s")
+)
+_PERMISSIONS_OF_TOKEN_USER_SQL = "(SELECT array_agg(perm) FROM ({}) AS effective(perm))".format(  # noqa: S608
+    _EFFECTIVE_PERMISSIONS_SQL.format(user="api_tokens.user_id")
+)
