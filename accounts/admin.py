@@ -58,6 +58,7 @@ class UserAdmin(OwnerOnlyAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     list_display = ["email", "name", "team", "is_active", "role_names", "created_at"]
+    autocomplete_fields = ["team"]
     list_filter = ["is_active", "team"]
     search_fields = ["email", "name"]
     list_select_related = ["team"]
@@ -134,6 +135,7 @@ class UserAdmin(OwnerOnlyAdmin):
 @admin.register(Team)
 class TeamAdmin(OwnerOnlyAdmin):
     list_display = ["name", "capabilities", "member_count"]
+    ordering = ["name"]
     search_fields = ["name"]
     fields = ["name", "description", "capabilities"]
 
@@ -202,6 +204,7 @@ class RoleAdmin(OwnerOnlyAdmin):
 @admin.register(ApiToken)
 class ApiTokenAdmin(OwnerOnlyAdmin):
     list_display = ["prefix", "user", "created_at", "last_used_at"]
+    search_fields = ["prefix", "user__email"]
     list_select_related = ["user"]
     readonly_fields = ["prefix", "user", "created_at", "last_used_at"]
 

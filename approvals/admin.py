@@ -417,7 +417,7 @@ class ApprovalFlowAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHisto
                         admin.ModelAdmin):
     """Owners keep flows; the steps are edited inline and saved by the service as a whole."""
 
-    list_display = ["name", "is_active", "min_amount", "max_amount", "step_summary", "updated_at"]
+    list_display = ["name", "is_active", "amount_range", "step_summary", "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["name"]
     fields = ["name", "description", "is_active", "min_amount", "max_amount", "audit_history"]
@@ -438,6 +438,12 @@ class ApprovalFlowAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHisto
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._owner(request)
+
+    @admin.display(description=_("amount range"), ordering="min_amount")
+    def amount_range(self, obj: ApprovalFlow) -> SafeString:
+        if obj.min_amount is None and obj.max_amount is None:
+            return format_html("{}", _("any amount"))
+        return format_html("{} → {}", admin_display.money(obj.min_amount), admin_display.money(obj.max_amount))
 
     @admin.display(description=_("steps"))
     def step_summary(self, obj: ApprovalFlow) -> SafeString:

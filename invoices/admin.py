@@ -63,6 +63,29 @@ class ImportedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AmountFilter(admin.SimpleListFilter):
+    """Total payable in VND bands (the API takes any min/max; the list offers the usual bands)."""
+
+    title = _("total payable")
+    parameter_name = "amount"
+    BANDS = {"lt10m": (None, 10_000_000), "10m-100m": (10_000_000, 100_000_000), "gte100m": (100_000_000, None)}
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("lt10m", _("under 10 million")), ("10m-100m", _("10 to 100 million")),
+                ("gte100m", _("100 million and more"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        band = self.BANDS.get(self.value() or "")
+        if band is None:
+            return queryset
+        low, high = band
+        if low is not None:
+            queryset = queryset.filter(total_payable__gte=low)
+        if high is not None:
+            queryset = queryset.filter(total_payable__lt=high)
+        return queryset
+
+
 class SupplierFilter(admin.SimpleListFilter):
     title = _("supplier")
     parameter_name = "supplier_tax_code"
@@ -116,7 +139,7 @@ class InvoiceAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
     list_display = ["number", "series", "issue_date", "seller_name", "seller_tax_code", "total_display",
                     "status_badge", "flags", "created_at"]
     list_display_links = ["number"]
-    list_filter = ["status", LinkedFilter, ImportedFilter, SupplierFilter, "buyer_tax_code_mismatch",
+    list_filter = ["status", LinkedFilter, ImportedFilter, AmountFilter, SupplierFilter, "buyer_tax_code_mismatch",
                    "superseded_while_linked"]
     date_hierarchy = "issue_date"
     search_fields = selectors.INVOICE_SEARCH_FIELDS

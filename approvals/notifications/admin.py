@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from acountee import admin_display
 from acountee.admin_mixins import ServiceCallMixin
 from acountee.search import FoldedSearchAdminMixin
 from approvals.notifications import selectors, services
@@ -19,7 +20,7 @@ from approvals.notifications.models import Notification, NotificationDelivery, N
 
 @admin.register(NotificationDelivery)
 class NotificationDeliveryAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
-    list_display = ["id", "channel", "status", "recipient", "pr", "attempts", "next_attempt_at", "sent_at",
+    list_display = ["id", "channel", "status_badge", "recipient", "pr", "attempts", "next_attempt_at", "sent_at",
                     "short_error"]
     list_filter = ["status", "channel"]
     search_fields = ["address", "notification__title", "last_error"]
@@ -49,6 +50,10 @@ class NotificationDeliveryAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj: NotificationDelivery) -> str:
+        return admin_display.status_badge(obj)
+
     @admin.display(description=_("recipient"))
     def recipient(self, obj: NotificationDelivery) -> str:
         return str(obj.notification.recipient)
@@ -74,8 +79,8 @@ class NotificationDeliveryAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.
 class NotificationAdmin(ServiceCallMixin, admin.ModelAdmin):
     """'My notifications': every signed-in user sees only their own."""
 
-    list_display = ["title", "kind", "pr", "created_at", "read_at"]
-    list_filter = ["kind"]
+    list_display = ["title", "kind", "pr", "created_at", "read_badge"]
+    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
     actions = ["mark_read"]
     readonly_fields = ["kind", "pr", "on_behalf_of", "title", "body", "created_at", "read_at"]
     fields = readonly_fields
@@ -97,6 +102,12 @@ class NotificationAdmin(ServiceCallMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description=_("read"), ordering="read_at")
+    def read_badge(self, obj: Notification) -> str:
+        if obj.read_at is None:
+            return admin_display.badge("unread", _("unread"), tone="waiting")
+        return admin_display.badge("read", _("read"), tone="muted")
 
     @admin.action(description=_("Mark the selected notifications read"), permissions=["view"])
     def mark_read(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
