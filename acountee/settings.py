@@ -182,8 +182,9 @@ SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 # "vi" itself (tests/i18n/), so tests can assert the messages they read in the code.
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en" if ACOUNTEE_ENV == "test" else "vi")
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
-# Project-layer strings and templates; each app ships its own <app>/locale catalogue.
-LOCALE_PATHS = [BASE_DIR / "acountee" / "locale"]
+# Project-layer strings and templates; each app ships its own <app>/locale catalogue;
+# locale_thirdparty completes DRF's partial Vietnamese (docs/i18n.md).
+LOCALE_PATHS = [BASE_DIR / "acountee" / "locale", BASE_DIR / "acountee" / "locale_thirdparty"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True

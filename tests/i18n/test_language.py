@@ -210,3 +210,14 @@ def test_api_creates_a_user_with_a_language(owner_client):
     )
     assert response.status_code == 201, response.content
     assert User.objects.get(email="moi@acountee.test").language == "en"
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("vi", '"xx" không phải là lựa chọn hợp lệ.'), ("en", '"xx" is not a valid choice.')],
+)
+def test_drf_validation_messages_are_translated_too(owner, owner_client, finance, language, message):
+    """DRF ships a partial Vietnamese catalogue; acountee/locale_thirdparty completes it."""
+    set_language(owner, language)
+    response = owner_client.patch(f"/api/users/{finance.pk}/", {"language": "xx"}, format="json")
+    assert response.json()["error"]["details"]["language"] == [message]
