@@ -7,7 +7,7 @@ from django.contrib.auth import authenticate
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -68,6 +68,12 @@ class TokenView(APIView):
             429: OpenApiResponse(description="Too many failed sign-ins: locked out (TOO_MANY_ATTEMPTS, Retry-After)."),
         },
         tags=["auth"],
+        examples=[
+            OpenApiExample("Sign in", value={"email": "ketoan@acountee.local", "password": "••••••••"},
+                           request_only=True),
+            OpenApiExample("A new token: send it as `Authorization: Token <key>`",
+                           value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True),
+        ],
     )
     def post(self, request: Request) -> Response:
         payload = TokenRequestSerializer(data=request.data)

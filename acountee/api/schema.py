@@ -47,10 +47,27 @@ WRITES = {
 }
 
 
+# One tag per API.md resource (plus reports), in API.md's order, described once.
+TAGS = [
+    ("auth", "Tokens and the signed-in user."),
+    ("invoices", "Imported e-invoices: list, import, payment details, obsolete/restore, links to payment requests."),
+    ("payment requests", "The payment-request lifecycle, approval queue, bulk approval and attachments."),
+    ("payment methods", "Saved bank accounts to pay to."),
+    ("approval flows", "Approval chains to copy onto payment requests (owners), and delegations."),
+    ("accounts", "Users, teams and roles (owners)."),
+    ("audit", "The audit log, a record's history, export, statistics and security events."),
+    ("files", "Uploads stored in PostgreSQL, metadata and streamed downloads."),
+    ("notifications", "In-app notifications, channel preferences and the delivery log."),
+    ("workbench", "Period-end cleanup, bank-transfer export, export templates and the paid import."),
+    ("reports", "Payables, aging and approval cycle-time reports (JSON, CSV, XLSX)."),
+]
+
+
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("Error", ERROR_SCHEMA)
     schemas.setdefault("JsonValue", JSON_VALUE_SCHEMA)
+    result.setdefault("tags", [{"name": name, "description": text} for name, text in TAGS])
     ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():

@@ -23,6 +23,7 @@ from acountee.api.viewsets import ID_PATTERN, ModelViewSet
 from acountee.errors import NotFoundError
 from acountee.search import SearchTextFilter
 from approvals import selectors, services
+from approvals.api import examples
 from approvals.api.serializers import (
     LIST_ROW_FIELDS,
     ApprovalDelegationSerializer,
@@ -102,10 +103,10 @@ class PaymentRequestPermission(permissions.BasePermission):
 
 
 @extend_schema_view(
-    list=extend_schema(tags=TAGS, responses=PaymentRequestListSerializer),
+    list=extend_schema(tags=TAGS, responses=PaymentRequestListSerializer, examples=examples.PR_LIST),
     retrieve=extend_schema(tags=TAGS, responses=PaymentRequestDetailSerializer),
     create=extend_schema(tags=TAGS, request=PaymentRequestInputSerializer,
-                         responses={201: PaymentRequestDetailSerializer}),
+                         responses={201: PaymentRequestDetailSerializer}, examples=examples.PR_CREATE),
     partial_update=extend_schema(tags=TAGS, request=PaymentRequestInputSerializer,
                                  responses=PaymentRequestDetailSerializer),
     destroy=extend_schema(tags=TAGS),
@@ -178,7 +179,8 @@ class PaymentRequestViewSet(ModelViewSet):
         services.payment_request_request_approval(pr=pr, actor=request.user)
         return self._fresh(pr.pk)
 
-    @extend_schema(tags=TAGS, request=ApproveInputSerializer, responses=PaymentRequestDetailSerializer)
+    @extend_schema(tags=TAGS, request=ApproveInputSerializer, responses=PaymentRequestDetailSerializer,
+                   examples=examples.PR_APPROVE)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()
@@ -210,7 +212,8 @@ class PaymentRequestViewSet(ModelViewSet):
         services.payment_request_recall(pr=pr, actor=request.user)
         return self._fresh(pr.pk)
 
-    @extend_schema(tags=TAGS, request=CompleteInputSerializer, responses=PaymentRequestDetailSerializer)
+    @extend_schema(tags=TAGS, request=CompleteInputSerializer, responses=PaymentRequestDetailSerializer,
+                   examples=examples.PR_COMPLETE)
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -53,6 +53,27 @@ class InvoicePermission(permissions.BasePermission):
         return user.has_perm(perm)
 
 
+IMPORT_EXAMPLE = OpenApiExample(
+    "One new invoice, one already imported, and a ZIP with a broken entry",
+    response_only=True,
+    value={
+        "summary": {"success": 2, "skipped": 1, "failure": 1},
+        "files": [
+            {"name": "1C26TAA_0000123.xml", "kind": "xml", "result": "success", "reason": "", "counts": {"success": 1},
+             "entries": [{"name": "1C26TAA_0000123.xml", "result": "success", "reason": "", "invoice": 812}]},
+            {"name": "1C26TAA_0000099.xml", "kind": "xml", "result": "skipped", "reason": "Already imported",
+             "counts": {"skipped": 1},
+             "entries": [{"name": "1C26TAA_0000099.xml", "result": "skipped", "reason": "Already imported",
+                          "invoice": 640}]},
+            {"name": "thang-10.zip", "kind": "zip", "result": "partial", "reason": "",
+             "counts": {"success": 1, "failure": 1},
+             "entries": [
+                 {"name": "HD_0000456.xml", "result": "success", "reason": "", "invoice": 813},
+                 {"name": "HD_0000457.xml", "result": "failure", "reason": "Not an e-invoice XML", "invoice": None},
+             ]},
+        ],
+    },
+)
 LIST_PARAMETERS = [
     OpenApiParameter("status", str, enum=["imported", "redundant", "completed"]),
     OpenApiParameter("month", str, description="YYYY-MM of the issue date"),
@@ -98,7 +119,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
                     " is listed with `success`, `skipped` (duplicate) or `failure` and a reason; a ZIP with"
                     " failures among other results is `partial`.",
         request={"multipart/form-data": ImportRequestSerializer},
-        responses={200: ImportReportSerializer}, tags=["invoices"],
+        responses={200: ImportReportSerializer}, tags=["invoices"], examples=[IMPORT_EXAMPLE],
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_files(self, request: Request) -> Response:
