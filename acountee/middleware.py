@@ -80,5 +80,10 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if self.policy and "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = self.policy
+            if response.get("Content-Type", "").startswith("application/pdf"):
+                # A PDF opened in the browser: Chromium's viewer is a plugin that object-src
+                # 'none' would block; keep only the framing rule.
+                response["Content-Security-Policy"] = "frame-ancestors 'none'"
+            else:
+                response["Content-Security-Policy"] = self.policy
         return response
