@@ -61,4 +61,6 @@ DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
     ("workbench", lambda log: __import__("payments.workbench.demo", fromlist=["x"]).seed_workbench(log)),
     ("reports", lambda log: __import__("approvals.reports.demo", fromlist=["x"]).seed_reports(log)),
     ("audit", lambda log: __import__("audit.demo", fromlist=["seed_audit"]).seed_audit(log)),
+    # last: it reads what the steps above left waiting for each user
+    ("admin home", lambda log: __import__("acountee.admin_demo", fromlist=["x"]).seed_admin_home(log)),
 ]
