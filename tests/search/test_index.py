@@ -74,3 +74,18 @@ def test_migrations_are_reversible():
     executor.loader.build_graph()
     executor.migrate(leaves)
     assert all(_installed().values())
+
+
+def test_stored_document_follows_the_row_and_stays_out_of_the_audit(finance):
+    from audit.models import AuditEntry
+    from tests.payments.factories import make_invoice
+
+    invoice = make_invoice(seller_name="Công ty Điện lực")
+    assert Invoice.objects.get(pk=invoice.pk).search_document.startswith("cong ty dien luc\n")
+    Invoice.objects.filter(pk=invoice.pk).update(seller_name="CÔNG TY TNHH DỊCH VỤ KỸ THUẬT SAO MAI")
+    assert list(invoice_list(filters={"q": "cong ty sao mai"})) == [Invoice.objects.get(pk=invoice.pk)]
+    assert not invoice_list(filters={"q": "dien luc"}).exists()
+    entries = AuditEntry.objects.filter(table_name="invoices", record_id=str(invoice.pk))
+    assert entries.count() == 2
+    for entry in entries:
+        assert "search_document" not in (entry.before or {}) and "search_document" not in (entry.after or {})
