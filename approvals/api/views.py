@@ -30,6 +30,7 @@ from approvals.api.serializers import (
     ApprovalFlowSerializer,
     ApproveInputSerializer,
     AttachmentInputSerializer,
+    AttachmentSerializer,
     BulkApproveInputSerializer,
     BulkApproveResultSerializer,
     CompleteInputSerializer,
@@ -245,10 +246,12 @@ class PaymentRequestViewSet(ModelViewSet):
         return Response({"approved": result.approved, "failed": sorted(failed, key=lambda f: f["id"])})
 
     # --- attachments ------------------------------------------------------------------------------------
-    @extend_schema(tags=TAGS, request={"multipart/form-data": AttachmentInputSerializer,
-                                       "application/json": AttachmentInputSerializer},
-                   responses=PaymentRequestDetailSerializer)
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(tags=TAGS, methods=["GET"], request=None, responses=AttachmentSerializer(many=True),
+                   summary="The PR's attachments")
+    @extend_schema(tags=TAGS, methods=["POST"], request={"multipart/form-data": AttachmentInputSerializer,
+                                                         "application/json": AttachmentInputSerializer},
+                   responses={201: PaymentRequestDetailSerializer}, summary="Attach a file (upload or file_id)")
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # GET: a plain array
     def attachments(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()
         if request.method == "GET":

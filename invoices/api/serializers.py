@@ -50,6 +50,8 @@ class InvoiceServiceSerializer(serializers.ModelSerializer):
 class InvoiceDetailSerializer(InvoiceListSerializer):
     services = InvoiceServiceSerializer(many=True, read_only=True)
     history_url = serializers.SerializerMethodField()
+    payment_type = serializers.ChoiceField(choices=PaymentType.choices, allow_blank=True, read_only=True,
+                                           help_text="Blank until someone sets it.")
     rate_summaries = serializers.ListField(child=JSONObjectField(), read_only=True,
                                            help_text="Per-rate summary (TToanThue/THTTLTSuat), as imported.")
     extras = JSONObjectField(read_only=True, help_text="Other information (TTKhac), as imported.")
