@@ -219,16 +219,19 @@ class InvoiceAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Mark selected invoices obsolete"), permissions=["change"])
     def mark_obsolete(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        result = services.invoices_bulk_mark_obsolete(ids=list(queryset.values_list("pk", flat=True)),
-                                                      actor=request.user)
+        result = self.call_service(request, services.invoices_bulk_mark_obsolete,
+                                   ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
         self._report(request, result, _("%(n)s invoice(s) marked obsolete."))
 
     @admin.action(description=_("Restore selected obsolete invoices"), permissions=["change"])
     def restore(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        result = services.invoices_bulk_restore(ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        result = self.call_service(request, services.invoices_bulk_restore,
+                                   ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
         self._report(request, result, _("%(n)s invoice(s) restored."))
 
-    def _report(self, request: HttpRequest, result: dict[str, list[Any]], done_message: Any) -> None:
+    def _report(self, request: HttpRequest, result: dict[str, list[Any]] | None, done_message: Any) -> None:
+        if result is None:
+            return  # refused as a whole: call_service showed why
         if result["done"]:
             messages.success(request, done_message % {"n": len(result["done"])})
         for failure in result["failed"][:20]:

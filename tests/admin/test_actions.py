@@ -170,3 +170,27 @@ def test_bulk_approve_and_obsolete_restore(maker, finance, admin_client_for):
     admin_client_for(finance).post(INVOICES, {"action": "restore", "_selected_action": [inv.pk]})
     inv.refresh_from_db()
     assert inv.status == "imported"
+
+
+def test_obsolete_refusal_is_a_message(finance, admin_client_for):
+    done = make_invoice(status="completed")
+    r = admin_client_for(finance).post(
+        INVOICES, {"action": "mark_obsolete", "_selected_action": [done.pk]}, follow=True
+    )
+    assert r.status_code == 200 and any(m.level_tag == "error" for m in r.context["messages"])
+    done.refresh_from_db()
+    assert done.status == "completed"
+
+
+def test_payment_method_refusal_keeps_the_form(finance, admin_client_for, monkeypatch):
+    from acountee.errors import ValidationFailed
+    from payments import services as payment_services
+
+    def refuse(**kwargs):
+        raise ValidationFailed("Tên đã tồn tại.", code="DUPLICATE_NAME")
+
+    monkeypatch.setattr(payment_services, "payment_method_create", refuse)
+    r = admin_client_for(finance).post("/admin/payments/paymentmethod/add/", {"name": "Vietcombank"}, follow=True)
+    assert r.status_code == 200
+    texts = [str(m) for m in r.context["messages"]]
+    assert "Tên đã tồn tại." in texts and not any("successfully" in t for t in texts)
