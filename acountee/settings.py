@@ -240,7 +240,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "acountee.api.exception_handler.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "acountee.api.parsers.JSONParser",  # deep nesting is a 400, not a RecursionError
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
