@@ -117,7 +117,8 @@ class PaymentRequestAdmin(PRActionsMixin, FoldedSearchAdminMixin, RefusalRedirec
     ordering = ["-id"]
     show_full_result_count = False
     readonly_fields = ["status", "maker", "payment_reference", "completed_at", "created_at", "updated_at",
-                       "bank_details_display", "chain", "invoices_link", "attachments", "audit_history"]
+                       "bank_details_display", "chain", "invoices_link", "attachments", "audit_history",
+                       "amount_display", "status_badge"]
     actions = ["approve_selected", "reject_selected", "complete_selected", "request_approval_selected",
                "retract_selected", "recall_selected", "uncomplete_selected"]
 
@@ -128,8 +129,10 @@ class PaymentRequestAdmin(PRActionsMixin, FoldedSearchAdminMixin, RefusalRedirec
             return [(None, {"fields": [*main, "flow"]}), (_("Bank details (advanced)"), {"fields": [*bank,
                                                                                                  "payment_method"]})]
         editable = self.has_change_permission(request, obj)
+        if not editable:  # read-only: the amount formatted, the status as its badge
+            main = ["name", "type", "amount_display", "note"]
         return [
-            (None, {"fields": [*main, "status", "maker", *(["flow"] if editable else [])]}),
+            (None, {"fields": [*main, "status_badge", "maker", *(["flow"] if editable else [])]}),
             (_("Bank details"), {"fields": [*bank, *(["payment_method"] if editable else []),
                                             "bank_details_display"]}),
             (_("Approval chain"), {"fields": ["chain"]}),
