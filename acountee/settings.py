@@ -1,5 +1,5 @@
 """Acountee settings. Every value comes from the environment (django-environ); `.env.example`
-lists them all. `ACOUNTEE_ENV=production` makes SECRET_KEY and PGURI mandatory."""
+lists them all. `ACOUNTEE_ENV=production` makes SECRET_KEY, ALLOWED_HOSTS and PGURI mandatory."""
 
 from __future__ import annotations
 
