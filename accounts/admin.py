@@ -140,7 +140,7 @@ class TeamAdmin(OwnerOnlyAdmin):
     fields = ["name", "description", "capabilities"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
-        return selectors.team_list()
+        return selectors.team_list().order_by("name")  # ordered for the team autocomplete
 
     @admin.display(description=_("members"))
     def member_count(self, obj: Team) -> int:
