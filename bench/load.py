@@ -15,11 +15,13 @@
    production settings plus one route, the floor (`bench/floor_urls.py`). The bench plays the
    TLS proxy: `SECURE_PROXY_SSL_HEADER` is configured and clients send `X-Forwarded-Proto: https`.
 3. Mix (`--duration` s after a warm-up): N client threads (stdlib http.client, keep-alive,
-   token auth, no think time: a closed loop, so the figures are a stress, not a day at the office)
+   token auth, no think time by default: a closed loop, so the figures are a stress, not a day at the office)
    list and filter PRs and invoices, open details, approve their own queue, import small ZIPs of
    new invoices and download files. Any answer other than the expected 2xx is an error.
 4. Compare (`--compare-duration` s): all clients on the PR list only, then all on the floor,
-   alternating in short rounds so machine noise hits both alike; prints the throughput ratio.
+   alternating in short rounds so machine noise hits both alike; prints the throughput ratio,
+   and the PR list's service time (one client alone, no queueing).
+   `--think-ms` adds a mean pause between each client's requests in the mix (default 0).
 
 Prints throughput, p50/p95/p99 per operation, errors, and the gunicorn tree's peak memory
 (psutil, RSS summed over master and workers). Asserts nothing; exit status 1 when errors > 0.
@@ -494,8 +496,9 @@ class Client:
         self.call("floor" if floor else "pr_list", "GET", f"{path}?page_size=50&page={page}", self.finance)
 
 
-def run_phase(clients: list[Client], seconds: float, work: Any) -> tuple[Stats, float]:
-    """All clients loop on `work(client)` for `seconds`; returns their merged stats and the wall time."""
+def run_phase(clients: list[Client], seconds: float, work: Any, think: float = 0.0) -> tuple[Stats, float]:
+    """All clients loop on `work(client)` for `seconds`, pausing a random think time (exponential,
+    mean `think` seconds) after each; returns their merged stats and the wall time."""
     for client in clients:
         client.stats = Stats()
     stop = time.monotonic() + seconds
@@ -503,6 +506,8 @@ def run_phase(clients: list[Client], seconds: float, work: Any) -> tuple[Stats, 
     def loop(client: Client) -> None:
         while time.monotonic() < stop:
             work(client)
+            if think:
+                time.sleep(client.rng.expovariate(1 / think))
 
     threads = [threading.Thread(target=loop, args=(c,)) for c in clients]
     started = time.perf_counter()
@@ -544,6 +549,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of the mix")
     parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--think-ms", type=float, default=0.0, help="mean pause between a client's requests in the mix")
     parser.add_argument("--compare-duration", type=float, default=40.0, help="seconds of PR list + floor, in total")
     parser.add_argument("--compare-rounds", type=int, default=4)
     parser.add_argument("--prs", type=int, default=5000)
@@ -596,9 +602,14 @@ def main() -> None:
     )
     try:
         clients = [Client(i, port, data, rng_seed=1000 + i) for i in range(args.clients)]
-        run_phase(clients, args.warmup, Client.step)
-        mix, mix_wall = run_phase(clients, args.duration, Client.step)
-        report(f"mix ({args.clients} clients, {args.duration:.0f} s)", mix, mix_wall)
+        think = args.think_ms / 1000
+        run_phase(clients, args.warmup, Client.step, think)
+        mix, mix_wall = run_phase(clients, args.duration, Client.step, think)
+        report(f"mix ({args.clients} clients, {args.duration:.0f} s, think time {args.think_ms:.0f} ms)", mix, mix_wall)
+
+        # Service time: the PR list with nobody else asking (latency without queueing).
+        alone, alone_wall = run_phase(clients[:1], 3.0, lambda c: c.list_only(False, c.rng.randint(1, 10)))
+        report("PR list, 1 client (service time)", alone, alone_wall)
 
         slice_seconds = args.compare_duration / (2 * args.compare_rounds)
         lists, floors, list_wall, floor_wall = Stats(), Stats(), 0.0, 0.0
@@ -615,7 +626,7 @@ def main() -> None:
         floor_rate = len(floors.latencies["floor"]) / floor_wall
         sampler.stop.set()
         sampler.join()
-        errors = sum(mix.errors.values()) + sum(lists.errors.values()) + sum(floors.errors.values())
+        errors = sum(st.errors.get(op, 0) for st in (mix, alone, lists, floors) for op in st.errors)
         print(
             f"\nPR list / floor throughput: {list_rate:.1f} / {floor_rate:.1f} req/s = {list_rate / floor_rate:.0%}"
             f"  (target >= 50%)"
