@@ -53,3 +53,12 @@ def test_rejects_non_amounts(bad):
 def test_rejects_non_finite(bad):
     with pytest.raises(ValueError):
         format_money(bad)
+
+
+def test_template_filter_shows_odd_values_as_they_are():
+    from django.template import Context, Template
+
+    template = Template("{% load acountee_admin %}{{ a|money }}|{{ b|money:'USD' }}|{{ c|money }}")
+    with translation.override("en"):
+        out = template.render(Context({"a": Decimal("1000"), "b": "12.5", "c": "<x>"}))
+    assert out == '<span class="money">1,000 VND</span>|<span class="money">12.50 USD</span>|&lt;x&gt;'

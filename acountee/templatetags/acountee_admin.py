@@ -14,8 +14,11 @@ register = template.Library()
 
 
 @register.filter
-def money(amount: Any, currency: str = "VND") -> SafeString:
-    return admin_display.money(amount, currency)
+def money(amount: Any, currency: str = "VND") -> Any:
+    try:
+        return admin_display.money(amount, currency)
+    except (TypeError, ValueError):
+        return amount  # a page never fails over how a value is shown (autoescaped as usual)
 
 
 @register.simple_tag
