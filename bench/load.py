@@ -383,15 +383,23 @@ class Client:
         expect: tuple[int, ...] = (200,),
     ) -> bytes | None:
         started = time.perf_counter()
-        try:
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
-            data = response.read()
-            status: Any = response.status
-        except (OSError, http.client.HTTPException) as exc:
-            data, status = b"", f"{type(exc).__name__}: {exc}"
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                status: Any = response.status
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                data, status = b"", f"{type(exc).__name__}: {exc}"
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                # The server closed a kept-alive connection while it sat idle (gunicorn's
+                # --keep-alive, 2 s) before reading the request: retry once on a new one, as
+                # browsers and HTTP libraries do. Anything else, or a second failure, is an error.
+                stale = isinstance(exc, http.client.RemoteDisconnected | BrokenPipeError | ConnectionResetError)
+                if not (stale and attempt == 1):
+                    break
         self.stats.latencies[op].append(time.perf_counter() - started)
         if status not in expect:
             self.stats.errors[op] += 1
