@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import models
@@ -10,10 +11,26 @@ from rest_framework import serializers
 
 from acountee.api.fields import DateTimeField
 
+# NUL cannot reach PostgreSQL text or jsonb (a 500 otherwise); the other C0 controls (and DEL) never
+# belong in a name, note or reference. Tab, line feed and carriage return stay: notes have lines.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _has_control_characters(value: Any) -> bool:
+    """Anywhere in a JSON value: strings, object keys, nested lists and objects (JSON fields too)."""
+    if isinstance(value, str):
+        return bool(CONTROL_RE.search(value))
+    if isinstance(value, dict):
+        return any(_has_control_characters(k) or _has_control_characters(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_control_characters(v) for v in value)
+    return False
+
 
 class StrictSerializer(serializers.Serializer):
     """Rejects fields the endpoint does not know (API contract: unknown fields are an error,
-    not silently dropped — a typo in `payment_reference` must not pass unnoticed)."""
+    not silently dropped — a typo in `payment_reference` must not pass unnoticed), and strings
+    with control characters anywhere in the input (400 per field, the same on every endpoint)."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -21,6 +38,12 @@ class StrictSerializer(serializers.Serializer):
             unknown = sorted(set(data) - known)
             if unknown:
                 raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
+            items = data.lists() if hasattr(data, "lists") else data.items()  # QueryDict: every value
+            controls = sorted(name for name, value in items if _has_control_characters(value))
+            if controls:
+                raise serializers.ValidationError(
+                    {name: [_("Control characters are not allowed.")] for name in controls}
+                )
         return super().to_internal_value(data)
 
 
