@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError
 from django.http import Http404
 from django.utils.encoding import force_str
@@ -17,7 +19,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from acountee.db.errors import domain_error
-from acountee.errors import AcounteeError
+from acountee.errors import AcounteeError, TooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,11 @@ def error_body(code: str, message: Any, details: Any = None) -> dict[str, Any]:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own answer is an HTML 400; a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 here.
+        exc = TooLarge(_("The request body is too large."), details={"max_size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+    elif isinstance(exc, SuspiciousOperation):  # too many fields or files in a form, a bad multipart body…
+        exc = exceptions.ParseError(str(exc) or None)
     if isinstance(exc, AcounteeError):
         # An error may carry response headers (e.g. Retry-After on a 429 sign-in lock-out).
         headers = getattr(exc, "headers", None)
