@@ -3,16 +3,37 @@ from typing import Any
 from django.conf import settings
 from django.core.paginator import InvalidPage
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
+from acountee.errors import ValidationFailed
+
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """`?page=` and `?page_size=` (capped at API_MAX_PAGE_SIZE; larger values are clamped)."""
+    """`?page=` and `?page_size=` on every list, the same way: a page size above API_MAX_PAGE_SIZE is
+    clamped to it; one that is not a whole number ≥ 1 is a 400 (DRF would silently use the default);
+    a page that is not a number or beyond the last is a 404."""
 
     page_size_query_param = "page_size"
     max_page_size = settings.API_MAX_PAGE_SIZE
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":
+            return self.page_size
+        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+            raise ValidationFailed(details={self.page_size_query_param: [_("Give a whole number from 1.")]})
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = f"Results per page, 1-{self.max_page_size} (larger values are clamped)."
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+        return parameters
 
 
 class LazyPageNumberPagination(PageNumberPagination):

@@ -48,6 +48,9 @@ class AuditQuerySerializer(StrictSerializer):
 class HistoryQuerySerializer(StrictSerializer):
     table = serializers.CharField(max_length=128)
     record_id = serializers.RegexField(r"^[0-9A-Za-z_\-:.]{1,64}$", max_length=64)
+    # The history is paginated like every list (these were refused as unknown fields).
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1)
 
 
 class SecurityEventQuerySerializer(StrictSerializer):
