@@ -88,6 +88,11 @@ class ApprovalFlowFilter(django_filters.FilterSet):
         fields = ["is_active", "q"]
 
 
+def _optional_body(request: Request) -> Any:
+    """No body (or an empty form) means no options; `[]`, `null` or `""` are still refused (400)."""
+    return {} if isinstance(request.data, dict) and not request.data else request.data
+
+
 class PaymentRequestPermission(permissions.BasePermission):
     """Reading is scoped by the queryset; create/update/delete need the model permission;
     the lifecycle actions are open to any signed-in user because the services decide
@@ -185,7 +190,7 @@ class PaymentRequestViewSet(ModelViewSet):
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()
-        payload = ApproveInputSerializer(data=request.data or {})
+        payload = ApproveInputSerializer(data=_optional_body(request))
         payload.is_valid(raise_exception=True)
         services.payment_request_approve(pr=pr, actor=request.user, step=payload.validated_data.get("step"))
         return self._fresh(pr.pk)
@@ -218,7 +223,7 @@ class PaymentRequestViewSet(ModelViewSet):
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()
-        payload = CompleteInputSerializer(data=request.data or {})
+        payload = CompleteInputSerializer(data=_optional_body(request))
         payload.is_valid(raise_exception=True)
         services.payment_request_complete(pr=pr, actor=request.user, **payload.validated_data)
         return self._fresh(pr.pk)
