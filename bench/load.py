@@ -311,6 +311,31 @@ def start_server(env: dict[str, str], port: int, workers: int, threads: int, log
     sys.exit(f"gunicorn did not answer within 60 s; see {log}")
 
 
+def server_cpu_seconds(server_pid: int, db: str) -> tuple[float, float]:
+    """CPU time (user + system) used so far by the gunicorn tree and by the PostgreSQL backends
+    of the scratch database: what requests cost the machine, whatever else runs on it."""
+    import psutil
+
+    procs = []
+    try:
+        root = psutil.Process(server_pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        pass
+    for proc in psutil.process_iter(["cmdline"]):
+        title = " ".join(proc.info.get("cmdline") or [])
+        if title.startswith("postgres: ") and f" {db} " in title:  # a backend's process title names its database
+            procs.append(proc)
+    totals = [0.0, 0.0]
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            totals[proc.name().startswith("postgres")] += times.user + times.system
+        except psutil.Error:
+            continue
+    return totals[0], totals[1]
+
+
 class MemorySampler(threading.Thread):
     """Peak RSS of the gunicorn tree (master + workers), sampled every 200 ms."""
 
@@ -621,23 +646,39 @@ def main() -> None:
 
         slice_seconds = args.compare_duration / (2 * args.compare_rounds)
         lists, floors, list_wall, floor_wall = Stats(), Stats(), 0.0, 0.0
+        list_cpu, floor_cpu = [0.0, 0.0], [0.0, 0.0]  # [gunicorn, PostgreSQL] seconds
         for _ in range(args.compare_rounds):
-            stats, wall = run_phase(clients, slice_seconds, lambda c: c.list_only(False, c.rng.randint(1, 10)))
-            lists.merge(stats)
-            list_wall += wall
-            stats, wall = run_phase(clients, slice_seconds, lambda c: c.list_only(True, c.rng.randint(1, 10)))
-            floors.merge(stats)
-            floor_wall += wall
+            for floor, stats_sum, cpu_sum in ((False, lists, list_cpu), (True, floors, floor_cpu)):
+                before = server_cpu_seconds(server.pid, args.db)
+                stats, wall = run_phase(clients, slice_seconds, lambda c, f=floor: c.list_only(f, c.rng.randint(1, 10)))
+                after = server_cpu_seconds(server.pid, args.db)
+                stats_sum.merge(stats)
+                cpu_sum[0] += after[0] - before[0]
+                cpu_sum[1] += after[1] - before[1]
+                if floor:
+                    floor_wall += wall
+                else:
+                    list_wall += wall
         report("PR list alone", lists, list_wall)
         report("framework floor (values() + JsonResponse, same rows, same token auth)", floors, floor_wall)
-        list_rate = len(lists.latencies["pr_list"]) / list_wall
-        floor_rate = len(floors.latencies["floor"]) / floor_wall
+        list_count, floor_count = len(lists.latencies["pr_list"]), len(floors.latencies["floor"])
+        list_rate, floor_rate = list_count / list_wall, floor_count / floor_wall
+        list_ms, floor_ms = sum(list_cpu) / list_count * 1000, sum(floor_cpu) / floor_count * 1000
+        cores = os.cpu_count() or 1
         sampler.stop.set()
         sampler.join()
         errors = sum(st.errors.get(op, 0) for st in (mix, alone, lists, floors) for op in st.errors)
         print(
             f"\nPR list / floor throughput: {list_rate:.1f} / {floor_rate:.1f} req/s = {list_rate / floor_rate:.0%}"
             f"  (target >= 50%)"
+        )
+        print(
+            f"server CPU per request: PR list {list_ms:.1f} ms (gunicorn {list_cpu[0] / list_count * 1000:.1f} + "
+            f"PostgreSQL {list_cpu[1] / list_count * 1000:.1f}), floor {floor_ms:.1f} ms (gunicorn "
+            f"{floor_cpu[0] / floor_count * 1000:.1f} + PostgreSQL {floor_cpu[1] / floor_count * 1000:.1f}) = "
+            f"{floor_ms / list_ms:.0%}; on {cores} dedicated cores that caps the PR list at "
+            f"{cores * 1000 / list_ms:.0f} req/s, i.e. >= {args.clients * list_ms / cores:.0f} ms mean latency "
+            f"for {args.clients} clients without think time"
         )
         print(
             f"PR list p95 in the mix: {pct(mix.latencies['pr_list'], 0.95):.1f} ms, alone: "
