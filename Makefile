@@ -29,7 +29,8 @@ run: seed
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## serve: production-style server (gunicorn); needs ACOUNTEE_ENV=production, SECRET_KEY, PGURI.
+## serve: production-style server (gunicorn); needs ACOUNTEE_ENV=production, SECRET_KEY, ALLOWED_HOSTS, PGURI,
+## and HTTPS in front (a TLS proxy; SECURE_PROXY_SSL_HEADER and the rest: docs/security.md).
 serve: migrate
 	$(VENV)/bin/gunicorn acountee.wsgi:application --bind $(HOST):$(PORT) \
 		--workers $${WEB_WORKERS:-3} --threads $${WEB_THREADS:-4} --timeout 60
