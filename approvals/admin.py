@@ -180,6 +180,12 @@ class PaymentRequestAdmin(PRActionsMixin, FoldedSearchAdminMixin, RefusalRedirec
 
     @admin.display(description=_("pays to"))
     def bank_details_display(self, obj: PaymentRequest) -> SafeString:
+        from django.db.models import Prefetch, prefetch_related_objects
+
+        from payments.models import PRInvoice
+
+        # the selector reads pr.invoice_links; one query for all of them instead of one per invoice
+        prefetch_related_objects([obj], Prefetch("invoice_links", queryset=PRInvoice.objects.select_related("invoice")))
         details = payment_request_bank_details(obj)
         flags = []
         if details.missing:

@@ -15,6 +15,7 @@ from tests.payments.factories import make_invoice, make_pr
 
 pytestmark = pytest.mark.django_db
 PR_URL = "/admin/payments/paymentrequest/{}/change/"
+PR_PAGE_QUERIES = 18  # finance on a direct PR: session, user, permissions, the PR, chain, invoices, attachments
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -92,3 +93,28 @@ def test_buttons_follow_status_and_role(maker, finance, admin_client_for):
     services.payment_request_approve(pr=pr, actor=a)
     assert buttons(admin_client_for(a).get(PR_URL.format(pr.pk)).content.decode()) == {"retract"}
     assert "complete" in buttons(admin_client_for(finance).get(PR_URL.format(pr.pk)).content.decode())
+
+
+def test_pr_page_queries_do_not_grow_with_invoices_steps_or_attachments(maker, finance, admin_client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(pr) -> int:
+        client = admin_client_for(finance)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(PR_URL.format(pr.pk)).status_code == 200
+        return len(captured.captured_queries)
+
+    people = approver_users(4)
+    small = make_pr(maker=maker, steps=[("anyof", people[:1])], type="direct", invoices=[make_invoice()])
+    payment_request_attachment_add(pr=small, file=stored_file(content=PDF, name="a.pdf"), actor=maker)
+    big = make_pr(
+        maker=maker,
+        steps=[("anyof", people[:2]), ("allof", people[2:])],
+        type="direct",
+        invoices=[make_invoice() for _ in range(8)],
+    )
+    for i in range(4):
+        payment_request_attachment_add(pr=big, file=stored_file(content=PDF + bytes([i]), name=f"{i}.pdf"), actor=maker)
+    count(small)  # warms the per-process content-type cache
+    assert count(small) == count(big) == PR_PAGE_QUERIES
