@@ -80,7 +80,7 @@ def clean_template_columns(columns: Any) -> list[dict[str, str]]:
         if not isinstance(item, dict) or set(item) - {"key", "label"}:
             raise ValidationFailed(_("Each column is {key, label}."), details={"columns": {i: [_("Invalid.")]}})
         key, label = item.get("key"), item.get("label")
-        if key not in COLUMNS:
+        if not isinstance(key, str) or key not in COLUMNS:  # {"key": {}} is unhashable: a 400, not a 500
             raise ValidationFailed(_("Unknown column %(key)s.") % {"key": str(key)[:40]},
                                    code="UNKNOWN_COLUMN", details={"columns": {i: [_("Unknown column.")]},
                                                                    "known": list(COLUMNS)})

@@ -40,6 +40,8 @@ def test_template_crud(clerk_client):
     ({"name": "x", "columns": ["pr_id", "pr_id"]}, 400),
     ({"name": "x", "columns": [{"key": "pr_id", "label": "L" * 101}]}, 400),
     ({"name": "x", "columns": [{"key": "pr_id", "extra": 1}]}, 400),
+    ({"name": "x", "columns": [{"key": {}, "label": ""}]}, 400),
+    ({"name": "x", "columns": [{"key": ["pr_id"]}]}, 400),
     ({"name": "x", "columns": "pr_id"}, 400),
     ({"name": "", "columns": ["pr_id"]}, 400),
     ({"name": "x", "columns": ["pr_id"], "user": 1}, 400),
