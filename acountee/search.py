@@ -46,7 +46,7 @@ class SearchDocument(Func):
     """acountee_fold(coalesce(a, '') || E'\\n' || coalesce(b, '') …) over field paths.
 
     A fixed SQL shape without parameters, usable as a GeneratedField expression (all of it is
-    IMMUTABLE) and identical to what `search_index_sql` indexes for the same fields."""
+    IMMUTABLE), or inline on small tables."""
 
     template = "acountee_fold(%(expressions)s)"
     arg_joiner = " || E'\\n' || "
@@ -57,14 +57,6 @@ class SearchDocument(Func):
             raise ValueError("SearchDocument needs at least one field")
         parts = [Func(F(name), template="COALESCE(%(expressions)s, '')", output_field=TextField()) for name in fields]
         super().__init__(*parts)
-
-
-def search_index_sql(*, table: str, name: str, columns: Sequence[str]) -> tuple[str, str]:
-    """(create, drop) SQL of the trigram GIN index that `search_filter` over `columns` uses.
-    For migrations: the expression must stay identical to `SearchDocument`'s."""
-    document = " || E'\\n' || ".join(f"COALESCE({column}, '')" for column in columns)
-    create = f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin (acountee_fold({document}) gin_trgm_ops);"
-    return create, f"DROP INDEX IF EXISTS {name};"
 
 
 def search_terms(text: str) -> list[str]:

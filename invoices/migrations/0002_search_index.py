@@ -1,7 +1,7 @@
 """Trigram index for the invoice search (`invoices.selectors.INVOICE_SEARCH_FIELDS`, docs/search.md).
 
-The expression is `acountee.search.SearchDocument(*INVOICE_SEARCH_FIELDS)` written out; it must
-stay identical for the planner to use the index (tests/search/test_index.py checks it does).
+The expression is `acountee.search.SearchDocument(*INVOICE_SEARCH_FIELDS)` written out.
+Superseded by 0003, which stores the document in a column and indexes that instead.
 """
 
 from django.db import migrations

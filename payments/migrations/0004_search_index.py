@@ -1,5 +1,6 @@
 """Trigram index for the PR search (`payments.selectors.PR_SEARCH_FIELDS`, docs/search.md): the
-expression is `acountee.search.SearchDocument(*PR_SEARCH_FIELDS)` written out."""
+expression is `acountee.search.SearchDocument(*PR_SEARCH_FIELDS)` written out. Superseded by 0005
+(stored document column, indexed)."""
 
 from django.db import migrations
 
