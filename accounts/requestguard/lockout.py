@@ -115,3 +115,9 @@ def sign_in_throttles_purge(*, now: datetime | None = None) -> int:
     stale = SignInThrottle.objects.filter(window_started_at__lte=window_start).exclude(locked_until__gt=now)
     deleted, _by_model = stale.delete()
     return deleted
+
+
+def sign_in_throttles_unlock(*, ids: list[int]) -> int:
+    """An owner lifts lock-outs early (admin): the counters start over."""
+    deleted, _by_model = SignInThrottle.objects.filter(pk__in=ids).delete()
+    return deleted

@@ -203,3 +203,18 @@ def test_hostile_admin_sign_ins_are_form_errors_not_500(owner, data):
     # The admin's username field has no length check: a long one is a (truncated) failed attempt.
     assert all(len(value) <= 255 for value in SignInThrottle.objects.values_list("value", flat=True))
     assert SignInThrottle.objects.filter(scope="account").count() == (1 if len(data.get("username", "")) > 255 else 0)
+
+
+def test_owners_lift_a_lock_out_in_the_admin(owner, finance, password, anon_client):
+    for _ in range(5):
+        token(anon_client, finance.email, "wrong")
+    row = SignInThrottle.objects.get(scope="account")
+    url = "/admin/requestguard/signinthrottle/"
+    browser = Client()
+    browser.force_login(finance)
+    assert browser.get(url).status_code == 403
+    browser.force_login(owner)
+    listing = browser.get(url)
+    assert listing.status_code == 200 and finance.email in listing.content.decode()
+    assert browser.post(f"{url}{row.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert token(anon_client, finance.email, password).status_code == 200
