@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
@@ -59,6 +60,8 @@ class UserSerializer(StrictModelSerializer):
 
 class MeSerializer(serializers.ModelSerializer):
     roles = UserRoleSerializer(source="user_roles", many=True, read_only=True)
+    # Declared so the schema allows "" (no choice: the browser's language applies).
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, allow_blank=True, read_only=True)
     is_owner = serializers.BooleanField(read_only=True)
     permissions = serializers.SerializerMethodField()
     capabilities = serializers.SerializerMethodField()
