@@ -100,10 +100,17 @@ def request_fingerprint(request: HttpRequest) -> str | None:
     # Django's WSGIRequest reads its body through `_stream`; give it the spooled copy.
     request._stream = LimitedStream(spool, received)
     request._read_started = False
-    request._acountee_body_spool = spool  # closed with the request (kept referenced)
+    request._acountee_body_spool = spool  # closed by release_body() once the response is made
     if received < length:
         return None  # a cut-off body is refused by the endpoint; never remember it
     return digest.hexdigest()
+
+
+def release_body(request: HttpRequest) -> None:
+    """Closes the spooled copy of the body (its temporary file, if it spilled to disk)."""
+    spool = getattr(request, "_acountee_body_spool", None)
+    if spool is not None:
+        spool.close()
 
 
 def _boundary(params: str) -> bytes:

@@ -44,8 +44,14 @@ class IdempotencyMiddleware:
         if user is None:
             return self.get_response(request)  # the view answers 401; nothing to scope the key by
         fingerprint = idempotency.request_fingerprint(request)
-        if fingerprint is None:
-            return self.get_response(request)  # too large or cut off: the view refuses it
+        try:
+            if fingerprint is None:
+                return self.get_response(request)  # too large or cut off: the view refuses it
+            return self._guarded(request, user, key, fingerprint)
+        finally:
+            idempotency.release_body(request)
+
+    def _guarded(self, request: HttpRequest, user: Any, key: str, fingerprint: str) -> HttpResponseBase:
         try:
             # The user the view will act as, so the audit actor set for this write carries over to the view's.
             with acting_as(user):

@@ -220,3 +220,45 @@ def test_query_counts(owner_client, django_assert_num_queries):
     with django_assert_num_queries(5):  # token, INSERT (conflict), SAVEPOINT, SELECT … FOR UPDATE, RELEASE
         r = owner_client.post(TEAMS, {"name": "Q12"}, format="json", HTTP_IDEMPOTENCY_KEY="q")
     assert r["Idempotent-Replayed"] == "true"
+
+
+def test_boundary_normalisation_does_not_depend_on_chunk_edges():
+    import hashlib
+
+    from accounts.requestguard.idempotency import _BoundaryNormaliser
+
+    body = b"--XyZ-42\r\nhead\r\n\r\nbody --XyZ-4 partial --XyZ-42--XyZ-42\r\n--XyZ-42--\r\n"
+
+    def digest(chunk_size: int) -> str:
+        h = hashlib.sha256()
+        normaliser = _BoundaryNormaliser(h, b"XyZ-42")
+        for i in range(0, len(body), chunk_size):
+            normaliser.feed(body[i:i + chunk_size])
+        normaliser.close()
+        return h.hexdigest()
+
+    expected = hashlib.sha256(body.replace(b"XyZ-42", b"\x00BOUNDARY\x00")).hexdigest()
+    assert {digest(n) for n in (1, 2, 3, 5, 7, 64, len(body))} == {expected}
+
+
+def test_a_large_upload_spills_to_disk_and_keeps_the_upload_limit(finance, client_for, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(finance)
+    content = b"%PDF-1.4\n" + bytes(range(256)) * (3 * 4096)  # 3 MiB: over the 1 MiB kept in memory
+
+    def upload(boundary: str):
+        body = encode_multipart(boundary, {"file": SimpleUploadedFile("lon.pdf", content)})
+        return client.post("/api/files/", body, content_type=f"multipart/form-data; boundary={boundary}",
+                           HTTP_IDEMPOTENCY_KEY="big")
+
+    first = upload("b-one")
+    assert first.status_code == 201, first.content
+    assert upload("b-two-longer").content == first.content
+    assert StoredFile.objects.count() == 1
+
+    settings.FILE_MAX_SIZE = 1024 * 1024
+    too_large = client.post("/api/files/", encode_multipart("b", {"file": SimpleUploadedFile("x.pdf", content)}),
+                            content_type="multipart/form-data; boundary=b", HTTP_IDEMPOTENCY_KEY="too-big")
+    assert too_large.status_code == 413 and err(too_large) == "TOO_LARGE"
+    assert StoredFile.objects.count() == 1
