@@ -7,5 +7,5 @@ from django.utils.translation import gettext_lazy as _
 
 admin.site.site_header = _("Acountee back office")
 admin.site.site_title = _("Acountee")
-admin.site.index_title = _("What needs me")
+admin.site.index_title = _("Home")
 admin.site.index_template = "admin/acountee_index.html"
