@@ -72,18 +72,18 @@ class ContentSecurityPolicyMiddleware:
     files only, so `script-src 'self'` holds for them (tests/security/test_headers.py)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        from django.conf import settings
-
         self.get_response = get_response
-        self.policy = settings.CONTENT_SECURITY_POLICY
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+
         response = self.get_response(request)
-        if self.policy and "Content-Security-Policy" not in response:
+        policy = settings.CONTENT_SECURITY_POLICY  # read per request: settings overrides apply at once
+        if policy and "Content-Security-Policy" not in response:
             if response.get("Content-Type", "").startswith("application/pdf"):
                 # A PDF opened in the browser: Chromium's viewer is a plugin that object-src
                 # 'none' would block; keep only the framing rule.
                 response["Content-Security-Policy"] = "frame-ancestors 'none'"
             else:
-                response["Content-Security-Policy"] = self.policy
+                response["Content-Security-Policy"] = policy
         return response
