@@ -194,3 +194,27 @@ def test_payment_method_refusal_keeps_the_form(finance, admin_client_for, monkey
     assert r.status_code == 200
     texts = [str(m) for m in r.context["messages"]]
     assert "Tên đã tồn tại." in texts and not any("successfully" in t for t in texts)
+
+
+@pytest.mark.parametrize(
+    "extra", [{"flow": "abc"}, {"flow": "999999"}, {"name": "x" * 300}, {"flow": "1 OR 1=1"}, {"name": "\x00"}]
+)
+def test_create_pr_hostile_form_values_show_the_form_again(extra, maker, admin_client_for):
+    inv = make_invoice()
+    before = PaymentRequest.objects.count()
+    r = admin_client_for(maker).post(
+        INVOICES, {"action": "create_payment_request", "apply": "1", "_selected_action": [inv.pk], **extra}
+    )
+    assert r.status_code == 200 and "errorlist" in r.content.decode()
+    assert PaymentRequest.objects.count() == before
+
+
+def test_add_to_someone_elses_pending_pr_is_refused_by_the_form(maker, finance, admin_client_for):
+    (a,) = approver_users(1)
+    pending = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
+    inv = make_invoice()
+    r = admin_client_for(finance).post(
+        INVOICES, {"action": "add_to_payment_request", "apply": "1", "_selected_action": [inv.pk], "pr": pending.pk}
+    )
+    assert r.status_code == 200 and "errorlist" in r.content.decode()
+    assert not PRInvoice.objects.filter(invoice=inv).exists()
