@@ -637,8 +637,16 @@ def main() -> None:
         clients = [Client(i, port, data, rng_seed=1000 + i) for i in range(args.clients)]
         think = args.think_ms / 1000
         run_phase(clients, args.warmup, Client.step, think)
+        cpu_before, client_before = server_cpu_seconds(server.pid, args.db), time.process_time()
         mix, mix_wall = run_phase(clients, args.duration, Client.step, think)
+        cpu_after, client_cpu = server_cpu_seconds(server.pid, args.db), time.process_time() - client_before
         report(f"mix ({args.clients} clients, {args.duration:.0f} s, think time {args.think_ms:.0f} ms)", mix, mix_wall)
+        requests = sum(len(v) for v in mix.latencies.values())
+        print(
+            f"  CPU per request of the mix: gunicorn {(cpu_after[0] - cpu_before[0]) / requests * 1000:.1f} ms, "
+            f"PostgreSQL {(cpu_after[1] - cpu_before[1]) / requests * 1000:.1f} ms, "
+            f"this client (ZIP generation included) {client_cpu / requests * 1000:.1f} ms"
+        )
 
         # Service time: the PR list with nobody else asking (latency without queueing).
         alone, alone_wall = run_phase(clients[:1], 3.0, lambda c: c.list_only(False, c.rng.randint(1, 10)))
