@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -41,6 +42,7 @@ from approvals.models import (
     ApprovalDelegation,
     ApprovalFlow,
     ApprovalFlowStep,
+    ApprovalFlowStepUser,
 )
 from audit.admin import AuditHistoryMixin
 from audit.context import current_request
@@ -385,9 +387,10 @@ class PaymentRequestAdmin(PRActionsMixin, FoldedSearchAdminMixin, RefusalRedirec
 
 # --- flows ------------------------------------------------------------------------------------------------------
 class FlowStepForm(ModelForm):
+    # Search-as-you-type over users (the user admin's search fields; owners only, as flows are).
     approver_users = forms.ModelMultipleChoiceField(
         queryset=User.objects.filter(is_active=True).order_by("email"), label=_("approvers"),
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=AutocompleteSelectMultiple(ApprovalFlowStepUser._meta.get_field("user"), admin.site),
     )
 
     class Meta:

@@ -81,3 +81,12 @@ def test_user_team_autocomplete_is_owner_only(owner, finance, admin_client_for):
     assert admin_client_for(finance).get(url).status_code == 403
     html = admin_client_for(owner).get(f"/admin/accounts/user/{owner.pk}/change/").content.decode()
     assert "admin-autocomplete" in html
+
+
+def test_flow_step_approvers_autocomplete(owner, finance, admin_client_for):
+    html = admin_client_for(owner).get("/admin/approvals/approvalflow/add/").content.decode()
+    assert "admin-autocomplete" in html and 'data-field-name="user"' in html
+    url = "/admin/autocomplete/?app_label=approvals&model_name=approvalflowstepuser&field_name=user&term=owner"
+    r = admin_client_for(owner).get(url)
+    assert r.status_code == 200 and str(owner.pk) in r.content.decode()
+    assert admin_client_for(finance).get(url).status_code == 403
