@@ -11,9 +11,10 @@ from rest_framework import serializers
 
 from acountee.api.fields import DateTimeField
 
-# NUL cannot reach PostgreSQL text or jsonb (a 500 otherwise); the other C0 controls (and DEL) never
-# belong in a name, note or reference. Tab, line feed and carriage return stay: notes have lines.
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# NUL cannot reach PostgreSQL text or jsonb, nor a lone surrogate (`"\ud800"` in JSON) UTF-8 (a 500
+# otherwise); the other C0 controls (and DEL) never belong in a name, note or reference. Tab, line feed
+# and carriage return stay: notes have lines.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def _has_control_characters(value: Any) -> bool:
@@ -42,7 +43,7 @@ class StrictSerializer(serializers.Serializer):
             controls = sorted(name for name, value in items if _has_control_characters(value))
             if controls:
                 raise serializers.ValidationError(
-                    {name: [_("Control characters are not allowed.")] for name in controls}
+                    {name: [_("Control or surrogate characters are not allowed.")] for name in controls}
                 )
         return super().to_internal_value(data)
 

@@ -195,7 +195,7 @@ def test_out_of_range_values_are_refused(call, endpoint):
     _refused(call(endpoint, {**endpoint.body, name: value}), 400, "VALIDATION_ERROR", name)
 
 
-@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\x7f"], ids=repr)
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\x7f", "\ud800"], ids=repr)
 @pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e.text], ids=str)
 def test_nul_and_control_characters_in_strings_are_refused(call, endpoint, character):
     _refused(call(endpoint, {**endpoint.body, endpoint.text: f"a{character}b"}), 400, "VALIDATION_ERROR", endpoint.text)
@@ -208,11 +208,21 @@ def test_line_breaks_and_tabs_stay_allowed_in_text(call):
     assert response.json()["note"] == "Dòng 1\r\nDòng 2\tcột"
 
 
-def test_control_characters_inside_json_fields_are_refused(call):
-    """A NUL inside a JSON field reached PostgreSQL's jsonb and was a 500."""
+@pytest.mark.parametrize(
+    "column",
+    [
+        {"key": "pr_id", "label": "Mã\x00"},
+        {"key": "pr_id", "label": "\ud800"},
+        {"key": ["\ud800"]},
+        {"key\x1b": "pr_id"},
+    ],
+    ids=repr,
+)
+def test_control_characters_inside_json_fields_are_refused(call, column):
+    """A NUL or a lone surrogate inside a JSON field reached PostgreSQL's jsonb, or the error message
+    quoting it failed to encode: a 500."""
     templates = ENDPOINTS[-1]
-    body = {"name": "Mẫu", "columns": [{"key": "pr_id", "label": "Mã\x00"}]}
-    _refused(call(templates, body), 400, "VALIDATION_ERROR", "columns")
+    _refused(call(templates, {"name": "Mẫu", "columns": [column]}), 400, "VALIDATION_ERROR", "columns")
 
 
 @pytest.mark.parametrize("body", [[], "text", 5, None], ids=repr)
