@@ -6,6 +6,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from acountee.db.errors import domain_error
+
 
 @never_cache
 @require_GET
@@ -17,11 +19,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The database answers a query."""
+    """The database answers a query (docs/operations.md, "Health checks")."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except DatabaseError:
-        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    except DatabaseError as exc:
+        # Unreachable, or this process's pool exhausted for DB_POOL_TIMEOUT: either way, not ready.
+        failure = domain_error(exc)
+        code = failure.error.code if failure else "DATABASE_ERROR"
+        return JsonResponse({"status": "unavailable", "database": "unreachable", "code": code}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})

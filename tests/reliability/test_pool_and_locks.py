@@ -35,6 +35,8 @@ def test_pool_exhausted_waits_for_the_pool_timeout_then_503(client_for):
             started = time.monotonic()
             response = client.get("/api/me/")
             waited = time.monotonic() - started
+            connection.close()
+            ready = client.get("/readyz")  # this process cannot serve: not ready
         finally:
             for conn in held:
                 pool.putconn(conn)
@@ -42,6 +44,8 @@ def test_pool_exhausted_waits_for_the_pool_timeout_then_503(client_for):
         assert error_code(response) == "POOL_EXHAUSTED"
         assert response["Retry-After"]
         assert 1.5 <= waited < 1.5 + SLACK  # it waited the whole pool timeout, then answered
+        assert ready.status_code == 503
+        assert ready.json()["code"] == "POOL_EXHAUSTED"
         connection.close()
         # Connections are back: the next request is served.
         assert client.get("/api/me/").status_code == 200
