@@ -4,6 +4,7 @@ through what people actually read: admin pages, e-mails, exports (XLSX keeps num
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 from decimal import Decimal
 
@@ -116,3 +117,25 @@ def test_export_headers_in_the_users_language(clerk, approved_pr, client_for, la
     assert amount.number_format == "#,##0"
     total = sheet.cell(row=3, column=1).value
     assert total == ("Tổng cộng" if language == "vi" else "Total")
+
+
+@pytest.mark.parametrize(
+    ("language", "header"),
+    [
+        ("vi", ["Tháng", "Trạng thái", "Tên trạng thái", "Số lượng", "Số tiền (VND)"]),
+        ("en", ["Month", "Status", "Status name", "Count", "Amount (VND)"]),
+    ],
+)
+def test_report_export_headers_in_the_users_language(owner, client_for, language, header):
+    draft = make_pr(maker=owner, amount=AMOUNT)  # a draft without invoices counts in its creation month
+    PaymentRequest.objects.filter(pk=draft.pk).update(created_at=datetime.datetime(2026, 11, 2, tzinfo=datetime.UTC))
+    client = client_for(speaking(owner, language))
+    url = "/api/reports/payables-by-month/"
+    response = client.get(url, {"from": "2026-10", "to": "2026-11", "format": "csv"})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == header
+    sheet = load_workbook(io.BytesIO(client.get(url, {"from": "2026-10", "to": "2026-11", "format": "xlsx"}).content))
+    assert [c.value for c in sheet.active[1]] == header
+    amounts = [row[4] for row in sheet.active.iter_rows(min_row=2) if row[4].value]
+    assert [Decimal(str(c.value)) for c in amounts] == [Decimal(AMOUNT)]
+    assert amounts[0].number_format == "#,##0"
