@@ -4,15 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_audit_triggers'),
+        ("accounts", "0003_audit_triggers"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='language',
-            field=models.CharField(blank=True, choices=[('vi', 'Vietnamese'), ('en', 'English')], default='', help_text='Language of the back office and of your e-mails. Empty follows the browser.', max_length=10, verbose_name='language'),
+            model_name="user",
+            name="language",
+            field=models.CharField(
+                blank=True,
+                choices=[("vi", "Vietnamese"), ("en", "English")],
+                default="",
+                help_text="Language of the back office and of your e-mails. Empty follows the browser.",
+                max_length=10,
+                verbose_name="language",
+            ),
         ),
     ]
