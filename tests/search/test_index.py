@@ -57,8 +57,9 @@ def _installed() -> dict[str, bool]:
         "fold": _exists("SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = %s)", ["acountee_fold"]),
         "unaccent": _exists("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = %s)", ["unaccent"]),
         "pg_trgm": _exists("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = %s)", ["pg_trgm"]),
-        "invoices_search_document_trgm": _exists("SELECT to_regclass(%s) IS NOT NULL",
-                                                 ["invoices_search_document_trgm"]),
+        "invoices_search_document_trgm": _exists(
+            "SELECT to_regclass(%s) IS NOT NULL", ["invoices_search_document_trgm"]
+        ),
         "pr_search_document_trgm": _exists("SELECT to_regclass(%s) IS NOT NULL", ["pr_search_document_trgm"]),
     }
 
