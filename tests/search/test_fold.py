@@ -53,3 +53,12 @@ def test_terms():
     assert search_terms(" ".join(f"t{n}" for n in range(50))) == [f"t{n}" for n in range(MAX_TERMS)]
     assert search_terms("") == search_terms("   ") == []
     assert len("".join(search_terms("x" * 10_000))) == 200
+
+
+def test_admin_prefixes_do_not_break_the_search():
+    from accounts.models import User
+    from acountee.search import search_filter
+    from tests.accounts.factories import UserFactory
+
+    user = UserFactory(email="ke.toan@acountee.test", name="Kế Toán Trưởng")
+    assert list(search_filter(User.objects.all(), "KE TOAN", ["=email", "^name"])) == [user]
