@@ -21,7 +21,10 @@ This subclass changes three things and nothing else:
 
 A pool that is merely *exhausted* (server up, every connection busy) still queues a
 request for the full pool timeout and then raises psycopg's `PoolTimeout`
-(`503 POOL_EXHAUSTED`). The overrides touch psycopg_pool internals (`_connect`,
+(`503 POOL_EXHAUSTED`) — unless the pool's last attempt to open a connection failed (e.g.
+the server refuses more connections: `max_connections`), in which case a request that finds
+no idle connection waits only `UNREACHABLE_WAIT` and gets `DATABASE_UNAVAILABLE`, until an
+attempt succeeds. The overrides touch psycopg_pool internals (`_connect`,
 `_add_connection`, `_waiting`, `_lock`); pyproject pins psycopg-pool to the tested range and
 tests/reliability/ exercise every path against a real server.
 """
