@@ -203,8 +203,9 @@ def idempotency_claim(*, user: Any, key: str, fingerprint: str, method: str, pat
 
 def idempotency_finish(*, claim: Claim, response: HttpResponseBase | None) -> None:
     """Stores the answer for replay, or releases the key when a retry should run again:
-    server errors (5xx, 503 included), credential/time-dependent answers, streamed or large
-    bodies. A failure here (database gone) leaves the claim to expire after the claim timeout."""
+    server errors (5xx, 503 included), answers with Retry-After, credential/time-dependent
+    answers, streamed or large bodies. A failure here (database gone) leaves the claim to
+    expire after the claim timeout."""
     try:
         if not _storable(response):
             IdempotencyKey.objects.filter(pk=claim.id).delete()
@@ -225,6 +226,9 @@ def _storable(response: HttpResponseBase | None) -> bool:
         isinstance(response, HttpResponse)  # not a streamed or file response
         and response.status_code < 500
         and response.status_code not in RELEASED_STATUSES
+        # "Try again" answers (409 BUSY / CONFLICT_RETRY from a locked or deadlocked row,
+        # docs/operations.md) are not the request's outcome: a retry with the key must run.
+        and not response.has_header("Retry-After")
         and len(response.content) <= MAX_STORED_RESPONSE_BYTES
     )
 

@@ -155,3 +155,21 @@ def test_deadlock_is_a_clear_409_and_nothing_is_half_written(pending_pr, client_
     # The client's retry goes through.
     assert client.post(approve_url(pr), {}, format="json").status_code == 200
     print(f"\ndeadlock: 409 CONFLICT_RETRY after {result['seconds']:.3f} s (deadlock_timeout 1 s)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_busy_answer_is_not_replayed_for_the_same_idempotency_key(pending_pr, client_for, raw_connection):
+    """A 409 BUSY says "try again": retrying with the same Idempotency-Key must run the
+    request again, not replay the BUSY for the key's lifetime (docs/api-guard.md)."""
+    pr, approver = pending_pr
+    client = client_for(approver)
+    other = raw_connection()
+    with pool_settings(lock_timeout_ms=300):
+        other.execute("SELECT id FROM pr WHERE id = %s FOR UPDATE", [pr.pk])
+        first = client.post(approve_url(pr), {}, format="json", HTTP_IDEMPOTENCY_KEY="approve-once-1")
+        other.rollback()
+        retry = client.post(approve_url(pr), {}, format="json", HTTP_IDEMPOTENCY_KEY="approve-once-1")
+    assert (first.status_code, error_code(first)) == (409, "BUSY")
+    assert retry.status_code == 200, retry.content
+    assert not retry.has_header("Idempotent-Replayed")
+    assert PaymentRequest.objects.get(pk=pr.pk).status == "approved"
