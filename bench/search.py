@@ -11,7 +11,9 @@ them) with one `INSERT … SELECT generate_series` (triggers off for the seed on
 queries, prints median / p95 / max in milliseconds of: the selector alone (count + first page),
 the API list endpoint (in-process client, token auth, middleware, JSON) and the admin changelist
 search (session, full HTML page); the same selector with bitmap scans disabled (what the query
-costs without the trigram index); and the EXPLAIN (ANALYZE) lines of the API's count and page queries.
+costs without the trigram index); the CPU time one API call uses (client process and database
+server processes, read from /proc: a load-independent estimate); and the EXPLAIN (ANALYZE) lines
+of the API's count and page queries.
 """
 
 from __future__ import annotations
@@ -195,6 +197,35 @@ def timed(fn: Any, runs: int) -> tuple[float, float, float]:
     return statistics.median(times), p95, times[-1]
 
 
+def backend_cpu_ms() -> dict[int, float]:
+    """CPU time used so far by each server process on this database (from /proc: the local
+    server runs on this machine), to tell work from waiting for a core on a loaded machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        pids = [row[0] for row in cursor.fetchall()]
+    ticks, used = os.sysconf("SC_CLK_TCK"), {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) * 1000 / ticks  # utime + stime
+    return used
+
+
+def cpu_per_call(fn: Any, runs: int) -> float:
+    """Milliseconds of CPU (this process + the database's server processes) per call."""
+    fn()
+    before_db, before_py = backend_cpu_ms(), time.process_time()
+    for _ in range(runs):
+        fn()
+    after_py, after_db = time.process_time(), backend_cpu_ms()
+    db = sum(value - before_db.get(pid, 0.0) for pid, value in after_db.items())
+    return ((after_py - before_py) * 1000 + db) / runs
+
+
 def measure(runs: int) -> None:
     from django.db import connection, transaction
     from django.test import Client
@@ -230,6 +261,7 @@ def measure(runs: int) -> None:
         f"{'(no q: first page)':<28} {'':>6} {'':>16} {api_plain[0]:>6.1f}/{api_plain[1]:>5.1f}/{api_plain[2]:>5.1f} "
         f"{admin_plain[0]:>6.1f}/{admin_plain[1]:>5.1f}/{admin_plain[2]:>5.1f}"
     )
+    cpu: dict[str, float] = {}
     for query in QUERIES:
         expected = expected_ids(query)
         response = api.get("/api/invoices/", {"q": query, "page_size": 1000})
@@ -255,12 +287,15 @@ def measure(runs: int) -> None:
                 selector(q)
 
         sel, api_t, adm_t = timed(selector, runs), timed(api_call, runs), timed(admin_call, runs)
+        cpu[query] = cpu_per_call(api_call, runs)
         seq = timed(without_index, max(3, runs // 5))
         print(
             f"{query:<28} {len(expected):>6} {sel[0]:>8.1f}/{sel[1]:>7.1f} "
             f"{api_t[0]:>6.1f}/{api_t[1]:>5.1f}/{api_t[2]:>5.1f} {adm_t[0]:>6.1f}/{adm_t[1]:>5.1f}/{adm_t[2]:>5.1f} "
             f"{seq[0]:>12.1f}"
         )
+    print("CPU per API call (this process + database server processes; what an idle machine's")
+    print("latency would be, roughly): " + ", ".join(f"{q!r} {ms:.1f} ms" for q, ms in cpu.items()))
     explain(QUERIES[0])
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
