@@ -14,7 +14,8 @@ def user_list() -> QuerySet[User]:
 
 
 def team_list() -> QuerySet[Team]:
-    return Team.objects.annotate(member_count=Count("members"))
+    # Explicit: with the GROUP BY of the count, Meta.ordering no longer applies (unstable pages).
+    return Team.objects.annotate(member_count=Count("members")).order_by("name", "id")
 
 
 def role_list() -> QuerySet[Role]:
