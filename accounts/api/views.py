@@ -29,6 +29,7 @@ from accounts.api.serializers import (
 from accounts.models import ApiToken, Role, Team, User
 from accounts.requestguard import lockout
 from accounts.security import record_security_event
+from acountee.api.filters import BooleanFilter
 from acountee.api.permissions import IsAuthenticated, IsOwner
 from acountee.api.viewsets import ID_PATTERN, ModelViewSet
 from acountee.errors import AuthenticationError, ValidationFailed
@@ -41,6 +42,7 @@ TEAM_SEARCH_FIELDS = ("name",)
 
 class UserFilter(django_filters.FilterSet):
     q = SearchTextFilter(fields=USER_SEARCH_FIELDS)
+    is_active = BooleanFilter()
 
     class Meta:
         model = User

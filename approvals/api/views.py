@@ -17,6 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from acountee.api.filters import BooleanFilter
 from acountee.api.pagination import LazyPageNumberPagination
 from acountee.api.permissions import IsOwner, ModelPermissions
 from acountee.api.viewsets import ID_PATTERN, ModelViewSet
@@ -82,6 +83,7 @@ class PaymentRequestFilter(django_filters.FilterSet):
 
 class ApprovalFlowFilter(django_filters.FilterSet):
     q = SearchTextFilter(fields=("name",))
+    is_active = BooleanFilter()
 
     class Meta:
         model = ApprovalFlow
