@@ -30,8 +30,9 @@ def _has_control_characters(value: Any) -> bool:
 
 class StrictSerializer(serializers.Serializer):
     """Rejects fields the endpoint does not know (API contract: unknown fields are an error,
-    not silently dropped — a typo in `payment_reference` must not pass unnoticed), and strings
-    with control characters anywhere in the input (400 per field, the same on every endpoint)."""
+    not silently dropped — a typo in `payment_reference` must not pass unnoticed), strings with
+    control characters anywhere in the input, and numbers or booleans sent for a text field
+    (400 per field, the same on every endpoint)."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -45,6 +46,13 @@ class StrictSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: [_("Control or surrogate characters are not allowed.")] for name in controls}
                 )
+            # DRF's CharField turns 5 or true into "5"/"True": the document says string, so is it here.
+            not_text = sorted(
+                name for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField) and isinstance(data.get(name), int | float)
+            )
+            if not_text:
+                raise serializers.ValidationError({name: [_("Not a valid string.")] for name in not_text})
         return super().to_internal_value(data)
 
 

@@ -351,3 +351,27 @@ def test_page_sizes_beyond_the_maximum_are_clamped(owner_client, url):
 @pytest.mark.parametrize("url", LISTS)
 def test_nonsense_page_sizes_are_a_400_on_every_list(owner_client, url, size):
     _refused(owner_client.get(_with(url, f"page_size={size}")), 400, "VALIDATION_ERROR", "page_size")
+
+
+@pytest.mark.parametrize("value", [0, 1.5, True], ids=repr)
+@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e.text], ids=str)
+def test_numbers_and_booleans_for_text_fields_are_refused(call, endpoint, value):
+    """DRF's CharField would have stored 0 as "0" and true as "True"."""
+    _refused(call(endpoint, {**endpoint.body, endpoint.text: value}), 400, "VALIDATION_ERROR", endpoint.text)
+
+
+def test_a_template_label_that_is_not_text_is_refused(call):
+    _refused(
+        call(ENDPOINTS[-1], {"name": "Mẫu", "columns": [{"key": "pr_id", "label": {}}]}),
+        400,
+        "VALIDATION_ERROR",
+        "columns",
+    )
+
+
+@pytest.mark.parametrize("value", ["null", "yes", "1", "True", "%00"])
+@pytest.mark.parametrize("url", ["/api/users/", "/api/approval-flows/"])
+def test_boolean_filters_take_true_or_false_only(owner_client, url, value):
+    """django-filter read anything but true/false as "no filter": a typo listed every row."""
+    _refused(owner_client.get(f"{url}?is_active={value}"), 400, "VALIDATION_ERROR", "is_active")
+    assert owner_client.get(f"{url}?is_active=false").status_code == 200

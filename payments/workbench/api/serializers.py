@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -70,7 +72,16 @@ class TemplateColumnSerializer(serializers.Serializer):
 
 @extend_schema_field(TemplateColumnSerializer(many=True))
 class TemplateColumnsField(serializers.JSONField):
-    """Checked by the service (known keys, no duplicates, label length); typed here for the document."""
+    """Checked by the service (known keys, no duplicates, label length); typed here for the document,
+    and a label that is not text is refused here (the service would have printed `{}` as the header)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, dict) and not isinstance(item.get("label", ""), str):
+                    raise serializers.ValidationError({index: ["Not a valid string."]})
+        return value
 
 
 class ExportTemplateSerializer(StrictModelSerializer):
