@@ -33,8 +33,16 @@ VISIBLE = {
     "owner": set(LISTS),
     "finance": READERS,
     "approver": READERS,
+    "back_office_admin": READERS | {"audit"},  # the built-in `admin` role reads the audit log, nothing of identity
     "outsider": {"notifications"},
 }
+
+
+@pytest.fixture
+def back_office_admin(db):
+    from tests.accounts.factories import UserFactory
+
+    return UserFactory(email="quantri@acountee.test", roles=["admin"])
 
 
 @pytest.mark.parametrize("persona", list(VISIBLE))
