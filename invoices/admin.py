@@ -12,6 +12,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -48,8 +50,6 @@ class ImportedFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
         from datetime import timedelta
-
-        from django.utils import timezone
 
         today = timezone.localdate()
         first = today.replace(day=1)
@@ -136,9 +136,9 @@ class ImportForm(forms.Form):
 
 @admin.register(Invoice)
 class InvoiceAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
-    list_display = ["number", "series", "issue_date", "seller_name", "seller_tax_code", "total_display",
-                    "status_badge", "flags", "created_at"]
-    list_display_links = ["number"]
+    list_display = ["invoice_no", "issue_date_short", "seller_name", "seller_tax_code", "total_display",
+                    "status_badge", "flags", "imported_short"]
+    list_display_links = ["invoice_no"]
     list_filter = ["status", LinkedFilter, ImportedFilter, AmountFilter, SupplierFilter, "buyer_tax_code_mismatch",
                    "superseded_while_linked"]
     date_hierarchy = "issue_date"
@@ -191,6 +191,18 @@ class InvoiceAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: Invoice) -> str:
         return admin_display.status_badge(obj)
+
+    @admin.display(description=_("invoice"), ordering="number_int")
+    def invoice_no(self, obj: Invoice) -> str:
+        return f"{obj.series} {obj.number}"
+
+    @admin.display(description=_("issue date"), ordering="issue_date")
+    def issue_date_short(self, obj: Invoice) -> str:
+        return date_format(obj.issue_date, "SHORT_DATE_FORMAT") if obj.issue_date else "—"
+
+    @admin.display(description=_("imported"), ordering="created_at")
+    def imported_short(self, obj: Invoice) -> str:
+        return date_format(timezone.localtime(obj.created_at), "SHORT_DATETIME_FORMAT")
 
     @admin.display(description=_("total payable"), ordering="total_payable")
     def total_display(self, obj: Invoice) -> str:
