@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+
+from acountee.api.params import present
 
 
 @extend_schema_field(OpenApiTypes.BOOL)
@@ -18,3 +21,13 @@ class BooleanFilter(django_filters.TypedChoiceFilter):
         kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
         kwargs.setdefault("coerce", lambda value: value == "true")
         super().__init__(*args, **kwargs)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter over the query without its empty parameters (acountee.api.params.present):
+    `?status=` is no filter on every list, the multiple-choice ones included (they said 400)."""
+
+    def get_filterset_kwargs(self, request: Any, queryset: Any, view: Any) -> dict[str, Any]:
+        kwargs = super().get_filterset_kwargs(request, queryset, view)
+        kwargs["data"] = present(request.query_params)
+        return kwargs

@@ -1,4 +1,5 @@
-"""drf-spectacular post-processing: declares the contract's error responses on every operation.
+"""drf-spectacular post-processing: declares the contract's error responses on every operation, that
+an empty optional query parameter is the same as an absent one, and the tags.
 
 Every view answers errors through `acountee.api.exception_handler` in one shape, so the statuses
 any operation can return are declared here once rather than on each view (issue 10)."""
@@ -73,6 +74,9 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete", "head"}:
                 continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True  # `?status=` is no filter (acountee.api.params.present)
             statuses = {**COMMON, **(WRITES if method in {"post", "put", "patch", "delete"} else {})}
             responses = operation.setdefault("responses", {})
             for code, description in statuses.items():

@@ -18,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from acountee.api.params import present
 from acountee.api.viewsets import GenericViewSet
 from audit import selectors
 from audit.api.permissions import CanReadAudit, CanReadSecurityEvents
@@ -57,7 +58,7 @@ EXPORT_COLUMNS = [
 
 
 def _params(request: Request, serializer_class: type) -> Any:
-    payload = serializer_class(data=request.query_params.dict())
+    payload = serializer_class(data=present(request.query_params).dict())
     payload.is_valid(raise_exception=True)
     return payload
 

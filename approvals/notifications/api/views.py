@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from acountee.api.pagination import PageNumberPagination
+from acountee.api.params import present
 from acountee.api.permissions import IsAuthenticated, IsOwner
 from acountee.api.viewsets import GenericViewSet
 from approvals.notifications import selectors, services
@@ -55,7 +56,7 @@ class NotificationViewSet(mixins.ListModelMixin, GenericViewSet):
     def get_queryset(self) -> QuerySet[Any]:
         unread = None
         if self.action == "list":
-            params = UnreadFilterSerializer(data=self.request.query_params.dict())
+            params = UnreadFilterSerializer(data=present(self.request.query_params).dict())
             params.is_valid(raise_exception=True)
             unread = {"true": True, "false": False}.get(params.validated_data.get("unread", ""))
         return selectors.notification_inbox(user=self.request.user, unread=unread)

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from acountee.api.params import present
 from approvals.reports import exports, queries, registry
 from approvals.reports.api.serializers import HomeSummarySerializer, ReportSerializer
 from approvals.reports.params import no_params, today
@@ -54,7 +55,7 @@ class ReportView(APIView):
 
     def get(self, request: Request) -> Any:
         spec = registry.REPORTS[self.report_key]
-        result = spec.run(request.query_params)
+        result = spec.run(present(request.query_params))
         fmt = getattr(request.accepted_renderer, "format", "json")
         if fmt == "csv":
             response = HttpResponse(exports.to_csv(result), content_type=exports.CSV_CONTENT_TYPE)
@@ -94,6 +95,6 @@ class HomeSummaryView(APIView):
 
     @extend_schema(tags=TAGS, summary="Home summary", responses=HomeSummarySerializer)
     def get(self, request: Request) -> Response:
-        no_params(request.query_params)
+        no_params(present(request.query_params))
         summary = queries.home_summary(today=today())
         return Response(HomeSummarySerializer(summary).data)

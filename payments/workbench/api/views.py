@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from acountee.api.params import present
 from acountee.api.viewsets import GenericViewSet
 from payments.workbench import exports, selectors, services
 from payments.workbench.api.permissions import HasWorkbench
@@ -62,7 +63,7 @@ class CleanupView(generics.GenericAPIView):
                    parameters=[OpenApiParameter("month", OpenApiTypes.STR, required=True, description="YYYY-MM")],
                    responses=CleanupPageSerializer)
     def get(self, request: Request) -> Response:
-        params = request.query_params.dict()
+        params = present(request.query_params).dict()
         params.pop("page", None), params.pop("page_size", None)
         month = selectors.parse_month(_valid(MonthQuerySerializer, params)["month"])
         page = self.paginate_queryset(selectors.cleanup_candidates(month=month))
@@ -98,7 +99,7 @@ class ExportView(APIView):
                        OpenApiResponse(OpenApiTypes.BINARY, description="XLSX")},
     )
     def get(self, request: Request) -> Any:
-        params = _valid(ExportQuerySerializer, request.query_params.dict())
+        params = _valid(ExportQuerySerializer, present(request.query_params).dict())
         return exports.export_response(user=request.user, month=params.get("month"), ids=params.get("ids"),
                                        template_id=params.get("template"), fmt=params["format"])
 
@@ -151,7 +152,7 @@ class ImportPaidView(APIView):
                    parameters=[PaidImportQuerySerializer], request={"multipart/form-data": PaidImportUploadSerializer},
                    responses=PaidImportReportSerializer)
     def post(self, request: Request) -> Response:
-        query = _valid(PaidImportQuerySerializer, request.query_params.dict())
+        query = _valid(PaidImportQuerySerializer, present(request.query_params).dict())
         upload = request.FILES.get("file")
         if upload is None or set(request.data) - {"file"}:
             _valid(PaidImportUploadSerializer, request.data)  # the standard 400 for missing/unknown fields
