@@ -10,6 +10,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
+class BooleanField(serializers.BooleanField):
+    """true or false in a JSON body (DRF also takes 0, 1, "yes", "off"… there: the document says
+    boolean, so a number is a 400); a form's text values ("true", "0"…) are read as DRF does."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        form = hasattr(getattr(self.root, "initial_data", None), "getlist")
+        if isinstance(data, bool) or (form and isinstance(data, str)):
+            return super().to_internal_value(data)
+        self.fail("invalid", input=data)
+
+
 class DateTimeField(serializers.DateTimeField):
     """DRF's DateTimeField, but a time at the edge of the calendar (`0001-01-01` in a zone east of
     UTC, `9999-12-31T23:59` west of it) is a 400 instead of an OverflowError (500) while DRF checks

@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from acountee.api.fields import DateTimeField
+from acountee.api.fields import BooleanField, DateTimeField
 
 # NUL cannot reach PostgreSQL text or jsonb, nor a lone surrogate (`"\ud800"` in JSON) UTF-8 (a 500
 # otherwise); the other C0 controls (and DEL) never belong in a name, note or reference. Tab, line feed
@@ -66,4 +66,4 @@ class BulkFailureSerializer(serializers.Serializer):
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
-                                models.DateTimeField: DateTimeField}
+                                models.DateTimeField: DateTimeField, models.BooleanField: BooleanField}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from acountee.api.fields import BooleanField
 from acountee.api.serializers import StrictModelSerializer, StrictSerializer
 from approvals.notifications.models import Notification, NotificationDelivery, NotificationPreference
 
@@ -27,8 +28,8 @@ class ReadAllResultSerializer(serializers.Serializer):
 
 
 class NotificationPreferenceSerializer(StrictModelSerializer):
-    in_app = serializers.BooleanField(required=False)
-    email = serializers.BooleanField(required=False)
+    in_app = BooleanField(required=False)
+    email = BooleanField(required=False)
     # null until the user first saves a preference (the defaults are shown unsaved).
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
