@@ -375,3 +375,36 @@ def test_boolean_filters_take_true_or_false_only(owner_client, url, value):
     """django-filter read anything but true/false as "no filter": a typo listed every row."""
     _refused(owner_client.get(f"{url}?is_active={value}"), 400, "VALIDATION_ERROR", "is_active")
     assert owner_client.get(f"{url}?is_active=false").status_code == 200
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "yes"], ids=repr)
+def test_json_booleans_are_true_or_false(client_for, finance, value):
+    client = client_for(finance)
+    url = "/api/notifications/preferences/"
+    _refused(client.patch(url, {"in_app": value}, format="json"), 400, "VALIDATION_ERROR", "in_app")
+    assert client.patch(url, {"in_app": False}, format="json").json()["in_app"] is False
+    assert client.patch(url, "in_app=0", content_type="application/x-www-form-urlencoded").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/invoices/?status=&month=&q=&linked=&amount_min=",
+        "/api/payment-requests/?status=&type=&maker=&month=&q=&awaiting_me=",
+        "/api/users/?is_active=&team=&q=",
+        "/api/approval-flows/?is_active=&q=",
+        "/api/audit/?table=&action=&actor=&from=&to=",
+        "/api/audit/security-events/?kind=&user_id=&from=",
+        "/api/notifications/?unread=",
+        "/api/notification-deliveries/?status=&channel=&recipient=",
+        "/api/reports/aging/?as_of=",
+        "/api/workbench/cleanup/?month=2026-11&page=&page_size=",
+    ],
+)
+def test_an_empty_query_parameter_is_the_same_as_none(owner_client, url):
+    """What the document says (`allowEmptyValue`): `?status=` filters nothing, on every list."""
+    response = owner_client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    assert (
+        response.json() == owner_client.get(url.split("?")[0] + ("?month=2026-11" if "cleanup" in url else "")).json()
+    )

@@ -14,8 +14,9 @@ one is sent, default 2) and fuzzing phases; as finance: examples and fuzzing (tw
 API_FUZZ_EXAMPLES (default 6) is the fuzzing phase's examples per operation, mode mix included. For a
 deep local run: API_FUZZ_EXAMPLES=100 API_FUZZ_COVERAGE_STRIDE=1. Derandomized: a failure reproduces.
 
-Every response: not a server error, its status declared, its body conforming to the schema; a PR
-detail's `invoices_total` matches its linked invoices. After every write, before its savepoint is
+Every response: not a server error, its status declared, its body conforming to the schema, negative
+data refused with a 4xx (JSON bodies and parameters); a PR detail's `invoices_total` matches its linked
+invoices. After every write, before its savepoint is
 rolled back: the database invariants of tests/api/consistency.py hold (constraints, audit chain,
 links, chains). The counts per persona, mode and phase are printed at the end of the run.
 """
@@ -35,7 +36,11 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from audit.models import AuditEntry
 from tests.api import consistency
@@ -43,6 +48,8 @@ from tests.api.dataset import Dataset, seed_dataset
 from tests.audit.helpers import audit_mark
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+# Form and multipart bodies are text: `in_app=0` is how a form writes false, not a wrong type.
+TEXT_BODIES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "6"))
 COVERAGE_STRIDE = int(os.environ.get("API_FUZZ_COVERAGE_STRIDE", "2"))
 # (persona, mode, phase) → examples sent; printed by tests/api/conftest.py.
@@ -170,7 +177,9 @@ def _check(case: Any, dataset: Dataset, persona: str) -> None:
     savepoint = transaction.savepoint()
     try:
         response = case.call(headers=dataset.headers[persona])
-        case.validate_response(response, checks=CHECKS)
+        # Negative data (invalid by the document) must be refused with a 4xx, not accepted.
+        checks = CHECKS if case.media_type in TEXT_BODIES else [*CHECKS, negative_data_rejection]
+        case.validate_response(response, checks=checks)
         _check_invoices_total(response)
         _check_writes(case, response, dataset.audit_mark)
     finally:
