@@ -15,11 +15,12 @@ UNUSED_PGURI = "postgres://unused@127.0.0.1:9/unused"
 
 
 def production_env(**overrides: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "PGTEST_DBNAME"}}
+    env = {k: v for k, v in os.environ.items() if k != "PGTEST_DBNAME"}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "acountee.settings",
             "ACOUNTEE_ENV": "production",
+            "DEBUG": "false",  # explicitly: a developer's .env may say otherwise
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "acountee.example.vn",
             "PGURI": UNUSED_PGURI,
