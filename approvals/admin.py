@@ -110,7 +110,8 @@ class PaymentRequestForm(ModelForm):
 class PaymentRequestAdmin(PRActionsMixin, FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHistoryMixin,
                           ServiceCallMixin, admin.ModelAdmin):
     form = PaymentRequestForm
-    list_display = ["id", "name", "type", "amount_display", "status_badge", "maker", "step_display", "created_at"]
+    list_display = ["id", "name", "type_short", "amount_display", "status_badge", "maker", "step_display",
+                    "created_short"]
     list_display_links = ["id", "name"]
     list_filter = ["status", "type", ("maker", admin.RelatedOnlyFieldListFilter), MonthFilter, AwaitingMeFilter]
     list_select_related = ["maker", "approval"]
@@ -172,6 +173,16 @@ class PaymentRequestAdmin(PRActionsMixin, FoldedSearchAdminMixin, RefusalRedirec
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: PaymentRequest) -> SafeString:
         return admin_display.status_badge(obj)
+
+    @admin.display(description=_("type"), ordering="type")
+    def type_short(self, obj: PaymentRequest) -> str:
+        return str(obj.get_type_display()).split(" (")[0]  # the label's explanation is for the form, not the list
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def created_short(self, obj: PaymentRequest) -> str:
+        from django.utils.formats import date_format
+
+        return date_format(timezone.localtime(obj.created_at), "SHORT_DATETIME_FORMAT")
 
     @admin.display(description=_("step"))
     def step_display(self, obj: PaymentRequest) -> str:
