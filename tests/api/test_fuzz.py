@@ -16,9 +16,10 @@ deep local run: API_FUZZ_EXAMPLES=100 API_FUZZ_COVERAGE_STRIDE=1. Derandomized: 
 
 Every response: not a server error, its status declared, its body conforming to the schema, negative
 data refused with a 4xx (JSON bodies and parameters); a PR detail's `invoices_total` matches its linked
-invoices. After every write, before its savepoint is
-rolled back: the database invariants of tests/api/consistency.py hold (constraints, audit chain,
-links, chains). The counts per persona, mode and phase are printed at the end of the run.
+invoices. Every example runs in a savepoint rolled back afterwards; before the rollback, a request
+that was refused must have changed no audited row, and one that changed rows must leave the invariants
+of tests/api/consistency.py whole (constraints, audit chain, links, chains). The counts per persona,
+mode and phase are printed at the end of the run (`make test` on 2 shared cores: about 2-3 minutes).
 """
 
 from __future__ import annotations
