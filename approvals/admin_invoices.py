@@ -54,6 +54,13 @@ class InvoicePRAdmin(InvoiceAdmin):
         display.insert(display.index("status_badge") + 1, "pr_display")
         return display
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        return [*fieldsets[:1], (_("Payment request"), {"fields": ["pr_display"]}), *fieldsets[1:]]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*super().get_readonly_fields(request, obj), "pr_display"]
+
     @admin.display(description=_("payment request"))
     def pr_display(self, obj: Invoice) -> Any:
         link = getattr(obj, "pr_link", None)  # selected with the row (invoices.selectors.invoice_base_queryset)

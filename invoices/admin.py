@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from acountee import admin_display
 from acountee.admin_mixins import ServiceCallMixin
 from acountee.search import FoldedSearchAdminMixin
+from audit.admin import AuditHistoryMixin
 from invoices import selectors, services
 from invoices.models import Invoice, InvoiceService, InvoiceStatus
 
@@ -135,7 +136,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
+class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
     list_display = ["invoice_no", "issue_date_short", "seller_name", "seller_tax_code", "total_display",
                     "status_badge", "flags", "imported_short"]
     list_display_links = ["invoice_no"]
@@ -163,6 +164,7 @@ class InvoiceAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
         (_("Payment details"), {"fields": ["payment_type", "payment_bank_name", "payment_bank_account",
                                            "payment_account_name"]}),
         (_("Record"), {"fields": ["content_hash", "extras", "imported_by", "created_at", "updated_at"]}),
+        (_("History"), {"fields": ["audit_history"]}),
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

@@ -90,3 +90,14 @@ def test_flow_step_approvers_autocomplete(owner, finance, admin_client_for):
     r = admin_client_for(owner).get(url)
     assert r.status_code == 200 and str(owner.pk) in r.content.decode()
     assert admin_client_for(finance).get(url).status_code == 403
+
+
+def test_invoice_page_shows_its_pr_and_history(maker, owner, finance, admin_client_for):
+    (a,) = approver_users(1)
+    inv = make_invoice()
+    pr = make_pr(maker=maker, steps=[("anyof", [a])], type="direct", invoices=[inv])
+    url = f"/admin/invoices/invoice/{inv.pk}/change/"
+    page = admin_client_for(finance).get(url).content.decode()
+    assert f'href="/admin/payments/paymentrequest/{pr.pk}/change/">#{pr.pk}</a>' in page
+    assert 'class="audit-history"' not in page  # finance does not read the audit log
+    assert 'class="audit-history"' in admin_client_for(owner).get(url).content.decode()
