@@ -147,8 +147,11 @@ def seed(*, prs: int, invoices: int, files: int, approvers: int, fresh: bool) ->
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
-    elif len(bods) and not PaymentRequest.objects.filter(approval__steps__step_users__user=bods[-1]).exists():
-        with transaction.atomic():  # more clients than last time: give the new approvers a queue
+    elif not PaymentRequest.objects.filter(approval__steps__step_users__user=bods[-1]).exists() or (
+        PaymentRequest.objects.filter(status="pending").count() < 40 * approvers
+    ):
+        # More clients than last time, or earlier runs approved most queues: top the queues up.
+        with transaction.atomic():
             seed_prs(max(prs // 4, 50 * approvers), makers, bods)
 
     attachment_files = list(PRAttachment.objects.values_list("file_id", flat=True).distinct()[:2000])
