@@ -16,7 +16,7 @@ from accounts.models import OWNER_ROLE
 BUILTIN_ROLES: dict[str, Any] = {
     OWNER_ROLE: _("Full administration: users, teams, roles, approval flows and everything else."),
     "finance": _("Finance staff: import invoices, prepare, complete and pay payment requests."),
-    "admin": _("Back-office administrator: sees everything, keeps payment methods."),
+    "admin": _("Back-office administrator: reads invoices, payment requests and flows, keeps payment methods."),
     "bod": _("Board of directors: reads invoices and payment requests, approves when assigned."),
 }
 
@@ -40,7 +40,7 @@ BUILTIN_ROLE_PERMISSIONS: dict[str, list[str]] = {
         "payments.view_paymentmethod", "payments.add_paymentmethod",
         "payments.change_paymentmethod", "payments.delete_paymentmethod",
         "approvals.view_approvalflow",
-        "audit.view_auditentry",
+        # No audit.view_auditentry: only owners read the audit (issue #9); migration 0005 took it back.
     ],
     "bod": [
         "files.view_storedfile",

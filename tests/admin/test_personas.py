@@ -33,7 +33,7 @@ VISIBLE = {
     "owner": set(LISTS),
     "finance": READERS,
     "approver": READERS,
-    "back_office_admin": READERS | {"audit"},  # the built-in `admin` role reads the audit log, nothing of identity
+    "back_office_admin": READERS,  # the built-in `admin` role: no identity, no audit (issue #9: owners only)
     "outsider": {"notifications"},
 }
 
