@@ -5,17 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
-from accounts.forms import UserChangeForm, UserCreationForm
+from accounts.forms import OwnerSetPasswordForm, OwnPasswordChangeForm, UserChangeForm, UserCreationForm
 from accounts.models import ApiToken, Role, Team, User, UserRole
 from acountee.admin_mixins import RefusalRedirectMixin, ServiceCallMixin
 from acountee.search import FoldedSearchAdminMixin
@@ -85,7 +90,37 @@ class UserAdmin(OwnerOnlyAdmin):
     def get_urls(self) -> list[Any]:
         # The header's language switcher (every signed-in user, for themselves, not only owners).
         view = self.admin_site.admin_view(require_POST(self.language_view))
-        return [path("language/", view, name="accounts_user_language"), *super().get_urls()]
+        # The read-only password field's "change the password using this form" link points here.
+        password = self.admin_site.admin_view(self.set_password_view)
+        return [
+            path("language/", view, name="accounts_user_language"),
+            path("<id>/password/", password, name="accounts_user_password_change"),
+            *super().get_urls(),
+        ]
+
+    def set_password_view(self, request: HttpRequest, id: str) -> HttpResponse:
+        """Owners set a user's password (new password twice, the configured validators)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        user = self.get_object(request, unquote(id))
+        if user is None:
+            raise Http404
+        form = OwnerSetPasswordForm(user, request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            password = form.cleaned_data["new_password1"]
+            updated = self.call_service(request, services.user_update, user=user, actor=request.user, password=password)
+            if updated is not None:
+                if updated.pk == request.user.pk:
+                    update_session_auth_hash(request, updated)  # an owner setting their own stays signed in
+                self.message_user(request, gettext("Password set for %(user)s.") % {"user": updated.email},
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[updated.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Set password: %(user)s") % {"user": user.email},
+            "opts": self.opts, "original": user, "form": form,
+        }
+        return TemplateResponse(request, "admin/accounts/user/set_password.html", context)
 
     def language_view(self, request: HttpRequest) -> HttpResponse:
         """POST language=<code> ("" follows the browser), next=<page to go back to>."""
@@ -130,6 +165,18 @@ class UserAdmin(OwnerOnlyAdmin):
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self.deactivate_users(request, queryset)
+
+
+def own_password_change(request: HttpRequest) -> HttpResponse:
+    """/admin/password_change/ (acountee/urls.py routes it ahead of the site's own): Django's view
+    and template, with a form that saves through the service."""
+    from django.contrib.auth.views import PasswordChangeView
+
+    request.current_app = admin.site.name
+    return PasswordChangeView.as_view(
+        form_class=OwnPasswordChangeForm, success_url=reverse("admin:password_change_done"),
+        extra_context=admin.site.each_context(request),
+    )(request)
 
 
 @admin.register(Team)

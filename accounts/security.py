@@ -11,8 +11,9 @@ from typing import Any
 
 from audit.services import audit_log, security_event_access_denied, security_event_record
 
-# Role grants are also the audit's semantic entries ("why" next to the user_roles row change).
-SEMANTIC_ACTIONS = {"role_assigned": "assign_role", "role_revoked": "revoke_role"}
+# Role grants are also the audit's semantic entries ("why" next to the user_roles row change); a password set
+# by an owner is one too, as the users row's entry leaves the password out.
+SEMANTIC_ACTIONS = {"role_assigned": "assign_role", "role_revoked": "revoke_role", "password_set": "set_password"}
 
 
 def record_security_event(kind: str, *, request: Any = None, user: Any = None, **details: Any) -> None:

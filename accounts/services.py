@@ -79,6 +79,9 @@ def user_update(
                 _ensure_not_last_owner(user, _("The last owner cannot be deactivated."))
             user.is_active = is_active
         user.save()
+        if password is not _UNSET:
+            # The row's audit entry never shows it (users.password is excluded): say that it happened.
+            record_security_event("password_set", user=actor, target_user=user.pk)
     return user
 
 

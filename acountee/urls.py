@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.admin import own_password_change
 from accounts.requestguard.forms import LockoutAdminAuthenticationForm
 from acountee import health
 
@@ -25,6 +26,8 @@ api_patterns = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # The signed-in user's own password change saves through accounts.services (security event).
+    path("admin/password_change/", admin.site.admin_view(own_password_change)),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
 ]

@@ -87,6 +87,7 @@ class SecurityEventKind(models.TextChoices):
     ROLE_DELETED = "role_deleted", _("role deleted")
     ROLE_ASSIGNED = "role_assigned", _("role assigned")
     ROLE_REVOKED = "role_revoked", _("role revoked")
+    PASSWORD_SET = "password_set", _("password set")
     PERMISSIONS_CHANGED = "permissions_changed", _("permissions changed")
     ACCESS_DENIED = "access_denied", _("access denied")
 
