@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Role, Team, User, UserRole
+from audit.models import AuditEntry, SecurityEvent
 from tests.accounts.factories import PASSWORD, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -256,3 +257,15 @@ def test_role_expiry_at_the_edge_of_the_calendar_is_a_400(owner_client, finance)
     assert response.status_code == 400, response.content
     assert "expires_at" in response.json()["error"]["details"]
     assert not UserRole.objects.filter(user=finance, role__name="bod").exists()
+
+
+def test_a_password_set_through_the_api_is_recorded_without_the_password(owner_client, owner, finance):
+    new = "Str0ng-Passw0rd!"
+    response = owner_client.patch(f"/api/users/{finance.pk}/", {"password": new}, format="json")
+    assert response.status_code == 200, response.content
+    [event] = SecurityEvent.objects.filter(kind="password_set")
+    assert (event.user_id, event.details) == (owner.pk, {"target_user": finance.pk})
+    [entry] = AuditEntry.objects.filter(action="set_password", table_name="users", record_id=str(finance.pk))
+    assert new not in str(entry.metadata)
+    owner_client.patch(f"/api/users/{finance.pk}/", {"name": "Kế toán trưởng"}, format="json")
+    assert SecurityEvent.objects.filter(kind="password_set").count() == 1  # no password, no event
