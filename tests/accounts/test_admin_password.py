@@ -152,3 +152,10 @@ def test_own_password_change_needs_csrf_and_a_session(finance):
     assert client.post("/admin/password_change/", data).status_code == 403
     assert Client().post("/admin/password_change/", data).status_code == 302  # to the sign-in page
     assert signs_in(finance.email, PASSWORD)
+
+
+def test_a_password_set_by_an_owner_ends_the_users_admin_sessions(admin_client_for, owner, finance):
+    session = admin_client_for(finance)
+    assert session.get("/admin/").status_code == 200
+    admin_client_for(owner).post(url(finance.pk), {"new_password1": NEW, "new_password2": NEW})
+    assert session.get("/admin/").status_code == 302  # back to the sign-in page
