@@ -38,11 +38,11 @@ COMMON = {
     "403": "Signed in, but not allowed (PERMISSION_DENIED, NOT_OWNER).",
     "404": "No such object, or not visible to you (NOT_FOUND); also a page beyond the last.",
     "503": "The database is unavailable, busy or full (DATABASE_UNAVAILABLE, POOL_EXHAUSTED, DATABASE_TIMEOUT, "
-           "STORAGE_FULL); nothing was saved; retry after Retry-After.",
+    "STORAGE_FULL); nothing was saved; retry after Retry-After.",
 }
 WRITES = {
     "409": "Conflicts with the current state (INVALID_STATE, DUPLICATE, PROTECTED, …), or with another writer "
-           "right now (BUSY, CONFLICT_RETRY: nothing was saved, retry after Retry-After).",
+    "right now (BUSY, CONFLICT_RETRY: nothing was saved, retry after Retry-After).",
     "413": "The upload or body is too large (TOO_LARGE).",
     "415": "Unsupported content type (UNSUPPORTED_MEDIA_TYPE).",
 }
