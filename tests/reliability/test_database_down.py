@@ -52,7 +52,7 @@ def _get(url: str, token: str | None = None) -> tuple[int, dict, float]:
 
 
 @pytest.fixture
-def live_system() -> Iterator[tuple[ThrowawayServer, str, str, psutil.Process, subprocess.Popen]]:
+def live_system(tmp_path: Path) -> Iterator[tuple[ThrowawayServer, str, str, psutil.Process, subprocess.Popen]]:
     """A throwaway database, migrated, one user with a token, gunicorn serving it and the
     notification worker beside it."""
     server = ThrowawayServer().init()
@@ -115,12 +115,13 @@ def live_system() -> Iterator[tuple[ThrowawayServer, str, str, psutil.Process, s
         )
         # The notification worker runs beside the server (make run / make worker): it must ride
         # out the outage too.
+        notifier_log = tmp_path / "notifier.log"
         notifier = subprocess.Popen(
             [*manage, "dispatch_notifications"],
             cwd=ROOT,
-            env={**env, "NOTIFICATION_POLL_SECONDS": "1"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            env={**env, "NOTIFICATION_POLL_SECONDS": "1", "PYTHONUNBUFFERED": "1"},
+            stdout=notifier_log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -132,6 +133,12 @@ def live_system() -> Iterator[tuple[ThrowawayServer, str, str, psutil.Process, s
                 pass
             if time.monotonic() > deadline or gunicorn.poll() is not None:
                 pytest.fail("gunicorn did not start")
+            time.sleep(0.2)
+        # The worker checks the database once at start-up (and refuses to start without one):
+        # stopping the database before it got that far would test start-up, not riding an outage.
+        while "waiting for work" not in notifier_log.read_text(errors="replace"):
+            if time.monotonic() > deadline or notifier.poll() is not None:
+                pytest.fail(f"the notification worker did not start: {notifier_log.read_text(errors='replace')}")
             time.sleep(0.2)
         worker = psutil.Process(gunicorn.pid).children()[0]
         yield server, base, token, worker, notifier
