@@ -3,11 +3,9 @@ business object's audited history (who, when, old → new per field) on its admi
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -19,31 +17,10 @@ from django.utils.translation import gettext_lazy as _
 
 from audit import selectors
 from audit.context import current_request
+from audit.display import history_rows
 from audit.models import AuditEntry, SecurityEvent
 
 HISTORY_ROWS_ON_CHANGE_PAGE = 50
-
-
-def history_rows(entries: Any) -> list[dict[str, Any]]:
-    rows = []
-    for entry in entries:
-        rows.append(
-            {
-                "entry": entry,
-                "changes": [
-                    {"field": field, "old": _short(old), "new": _short(new)}
-                    for field, (old, new) in selectors.row_changes(entry).items()
-                ],
-            }
-        )
-    return rows
-
-
-def _short(value: Any, limit: int = 200) -> str:
-    if value is None:
-        return "∅"
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class AuditHistoryMixin:
@@ -54,7 +31,8 @@ class AuditHistoryMixin:
     - add `"audit_history"` to `readonly_fields` (and to a fieldset) to show the latest
       entries right on the change page.
 
-    The user needs `audit.view_auditentry` (owners have it) to see either.
+    Whoever may view the object sees its own history (issue #9: "the audit history" on the PR
+    page for the people who see the PR); the audit log itself (AuditEntryAdmin) stays owner-only.
     """
 
     audit_table: str | None = None  # defaults to the model's db_table
@@ -62,15 +40,15 @@ class AuditHistoryMixin:
     def _audit_table(self) -> str:
         return self.audit_table or self.model._meta.db_table  # type: ignore[attr-defined]
 
-    def _can_read_audit(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.has_perm("audit.view_auditentry"))
+    def _can_read_history(self, request: HttpRequest, obj: Any) -> bool:
+        return bool(request.user.is_active and self.has_view_or_change_permission(request, obj))  # type: ignore[attr-defined]
 
     @admin.display(description=_("history"))
     def audit_history(self, obj: Any) -> SafeString:
         if obj is None or obj.pk is None:
             return mark_safe("")
         request = current_request()  # the admin instance is shared between threads: not self.request
-        if request is None or not self._can_read_audit(request):
+        if request is None or not self._can_read_history(request, obj):
             return mark_safe("")
         entries = selectors.record_history(table=self._audit_table(), record_id=str(obj.pk)).order_by("-id")
         rows = history_rows(entries[:HISTORY_ROWS_ON_CHANGE_PAGE])
@@ -81,7 +59,7 @@ class AuditHistoryMixin:
 
         model = self.model  # type: ignore[attr-defined]
         obj = get_object_or_404(self.get_queryset(request), pk=object_id)  # type: ignore[attr-defined]
-        if not self._can_read_audit(request) or not self.has_view_or_change_permission(request, obj):  # type: ignore[attr-defined]
+        if not self._can_read_history(request, obj):
             raise PermissionDenied
         entries = selectors.record_history(table=self._audit_table(), record_id=str(obj.pk)).order_by("-id")
         context = {

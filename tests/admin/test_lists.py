@@ -92,12 +92,14 @@ def test_flow_step_approvers_autocomplete(owner, finance, admin_client_for):
     assert admin_client_for(finance).get(url).status_code == 403
 
 
-def test_invoice_page_shows_its_pr_and_history(maker, owner, finance, admin_client_for):
+def test_invoice_page_shows_its_pr_and_history(maker, owner, finance, outsider, admin_client_for):
     (a,) = approver_users(1)
     inv = make_invoice()
     pr = make_pr(maker=maker, steps=[("anyof", [a])], type="direct", invoices=[inv])
     url = f"/admin/invoices/invoice/{inv.pk}/change/"
     page = admin_client_for(finance).get(url).content.decode()
     assert f'href="/admin/payments/paymentrequest/{pr.pk}/change/">#{pr.pk}</a>' in page
-    assert 'class="audit-history"' not in page  # finance does not read the audit log
+    assert 'class="audit-history"' in page  # whoever views the invoice reads its own history
     assert 'class="audit-history"' in admin_client_for(owner).get(url).content.decode()
+    assert admin_client_for(finance).get("/admin/audit/auditentry/").status_code == 403  # not the audit log
+    assert admin_client_for(outsider).get(f"/admin/invoices/invoice/{inv.pk}/history/").status_code in (302, 403, 404)

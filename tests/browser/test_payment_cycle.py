@@ -185,9 +185,10 @@ def test_invoice_to_paid_payment_request(new_page, people, screenshot):
     open_pr(owner, pr)
     owner.get_by_role("link", name="History").click()
     history = owner.locator("table.audit-history")
-    expect(history).to_contain_text("draft → pending")
-    expect(history).to_contain_text("pending → approved")
-    expect(history).to_contain_text("approved → completed")
+    expect(history).to_contain_text("Draft → Pending approval")  # statuses by their labels
+    expect(history).to_contain_text("Pending approval → Approved")
+    expect(history).to_contain_text("Approved → Completed")
+    expect(history).not_to_contain_text("'pr_approved'")  # semantic entries' metadata read as label: value
     screenshot(owner, "07-audit-history")
 
     # The finance workbench, for the tour.
