@@ -28,17 +28,25 @@ from payments.services import invoice_link
 
 
 class CreatePRForm(forms.Form):
-    name = forms.CharField(label=_("name"), max_length=255, required=False, help_text=_("Empty: the sellers' names."))
+    required_css_class = "required"  # the admin's bold label for required fields
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=255,
+        required=False,
+        help_text=_("Empty: the sellers' names."),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),  # the admin's wide text input
+    )
     flow = forms.ModelChoiceField(
         queryset=ApprovalFlow.objects.filter(is_active=True).order_by("name"),
         required=False,
-        label=_("approval flow"),
+        label=_("Approval flow"),
         help_text=_("Empty picks the flow by amount."),
     )
 
 
 class LinkForm(forms.Form):
-    pr = forms.ModelChoiceField(queryset=PaymentRequest.objects.none(), label=_("payment request"))
+    required_css_class = "required"
+    pr = forms.ModelChoiceField(queryset=PaymentRequest.objects.none(), label=_("Payment request"))
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -3,6 +3,8 @@ message on the page, never a 500."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from approvals import services
@@ -112,6 +114,10 @@ def test_create_pr_from_selected_invoices(maker, owner, admin_client_for):
     data = {"action": "create_payment_request", "_selected_action": [i.pk for i in invoices]}
     page = client.post(INVOICES, data)
     assert page.status_code == 200 and "21,670,000 VND" in page.content.decode()
+    html = page.content.decode()  # laid out like the admin's own forms: aligned rows, capitalised labels
+    assert '<fieldset class="module aligned">' in html and 'class="form-row field-name"' in html
+    assert '<label for="id_name">Name:</label>' in html and '<label for="id_flow">Approval flow:</label>' in html
+    assert re.search(r'<input type="text" name="name" class="vTextField"', html)
     r = client.post(INVOICES, {**data, "apply": "1", "name": "Thanh toán Minh Phát", "flow": flow.pk})
     pr = PaymentRequest.objects.get(name="Thanh toán Minh Phát")
     assert r.status_code == 302 and r["Location"].endswith(f"/{pr.pk}/change/")
