@@ -148,15 +148,16 @@ def entry_changes(entry: AuditEntry) -> list[dict[str, Any]]:
     """Changed fields of a row entry: label, old, new (readable)."""
     after = entry.after if isinstance(entry.after, dict) else {}
     before = entry.before if isinstance(entry.before, dict) else {}
-    currency = str(after.get("currency") or before.get("currency") or "VND")
+    cur = str(after.get("currency") or before.get("currency") or "VND")
     changes = []
     for column, (old, new) in selectors.row_changes(entry).items():
         label, field = _field_label(entry.table_name, column)
+        # A created row shows its values, a deleted one its last values: no "— →" on every line.
         changes.append(
             {
                 "field": label,
-                "old": format_value(old, key=column, field=field, currency=currency),
-                "new": format_value(new, key=column, field=field, currency=currency),
+                "old": None if entry.action == "INSERT" else format_value(old, key=column, field=field, currency=cur),
+                "new": None if entry.action == "DELETE" else format_value(new, key=column, field=field, currency=cur),
             }
         )
     return changes

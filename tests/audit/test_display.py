@@ -72,3 +72,9 @@ def test_hostile_values_are_escaped_and_bounded(hostile):
     )
     assert "<script>" not in html and "<b>odd" not in html and "<i>k" not in html
     assert len(html) < 3000
+
+
+def test_a_created_row_lists_its_values_without_arrows():
+    e = entry(action="INSERT", table_name="pr", record_id="7", after={"id": 7, "name": "Cước", "status": "draft"})
+    html = render_to_string("admin/audit/history_table.html", {"rows": history_rows([e])})
+    assert "Created" in html and "<strong>Status</strong>: Draft</div>" in html and "→" not in html.split("<tbody>")[1]
