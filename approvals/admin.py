@@ -28,6 +28,7 @@ from acountee import admin_display
 from acountee.admin_mixins import RefusalRedirectMixin, ServiceCallMixin, ServiceRefused
 from acountee.search import FoldedSearchAdminMixin, search_filter
 from approvals import selectors, services
+from approvals.admin_attachments import PRAttachmentsMixin
 from approvals.admin_pr import (
     MODE_LABELS,
     PRActionsMixin,
@@ -107,8 +108,8 @@ class PaymentRequestForm(ModelForm):
 
 
 @admin.register(PaymentRequest)
-class PaymentRequestAdmin(PRActionsMixin, FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHistoryMixin,
-                          ServiceCallMixin, admin.ModelAdmin):
+class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminMixin, RefusalRedirectMixin,
+                          AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
     form = PaymentRequestForm
     list_display = ["id", "name", "type_short", "amount_display", "status_badge", "maker", "step_display",
                     "created_short"]

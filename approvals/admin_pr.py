@@ -26,6 +26,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from approvals import selectors, services
+from approvals.admin_attachments import can_attach
 from approvals.models import ApprovalRecord, ApprovalStep, ApprovalStepUser, StepMode
 from payments.models import PaymentRequest, PaymentRequestStatus, PRAttachment, PRInvoice
 
@@ -210,6 +211,8 @@ def invoices_panel(pr: PaymentRequest, *, editable: bool) -> SafeString:
 def attachments_panel(pr: PaymentRequest, user: Any) -> SafeString:
     rows = list(PRAttachment.objects.filter(pr=pr).select_related("file", "added_by").order_by("id"))
     can_open = user.has_perm("files.view_storedfile")
+    editable = can_attach(pr, user)  # attaching: any state; detaching: drafts only (the services' rules)
+    can_remove = editable and pr.status == S.DRAFT
     return SafeString(
         render_to_string(
             "admin/approvals/pr_attachments.html",
@@ -218,9 +221,12 @@ def attachments_panel(pr: PaymentRequest, user: Any) -> SafeString:
                     {
                         "attachment": a,
                         "url": reverse("admin:files_storedfile_download", args=[a.file_id]) if can_open else "",
+                        "remove_url": reverse("admin:payments_paymentrequest_attachment_remove",
+                                              args=[pr.pk, a.file_id]) if can_remove else "",
                     }
                     for a in rows
                 ],
+                "add_url": reverse("admin:payments_paymentrequest_attachment_add", args=[pr.pk]) if editable else "",
             },
         )
     )
