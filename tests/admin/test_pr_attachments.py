@@ -9,6 +9,7 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from approvals import services
+from files.models import StoredFile
 from payments.models import PRAttachment
 from payments.services import payment_request_attachment_add
 from tests.approvals.factories import approver_users
@@ -123,3 +124,22 @@ def test_submitted_pr_takes_attachments_but_refuses_removal(pr, maker, finance, 
     (message,) = texts(response)
     assert message == "Cannot remove an attachment from a payment request that is Pending approval."
     assert PRAttachment.objects.filter(pr=pr).count() == 1
+
+
+def test_cut_off_and_oversized_bodies_are_refused_before_anything_is_stored(pr, finance, admin_client_for, settings):
+    client = admin_client_for(finance)
+    url = ADD_URL.format(pr.pk)
+    head = (
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename="x.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+    )
+    cut_off = client.generic("POST", url, head + PDF, content_type="multipart/form-data; boundary=B")
+    assert cut_off.status_code == 302
+    assert texts(cut_off) == [
+        "The upload was cut off before the end. Nothing was stored; please upload the file again."
+    ]
+    settings.FILE_MAX_SIZE = 1024
+    body = head + b"%PDF-1.4\n" + b"x" * 70 * 1024 + b"\r\n--B--\r\n"  # declared length over limit + overhead
+    huge = client.generic("POST", url, body, content_type="multipart/form-data; boundary=B")
+    assert huge.status_code == 302 and texts(huge) == ["The file is larger than the limit of 1.0\xa0KB."]
+    assert not PRAttachment.objects.filter(pr=pr).exists()
+    assert not StoredFile.objects.filter(original_name="x.pdf").exists()
