@@ -90,6 +90,8 @@ class SecurityEventKind(models.TextChoices):
     PASSWORD_SET = "password_set", _("password set")
     PERMISSIONS_CHANGED = "permissions_changed", _("permissions changed")
     ACCESS_DENIED = "access_denied", _("access denied")
+    NEW_PAYEE = "new_payee", _("payment to a new payee account requested")
+    PAYMENT_UNCOMPLETED = "payment_uncompleted", _("recorded payment reversed (un-completed)")
 
 
 class SecurityEvent(models.Model):
