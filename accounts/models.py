@@ -17,9 +17,10 @@ from django.contrib.auth.models import Permission, _user_get_permissions, _user_
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from accounts.emails import EmailKey, email_key
 
 OWNER_ROLE = "owner"
 
@@ -90,8 +91,13 @@ class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def get_by_natural_key(self, username: str | None) -> User:
-        # E-mail is case-insensitive for sign-in.
-        return self.get(email__iexact=username)
+        # Sign-in finds the account by the same key the lock-out counts by (accounts.emails).
+        return self.with_email(username).get()
+
+    def with_email(self, email: Any) -> models.QuerySet[User]:
+        """The user(s) whose address is `email` under the one rule (accounts.emails); the
+        `users_email_ci_unique` index answers it."""
+        return self.alias(email_key=EmailKey("email")).filter(email_key=email_key(email))
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         from accounts.services import user_create
@@ -136,7 +142,8 @@ class User(AbstractBaseUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="users_email_ci_unique"),
+            # Case-insensitive by the one rule of accounts.emails (ASCII letters; NFKC).
+            models.UniqueConstraint(EmailKey("email"), name="users_email_ci_unique"),
         ]
 
     def __str__(self) -> str:

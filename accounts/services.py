@@ -9,6 +9,7 @@ each other at once cannot leave the company with none.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -32,11 +33,11 @@ def user_create(
     is_active: bool = True, roles: list[str] | tuple[str, ...] = (), actor: User | None = None, language: str = "",
 ) -> User:
     _check_language(language)
-    email = User.objects.normalize_email((email or "").strip())
+    email = _clean_email(email)
     if not email:
         raise ValidationFailed(_("An e-mail address is required."), details={"email": [_("This field is required.")]})
     with transaction.atomic():
-        if User.objects.filter(email__iexact=email).exists():
+        if User.objects.with_email(email).exists():
             raise Duplicate(_("A user with this e-mail address already exists."), code="DUPLICATE_EMAIL")
         user = User(email=email, name=name, team=team, is_active=is_active, language=language)
         if password:
@@ -57,13 +58,16 @@ def user_update(
     *, user: User, actor: User | None = None, email: str = _UNSET, name: str = _UNSET,
     team: Team | None = _UNSET, is_active: bool = _UNSET, password: str = _UNSET, language: str = _UNSET,
 ) -> User:
+    """The one path for changing a user (API, admin pages, the own-password page). A new password
+    or a deactivation also revokes all the user's API tokens in the same transaction: a token
+    obtained with the old password (or by someone who has since left) must not outlive it."""
     if language is not _UNSET:
         _check_language(language)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if email is not _UNSET:
-            email = User.objects.normalize_email(email.strip())
-            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+            email = _clean_email(email)
+            if User.objects.with_email(email).exclude(pk=user.pk).exists():
                 raise Duplicate(_("A user with this e-mail address already exists."), code="DUPLICATE_EMAIL")
             user.email = email
         if name is not _UNSET:
@@ -74,15 +78,31 @@ def user_update(
             user.language = language
         if password is not _UNSET:
             user.set_password(password)
+        deactivated = False
         if is_active is not _UNSET and is_active != user.is_active:
             if not is_active:
                 _ensure_not_last_owner(user, _("The last owner cannot be deactivated."))
+                deactivated = True
             user.is_active = is_active
         user.save()
         if password is not _UNSET:
             # The row's audit entry never shows it (users.password is excluded): say that it happened.
             record_security_event("password_set", user=actor, target_user=user.pk)
+        if password is not _UNSET or deactivated:
+            _api_tokens_revoke_all(user=user, actor=actor, reason="password_set" if password is not _UNSET
+                                   else "deactivated")
     return user
+
+
+def _clean_email(email: str | None) -> str:
+    """NFKC, stripped, the domain lower-cased. The part before the @ must be ASCII: Django's validator lets
+    a few look-alike letters through (the dotless "\u0131" matches [A-Z] when case is ignored), and
+    accounts.emails folds only ASCII case, so "adm\u0131n@…" would be a second account beside "admin@…"."""
+    email = User.objects.normalize_email(unicodedata.normalize("NFKC", email or "").strip())
+    if not email.rpartition("@")[0].isascii():
+        message = _("Letters before the @ of an e-mail address must be plain ASCII (a-z, 0-9).")
+        raise ValidationFailed(message, details={"email": [message]})
+    return email
 
 
 def _check_language(language: str) -> None:
@@ -276,3 +296,13 @@ def api_token_create(*, user: User, request: Any = None) -> tuple[ApiToken, str]
 def api_token_revoke(*, token: ApiToken, request: Any = None) -> None:
     token.delete()
     record_security_event("token_revoked", request=request, user=token.user, token=token.prefix)
+
+
+def _api_tokens_revoke_all(*, user: User, actor: User | None, reason: str) -> int:
+    """Inside user_update's transaction: deletes every token of `user` and, when there were any,
+    records how many (a `token_revoked` security event and a `revoke_api_tokens` audit entry on
+    the user; never a key, a hash or a prefix). Returns the count."""
+    count, _by_model = ApiToken.objects.filter(user=user).delete()
+    if count:
+        record_security_event("token_revoked", user=actor, target_user=user.pk, count=count, reason=reason)
+    return count

@@ -42,7 +42,7 @@ def seed_accounts(log: Callable[[str], Any]) -> None:
             name=name, defaults={"description": description, "capabilities": capabilities}
         )
     for email, name, role, team in DEMO_USERS:
-        if User.objects.filter(email__iexact=email).exists():
+        if User.objects.with_email(email).exists():
             continue
         user = services.user_create(email=email, password=DEMO_PASSWORD, name=name, team=teams[team])
         services.user_update(user=user, language=DEMO_LANGUAGES.get(email, settings.LANGUAGE_CODE))

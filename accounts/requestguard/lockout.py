@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from accounts.emails import email_key
 from accounts.requestguard.errors import TooManyAttempts
 from accounts.requestguard.models import SignInThrottle, ThrottleScope
 from accounts.security import record_security_event
@@ -42,13 +43,14 @@ RETURNING failures, locked_until
 """
 
 
-def normalise_email(email: Any) -> str:
-    # E-mails are unique case-insensitively: "A@x" and "a@x" are one account to count.
-    return str(email or "").replace("\x00", "").strip().lower()[:255]
+def _account_key(email: Any) -> str:
+    # The account's key is the sign-in lookup's own (accounts.emails): every spelling that reaches an
+    # account ("ADMIN@X.TEST", the same in full-width letters) spends that account's budget. Cut to the column.
+    return email_key(email)[:255]
 
 
 def _scopes(email: str, ip: str) -> list[tuple[str, str, int]]:
-    scopes = [(ThrottleScope.ACCOUNT.value, normalise_email(email), settings.SIGN_IN_LOCKOUT_FAILURES)]
+    scopes = [(ThrottleScope.ACCOUNT.value, _account_key(email), settings.SIGN_IN_LOCKOUT_FAILURES)]
     if ip:
         scopes.append((ThrottleScope.IP.value, ip, settings.SIGN_IN_LOCKOUT_IP_FAILURES))
     return [scope for scope in scopes if scope[1]]
@@ -92,7 +94,7 @@ def sign_in_failure_record(*, email: str, request: Any, via: str) -> None:
                 record_security_event(
                     "lockout",
                     request=request,
-                    email=normalise_email(email),
+                    email=_account_key(email),
                     via=via,
                     scope=scope,
                     failures=failures,
@@ -105,7 +107,7 @@ def sign_in_failure_record(*, email: str, request: Any, via: str) -> None:
 def sign_in_success_record(*, email: str) -> None:
     """A successful sign-in resets the account's count. The IP's count is left to its window:
     otherwise one valid account would let an attacker keep guessing others from that IP."""
-    SignInThrottle.objects.filter(scope=ThrottleScope.ACCOUNT, value=normalise_email(email)).delete()
+    SignInThrottle.objects.filter(scope=ThrottleScope.ACCOUNT, value=_account_key(email)).delete()
 
 
 def sign_in_throttles_purge(*, now: datetime | None = None) -> int:
