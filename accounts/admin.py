@@ -260,3 +260,11 @@ class ApiTokenAdmin(OwnerOnlyAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    # Deleting is revoking: through the service, so it leaves a `token_revoked` security event.
+    def delete_model(self, request: HttpRequest, obj: ApiToken) -> None:
+        services.api_token_revoke(token=obj, request=request)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        for token in queryset.select_related("user"):
+            services.api_token_revoke(token=token, request=request)

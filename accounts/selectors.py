@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Prefetch, QuerySet
 
-from accounts.models import Role, Team, User, UserRole
+from accounts.models import ApiToken, Role, Team, User, UserRole
 
 
 def user_list() -> QuerySet[User]:
@@ -20,3 +20,9 @@ def team_list() -> QuerySet[Team]:
 
 def role_list() -> QuerySet[Role]:
     return Role.objects.select_related("parent").prefetch_related("permissions__content_type")
+
+
+def api_token_list(*, user: User) -> QuerySet[ApiToken]:
+    """Only `user`'s own tokens, newest first: nobody lists (or revokes) another user's token here,
+    and another user's token id is simply not found."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")

@@ -7,7 +7,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from accounts.models import Role, Team, TeamCapability, User, UserRole
+from accounts.models import ApiToken, Role, Team, TeamCapability, User, UserRole
 from acountee.api.fields import DateTimeField
 from acountee.api.serializers import StrictModelSerializer, StrictSerializer
 
@@ -19,6 +19,25 @@ class TokenRequestSerializer(StrictSerializer):
 
 class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """One of the caller's tokens: never the key (it exists only in the sign-in answer) nor its hash."""
+
+    prefix = serializers.CharField(read_only=True, help_text="The key's first 8 characters, to tell tokens apart.")
+    created_at = DateTimeField(read_only=True)
+    last_used_at = DateTimeField(read_only=True, allow_null=True,
+                                 help_text="Last request made with it (to within 10 minutes); null if never used.")
+    is_current = serializers.SerializerMethodField(help_text="True for the token this request is made with.")
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "prefix", "created_at", "last_used_at", "is_current"]
+        read_only_fields = fields
+
+    def get_is_current(self, token: ApiToken) -> bool:
+        current = self.context.get("current_token")
+        return current is not None and current.pk == token.pk
 
 
 class UserRoleSerializer(serializers.ModelSerializer):

@@ -7,6 +7,7 @@ router = SimpleRouter()
 router.register("users", views.UserViewSet, basename="user")
 router.register("teams", views.TeamViewSet, basename="team")
 router.register("roles", views.RoleViewSet, basename="role")
+router.register("tokens", views.ApiTokenViewSet, basename="api-token")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),

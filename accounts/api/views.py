@@ -7,8 +7,8 @@ from django.contrib.auth import authenticate
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.api.serializers import (
+    ApiTokenSerializer,
     MeSerializer,
     RoleAssignSerializer,
     RoleSerializer,
@@ -31,7 +32,7 @@ from accounts.requestguard import lockout
 from accounts.security import record_security_event
 from acountee.api.filters import BooleanFilter
 from acountee.api.permissions import IsAuthenticated, IsOwner
-from acountee.api.viewsets import ID_PATTERN, ModelViewSet
+from acountee.api.viewsets import ID_PATTERN, GenericViewSet, ModelViewSet
 from acountee.errors import AuthenticationError, ValidationFailed
 from acountee.search import SearchTextFilter
 
@@ -101,6 +102,40 @@ class TokenView(APIView):
             raise ValidationFailed(_("Only a request made with a token can revoke it."), code="NO_TOKEN")
         services.api_token_revoke(token=request.auth, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The caller's own API tokens",
+        description="Id, prefix (the key's first 8 characters), creation and last use; never a key. "
+                    "Only the signed-in user's tokens, whatever their roles.",
+        tags=["auth"],
+    ),
+    destroy=extend_schema(
+        summary="Revoke one of the caller's own API tokens",
+        description="Someone else's token id answers 404 like a missing one. Revoking the token the "
+                    "request is made with signs this client out.",
+        responses={204: OpenApiResponse(description="Token revoked")},
+        tags=["auth"],
+    ),
+)
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, GenericViewSet):
+    """A user's own API tokens: list them and revoke one (e.g. a lost laptop's) without signing in
+    with it. Revocation goes through accounts.services (a `token_revoked` security event)."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = ApiTokenSerializer
+    queryset = ApiToken.objects.none()  # for the schema; get_queryset is what runs
+
+    def get_queryset(self) -> QuerySet[ApiToken]:
+        return selectors.api_token_list(user=self.request.user)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        auth = getattr(self.request, "auth", None)
+        return {**super().get_serializer_context(), "current_token": auth if isinstance(auth, ApiToken) else None}
+
+    def perform_destroy(self, instance: ApiToken) -> None:
+        services.api_token_revoke(token=instance, request=self.request)
 
 
 class MeView(APIView):
