@@ -32,6 +32,10 @@ from audit.api.serializers import (
 )
 from audit.models import AuditEntry, SecurityEvent
 
+# The codebase's one formula-injection helper (`=`, `+`, `-`, `@`, tab, CR → a leading `'`), reused rather than
+# copied. It lives in payments for now (above audit in the layering; imported here only by this API view).
+from payments.workbench.exports import neutralise
+
 FILTER_PARAMETERS = [
     OpenApiParameter("table", str, description="Table name, e.g. invoices"),
     OpenApiParameter("action", str, description="INSERT, UPDATE, DELETE or a semantic action"),
@@ -93,7 +97,15 @@ def _stream_csv(entries: QuerySet[AuditEntry]) -> Iterator[str]:
         row = _export_row(entry)
         for key in ("before", "after", "metadata"):
             row[key] = "" if row[key] is None else json.dumps(row[key], ensure_ascii=False, cls=DjangoJSONEncoder)
-        yield writer.writerow(["" if row[c] is None else row[c] for c in EXPORT_COLUMNS])
+        # Text cells (a user agent, an actor, a JSON value) are neutralised against formula injection
+        # exactly like the bank-transfer export's; numbers stay numbers.
+        yield writer.writerow([_csv_cell(row[c]) for c in EXPORT_COLUMNS])
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return neutralise(value) if isinstance(value, str) else value
 
 
 def _stream_json(entries: QuerySet[AuditEntry]) -> Iterator[str]:
