@@ -10,8 +10,10 @@ import io
 
 import pytest
 from django.contrib.auth import authenticate
+from django.db import connection
 from django.db.models import Value
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts import services
@@ -200,6 +202,21 @@ def test_users_list_only_their_own_tokens_never_a_key(finance, approver):
     for key in [*mine, theirs]:
         assert key not in text and ApiToken.hash_key(key) not in text
     assert theirs[:8] not in text
+
+
+def test_the_token_list_runs_a_fixed_number_of_queries(finance):
+    key = token_for(finance)
+    api(key).get(TOKENS)  # last_used_at written once; not counted below
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert api(key).get(TOKENS).status_code == 200
+        return len(queries)
+
+    few = count()
+    for _ in range(5):
+        token_for(finance)
+    assert count() == few
 
 
 def test_an_owner_lists_only_their_own_tokens_too(owner, finance):
