@@ -103,26 +103,65 @@ TEMPLATES = [
 ]
 
 # --- Database --------------------------------------------------------------------------
-# PGURI selects the server; without it an embedded PostgreSQL starts in .data/pg/. ENGINE is
-# Django's PostgreSQL backend with our connection pool (acountee/db/pool.py, docs/operations.md).
+# PGURI selects the server and the role the app runs as; PGURI_OWNER the role that owns the
+# tables and runs migrations (acountee/db/roles.py, docs/adr/0007). Without PGURI an embedded
+# PostgreSQL starts in .data/pg/ with both roles set up. ENGINE is Django's PostgreSQL backend
+# with our connection pool (acountee/db/pool.py, docs/operations.md).
 PGURI = env.str("PGURI", default="")
+PGURI_OWNER = env.str("PGURI_OWNER", default="")
+DATABASE_OWNER: dict | None = None
+
+
+def _db_url(url: str) -> dict:
+    from urllib.parse import unquote
+
+    config = env.db_url_config(url)
+    config["HOST"] = unquote(config["HOST"])  # a Unix socket directory: postgres://user@%2Frun%2Fpg:5432/db
+    return config
+
+
 if PGURI:
-    _db = env.db_url_config(PGURI)
+    _db = _db_url(PGURI)
     _db["ENGINE"] = "acountee.db.backend"
+    if PGURI_OWNER:
+        _owner = _db_url(PGURI_OWNER)
+        if _owner["NAME"] != _db["NAME"]:
+            raise ImproperlyConfigured("PGURI_OWNER must name the same database as PGURI")
+        if _owner["USER"] != _db["USER"]:
+            DATABASE_OWNER = {key: _owner[key] for key in ("USER", "PASSWORD", "HOST", "PORT")}
 elif PRODUCTION:
     raise ImproperlyConfigured("PGURI must be set when ACOUNTEE_ENV=production")
+elif PGURI_OWNER:
+    raise ImproperlyConfigured("PGURI_OWNER needs PGURI (the runtime role) too")
 else:
-    from acountee.db.embedded import APP_DATABASE, start_embedded_server
+    from acountee.db.embedded import APP_DATABASE, RUNTIME_ROLE, start_embedded_server
 
     _server = start_embedded_server(Path(env.str("EMBEDDED_PG_DIR", default=str(BASE_DIR / ".data" / "pg"))))
     _db = {
         "ENGINE": "acountee.db.backend",
         "NAME": APP_DATABASE,
-        "USER": _server.user,
+        "USER": RUNTIME_ROLE,
         "PASSWORD": "",
         "HOST": _server.socket_dir,
         "PORT": _server.port,
     }
+    DATABASE_OWNER = {"USER": _server.user, "PASSWORD": "", "HOST": _server.socket_dir, "PORT": _server.port}
+
+# Keys the audit chain's seals (HMAC-SHA256, audit/chain.py). Never stored in the database;
+# losing it means keyed seals can no longer be verified. Required in production.
+AUDIT_CHAIN_KEY = env.str("AUDIT_CHAIN_KEY", default="")
+if not AUDIT_CHAIN_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "AUDIT_CHAIN_KEY must be set when ACOUNTEE_ENV=production (32+ random characters, kept outside"
+            " the database: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    # Development and tests: derived from the (development) SECRET_KEY, stable across runs.
+    import hashlib as _hashlib
+
+    AUDIT_CHAIN_KEY = _hashlib.sha256(b"acountee audit chain key\0" + SECRET_KEY.encode()).hexdigest()
+elif PRODUCTION and len(AUDIT_CHAIN_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_CHAIN_KEY is too short: production needs 32+ random characters")
 
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
 DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=5_000)

@@ -63,6 +63,8 @@ class AuditSeal(models.Model):
     prev_checksum = models.CharField(_("previous checksum"), max_length=64, blank=True)
     checksum = models.CharField(_("checksum"), max_length=64)
     sealed_at = models.DateTimeField(_("sealed at"))
+    # 1: sha256 (before keyed sealing, or a session without the key); 2: HMAC with AUDIT_CHAIN_KEY.
+    version = models.SmallIntegerField(_("checksum version"), default=1)
 
     class Meta:
         db_table = "audit_seals"

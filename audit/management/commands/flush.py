@@ -1,7 +1,8 @@
 """`flush` that can empty the append-only audit tables (tests' TransactionTestCase uses it).
 
 The append-only triggers refuse TRUNCATE. Emptying the whole database is a deliberate act
-of a table owner: the triggers are disabled and re-enabled inside the same transaction (so a
+of a table owner: it runs as the owner role (PGURI_OWNER; the runtime role may not truncate
+or touch triggers), the triggers are disabled and re-enabled inside the same transaction (so a
 crash leaves them enabled). Refused outright in production.
 """
 
@@ -14,6 +15,8 @@ from django.core.management import CommandError
 from django.core.management.commands import flush
 from django.db import connections, transaction
 
+from acountee.db.roles import owner_connection
+
 GUARDED = (
     ("audit", "audit_no_truncate"),
     ("audit_seals", "audit_seals_no_truncate"),
@@ -25,6 +28,10 @@ class Command(flush.Command):
     def handle(self, **options: Any) -> None:
         if getattr(settings, "PRODUCTION", False):
             raise CommandError("flush would erase the audit log; refused in production.")
+        with owner_connection(connections[options["database"]]):
+            return self._flush(**options)
+
+    def _flush(self, **options: Any) -> None:
         connection = connections[options["database"]]
         with connection.cursor() as cursor:
             cursor.execute(

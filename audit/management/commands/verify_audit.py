@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -14,9 +15,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--limit", type=int, default=100, help="List at most this many broken entries.")
+        parser.add_argument(
+            "--anchors", type=Path, default=None,
+            help="A file written by audit_anchor: each anchored head must still be in the chain.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = verify_chain(limit=max(1, options["limit"]))
+        anchors = options["anchors"]
+        if anchors is not None and not anchors.is_file():
+            raise CommandError(f"No anchor file at {anchors}.", returncode=2)
+        result = verify_chain(limit=max(1, options["limit"]), anchors=anchors)
         if result.ok:
             self.stdout.write(
                 self.style.SUCCESS(
@@ -28,7 +36,8 @@ class Command(BaseCommand):
             return
         for entry in result.broken:
             seal = f" (seal #{entry.seal_seq})" if entry.seal_seq is not None else ""
-            self.stderr.write(f"Broken audit entry id={entry.id}{seal}: {PROBLEMS[entry.problem]}")
+            what = "Anchor" if entry.problem.startswith("anchor") else f"Broken audit entry id={entry.id}"
+            self.stderr.write(f"{what}{seal}: {PROBLEMS[entry.problem]}")
         first = result.broken[0]
         raise CommandError(
             f"Audit log tampered: first broken entry id={first.id} ({first.problem}); "
