@@ -94,12 +94,15 @@ class ApprovalFlowStep(models.Model):
 
 
 class ApprovalFlowStepUser(models.Model):
-    """An approver named on a flow step."""
+    """An approver named on a flow step, or an alternate: alternates are copied into a request's
+    chain only in place of approvers who cannot approve that request (they prepared it, or are
+    inactive with no substitute) — the documented way through for a chief accountant's own request."""
 
     step = models.ForeignKey(ApprovalFlowStep, verbose_name=_("step"), on_delete=models.CASCADE,
                              related_name="step_users")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.PROTECT,
                              related_name="+")
+    is_alternate = models.BooleanField(_("alternate"), default=False, db_default=False)
     added_at = models.DateTimeField(_("added at"), auto_now_add=True, db_default=Now())
 
     class Meta:
@@ -123,6 +126,9 @@ class Approval(models.Model):
     flow = models.ForeignKey(ApprovalFlow, verbose_name=_("copied from flow"), null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+")
     current_step = models.PositiveSmallIntegerField(_("current step"), default=0)
+    # Set by hand (inline steps or a chosen flow) by someone holding approvals.customize_chain;
+    # otherwise the chain is rebuilt from the amount's flow when approval is requested.
+    is_custom = models.BooleanField(_("custom chain"), default=False, db_default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -130,6 +136,7 @@ class Approval(models.Model):
         db_table = "approval"
         verbose_name = _("approval chain")
         verbose_name_plural = _("approval chains")
+        permissions = [("customize_chain", _("Can give a payment request a custom approval chain"))]
 
     def __str__(self) -> str:
         return f"{self.pr_id} @ {self.current_step}"

@@ -137,6 +137,12 @@ class Invoice(models.Model):
     payment_bank_name = models.CharField(_("payment bank name"), max_length=400, blank=True)
     payment_bank_account = models.CharField(_("payment bank account"), max_length=50, blank=True)
     payment_account_name = models.CharField(_("payment account name"), max_length=400, blank=True)
+    # Who last changed the payment details by hand (empty: as the seller wrote them). Whoever
+    # changed where an invoice is paid becomes a preparer of the request that pays it.
+    payment_details_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("payment details changed by"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="+",
+    )
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("imported by"), on_delete=models.PROTECT,
                                     null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -59,8 +59,8 @@ class PaymentRequestStatus(models.TextChoices):
 
 
 S = PaymentRequestStatus
-# The whole state machine (SPEC §4). Services consult this table before every transition;
-# `delete` is allowed from draft only and is not a state.
+# The whole state machine, as a table for the docs and the lifecycle tests (the services check
+# each transition's source state themselves); `delete` is allowed from draft only and is not a state.
 PR_TRANSITIONS: dict[str, dict[str, str]] = {
     "request_approval": {S.DRAFT: S.PENDING},
     # approve keeps pending while steps remain; the last step moves pending → approved.
@@ -72,7 +72,6 @@ PR_TRANSITIONS: dict[str, dict[str, str]] = {
     "complete": {S.APPROVED: S.COMPLETED},
     "uncomplete": {S.COMPLETED: S.APPROVED},
 }
-EDITABLE_STATUSES = frozenset({S.DRAFT})
 
 
 class PaymentRequest(models.Model):
@@ -97,6 +96,18 @@ class PaymentRequest(models.Model):
     bank_account = models.CharField(_("bank account"), max_length=64, blank=True)
     account_name = models.CharField(_("account holder name"), max_length=200, blank=True)
     payment_reference = models.CharField(_("payment reference"), max_length=128, blank=True)
+    # The payee as it stood when approval was requested (docs/controls.md, PAYEE-FROZEN): what the
+    # approvers approve and what the bank export pays. Empty while the request is a draft.
+    payee_bank_name = models.CharField(_("payee bank"), max_length=200, blank=True)
+    payee_bank_account = models.CharField(_("payee bank account"), max_length=64, blank=True)
+    payee_account_name = models.CharField(_("payee account holder"), max_length=200, blank=True)
+    payee_tax_code = models.CharField(_("payee tax code"), max_length=32, blank=True)
+    # NEW-PAYEE-FLAGGED: this account was never paid before for this supplier; and the account
+    # the supplier was last paid to, when it differs (shown old → new to every approver).
+    payee_is_new = models.BooleanField(_("new payee account"), default=False)
+    previous_bank_name = models.CharField(_("previously paid bank"), max_length=200, blank=True)
+    previous_bank_account = models.CharField(_("previously paid bank account"), max_length=64, blank=True)
+    previous_account_name = models.CharField(_("previously paid account holder"), max_length=200, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -111,7 +122,10 @@ class PaymentRequest(models.Model):
         ordering = ["-id"]
         verbose_name = _("payment request")
         verbose_name_plural = _("payment requests")
-        permissions = [("complete_paymentrequest", _("Can complete and un-complete payment requests"))]
+        permissions = [
+            ("complete_paymentrequest", _("Can complete payment requests")),
+            ("uncomplete_paymentrequest", _("Can un-complete payment requests (reverse a recorded payment)")),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="pr_amount_not_negative"),
             models.CheckConstraint(condition=~Q(name=""), name="pr_name_not_empty"),
@@ -120,6 +134,11 @@ class PaymentRequest(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(type__in=[t.value for t in PaymentRequestType]), name="pr_type_valid"
+            ),
+            # A request out of draft always carries its frozen payee (PAYEE-FROZEN).
+            models.CheckConstraint(
+                condition=Q(status=PaymentRequestStatus.DRAFT) | ~Q(payee_bank_account=""),
+                name="pr_payee_frozen_out_of_draft",
             ),
             # completed_at is set exactly when the PR is completed.
             models.CheckConstraint(
@@ -181,3 +200,27 @@ class PRInvoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pr_id} ← {self.invoice_id}"
+
+
+class PaymentRequestPreparer(models.Model):
+    """Someone who shaped a payment request: created it, changed its payee, amount, invoices or
+    chain, or requested its approval (docs/controls.md, PREPARER-NEVER-APPROVES). Kept for the
+    request's whole life, also after it returns to draft: a preparer never approves any step of it."""
+
+    pr = models.ForeignKey(PaymentRequest, verbose_name=_("payment request"), on_delete=models.CASCADE,
+                           related_name="preparers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("preparer"), on_delete=models.PROTECT,
+                             related_name="+")
+    first_action = models.CharField(_("first action"), max_length=64)
+    added_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    class Meta:
+        db_table = "pr_preparers"
+        ordering = ["pr", "id"]
+        verbose_name = _("preparer")
+        verbose_name_plural = _("preparers")
+        constraints = [models.UniqueConstraint(fields=["pr", "user"], name="pr_preparers_pr_user_unique")]
+        indexes = [models.Index(fields=["user", "pr"], name="pr_preparers_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.pr_id}: {self.user_id}"
