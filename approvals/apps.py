@@ -6,3 +6,10 @@ class ApprovalsConfig(AppConfig):
     name = "approvals"
     verbose_name = _("Approvals")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from approvals.checks import check_self_approval
+
+        checks.register(check_self_approval, checks.Tags.security)

@@ -23,7 +23,7 @@ from approvals.models import (
     ApprovalStep,
     ApprovalStepUser,
 )
-from payments.models import PaymentRequest, PaymentRequestStatus, PRInvoice
+from payments.models import PaymentRequest, PaymentRequestPreparer, PaymentRequestStatus, PRInvoice
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -63,8 +63,8 @@ def awaiting(user: User, qs: QuerySet[PaymentRequest] | None = None) -> QuerySet
         approval__pr=OuterRef("pk"), step__number=OuterRef("approval__current_step"), acted_by=user
     )
     qs = qs.filter(status=PaymentRequestStatus.PENDING).filter(Exists(open_place)).exclude(Exists(acted))
-    if not settings.ALLOW_SELF_APPROVAL:
-        qs = qs.exclude(maker=user)
+    if not settings.ALLOW_SELF_APPROVAL:  # PREPARER-NEVER-APPROVES: not in a preparer's queue
+        qs = qs.exclude(Exists(PaymentRequestPreparer.objects.filter(pr=OuterRef("pk"), user=user)))
     return qs
 
 
@@ -110,6 +110,7 @@ def payment_request_detail(*, user: User) -> QuerySet[PaymentRequest]:
         Prefetch("approval__steps", queryset=steps),
         "attachments__file",
         Prefetch("invoice_links", queryset=PRInvoice.objects.select_related("invoice").order_by("id")),
+        Prefetch("preparers", queryset=PaymentRequestPreparer.objects.select_related("user").order_by("id")),
     )
     return qs
 

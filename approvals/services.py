@@ -37,7 +37,7 @@ from acountee.errors import (
     PermissionDeniedError,
     ValidationFailed,
 )
-from approvals import events
+from approvals import events, policy
 from approvals.models import (
     Approval,
     ApprovalDelegation,
@@ -49,10 +49,21 @@ from approvals.models import (
     ApprovalStepUser,
     StepMode,
 )
-from audit.services import audit_log_many
+from audit.models import SecurityEventKind
+from audit.services import audit_log_many, security_event_record
 from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PaymentRequestType
-from payments.selectors import payment_request_bank_details
-from payments.services import audit, ensure_can_prepare, ensure_status, payment_request_lock
+from payments.selectors import payment_request_bank_details, preparer_ids
+from payments.services import (
+    audit,
+    ensure_can_prepare,
+    ensure_status,
+    invoices_total,
+    payee_freeze,
+    payee_release,
+    payment_request_lock,
+    payment_request_sync_amount,
+    preparers_add,
+)
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -64,12 +75,14 @@ MAX_APPROVERS_PER_STEP = 50
 MAX_BULK_APPROVE = 1000
 
 
-class StepSpec(TypedDict):
-    """An inline step: {"name": str, "mode": "anyof"|"allof", "approvers": [User, …]}."""
+class StepSpec(TypedDict, total=False):
+    """A step: {"name": str, "mode": "anyof"|"allof", "approvers": [User, …]}; a flow's step may
+    also name "alternates" (docs/controls.md, ELIGIBLE-APPROVERS-UP-FRONT)."""
 
     name: str
     mode: str
     approvers: Sequence[User]
+    alternates: Sequence[User]
 
 
 # --- small helpers ---------------------------------------------------------------------------------
@@ -147,27 +160,11 @@ def _step_snapshot(step: ApprovalStep) -> dict[str, Any]:
 
 
 # --- chain building ------------------------------------------------------------------------------
-def flow_for_amount(amount: Decimal) -> ApprovalFlow | None:
-    """The active flow whose [min, max) range holds `amount` (at most one: ranges of active
-    flows never overlap)."""
-    return (
-        ApprovalFlow.objects.filter(is_active=True)
-        .filter(Q(min_amount__isnull=False) | Q(max_amount__isnull=False))
-        .filter(Q(min_amount__isnull=True) | Q(min_amount__lte=amount))
-        .filter(Q(max_amount__isnull=True) | Q(max_amount__gt=amount))
-        .order_by("id")
-        .first()
-    )
+flow_for_amount = policy.flow_for_amount
 
 
-def _flow_steps(flow: ApprovalFlow) -> list[tuple[str, str, list[User]]]:
-    steps = []
-    for step in flow.steps.order_by("number").prefetch_related("step_users__user"):
-        steps.append((step.name, step.mode, [su.user for su in step.step_users.all()]))
-    return steps
-
-
-def _write_chain(approval: Approval, steps: list[tuple[str, str, list[User]]], flow: ApprovalFlow | None) -> None:
+def _write_chain(approval: Approval, steps: list[policy.ChainStep], flow: ApprovalFlow | None, *,
+                 is_custom: bool) -> None:
     """Replace the chain's steps (draft only; the caller holds the PR and approval locks)."""
     ApprovalStep.objects.filter(approval=approval).delete()
     created = ApprovalStep.objects.bulk_create(
@@ -179,25 +176,36 @@ def _write_chain(approval: Approval, steps: list[tuple[str, str, list[User]]], f
          for step, (_name, _mode, approvers) in zip(created, steps, strict=True) for user in approvers]
     )
     approval.flow = flow
+    approval.is_custom = is_custom
     approval.current_step = 0
-    approval.save(update_fields=["flow", "current_step", "updated_at"])
+    approval.save(update_fields=["flow", "is_custom", "current_step", "updated_at"])
 
 
-def _resolve_chain(*, amount: Decimal, flow: ApprovalFlow | None, steps: Sequence[StepSpec] | None,
-                   ) -> tuple[list[tuple[str, str, list[User]]], ApprovalFlow | None]:
+def _preview_chain(flow: ApprovalFlow | None) -> list[policy.ChainStep]:
+    """A draft's chain before approval is requested: the flow as written (the request's own
+    chain is built, for its final amount and preparers, at request approval)."""
+    if flow is None:
+        return []
+    return [(step.name, step.mode, step.approvers) for step in policy.flow_steps(flow)]
+
+
+def _resolve_chain(*, actor: User | None, amount: Decimal, flow: ApprovalFlow | None,
+                   steps: Sequence[StepSpec] | None) -> tuple[list[policy.ChainStep], ApprovalFlow | None, bool]:
+    """(steps, source flow, custom?) for a draft. Inline steps or a chosen flow make a custom
+    chain and need `approvals.customize_chain` (CHAIN-FROM-POLICY)."""
     if flow is not None and steps is not None:
         raise ValidationFailed(_("Give either a flow or inline steps, not both."), code="FLOW_AND_STEPS")
     if steps is not None:
-        return _clean_steps(steps), None
+        policy.ensure_may_customize(actor)
+        return _clean_steps(steps), None, True
     if flow is not None:
+        policy.ensure_may_customize(actor)
         if not flow.is_active:
             raise ValidationFailed(_("This approval flow is not active."), code="FLOW_INACTIVE",
                                    details={"flow": [flow.pk]})
-        return _flow_steps(flow), flow
-    by_amount = flow_for_amount(amount)
-    if by_amount is None:
-        return [], None
-    return _flow_steps(by_amount), by_amount
+        return _preview_chain(flow), flow, True
+    by_amount = policy.flow_for_amount(amount)
+    return _preview_chain(by_amount), by_amount, False
 
 
 # --- PR create / update / delete ------------------------------------------------------------------
@@ -228,26 +236,44 @@ def _apply_pr_fields(pr: PaymentRequest, fields: dict[str, Any], payment_method:
         raise ValidationFailed(_("A name is required."), details={"name": [_("This field is required.")]})
 
 
+def _ensure_typed_amount_allowed(pr: PaymentRequest, fields: dict[str, Any]) -> None:
+    """AMOUNT-FROM-INVOICES: a request backed by invoices (and every direct request) is for the
+    sum of its invoices; only an advanced request without invoices has a typed amount."""
+    if "amount" not in fields or fields["amount"] is None:
+        return
+    derived = invoices_total(pr) if pr.pk else None
+    if derived is None and pr.type == PaymentRequestType.DIRECT:
+        derived = Decimal(0)
+    if derived is not None and _money(fields["amount"], "amount") != derived:
+        raise ValidationFailed(
+            _("The amount of this payment request is the total of its invoices (%(total)s): it cannot be typed.")
+            % {"total": derived}, code="AMOUNT_FROM_INVOICES",
+            details={"amount": [_("Set by the linked invoices.")]},
+        )
+
+
 def payment_request_create(
-    *, actor: User, name: str, amount: Decimal | str, type: str = PaymentRequestType.DIRECT,
+    *, actor: User, name: str, amount: Decimal | str | None = None, type: str = PaymentRequestType.DIRECT,
     currency: str = "VND", note: str = "", bank_name: str = "", bank_account: str = "", account_name: str = "",
     payment_method: PaymentMethod | None = None, flow: ApprovalFlow | None = None,
     steps: Sequence[StepSpec] | None = None, maker: User | None = None,
 ) -> PaymentRequest:
-    """A new draft PR with its own chain: inline `steps`, a copy of `flow`, or — given
-    neither — a copy of the active flow whose amount range holds `amount` (else no steps
-    yet; they can be set while the PR is a draft)."""
-    pr = PaymentRequest(maker=maker or actor, status=S.DRAFT)
-    _apply_pr_fields(pr, {"name": name, "type": type, "amount": amount, "currency": currency, "note": note,
-                          "bank_name": bank_name, "bank_account": bank_account, "account_name": account_name},
-                     payment_method)
-    chain, source_flow = _resolve_chain(amount=pr.amount, flow=flow, steps=steps)
+    """A new draft PR. Its chain shown in draft is the amount's flow; inline `steps` or a chosen
+    `flow` make a custom chain (only with `approvals.customize_chain`). A direct PR's amount
+    comes from the invoices linked to it afterwards."""
+    pr = PaymentRequest(maker=maker or actor, status=S.DRAFT, type=type)
+    fields = {"name": name, "type": type, "amount": Decimal(0) if amount is None else amount, "currency": currency,
+              "note": note, "bank_name": bank_name, "bank_account": bank_account, "account_name": account_name}
+    _apply_pr_fields(pr, fields, payment_method)
+    _ensure_typed_amount_allowed(pr, {"amount": amount})
+    chain, source_flow, is_custom = _resolve_chain(actor=actor, amount=pr.amount, flow=flow, steps=steps)
     with transaction.atomic():
         pr.save()
         approval = Approval.objects.create(pr=pr, flow=source_flow)
-        _write_chain(approval, chain, source_flow)
+        _write_chain(approval, chain, source_flow, is_custom=is_custom)
+        preparers_add(pr=pr, users=[pr.maker, actor], action="create_pr")
         audit(action="create_pr", table="pr", record_id=pr.pk, actor=actor,
-              metadata={"flow": source_flow.pk if source_flow else None, "steps": len(chain)})
+              metadata={"flow": source_flow.pk if source_flow else None, "steps": len(chain), "custom": is_custom})
     return pr
 
 
@@ -268,16 +294,16 @@ def payment_request_create_from_invoices(
         raise NotFoundError(_("Invoice not found."), code="INVOICE_NOT_FOUND")
     if len({inv.currency for inv in invoices}) > 1:
         raise ValidationFailed(_("The invoices are in different currencies."), code="MIXED_CURRENCIES")
-    amount = sum((inv.total_payable or Decimal(0) for inv in invoices), Decimal(0))
     if not name:
         sellers = list(dict.fromkeys(inv.seller_name for inv in invoices if inv.seller_name))
         name = ", ".join(sellers[:3]) + ("…" if len(sellers) > 3 else "")
         name = (name or _("Payment request")).strip()[:255]
     with transaction.atomic():
-        pr = payment_request_create(actor=actor, name=name, amount=amount, type=PaymentRequestType.DIRECT,
+        pr = payment_request_create(actor=actor, name=name, type=PaymentRequestType.DIRECT,
                                     currency=invoices[0].currency or "VND", flow=flow)
         for invoice in invoices:
             invoice_link(invoice=invoice, pr=pr, actor=actor)
+        pr.refresh_from_db()
     return pr
 
 
@@ -293,16 +319,20 @@ def payment_request_update(
         ensure_status(pr, S.DRAFT, action=_("edit"))
         before = {key: str(getattr(pr, key)) for key in fields if key in PR_EDITABLE_FIELDS}
         _apply_pr_fields(pr, fields, payment_method)
+        _ensure_typed_amount_allowed(pr, fields)
         pr.save()
+        payment_request_sync_amount(pr)
+        preparers_add(pr=pr, users=[actor], action="update_pr")
         metadata: dict[str, Any] = {"fields": sorted(before)}
         if flow is not _UNSET or steps is not _UNSET:
             approval = _lock_approval(pr)
-            chain, source_flow = _resolve_chain(
-                amount=pr.amount, flow=None if flow is _UNSET else flow, steps=None if steps is _UNSET else steps
+            chain, source_flow, is_custom = _resolve_chain(
+                actor=actor, amount=pr.amount, flow=None if flow is _UNSET else flow,
+                steps=None if steps is _UNSET else steps,
             )
-            _write_chain(approval, chain, source_flow)
+            _write_chain(approval, chain, source_flow, is_custom=is_custom)
             metadata.update({"chain_replaced": True, "flow": source_flow.pk if source_flow else None,
-                             "steps": len(chain)})
+                             "steps": len(chain), "custom": is_custom})
         audit(action="update_pr", table="pr", record_id=pr.pk, actor=actor, metadata=metadata)
     return pr
 
@@ -318,23 +348,19 @@ def payment_request_delete(*, pr: PaymentRequest, actor: User | None) -> None:
 
 
 # --- request approvals ------------------------------------------------------------------------------
-def _ensure_ready_for_approval(pr: PaymentRequest, steps: list[ApprovalStep]) -> None:
-    if not steps:
-        raise ValidationFailed(_("The payment request has no approval steps."), code="NO_APPROVAL_STEPS")
-    for step in steps:
-        users = [su.user for su in step.step_users.all()]
-        if not users:
-            raise ValidationFailed(_("Step %(n)d has no approver.") % {"n": step.number},
-                                   code="STEP_WITHOUT_APPROVERS", details={"step": step.number})
-        inactive = [u.pk for u in users if not u.is_active]
-        if inactive:
-            raise ValidationFailed(_("Step %(n)d names an inactive approver.") % {"n": step.number},
-                                   code="INACTIVE_APPROVER", details={"step": step.number, "users": inactive})
-    if pr.amount <= 0:
-        raise ValidationFailed(_("The amount must be greater than zero."), code="INVALID_AMOUNT")
-    if pr.type == PaymentRequestType.ADVANCED and not (pr.bank_account and pr.account_name):
-        raise ValidationFailed(_("An advanced payment request needs a bank account and account holder name."),
-                               code="MISSING_BANK_DETAILS")
+MIN_ADVANCED_DOCUMENTS = 1
+
+
+def _ensure_ready_for_approval(pr: PaymentRequest) -> None:
+    if pr.type == PaymentRequestType.ADVANCED:
+        if not (pr.bank_account and pr.account_name):
+            raise ValidationFailed(_("An advanced payment request needs a bank account and account holder name."),
+                                   code="MISSING_BANK_DETAILS")
+        # ADVANCED-NEEDS-EVIDENCE: with no invoice behind a typed amount, approvers need a document.
+        if not pr.invoice_links.exists() and pr.attachments.count() < MIN_ADVANCED_DOCUMENTS:
+            raise ValidationFailed(_("A payment request without invoices needs a supporting document (contract, "
+                                     "quotation, advance request) attached before approval is requested."),
+                                   code="NO_SUPPORTING_DOCUMENT")
     if pr.type == PaymentRequestType.DIRECT:
         if not pr.invoice_links.exists():
             raise ValidationFailed(_("A direct payment request needs at least one invoice."), code="NO_INVOICES")
@@ -346,10 +372,36 @@ def _ensure_ready_for_approval(pr: PaymentRequest, steps: list[ApprovalStep]) ->
         if details.missing:
             raise ValidationFailed(_("The invoices name no bank account: fill in their payment details first."),
                                    code="MISSING_BANK_DETAILS")
+    if pr.amount <= 0:
+        raise ValidationFailed(_("The amount must be greater than zero."), code="INVALID_AMOUNT")
+
+
+def _chain_for_request(pr: PaymentRequest, approval: Approval, preparers: set[int]) -> list[ApprovalStep]:
+    """CHAIN-FROM-POLICY: the amount's flow, copied now and frozen (later flow edits change
+    nothing); a custom chain must contain it. Every step must have an eligible approver."""
+    flow = policy.flow_for_amount(pr.amount)
+    required = policy.policy_chain(flow, preparers) if flow is not None else None
+    if approval.is_custom:
+        current = [(step.name, step.mode, [su.user for su in step.step_users.all()])
+                   for step in approval.steps.order_by("number").prefetch_related("step_users__user")]
+        if not current:
+            raise ValidationFailed(_("The payment request has no approval steps."), code="NO_APPROVAL_STEPS")
+        policy.ensure_custom_chain_eligible(current, preparers)
+        if required is not None:
+            policy.ensure_covers_policy(current, required, flow)  # type: ignore[arg-type]
+    else:
+        if required is None:
+            raise ValidationFailed(
+                _("No active approval flow covers %(amount)s: ask an owner to set up an approval flow for this "
+                  "amount.") % {"amount": pr.amount}, code="NO_FLOW_FOR_AMOUNT",
+            )
+        _write_chain(approval, required, flow, is_custom=False)
+    return list(approval.steps.order_by("number"))
 
 
 def payment_request_request_approval(*, pr: PaymentRequest, actor: User | None) -> PaymentRequest:
-    """draft → pending; the first step's approvers are told."""
+    """draft → pending: the amount, payee and chain are fixed now (docs/controls.md); the first
+    step's approvers are told."""
     with transaction.atomic():
         pr = payment_request_lock(pk=pr.pk)
         ensure_can_prepare(pr, actor)
@@ -357,14 +409,29 @@ def payment_request_request_approval(*, pr: PaymentRequest, actor: User | None) 
             raise ConflictError(_("Approval has already been requested."), code="ALREADY_REQUESTED")
         ensure_status(pr, S.DRAFT, action=_("request approval for"))
         approval = _lock_approval(pr)
-        steps = list(approval.steps.order_by("number").prefetch_related("step_users__user"))
-        _ensure_ready_for_approval(pr, steps)
+        invoices = _linked_invoices(pr)  # locked: their payment details cannot change under us
+        payment_request_sync_amount(pr)
+        preparers_add(pr=pr, users=[actor], action="request_approval")
+        preparers_add(pr=pr, users=[i.payment_details_changed_by_id for i in invoices], action="change_payee")
+        preparers = preparer_ids([pr.pk])[pr.pk]
+        _ensure_ready_for_approval(pr)
+        steps = _chain_for_request(pr, approval, preparers)
+        payee_freeze(pr)
         pr.status = S.PENDING
-        pr.save(update_fields=["status", "updated_at"])
+        pr.save()
         approval.current_step = steps[0].number
         approval.save(update_fields=["current_step", "updated_at"])
-        audit(action="request_approval", table="pr", record_id=pr.pk, actor=actor,
-              metadata={"steps": [_step_snapshot(s) for s in steps]})
+        audit(action="request_approval", table="pr", record_id=pr.pk, actor=actor, metadata={
+            "steps": [_step_snapshot(s) for s in steps], "amount": str(pr.amount), "flow": approval.flow_id,
+            "custom": approval.is_custom, "payee": {"bank_account": pr.payee_bank_account,
+                                                   "account_name": pr.payee_account_name,
+                                                   "tax_code": pr.payee_tax_code, "new": pr.payee_is_new},
+        })
+        if pr.payee_is_new:
+            security_event_record(kind=SecurityEventKind.NEW_PAYEE, user=actor, details={
+                "pr": pr.pk, "bank_account": pr.payee_bank_account, "account_name": pr.payee_account_name,
+                "tax_code": pr.payee_tax_code, "previous_bank_account": pr.previous_bank_account,
+            })
         events.approvals_requested(pr, steps[0])
     return pr
 
@@ -418,15 +485,21 @@ class _Delegators:
         return [pk for pk in approver_ids if pk in self._ids]
 
 
-def _choose_slot(pr: PaymentRequest, state: _StepState, actor: User, delegators: _Delegators) -> int:
-    """Whose place on the current step `actor` fills, or the refusal that applies."""
+def _choose_slot(pr: PaymentRequest, state: _StepState, actor: User, delegators: _Delegators,
+                 preparers: set[int]) -> int:
+    """Whose place on the current step `actor` fills, or the refusal that applies.
+    PREPARER-NEVER-APPROVES: nobody who prepared the request approves it, in their own place or
+    as a substitute, and a preparer's place is filled by nobody (ALLOW_SELF_APPROVAL, for a
+    one-person company, lifts the first rule only)."""
     filled = {r.approver_id for r in state.records}
     if any(r.acted_by_id == actor.pk for r in state.records):
         raise ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED",
                             details={"step": state.step.number})
     if actor.pk in state.approver_ids:
-        if pr.maker_id == actor.pk and not settings.ALLOW_SELF_APPROVAL:
-            raise PermissionDeniedError(_("You cannot approve a payment request you made."), code="SELF_APPROVAL")
+        if actor.pk in preparers and not settings.ALLOW_SELF_APPROVAL:
+            raise PermissionDeniedError(
+                _("You prepared this payment request (you made it, changed it, or requested its approval): "
+                  "someone who did not prepare it must approve it."), code="SELF_APPROVAL")
         if actor.pk in filled:
             raise ConflictError(_("Your approval on this step has already been given by your substitute."),
                                 code="ALREADY_APPROVED", details={"step": state.step.number})
@@ -435,9 +508,13 @@ def _choose_slot(pr: PaymentRequest, state: _StepState, actor: User, delegators:
     if not standing_in_for:
         raise PermissionDeniedError(_("You are not an approver of the current step."), code="NOT_AN_APPROVER",
                                     details={"step": state.step.number})
-    if pr.maker_id == actor.pk:
-        raise PermissionDeniedError(_("A substitute never approves a payment request they made."),
+    if actor.pk in preparers:
+        raise PermissionDeniedError(_("A substitute never approves a payment request they prepared."),
                                     code="SELF_APPROVAL")
+    standing_in_for = [pk for pk in standing_in_for if pk not in preparers or settings.ALLOW_SELF_APPROVAL]
+    if not standing_in_for:
+        raise PermissionDeniedError(_("The approver you stand in for prepared this payment request: their place "
+                                      "cannot be filled by a substitute."), code="SELF_APPROVAL")
     open_slots = [pk for pk in standing_in_for if pk not in filled]
     if not open_slots:
         raise ConflictError(_("This approval has already been given."), code="ALREADY_APPROVED",
@@ -458,6 +535,7 @@ class _Chain:
     steps: dict[int, ApprovalStep]  # by number
     approvers: dict[int, list[int]]  # step id → user ids, in assignment order
     records: list[ApprovalRecord]
+    preparers: set[int]
 
 
 @dataclass
@@ -469,8 +547,8 @@ class _Decision:
 
 
 def _load_chains(pks: list[int]) -> list[_Chain]:
-    """Lock the PRs (ascending id), then their approvals (same order), and read the chains:
-    five queries whatever the number of PRs."""
+    """Lock the PRs (ascending id), then their approvals (same order), and read the chains and
+    the preparers: six queries whatever the number of PRs."""
     prs = list(PaymentRequest.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("id"))
     approvals = {a.pr_id: a for a in Approval.objects.select_for_update().filter(pr_id__in=[p.pk for p in prs])
                  .order_by("pr_id")}
@@ -487,12 +565,13 @@ def _load_chains(pks: list[int]) -> list[_Chain]:
     records: dict[int, list[ApprovalRecord]] = {}
     for record in ApprovalRecord.objects.filter(approval_id__in=approval_ids).order_by("id"):
         records.setdefault(record.approval_id, []).append(record)
+    preparers = preparer_ids([p.pk for p in prs])
     chains = []
     for pr in prs:
         approval = approvals.get(pr.pk)
         aid = approval.pk if approval else None
         chains.append(_Chain(pr=pr, approval=approval, steps=steps.get(aid, {}), approvers=approvers,
-                             records=records.get(aid, [])))
+                             records=records.get(aid, []), preparers=preparers[pr.pk]))
     return chains
 
 
@@ -516,7 +595,7 @@ def _decide(chain: _Chain, actor: User, delegators: _Delegators, step: int | Non
     state = _StepState(step=current, approver_ids=chain.approvers.get(current.pk, []),
                        records=[r for r in chain.records if r.step_id == current.pk])
     try:
-        slot = _choose_slot(pr, state, actor, delegators)
+        slot = _choose_slot(pr, state, actor, delegators, chain.preparers)
     except PermissionDeniedError as exc:
         # A repeat of an approval that already moved the chain on is a conflict, not a stranger.
         if exc.code == "NOT_AN_APPROVER" and mine:
@@ -711,7 +790,8 @@ def _back_to_draft(pr: PaymentRequest, approval: Approval) -> list[dict[str, Any
     approval.current_step = 0
     approval.save(update_fields=["current_step", "updated_at"])
     pr.status = S.DRAFT
-    pr.save(update_fields=["status", "updated_at"])
+    payee_release(pr)
+    pr.save()
     return cleared
 
 
@@ -865,10 +945,19 @@ def _complete_batch(ids: list[int], references: dict[int, str], actor: User | No
     return outcome
 
 
-def payment_request_uncomplete(*, pr: PaymentRequest, actor: User | None) -> PaymentRequest:
+def payment_request_uncomplete(*, pr: PaymentRequest, actor: User | None, reason: str) -> PaymentRequest:
     """completed → approved (a payment bounced, or was recorded by mistake); the linked
-    invoices are reopened. The old reference stays in the audit entry."""
-    _ensure_can_complete(actor)
+    invoices are reopened. UNCOMPLETE-CONTROLLED: its own permission and a reason, both in the
+    audit entry with the old reference, and a security event (an approved request can be paid again)."""
+    if actor is not None and not actor.has_perm("payments.uncomplete_paymentrequest"):
+        raise PermissionDeniedError(_("Reversing a recorded payment needs the permission to un-complete payment "
+                                      "requests."), code="PERMISSION_DENIED")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("A reason is required to un-complete a payment request."), code="REASON_REQUIRED",
+                               details={"reason": [_("This field is required.")]})
+    if len(reason) > 2000:
+        raise ValidationFailed(_("The reason is too long."), details={"reason": [_("At most 2000 characters.")]})
     with transaction.atomic():
         pr = payment_request_lock(pk=pr.pk)
         if pr.status == S.APPROVED:
@@ -885,7 +974,9 @@ def payment_request_uncomplete(*, pr: PaymentRequest, actor: User | None) -> Pay
 
             invoices_mark_reopened(invoices=invoices, actor=actor)
         audit(action="uncomplete", table="pr", record_id=pr.pk, actor=actor,
-              metadata={"payment_reference": old_reference, "invoices": [i.pk for i in invoices]})
+              metadata={"payment_reference": old_reference, "invoices": [i.pk for i in invoices], "reason": reason})
+        security_event_record(kind=SecurityEventKind.PAYMENT_UNCOMPLETED, user=actor, details={
+            "pr": pr.pk, "payment_reference": old_reference, "reason": reason})
     return pr
 
 
@@ -914,8 +1005,30 @@ def _save_flow(flow: ApprovalFlow) -> None:
         raise
 
 
+def _clean_alternates(steps: Sequence[StepSpec]) -> list[list[User]]:
+    """Each step's alternates: active, distinct, none of them also an approver of the step."""
+    out = []
+    for index, step in enumerate(steps, start=1):
+        alternates = list(step.get("alternates") or [])
+        approver_ids = {u.pk for u in step.get("approvers") or []}
+        if len({u.pk for u in alternates}) != len(alternates) or approver_ids & {u.pk for u in alternates}:
+            raise ValidationFailed(
+                _("Step %(n)d names a person twice (an alternate is not also an approver).") % {"n": index},
+                code="DUPLICATE_APPROVER", details={"steps": {index: {"alternates": [_("Each person once.")]}}},
+            )
+        if len(alternates) > MAX_APPROVERS_PER_STEP:
+            raise ValidationFailed(_("Too many approvers in one step."), details={"steps": {index: {}}})
+        inactive = [u.pk for u in alternates if not u.is_active]
+        if inactive:
+            raise ValidationFailed(_("Inactive users cannot approve."), code="INACTIVE_APPROVER",
+                                   details={"steps": {index: {"alternates": inactive}}})
+        out.append(alternates)
+    return out
+
+
 def _write_flow_steps(flow: ApprovalFlow, steps: Sequence[StepSpec]) -> None:
     cleaned = _clean_steps(steps)
+    alternates = _clean_alternates(steps)
     ApprovalFlowStep.objects.filter(flow=flow).delete()
     created = ApprovalFlowStep.objects.bulk_create(
         [ApprovalFlowStep(flow=flow, number=n, name=name, mode=mode)
@@ -924,6 +1037,8 @@ def _write_flow_steps(flow: ApprovalFlow, steps: Sequence[StepSpec]) -> None:
     ApprovalFlowStepUser.objects.bulk_create(
         [ApprovalFlowStepUser(step=step, user=user)
          for step, (_n, _m, approvers) in zip(created, cleaned, strict=True) for user in approvers]
+        + [ApprovalFlowStepUser(step=step, user=user, is_alternate=True)
+           for step, users in zip(created, alternates, strict=True) for user in users]
     )
 
 
@@ -934,7 +1049,8 @@ def _flow_snapshot(flow: ApprovalFlow) -> dict[str, Any]:
         "max_amount": None if flow.max_amount is None else str(flow.max_amount),
         "steps": [
             {"number": s.number, "name": s.name, "mode": s.mode,
-             "approvers": [su.user_id for su in s.step_users.all()]}
+             "approvers": [su.user_id for su in s.step_users.all() if not su.is_alternate],
+             "alternates": [su.user_id for su in s.step_users.all() if su.is_alternate]}
             for s in flow.steps.order_by("number").prefetch_related("step_users")
         ],
     }

@@ -80,7 +80,9 @@ def bulk_pending_prs(*, n: int, maker, approver, status: str = "pending", tag: s
         prs = PaymentRequest.objects.bulk_create([
             PaymentRequest(name=f"{tag} #{i}", type="advanced", amount=Decimal("1500000") + i, maker=maker,
                            status=status, bank_name="Vietcombank", bank_account="0071000123456",
-                           account_name="CONG TY TNHH ABC")
+                           account_name="CONG TY TNHH ABC", payee_bank_name="Vietcombank",
+                           payee_bank_account="" if status == "draft" else "0071000123456",
+                           payee_account_name="CONG TY TNHH ABC")
             for i in range(n)
         ], batch_size=2000)
         approvals = Approval.objects.bulk_create(

@@ -229,6 +229,8 @@ def seed_prs(n: int, makers: list[Any], bods: list[Any]) -> None:
                     bank_name="" if direct else "Vietcombank",
                     bank_account="" if direct else "0071000123456",
                     account_name="" if direct else "CONG TY TNHH ABC",
+                    # a submitted request carries its frozen payee (docs/controls.md, PAYEE-FROZEN)
+                    payee_bank_account="" if status == "draft" else "0451000123456" if links else "0071000123456",
                     payment_reference=f"FT26{k:08d}" if status == "completed" else "",
                     completed_at=timezone.now() if status == "completed" else None,
                 )

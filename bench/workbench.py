@@ -104,7 +104,9 @@ def make_data(n: int, month: tuple[int, int]) -> tuple[object, list[int]]:
                            type="direct" if (start + i) % 10 == 0 else "advanced",
                            amount=Decimal(1_000_000 + (start + i) * 13), maker=user, status="approved",
                            bank_name="Vietcombank — CN Hà Nội", bank_account=f"0071{start + i:09d}",
-                           account_name="CÔNG TY TNHH NHÀ CUNG CẤP", note="Ghi chú")
+                           account_name="CÔNG TY TNHH NHÀ CUNG CẤP", note="Ghi chú",
+                           payee_bank_name="Vietcombank — CN Hà Nội", payee_bank_account=f"0071{start + i:09d}",
+                           payee_account_name="CÔNG TY TNHH NHÀ CUNG CẤP")
             for i in range(size)])
         direct = [p for p in prs if p.type == "direct"]
         invoices = Invoice.objects.bulk_create([

@@ -186,6 +186,24 @@ def _transition_many(
 # --- payment details ------------------------------------------------------------------------------
 
 
+def _ensure_payee_not_frozen(invoice: Invoice) -> None:
+    """PAYEE-FROZEN (docs/controls.md): once the request paying this invoice is submitted, where
+    the invoice is paid is what its approvers approve. Read after the invoice lock: a request
+    being submitted at the same moment locks its invoices, so one of the two waits for the other."""
+    if not pr_link_available():
+        return
+    # The request's states belong to payments (above us): only "draft" is spelled here.
+    row = Invoice.objects.filter(pk=invoice.pk, pr_link__isnull=False).values_list(
+        "pr_link__pr_id", "pr_link__pr__status").first()
+    if row is not None and row[1] != "draft":
+        raise InvalidState(
+            _("Invoice %(number)s is in payment request #%(pr)d, which has been submitted for approval: its "
+              "payment details are frozen. Recall the request (or have it rejected) to change them.")
+            % {"number": invoice.number, "pr": row[0]},
+            code="PAYEE_FROZEN", details={"id": invoice.pk, "pr": row[0]},
+        )
+
+
 def invoice_payment_details_update(*, invoice: Invoice, actor: User | None, **changes: Any) -> Invoice:
     """Edits how the invoice is paid (prefilled from the seller's bank fields at import)."""
     unknown = set(changes) - set(PAYMENT_DETAIL_FIELDS)
@@ -198,6 +216,7 @@ def invoice_payment_details_update(*, invoice: Invoice, actor: User | None, **ch
         if locked.status == InvoiceStatus.COMPLETED:
             raise InvalidState(_("The invoice is completed: its payment details can no longer change."),
                                details={"id": locked.pk})
+        _ensure_payee_not_frozen(locked)
         before = {name: getattr(locked, name) for name in changes}
         for name, value in changes.items():
             setattr(locked, name, (value or "").strip())
@@ -210,7 +229,8 @@ def invoice_payment_details_update(*, invoice: Invoice, actor: User | None, **ch
         }
         if too_long:
             raise ValidationFailed(details=too_long)
-        locked.save(update_fields=[*changes, "updated_at"])
+        locked.payment_details_changed_by = actor if getattr(actor, "pk", None) else None
+        locked.save(update_fields=[*changes, "payment_details_changed_by", "updated_at"])
         _audit(action="update_payment_details", invoice_id=locked.pk, actor=actor,
                metadata={"before": before, "after": {name: getattr(locked, name) for name in changes}})
         return locked

@@ -8,7 +8,13 @@ from typing import Any
 from django.db.models import QuerySet
 
 from payments.models import PR_SEARCH_FIELDS as PR_SEARCH_FIELDS  # re-exported: the API and admin read it here
-from payments.models import PaymentMethod, PaymentRequest, PaymentRequestType
+from payments.models import (
+    PaymentMethod,
+    PaymentRequest,
+    PaymentRequestPreparer,
+    PaymentRequestStatus,
+    PaymentRequestType,
+)
 
 # What people type to find a payment method (a short list: folded on the fly, no index).
 PAYMENT_METHOD_SEARCH_FIELDS = ("name", "bank_name", "bank_account", "account_name")
@@ -21,7 +27,8 @@ def payment_method_list() -> QuerySet[PaymentMethod]:
 @dataclass
 class BankDetails:
     """Where a PR's money goes. `source` is `pr` (advanced) or `invoices` (direct).
-    `conflict`: the linked invoices name different accounts; `missing`: nothing to pay to."""
+    `conflict`: the linked invoices name different accounts; `missing`: nothing to pay to.
+    `frozen`: the payee snapshotted when approval was requested (every state but draft)."""
 
     bank_name: str = ""
     bank_account: str = ""
@@ -30,12 +37,13 @@ class BankDetails:
     conflict: bool = False
     missing: bool = False
     candidates: list[dict[str, str]] = field(default_factory=list)
+    frozen: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "bank_name": self.bank_name, "bank_account": self.bank_account, "account_name": self.account_name,
             "source": self.source, "conflict": self.conflict, "missing": self.missing,
-            "candidates": self.candidates,
+            "candidates": self.candidates, "frozen": self.frozen,
         }
 
 
@@ -45,7 +53,7 @@ def _invoice_accounts(pr: PaymentRequest) -> list[dict[str, str]]:
         inv = link.invoice
         key = (
             (inv.payment_bank_name or "").strip(),
-            (inv.payment_bank_account or "").replace(" ", "").strip(),
+            normalise_account(inv.payment_bank_account),
             (inv.payment_account_name or "").strip(),
         )
         if any(key):
@@ -53,12 +61,24 @@ def _invoice_accounts(pr: PaymentRequest) -> list[dict[str, str]]:
     return list(seen.values())
 
 
+def normalise_account(number: str) -> str:
+    """A bank account number as compared and paid: without spaces."""
+    return (number or "").replace(" ", "").strip()
+
+
 def payment_request_bank_details(pr: PaymentRequest) -> BankDetails:
-    """Advanced PRs carry their own details; direct PRs pay the account their invoices name.
-    Invoices naming different accounts (or none) are flagged, never silently resolved."""
+    """Once approval was requested, the payee frozen then (PAYEE-FROZEN: what was approved is
+    what gets paid, whatever happens to the invoices or the request's fields afterwards).
+    In draft: advanced PRs carry their own details; direct PRs pay the account their invoices
+    name. Invoices naming different accounts (or none) are flagged, never silently resolved."""
+    source = "pr" if pr.type == PaymentRequestType.ADVANCED else "invoices"
+    if pr.status != PaymentRequestStatus.DRAFT and pr.payee_bank_account:
+        return BankDetails(bank_name=pr.payee_bank_name, bank_account=pr.payee_bank_account,
+                           account_name=pr.payee_account_name, source=source, frozen=True)
     if pr.type == PaymentRequestType.ADVANCED:
-        return BankDetails(bank_name=pr.bank_name, bank_account=pr.bank_account, account_name=pr.account_name,
-                           source="pr", missing=not (pr.bank_account and pr.account_name))
+        return BankDetails(bank_name=pr.bank_name, bank_account=normalise_account(pr.bank_account),
+                           account_name=pr.account_name, source="pr",
+                           missing=not (pr.bank_account and pr.account_name))
     accounts = _invoice_accounts(pr)
     if not accounts:
         return BankDetails(source="invoices", missing=True)
@@ -69,3 +89,22 @@ def payment_request_bank_details(pr: PaymentRequest) -> BankDetails:
         source="invoices", conflict=len(by_account) > 1, missing=not first["bank_account"],
         candidates=accounts if len(accounts) > 1 else [],
     )
+
+
+def preparer_ids(pr_ids: list[int]) -> dict[int, set[int]]:
+    """Per request, who prepared it (docs/controls.md, PREPARER-NEVER-APPROVES). One query."""
+    out: dict[int, set[int]] = {pk: set() for pk in pr_ids}
+    for pr_id, user_id in PaymentRequestPreparer.objects.filter(pr_id__in=pr_ids).values_list("pr_id", "user_id"):
+        out[pr_id].add(user_id)
+    return out
+
+
+def last_paid_payee(*, tax_code: str, bank_account: str) -> tuple[bool, PaymentRequest | None]:
+    """Whether `bank_account` was ever paid for this supplier (tax code; for a request without
+    one, to anyone), and the supplier's most recently paid request (to compare accounts)."""
+    paid = PaymentRequest.objects.filter(status=PaymentRequestStatus.COMPLETED)
+    if not tax_code:
+        return paid.filter(payee_bank_account=bank_account).exists(), None
+    supplier = paid.filter(payee_tax_code=tax_code)
+    latest = supplier.order_by("-completed_at", "-id").first()
+    return supplier.filter(payee_bank_account=bank_account).exists(), latest

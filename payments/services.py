@@ -10,13 +10,24 @@ that hangs off it.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
 from acountee.errors import Duplicate, InvalidState, NotFoundError, PermissionDeniedError, ValidationFailed
-from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PRAttachment, PRInvoice
+from payments.models import (
+    PaymentMethod,
+    PaymentRequest,
+    PaymentRequestPreparer,
+    PaymentRequestStatus,
+    PaymentRequestType,
+    PRAttachment,
+    PRInvoice,
+)
+from payments.selectors import last_paid_payee, payment_request_bank_details
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -65,6 +76,68 @@ def ensure_can_prepare(pr: PaymentRequest, actor: User | None, perm: str = "chan
     if pr.maker_id == actor.pk or actor.has_perm(f"payments.{perm}_paymentrequest"):
         return
     raise PermissionDeniedError(_("Only the maker or finance staff can do this."), code="NOT_MAKER")
+
+
+# --- payment controls (docs/controls.md) ---------------------------------------------------------
+def preparers_add(*, pr: PaymentRequest, users: list[Any], action: str) -> None:
+    """Record `users` as preparers of `pr` (PREPARER-NEVER-APPROVES): whoever created it, changed
+    its payee, amount, invoices or chain, or requested its approval. Idempotent; the first action
+    of each person is kept. The caller holds the PR lock."""
+    rows = [PaymentRequestPreparer(pr=pr, user_id=getattr(u, "pk", u), first_action=action)
+            for u in dict.fromkeys(users) if u is not None]
+    if rows:
+        PaymentRequestPreparer.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def invoices_total(pr: PaymentRequest) -> Decimal | None:
+    """The sum of the linked invoices' amounts payable; None when the request has no invoice."""
+    result = PRInvoice.objects.filter(pr=pr).aggregate(total=Sum("invoice__total_payable"), n=Count("id"))
+    if not result["n"]:
+        return None
+    return (result["total"] or Decimal(0)).quantize(Decimal("0.01"))
+
+
+def payment_request_sync_amount(pr: PaymentRequest) -> None:
+    """AMOUNT-FROM-INVOICES: a request backed by invoices is for exactly their total payable.
+    A direct request without invoices is for nothing; an advanced one keeps its typed amount.
+    Called after every change of its invoices (the caller holds the PR lock)."""
+    total = invoices_total(pr)
+    if total is None:
+        if pr.type != PaymentRequestType.DIRECT:
+            return
+        total = Decimal(0)
+    if total != pr.amount:
+        pr.amount = total
+        pr.save(update_fields=["amount", "updated_at"])
+
+
+def payee_freeze(pr: PaymentRequest) -> None:
+    """PAYEE-FROZEN and NEW-PAYEE-FLAGGED, at approval request: snapshot the account this request
+    pays (the caller has checked there is exactly one and holds the PR and invoice locks) and
+    compare it with what this supplier was paid before."""
+    details = payment_request_bank_details(pr)
+    tax_codes = sorted({link.invoice.seller_tax_code for link in pr.invoice_links.select_related("invoice")
+                        if link.invoice.seller_tax_code})
+    pr.payee_bank_name, pr.payee_bank_account, pr.payee_account_name = (
+        details.bank_name, details.bank_account, details.account_name)
+    pr.payee_tax_code = tax_codes[0] if len(tax_codes) == 1 else ""
+    paid_before, latest = last_paid_payee(tax_code=pr.payee_tax_code, bank_account=pr.payee_bank_account)
+    pr.payee_is_new = not paid_before
+    changed = latest is not None and latest.payee_bank_account != pr.payee_bank_account
+    pr.previous_bank_name = latest.payee_bank_name if changed else ""  # type: ignore[union-attr]
+    pr.previous_bank_account = latest.payee_bank_account if changed else ""  # type: ignore[union-attr]
+    pr.previous_account_name = latest.payee_account_name if changed else ""  # type: ignore[union-attr]
+
+
+PAYEE_FIELDS = ("payee_bank_name", "payee_bank_account", "payee_account_name", "payee_tax_code", "payee_is_new",
+                "previous_bank_name", "previous_bank_account", "previous_account_name")
+
+
+def payee_release(pr: PaymentRequest) -> None:
+    """Back in draft (reject, recall) the request is being prepared again: the snapshot goes,
+    and a new one is taken at the next approval request."""
+    for name in PAYEE_FIELDS:
+        setattr(pr, name, False if name == "payee_is_new" else "")
 
 
 # --- payment methods ------------------------------------------------------------------------------
@@ -194,6 +267,8 @@ def invoice_link(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRI
         except IntegrityError:
             raise Duplicate(_("The invoice is already in a payment request."),
                             code="INVOICE_ALREADY_LINKED") from None
+        preparers_add(pr=pr, users=[actor, locked.payment_details_changed_by_id], action="link_invoice")
+        payment_request_sync_amount(pr)
         audit(action="link_invoice", table="pr", record_id=pr.pk, actor=actor, metadata={"invoice": locked.pk})
     return link
 
@@ -213,6 +288,8 @@ def invoice_unlink(*, invoice: Any, actor: User | None) -> PaymentRequest:
             ensure_can_prepare(pr, actor)
             ensure_status(pr, PaymentRequestStatus.DRAFT, action=_("remove an invoice from"))
             link.delete()
+            preparers_add(pr=pr, users=[actor], action="unlink_invoice")
+            payment_request_sync_amount(pr)
             audit(action="unlink_invoice", table="pr", record_id=pr.pk, actor=actor,
                   metadata={"invoice": invoice.pk})
             return pr
@@ -242,6 +319,11 @@ def invoice_move(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRI
             current.pr = target
             current.linked_by = actor
             current.save(update_fields=["pr", "linked_by"])
+            for each in (source, target):
+                preparers_add(pr=each, users=[actor], action="move_invoice")
+            preparers_add(pr=target, users=[locked.payment_details_changed_by_id], action="move_invoice")
+            for each in (source, target):
+                payment_request_sync_amount(each)
             audit(action="move_invoice", table="pr", record_id=target.pk, actor=actor,
                   metadata={"invoice": locked.pk, "from_pr": source.pk, "to_pr": target.pk})
             return current

@@ -34,12 +34,15 @@ class StepInputSerializer(StrictSerializer):
 
 
 class PaymentRequestInputSerializer(StrictSerializer):
-    """Create (all required fields) and PATCH (partial). `flow` or `steps` set the chain;
-    giving neither on create picks the active flow whose amount range holds the amount."""
+    """Create (all required fields) and PATCH (partial). The chain comes from the approval flow
+    for the amount; `flow` or `steps` set a custom chain (permission `approvals.customize_chain`,
+    else 403 CUSTOM_CHAIN_NOT_ALLOWED). `amount` is typed only on an advanced request without
+    invoices: a request with invoices is for their total (400 AMOUNT_FROM_INVOICES otherwise)."""
 
     name = serializers.CharField(max_length=255)
     type = serializers.ChoiceField(choices=PaymentRequestType.choices, default=PaymentRequestType.DIRECT)
-    amount = serializers.DecimalField(min_value=0, **MONEY)
+    amount = serializers.DecimalField(min_value=0, required=False, **MONEY,
+                                      help_text="Advanced requests without invoices only; otherwise derived.")
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, default="VND")
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     bank_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -47,7 +50,9 @@ class PaymentRequestInputSerializer(StrictSerializer):
     account_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     payment_method = serializers.PrimaryKeyRelatedField(queryset=PaymentMethod.objects.all(), required=False,
                                                         help_text="Copies its bank details onto the PR.")
-    flow = serializers.PrimaryKeyRelatedField(queryset=ApprovalFlow.objects.all(), required=False)
+    flow = serializers.PrimaryKeyRelatedField(queryset=ApprovalFlow.objects.all(), required=False, allow_null=True,
+                                              help_text="A custom chain copied from this flow; null returns a draft"
+                                                        " to the chain of the amount's flow.")
     steps = StepInputSerializer(many=True, required=False, max_length=20)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +68,10 @@ class ApproveInputSerializer(StrictSerializer):
 
 class RejectInputSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
+
+
+class UncompleteInputSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why the recorded payment is reversed (audited).")
 
 
 class CompleteInputSerializer(StrictSerializer):
@@ -99,7 +108,7 @@ class PaymentRequestListSerializer(serializers.ModelSerializer):
     class Meta:
         model = PaymentRequest
         fields = ["id", "name", "type", "amount", "currency", "status", "maker", "current_step", "step_count",
-                  "payment_reference", "created_at", "updated_at", "completed_at"]
+                  "payee_is_new", "payment_reference", "created_at", "updated_at", "completed_at"]
         read_only_fields = fields
 
     def get_current_step(self, pr: PaymentRequest) -> int:
@@ -120,8 +129,8 @@ _DATETIME = serializers.DateTimeField()
 
 # What the list reads per row (`QuerySet.values`), see `list_row`.
 LIST_ROW_FIELDS = ("id", "name", "type", "amount", "currency", "status", "maker_id", "maker__email", "maker__name",
-                   "approval__current_step", "step_count", "payment_reference", "created_at", "updated_at",
-                   "completed_at")
+                   "approval__current_step", "step_count", "payee_is_new", "payment_reference", "created_at",
+                   "updated_at", "completed_at")
 
 
 def _datetime(value: Any, tz: Any) -> str | None:
@@ -142,7 +151,7 @@ def list_row(row: dict[str, Any]) -> dict[str, Any]:
         "currency": row["currency"], "status": row["status"],
         "maker": {"id": row["maker_id"], "email": row["maker__email"], "name": row["maker__name"]},
         "current_step": row["approval__current_step"] or 0, "step_count": row["step_count"],
-        "payment_reference": row["payment_reference"],
+        "payee_is_new": row["payee_is_new"], "payment_reference": row["payment_reference"],
         "created_at": _datetime(row["created_at"], tz), "updated_at": _datetime(row["updated_at"], tz),
         "completed_at": _datetime(row["completed_at"], tz),
     }
@@ -205,6 +214,14 @@ class BankDetailsSerializer(BankAccountSerializer):
     conflict = serializers.BooleanField(help_text="The linked invoices name different accounts.")
     missing = serializers.BooleanField(help_text="Nothing to pay to.")
     candidates = BankAccountSerializer(many=True)
+    frozen = serializers.BooleanField(help_text="The payee fixed when approval was requested: what is paid.")
+
+
+class PayeeCheckSerializer(serializers.Serializer):
+    new = serializers.BooleanField(help_text="This account was never paid before for this supplier (tax code).")
+    tax_code = serializers.CharField(help_text="The supplier's tax code (empty without invoices).")
+    previous = BankAccountSerializer(allow_null=True,
+                                     help_text="The account this supplier was last paid to, when it differs.")
 
 
 class LinkedInvoiceSerializer(serializers.Serializer):
@@ -225,12 +242,27 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
     bank_details = serializers.SerializerMethodField()
     invoices = serializers.SerializerMethodField()
     invoices_total = serializers.SerializerMethodField(
-        help_text="Sum of the linked invoices' amounts payable (null without invoices): compare with `amount`.")
+        help_text="Sum of the linked invoices' amounts payable (null without invoices): equals `amount`.")
+    payee_check = serializers.SerializerMethodField()
+    preparers = serializers.SerializerMethodField()
 
     class Meta(PaymentRequestListSerializer.Meta):
         fields = [*PaymentRequestListSerializer.Meta.fields, "note", "bank_name", "bank_account", "account_name",
-                  "bank_details", "approval", "invoices", "invoices_total", "attachments"]
+                  "bank_details", "payee_check", "preparers", "approval", "invoices", "invoices_total",
+                  "attachments"]
         read_only_fields = fields
+
+    @extend_schema_field(PayeeCheckSerializer)
+    def get_payee_check(self, pr: PaymentRequest) -> dict[str, Any]:
+        previous = None
+        if pr.previous_bank_account:
+            previous = {"bank_name": pr.previous_bank_name, "bank_account": pr.previous_bank_account,
+                        "account_name": pr.previous_account_name}
+        return {"new": pr.payee_is_new, "tax_code": pr.payee_tax_code, "previous": previous}
+
+    @extend_schema_field(UserBriefSerializer(many=True))
+    def get_preparers(self, pr: PaymentRequest) -> list[dict[str, Any]]:
+        return [{"id": p.user_id, "email": p.user.email, "name": p.user.name} for p in pr.preparers.all()]
 
     def get_step_count(self, pr: PaymentRequest) -> int:
         approval = getattr(pr, "approval", None)
@@ -295,10 +327,17 @@ class FlowStepSerializer(StrictSerializer):
         child=serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True)),
         allow_empty=False, max_length=50,
     )
+    alternates = serializers.ListField(
+        child=serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True)),
+        required=False, default=list, max_length=50,
+        help_text="Take the place of approvers who cannot approve a request (they prepared it, or are away "
+                  "with no substitute).",
+    )
 
     def to_representation(self, step: Any) -> dict[str, Any]:
         return {"number": step.number, "name": step.name, "mode": step.mode,
-                "approvers": [su.user_id for su in step.step_users.all()]}
+                "approvers": [su.user_id for su in step.step_users.all() if not su.is_alternate],
+                "alternates": [su.user_id for su in step.step_users.all() if su.is_alternate]}
 
 
 class ApprovalFlowSerializer(StrictModelSerializer):

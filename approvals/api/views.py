@@ -39,6 +39,7 @@ from approvals.api.serializers import (
     PaymentRequestInputSerializer,
     PaymentRequestListSerializer,
     RejectInputSerializer,
+    UncompleteInputSerializer,
     list_row,
 )
 from approvals.models import ApprovalDelegation, ApprovalFlow
@@ -230,11 +231,13 @@ class PaymentRequestViewSet(ModelViewSet):
         services.payment_request_complete(pr=pr, actor=request.user, **payload.validated_data)
         return self._fresh(pr.pk)
 
-    @extend_schema(tags=TAGS, request=None, responses=PaymentRequestDetailSerializer)
+    @extend_schema(tags=TAGS, request=UncompleteInputSerializer, responses=PaymentRequestDetailSerializer)
     @action(detail=True, methods=["post"])
     def uncomplete(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()
-        services.payment_request_uncomplete(pr=pr, actor=request.user)
+        payload = UncompleteInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.payment_request_uncomplete(pr=pr, actor=request.user, **payload.validated_data)
         return self._fresh(pr.pk)
 
     @extend_schema(tags=TAGS, request=BulkApproveInputSerializer, responses=BulkApproveResultSerializer)

@@ -121,10 +121,13 @@ def _step_recipients(events: list[Event]) -> dict[int, list[Recipient]]:
     steps = {e.step.pk: e for e in events if e.step is not None}
     if not steps:
         return {}
+    from payments.selectors import preparer_ids
+
+    preparers = preparer_ids(list({e.pr.pk for e in steps.values()}))
     approvers: dict[int, list[int]] = {}
     for step_id, user_id in (ApprovalStepUser.objects.filter(step_id__in=list(steps)).order_by("id")
                              .values_list("step_id", "user_id")):
-        if settings.ALLOW_SELF_APPROVAL or user_id != steps[step_id].pr.maker_id:
+        if settings.ALLOW_SELF_APPROVAL or user_id not in preparers.get(steps[step_id].pr.pk, ()):
             approvers.setdefault(step_id, []).append(user_id)
     today = timezone.localdate()
     substitutes: dict[int, list[int]] = {}
@@ -136,11 +139,11 @@ def _step_recipients(events: list[Event]) -> dict[int, list[Recipient]]:
         substitutes.setdefault(approver_id, []).append(substitute_id)
     out: dict[int, list[Recipient]] = {}
     for step_id, ids in approvers.items():
-        maker_id = steps[step_id].pr.maker_id
+        blocked = preparers.get(steps[step_id].pr.pk, set())
         recipients = {pk: Recipient(pk) for pk in ids}
         for approver_id in ids:
             for substitute_id in substitutes.get(approver_id, []):
-                if substitute_id != maker_id:
+                if substitute_id not in blocked:
                     recipients.setdefault(substitute_id, Recipient(substitute_id, on_behalf_of_id=approver_id))
         out[step_id] = list(recipients.values())
     return out
@@ -207,6 +210,20 @@ def _pr_line(pr: PaymentRequest) -> str:
     return _("%(name)s — %(amount)s") % {"name": pr.name, "amount": format_money(pr.amount, pr.currency)}
 
 
+def _payee_lines(pr: PaymentRequest) -> list[str]:
+    """NEW-PAYEE-FLAGGED: every approver is told, in the notification itself, when the account
+    was never paid before, and sees the supplier's previous account beside the new one."""
+    lines = []
+    if pr.payee_is_new:
+        lines.append(_("Warning: new payee account %(account)s (%(holder)s), never paid before for this supplier.")
+                     % {"account": pr.payee_bank_account, "holder": pr.payee_account_name})
+    if pr.previous_bank_account:
+        lines.append(_("Bank account changed: %(old)s (%(old_bank)s) → %(new)s (%(new_bank)s).")
+                     % {"old": pr.previous_bank_account, "old_bank": pr.previous_bank_name or "?",
+                        "new": pr.payee_bank_account, "new_bank": pr.payee_bank_name or "?"})
+    return lines
+
+
 def _substitute_note(approver: Any) -> str:
     return _("You are told as the substitute of %(approver)s.") % {"approver": approver or "?"}
 
@@ -219,7 +236,7 @@ def _awaiting(kind: str, pr: PaymentRequest, step: ApprovalStep) -> Event:
             title = _("Payment request #%(id)s reached step %(number)s and awaits your approval") % {
                 "id": pr.pk, "number": step.number}
         step_line = _("Step %(number)s: %(name)s") % {"number": step.number, "name": step.name}
-        return title, "\n".join([_pr_line(pr), step_line])
+        return title, "\n".join([_pr_line(pr), step_line, *_payee_lines(pr)])
 
     return Event(kind=kind, pr=pr, text=text, step=step)
 

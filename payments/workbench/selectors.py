@@ -106,7 +106,9 @@ def cleanup_counts(*, month: Month) -> dict[str, int]:
 
 
 # --- export ---------------------------------------------------------------------------------------
-EXPORT_PR_FIELDS = ("id", "name", "type", "amount", "currency", "note", "bank_name", "bank_account", "account_name",
+# The payee is the one frozen at approval request (docs/controls.md, PAYEE-FROZEN), never read live.
+EXPORT_PR_FIELDS = ("id", "name", "type", "status", "amount", "currency", "note", "bank_name", "bank_account",
+                    "account_name", "payee_bank_name", "payee_bank_account", "payee_account_name",
                     "payment_reference", "maker__name", "maker__email")
 EXPORT_INVOICE_FIELDS = ("pr_id", "invoice__seller_name", "invoice__payment_bank_name",
                          "invoice__payment_bank_account", "invoice__payment_account_name")
@@ -151,14 +153,19 @@ class ExportPR:
         "maker_name",
         "name",
         "note",
+        "payee_account_name",
+        "payee_bank_account",
+        "payee_bank_name",
         "payment_reference",
         "pk",
+        "status",
         "type",
     )
 
     def __init__(self, row: tuple[Any, ...]) -> None:
-        (self.id, self.name, self.type, self.amount, self.currency, self.note, self.bank_name, self.bank_account,
-         self.account_name, self.payment_reference, maker_name, maker_email) = row
+        (self.id, self.name, self.type, self.status, self.amount, self.currency, self.note, self.bank_name,
+         self.bank_account, self.account_name, self.payee_bank_name, self.payee_bank_account,
+         self.payee_account_name, self.payment_reference, maker_name, maker_email) = row
         self.pk = self.id
         self.maker_name = maker_name or maker_email
         self.invoice_links = _Links()
