@@ -9,7 +9,10 @@ PR's status (draft: step 0 and no approvals; pending: the steps before the curre
 the current one not, none after it touched; approved/completed: every step satisfied);
 approvals only from a step's approvers, at most one on an any-of step; no invoice in two PRs;
 linked invoices completed exactly when their PR is, and no unlinked invoice completed;
-`completed_at` set exactly on completed PRs."""
+`completed_at` set exactly on completed PRs. The payment controls (docs/controls.md): no approval
+given by, or in the place of, a preparer (PREPARER-NEVER-APPROVES); a PR with invoices is for
+their total (AMOUNT-FROM-INVOICES); a submitted PR's invoices still name the payee it froze
+(PAYEE-FROZEN)."""
 
 from __future__ import annotations
 
@@ -122,5 +125,32 @@ def _chain_problems(pr_id: int, status: str, current: int, steps: list[tuple]) -
     return problems
 
 
+def _controls() -> list[str]:
+    out = [
+        f"PR {pr}: approved by or for preparer {user} (record {record})"
+        for record, pr, user in _rows(
+            "SELECT r.id, a.pr_id, pp.user_id FROM approval_records r JOIN approval a ON a.id = r.approval_id"
+            " JOIN pr_preparers pp ON pp.pr_id = a.pr_id AND pp.user_id IN (r.acted_by_id, r.approver_id)"
+        )
+    ]
+    out += [
+        f"PR {pr}: amount {amount} is not its invoices' total {total}"
+        for pr, amount, total in _rows(
+            "SELECT p.id, p.amount, sum(i.total_payable) FROM pr p JOIN pr_invoice l ON l.pr_id = p.id"
+            " JOIN invoices i ON i.id = l.invoice_id GROUP BY p.id HAVING p.amount <> sum(i.total_payable)"
+        )
+    ]
+    out += [
+        f"PR {pr} ({status}): invoice {inv} now names account {account}, the request froze {frozen}"
+        for pr, status, inv, account, frozen in _rows(
+            "SELECT p.id, p.status, i.id, i.payment_bank_account, p.payee_bank_account FROM pr p"
+            " JOIN pr_invoice l ON l.pr_id = p.id JOIN invoices i ON i.id = l.invoice_id"
+            " WHERE p.status <> 'draft' AND p.type = 'direct'"
+            " AND replace(i.payment_bank_account, ' ', '') <> p.payee_bank_account"
+        )
+    ]
+    return out
+
+
 def problems() -> list[str]:
-    return [*_links(), *_chains(), *_constraints_and_audit()]
+    return [*_links(), *_chains(), *_controls(), *_constraints_and_audit()]

@@ -60,7 +60,6 @@ def seed_dataset() -> Dataset:
         bank_name="Vietcombank",
         bank_account="0071000999888",
         account_name="CÔNG TY TNHH VPP",
-        steps=[{"name": "Giám đốc", "mode": "anyof", "approvers": [director]}],
     )
     free = Invoice.objects.filter(status="imported", pr_link__isnull=True).order_by("pk").first()
     if free is not None:
@@ -68,16 +67,26 @@ def seed_dataset() -> Dataset:
     payment_request_attachment_add(
         pr=own, file=stored_file(content=b"%PDF-1.4 bao gia", name="bao-gia.pdf", created_by=finance), actor=finance
     )
-    # A PR waiting for the finance persona (their approval queue and notifications).
+    # A PR waiting for the finance persona (their approval queue and notifications): a custom chain,
+    # so an owner (who holds approvals.customize_chain) sets it up for the maker.
     waiting = services.payment_request_create(
-        actor=maker,
+        actor=owner,
+        maker=maker,
         name="Tiếp khách tháng 11",
         amount="3200000",
         type="advanced",
         bank_name="Techcombank",
         bank_account="19036000111222",
         account_name="NGUYEN VAN A",
-        steps=[{"name": "Kế toán", "mode": "allof", "approvers": [finance, owner]}],
+        # an extra first step for the finance persona, then the amount's flow (a custom chain keeps it)
+        steps=[{"name": "Kế toán", "mode": "allof", "approvers": [finance, director]},
+               {"name": "Ban giám đốc duyệt", "mode": "anyof",
+                "approvers": list(User.objects.filter(email__in=["phogiamdoc@acountee.local", "giamdoc@acountee.local"])
+                                  .order_by("pk"))}],
+    )
+    payment_request_attachment_add(
+        pr=waiting, file=stored_file(content=b"%PDF-1.4 tiep khach", name="de-nghi.pdf", created_by=maker),
+        actor=maker,
     )
     services.payment_request_request_approval(pr=waiting, actor=maker)
     services.approval_delegation_create(

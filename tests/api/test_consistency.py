@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from approvals import services
 from approvals.models import Approval
 from tests.api import consistency
+from tests.approvals.factories import approver_users
 from tests.payments.factories import make_invoice, make_pr
 
 
@@ -38,7 +40,7 @@ def test_seeded_fuzz_data_set_is_consistent(db):
     ("breakage", "expected"),
     [
         ("UPDATE approval SET current_step = 1 WHERE pr_id = %s", "a draft with approvals or a current step"),
-        ("UPDATE pr SET status = 'approved' WHERE id = %s", "approved with steps left"),
+        ("UPDATE pr SET status = 'approved', payee_bank_account = '1' WHERE id = %s", "approved with steps left"),
         (
             "UPDATE invoices SET status = 'completed' WHERE id IN (SELECT invoice_id FROM pr_invoice WHERE pr_id = %s)",
             "that is draft",
@@ -79,3 +81,25 @@ def test_a_tampered_audit_entry_is_reported(prs):
         " ALTER TABLE audit ENABLE TRIGGER USER"
     )
     assert any("audit entry" in p for p in consistency.problems())
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [
+        ("INSERT INTO pr_preparers (pr_id, user_id, first_action, added_at) SELECT a.pr_id, r.acted_by_id, 'x', now()"
+         " FROM approval_records r JOIN approval a ON a.id = r.approval_id WHERE a.pr_id = %s",
+         "approved by or for preparer"),
+        ("UPDATE pr SET amount = amount + 1 WHERE id = %s", "is not its invoices' total"),
+        ("UPDATE invoices SET payment_bank_account = '999' WHERE id IN (SELECT invoice_id FROM pr_invoice"
+         " WHERE pr_id = %s)", "the request froze"),
+    ],
+)
+def test_each_broken_payment_control_is_reported(maker, breakage, expected):
+    a, b = approver_users(2)
+    pr = make_pr(maker=maker, steps=[("anyof", [a]), ("anyof", [b])], type="direct", invoices=[make_invoice()],
+                 request=True)
+    services.payment_request_approve(pr=pr, actor=a)
+    assert consistency.problems() == []
+    _sql(breakage, pr.pk)
+    problems = consistency.problems()
+    assert any(expected in p for p in problems), problems

@@ -14,7 +14,7 @@ from approvals.models import ApprovalFlow, ApprovalRecord
 from payments.models import PaymentRequest
 from tests.accounts.factories import UserFactory
 from tests.approvals.factories import approver_users, make_flow
-from tests.payments.factories import make_pr
+from tests.payments.factories import grant, make_pr
 
 pytestmark = pytest.mark.django_db
 URL = "/api/payment-requests/"
@@ -30,6 +30,7 @@ def snapshot() -> list[tuple]:
 
 def test_create_with_inline_steps_and_read_back(maker, client_for):
     a, b = approver_users(2)
+    grant(maker, "approvals.customize_chain")
     client = client_for(maker)
     r = client.post(URL, {
         "name": "Tạm ứng công tác phí", "type": "advanced", "amount": "2500000.50", "bank_account": "0011",
@@ -41,7 +42,8 @@ def test_create_with_inline_steps_and_read_back(maker, client_for):
     assert body["amount"] == "2500000.50" and body["status"] == "draft" and body["maker"]["id"] == maker.pk
     assert [s["mode"] for s in body["approval"]["steps"]] == ["anyof", "allof"]
     assert body["bank_details"] == {"bank_name": "", "bank_account": "0011", "account_name": "NGUYEN VAN A",
-                                    "source": "pr", "conflict": False, "missing": False, "candidates": []}
+                                    "source": "pr", "conflict": False, "missing": False, "candidates": [],
+                                    "frozen": False}
 
 
 def test_create_with_flow_and_payment_method(maker, owner, client_for):
@@ -50,6 +52,7 @@ def test_create_with_flow_and_payment_method(maker, owner, client_for):
     (a,) = approver_users(1)
     flow = make_flow(owner=owner, steps=[("anyof", [a])])
     method = PaymentMethodFactory()
+    grant(maker, "approvals.customize_chain")
     r = client_for(maker).post(URL, {"name": "Trả NCC", "type": "advanced", "amount": "10", "flow": flow.pk,
                                      "payment_method": method.pk}, format="json")
     assert r.status_code == 201, r.json()
@@ -132,7 +135,12 @@ def test_full_lifecycle_over_http(maker, finance, client_for):
     assert r.json()["status"] == "completed" and r.json()["payment_reference"] == "FT1"
     r = f.post(f"{URL}{pr.pk}/complete/", {"payment_reference": "FT1"}, format="json")
     assert (r.status_code, err(r)) == (409, "ALREADY_COMPLETED")
-    assert f.post(f"{URL}{pr.pk}/uncomplete/").json()["status"] == "approved"
+    r = f.post(f"{URL}{pr.pk}/uncomplete/", {"reason": "Ngân hàng trả lại"}, format="json")
+    assert (r.status_code, err(r)) == (403, "PERMISSION_DENIED")
+    grant(finance, "payments.uncomplete_paymentrequest")
+    assert f.post(f"{URL}{pr.pk}/uncomplete/", {}, format="json").status_code == 400
+    assert f.post(f"{URL}{pr.pk}/uncomplete/", {"reason": "Ngân hàng trả lại"},
+                  format="json").json()["status"] == "approved"
     assert cb.post(f"{URL}{pr.pk}/retract/").json()["status"] == "pending"
     r = cb.post(f"{URL}{pr.pk}/reject/", {}, format="json")
     assert r.status_code == 400
@@ -277,20 +285,20 @@ def test_attachments_add_list_remove(maker, client_for):
     upload = SimpleUploadedFile("hop-dong.pdf", b"%PDF-1.4 test", content_type="application/pdf")
     r = client.post(f"{URL}{pr.pk}/attachments/", {"file": upload}, format="multipart")
     assert r.status_code == 201, r.json()
-    file_id = r.json()["attachments"][0]["file_id"]
+    file_id = r.json()["attachments"][-1]["file_id"]  # after the factory's supporting document
     r = client.post(f"{URL}{pr.pk}/attachments/", {"file_id": file_id}, format="json")
     assert (r.status_code, err(r)) == (409, "ALREADY_ATTACHED")
     assert client.post(f"{URL}{pr.pk}/attachments/", {}, format="json").status_code == 400
     assert client.post(f"{URL}{pr.pk}/attachments/", {"file_id": 987654}, format="json").status_code == 404
     listing = client.get(f"{URL}{pr.pk}/attachments/").json()
-    assert [x["name"] for x in listing] == ["hop-dong.pdf"]
+    assert [x["name"] for x in listing][-1:] == ["hop-dong.pdf"]
     client.post(f"{URL}{pr.pk}/request-approval/")
     r = client.delete(f"{URL}{pr.pk}/attachments/{file_id}/")
     assert (r.status_code, err(r)) == (409, "INVALID_STATE")
     client.post(f"{URL}{pr.pk}/recall/")
     assert client.delete(f"{URL}{pr.pk}/attachments/{file_id}/").status_code == 204
     assert client.delete(f"{URL}{pr.pk}/attachments/{file_id}/").status_code == 404
-    assert client.get(f"{URL}{pr.pk}/attachments/").json() == []
+    assert "hop-dong.pdf" not in [x["name"] for x in client.get(f"{URL}{pr.pk}/attachments/").json()]
 
 
 def test_outsider_cannot_attach(maker, outsider, client_for):
@@ -315,7 +323,8 @@ def test_flow_crud_owner_only(owner, finance, client_for):
     r = oc.post(FLOWS, payload, format="json")
     assert r.status_code == 201, r.json()
     flow_id = r.json()["id"]
-    assert r.json()["steps"][1] == {"number": 2, "name": "Giám đốc", "mode": "allof", "approvers": [a.pk, b.pk]}
+    assert r.json()["steps"][1] == {"number": 2, "name": "Giám đốc", "mode": "allof", "approvers": [a.pk, b.pk],
+                                    "alternates": []}
     assert client_for(finance).get(FLOWS).json()["count"] == 1  # finance reads flows to choose one
     r = oc.post(FLOWS, {**payload, "name": "Trùng khoảng"}, format="json")
     assert (r.status_code, err(r)) == (409, "FLOW_RANGE_OVERLAP")
@@ -428,13 +437,14 @@ def test_a_file_the_user_cannot_see_cannot_be_attached(maker, client_for):
 def test_detail_carries_the_step_count_its_schema_requires(maker, client_for):
     """Found by the API fuzzer: create/retrieve answered without `step_count`."""
     a, b = approver_users(2)
+    grant(maker, "approvals.customize_chain")
     client = client_for(maker)
-    r = client.post(URL, {"name": "Hai bước", "type": "direct", "amount": "10", "bank_account": "1",
+    r = client.post(URL, {"name": "Hai bước", "type": "direct", "bank_account": "1",
                           "steps": [{"mode": "anyof", "approvers": [a.pk]}, {"mode": "anyof", "approvers": [b.pk]}]},
                     format="json")
     assert r.status_code == 201, r.json()
     assert r.json()["step_count"] == 2
     assert client.get(f"{URL}{r.json()['id']}/").json()["step_count"] == 2
-    r = client.post(URL, {"name": "Chưa có bước", "type": "direct", "amount": "10"}, format="json")
+    r = client.post(URL, {"name": "Chưa có bước", "type": "direct"}, format="json")
     assert r.status_code == 201, r.json()
     assert r.json()["step_count"] == 0

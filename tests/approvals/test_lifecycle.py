@@ -18,7 +18,7 @@ from audit.models import AuditEntry
 from payments.models import PR_TRANSITIONS, PaymentRequest
 from tests.accounts.factories import UserFactory
 from tests.approvals.factories import approver_users, make_flow
-from tests.payments.factories import make_pr
+from tests.payments.factories import grant, make_pr
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +50,7 @@ def semantic(pr, action: str) -> list[AuditEntry]:
 def test_create_copies_flow_steps_and_later_flow_edits_do_not_change_the_pr(owner, maker):
     a, b, c = approver_users(3)
     flow = make_flow(owner=owner, steps=[("anyof", [a, b]), ("allof", [c])])
+    grant(maker, "approvals.customize_chain")
     pr = services.payment_request_create(actor=maker, name="Tiền thuê văn phòng", amount="10000000", flow=flow,
                                          type="advanced", bank_account="1", account_name="X")
     steps = list(ApprovalStep.objects.filter(approval__pr=pr).order_by("number"))
@@ -131,7 +132,9 @@ def test_outsider_cannot_edit_someone_elses_draft(maker, outsider):
 # --- request approvals -------------------------------------------------------------------------
 def test_request_needs_steps_and_bank_details(maker):
     (a,) = approver_users(1)
-    no_steps = make_pr(maker=maker)
+    no_flow = make_pr(maker=maker)
+    refused("NO_FLOW_FOR_AMOUNT", services.payment_request_request_approval, pr=no_flow, actor=maker)
+    no_steps = make_pr(maker=maker, steps=[])
     refused("NO_APPROVAL_STEPS", services.payment_request_request_approval, pr=no_steps, actor=maker)
     no_bank = make_pr(maker=maker, steps=[("anyof", [a])], bank_account="")
     refused("MISSING_BANK_DETAILS", services.payment_request_request_approval, pr=no_bank, actor=maker)
@@ -333,19 +336,22 @@ def test_recall_by_maker_only(maker, finance):
 
 
 # --- complete / un-complete ---------------------------------------------------------------------------------
-def test_complete_and_uncomplete(maker, finance, approver):
+def test_complete_and_uncomplete(maker, finance, approver, owner):
     (a,) = approver_users(1)
     pr = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
     refused("INVALID_STATE", services.payment_request_complete, pr=pr, actor=finance)
     services.payment_request_approve(pr=pr, actor=a)
     refused("PERMISSION_DENIED", services.payment_request_complete, pr=pr, actor=approver)
-    refused("NOT_COMPLETED", services.payment_request_uncomplete, pr=pr, actor=finance)
+    refused("NOT_COMPLETED", services.payment_request_uncomplete, pr=pr, actor=owner, reason="x")
     services.payment_request_complete(pr=pr, actor=finance, payment_reference="FT2611290001")
     pr.refresh_from_db()
     assert pr.status == "completed" and pr.payment_reference == "FT2611290001" and pr.completed_at
     refused("ALREADY_COMPLETED", services.payment_request_complete, pr=pr, actor=finance)
-    refused("PERMISSION_DENIED", services.payment_request_uncomplete, pr=pr, actor=approver)
-    services.payment_request_uncomplete(pr=pr, actor=finance)
+    refused("PERMISSION_DENIED", services.payment_request_uncomplete, pr=pr, actor=approver, reason="Trả nhầm")
+    refused("PERMISSION_DENIED", services.payment_request_uncomplete, pr=pr, actor=finance, reason="Trả nhầm")
+    grant(finance, "payments.uncomplete_paymentrequest")
+    refused("REASON_REQUIRED", services.payment_request_uncomplete, pr=pr, actor=finance, reason="  ")
+    services.payment_request_uncomplete(pr=pr, actor=finance, reason="Ngân hàng trả lại")
     pr.refresh_from_db()
     assert (pr.status, pr.payment_reference, pr.completed_at) == ("approved", "", None)
     assert semantic(pr, "uncomplete")[0].metadata["payment_reference"] == "FT2611290001"
@@ -378,7 +384,7 @@ def _run(action: str, pr, maker, a, finance):
         "reject": lambda: services.payment_request_reject(pr=pr, actor=a, reason="không hợp lệ"),
         "recall": lambda: services.payment_request_recall(pr=pr, actor=maker),
         "complete": lambda: services.payment_request_complete(pr=pr, actor=finance),
-        "uncomplete": lambda: services.payment_request_uncomplete(pr=pr, actor=finance),
+        "uncomplete": lambda: services.payment_request_uncomplete(pr=pr, actor=finance, reason="Hoàn lại"),
         "update": lambda: services.payment_request_update(pr=pr, actor=maker, note="x"),
         "delete": lambda: services.payment_request_delete(pr=pr, actor=maker),
     }
@@ -398,6 +404,7 @@ EXPECTED = {
 @pytest.mark.parametrize("action", ACTIONS)
 def test_transition_table(status, action, maker, finance):
     (a,) = approver_users(1)
+    grant(finance, "payments.uncomplete_paymentrequest")
     pr = _in_state(status, maker, a, finance)
     expected = EXPECTED.get((status, action))
     if expected is None:

@@ -59,6 +59,7 @@ AUDITED_TABLE_FACTORIES: dict[str, Callable[[], Any]] = {
     "payment_methods": _lazy("tests.payments.factories", "audit_row_payment_method"),
     "pr_attachments": _lazy("tests.payments.factories", "audit_row_pr_attachment"),
     "pr_invoice": _lazy("tests.payments.factories", "audit_row_pr_invoice"),
+    "pr_preparers": _lazy("tests.payments.factories", "audit_row_pr_preparer"),
     "approval_flows": _lazy("tests.approvals.factories", "audit_row_flow"),
     "approval_flow_steps": _lazy("tests.approvals.factories", "audit_row_flow_step"),
     "approval_flow_step_users": _lazy("tests.approvals.factories", "audit_row_flow_step_user"),

@@ -22,18 +22,47 @@ class PaymentMethodFactory(DjangoModelFactory):
     account_name = "CONG TY TNHH ACOUNTEE"
 
 
+def grant(user: Any, *perms: str) -> Any:
+    """Give `user` extra permissions through a role of their own (as an owner would), e.g.
+    `approvals.customize_chain` for tests that need a hand-made chain."""
+    from django.contrib.auth.models import Permission
+
+    from accounts.backends import RoleBackend
+    from accounts.models import Role, UserRole
+
+    role, _created = Role.objects.get_or_create(name=f"test-grant-{user.pk}")
+    for perm in perms:
+        app_label, codename = perm.split(".", 1)
+        role.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    UserRole.objects.get_or_create(user=user, role=role)
+    RoleBackend.forget(user)
+    return user
+
+
+def attach_document(pr: Any, actor: Any) -> None:
+    """A supporting document, as an advanced request needs before approval is requested."""
+    from payments.services import payment_request_attachment_add
+    from tests.files.factories import stored_file
+
+    payment_request_attachment_add(pr=pr, file=stored_file(), actor=actor)
+
+
 def make_pr(*, maker: Any, steps: list[tuple[str, list[Any]]] | None = None, amount: Any = "1500000",
             name: str = "Thanh toán dịch vụ", type: str = "advanced", request: bool = False,
             invoices: list[Any] | None = None, **kwargs: Any) -> Any:
-    """A draft PR with inline steps [(mode, [approvers])] and `invoices` linked, optionally
-    already requested (a requested direct PR gets one invoice when none is given)."""
+    """A draft PR with inline steps [(mode, [approvers])] — a custom chain, so the maker is
+    granted `approvals.customize_chain` — and `invoices` linked, optionally already requested (a
+    requested direct PR gets one invoice when none is given; an advanced PR without invoices gets
+    a supporting document). A direct PR's amount is its invoices' total."""
     from approvals import services
 
     fields: dict[str, Any] = {"bank_name": "Vietcombank", "bank_account": "0071000123456",
                               "account_name": "CONG TY TNHH ABC"} if type == "advanced" else {}
     fields.update(kwargs)
+    if steps is not None:
+        grant(maker, "approvals.customize_chain")
     pr = services.payment_request_create(
-        actor=maker, name=name, amount=Decimal(str(amount)), type=type,
+        actor=maker, name=name, amount=Decimal(str(amount)) if type == "advanced" else None, type=type,
         steps=None if steps is None else [
             {"name": f"Bước {i}", "mode": mode, "approvers": users} for i, (mode, users) in enumerate(steps, 1)
         ],
@@ -45,6 +74,8 @@ def make_pr(*, maker: Any, steps: list[tuple[str, list[Any]]] | None = None, amo
         from payments.services import invoice_link
 
         invoice_link(invoice=invoice, pr=pr, actor=maker)
+    if type == "advanced" and not invoices:
+        attach_document(pr, maker)
     if request:
         pr = services.payment_request_request_approval(pr=pr, actor=maker)
     return pr
@@ -56,6 +87,13 @@ def audit_row_pr() -> Any:
     from tests.accounts.factories import UserFactory
 
     return PaymentRequest.objects.create(name="Audit PR", amount=Decimal("1"), maker=UserFactory())
+
+
+def audit_row_pr_preparer() -> Any:
+    from payments.models import PaymentRequestPreparer
+    from tests.accounts.factories import UserFactory
+
+    return PaymentRequestPreparer.objects.create(pr=audit_row_pr(), user=UserFactory(), first_action="create_pr")
 
 
 def audit_row_payment_method() -> Any:

@@ -13,7 +13,7 @@ from payments import services
 from payments.models import PRInvoice
 from payments.selectors import payment_request_bank_details
 from tests.approvals.factories import approver_users
-from tests.payments.factories import make_invoice, make_pr
+from tests.payments.factories import grant, make_invoice, make_pr
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,8 @@ def test_complete_and_uncomplete_propagate_to_invoices(maker, finance):
     lifecycle.payment_request_approve(pr=pr, actor=a)
     lifecycle.payment_request_complete(pr=pr, actor=finance, payment_reference="FT26113300")
     assert set(Invoice.objects.values_list("status", flat=True)) == {"completed"}
-    lifecycle.payment_request_uncomplete(pr=pr, actor=finance)
+    grant(finance, "payments.uncomplete_paymentrequest")
+    lifecycle.payment_request_uncomplete(pr=pr, actor=finance, reason="Ngân hàng trả lại")
     assert set(Invoice.objects.values_list("status", flat=True)) == {"imported"}
 
 

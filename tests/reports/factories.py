@@ -35,6 +35,10 @@ def pr(*, maker: Any, name: str, amount: str, status: str, type: str = "direct",
                               "maker": maker, **fields}
     if status == "completed":
         values["completed_at"] = at("2026-11-25 00:00")
+    if status != "draft":  # a submitted request carries its frozen payee (docs/controls.md, PAYEE-FROZEN)
+        first = invoices[0] if invoices else None
+        values.setdefault("payee_bank_account", (first.payment_bank_account if first else None)
+                          or fields.get("bank_account") or "0071000123456")
     obj = PaymentRequest.objects.create(**values)
     if created:
         PaymentRequest.objects.filter(pk=obj.pk).update(created_at=at(created))

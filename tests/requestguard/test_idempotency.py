@@ -16,6 +16,7 @@ from accounts.requestguard.models import IdempotencyKey
 from files.models import StoredFile
 from payments.models import PaymentRequest
 from tests.approvals.factories import approver_users
+from tests.payments.factories import grant
 
 pytestmark = pytest.mark.django_db
 PRS = "/api/payment-requests/"
@@ -30,6 +31,12 @@ def pr_payload(approver, name: str = "Tạm ứng công tác phí") -> dict:
     return {"name": name, "type": "advanced", "amount": "2500000.50", "bank_account": "0011",
             "account_name": "NGUYEN VAN A", "steps": [{"name": "Trưởng phòng", "mode": "anyof",
                                                        "approvers": [approver.pk]}]}
+
+
+@pytest.fixture
+def maker(maker):
+    """The maker posts inline steps (a custom chain): an owner granted them the permission."""
+    return grant(maker, "approvals.customize_chain")
 
 
 def test_replay_returns_the_first_answer_without_a_second_effect(maker, client_for):
@@ -65,6 +72,7 @@ def test_same_key_for_a_different_request_is_422_and_changes_nothing(maker, clie
 
 def test_keys_are_scoped_per_user(maker, finance, client_for):
     (a,) = approver_users(1)
+    grant(finance, "approvals.customize_chain")
     mine = client_for(maker).post(PRS, pr_payload(a), format="json", HTTP_IDEMPOTENCY_KEY="shared")
     theirs = client_for(finance).post(PRS, pr_payload(a, name="Của người khác"), format="json",
                                       HTTP_IDEMPOTENCY_KEY="shared")
