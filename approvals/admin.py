@@ -3,6 +3,10 @@
 Every write calls `approvals.services` (or `payments.services`) through `call_service`, so
 the admin obeys exactly the rules the API obeys: the maker cannot approve, only the current
 step's approvers act, nothing changes outside draft, and so on.
+
+Payment controls (docs/controls.md) in the forms: the approval flow is offered only to holders of
+`approvals.customize_chain` (everyone else gets the amount's flow; a forged `flow` is refused), and
+the amount is typed only on an advanced request without invoices (otherwise it is their total).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from accounts.models import User
 from acountee import admin_display
 from acountee.admin_mixins import RefusalRedirectMixin, ServiceCallMixin, ServiceRefused
 from acountee.search import FoldedSearchAdminMixin, search_filter
-from approvals import selectors, services
+from approvals import policy, selectors, services
 from approvals.admin_attachments import PRAttachmentsMixin
 from approvals.admin_pr import (
     MODE_LABELS,
@@ -38,6 +42,8 @@ from approvals.admin_pr import (
     available_actions,
     chain_panel,
     invoices_panel,
+    payee_panel,
+    preparers_panel,
 )
 from approvals.models import (
     ApprovalDelegation,
@@ -47,7 +53,7 @@ from approvals.models import (
 )
 from audit.admin import AuditHistoryMixin
 from audit.context import current_request
-from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus
+from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PaymentRequestType, PRInvoice
 from payments.selectors import PR_SEARCH_FIELDS, payment_request_bank_details
 
 
@@ -91,11 +97,33 @@ class AwaitingMeFilter(admin.SimpleListFilter):
 
 
 # --- payment requests ---------------------------------------------------------------------------------------
+CUSTOMIZE_CHAIN = "approvals.customize_chain"
+CHAIN_POLICY_NOTE = _("The approval chain comes from the approval flow for the amount, set by the owners; it is "
+                      "fixed when approval is requested.")
+
+
+def may_customize_chain(user: Any) -> bool:
+    return bool(user.has_perm(CUSTOMIZE_CHAIN))
+
+
+def amount_is_typed(obj: PaymentRequest) -> bool:
+    """AMOUNT-FROM-INVOICES: only an advanced request without invoices has a typed amount. Remembered on
+    the object: the change view asks several times (fieldsets, form, display) for one query at most."""
+    if obj.type != PaymentRequestType.ADVANCED:
+        return False
+    cached = obj.__dict__.get("_admin_has_invoices")
+    if cached is None:
+        cached = obj.__dict__["_admin_has_invoices"] = PRInvoice.objects.filter(pr=obj).exists()
+    return not cached
+
+
 class PaymentRequestForm(ModelForm):
+    # Removed by PaymentRequestAdmin.get_form for whoever may not customise chains.
     flow = forms.ModelChoiceField(
         queryset=ApprovalFlow.objects.filter(is_active=True), required=False, label=_("approval flow"),
-        help_text=_("On a new request, empty picks the flow by amount. On a draft, choosing one replaces the "
-                    "whole chain."),
+        help_text=_("Empty: the approval flow for the amount gives the chain when approval is requested. Choosing a "
+                    "flow makes a custom chain, which must still contain every step of the amount's flow; on a "
+                    "draft it replaces the whole chain."),
     )
     payment_method = forms.ModelChoiceField(
         queryset=PaymentMethod.objects.all(), required=False, label=_("payment method"),
@@ -105,14 +133,34 @@ class PaymentRequestForm(ModelForm):
     class Meta:
         model = PaymentRequest
         fields = ["name", "type", "amount", "currency", "note", "bank_name", "bank_account", "account_name"]
+        help_texts = {"amount": _("Only for an advanced request without invoices. A direct request, or one with "
+                                  "invoices, is for the total of its invoices.")}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "amount" in self.fields:
+            self.fields["amount"].required = False  # required for advanced only (clean)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "amount" not in self.fields:
+            return data  # derived from the invoices: not in the form at all
+        kind = data.get("type") or self.instance.type
+        amount = data.get("amount")
+        if kind == PaymentRequestType.ADVANCED and amount is None:
+            self.add_error("amount", _("An advanced payment request without invoices needs an amount."))
+        elif kind == PaymentRequestType.DIRECT and "amount" in self.changed_data and amount:
+            self.add_error("amount", _("A direct payment request is for the total of its invoices: leave the amount "
+                                       "empty."))
+        return data
 
 
 @admin.register(PaymentRequest)
 class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminMixin, RefusalRedirectMixin,
                           AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
     form = PaymentRequestForm
-    list_display = ["id", "name", "type_short", "amount_display", "status_badge", "maker", "step_display",
-                    "created_short"]
+    list_display = ["id", "name", "type_short", "amount_display", "payee_flag", "status_badge", "maker",
+                    "step_display", "created_short"]
     list_display_links = ["id", "name"]
     list_filter = ["status", "type", ("maker", admin.RelatedOnlyFieldListFilter), MonthFilter, AwaitingMeFilter]
     list_select_related = ["maker", "approval"]
@@ -122,29 +170,46 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
     show_full_result_count = False
     readonly_fields = ["status", "maker", "payment_reference", "completed_at", "created_at", "updated_at",
                        "bank_details_display", "chain", "invoices_link", "attachments", "audit_history",
-                       "amount_display", "status_badge"]
+                       "amount_display", "status_badge", "amount_derived", "payee_display", "preparers_display"]
+    # No one-click un-complete: it reverses a payment, so it has its own page with a reason (PR page).
     actions = ["approve_selected", "reject_selected", "complete_selected", "request_approval_selected",
-               "retract_selected", "recall_selected", "uncomplete_selected"]
+               "retract_selected", "recall_selected"]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        main = ["name", "type", "amount", "currency", "note"]
         bank = ["bank_name", "bank_account", "account_name"]
+        customize = may_customize_chain(request.user)
         if obj is None:
-            return [(None, {"fields": [*main, "flow"]}), (_("Bank details (advanced)"), {"fields": [*bank,
-                                                                                                 "payment_method"]})]
+            return [
+                (None, {"fields": ["name", "type", "amount", "currency", "note"]}),
+                (_("Approval chain"), {"fields": ["flow"] if customize else [], "description": CHAIN_POLICY_NOTE}),
+                (_("Bank details (advanced)"), {"fields": [*bank, "payment_method"]}),
+            ]
         editable = self.has_change_permission(request, obj)
-        if not editable:  # read-only: the amount formatted, the status as its badge
-            main = ["name", "type", "amount_display", "note"]
+        typed = amount_is_typed(obj)
+        if editable:
+            main = ["name", "type", "amount" if typed else "amount_derived", "currency", "note"]
+        else:  # read-only: the amount formatted, the status as its badge
+            main = ["name", "type", "amount_display" if typed else "amount_derived", "note"]
+        submitted = obj.status != PaymentRequestStatus.DRAFT
         return [
-            (None, {"fields": [*main, "status_badge", "maker", *(["flow"] if editable else [])]}),
+            (None, {"fields": [*main, "status_badge", "maker"]}),
             (_("Bank details"), {"fields": [*bank, *(["payment_method"] if editable else []),
                                             "bank_details_display"]}),
-            (_("Approval chain"), {"fields": ["chain"]}),
+            *([(_("Payee (fixed when approval was requested)"), {"fields": ["payee_display"]})] if submitted else []),
+            (_("Approval chain"), {"fields": [*(["flow"] if editable and customize else []), "chain",
+                                              "preparers_display"], "description": CHAIN_POLICY_NOTE}),
             (_("Invoices"), {"fields": ["invoices_link"]}),
             (_("Attachments"), {"fields": ["attachments"]}),
             (_("Payment"), {"fields": ["payment_reference", "completed_at"]}),
             (_("History"), {"fields": ["created_at", "updated_at", "audit_history"]}),
         ]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not may_customize_chain(request.user):
+            # Declared form fields survive `fields=`: take the flow out of this request's form class.
+            form.base_fields.pop("flow", None)
+        return form
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PaymentRequest]:
         return selectors.payment_requests_visible_to(request.user, super().get_queryset(request))
@@ -170,6 +235,26 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, obj: PaymentRequest) -> SafeString:
         return admin_display.money(obj.amount, obj.currency)
+
+    @admin.display(description=_("amount"))
+    def amount_derived(self, obj: PaymentRequest) -> SafeString:
+        return format_html('{} <span class="quiet" id="amount-derived">({})</span>',
+                           admin_display.money(obj.amount, obj.currency), _("total of the invoices"))
+
+    @admin.display(description=_("payee"))
+    def payee_flag(self, obj: PaymentRequest) -> SafeString | str:
+        """NEW-PAYEE-FLAGGED in the lists (the approval queue is this list, filtered): read from the row."""
+        if obj.payee_is_new and obj.status != PaymentRequestStatus.DRAFT:
+            return admin_display.badge("new_payee", _("New payee"), tone="failed")
+        return ""
+
+    @admin.display(description=_("payee"))
+    def payee_display(self, obj: PaymentRequest) -> SafeString:
+        return payee_panel(obj) if obj.pk else SafeString("")
+
+    @admin.display(description=_("prepared by"))
+    def preparers_display(self, obj: PaymentRequest) -> SafeString:
+        return preparers_panel(obj) if obj.pk else SafeString("")
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: PaymentRequest) -> SafeString:
@@ -286,17 +371,22 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
     # --- saving through the services -------------------------------------------------------------------------
     def save_model(self, request: HttpRequest, obj: PaymentRequest, form: ModelForm, change: bool) -> None:
         data = form.cleaned_data
+        if "flow" not in form.fields and request.POST.get("flow"):
+            # A forged field: the form never offered it. The policy's own refusal, nothing saved.
+            self._call_or_refuse(policy.ensure_may_customize, actor=request.user)
         fields = {k: data[k] for k in PaymentRequestForm.Meta.fields if k in data}
+        extra: dict[str, Any] = {}
+        if data.get("flow"):
+            extra["flow"] = data["flow"]
         if change:
             fields = {k: v for k, v in fields.items() if k in form.changed_data}
-            extra: dict[str, Any] = {}
-            if data.get("flow"):
-                extra["flow"] = data["flow"]
             saved = self._call_or_refuse(services.payment_request_update, pr=obj, actor=request.user,
                                          payment_method=data.get("payment_method"), **extra, **fields)
         else:
+            if fields.get("type") == PaymentRequestType.DIRECT:
+                fields["amount"] = None  # the total of the invoices linked next
             saved = self._call_or_refuse(services.payment_request_create, actor=request.user,
-                                         flow=data.get("flow"), payment_method=data.get("payment_method"), **fields)
+                                         payment_method=data.get("payment_method"), **extra, **fields)
         obj.pk = saved.pk
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
@@ -383,17 +473,12 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
     def recall_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> None:
         self._each(request, queryset, services.payment_request_recall, str(_("recalled")))
 
-    @admin.action(description=_("Un-complete selected payment requests"))
-    def uncomplete_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> None:
-        self._each(request, queryset, services.payment_request_uncomplete, str(_("un-completed")))
-
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         if not request.user.has_perm("payments.delete_paymentrequest"):
             actions.pop("delete_selected", None)
         if not request.user.has_perm("payments.complete_paymentrequest"):
             actions.pop("complete_selected", None)
-            actions.pop("uncomplete_selected", None)
         return actions
 
 
@@ -404,6 +489,13 @@ class FlowStepForm(ModelForm):
         queryset=User.objects.filter(is_active=True).order_by("email"), label=_("approvers"),
         widget=AutocompleteSelectMultiple(ApprovalFlowStepUser._meta.get_field("user"), admin.site),
     )
+    alternate_users = forms.ModelMultipleChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("email"), label=_("alternates"), required=False,
+        widget=AutocompleteSelectMultiple(ApprovalFlowStepUser._meta.get_field("user"), admin.site),
+        help_text=_("Take the place of an approver who cannot approve a request (they prepared it, or are "
+                    "inactive with no substitute): for example the owner for the chief accountant's own request. "
+                    "Never added otherwise."),
+    )
 
     class Meta:
         model = ApprovalFlowStep
@@ -412,7 +504,9 @@ class FlowStepForm(ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["approver_users"].initial = [su.user_id for su in self.instance.step_users.all()]
+            rows = list(self.instance.step_users.all())
+            self.fields["approver_users"].initial = [su.user_id for su in rows if not su.is_alternate]
+            self.fields["alternate_users"].initial = [su.user_id for su in rows if su.is_alternate]
 
 
 class FlowStepFormSet(forms.BaseInlineFormSet):
@@ -432,7 +526,7 @@ class ApprovalFlowStepInline(admin.StackedInline):
     formset = FlowStepFormSet
     extra = 0
     min_num = 1
-    fields = ["number", "name", "mode", "approver_users"]
+    fields = ["number", "name", "mode", "approver_users", "alternate_users"]
     ordering = ["number"]
 
 
@@ -487,7 +581,8 @@ class ApprovalFlowAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHisto
             live = [f for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
             for f in sorted(live, key=lambda f: f.cleaned_data["number"]):
                 steps.append({"name": f.cleaned_data["name"], "mode": f.cleaned_data["mode"],
-                              "approvers": list(f.cleaned_data["approver_users"])})
+                              "approvers": list(f.cleaned_data["approver_users"]),
+                              "alternates": list(f.cleaned_data.get("alternate_users") or [])})
         data = {k: form.cleaned_data.get(k) for k in ("name", "description", "is_active", "min_amount", "max_amount")}
         if change:
             flow = self._call_or_refuse(services.approval_flow_update, flow=form.instance, actor=request.user,

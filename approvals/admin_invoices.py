@@ -44,6 +44,12 @@ class CreatePRForm(forms.Form):
     )
 
 
+def _forged_flow(request: HttpRequest) -> ApprovalFlow | None:
+    """A `flow` the form did not offer: handed to the service, which refuses it (CUSTOM_CHAIN_NOT_ALLOWED)."""
+    value = request.POST.get("flow", "")
+    return ApprovalFlow.objects.filter(pk=int(value)).first() if value.isdigit() else None
+
+
 class LinkForm(forms.Form):
     required_css_class = "required"
     pr = forms.ModelChoiceField(queryset=PaymentRequest.objects.none(), label=_("Payment request"))
@@ -104,6 +110,8 @@ class InvoicePRAdmin(InvoiceAdmin):
     @admin.action(description=_("Create a payment request from the selected invoices…"), permissions=["create_pr"])
     def create_payment_request(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:
         form = CreatePRForm(request.POST if "apply" in request.POST else None)
+        if not request.user.has_perm("approvals.customize_chain"):
+            form.fields.pop("flow")  # CHAIN-FROM-POLICY: the amount's flow; a forged `flow` goes to the service
         if "apply" in request.POST and form.is_valid():
             pr = self.call_service(
                 request,
@@ -111,7 +119,7 @@ class InvoicePRAdmin(InvoiceAdmin):
                 actor=request.user,
                 invoice_ids=list(queryset.values_list("pk", flat=True)),
                 name=form.cleaned_data["name"],
-                flow=form.cleaned_data["flow"],
+                flow=form.cleaned_data.get("flow") or _forged_flow(request),
             )
             if pr is None:
                 return None

@@ -2,6 +2,11 @@
 invoices with their total, the attachments with an inline PDF preview, and one button per transition the
 signed-in user may take (each calls the service; a refusal becomes an admin message, never a 500).
 
+The payment controls show here too (docs/controls.md): the payee frozen at the approval request, a
+new-payee warning and the previous → new account comparison (`#pr-payee`, `#pr-new-payee`,
+`#pr-payee-change`), and who prepared the request (`#pr-preparers`: they never approve it). Un-complete
+is never one click: its page shows what is reversed and asks for a reason.
+
 Kept apart from `approvals/admin.py` (the list, the form and the bulk actions) to keep both small.
 Element ids are stable for the browser scenario: `#pr-actions`, `#pr-action-<name>`, `#approval-chain`,
 `li.step.state-current`, `#pr-invoices`, `#pr-attachments`.
@@ -28,7 +33,8 @@ from django.utils.translation import gettext_lazy as _
 from approvals import selectors, services
 from approvals.admin_attachments import can_attach
 from approvals.models import ApprovalRecord, ApprovalStep, ApprovalStepUser, StepMode
-from payments.models import PaymentRequest, PaymentRequestStatus, PRAttachment, PRInvoice
+from payments.models import PaymentRequest, PaymentRequestPreparer, PaymentRequestStatus, PRAttachment, PRInvoice
+from payments.selectors import payment_request_bank_details
 
 S = PaymentRequestStatus
 MODE_LABELS = dict(StepMode.choices)
@@ -37,6 +43,16 @@ STATE_LABELS = {"done": _("done"), "current": _("awaiting approval"), "waiting":
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class UncompleteReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text=_("Why the recorded payment is reversed (the bank returned it, it was recorded on the wrong "
+                    "request…). Kept in the audit log."),
+    )
 
 
 class ReferenceForm(forms.Form):
@@ -56,6 +72,9 @@ class PRAction:
     form: type[forms.Form] | None = None
     intro: Any = ""
     danger: bool = False
+    warning: Any = ""  # shown above the form, in red
+    show_payment: bool = False  # the form page shows the payee and the payment reference
+    permission: str = ""  # needed to see the page at all (the service checks it again)
 
 
 ACTIONS: dict[str, PRAction] = {
@@ -79,8 +98,22 @@ ACTIONS: dict[str, PRAction] = {
             _("completed"),
             ReferenceForm,
             _("Record that the bank paid it; its invoices become completed."),
+            show_payment=True,
+            permission="payments.complete_paymentrequest",
         ),
-        PRAction("uncomplete", _("Un-complete"), _("un-completed"), danger=True),
+        PRAction(
+            "uncomplete",
+            _("Un-complete…"),
+            _("un-completed"),
+            UncompleteReasonForm,
+            _("The recorded payment is reversed: the payment reference is cleared and the invoices are reopened. "
+              "Your reason is kept in the audit log and among the security events."),
+            danger=True,
+            warning=_("The request becomes approved and payable again: make sure the bank did not pay it, or that "
+                      "the payment was returned, before you continue."),
+            show_payment=True,
+            permission="payments.uncomplete_paymentrequest",
+        ),
     ]
 }
 
@@ -91,6 +124,7 @@ def available_actions(pr: PaymentRequest, user: Any) -> list[PRAction]:
     names: list[str] = []
     can_prepare = pr.maker_id == user.pk or user.has_perm("payments.change_paymentrequest")
     can_complete = user.has_perm("payments.complete_paymentrequest")
+    can_uncomplete = user.has_perm("payments.uncomplete_paymentrequest")
     if pr.status == S.DRAFT and can_prepare:
         names.append("request_approval")
     if pr.status == S.PENDING and selectors.awaiting(user, PaymentRequest.objects.filter(pk=pr.pk)).exists():
@@ -101,13 +135,14 @@ def available_actions(pr: PaymentRequest, user: Any) -> list[PRAction]:
         names.append("recall")
     if pr.status == S.APPROVED and can_complete:
         names.append("complete")
-    if pr.status == S.COMPLETED and can_complete:
+    if pr.status == S.COMPLETED and can_uncomplete:
         names.append("uncomplete")
     return [ACTIONS[n] for n in names]
 
 
 def _call(action: str, pr: PaymentRequest, user: Any, data: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    if action in ("complete", "uncomplete") and not user.has_perm("payments.complete_paymentrequest"):
+    spec = ACTIONS[action]
+    if spec.permission and not user.has_perm(spec.permission):
         raise PermissionDenied
     fn = {
         "request_approval": services.payment_request_request_approval,
@@ -232,9 +267,39 @@ def attachments_panel(pr: PaymentRequest, user: Any) -> SafeString:
     )
 
 
+# What a preparer first did to the request (PaymentRequestPreparer.first_action, set by the services).
+PREPARER_ACTIONS = {
+    "create_pr": _("created it"),
+    "update_pr": _("edited it"),
+    "link_invoice": _("added an invoice"),
+    "unlink_invoice": _("removed an invoice"),
+    "move_invoice": _("moved an invoice"),
+    "request_approval": _("requested approval"),
+    "change_payee": _("changed an invoice's payment details"),
+}
+
+
+def payee_panel(pr: PaymentRequest) -> SafeString:
+    """The payee frozen when approval was requested (what the approvers approve and the bank is told to
+    pay), a warning when this account was never paid before for the supplier, and the account the supplier
+    was last paid to beside the new one when they differ. No query: everything is on the request's row."""
+    return SafeString(render_to_string("admin/approvals/pr_payee.html", {"pr": pr}))
+
+
+def preparers_panel(pr: PaymentRequest) -> SafeString:
+    """Who prepared the request (made it, changed its payee, amount, invoices or chain, requested its
+    approval): none of them may approve it. One query."""
+    rows = [
+        {"user": p.user, "action": PREPARER_ACTIONS.get(p.first_action, p.first_action), "at": p.added_at}
+        for p in PaymentRequestPreparer.objects.filter(pr=pr).select_related("user").order_by("id")
+    ]
+    return SafeString(render_to_string("admin/approvals/pr_preparers.html", {"rows": rows}))
+
+
 # --- the transition view -------------------------------------------------------------------------------------
 class PRActionsMixin:
-    """`<id>/action/<name>/`: POST performs the transition; reject and complete first show a small form."""
+    """`<id>/action/<name>/`: POST performs the transition; reject, complete and un-complete first show a small
+    form (un-complete and complete only to holders of their permission)."""
 
     def get_urls(self) -> list[Any]:
         return [
@@ -252,6 +317,8 @@ class PRActionsMixin:
             raise Http404
         pr = get_object_or_404(self.get_queryset(request), pk=object_id)  # type: ignore[attr-defined]
         back = reverse("admin:payments_paymentrequest_change", args=[pr.pk])
+        if spec.permission and not request.user.has_perm(spec.permission):
+            raise PermissionDenied  # not even the confirmation page
         if request.method != "POST" and spec.form is None:
             return HttpResponseRedirect(back)
         form = None
@@ -270,6 +337,7 @@ class PRActionsMixin:
                         "spec": spec,
                         "form": form,
                         "back": back,
+                        "payee": payment_request_bank_details(pr) if spec.show_payment else None,
                     },
                 )
             data = dict(form.cleaned_data)

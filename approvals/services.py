@@ -304,6 +304,9 @@ def payment_request_create_from_invoices(
         for invoice in invoices:
             invoice_link(invoice=invoice, pr=pr, actor=actor)
         pr.refresh_from_db()
+        if flow is None:  # the draft shows the flow for the invoices' total, not for the empty request
+            chain, source_flow, _custom = _resolve_chain(actor=actor, amount=pr.amount, flow=None, steps=None)
+            _write_chain(_lock_approval(pr), chain, source_flow, is_custom=False)
     return pr
 
 

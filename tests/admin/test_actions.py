@@ -11,7 +11,7 @@ from approvals import services
 from invoices.models import Invoice
 from payments.models import PaymentRequest, PRInvoice
 from tests.approvals.factories import approver_users, make_flow
-from tests.payments.factories import make_invoice, make_pr
+from tests.payments.factories import grant, make_invoice, make_pr
 
 pytestmark = pytest.mark.django_db
 PRS = "/admin/payments/paymentrequest/"
@@ -107,8 +107,13 @@ def test_cannot_act_on_a_pr_one_cannot_see(maker, outsider, admin_client_for):
 
 
 def test_create_pr_from_selected_invoices(maker, owner, admin_client_for):
+    """The chain comes from the flow for the amount; choosing a flow needs `approvals.customize_chain`."""
+    from tests.accounts.factories import UserFactory
+    from tests.payments.factories import grant
+
     (a,) = approver_users(1)
-    flow = make_flow(owner=owner, steps=[("anyof", [a])])
+    by_amount = make_flow(owner=owner, steps=[("anyof", [a])], min_amount="0", max_amount="100000000")
+    chosen = make_flow(owner=owner, name="Riêng", steps=[("anyof", [a])])
     invoices = [make_invoice(total="11000000"), make_invoice(total="10670000")]
     client = admin_client_for(maker)
     data = {"action": "create_payment_request", "_selected_action": [i.pk for i in invoices]}
@@ -116,13 +121,27 @@ def test_create_pr_from_selected_invoices(maker, owner, admin_client_for):
     assert page.status_code == 200 and "21,670,000 VND" in page.content.decode()
     html = page.content.decode()  # laid out like the admin's own forms: aligned rows, capitalised labels
     assert '<fieldset class="module aligned">' in html and 'class="form-row field-name"' in html
-    assert '<label for="id_name">Name:</label>' in html and '<label for="id_flow">Approval flow:</label>' in html
+    assert '<label for="id_name">Name:</label>' in html
     assert re.search(r'<input type="text" name="name" class="vTextField"', html)
-    r = client.post(INVOICES, {**data, "apply": "1", "name": "Thanh toán Minh Phát", "flow": flow.pk})
+    # a maker who picks a flow is refused, and nothing is made
+    r = client.post(INVOICES, {**data, "apply": "1", "name": "Chọn quy trình", "flow": chosen.pk}, follow=True)
+    assert "needs the permission to customise approval chains" in message_list(r)
+    assert not PaymentRequest.objects.exists() and not PRInvoice.objects.exists()
+    r = client.post(INVOICES, {**data, "apply": "1", "name": "Thanh toán Minh Phát"})
     pr = PaymentRequest.objects.get(name="Thanh toán Minh Phát")
     assert r.status_code == 302 and r["Location"].endswith(f"/{pr.pk}/change/")
     assert pr.type == "direct" and pr.amount == 21670000 and pr.status == "draft"
+    assert pr.approval.flow == by_amount and not pr.approval.is_custom
     assert set(PRInvoice.objects.filter(pr=pr).values_list("invoice_id", flat=True)) == {i.pk for i in invoices}
+    # someone an owner granted custom chains still chooses
+    chooser = grant(UserFactory(roles=["finance"]), "approvals.customize_chain")
+    more = [make_invoice(total="5000000")]
+    data = {"action": "create_payment_request", "_selected_action": [i.pk for i in more]}
+    html = admin_client_for(chooser).post(INVOICES, data).content.decode()
+    assert '<label for="id_flow">Approval flow:</label>' in html
+    r = admin_client_for(chooser).post(INVOICES, {**data, "apply": "1", "name": "Chuỗi riêng", "flow": chosen.pk})
+    custom = PaymentRequest.objects.get(name="Chuỗi riêng")
+    assert r.status_code == 302 and custom.approval.flow == chosen and custom.approval.is_custom
 
 
 def test_create_pr_refused_for_a_linked_invoice_creates_nothing(maker, admin_client_for):
@@ -206,6 +225,7 @@ def test_payment_method_refusal_keeps_the_form(finance, admin_client_for, monkey
     "extra", [{"flow": "abc"}, {"flow": "999999"}, {"name": "x" * 300}, {"flow": "1 OR 1=1"}, {"name": "\x00"}]
 )
 def test_create_pr_hostile_form_values_show_the_form_again(extra, maker, admin_client_for):
+    grant(maker, "approvals.customize_chain")  # the flow field is offered only to holders
     inv = make_invoice()
     before = PaymentRequest.objects.count()
     r = admin_client_for(maker).post(
@@ -213,6 +233,20 @@ def test_create_pr_hostile_form_values_show_the_form_again(extra, maker, admin_c
     )
     assert r.status_code == 200 and "errorlist" in r.content.decode()
     assert PaymentRequest.objects.count() == before
+
+
+def test_create_pr_from_invoices_forged_flow_is_refused_for_a_maker(maker, owner, admin_client_for):
+    """CHAIN-FROM-POLICY through the invoice list: no flow field for a maker, a forged one refused."""
+    (a,) = approver_users(1)
+    flow = make_flow(owner=owner, steps=[("anyof", [a])])
+    inv = make_invoice()
+    client = admin_client_for(maker)
+    form = client.post(INVOICES, {"action": "create_payment_request", "_selected_action": [inv.pk]})
+    assert 'name="flow"' not in form.content.decode()
+    r = client.post(INVOICES, {"action": "create_payment_request", "apply": "1", "_selected_action": [inv.pk],
+                               "flow": flow.pk}, follow=True)
+    assert "CUSTOM_CHAIN_NOT_ALLOWED" in r.content.decode() or "customise approval chains" in r.content.decode()
+    assert not PaymentRequest.objects.exists()
 
 
 def test_add_to_someone_elses_pending_pr_is_refused_by_the_form(maker, finance, admin_client_for):

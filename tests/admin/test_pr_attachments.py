@@ -14,7 +14,7 @@ from payments.models import PRAttachment
 from payments.services import payment_request_attachment_add
 from tests.approvals.factories import approver_users
 from tests.files.factories import stored_file
-from tests.payments.factories import make_pr
+from tests.payments.factories import make_invoice, make_pr
 
 pytestmark = pytest.mark.django_db
 PR_URL = "/admin/payments/paymentrequest/{}/change/"
@@ -32,10 +32,16 @@ def upload(name: str = "bao-gia.pdf", content: bytes = PDF) -> SimpleUploadedFil
     return SimpleUploadedFile(name, content, content_type="application/pdf")
 
 
+def direct_pr(maker, **kwargs):
+    """A direct request (with an invoice, so it can be submitted): the attachments here are only the test's own
+    (an advanced request is made with a supporting document already attached)."""
+    return make_pr(maker=maker, type="direct", invoices=[make_invoice()], **kwargs)
+
+
 @pytest.fixture
 def pr(maker):
     (a,) = approver_users(1)
-    return make_pr(maker=maker, steps=[("anyof", [a])])
+    return direct_pr(maker, steps=[("anyof", [a])])
 
 
 def test_finance_uploads_a_pdf_previews_it_and_removes_it(pr, finance, admin_client_for):
@@ -59,7 +65,7 @@ def test_finance_uploads_a_pdf_previews_it_and_removes_it(pr, finance, admin_cli
 
 def test_an_approver_without_change_permission_sees_no_form_and_gets_403(maker, admin_client_for):
     (a,) = approver_users(1)
-    pr = make_pr(maker=maker, steps=[("anyof", [a])])
+    pr = direct_pr(maker, steps=[("anyof", [a])])
     services.payment_request_request_approval(pr=pr, actor=maker)
     payment_request_attachment_add(pr=pr, file=stored_file(content=PDF, name="x.pdf"), actor=maker)
     file_id = PRAttachment.objects.get(pr=pr).file_id
@@ -88,7 +94,7 @@ def test_hostile_uploads_become_messages(pr, finance, admin_client_for, settings
 
 
 def test_bad_ids_and_methods(pr, maker, finance, admin_client_for):
-    other = make_pr(maker=maker)
+    other = direct_pr(maker)
     payment_request_attachment_add(pr=other, file=stored_file(content=PDF, name="o.pdf"), actor=maker)
     other_file = PRAttachment.objects.get(pr=other).file_id
     client = admin_client_for(finance)

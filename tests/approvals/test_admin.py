@@ -49,19 +49,75 @@ def test_change_page_shows_chain_step_by_step(maker, finance):
     assert str(a) in page and str(c) in page
 
 
+def add_form(**overrides):
+    return {"name": "Tạm ứng mua văn phòng phẩm", "type": "advanced", "amount": "1200000", "currency": "VND",
+            "note": "", "bank_name": "", "bank_account": "", "account_name": "", **overrides}
+
+
 def test_add_through_admin_uses_the_service(maker, owner):
-    (a,) = approver_users(1)
-    flow = make_flow(owner=owner, steps=[("anyof", [a])])
+    """A maker's chain comes from the flow for the amount: no flow field, a forged one is refused. Someone an
+    owner granted `approvals.customize_chain` still chooses one."""
+    from tests.accounts.factories import UserFactory
+    from tests.payments.factories import grant
+
+    a, b = approver_users(2)
+    by_amount = make_flow(owner=owner, name="Dưới 100 triệu", steps=[("anyof", [a])], min_amount="0",
+                          max_amount="100000000")
+    other = make_flow(owner=owner, name="Riêng", steps=[("anyof", [a]), ("anyof", [b])])
     method = PaymentMethod.objects.create(name="TK Vietcombank", bank_account="0071", account_name="CTY ABC")
-    r = browser(maker).post(f"{CHANGELIST}add/", {
-        "name": "Tạm ứng mua văn phòng phẩm", "type": "advanced", "amount": "1200000", "currency": "VND",
-        "note": "", "bank_name": "", "bank_account": "", "account_name": "", "flow": flow.pk,
-        "payment_method": method.pk,
-    })
+    client = browser(maker)
+    page = client.get(f"{CHANGELIST}add/").content.decode()
+    assert 'name="flow"' not in page and "comes from the approval flow for the amount" in page
+    r = client.post(f"{CHANGELIST}add/", add_form(flow=other.pk, payment_method=method.pk), follow=True)
+    assert "needs the permission to customise approval chains" in r.content.decode()
+    assert not PaymentRequest.objects.exists()
+    r = client.post(f"{CHANGELIST}add/", add_form(payment_method=method.pk))
     assert r.status_code == 302, r.content.decode()[:2000]
     pr = PaymentRequest.objects.get()
-    assert pr.maker == maker and pr.bank_account == "0071" and pr.approval.flow == flow
-    assert pr.approval.steps.count() == 1
+    assert pr.maker == maker and pr.bank_account == "0071" and pr.amount == 1200000
+    assert pr.approval.flow == by_amount and not pr.approval.is_custom and pr.approval.steps.count() == 1
+
+    chooser = grant(UserFactory(roles=["finance"]), "approvals.customize_chain")
+    client = browser(chooser)
+    assert 'name="flow"' in client.get(f"{CHANGELIST}add/").content.decode()
+    r = client.post(f"{CHANGELIST}add/", add_form(name="Chuỗi riêng", flow=other.pk, payment_method=method.pk))
+    assert r.status_code == 302, r.content.decode()[:2000]
+    custom = PaymentRequest.objects.get(name="Chuỗi riêng")
+    assert custom.approval.flow == other and custom.approval.is_custom and custom.approval.steps.count() == 2
+
+
+def test_add_direct_request_without_an_amount(maker):
+    client = browser(maker)
+    r = client.post(f"{CHANGELIST}add/", add_form(name="Thanh toán Minh Phát", type="direct", amount=""))
+    assert r.status_code == 302, r.content.decode()[:2000]
+    pr = PaymentRequest.objects.get()
+    assert (pr.type, pr.amount) == ("direct", 0)
+    page = client.get(f"{CHANGELIST}{pr.pk}/change/").content.decode()
+    assert 'name="amount"' not in page and 'id="amount-derived"' in page and "total of the invoices" in page
+    # a typed amount on a direct request, or none on an advanced one, is a form error; nothing is made
+    for data in (add_form(type="direct", amount="5000000"), add_form(amount="")):
+        r = client.post(f"{CHANGELIST}add/", data)
+        assert r.status_code == 200 and "errorlist" in r.content.decode()
+    assert PaymentRequest.objects.count() == 1
+
+
+def test_amount_is_typed_only_on_an_advanced_request_without_invoices(maker):
+    from tests.payments.factories import make_invoice
+
+    advanced = make_pr(maker=maker, amount="3000000")
+    client = browser(maker)
+    page = client.get(f"{CHANGELIST}{advanced.pk}/change/").content.decode()
+    assert 'name="amount"' in page and 'id="amount-derived"' not in page
+    with_invoices = make_pr(maker=maker, amount="3000000", invoices=[make_invoice(total="11000000")])
+    page = client.get(f"{CHANGELIST}{with_invoices.pk}/change/").content.decode()
+    assert 'name="amount"' not in page and 'id="amount-derived"' in page and "11,000,000 VND" in page
+    # a forged amount is not a field of that form: it changes nothing
+    r = client.post(f"{CHANGELIST}{with_invoices.pk}/change/", add_form(
+        name="Đổi tên", amount="1", bank_name=with_invoices.bank_name, bank_account=with_invoices.bank_account,
+        account_name=with_invoices.account_name))
+    assert r.status_code == 302, r.content.decode()[:2000]
+    with_invoices.refresh_from_db()
+    assert (with_invoices.name, with_invoices.amount) == ("Đổi tên", 11000000)
 
 
 def test_approve_reject_complete_actions(maker, finance):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from django.core.management import call_command
 
 from accounts.models import User
 from acountee.demo import DEMO_PASSWORD
-from approvals.services import approval_flow_create
+from approvals.policy import flow_for_amount
+from approvals.services import approval_flow_update
 from payments.models import PaymentRequest, PaymentRequestStatus
 
 expect = pytest.importorskip(
@@ -27,7 +29,7 @@ expect = pytest.importorskip(
 # (numbers 101 and 109, series C26TUR, seller 0, 3 lines): 49,339,900 + 17,978,000 VND.
 ZIP = Path(__file__).resolve().parent / "fixtures" / "two_invoices_one_supplier.zip"
 BOMB = Path(__file__).resolve().parents[1] / "invoices" / "fixtures" / "hostile" / "billion_laughs.xml"
-FLOW = "Two steps — chief accountant, then director"
+TOTAL = Decimal("67317900")
 SELLER = "CÔNG TY TNHH DỊCH VỤ KỸ THUẬT SAO MAI"
 REFERENCE = "FT26333123456"
 PR_NAME = "Sao Mai — server maintenance, November 2026"
@@ -62,8 +64,9 @@ def open_pr(page: Any, pr: PaymentRequest) -> None:
 
 @pytest.fixture
 def people() -> dict[str, User]:
-    """The demo data (`seed_demo`, as `make run` loads it) and, through the service, a
-    two-step flow: the chief accountant (or the maker, for others' requests), then the director."""
+    """The demo data (`seed_demo`, as `make run` loads it) and, through the service, the owners' flow for
+    the request's amount made two steps: the chief accountant (or the maker, for others' requests), then
+    the director. The maker does not choose it: the amount does (CHAIN-FROM-POLICY)."""
     call_command("seed_demo", stdout=io.StringIO())
     emails = {
         "maker": "ketoan@acountee.local",
@@ -72,9 +75,11 @@ def people() -> dict[str, User]:
         "owner": "owner@acountee.local",
     }
     people = {key: User.objects.get(email=email) for key, email in emails.items()}
-    approval_flow_create(
+    flow = flow_for_amount(TOTAL)
+    assert flow is not None, "seed_demo has a flow for every amount"
+    approval_flow_update(
+        flow=flow,
         actor=people["owner"],
-        name=FLOW,
         steps=[
             {"name": "Chief accountant", "mode": "anyof", "approvers": [people["chief"], people["maker"]]},
             {"name": "Director", "mode": "anyof", "approvers": [people["director"]]},
@@ -119,32 +124,38 @@ def test_invoice_to_paid_payment_request(new_page, people, screenshot):
     expect(rows.first).to_contain_text(SELLER)
     expect(rows.first).to_contain_text(re.compile("imported", re.I))
 
-    # 4. A payment request from them (action on the invoice list), with the two-step flow.
+    # 4. A payment request from them (action on the invoice list); its chain is the flow for its amount.
     run_action(maker, "Create a payment request from the selected invoices…", "00000101", "00000109")
     expect(maker.locator("#selected-total")).to_contain_text("67,317,900")
     maker.get_by_label("Name").fill(PR_NAME)
-    maker.get_by_label("Approval flow").select_option(label=FLOW)
     screenshot(maker, "04-create-payment-request")
     maker.get_by_role("button", name="Create payment request").click()
     expect_message(maker, re.compile(r"Payment request #\d+ created as a draft with 2 invoice\(s\)\."))
     pr = PaymentRequest.objects.get(name=PR_NAME)
     expect(maker.get_by_role("heading", name=f"#{pr.pk} {PR_NAME}")).to_be_visible()
+    expect(maker.locator("#pr-invoices")).to_contain_text("67,317,900")
+
+    # 5. Request approval: the chain is built now from the flow for the final amount, and frozen.
+    maker.locator("#pr-action-request_approval").click()
+    expect_message(maker, f"Payment request #{pr.pk}: sent for approval.")
     chain = maker.locator("#approval-chain")
     expect(chain).to_contain_text("Chief accountant")
     expect(chain).to_contain_text("Director")
-    expect(maker.locator("#pr-invoices")).to_contain_text("67,317,900")
-
-    # 5. Request approval.
-    maker.locator("#pr-action-request_approval").click()
-    expect_message(maker, f"Payment request #{pr.pk}: sent for approval.")
     expect(chain.locator("li.step.state-current")).to_contain_text("Chief accountant")
+    # The payee is frozen now; Sao Mai was never paid before, so every approver is warned.
+    pr.refresh_from_db()
+    assert pr.payee_is_new and pr.payee_bank_account
+    expect(maker.locator("#pr-new-payee-warning")).to_contain_text(pr.payee_bank_account)
+    expect(maker.locator("#pr-payee")).to_contain_text(pr.payee_account_name)
 
-    # 6. The maker approves step 1 of others' requests, never of their own: no button here,
-    #    and the list's bulk action says why.
+    # 6. The maker approves step 1 of others' requests, never of their own: as its preparer they were left
+    #    out of its chain, there is no button here, and the list's bulk action refuses.
+    expect(chain.locator("#chain-step-1")).not_to_contain_text(str(people["maker"]))
+    expect(maker.locator("#pr-preparers")).to_contain_text(str(people["maker"]))
     expect(maker.locator("#pr-action-approve")).to_have_count(0)
     maker.goto("/admin/payments/paymentrequest/")
     run_action(maker, "Approve selected payment requests", PR_NAME)
-    expect_message(maker, "You cannot approve a payment request you made.")
+    expect_message(maker, "You are not an approver of the current step.")
     expect(maker.locator("#result_list tbody tr", has_text=PR_NAME)).to_contain_text("Pending")
 
     # 7. Step 1: the chief accountant finds it in their queue and approves it.
@@ -152,6 +163,9 @@ def test_invoice_to_paid_payment_request(new_page, people, screenshot):
     sign_in(chief, people["chief"])
     screenshot(chief, "01-admin-home")
     chief.locator("#needs-me").get_by_role("link", name=re.compile("awaiting my approval", re.I)).first.click()
+    expect(chief.locator("#result_list tbody tr", has_text=PR_NAME).locator('[data-status="new_payee"]')).to_have_text(
+        "New payee"
+    )
     chief.locator("#result_list tbody tr", has_text=PR_NAME).get_by_role("link", name=PR_NAME).click()
     chief.locator("#pr-action-approve").click()
     expect_message(chief, f"Payment request #{pr.pk}: approved.")
