@@ -9,11 +9,11 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from acountee.spreadsheet import neutralise
 from approvals.reports.queries import ReportResult
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Report amounts are VND (their headers say so): whole numbers, grouped in the spreadsheet.
 MONEY_KEYS = frozenset({"amount", "outstanding", "paid", "total"})
 VND_NUMBER_FORMAT = "#,##0"
@@ -24,9 +24,7 @@ def _cell_text(value: Any) -> str:
         return ""
     text = str(value)
     # Spreadsheet formula injection: a supplier named "=HYPERLINK(…)" stays text.
-    if not isinstance(value, int | float | Decimal) and text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+    return text if isinstance(value, int | float | Decimal) else neutralise(text)
 
 
 def _tables(report: ReportResult) -> list[ReportResult]:

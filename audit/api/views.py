@@ -20,6 +20,10 @@ from rest_framework.response import Response
 
 from acountee.api.params import present
 from acountee.api.viewsets import GenericViewSet
+
+# The codebase's one formula-injection helper (`=`, `+`, `-`, `@`, tab, CR → a leading `'`), reused rather than
+# copied. It lives in payments for now (above audit in the layering; imported here only by this API view).
+from acountee.spreadsheet import neutralise
 from audit import selectors
 from audit.api.permissions import CanReadAudit, CanReadSecurityEvents
 from audit.api.serializers import (
@@ -31,10 +35,6 @@ from audit.api.serializers import (
     SecurityEventSerializer,
 )
 from audit.models import AuditEntry, SecurityEvent
-
-# The codebase's one formula-injection helper (`=`, `+`, `-`, `@`, tab, CR → a leading `'`), reused rather than
-# copied. It lives in payments for now (above audit in the layering; imported here only by this API view).
-from payments.workbench.exports import neutralise
 
 FILTER_PARAMETERS = [
     OpenApiParameter("table", str, description="Table name, e.g. invoices"),

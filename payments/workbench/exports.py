@@ -18,17 +18,13 @@ from typing import IO, Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from acountee.spreadsheet import FORMULA_PREFIXES, neutralise
 from payments.models import PaymentRequestType
 from payments.selectors import payment_request_bank_details
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_SIZE = 2000
 CSV_BOM = "\ufeff"
 
-
-def neutralise(value: str) -> str:
-    """`=1+1` → `'=1+1`: spreadsheets show it, never evaluate it."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 @dataclass(frozen=True)

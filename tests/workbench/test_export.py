@@ -100,7 +100,7 @@ def test_formula_injection_neutralised(clerk_client, prs, month):
 
 
 def test_neutralise_covers_tab_and_cr():
-    from payments.workbench.exports import neutralise
+    from acountee.spreadsheet import neutralise
 
     assert [neutralise(v) for v in ["=1", "+1", "-1", "@x", "\tx", "\rx", "ok", "1-2"]] == [
         "'=1", "'+1", "'-1", "'@x", "'\tx", "'\rx", "ok", "1-2"]
