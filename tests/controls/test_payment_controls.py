@@ -8,7 +8,6 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from acountee.errors import AcounteeError
@@ -120,13 +119,14 @@ def test_preparer_is_not_told_as_an_approver(company):
     assert told == {company.director.pk}
 
 
-def test_allow_self_approval_warns_at_start_up(settings, capsys):
+def test_allow_self_approval_warns_at_start_up(settings):
+    """Registered with the system checks that every start (runserver, migrate, gunicorn's check) runs."""
+    from django.core.checks import run_checks
+
     settings.ALLOW_SELF_APPROVAL = True
-    call_command("check")
-    assert "approvals.W001" in capsys.readouterr().err
+    assert "approvals.W001" in {m.id for m in run_checks(tags=["security"])}
     settings.ALLOW_SELF_APPROVAL = False
-    call_command("check")
-    assert "approvals.W001" not in capsys.readouterr().err
+    assert "approvals.W001" not in {m.id for m in run_checks(tags=["security"])}
 
 
 # --- AMOUNT-FROM-INVOICES / ADVANCED-NEEDS-EVIDENCE ---------------------------------------------------------------
