@@ -51,12 +51,13 @@ SELECT g, '2.0.1', 'HÓA ĐƠN GTGT', '1', 'C25BEN', lpad(g::text, 8, '0'), g,
   md5(g::text) || md5('x' || g), false, false, '', '', '', '', now(), now(), %(file)s
 FROM generate_series(1, %(invoices)s) g;
 INSERT INTO pr (id, name, type, amount, currency, note, status, bank_name, bank_account, account_name,
-  payment_reference, completed_at, created_at, updated_at, maker_id, payee_bank_account)
+  payment_reference, completed_at, created_at, updated_at, maker_id, payee_bank_account, payee_bank_name,
+  payee_account_name, payee_tax_code, payee_is_new, previous_bank_name, previous_bank_account, previous_account_name)
 SELECT g, 'PR ' || g, CASE WHEN g > %(direct)s THEN 'advanced' ELSE 'direct' END, (g % 991 + 1) * 330000, 'VND', '',
   (ARRAY['draft','pending','approved','completed','completed'])[g % 5 + 1], '', '', '', '',
   CASE WHEN g % 5 >= 3 THEN timestamptz '2025-01-03' + (g * 7919 % 700) * interval '1 day' END,
   timestamptz '2025-01-02' + (g * 7919 % 700) * interval '1 day', now(), %(maker)s,
-  CASE WHEN g % 5 = 0 THEN '' ELSE '0071' || lpad(g::text, 9, '0') END
+  CASE WHEN g % 5 = 0 THEN '' ELSE '0071' || lpad(g::text, 9, '0') END, '', '', '', false, '', '', ''
 FROM generate_series(1, %(prs)s) g;
 INSERT INTO pr_invoice (id, linked_at, invoice_id, pr_id)
 SELECT g, now(), g, (g - 1) % %(direct)s + 1 FROM generate_series(1, %(linked)s) g;
