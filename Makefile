@@ -43,6 +43,7 @@ worker: migrate
 test: setup
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	ACOUNTEE_ENV=test $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 ## messages: regenerate the Vietnamese catalogues (<app>/locale/vi/LC_MESSAGES/django.po; nested apps

@@ -112,20 +112,26 @@ class UserAdmin(OwnerOnlyAdmin):
             if updated is not None:
                 if updated.pk == request.user.pk:
                     update_session_auth_hash(request, updated)  # an owner setting their own stays signed in
-                self.message_user(request, gettext("Password set for %(user)s.") % {"user": updated.email},
-                                  messages.SUCCESS)
+                self.message_user(
+                    request, gettext("Password set for %(user)s.") % {"user": updated.email}, messages.SUCCESS
+                )
                 return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[updated.pk]))
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Set password: %(user)s") % {"user": user.email},
-            "opts": self.opts, "original": user, "form": form,
+            "opts": self.opts,
+            "original": user,
+            "form": form,
         }
         return TemplateResponse(request, "admin/accounts/user/set_password.html", context)
 
     def language_view(self, request: HttpRequest) -> HttpResponse:
         """POST language=<code> ("" follows the browser), next=<page to go back to>."""
         self.call_service(
-            request, services.user_update, user=request.user, actor=request.user,
+            request,
+            services.user_update,
+            user=request.user,
+            actor=request.user,
             language=request.POST.get("language", ""),
         )
         target = request.POST.get("next", "")
@@ -144,8 +150,12 @@ class UserAdmin(OwnerOnlyAdmin):
             updated = self._call_or_refuse(services.user_update, user=obj, actor=request.user, **fields)
         else:
             updated = self._call_or_refuse(
-                services.user_create, actor=request.user, email=data["email"],
-                name=data.get("name", ""), team=data.get("team"), is_active=data.get("is_active", True),
+                services.user_create,
+                actor=request.user,
+                email=data["email"],
+                name=data.get("name", ""),
+                team=data.get("team"),
+                is_active=data.get("is_active", True),
                 password=data.get("password1"),
             )
         if updated is not None:
@@ -174,7 +184,8 @@ def own_password_change(request: HttpRequest) -> HttpResponse:
 
     request.current_app = admin.site.name
     return PasswordChangeView.as_view(
-        form_class=OwnPasswordChangeForm, success_url=reverse("admin:password_change_done"),
+        form_class=OwnPasswordChangeForm,
+        success_url=reverse("admin:password_change_done"),
         extra_context=admin.site.each_context(request),
     )(request)
 
@@ -231,8 +242,12 @@ class RoleAdmin(OwnerOnlyAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         data = form.cleaned_data
         perms = [f"{p.content_type.app_label}.{p.codename}" for p in data.get("permissions", [])]
-        fields = {"name": data.get("name"), "description": data.get("description", ""),
-                  "parent": data.get("parent"), "permissions": perms}
+        fields = {
+            "name": data.get("name"),
+            "description": data.get("description", ""),
+            "parent": data.get("parent"),
+            "permissions": perms,
+        }
         if change:
             self._call_or_refuse(services.role_update, role=form.instance, actor=request.user, **fields)
         else:

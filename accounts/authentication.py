@@ -34,7 +34,8 @@ class TokenAuthentication(authentication.BaseAuthentication):
             ApiToken.objects.select_related("user", "user__team")
             # The user's permissions in the same round trip: nearly every API call checks one.
             .annotate(user_permissions=token_user_permissions())
-            .filter(key_hash=ApiToken.hash_key(key)).first()
+            .filter(key_hash=ApiToken.hash_key(key))
+            .first()
         )
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))

@@ -18,8 +18,12 @@ _CACHE_ATTR = "_acountee_role_cache"
 
 class RoleBackend(BaseBackend):
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None,
-        password: str | None = None, email: str | None = None, **kwargs: Any,
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        email: str | None = None,
+        **kwargs: Any,
     ) -> User | None:
         email = email or username
         if not email or password is None:

@@ -37,7 +37,9 @@ class Team(models.Model):
     description = models.TextField(_("description"), blank=True)
     capabilities = ArrayField(
         models.CharField(max_length=50, choices=TeamCapability.choices),
-        verbose_name=_("capabilities"), default=list, blank=True,
+        verbose_name=_("capabilities"),
+        default=list,
+        blank=True,
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -59,11 +61,18 @@ class Role(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     description = models.TextField(_("description"), blank=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent role"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="children",
+        "self",
+        verbose_name=_("parent role"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     permissions = models.ManyToManyField(
-        Permission, verbose_name=_("permissions"), blank=True, db_table="role_permissions",
+        Permission,
+        verbose_name=_("permissions"),
+        blank=True,
+        db_table="role_permissions",
         related_name="roles",
     )
     is_builtin = models.BooleanField(_("built-in"), default=False, editable=False)
@@ -118,13 +127,21 @@ class User(AbstractBaseUser):
     email = models.EmailField(_("email address"), max_length=254)
     name = models.CharField(_("name"), max_length=150, blank=True)
     team = models.ForeignKey(
-        Team, verbose_name=_("team"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="members",
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
     )
     is_active = models.BooleanField(_("active"), default=True)
     # Blank follows the browser (Accept-Language), then LANGUAGE_CODE: accounts.middleware.
     language = models.CharField(
-        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True, default="",
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
         help_text=_("Language of the back office and of your e-mails. Empty follows the browser."),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -199,8 +216,12 @@ class UserRole(models.Model):
     user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="user_roles")
     role = models.ForeignKey(Role, verbose_name=_("role"), on_delete=models.PROTECT, related_name="assignments")
     assigned_by = models.ForeignKey(
-        User, verbose_name=_("assigned by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        User,
+        verbose_name=_("assigned by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     assigned_at = models.DateTimeField(_("assigned at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)

@@ -14,8 +14,12 @@ from audit.services import audit_log, security_event_access_denied, security_eve
 # Role grants are also the audit's semantic entries ("why" next to the user_roles row change); a password set
 # by an owner is one too, as the users row's entry leaves the password out, and so is the revocation of all a
 # user's tokens by a password change or a deactivation (api_tokens has no audit trigger: key hashes stay out).
-SEMANTIC_ACTIONS = {"role_assigned": "assign_role", "role_revoked": "revoke_role", "password_set": "set_password",
-                    "token_revoked": "revoke_api_tokens"}
+SEMANTIC_ACTIONS = {
+    "role_assigned": "assign_role",
+    "role_revoked": "revoke_role",
+    "password_set": "set_password",
+    "token_revoked": "revoke_api_tokens",
+}
 
 
 def record_security_event(kind: str, *, request: Any = None, user: Any = None, **details: Any) -> None:

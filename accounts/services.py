@@ -29,8 +29,15 @@ _UNSET: Any = object()
 
 # --- users -------------------------------------------------------------------------------
 def user_create(
-    *, email: str, password: str | None = None, name: str = "", team: Team | None = None,
-    is_active: bool = True, roles: list[str] | tuple[str, ...] = (), actor: User | None = None, language: str = "",
+    *,
+    email: str,
+    password: str | None = None,
+    name: str = "",
+    team: Team | None = None,
+    is_active: bool = True,
+    roles: list[str] | tuple[str, ...] = (),
+    actor: User | None = None,
+    language: str = "",
 ) -> User:
     _check_language(language)
     email = _clean_email(email)
@@ -55,8 +62,15 @@ def user_create(
 
 
 def user_update(
-    *, user: User, actor: User | None = None, email: str = _UNSET, name: str = _UNSET,
-    team: Team | None = _UNSET, is_active: bool = _UNSET, password: str = _UNSET, language: str = _UNSET,
+    *,
+    user: User,
+    actor: User | None = None,
+    email: str = _UNSET,
+    name: str = _UNSET,
+    team: Team | None = _UNSET,
+    is_active: bool = _UNSET,
+    password: str = _UNSET,
+    language: str = _UNSET,
 ) -> User:
     """The one path for changing a user (API, admin pages, the own-password page). A new password
     or a deactivation also revokes all the user's API tokens in the same transaction: a token
@@ -89,8 +103,9 @@ def user_update(
             # The row's audit entry never shows it (users.password is excluded): say that it happened.
             record_security_event("password_set", user=actor, target_user=user.pk)
         if password is not _UNSET or deactivated:
-            _api_tokens_revoke_all(user=user, actor=actor, reason="password_set" if password is not _UNSET
-                                   else "deactivated")
+            _api_tokens_revoke_all(
+                user=user, actor=actor, reason="password_set" if password is not _UNSET else "deactivated"
+            )
     return user
 
 
@@ -106,7 +121,7 @@ def _clean_email(email: str | None) -> str:
 
 
 def _check_language(language: str) -> None:
-    """"" (follow the browser) or one of settings.LANGUAGES."""
+    """ "" (follow the browser) or one of settings.LANGUAGES."""
     if language not in {"", *dict(settings.LANGUAGES)}:
         raise ValidationFailed(_("Unknown language."), details={"language": [_("Unknown language.")]})
 
@@ -121,19 +136,15 @@ def _ensure_not_last_owner(user: User, message: str) -> None:
     holds_owner = UserRole.objects.active().filter(user=user, role=owner_role).exists()
     if not holds_owner:
         return
-    others = (
-        UserRole.objects.active()
-        .filter(role=owner_role, user__is_active=True)
-        .exclude(user=user)
-        .exists()
-    )
+    others = UserRole.objects.active().filter(role=owner_role, user__is_active=True).exclude(user=user).exists()
     if not others:
         raise ProtectedError(message, code="LAST_OWNER")
 
 
 # --- teams -------------------------------------------------------------------------------
-def team_create(*, name: str, description: str = "", capabilities: list[str] | None = None,
-                actor: User | None = None) -> Team:
+def team_create(
+    *, name: str, description: str = "", capabilities: list[str] | None = None, actor: User | None = None
+) -> Team:
     with transaction.atomic():
         if Team.objects.filter(name__iexact=name).exists():
             raise Duplicate(_("A team with this name already exists."))
@@ -197,8 +208,14 @@ def _check_parent(role: Role | None, parent: Role | None) -> None:
         current = current.parent
 
 
-def role_create(*, name: str, description: str = "", parent: Role | None = None,
-                permissions: list[str] | None = None, actor: User | None = None) -> Role:
+def role_create(
+    *,
+    name: str,
+    description: str = "",
+    parent: Role | None = None,
+    permissions: list[str] | None = None,
+    actor: User | None = None,
+) -> Role:
     with transaction.atomic():
         if Role.objects.filter(name__iexact=name).exists():
             raise Duplicate(_("A role with this name already exists."))
@@ -210,8 +227,15 @@ def role_create(*, name: str, description: str = "", parent: Role | None = None,
     return role
 
 
-def role_update(*, role: Role, actor: User | None = None, name: str = _UNSET, description: str = _UNSET,
-                parent: Role | None = _UNSET, permissions: list[str] = _UNSET) -> Role:
+def role_update(
+    *,
+    role: Role,
+    actor: User | None = None,
+    name: str = _UNSET,
+    description: str = _UNSET,
+    parent: Role | None = _UNSET,
+    permissions: list[str] = _UNSET,
+) -> Role:
     with transaction.atomic():
         role = Role.objects.select_for_update().get(pk=role.pk)
         if role.is_owner_role:
@@ -247,8 +271,7 @@ def role_delete(*, role: Role, actor: User | None = None) -> None:
         record_security_event("role_deleted", user=actor, role=role.name)
 
 
-def role_assign(*, user: User, role: Role, actor: User | None = None,
-                expires_at: datetime | None = None) -> UserRole:
+def role_assign(*, user: User, role: Role, actor: User | None = None, expires_at: datetime | None = None) -> UserRole:
     """Grant `role` to `user` (or change the expiry of an existing grant)."""
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed(
@@ -258,7 +281,9 @@ def role_assign(*, user: User, role: Role, actor: User | None = None,
         if role.is_owner_role:
             Role.objects.select_for_update().get(pk=role.pk)
         assignment, created = UserRole.objects.select_for_update().get_or_create(
-            user=user, role=role, defaults={"assigned_by": actor, "expires_at": expires_at},
+            user=user,
+            role=role,
+            defaults={"assigned_by": actor, "expires_at": expires_at},
         )
         if not created:
             if role.is_owner_role and expires_at is not None:
@@ -267,8 +292,13 @@ def role_assign(*, user: User, role: Role, actor: User | None = None,
             assignment.assigned_by = actor
             assignment.assigned_at = timezone.now()
             assignment.save()
-        record_security_event("role_assigned", user=actor, target_user=user.pk, role=role.name,
-                              expires_at=expires_at.isoformat() if expires_at else None)
+        record_security_event(
+            "role_assigned",
+            user=actor,
+            target_user=user.pk,
+            role=role.name,
+            expires_at=expires_at.isoformat() if expires_at else None,
+        )
     RoleBackend.forget(user)
     return assignment
 

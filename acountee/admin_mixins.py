@@ -45,16 +45,25 @@ class RefusalRedirectMixin:
     raised from save_model / save_related (through `_call_or_refuse`) rolls it back and sends
     the user back to the form with the reason — no "changed successfully" next to it."""
 
-    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
-                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
         except ServiceRefused as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(request.get_full_path())
 
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None,
-                    ) -> HttpResponse:
+    def delete_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         try:
             return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
         except ServiceRefused as exc:

@@ -29,7 +29,8 @@ if not SECRET_KEY:
 elif PRODUCTION and (
     SECRET_KEY in {DEVELOPMENT_SECRET_KEY, "change-me"}  # the development key, .env.example's placeholder
     or SECRET_KEY.startswith("django-insecure-")
-    or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5  # what `check --deploy` (security.W009) calls weak
+    or len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5  # what `check --deploy` (security.W009) calls weak
 ):
     raise ImproperlyConfigured(
         "SECRET_KEY is a development or weak key: production needs a random one of 50+ characters"
@@ -204,8 +205,10 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.RoleBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     # Our user has `email` and `name` (Django's default list looks for username/first/last name).
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
-     "OPTIONS": {"user_attributes": ["email", "name"]}},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ["email", "name"]},
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -338,7 +341,8 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Acountee <noreply@acountee.local>")
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.smtp.EmailBackend" if (EMAIL_HOST or PRODUCTION)
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if (EMAIL_HOST or PRODUCTION)
     else "django.core.mail.backends.console.EmailBackend",
 )
 # Root the links in e-mails point at (the admin's PR page is ADMIN_BASE_URL + /admin/…).

@@ -98,8 +98,10 @@ class AwaitingMeFilter(admin.SimpleListFilter):
 
 # --- payment requests ---------------------------------------------------------------------------------------
 CUSTOMIZE_CHAIN = "approvals.customize_chain"
-CHAIN_POLICY_NOTE = _("The approval chain comes from the approval flow for the amount, set by the owners; it is "
-                      "fixed when approval is requested.")
+CHAIN_POLICY_NOTE = _(
+    "The approval chain comes from the approval flow for the amount, set by the owners; it is "
+    "fixed when approval is requested."
+)
 
 
 def may_customize_chain(user: Any) -> bool:
@@ -120,21 +122,31 @@ def amount_is_typed(obj: PaymentRequest) -> bool:
 class PaymentRequestForm(ModelForm):
     # Removed by PaymentRequestAdmin.get_form for whoever may not customise chains.
     flow = forms.ModelChoiceField(
-        queryset=ApprovalFlow.objects.filter(is_active=True), required=False, label=_("approval flow"),
-        help_text=_("Empty: the approval flow for the amount gives the chain when approval is requested. Choosing a "
-                    "flow makes a custom chain, which must still contain every step of the amount's flow; on a "
-                    "draft it replaces the whole chain."),
+        queryset=ApprovalFlow.objects.filter(is_active=True),
+        required=False,
+        label=_("approval flow"),
+        help_text=_(
+            "Empty: the approval flow for the amount gives the chain when approval is requested. Choosing a "
+            "flow makes a custom chain, which must still contain every step of the amount's flow; on a "
+            "draft it replaces the whole chain."
+        ),
     )
     payment_method = forms.ModelChoiceField(
-        queryset=PaymentMethod.objects.all(), required=False, label=_("payment method"),
+        queryset=PaymentMethod.objects.all(),
+        required=False,
+        label=_("payment method"),
         help_text=_("Copies its bank details onto the request."),
     )
 
     class Meta:
         model = PaymentRequest
         fields = ["name", "type", "amount", "currency", "note", "bank_name", "bank_account", "account_name"]
-        help_texts = {"amount": _("Only for an advanced request without invoices. A direct request, or one with "
-                                  "invoices, is for the total of its invoices.")}
+        help_texts = {
+            "amount": _(
+                "Only for an advanced request without invoices. A direct request, or one with "
+                "invoices, is for the total of its invoices."
+            )
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -150,17 +162,34 @@ class PaymentRequestForm(ModelForm):
         if kind == PaymentRequestType.ADVANCED and amount is None:
             self.add_error("amount", _("An advanced payment request without invoices needs an amount."))
         elif kind == PaymentRequestType.DIRECT and "amount" in self.changed_data and amount:
-            self.add_error("amount", _("A direct payment request is for the total of its invoices: leave the amount "
-                                       "empty."))
+            self.add_error(
+                "amount", _("A direct payment request is for the total of its invoices: leave the amount empty.")
+            )
         return data
 
 
 @admin.register(PaymentRequest)
-class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminMixin, RefusalRedirectMixin,
-                          AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
+class PaymentRequestAdmin(
+    PRActionsMixin,
+    PRAttachmentsMixin,
+    FoldedSearchAdminMixin,
+    RefusalRedirectMixin,
+    AuditHistoryMixin,
+    ServiceCallMixin,
+    admin.ModelAdmin,
+):
     form = PaymentRequestForm
-    list_display = ["id", "name", "type_short", "amount_display", "payee_flag", "status_badge", "maker",
-                    "step_display", "created_short"]
+    list_display = [
+        "id",
+        "name",
+        "type_short",
+        "amount_display",
+        "payee_flag",
+        "status_badge",
+        "maker",
+        "step_display",
+        "created_short",
+    ]
     list_display_links = ["id", "name"]
     list_filter = ["status", "type", ("maker", admin.RelatedOnlyFieldListFilter), MonthFilter, AwaitingMeFilter]
     list_select_related = ["maker", "approval"]
@@ -168,12 +197,33 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
     search_document = "search_document"  # the same fields, stored folded and indexed
     ordering = ["-id"]
     show_full_result_count = False
-    readonly_fields = ["status", "maker", "payment_reference", "completed_at", "created_at", "updated_at",
-                       "bank_details_display", "chain", "invoices_link", "attachments", "audit_history",
-                       "amount_display", "status_badge", "amount_derived", "payee_display", "preparers_display"]
+    readonly_fields = [
+        "status",
+        "maker",
+        "payment_reference",
+        "completed_at",
+        "created_at",
+        "updated_at",
+        "bank_details_display",
+        "chain",
+        "invoices_link",
+        "attachments",
+        "audit_history",
+        "amount_display",
+        "status_badge",
+        "amount_derived",
+        "payee_display",
+        "preparers_display",
+    ]
     # No one-click un-complete: it reverses a payment, so it has its own page with a reason (PR page).
-    actions = ["approve_selected", "reject_selected", "complete_selected", "request_approval_selected",
-               "retract_selected", "recall_selected"]
+    actions = [
+        "approve_selected",
+        "reject_selected",
+        "complete_selected",
+        "request_approval_selected",
+        "retract_selected",
+        "recall_selected",
+    ]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         bank = ["bank_name", "bank_account", "account_name"]
@@ -193,11 +243,15 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
         submitted = obj.status != PaymentRequestStatus.DRAFT
         return [
             (None, {"fields": [*main, "status_badge", "maker"]}),
-            (_("Bank details"), {"fields": [*bank, *(["payment_method"] if editable else []),
-                                            "bank_details_display"]}),
+            (_("Bank details"), {"fields": [*bank, *(["payment_method"] if editable else []), "bank_details_display"]}),
             *([(_("Payee (fixed when approval was requested)"), {"fields": ["payee_display"]})] if submitted else []),
-            (_("Approval chain"), {"fields": [*(["flow"] if editable and customize else []), "chain",
-                                              "preparers_display"], "description": CHAIN_POLICY_NOTE}),
+            (
+                _("Approval chain"),
+                {
+                    "fields": [*(["flow"] if editable and customize else []), "chain", "preparers_display"],
+                    "description": CHAIN_POLICY_NOTE,
+                },
+            ),
             (_("Invoices"), {"fields": ["invoices_link"]}),
             (_("Attachments"), {"fields": ["attachments"]}),
             (_("Payment"), {"fields": ["payment_reference", "completed_at"]}),
@@ -238,8 +292,11 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
 
     @admin.display(description=_("amount"))
     def amount_derived(self, obj: PaymentRequest) -> SafeString:
-        return format_html('{} <span class="quiet" id="amount-derived">({})</span>',
-                           admin_display.money(obj.amount, obj.currency), _("total of the invoices"))
+        return format_html(
+            '{} <span class="quiet" id="amount-derived">({})</span>',
+            admin_display.money(obj.amount, obj.currency),
+            _("total of the invoices"),
+        )
 
     @admin.display(description=_("payee"))
     def payee_flag(self, obj: PaymentRequest) -> SafeString | str:
@@ -291,10 +348,13 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
             flags.append(str(_("missing")))
         if details.conflict:
             flags.append(str(_("invoices name different accounts")))
-        return format_html("{} · {} · {}{}", details.account_name or "—", details.bank_account or "—",
-                           details.bank_name or "—",
-                           format_html(' <strong style="color:#ba2121">({})</strong>', ", ".join(flags))
-                           if flags else "")
+        return format_html(
+            "{} · {} · {}{}",
+            details.account_name or "—",
+            details.bank_account or "—",
+            details.bank_name or "—",
+            format_html(' <strong style="color:#ba2121">({})</strong>', ", ".join(flags)) if flags else "",
+        )
 
     @admin.display(description=_("approval chain"))
     def chain(self, obj: PaymentRequest) -> SafeString:
@@ -310,8 +370,11 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
         from django.urls import path
 
         return [
-            path("<int:object_id>/invoices/", self.admin_site.admin_view(self.invoices_view),
-                 name="payments_paymentrequest_invoices"),
+            path(
+                "<int:object_id>/invoices/",
+                self.admin_site.admin_view(self.invoices_view),
+                name="payments_paymentrequest_invoices",
+            ),
             *super().get_urls(),
         ]
 
@@ -320,8 +383,11 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
         if obj.pk is None:
             return SafeString("")
         request = current_request()
-        editable = (request is not None and obj.status == PaymentRequestStatus.DRAFT
-                    and self.has_change_permission(request, obj))
+        editable = (
+            request is not None
+            and obj.status == PaymentRequestStatus.DRAFT
+            and self.has_change_permission(request, obj)
+        )
         return invoices_panel(obj, editable=editable)
 
     def invoices_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
@@ -345,15 +411,20 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
             done = 0
             for invoice in Invoice.objects.filter(pk__in=ids).order_by("pk"):
                 if op == "link":
-                    ok = self.call_service(request, payment_services.invoice_link, invoice=invoice, pr=pr,
-                                           actor=request.user)
+                    ok = self.call_service(
+                        request, payment_services.invoice_link, invoice=invoice, pr=pr, actor=request.user
+                    )
                 else:
-                    ok = self.call_service(request, payment_services.invoice_unlink, invoice=invoice,
-                                           actor=request.user)
+                    ok = self.call_service(
+                        request, payment_services.invoice_unlink, invoice=invoice, actor=request.user
+                    )
                 done += ok is not None
             if done:
-                self.message_user(request, ngettext("%(count)d invoice updated.", "%(count)d invoices updated.",
-                                                    done) % {"count": done}, messages.SUCCESS)
+                self.message_user(
+                    request,
+                    ngettext("%(count)d invoice updated.", "%(count)d invoices updated.", done) % {"count": done},
+                    messages.SUCCESS,
+                )
             return HttpResponseRedirect(request.get_full_path())
         q = request.GET.get("q", "").strip()[:100]
         month = request.GET.get("month", "").strip()[:7]
@@ -361,12 +432,21 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
         free = search_filter(free, q, INVOICE_SEARCH_FIELDS, document="search_document")  # as the invoice list
         if len(month) == 7 and month[:4].isdigit() and month[5:].isdigit() and 1 <= int(month[5:]) <= 12:
             free = free.filter(issue_date__year=int(month[:4]), issue_date__month=int(month[5:]))
-        return TemplateResponse(request, "admin/approvals/pr_invoices.html", {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "pr": pr, "editable": editable,
-            "title": _("Invoices of %(pr)s") % {"pr": pr}, "q": q, "month": month,
-            "links": PRInvoice.objects.filter(pr=pr).select_related("invoice").order_by("id"),
-            "free": free.order_by("-issue_date", "-id")[:200],
-        })
+        return TemplateResponse(
+            request,
+            "admin/approvals/pr_invoices.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "pr": pr,
+                "editable": editable,
+                "title": _("Invoices of %(pr)s") % {"pr": pr},
+                "q": q,
+                "month": month,
+                "links": PRInvoice.objects.filter(pr=pr).select_related("invoice").order_by("id"),
+                "free": free.order_by("-issue_date", "-id")[:200],
+            },
+        )
 
     # --- saving through the services -------------------------------------------------------------------------
     def save_model(self, request: HttpRequest, obj: PaymentRequest, form: ModelForm, change: bool) -> None:
@@ -380,13 +460,24 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
             extra["flow"] = data["flow"]
         if change:
             fields = {k: v for k, v in fields.items() if k in form.changed_data}
-            saved = self._call_or_refuse(services.payment_request_update, pr=obj, actor=request.user,
-                                         payment_method=data.get("payment_method"), **extra, **fields)
+            saved = self._call_or_refuse(
+                services.payment_request_update,
+                pr=obj,
+                actor=request.user,
+                payment_method=data.get("payment_method"),
+                **extra,
+                **fields,
+            )
         else:
             if fields.get("type") == PaymentRequestType.DIRECT:
                 fields["amount"] = None  # the total of the invoices linked next
-            saved = self._call_or_refuse(services.payment_request_create, actor=request.user,
-                                         payment_method=data.get("payment_method"), **extra, **fields)
+            saved = self._call_or_refuse(
+                services.payment_request_create,
+                actor=request.user,
+                payment_method=data.get("payment_method"),
+                **extra,
+                **fields,
+            )
         obj.pk = saved.pk
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
@@ -409,29 +500,55 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
     # --- actions -----------------------------------------------------------------------------------------------
     def _report(self, request: HttpRequest, done: int, verb: str) -> None:
         if done:
-            self.message_user(request, ngettext("%(count)d payment request %(verb)s.",
-                                                "%(count)d payment requests %(verb)s.", done)
-                              % {"count": done, "verb": verb}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(count)d payment request %(verb)s.", "%(count)d payment requests %(verb)s.", done)
+                % {"count": done, "verb": verb},
+                messages.SUCCESS,
+            )
 
-    def _each(self, request: HttpRequest, queryset: QuerySet[PaymentRequest], fn: Any, verb: str,
-              **kwargs: Any) -> None:
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[PaymentRequest], fn: Any, verb: str, **kwargs: Any
+    ) -> None:
         done = 0
         for pr in queryset.order_by("id"):
             if self.call_service(request, fn, pr=pr, actor=request.user, **kwargs) is not None:
                 done += 1
         self._report(request, done, verb)
 
-    def _intermediate(self, request: HttpRequest, queryset: QuerySet[PaymentRequest], form: forms.Form,
-                      action: str, title: str, intro: str, submit: str) -> TemplateResponse:
-        return TemplateResponse(request, "admin/approvals/action_form.html", {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "title": title, "intro": intro,
-            "form": form, "queryset": queryset.order_by("id"), "action": action, "submit_label": submit,
-        })
+    def _intermediate(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[PaymentRequest],
+        form: forms.Form,
+        action: str,
+        title: str,
+        intro: str,
+        submit: str,
+    ) -> TemplateResponse:
+        return TemplateResponse(
+            request,
+            "admin/approvals/action_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "intro": intro,
+                "form": form,
+                "queryset": queryset.order_by("id"),
+                "action": action,
+                "submit_label": submit,
+            },
+        )
 
     @admin.action(description=_("Approve selected payment requests"))
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> None:
-        result = self.call_service(request, services.payment_requests_bulk_approve,
-                                   ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        result = self.call_service(
+            request,
+            services.payment_requests_bulk_approve,
+            ids=list(queryset.values_list("pk", flat=True)),
+            actor=request.user,
+        )
         if result is None:
             return
         self._report(request, len(result.approved), str(_("approved")))
@@ -442,24 +559,45 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
     def reject_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> Any:
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
-            self._each(request, queryset, services.payment_request_reject, str(_("rejected")),
-                       reason=form.cleaned_data["reason"])
+            self._each(
+                request,
+                queryset,
+                services.payment_request_reject,
+                str(_("rejected")),
+                reason=form.cleaned_data["reason"],
+            )
             return None
-        return self._intermediate(request, queryset, form, "reject_selected", str(_("Reject payment requests")),
-                                  str(_("They go back to draft and their approvals are cleared. The maker sees "
-                                        "your reason.")), str(_("Reject")))
+        return self._intermediate(
+            request,
+            queryset,
+            form,
+            "reject_selected",
+            str(_("Reject payment requests")),
+            str(_("They go back to draft and their approvals are cleared. The maker sees your reason.")),
+            str(_("Reject")),
+        )
 
     @admin.action(description=_("Complete selected payment requests (paid)…"))
     def complete_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> Any:
         form = ReferenceForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
-            self._each(request, queryset, services.payment_request_complete, str(_("completed")),
-                       payment_reference=form.cleaned_data["payment_reference"])
+            self._each(
+                request,
+                queryset,
+                services.payment_request_complete,
+                str(_("completed")),
+                payment_reference=form.cleaned_data["payment_reference"],
+            )
             return None
-        return self._intermediate(request, queryset, form, "complete_selected",
-                                  str(_("Complete payment requests")),
-                                  str(_("Record that the bank paid them; their invoices become completed.")),
-                                  str(_("Complete")))
+        return self._intermediate(
+            request,
+            queryset,
+            form,
+            "complete_selected",
+            str(_("Complete payment requests")),
+            str(_("Record that the bank paid them; their invoices become completed.")),
+            str(_("Complete")),
+        )
 
     @admin.action(description=_("Request approval for selected drafts"))
     def request_approval_selected(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> None:
@@ -486,15 +624,20 @@ class PaymentRequestAdmin(PRActionsMixin, PRAttachmentsMixin, FoldedSearchAdminM
 class FlowStepForm(ModelForm):
     # Search-as-you-type over users (the user admin's search fields; owners only, as flows are).
     approver_users = forms.ModelMultipleChoiceField(
-        queryset=User.objects.filter(is_active=True).order_by("email"), label=_("approvers"),
+        queryset=User.objects.filter(is_active=True).order_by("email"),
+        label=_("approvers"),
         widget=AutocompleteSelectMultiple(ApprovalFlowStepUser._meta.get_field("user"), admin.site),
     )
     alternate_users = forms.ModelMultipleChoiceField(
-        queryset=User.objects.filter(is_active=True).order_by("email"), label=_("alternates"), required=False,
+        queryset=User.objects.filter(is_active=True).order_by("email"),
+        label=_("alternates"),
+        required=False,
         widget=AutocompleteSelectMultiple(ApprovalFlowStepUser._meta.get_field("user"), admin.site),
-        help_text=_("Take the place of an approver who cannot approve a request (they prepared it, or are "
-                    "inactive with no substitute): for example the owner for the chief accountant's own request. "
-                    "Never added otherwise."),
+        help_text=_(
+            "Take the place of an approver who cannot approve a request (they prepared it, or are "
+            "inactive with no substitute): for example the owner for the chief accountant's own request. "
+            "Never added otherwise."
+        ),
     )
 
     class Meta:
@@ -531,8 +674,9 @@ class ApprovalFlowStepInline(admin.StackedInline):
 
 
 @admin.register(ApprovalFlow)
-class ApprovalFlowAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMixin,
-                        admin.ModelAdmin):
+class ApprovalFlowAdmin(
+    FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin
+):
     """Owners keep flows; the steps are edited inline and saved by the service as a whole."""
 
     list_display = ["name", "is_active", "amount_range", "step_summary", "updated_at"]
@@ -580,13 +724,19 @@ class ApprovalFlowAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHisto
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             live = [f for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
             for f in sorted(live, key=lambda f: f.cleaned_data["number"]):
-                steps.append({"name": f.cleaned_data["name"], "mode": f.cleaned_data["mode"],
-                              "approvers": list(f.cleaned_data["approver_users"]),
-                              "alternates": list(f.cleaned_data.get("alternate_users") or [])})
+                steps.append(
+                    {
+                        "name": f.cleaned_data["name"],
+                        "mode": f.cleaned_data["mode"],
+                        "approvers": list(f.cleaned_data["approver_users"]),
+                        "alternates": list(f.cleaned_data.get("alternate_users") or []),
+                    }
+                )
         data = {k: form.cleaned_data.get(k) for k in ("name", "description", "is_active", "min_amount", "max_amount")}
         if change:
-            flow = self._call_or_refuse(services.approval_flow_update, flow=form.instance, actor=request.user,
-                                        steps=steps, **data)
+            flow = self._call_or_refuse(
+                services.approval_flow_update, flow=form.instance, actor=request.user, steps=steps, **data
+            )
         else:
             flow = self._call_or_refuse(services.approval_flow_create, actor=request.user, steps=steps, **data)
         form.instance.pk = flow.pk
@@ -632,17 +782,24 @@ class ApprovalDelegationAdmin(RefusalRedirectMixin, ServiceCallMixin, admin.Mode
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_active and (obj is None or request.user.is_owner
-                                                or obj.approver_id == request.user.pk))
+        return bool(
+            request.user.is_active and (obj is None or request.user.is_owner or obj.approver_id == request.user.pk)
+        )
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"approver": request.user.pk}
 
     def save_model(self, request: HttpRequest, obj: ApprovalDelegation, form: ModelForm, change: bool) -> None:
         data = form.cleaned_data
-        saved = self._call_or_refuse(services.approval_delegation_create, actor=request.user,
-                                     approver=data["approver"], substitute=data["substitute"],
-                                     start_date=data["start_date"], end_date=data["end_date"], note=data["note"])
+        saved = self._call_or_refuse(
+            services.approval_delegation_create,
+            actor=request.user,
+            approver=data["approver"],
+            substitute=data["substitute"],
+            start_date=data["start_date"],
+            end_date=data["end_date"],
+            note=data["note"],
+        )
         obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: ApprovalDelegation) -> None:
@@ -651,5 +808,6 @@ class ApprovalDelegationAdmin(RefusalRedirectMixin, ServiceCallMixin, admin.Mode
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApprovalDelegation]) -> None:
         for delegation in queryset:
             self.delete_model(request, delegation)
+
 
 from approvals import admin_invoices as _invoice_pr_admin  # noqa: E402,F401 - re-registers the invoice admin

@@ -50,8 +50,10 @@ class UncompleteReasonForm(forms.Form):
         label=_("reason"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        help_text=_("Why the recorded payment is reversed (the bank returned it, it was recorded on the wrong "
-                    "request…). Kept in the audit log."),
+        help_text=_(
+            "Why the recorded payment is reversed (the bank returned it, it was recorded on the wrong "
+            "request…). Kept in the audit log."
+        ),
     )
 
 
@@ -106,11 +108,15 @@ ACTIONS: dict[str, PRAction] = {
             _("Un-complete…"),
             _("un-completed"),
             UncompleteReasonForm,
-            _("The recorded payment is reversed: the payment reference is cleared and the invoices are reopened. "
-              "Your reason is kept in the audit log and among the security events."),
+            _(
+                "The recorded payment is reversed: the payment reference is cleared and the invoices are reopened. "
+                "Your reason is kept in the audit log and among the security events."
+            ),
             danger=True,
-            warning=_("The request becomes approved and payable again: make sure the bank did not pay it, or that "
-                      "the payment was returned, before you continue."),
+            warning=_(
+                "The request becomes approved and payable again: make sure the bank did not pay it, or that "
+                "the payment was returned, before you continue."
+            ),
             show_payment=True,
             permission="payments.uncomplete_paymentrequest",
         ),
@@ -256,8 +262,11 @@ def attachments_panel(pr: PaymentRequest, user: Any) -> SafeString:
                     {
                         "attachment": a,
                         "url": reverse("admin:files_storedfile_download", args=[a.file_id]) if can_open else "",
-                        "remove_url": reverse("admin:payments_paymentrequest_attachment_remove",
-                                              args=[pr.pk, a.file_id]) if can_remove else "",
+                        "remove_url": reverse(
+                            "admin:payments_paymentrequest_attachment_remove", args=[pr.pk, a.file_id]
+                        )
+                        if can_remove
+                        else "",
                     }
                     for a in rows
                 ],

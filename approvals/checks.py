@@ -13,9 +13,12 @@ def check_self_approval(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     person is the whole company, so every start says so."""
     if not settings.ALLOW_SELF_APPROVAL:
         return []
-    return [checks.Warning(
-        "ALLOW_SELF_APPROVAL is on: people who prepared a payment request may approve it themselves "
-        "(segregation of duties is off).",
-        hint="Meant only for a one-person company. Unset ALLOW_SELF_APPROVAL as soon as a second person can approve.",
-        id="approvals.W001",
-    )]
+    return [
+        checks.Warning(
+            "ALLOW_SELF_APPROVAL is on: people who prepared a payment request may approve it themselves "
+            "(segregation of duties is off).",
+            hint="Meant only for a one-person company. "
+            "Unset ALLOW_SELF_APPROVAL as soon as a second person can approve.",
+            id="approvals.W001",
+        )
+    ]

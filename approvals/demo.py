@@ -20,18 +20,37 @@ OWNER = "owner@acountee.local"
 
 FLOWS = [
     # name, description, min, max, [(step name, mode, [approver emails], [alternate emails])]
-    ("Chi dưới 50 triệu", "Khoản chi nhỏ: một lãnh đạo duyệt là đủ.", None, "50000000",
-     [("Ban giám đốc duyệt", "anyof", [DEPUTY, DIRECTOR], [])]),
-    ("Chi từ 50 triệu", "Khoản chi lớn: kế toán trưởng rồi cả hai lãnh đạo. Khi kế toán trưởng tự lập đề nghị, "
-     "chủ sở hữu duyệt thay bước đầu.", "50000000", None,
-     [("Kế toán trưởng", "anyof", [CHIEF_ACCOUNTANT], [OWNER]),
-      ("Giám đốc và Phó giám đốc", "allof", [DIRECTOR, DEPUTY], [])]),
-    ("Tạm ứng công tác", "Tạm ứng cho nhân viên đi công tác (chuỗi riêng, chủ sở hữu chọn).", None, None,
-     [("Giám đốc duyệt", "anyof", [DIRECTOR], [])]),
+    (
+        "Chi dưới 50 triệu",
+        "Khoản chi nhỏ: một lãnh đạo duyệt là đủ.",
+        None,
+        "50000000",
+        [("Ban giám đốc duyệt", "anyof", [DEPUTY, DIRECTOR], [])],
+    ),
+    (
+        "Chi từ 50 triệu",
+        "Khoản chi lớn: kế toán trưởng rồi cả hai lãnh đạo. Khi kế toán trưởng tự lập đề nghị, "
+        "chủ sở hữu duyệt thay bước đầu.",
+        "50000000",
+        None,
+        [
+            ("Kế toán trưởng", "anyof", [CHIEF_ACCOUNTANT], [OWNER]),
+            ("Giám đốc và Phó giám đốc", "allof", [DIRECTOR, DEPUTY], []),
+        ],
+    ),
+    (
+        "Tạm ứng công tác",
+        "Tạm ứng cho nhân viên đi công tác (chuỗi riêng, chủ sở hữu chọn).",
+        None,
+        None,
+        [("Giám đốc duyệt", "anyof", [DIRECTOR], [])],
+    ),
 ]
 # A small PDF standing for the contract or quotation an advanced request must carry.
-SUPPORTING_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-                  b"trailer<</Root 1 0 R>>\n%%EOF\n")
+SUPPORTING_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def _users() -> dict[str, Any]:
@@ -51,9 +70,20 @@ def _seed_flows(users: dict[str, Any], log: Callable[[str], Any]) -> dict[str, A
         flow = ApprovalFlow.objects.filter(name=name).first()
         if flow is None:
             flow = approval_flow_create(
-                actor=owner, name=name, description=description, min_amount=lo, max_amount=hi,
-                steps=[{"name": s, "mode": m, "approvers": [users[e] for e in emails],
-                        "alternates": [users[e] for e in alternates]} for s, m, emails, alternates in steps],
+                actor=owner,
+                name=name,
+                description=description,
+                min_amount=lo,
+                max_amount=hi,
+                steps=[
+                    {
+                        "name": s,
+                        "mode": m,
+                        "approvers": [users[e] for e in emails],
+                        "alternates": [users[e] for e in alternates],
+                    }
+                    for s, m, emails, alternates in steps
+                ],
             )
             log(f"  flow {name}")
         flows[name] = flow
@@ -64,9 +94,12 @@ def _free_invoices_of_one_seller(count: int, *, exclude_tax_codes: tuple[str, ..
     """Imported, unlinked invoices of one seller that names a bank account (for a direct PR)."""
     from invoices.models import Invoice, InvoiceStatus
 
-    free = (Invoice.objects.filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True)
-            .exclude(payment_bank_account="").exclude(seller_tax_code__in=exclude_tax_codes)
-            .order_by("issue_date", "id"))
+    free = (
+        Invoice.objects.filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True)
+        .exclude(payment_bank_account="")
+        .exclude(seller_tax_code__in=exclude_tax_codes)
+        .order_by("issue_date", "id")
+    )
     by_account: dict[str, list[Any]] = {}
     for invoice in free:
         by_account.setdefault(invoice.payment_bank_account, []).append(invoice)
@@ -88,8 +121,11 @@ def _approve_places(pr: Any, places: int) -> None:
         step = ApprovalStep.objects.get(approval=pr.approval, number=pr.approval.current_step)
         done = set(ApprovalRecord.objects.filter(step=step).values_list("approver_id", flat=True))
         prepared = set(pr.preparers.values_list("user_id", flat=True))
-        who = next(su.user for su in step.step_users.select_related("user").order_by("id")
-                   if su.user_id not in done and su.user_id not in prepared)
+        who = next(
+            su.user
+            for su in step.step_users.select_related("user").order_by("id")
+            if su.user_id not in done and su.user_id not in prepared
+        )
         services.payment_request_approve(pr=pr, actor=who)
 
 
@@ -112,33 +148,54 @@ def seed_approvals(log: Callable[[str], Any]) -> None:
     finance = users[FINANCE]
     methods = {m.name: m for m in PaymentMethod.objects.all()}
 
-    def make(name: str, amount: str, *, method: str | None = None, note: str = "", direct_invoices: int = 0,
-             invoices: list[Any] | None = None, by: Any = None) -> Any:
+    def make(
+        name: str,
+        amount: str,
+        *,
+        method: str | None = None,
+        note: str = "",
+        direct_invoices: int = 0,
+        invoices: list[Any] | None = None,
+        by: Any = None,
+    ) -> Any:
         if PaymentRequest.objects.filter(name=name).exists():
             return None
         by = by or maker
         if invoices is None:
             invoices = _free_invoices_of_one_seller(direct_invoices) if direct_invoices else []
         pr = services.payment_request_create(
-            actor=by, name=name, amount=None if invoices else Decimal(amount),
-            type="direct" if invoices else "advanced", note=note,
+            actor=by,
+            name=name,
+            amount=None if invoices else Decimal(amount),
+            type="direct" if invoices else "advanced",
+            note=note,
             payment_method=methods.get(method or "") if not invoices else None,
         )
         if not invoices and not pr.bank_account:  # no payment methods seeded: pay the company account
-            services.payment_request_update(pr=pr, actor=by, bank_name="Vietcombank", bank_account="0011004123456",
-                                            account_name="CÔNG TY TNHH ACOUNTEE VIỆT NAM")
+            services.payment_request_update(
+                pr=pr,
+                actor=by,
+                bank_name="Vietcombank",
+                bank_account="0011004123456",
+                account_name="CÔNG TY TNHH ACOUNTEE VIỆT NAM",
+            )
         for invoice in invoices:
             invoice_link(invoice=invoice, pr=pr, actor=by)
         if not invoices:  # an advanced request carries its supporting document
-            document = stored_file_create(content=SUPPORTING_PDF + name.encode(), name="de-nghi-thanh-toan.pdf",
-                                          created_by=by)
+            document = stored_file_create(
+                content=SUPPORTING_PDF + name.encode(), name="de-nghi-thanh-toan.pdf", created_by=by
+            )
             payment_request_attachment_add(pr=pr, file=document, actor=by)
         log(f"  PR {name}")
         return pr
 
     # draft
-    make("Tạm ứng công tác phí Đà Nẵng — tháng 12/2026", "6500000", method="Tài khoản phụ — Techcombank",
-         note="Nhân viên kinh doanh đi gặp khách hàng 3 ngày")
+    make(
+        "Tạm ứng công tác phí Đà Nẵng — tháng 12/2026",
+        "6500000",
+        method="Tài khoản phụ — Techcombank",
+        note="Nhân viên kinh doanh đi gặp khách hàng 3 ngày",
+    )
     # pending, first step
     pr = make("Thanh toán tiền điện tháng 10/2026", "18450000", method="Điện lực Hà Nội (EVNHANOI)")
     if pr:
@@ -155,8 +212,12 @@ def seed_approvals(log: Callable[[str], Any]) -> None:
         services.payment_request_request_approval(pr=pr, actor=maker)
         _approve_all(pr)
     # completed with the bank's reference
-    pr = make("Thuê văn phòng tháng 11/2026", "85000000", method="Tài khoản chi chính — Vietcombank",
-              note="Hợp đồng thuê số 12/2026/HĐTN")
+    pr = make(
+        "Thuê văn phòng tháng 11/2026",
+        "85000000",
+        method="Tài khoản chi chính — Vietcombank",
+        note="Hợp đồng thuê số 12/2026/HĐTN",
+    )
     if pr:
         services.payment_request_request_approval(pr=pr, actor=maker)
         _approve_all(pr)
@@ -173,8 +234,13 @@ def seed_approvals(log: Callable[[str], Any]) -> None:
         _approve_places(pr, 1)
         services.payment_request_recall(pr=pr, actor=maker)
     # the chief accountant's own large request: her step goes to the flow's alternate (the owner)
-    pr = make("Tạm ứng hội nghị khách hàng cuối năm", "75000000", method="Tài khoản chi chính — Vietcombank",
-              by=chief, note="Kế toán trưởng tự lập: bước Kế toán trưởng do chủ sở hữu duyệt thay")
+    pr = make(
+        "Tạm ứng hội nghị khách hàng cuối năm",
+        "75000000",
+        method="Tài khoản chi chính — Vietcombank",
+        by=chief,
+        note="Kế toán trưởng tự lập: bước Kế toán trưởng do chủ sở hữu duyệt thay",
+    )
     if pr:
         services.payment_request_request_approval(pr=pr, actor=chief)
     _seed_changed_bank_account(users, log)
@@ -203,10 +269,15 @@ def _seed_changed_bank_account(users: dict[str, Any], log: Callable[[str], Any])
     services.payment_request_request_approval(pr=paid, actor=maker)
     _approve_all(paid)
     services.payment_request_complete(pr=paid, actor=finance, payment_reference="FT26340998877665")
-    invoice_payment_details_update(invoice=second, actor=maker, payment_bank_name="Ngân hàng TMCP Á Châu (ACB)",
-                                   payment_bank_account="8899001122")
-    changed = services.payment_request_create(actor=maker, name=changed_name, type="direct",
-                                              note="Nhà cung cấp báo đổi tài khoản qua e-mail: cần gọi xác minh")
+    invoice_payment_details_update(
+        invoice=second, actor=maker, payment_bank_name="Ngân hàng TMCP Á Châu (ACB)", payment_bank_account="8899001122"
+    )
+    changed = services.payment_request_create(
+        actor=maker,
+        name=changed_name,
+        type="direct",
+        note="Nhà cung cấp báo đổi tài khoản qua e-mail: cần gọi xác minh",
+    )
     invoice_link(invoice=second, pr=changed, actor=maker)
     services.payment_request_request_approval(pr=changed, actor=maker)
     log(f"  PR {paid_name}")

@@ -32,10 +32,12 @@ class ApprovalFlow(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    min_amount = models.DecimalField(_("minimum amount (inclusive)"), max_digits=18, decimal_places=2,
-                                     null=True, blank=True)
-    max_amount = models.DecimalField(_("maximum amount (exclusive)"), max_digits=18, decimal_places=2,
-                                     null=True, blank=True)
+    min_amount = models.DecimalField(
+        _("minimum amount (inclusive)"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    max_amount = models.DecimalField(
+        _("maximum amount (exclusive)"), max_digits=18, decimal_places=2, null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -52,8 +54,10 @@ class ApprovalFlow(models.Model):
             ExclusionConstraint(
                 name="approval_flows_active_ranges_disjoint",
                 expressions=[
-                    (Func(F("min_amount"), F("max_amount"), models.Value("[)"), function="numrange"),
-                     RangeOperators.OVERLAPS),
+                    (
+                        Func(F("min_amount"), F("max_amount"), models.Value("[)"), function="numrange"),
+                        RangeOperators.OVERLAPS,
+                    ),
                 ],
                 condition=Q(is_active=True) & (Q(min_amount__isnull=False) | Q(max_amount__isnull=False)),
                 violation_error_message=_("The amount range overlaps another active flow."),
@@ -75,8 +79,9 @@ class ApprovalFlowStep(models.Model):
     number = models.PositiveSmallIntegerField(_("number"))
     name = models.CharField(_("name"), max_length=200)
     mode = models.CharField(_("mode"), max_length=8, choices=StepMode.choices, default=StepMode.ANYOF)
-    approvers = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("approvers"),
-                                       through="ApprovalFlowStepUser", related_name="+")
+    approvers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("approvers"), through="ApprovalFlowStepUser", related_name="+"
+    )
 
     class Meta:
         db_table = "approval_flow_steps"
@@ -98,10 +103,12 @@ class ApprovalFlowStepUser(models.Model):
     chain only in place of approvers who cannot approve that request (they prepared it, or are
     inactive with no substitute) — the documented way through for a chief accountant's own request."""
 
-    step = models.ForeignKey(ApprovalFlowStep, verbose_name=_("step"), on_delete=models.CASCADE,
-                             related_name="step_users")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.PROTECT,
-                             related_name="+")
+    step = models.ForeignKey(
+        ApprovalFlowStep, verbose_name=_("step"), on_delete=models.CASCADE, related_name="step_users"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.PROTECT, related_name="+"
+    )
     is_alternate = models.BooleanField(_("alternate"), default=False, db_default=False)
     added_at = models.DateTimeField(_("added at"), auto_now_add=True, db_default=Now())
 
@@ -121,10 +128,17 @@ class Approval(models.Model):
     step awaiting approval while it is pending, and the last step's number once approved.
     Locked after the PR row (lock order PR → approval → steps/records)."""
 
-    pr = models.OneToOneField("payments.PaymentRequest", verbose_name=_("payment request"),
-                              on_delete=models.CASCADE, related_name="approval")
-    flow = models.ForeignKey(ApprovalFlow, verbose_name=_("copied from flow"), null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="+")
+    pr = models.OneToOneField(
+        "payments.PaymentRequest", verbose_name=_("payment request"), on_delete=models.CASCADE, related_name="approval"
+    )
+    flow = models.ForeignKey(
+        ApprovalFlow,
+        verbose_name=_("copied from flow"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     current_step = models.PositiveSmallIntegerField(_("current step"), default=0)
     # Set by hand (inline steps or a chosen flow) by someone holding approvals.customize_chain;
     # otherwise the chain is rebuilt from the amount's flow when approval is requested.
@@ -145,13 +159,15 @@ class Approval(models.Model):
 class ApprovalStep(models.Model):
     """One step of a PR's own chain (a copy, never a reference to the flow)."""
 
-    approval = models.ForeignKey(Approval, verbose_name=_("approval chain"), on_delete=models.CASCADE,
-                                 related_name="steps")
+    approval = models.ForeignKey(
+        Approval, verbose_name=_("approval chain"), on_delete=models.CASCADE, related_name="steps"
+    )
     number = models.PositiveSmallIntegerField(_("number"))
     name = models.CharField(_("name"), max_length=200)
     mode = models.CharField(_("mode"), max_length=8, choices=StepMode.choices, default=StepMode.ANYOF)
-    approvers = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("approvers"),
-                                       through="ApprovalStepUser", related_name="+")
+    approvers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("approvers"), through="ApprovalStepUser", related_name="+"
+    )
 
     class Meta:
         db_table = "approval_steps"
@@ -171,10 +187,13 @@ class ApprovalStep(models.Model):
 class ApprovalStepUser(models.Model):
     """An approver assigned to a step of a PR's chain."""
 
-    step = models.ForeignKey(ApprovalStep, verbose_name=_("step"), on_delete=models.CASCADE,
-                             related_name="step_users")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.PROTECT,
-                             related_name="approval_step_assignments")
+    step = models.ForeignKey(ApprovalStep, verbose_name=_("step"), on_delete=models.CASCADE, related_name="step_users")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approver"),
+        on_delete=models.PROTECT,
+        related_name="approval_step_assignments",
+    )
     added_at = models.DateTimeField(_("added at"), auto_now_add=True, db_default=Now())
 
     class Meta:
@@ -195,13 +214,19 @@ class ApprovalRecord(models.Model):
     The database refuses a second record for the same place or the same person on a step,
     whatever the application does. Reject and recall delete the records; the audit keeps them."""
 
-    approval = models.ForeignKey(Approval, verbose_name=_("approval chain"), on_delete=models.CASCADE,
-                                 related_name="records")
+    approval = models.ForeignKey(
+        Approval, verbose_name=_("approval chain"), on_delete=models.CASCADE, related_name="records"
+    )
     step = models.ForeignKey(ApprovalStep, verbose_name=_("step"), on_delete=models.CASCADE, related_name="records")
-    approver = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("on behalf of"),
-                                 on_delete=models.PROTECT, related_name="+")
-    acted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved by"),
-                                 on_delete=models.PROTECT, related_name="approval_records")
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("on behalf of"), on_delete=models.PROTECT, related_name="+"
+    )
+    acted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.PROTECT,
+        related_name="approval_records",
+    )
     approved_at = models.DateTimeField(_("approved at"), auto_now_add=True)
 
     class Meta:
@@ -226,15 +251,26 @@ class ApprovalDelegation(models.Model):
     """An approver's substitute for a date range (leave). While it runs (both dates
     inclusive, company time zone) the substitute may act on the approver's steps."""
 
-    approver = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.CASCADE,
-                                 related_name="delegations_given")
-    substitute = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("substitute"),
-                                   on_delete=models.CASCADE, related_name="delegations_received")
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approver"), on_delete=models.CASCADE, related_name="delegations_given"
+    )
+    substitute = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("substitute"),
+        on_delete=models.CASCADE,
+        related_name="delegations_received",
+    )
     start_date = models.DateField(_("from"))
     end_date = models.DateField(_("until (inclusive)"))
     note = models.CharField(_("note"), max_length=255, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -246,8 +282,7 @@ class ApprovalDelegation(models.Model):
             models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="approval_delegations_dates"),
             models.CheckConstraint(condition=~Q(approver=F("substitute")), name="approval_delegations_not_self"),
         ]
-        indexes = [models.Index(fields=["substitute", "start_date", "end_date"],
-                                name="approval_delegations_sub_idx")]
+        indexes = [models.Index(fields=["substitute", "start_date", "end_date"], name="approval_delegations_sub_idx")]
 
     def __str__(self) -> str:
         return f"{self.approver} → {self.substitute} ({self.start_date} - {self.end_date})"

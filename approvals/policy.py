@@ -54,9 +54,14 @@ def flow_steps(flow: ApprovalFlow) -> list[FlowStep]:
     steps = []
     for step in flow.steps.order_by("number").prefetch_related("step_users__user"):
         rows = list(step.step_users.all())
-        steps.append(FlowStep(name=step.name, mode=step.mode,
-                              approvers=[r.user for r in rows if not r.is_alternate],
-                              alternates=[r.user for r in rows if r.is_alternate]))
+        steps.append(
+            FlowStep(
+                name=step.name,
+                mode=step.mode,
+                approvers=[r.user for r in rows if not r.is_alternate],
+                alternates=[r.user for r in rows if r.is_alternate],
+            )
+        )
     return steps
 
 
@@ -65,8 +70,10 @@ def ensure_may_customize(actor: User | None) -> None:
     the amount's) needs the owner-granted `approvals.customize_chain`."""
     if actor is not None and not actor.has_perm("approvals.customize_chain"):
         raise PermissionDeniedError(
-            _("The approval chain comes from the approval flow for the amount. Choosing a flow or setting "
-              "steps by hand needs the permission to customise approval chains, which an owner grants."),
+            _(
+                "The approval chain comes from the approval flow for the amount. Choosing a flow or setting "
+                "steps by hand needs the permission to customise approval chains, which an owner grants."
+            ),
             code="CUSTOM_CHAIN_NOT_ALLOWED",
         )
 
@@ -81,9 +88,13 @@ class Eligibility:
         today = timezone.localdate()
         self.covered: set[int] = set(
             ApprovalDelegation.objects.filter(
-                approver_id__in={u.pk for u in users}, start_date__lte=today, end_date__gte=today,
+                approver_id__in={u.pk for u in users},
+                start_date__lte=today,
+                end_date__gte=today,
                 substitute__is_active=True,
-            ).exclude(substitute_id__in=preparers).values_list("approver_id", flat=True)
+            )
+            .exclude(substitute_id__in=preparers)
+            .values_list("approver_id", flat=True)
         )
 
     def can_fill(self, user: User) -> bool:
@@ -97,17 +108,24 @@ class Eligibility:
         if blocked_preparers:
             names = ", ".join(u.name or u.email for u in blocked_preparers)
             return ValidationFailed(
-                _("Step %(n)d (%(step)s) would have no eligible approver: %(names)s prepared this payment "
-                  "request and cannot approve it. Ask an owner to add an alternate approver to this step of the "
-                  "approval flow, or have someone else prepare the request.")
+                _(
+                    "Step %(n)d (%(step)s) would have no eligible approver: %(names)s prepared this payment "
+                    "request and cannot approve it. Ask an owner to add an alternate approver to this step of the "
+                    "approval flow, or have someone else prepare the request."
+                )
                 % {"n": number, "step": name, "names": names},
-                code="NO_ELIGIBLE_APPROVER", details={"step": number, "preparers": [u.pk for u in blocked_preparers]},
+                code="NO_ELIGIBLE_APPROVER",
+                details={"step": number, "preparers": [u.pk for u in blocked_preparers]},
             )
         inactive = [u.pk for u in users if not u.is_active]
         return ValidationFailed(
-            _("Step %(n)d (%(step)s) names an inactive approver with no substitute today. Ask the owners to "
-              "update the approval flow, or the approver to name a substitute.") % {"n": number, "step": name},
-            code="INACTIVE_APPROVER", details={"step": number, "users": inactive},
+            _(
+                "Step %(n)d (%(step)s) names an inactive approver with no substitute today. Ask the owners to "
+                "update the approval flow, or the approver to name a substitute."
+            )
+            % {"n": number, "step": name},
+            code="INACTIVE_APPROVER",
+            details={"step": number, "users": inactive},
         )
 
 
@@ -149,7 +167,11 @@ def ensure_covers_policy(chain: list[ChainStep], policy: list[ChainStep], flow: 
         wanted = {u.pk for u in approvers}
         if not any(m == mode and {u.pk for u in users} == wanted for _n, m, users in remaining):
             raise ValidationFailed(
-                _("The custom approval chain is below the approval flow for this amount (%(flow)s): it lacks step "
-                  "%(n)d (%(step)s) with the same approvers.") % {"flow": flow.name, "n": number, "step": name},
-                code="CHAIN_BELOW_POLICY", details={"flow": flow.pk, "step": number},
+                _(
+                    "The custom approval chain is below the approval flow for this amount (%(flow)s): it lacks step "
+                    "%(n)d (%(step)s) with the same approvers."
+                )
+                % {"flow": flow.name, "n": number, "step": name},
+                code="CHAIN_BELOW_POLICY",
+                details={"flow": flow.pk, "step": number},
             )

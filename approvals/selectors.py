@@ -82,21 +82,42 @@ def payment_request_rows(*, ids: list[int] | QuerySet[Any]) -> QuerySet[PaymentR
     """One page of the list: maker and chain pointer joined, step count annotated; one query
     whatever the page size. `ids` may be a lazy page of ids (a subquery)."""
     step_count = (
-        ApprovalStep.objects.filter(approval__pr_id=OuterRef("pk")).order_by().values("approval_id")
-        .annotate(n=Count("id")).values("n")[:1]
+        ApprovalStep.objects.filter(approval__pr_id=OuterRef("pk"))
+        .order_by()
+        .values("approval_id")
+        .annotate(n=Count("id"))
+        .values("n")[:1]
     )
     return (
         PaymentRequest.objects.filter(pk__in=ids)
         .select_related("maker", "approval")
-        .only(*LIST_FIELDS, "maker__id", "maker__email", "maker__name", "approval__id", "approval__pr_id",
-              "approval__current_step")
+        .only(
+            *LIST_FIELDS,
+            "maker__id",
+            "maker__email",
+            "maker__name",
+            "approval__id",
+            "approval__pr_id",
+            "approval__current_step",
+        )
         .annotate(step_count=Coalesce(Subquery(step_count), 0))
         .order_by("-id")
     )
 
 
-LIST_FIELDS = ("id", "name", "type", "amount", "currency", "status", "maker_id", "payment_reference", "created_at",
-               "updated_at", "completed_at")
+LIST_FIELDS = (
+    "id",
+    "name",
+    "type",
+    "amount",
+    "currency",
+    "status",
+    "maker_id",
+    "payment_reference",
+    "created_at",
+    "updated_at",
+    "completed_at",
+)
 
 
 def payment_request_detail(*, user: User) -> QuerySet[PaymentRequest]:
@@ -106,11 +127,15 @@ def payment_request_detail(*, user: User) -> QuerySet[PaymentRequest]:
         Prefetch("step_users", queryset=ApprovalStepUser.objects.select_related("user").order_by("id")),
         Prefetch("records", queryset=ApprovalRecord.objects.select_related("approver", "acted_by").order_by("id")),
     )
-    qs = payment_requests_visible_to(user).select_related("maker", "approval", "approval__flow").prefetch_related(
-        Prefetch("approval__steps", queryset=steps),
-        "attachments__file",
-        Prefetch("invoice_links", queryset=PRInvoice.objects.select_related("invoice").order_by("id")),
-        Prefetch("preparers", queryset=PaymentRequestPreparer.objects.select_related("user").order_by("id")),
+    qs = (
+        payment_requests_visible_to(user)
+        .select_related("maker", "approval", "approval__flow")
+        .prefetch_related(
+            Prefetch("approval__steps", queryset=steps),
+            "attachments__file",
+            Prefetch("invoice_links", queryset=PRInvoice.objects.select_related("invoice").order_by("id")),
+            Prefetch("preparers", queryset=PaymentRequestPreparer.objects.select_related("user").order_by("id")),
+        )
     )
     return qs
 

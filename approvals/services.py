@@ -116,20 +116,23 @@ def _clean_steps(steps: Sequence[StepSpec]) -> list[tuple[str, str, list[User]]]
         approvers = list(step.get("approvers") or [])
         if not approvers:
             raise ValidationFailed(
-                _("Step %(n)d has no approver.") % {"n": index}, code="STEP_WITHOUT_APPROVERS",
+                _("Step %(n)d has no approver.") % {"n": index},
+                code="STEP_WITHOUT_APPROVERS",
                 details={"steps": {index: {"approvers": [_("At least one approver is required.")]}}},
             )
         if len(approvers) > MAX_APPROVERS_PER_STEP:
             raise ValidationFailed(_("Too many approvers in one step."), details={"steps": {index: {}}})
         if len({u.pk for u in approvers}) != len(approvers):
             raise ValidationFailed(
-                _("Step %(n)d names an approver twice.") % {"n": index}, code="DUPLICATE_APPROVER",
+                _("Step %(n)d names an approver twice.") % {"n": index},
+                code="DUPLICATE_APPROVER",
                 details={"steps": {index: {"approvers": [_("Each approver once.")]}}},
             )
         inactive = [u.pk for u in approvers if not u.is_active]
         if inactive:
             raise ValidationFailed(
-                _("Inactive users cannot approve."), code="INACTIVE_APPROVER",
+                _("Inactive users cannot approve."),
+                code="INACTIVE_APPROVER",
                 details={"steps": {index: {"approvers": inactive}}},
             )
         cleaned.append((name[:200], mode, approvers))
@@ -143,8 +146,7 @@ def _ensure_owner(actor: User | None) -> None:
 
 def _ensure_can_complete(actor: User | None) -> None:
     if actor is not None and not actor.has_perm("payments.complete_paymentrequest"):
-        raise PermissionDeniedError(_("Only finance staff can complete payment requests."),
-                                    code="PERMISSION_DENIED")
+        raise PermissionDeniedError(_("Only finance staff can complete payment requests."), code="PERMISSION_DENIED")
 
 
 def _lock_approval(pr: PaymentRequest) -> Approval:
@@ -163,17 +165,23 @@ def _step_snapshot(step: ApprovalStep) -> dict[str, Any]:
 flow_for_amount = policy.flow_for_amount
 
 
-def _write_chain(approval: Approval, steps: list[policy.ChainStep], flow: ApprovalFlow | None, *,
-                 is_custom: bool) -> None:
+def _write_chain(
+    approval: Approval, steps: list[policy.ChainStep], flow: ApprovalFlow | None, *, is_custom: bool
+) -> None:
     """Replace the chain's steps (draft only; the caller holds the PR and approval locks)."""
     ApprovalStep.objects.filter(approval=approval).delete()
     created = ApprovalStep.objects.bulk_create(
-        [ApprovalStep(approval=approval, number=n, name=name, mode=mode)
-         for n, (name, mode, _approvers) in enumerate(steps, start=1)]
+        [
+            ApprovalStep(approval=approval, number=n, name=name, mode=mode)
+            for n, (name, mode, _approvers) in enumerate(steps, start=1)
+        ]
     )
     ApprovalStepUser.objects.bulk_create(
-        [ApprovalStepUser(step=step, user=user)
-         for step, (_name, _mode, approvers) in zip(created, steps, strict=True) for user in approvers]
+        [
+            ApprovalStepUser(step=step, user=user)
+            for step, (_name, _mode, approvers) in zip(created, steps, strict=True)
+            for user in approvers
+        ]
     )
     approval.flow = flow
     approval.is_custom = is_custom
@@ -189,8 +197,9 @@ def _preview_chain(flow: ApprovalFlow | None) -> list[policy.ChainStep]:
     return [(step.name, step.mode, step.approvers) for step in policy.flow_steps(flow)]
 
 
-def _resolve_chain(*, actor: User | None, amount: Decimal, flow: ApprovalFlow | None,
-                   steps: Sequence[StepSpec] | None) -> tuple[list[policy.ChainStep], ApprovalFlow | None, bool]:
+def _resolve_chain(
+    *, actor: User | None, amount: Decimal, flow: ApprovalFlow | None, steps: Sequence[StepSpec] | None
+) -> tuple[list[policy.ChainStep], ApprovalFlow | None, bool]:
     """(steps, source flow, custom?) for a draft. Inline steps or a chosen flow make a custom
     chain and need `approvals.customize_chain` (CHAIN-FROM-POLICY)."""
     if flow is not None and steps is not None:
@@ -201,8 +210,9 @@ def _resolve_chain(*, actor: User | None, amount: Decimal, flow: ApprovalFlow | 
     if flow is not None:
         policy.ensure_may_customize(actor)
         if not flow.is_active:
-            raise ValidationFailed(_("This approval flow is not active."), code="FLOW_INACTIVE",
-                                   details={"flow": [flow.pk]})
+            raise ValidationFailed(
+                _("This approval flow is not active."), code="FLOW_INACTIVE", details={"flow": [flow.pk]}
+            )
         return _preview_chain(flow), flow, True
     by_amount = policy.flow_for_amount(amount)
     return _preview_chain(by_amount), by_amount, False
@@ -247,23 +257,42 @@ def _ensure_typed_amount_allowed(pr: PaymentRequest, fields: dict[str, Any]) -> 
     if derived is not None and _money(fields["amount"], "amount") != derived:
         raise ValidationFailed(
             _("The amount of this payment request is the total of its invoices (%(total)s): it cannot be typed.")
-            % {"total": derived}, code="AMOUNT_FROM_INVOICES",
+            % {"total": derived},
+            code="AMOUNT_FROM_INVOICES",
             details={"amount": [_("Set by the linked invoices.")]},
         )
 
 
 def payment_request_create(
-    *, actor: User, name: str, amount: Decimal | str | None = None, type: str = PaymentRequestType.DIRECT,
-    currency: str = "VND", note: str = "", bank_name: str = "", bank_account: str = "", account_name: str = "",
-    payment_method: PaymentMethod | None = None, flow: ApprovalFlow | None = None,
-    steps: Sequence[StepSpec] | None = None, maker: User | None = None,
+    *,
+    actor: User,
+    name: str,
+    amount: Decimal | str | None = None,
+    type: str = PaymentRequestType.DIRECT,
+    currency: str = "VND",
+    note: str = "",
+    bank_name: str = "",
+    bank_account: str = "",
+    account_name: str = "",
+    payment_method: PaymentMethod | None = None,
+    flow: ApprovalFlow | None = None,
+    steps: Sequence[StepSpec] | None = None,
+    maker: User | None = None,
 ) -> PaymentRequest:
     """A new draft PR. Its chain shown in draft is the amount's flow; inline `steps` or a chosen
     `flow` make a custom chain (only with `approvals.customize_chain`). A direct PR's amount
     comes from the invoices linked to it afterwards."""
     pr = PaymentRequest(maker=maker or actor, status=S.DRAFT, type=type)
-    fields = {"name": name, "type": type, "amount": Decimal(0) if amount is None else amount, "currency": currency,
-              "note": note, "bank_name": bank_name, "bank_account": bank_account, "account_name": account_name}
+    fields = {
+        "name": name,
+        "type": type,
+        "amount": Decimal(0) if amount is None else amount,
+        "currency": currency,
+        "note": note,
+        "bank_name": bank_name,
+        "bank_account": bank_account,
+        "account_name": account_name,
+    }
     _apply_pr_fields(pr, fields, payment_method)
     _ensure_typed_amount_allowed(pr, {"amount": amount})
     chain, source_flow, is_custom = _resolve_chain(actor=actor, amount=pr.amount, flow=flow, steps=steps)
@@ -272,13 +301,22 @@ def payment_request_create(
         approval = Approval.objects.create(pr=pr, flow=source_flow)
         _write_chain(approval, chain, source_flow, is_custom=is_custom)
         preparers_add(pr=pr, users=[pr.maker, actor], action="create_pr")
-        audit(action="create_pr", table="pr", record_id=pr.pk, actor=actor,
-              metadata={"flow": source_flow.pk if source_flow else None, "steps": len(chain), "custom": is_custom})
+        audit(
+            action="create_pr",
+            table="pr",
+            record_id=pr.pk,
+            actor=actor,
+            metadata={"flow": source_flow.pk if source_flow else None, "steps": len(chain), "custom": is_custom},
+        )
     return pr
 
 
 def payment_request_create_from_invoices(
-    *, actor: User, invoice_ids: Iterable[int], name: str = "", flow: ApprovalFlow | None = None,
+    *,
+    actor: User,
+    invoice_ids: Iterable[int],
+    name: str = "",
+    flow: ApprovalFlow | None = None,
 ) -> PaymentRequest:
     """A direct draft PR for the given imported, unlinked invoices, in one transaction: the amount
     is their total payable and the name defaults to their sellers. Any invoice that cannot be
@@ -299,8 +337,9 @@ def payment_request_create_from_invoices(
         name = ", ".join(sellers[:3]) + ("…" if len(sellers) > 3 else "")
         name = (name or _("Payment request")).strip()[:255]
     with transaction.atomic():
-        pr = payment_request_create(actor=actor, name=name, type=PaymentRequestType.DIRECT,
-                                    currency=invoices[0].currency or "VND", flow=flow)
+        pr = payment_request_create(
+            actor=actor, name=name, type=PaymentRequestType.DIRECT, currency=invoices[0].currency or "VND", flow=flow
+        )
         for invoice in invoices:
             invoice_link(invoice=invoice, pr=pr, actor=actor)
         pr.refresh_from_db()
@@ -311,8 +350,13 @@ def payment_request_create_from_invoices(
 
 
 def payment_request_update(
-    *, pr: PaymentRequest, actor: User | None, payment_method: PaymentMethod | None = None,
-    flow: ApprovalFlow | None = _UNSET, steps: Sequence[StepSpec] | None = _UNSET, **fields: Any,
+    *,
+    pr: PaymentRequest,
+    actor: User | None,
+    payment_method: PaymentMethod | None = None,
+    flow: ApprovalFlow | None = _UNSET,
+    steps: Sequence[StepSpec] | None = _UNSET,
+    **fields: Any,
 ) -> PaymentRequest:
     """Change a draft. Passing `flow` or `steps` replaces the whole chain (draft only: a
     submitted PR's chain is what its approvers agreed to walk)."""
@@ -330,12 +374,20 @@ def payment_request_update(
         if flow is not _UNSET or steps is not _UNSET:
             approval = _lock_approval(pr)
             chain, source_flow, is_custom = _resolve_chain(
-                actor=actor, amount=pr.amount, flow=None if flow is _UNSET else flow,
+                actor=actor,
+                amount=pr.amount,
+                flow=None if flow is _UNSET else flow,
                 steps=None if steps is _UNSET else steps,
             )
             _write_chain(approval, chain, source_flow, is_custom=is_custom)
-            metadata.update({"chain_replaced": True, "flow": source_flow.pk if source_flow else None,
-                             "steps": len(chain), "custom": is_custom})
+            metadata.update(
+                {
+                    "chain_replaced": True,
+                    "flow": source_flow.pk if source_flow else None,
+                    "steps": len(chain),
+                    "custom": is_custom,
+                }
+            )
         audit(action="update_pr", table="pr", record_id=pr.pk, actor=actor, metadata=metadata)
     return pr
 
@@ -357,24 +409,37 @@ MIN_ADVANCED_DOCUMENTS = 1
 def _ensure_ready_for_approval(pr: PaymentRequest) -> None:
     if pr.type == PaymentRequestType.ADVANCED:
         if not (pr.bank_account and pr.account_name):
-            raise ValidationFailed(_("An advanced payment request needs a bank account and account holder name."),
-                                   code="MISSING_BANK_DETAILS")
+            raise ValidationFailed(
+                _("An advanced payment request needs a bank account and account holder name."),
+                code="MISSING_BANK_DETAILS",
+            )
         # ADVANCED-NEEDS-EVIDENCE: with no invoice behind a typed amount, approvers need a document.
         if not pr.invoice_links.exists() and pr.attachments.count() < MIN_ADVANCED_DOCUMENTS:
-            raise ValidationFailed(_("A payment request without invoices needs a supporting document (contract, "
-                                     "quotation, advance request) attached before approval is requested."),
-                                   code="NO_SUPPORTING_DOCUMENT")
+            raise ValidationFailed(
+                _(
+                    "A payment request without invoices needs a supporting document (contract, "
+                    "quotation, advance request) attached before approval is requested."
+                ),
+                code="NO_SUPPORTING_DOCUMENT",
+            )
     if pr.type == PaymentRequestType.DIRECT:
         if not pr.invoice_links.exists():
             raise ValidationFailed(_("A direct payment request needs at least one invoice."), code="NO_INVOICES")
         details = payment_request_bank_details(pr)
         if details.conflict:
-            raise ValidationFailed(_("The invoices name different bank accounts: split them into separate "
-                                     "requests or use an advanced request."), code="BANK_DETAILS_CONFLICT",
-                                   details={"candidates": details.candidates})
+            raise ValidationFailed(
+                _(
+                    "The invoices name different bank accounts: split them into separate "
+                    "requests or use an advanced request."
+                ),
+                code="BANK_DETAILS_CONFLICT",
+                details={"candidates": details.candidates},
+            )
         if details.missing:
-            raise ValidationFailed(_("The invoices name no bank account: fill in their payment details first."),
-                                   code="MISSING_BANK_DETAILS")
+            raise ValidationFailed(
+                _("The invoices name no bank account: fill in their payment details first."),
+                code="MISSING_BANK_DETAILS",
+            )
     if pr.amount <= 0:
         raise ValidationFailed(_("The amount must be greater than zero."), code="INVALID_AMOUNT")
 
@@ -385,8 +450,10 @@ def _chain_for_request(pr: PaymentRequest, approval: Approval, preparers: set[in
     flow = policy.flow_for_amount(pr.amount)
     required = policy.policy_chain(flow, preparers) if flow is not None else None
     if approval.is_custom:
-        current = [(step.name, step.mode, [su.user for su in step.step_users.all()])
-                   for step in approval.steps.order_by("number").prefetch_related("step_users__user")]
+        current = [
+            (step.name, step.mode, [su.user for su in step.step_users.all()])
+            for step in approval.steps.order_by("number").prefetch_related("step_users__user")
+        ]
         if not current:
             raise ValidationFailed(_("The payment request has no approval steps."), code="NO_APPROVAL_STEPS")
         policy.ensure_custom_chain_eligible(current, preparers)
@@ -395,8 +462,9 @@ def _chain_for_request(pr: PaymentRequest, approval: Approval, preparers: set[in
     else:
         if required is None:
             raise ValidationFailed(
-                _("No active approval flow covers %(amount)s: ask an owner to set up an approval flow for this "
-                  "amount.") % {"amount": pr.amount}, code="NO_FLOW_FOR_AMOUNT",
+                _("No active approval flow covers %(amount)s: ask an owner to set up an approval flow for this amount.")
+                % {"amount": pr.amount},
+                code="NO_FLOW_FOR_AMOUNT",
             )
         _write_chain(approval, required, flow, is_custom=False)
     return list(approval.steps.order_by("number"))
@@ -424,17 +492,36 @@ def payment_request_request_approval(*, pr: PaymentRequest, actor: User | None) 
         pr.save()
         approval.current_step = steps[0].number
         approval.save(update_fields=["current_step", "updated_at"])
-        audit(action="request_approval", table="pr", record_id=pr.pk, actor=actor, metadata={
-            "steps": [_step_snapshot(s) for s in steps], "amount": str(pr.amount), "flow": approval.flow_id,
-            "custom": approval.is_custom, "payee": {"bank_account": pr.payee_bank_account,
-                                                   "account_name": pr.payee_account_name,
-                                                   "tax_code": pr.payee_tax_code, "new": pr.payee_is_new},
-        })
+        audit(
+            action="request_approval",
+            table="pr",
+            record_id=pr.pk,
+            actor=actor,
+            metadata={
+                "steps": [_step_snapshot(s) for s in steps],
+                "amount": str(pr.amount),
+                "flow": approval.flow_id,
+                "custom": approval.is_custom,
+                "payee": {
+                    "bank_account": pr.payee_bank_account,
+                    "account_name": pr.payee_account_name,
+                    "tax_code": pr.payee_tax_code,
+                    "new": pr.payee_is_new,
+                },
+            },
+        )
         if pr.payee_is_new:
-            security_event_record(kind=SecurityEventKind.NEW_PAYEE, user=actor, details={
-                "pr": pr.pk, "bank_account": pr.payee_bank_account, "account_name": pr.payee_account_name,
-                "tax_code": pr.payee_tax_code, "previous_bank_account": pr.previous_bank_account,
-            })
+            security_event_record(
+                kind=SecurityEventKind.NEW_PAYEE,
+                user=actor,
+                details={
+                    "pr": pr.pk,
+                    "bank_account": pr.payee_bank_account,
+                    "account_name": pr.payee_account_name,
+                    "tax_code": pr.payee_tax_code,
+                    "previous_bank_account": pr.previous_bank_account,
+                },
+            )
         events.approvals_requested(pr, steps[0])
     return pr
 
@@ -454,7 +541,8 @@ def _load_step(approval: Approval, number: int) -> _StepState | None:
     """One step with its approvers and records (two queries); the caller holds the locks."""
     rows = list(
         ApprovalStepUser.objects.filter(step__approval=approval, step__number=number)
-        .select_related("step").order_by("id")
+        .select_related("step")
+        .order_by("id")
     )
     if not rows:
         step = ApprovalStep.objects.filter(approval=approval, number=number).first()
@@ -488,40 +576,59 @@ class _Delegators:
         return [pk for pk in approver_ids if pk in self._ids]
 
 
-def _choose_slot(pr: PaymentRequest, state: _StepState, actor: User, delegators: _Delegators,
-                 preparers: set[int]) -> int:
+def _choose_slot(
+    pr: PaymentRequest, state: _StepState, actor: User, delegators: _Delegators, preparers: set[int]
+) -> int:
     """Whose place on the current step `actor` fills, or the refusal that applies.
     PREPARER-NEVER-APPROVES: nobody who prepared the request approves it, in their own place or
     as a substitute, and a preparer's place is filled by nobody (ALLOW_SELF_APPROVAL, for a
     one-person company, lifts the first rule only)."""
     filled = {r.approver_id for r in state.records}
     if any(r.acted_by_id == actor.pk for r in state.records):
-        raise ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED",
-                            details={"step": state.step.number})
+        raise ConflictError(
+            _("You have already approved this step."), code="ALREADY_APPROVED", details={"step": state.step.number}
+        )
     if actor.pk in state.approver_ids:
         if actor.pk in preparers and not settings.ALLOW_SELF_APPROVAL:
             raise PermissionDeniedError(
-                _("You prepared this payment request (you made it, changed it, or requested its approval): "
-                  "someone who did not prepare it must approve it."), code="SELF_APPROVAL")
+                _(
+                    "You prepared this payment request (you made it, changed it, or requested its approval): "
+                    "someone who did not prepare it must approve it."
+                ),
+                code="SELF_APPROVAL",
+            )
         if actor.pk in filled:
-            raise ConflictError(_("Your approval on this step has already been given by your substitute."),
-                                code="ALREADY_APPROVED", details={"step": state.step.number})
+            raise ConflictError(
+                _("Your approval on this step has already been given by your substitute."),
+                code="ALREADY_APPROVED",
+                details={"step": state.step.number},
+            )
         return actor.pk
     standing_in_for = delegators.among(state.approver_ids)
     if not standing_in_for:
-        raise PermissionDeniedError(_("You are not an approver of the current step."), code="NOT_AN_APPROVER",
-                                    details={"step": state.step.number})
+        raise PermissionDeniedError(
+            _("You are not an approver of the current step."),
+            code="NOT_AN_APPROVER",
+            details={"step": state.step.number},
+        )
     if actor.pk in preparers:
-        raise PermissionDeniedError(_("A substitute never approves a payment request they prepared."),
-                                    code="SELF_APPROVAL")
+        raise PermissionDeniedError(
+            _("A substitute never approves a payment request they prepared."), code="SELF_APPROVAL"
+        )
     standing_in_for = [pk for pk in standing_in_for if pk not in preparers or settings.ALLOW_SELF_APPROVAL]
     if not standing_in_for:
-        raise PermissionDeniedError(_("The approver you stand in for prepared this payment request: their place "
-                                      "cannot be filled by a substitute."), code="SELF_APPROVAL")
+        raise PermissionDeniedError(
+            _(
+                "The approver you stand in for prepared this payment request: their place "
+                "cannot be filled by a substitute."
+            ),
+            code="SELF_APPROVAL",
+        )
     open_slots = [pk for pk in standing_in_for if pk not in filled]
     if not open_slots:
-        raise ConflictError(_("This approval has already been given."), code="ALREADY_APPROVED",
-                            details={"step": state.step.number})
+        raise ConflictError(
+            _("This approval has already been given."), code="ALREADY_APPROVED", details={"step": state.step.number}
+        )
     return open_slots[0]
 
 
@@ -553,8 +660,9 @@ def _load_chains(pks: list[int]) -> list[_Chain]:
     """Lock the PRs (ascending id), then their approvals (same order), and read the chains and
     the preparers: six queries whatever the number of PRs."""
     prs = list(PaymentRequest.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("id"))
-    approvals = {a.pr_id: a for a in Approval.objects.select_for_update().filter(pr_id__in=[p.pk for p in prs])
-                 .order_by("pr_id")}
+    approvals = {
+        a.pr_id: a for a in Approval.objects.select_for_update().filter(pr_id__in=[p.pk for p in prs]).order_by("pr_id")
+    }
     approval_ids = [a.pk for a in approvals.values()]
     steps: dict[int, dict[int, ApprovalStep]] = {}
     step_owner: dict[int, int] = {}
@@ -562,8 +670,9 @@ def _load_chains(pks: list[int]) -> list[_Chain]:
         steps.setdefault(step.approval_id, {})[step.number] = step
         step_owner[step.pk] = step.approval_id
     approvers: dict[int, list[int]] = {}
-    for step_id, user_id in (ApprovalStepUser.objects.filter(step_id__in=list(step_owner)).order_by("id")
-                             .values_list("step_id", "user_id")):
+    for step_id, user_id in (
+        ApprovalStepUser.objects.filter(step_id__in=list(step_owner)).order_by("id").values_list("step_id", "user_id")
+    ):
         approvers.setdefault(step_id, []).append(user_id)
     records: dict[int, list[ApprovalRecord]] = {}
     for record in ApprovalRecord.objects.filter(approval_id__in=approval_ids).order_by("id"):
@@ -573,8 +682,16 @@ def _load_chains(pks: list[int]) -> list[_Chain]:
     for pr in prs:
         approval = approvals.get(pr.pk)
         aid = approval.pk if approval else None
-        chains.append(_Chain(pr=pr, approval=approval, steps=steps.get(aid, {}), approvers=approvers,
-                             records=records.get(aid, []), preparers=preparers[pr.pk]))
+        chains.append(
+            _Chain(
+                pr=pr,
+                approval=approval,
+                steps=steps.get(aid, {}),
+                approvers=approvers,
+                records=records.get(aid, []),
+                preparers=preparers[pr.pk],
+            )
+        )
     return chains
 
 
@@ -591,19 +708,25 @@ def _decide(chain: _Chain, actor: User, delegators: _Delegators, step: int | Non
     current = chain.steps[approval.current_step]
     if step is not None and step != current.number:
         if any(r.step_id == getattr(chain.steps.get(step), "pk", None) for r in mine):
-            raise ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED",
-                                details={"step": step})
-        raise ConflictError(_("The chain has moved on: step %(n)d is no longer awaiting approval.") % {"n": step},
-                            code="STEP_CHANGED", details={"current_step": current.number})
-    state = _StepState(step=current, approver_ids=chain.approvers.get(current.pk, []),
-                       records=[r for r in chain.records if r.step_id == current.pk])
+            raise ConflictError(
+                _("You have already approved this step."), code="ALREADY_APPROVED", details={"step": step}
+            )
+        raise ConflictError(
+            _("The chain has moved on: step %(n)d is no longer awaiting approval.") % {"n": step},
+            code="STEP_CHANGED",
+            details={"current_step": current.number},
+        )
+    state = _StepState(
+        step=current,
+        approver_ids=chain.approvers.get(current.pk, []),
+        records=[r for r in chain.records if r.step_id == current.pk],
+    )
     try:
         slot = _choose_slot(pr, state, actor, delegators, chain.preparers)
     except PermissionDeniedError as exc:
         # A repeat of an approval that already moved the chain on is a conflict, not a stranger.
         if exc.code == "NOT_AN_APPROVER" and mine:
-            raise ConflictError(_("You have already approved this payment request."),
-                                code="ALREADY_APPROVED") from None
+            raise ConflictError(_("You have already approved this payment request."), code="ALREADY_APPROVED") from None
         raise
     record = ApprovalRecord(approval=approval, step=current, approver_id=slot, acted_by=actor)
     state.records.append(record)
@@ -636,10 +759,17 @@ def _apply(decisions: list[_Decision], actor: User) -> None:
             pr.status = S.APPROVED
         elif d.satisfied and approval is not None and d.next_step is not None:
             approval.current_step = d.next_step.number
-        entries.append((pr.pk, {
-            "step": d.record.step.number, "on_behalf_of": d.record.approver_id if d.record.approver_id != actor.pk
-            else None, "step_satisfied": d.satisfied, "pr_approved": last,
-        }))
+        entries.append(
+            (
+                pr.pk,
+                {
+                    "step": d.record.step.number,
+                    "on_behalf_of": d.record.approver_id if d.record.approver_id != actor.pk else None,
+                    "step_satisfied": d.satisfied,
+                    "pr_approved": last,
+                },
+            )
+        )
     audit_log_many(action="approve", table="pr", actor=actor, entries=entries)
     with events.batch():  # one write of all the PRs' notifications, not a few statements per PR
         for d in decisions:
@@ -710,11 +840,10 @@ def payment_requests_bulk_approve(*, ids: Iterable[int], actor: User) -> BulkApp
     except (TypeError, ValueError):
         raise ValidationFailed(_("Ids must be integers."), details={"ids": [_("Ids must be integers.")]}) from None
     if len(unique_ids) > MAX_BULK_APPROVE:
-        raise ValidationFailed(_("At most %d payment requests at once.") % MAX_BULK_APPROVE,
-                               code="TOO_MANY_IDS")
+        raise ValidationFailed(_("At most %d payment requests at once.") % MAX_BULK_APPROVE, code="TOO_MANY_IDS")
     outcome: dict[int, Any] = {}
     for start in range(0, len(unique_ids), BULK_BATCH):
-        batch = unique_ids[start:start + BULK_BATCH]
+        batch = unique_ids[start : start + BULK_BATCH]
         try:
             with transaction.atomic():
                 _chains, batch_outcome = _approve_many(batch, actor)
@@ -729,8 +858,11 @@ def payment_requests_bulk_approve(*, ids: Iterable[int], actor: User) -> BulkApp
                     outcome[pk] = ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED")
                 except DatabaseError as exc:  # lock_timeout (BUSY), disk full…: this PR fails, the others go on
                     failure = domain_error(exc)
-                    outcome[pk] = failure.error if failure else ConflictError(
-                        _("The payment request is busy; try again."), code="BUSY")
+                    outcome[pk] = (
+                        failure.error
+                        if failure
+                        else ConflictError(_("The payment request is busy; try again."), code="BUSY")
+                    )
     result = BulkApproveResult(approved=[], failed=[])
     for pk in unique_ids:
         got = outcome.get(pk)
@@ -775,10 +907,19 @@ def payment_request_retract(*, pr: PaymentRequest, actor: User) -> PaymentReques
         if pr.status == S.APPROVED:
             pr.status = S.PENDING
             pr.save(update_fields=["status", "updated_at"])
-        audit(action="retract", table="pr", record_id=pr.pk, actor=actor, metadata={
-            "step": target_step, "on_behalf_of": record.approver_id if record.approver_id != actor.pk else None,
-            "acted_by": record.acted_by_id, "from_status": was, "chain_moved_back": moved_back,
-        })
+        audit(
+            action="retract",
+            table="pr",
+            record_id=pr.pk,
+            actor=actor,
+            metadata={
+                "step": target_step,
+                "on_behalf_of": record.approver_id if record.approver_id != actor.pk else None,
+                "acted_by": record.acted_by_id,
+                "from_status": was,
+                "chain_moved_back": moved_back,
+            },
+        )
     return pr
 
 
@@ -787,7 +928,8 @@ def _back_to_draft(pr: PaymentRequest, approval: Approval) -> list[dict[str, Any
     cleared = [
         {"step": number, "approver": approver, "acted_by": acted_by, "approved_at": at.isoformat()}
         for number, approver, acted_by, at in ApprovalRecord.objects.filter(approval=approval)
-        .order_by("id").values_list("step__number", "approver_id", "acted_by_id", "approved_at")
+        .order_by("id")
+        .values_list("step__number", "approver_id", "acted_by_id", "approved_at")
     ]
     ApprovalRecord.objects.filter(approval=approval).delete()
     approval.current_step = 0
@@ -803,8 +945,11 @@ def payment_request_reject(*, pr: PaymentRequest, actor: User, reason: str) -> P
     a reason; all approvals are cleared (the audit log keeps them) and the maker is told."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed(_("A reason is required to reject."), code="REASON_REQUIRED",
-                               details={"reason": [_("This field is required.")]})
+        raise ValidationFailed(
+            _("A reason is required to reject."),
+            code="REASON_REQUIRED",
+            details={"reason": [_("This field is required.")]},
+        )
     if len(reason) > 2000:
         raise ValidationFailed(_("The reason is too long."), details={"reason": [_("At most 2000 characters.")]})
     with transaction.atomic():
@@ -817,8 +962,13 @@ def payment_request_reject(*, pr: PaymentRequest, actor: User, reason: str) -> P
             raise PermissionDeniedError(_("You are not an approver of the current step."), code="NOT_AN_APPROVER")
         step_number = approval.current_step
         cleared = _back_to_draft(pr, approval)
-        audit(action="reject", table="pr", record_id=pr.pk, actor=actor,
-              metadata={"reason": reason, "step": step_number, "cleared_records": cleared})
+        audit(
+            action="reject",
+            table="pr",
+            record_id=pr.pk,
+            actor=actor,
+            metadata={"reason": reason, "step": step_number, "cleared_records": cleared},
+        )
         events.pr_rejected(pr, reason)
     return pr
 
@@ -833,8 +983,13 @@ def payment_request_recall(*, pr: PaymentRequest, actor: User) -> PaymentRequest
         approval = _lock_approval(pr)
         step_number = approval.current_step
         cleared = _back_to_draft(pr, approval)
-        audit(action="recall", table="pr", record_id=pr.pk, actor=actor,
-              metadata={"step": step_number, "cleared_records": cleared})
+        audit(
+            action="recall",
+            table="pr",
+            record_id=pr.pk,
+            actor=actor,
+            metadata={"step": step_number, "cleared_records": cleared},
+        )
     return pr
 
 
@@ -846,8 +1001,12 @@ def _linked_invoices(pr: PaymentRequest) -> list[Any]:
     return list(Invoice.objects.select_for_update().filter(pr_link__pr=pr).order_by("id"))
 
 
-def payment_request_complete(*, pr: PaymentRequest, actor: User | None, payment_reference: str = "",
-                             ) -> PaymentRequest:
+def payment_request_complete(
+    *,
+    pr: PaymentRequest,
+    actor: User | None,
+    payment_reference: str = "",
+) -> PaymentRequest:
     """approved → completed (finance paid it), with the bank's reference; the linked
     invoices become completed in the same transaction."""
     with transaction.atomic():
@@ -860,8 +1019,11 @@ def payment_request_complete(*, pr: PaymentRequest, actor: User | None, payment_
 COMPLETE_BATCH = 500
 
 
-def payment_requests_complete_many(*, references: dict[int, str], actor: User | None,
-                                   ) -> dict[int, AcounteeError | None]:
+def payment_requests_complete_many(
+    *,
+    references: dict[int, str],
+    actor: User | None,
+) -> dict[int, AcounteeError | None]:
     """Complete many approved PRs, each with its own bank reference (the paid-file import;
     `payment_request_complete` is the one-PR case of the same path). Per PR the answer is
     None (completed) or the refusal. Batches of COMPLETE_BATCH in ascending id order (the global
@@ -873,19 +1035,23 @@ def payment_requests_complete_many(*, references: dict[int, str], actor: User | 
     for pk, reference in references.items():
         reference = (reference or "").strip()
         if len(reference) > 128:
-            outcome[int(pk)] = ValidationFailed(_("The payment reference is too long."),
-                                                details={"payment_reference": [_("At most 128 characters.")]})
+            outcome[int(pk)] = ValidationFailed(
+                _("The payment reference is too long."), details={"payment_reference": [_("At most 128 characters.")]}
+            )
         else:
             cleaned[int(pk)] = reference
     ids = sorted(cleaned)
     for start in range(0, len(ids), COMPLETE_BATCH):
         with transaction.atomic():
-            outcome.update(_complete_batch(ids[start:start + COMPLETE_BATCH], cleaned, actor))
+            outcome.update(_complete_batch(ids[start : start + COMPLETE_BATCH], cleaned, actor))
     return outcome
 
 
-def _complete_batch(ids: list[int], references: dict[int, str], actor: User | None,
-                    ) -> dict[int, AcounteeError | None]:
+def _complete_batch(
+    ids: list[int],
+    references: dict[int, str],
+    actor: User | None,
+) -> dict[int, AcounteeError | None]:
     from invoices.models import Invoice, InvoiceStatus
     from invoices.services import invoices_mark_completed
 
@@ -906,8 +1072,12 @@ def _complete_batch(ids: list[int], references: dict[int, str], actor: User | No
             else:
                 candidates.append(pr)
     invoices_by_pr: dict[int, list[Any]] = {}
-    for invoice in (Invoice.objects.select_for_update().filter(pr_link__pr__in=candidates)
-                    .annotate(linked_pr=F("pr_link__pr_id")).order_by("id")):
+    for invoice in (
+        Invoice.objects.select_for_update()
+        .filter(pr_link__pr__in=candidates)
+        .annotate(linked_pr=F("pr_link__pr_id"))
+        .order_by("id")
+    ):
         invoices_by_pr.setdefault(invoice.linked_pr, []).append(invoice)
     ready: list[PaymentRequest] = []
     for pr in candidates:
@@ -915,8 +1085,8 @@ def _complete_batch(ids: list[int], references: dict[int, str], actor: User | No
         stuck = [i for i in invoices_by_pr.get(pr.pk, []) if i.status not in payable]
         if stuck:
             outcome[pr.pk] = InvalidState(
-                _("Invoice %(number)s is %(status)s.") % {"number": stuck[0].number,
-                                                         "status": InvoiceStatus(stuck[0].status).label},
+                _("Invoice %(number)s is %(status)s.")
+                % {"number": stuck[0].number, "status": InvoiceStatus(stuck[0].status).label},
                 details={"id": stuck[0].pk, "status": stuck[0].status},
             )
         else:
@@ -937,10 +1107,18 @@ def _complete_batch(ids: list[int], references: dict[int, str], actor: User | No
     invoices = [i for pr in ready for i in invoices_by_pr.get(pr.pk, [])]
     if invoices:
         invoices_mark_completed(invoices=invoices, actor=actor)
-    audit_log_many(action="complete", table="pr", actor=actor, entries=[
-        (pr.pk, {"payment_reference": pr.payment_reference, "invoices": [i.pk for i in invoices_by_pr.get(pr.pk, [])]})
-        for pr in ready
-    ])
+    audit_log_many(
+        action="complete",
+        table="pr",
+        actor=actor,
+        entries=[
+            (
+                pr.pk,
+                {"payment_reference": pr.payment_reference, "invoices": [i.pk for i in invoices_by_pr.get(pr.pk, [])]},
+            )
+            for pr in ready
+        ],
+    )
     with events.batch():
         for pr in ready:
             events.pr_completed(pr)
@@ -953,12 +1131,17 @@ def payment_request_uncomplete(*, pr: PaymentRequest, actor: User | None, reason
     invoices are reopened. UNCOMPLETE-CONTROLLED: its own permission and a reason, both in the
     audit entry with the old reference, and a security event (an approved request can be paid again)."""
     if actor is not None and not actor.has_perm("payments.uncomplete_paymentrequest"):
-        raise PermissionDeniedError(_("Reversing a recorded payment needs the permission to un-complete payment "
-                                      "requests."), code="PERMISSION_DENIED")
+        raise PermissionDeniedError(
+            _("Reversing a recorded payment needs the permission to un-complete payment requests."),
+            code="PERMISSION_DENIED",
+        )
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed(_("A reason is required to un-complete a payment request."), code="REASON_REQUIRED",
-                               details={"reason": [_("This field is required.")]})
+        raise ValidationFailed(
+            _("A reason is required to un-complete a payment request."),
+            code="REASON_REQUIRED",
+            details={"reason": [_("This field is required.")]},
+        )
     if len(reason) > 2000:
         raise ValidationFailed(_("The reason is too long."), details={"reason": [_("At most 2000 characters.")]})
     with transaction.atomic():
@@ -976,10 +1159,18 @@ def payment_request_uncomplete(*, pr: PaymentRequest, actor: User | None, reason
             from invoices.services import invoices_mark_reopened
 
             invoices_mark_reopened(invoices=invoices, actor=actor)
-        audit(action="uncomplete", table="pr", record_id=pr.pk, actor=actor,
-              metadata={"payment_reference": old_reference, "invoices": [i.pk for i in invoices], "reason": reason})
-        security_event_record(kind=SecurityEventKind.PAYMENT_UNCOMPLETED, user=actor, details={
-            "pr": pr.pk, "payment_reference": old_reference, "reason": reason})
+        audit(
+            action="uncomplete",
+            table="pr",
+            record_id=pr.pk,
+            actor=actor,
+            metadata={"payment_reference": old_reference, "invoices": [i.pk for i in invoices], "reason": reason},
+        )
+        security_event_record(
+            kind=SecurityEventKind.PAYMENT_UNCOMPLETED,
+            user=actor,
+            details={"pr": pr.pk, "payment_reference": old_reference, "reason": reason},
+        )
     return pr
 
 
@@ -988,8 +1179,11 @@ def _flow_range(min_amount: Any, max_amount: Any) -> tuple[Decimal | None, Decim
     lo = None if min_amount in (None, "") else _money(min_amount, "min_amount")
     hi = None if max_amount in (None, "") else _money(max_amount, "max_amount")
     if lo is not None and hi is not None and lo >= hi:
-        raise ValidationFailed(_("The minimum must be below the maximum."), code="INVALID_RANGE",
-                               details={"max_amount": [_("Must be greater than the minimum.")]})
+        raise ValidationFailed(
+            _("The minimum must be below the maximum."),
+            code="INVALID_RANGE",
+            details={"max_amount": [_("Must be greater than the minimum.")]},
+        )
     return lo, hi
 
 
@@ -1000,9 +1194,11 @@ def _save_flow(flow: ApprovalFlow) -> None:
     except IntegrityError as exc:
         text = str(exc)
         if "approval_flows_active_ranges_disjoint" in text:
-            raise Duplicate(_("The amount range overlaps another active flow."), code="FLOW_RANGE_OVERLAP",
-                            details={"min_amount": [str(flow.min_amount)], "max_amount": [str(flow.max_amount)]},
-                            ) from None
+            raise Duplicate(
+                _("The amount range overlaps another active flow."),
+                code="FLOW_RANGE_OVERLAP",
+                details={"min_amount": [str(flow.min_amount)], "max_amount": [str(flow.max_amount)]},
+            ) from None
         if "approval_flows_name" in text or "name" in text:
             raise Duplicate(_("An approval flow with this name already exists."), code="DUPLICATE") from None
         raise
@@ -1017,14 +1213,18 @@ def _clean_alternates(steps: Sequence[StepSpec]) -> list[list[User]]:
         if len({u.pk for u in alternates}) != len(alternates) or approver_ids & {u.pk for u in alternates}:
             raise ValidationFailed(
                 _("Step %(n)d names a person twice (an alternate is not also an approver).") % {"n": index},
-                code="DUPLICATE_APPROVER", details={"steps": {index: {"alternates": [_("Each person once.")]}}},
+                code="DUPLICATE_APPROVER",
+                details={"steps": {index: {"alternates": [_("Each person once.")]}}},
             )
         if len(alternates) > MAX_APPROVERS_PER_STEP:
             raise ValidationFailed(_("Too many approvers in one step."), details={"steps": {index: {}}})
         inactive = [u.pk for u in alternates if not u.is_active]
         if inactive:
-            raise ValidationFailed(_("Inactive users cannot approve."), code="INACTIVE_APPROVER",
-                                   details={"steps": {index: {"alternates": inactive}}})
+            raise ValidationFailed(
+                _("Inactive users cannot approve."),
+                code="INACTIVE_APPROVER",
+                details={"steps": {index: {"alternates": inactive}}},
+            )
         out.append(alternates)
     return out
 
@@ -1034,33 +1234,54 @@ def _write_flow_steps(flow: ApprovalFlow, steps: Sequence[StepSpec]) -> None:
     alternates = _clean_alternates(steps)
     ApprovalFlowStep.objects.filter(flow=flow).delete()
     created = ApprovalFlowStep.objects.bulk_create(
-        [ApprovalFlowStep(flow=flow, number=n, name=name, mode=mode)
-         for n, (name, mode, _a) in enumerate(cleaned, start=1)]
+        [
+            ApprovalFlowStep(flow=flow, number=n, name=name, mode=mode)
+            for n, (name, mode, _a) in enumerate(cleaned, start=1)
+        ]
     )
     ApprovalFlowStepUser.objects.bulk_create(
-        [ApprovalFlowStepUser(step=step, user=user)
-         for step, (_n, _m, approvers) in zip(created, cleaned, strict=True) for user in approvers]
-        + [ApprovalFlowStepUser(step=step, user=user, is_alternate=True)
-           for step, users in zip(created, alternates, strict=True) for user in users]
+        [
+            ApprovalFlowStepUser(step=step, user=user)
+            for step, (_n, _m, approvers) in zip(created, cleaned, strict=True)
+            for user in approvers
+        ]
+        + [
+            ApprovalFlowStepUser(step=step, user=user, is_alternate=True)
+            for step, users in zip(created, alternates, strict=True)
+            for user in users
+        ]
     )
 
 
 def _flow_snapshot(flow: ApprovalFlow) -> dict[str, Any]:
     return {
-        "name": flow.name, "is_active": flow.is_active,
+        "name": flow.name,
+        "is_active": flow.is_active,
         "min_amount": None if flow.min_amount is None else str(flow.min_amount),
         "max_amount": None if flow.max_amount is None else str(flow.max_amount),
         "steps": [
-            {"number": s.number, "name": s.name, "mode": s.mode,
-             "approvers": [su.user_id for su in s.step_users.all() if not su.is_alternate],
-             "alternates": [su.user_id for su in s.step_users.all() if su.is_alternate]}
+            {
+                "number": s.number,
+                "name": s.name,
+                "mode": s.mode,
+                "approvers": [su.user_id for su in s.step_users.all() if not su.is_alternate],
+                "alternates": [su.user_id for su in s.step_users.all() if su.is_alternate],
+            }
             for s in flow.steps.order_by("number").prefetch_related("step_users")
         ],
     }
 
 
-def approval_flow_create(*, actor: User | None, name: str, steps: Sequence[StepSpec], description: str = "",
-                         is_active: bool = True, min_amount: Any = None, max_amount: Any = None) -> ApprovalFlow:
+def approval_flow_create(
+    *,
+    actor: User | None,
+    name: str,
+    steps: Sequence[StepSpec],
+    description: str = "",
+    is_active: bool = True,
+    min_amount: Any = None,
+    max_amount: Any = None,
+) -> ApprovalFlow:
     """Owners only. A flow needs at least one step with approvers."""
     _ensure_owner(actor)
     name = (name or "").strip()
@@ -1072,17 +1293,18 @@ def approval_flow_create(*, actor: User | None, name: str, steps: Sequence[StepS
     with transaction.atomic():
         if ApprovalFlow.objects.filter(name__iexact=name).exists():
             raise Duplicate(_("An approval flow with this name already exists."))
-        flow = ApprovalFlow(name=name, description=description or "", is_active=is_active,
-                            min_amount=lo, max_amount=hi)
+        flow = ApprovalFlow(name=name, description=description or "", is_active=is_active, min_amount=lo, max_amount=hi)
         _save_flow(flow)
         _write_flow_steps(flow, steps)
-        audit(action="create_flow", table="approval_flows", record_id=flow.pk, actor=actor,
-              metadata=_flow_snapshot(flow))
+        audit(
+            action="create_flow", table="approval_flows", record_id=flow.pk, actor=actor, metadata=_flow_snapshot(flow)
+        )
     return flow
 
 
-def approval_flow_update(*, flow: ApprovalFlow, actor: User | None, steps: Sequence[StepSpec] | None = None,
-                         **fields: Any) -> ApprovalFlow:
+def approval_flow_update(
+    *, flow: ApprovalFlow, actor: User | None, steps: Sequence[StepSpec] | None = None, **fields: Any
+) -> ApprovalFlow:
     """Owners only. Replacing the steps never touches PRs already created from the flow."""
     _ensure_owner(actor)
     allowed = {"name", "description", "is_active", "min_amount", "max_amount"}
@@ -1112,8 +1334,13 @@ def approval_flow_update(*, flow: ApprovalFlow, actor: User | None, steps: Seque
             if not steps:
                 raise ValidationFailed(_("A flow needs at least one step."), code="NO_APPROVAL_STEPS")
             _write_flow_steps(flow, steps)
-        audit(action="update_flow", table="approval_flows", record_id=flow.pk, actor=actor,
-              metadata={"before": before, "after": _flow_snapshot(flow)})
+        audit(
+            action="update_flow",
+            table="approval_flows",
+            record_id=flow.pk,
+            actor=actor,
+            metadata={"before": before, "after": _flow_snapshot(flow)},
+        )
     return flow
 
 
@@ -1124,14 +1351,16 @@ def approval_flow_delete(*, flow: ApprovalFlow, actor: User | None) -> None:
         flow = ApprovalFlow.objects.select_for_update().filter(pk=flow.pk).first()
         if flow is None:
             raise NotFoundError()
-        audit(action="delete_flow", table="approval_flows", record_id=flow.pk, actor=actor,
-              metadata=_flow_snapshot(flow))
+        audit(
+            action="delete_flow", table="approval_flows", record_id=flow.pk, actor=actor, metadata=_flow_snapshot(flow)
+        )
         flow.delete()
 
 
 # --- delegation ----------------------------------------------------------------------------------------
-def approval_delegation_create(*, actor: User, approver: User, substitute: User, start_date: date,
-                               end_date: date, note: str = "") -> ApprovalDelegation:
+def approval_delegation_create(
+    *, actor: User, approver: User, substitute: User, start_date: date, end_date: date, note: str = ""
+) -> ApprovalDelegation:
     """An approver names a substitute for a date range (owners may do it for anyone)."""
     if actor.pk != approver.pk and not actor.is_owner:
         raise PermissionDeniedError(_("You can only delegate your own approvals."), code="NOT_DELEGATOR")
@@ -1140,16 +1369,32 @@ def approval_delegation_create(*, actor: User, approver: User, substitute: User,
     if not substitute.is_active:
         raise ValidationFailed(_("The substitute is inactive."), code="INACTIVE_APPROVER")
     if end_date < start_date:
-        raise ValidationFailed(_("The end date is before the start date."), code="INVALID_RANGE",
-                               details={"end_date": [_("Must not be before the start date.")]})
+        raise ValidationFailed(
+            _("The end date is before the start date."),
+            code="INVALID_RANGE",
+            details={"end_date": [_("Must not be before the start date.")]},
+        )
     with transaction.atomic():
         delegation = ApprovalDelegation.objects.create(
-            approver=approver, substitute=substitute, start_date=start_date, end_date=end_date,
-            note=(note or "")[:255], created_by=actor,
+            approver=approver,
+            substitute=substitute,
+            start_date=start_date,
+            end_date=end_date,
+            note=(note or "")[:255],
+            created_by=actor,
         )
-        audit(action="create_delegation", table="approval_delegations", record_id=delegation.pk, actor=actor,
-              metadata={"approver": approver.pk, "substitute": substitute.pk,
-                        "start_date": start_date.isoformat(), "end_date": end_date.isoformat()})
+        audit(
+            action="create_delegation",
+            table="approval_delegations",
+            record_id=delegation.pk,
+            actor=actor,
+            metadata={
+                "approver": approver.pk,
+                "substitute": substitute.pk,
+                "start_date": start_date.isoformat(),
+                "end_date": end_date.isoformat(),
+            },
+        )
     return delegation
 
 
@@ -1157,6 +1402,11 @@ def approval_delegation_delete(*, delegation: ApprovalDelegation, actor: User) -
     if actor.pk != delegation.approver_id and not actor.is_owner:
         raise PermissionDeniedError(_("You can only end your own delegations."), code="NOT_DELEGATOR")
     with transaction.atomic():
-        audit(action="delete_delegation", table="approval_delegations", record_id=delegation.pk, actor=actor,
-              metadata={"approver": delegation.approver_id, "substitute": delegation.substitute_id})
+        audit(
+            action="delete_delegation",
+            table="approval_delegations",
+            record_id=delegation.pk,
+            actor=actor,
+            metadata={"approver": delegation.approver_id, "substitute": delegation.substitute_id},
+        )
         delegation.delete()

@@ -56,7 +56,11 @@ def audit_log(
 
 
 def audit_log_many(
-    *, action: str, table: str, actor: Any, entries: list[tuple[str | int, dict[str, Any]]],
+    *,
+    action: str,
+    table: str,
+    actor: Any,
+    entries: list[tuple[str | int, dict[str, Any]]],
 ) -> None:
     """Many semantic entries of one action in one INSERT (bulk approve, completing a paid file)."""
     if not entries:
@@ -69,12 +73,21 @@ def audit_log_many(
             _("An audit entry needs a table (≤ 128 characters) and a record id (≤ 64)."), code="INVALID_AUDIT_TARGET"
         )
     who = _actor_for(actor)
-    AuditEntry.objects.bulk_create([
-        AuditEntry(action=action, table_name=table, record_id=str(record_id),
-                   actor=who.name or context.UNKNOWN_ACTOR, actor_user_id=who.user_id, ip=who.ip or None,
-                   user_agent=who.user_agent, metadata=metadata or {})
-        for record_id, metadata in entries
-    ])
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                action=action,
+                table_name=table,
+                record_id=str(record_id),
+                actor=who.name or context.UNKNOWN_ACTOR,
+                actor_user_id=who.user_id,
+                ip=who.ip or None,
+                user_agent=who.user_agent,
+                metadata=metadata or {},
+            )
+            for record_id, metadata in entries
+        ]
+    )
 
 
 def security_event_record(

@@ -77,20 +77,32 @@ def bulk_pending_prs(*, n: int, maker, approver, status: str = "pending", tag: s
     from payments.models import PaymentRequest
 
     with transaction.atomic():
-        prs = PaymentRequest.objects.bulk_create([
-            PaymentRequest(name=f"{tag} #{i}", type="advanced", amount=Decimal("1500000") + i, maker=maker,
-                           status=status, bank_name="Vietcombank", bank_account="0071000123456",
-                           account_name="CONG TY TNHH ABC", payee_bank_name="Vietcombank",
-                           payee_bank_account="" if status == "draft" else "0071000123456",
-                           payee_account_name="CONG TY TNHH ABC")
-            for i in range(n)
-        ], batch_size=2000)
+        prs = PaymentRequest.objects.bulk_create(
+            [
+                PaymentRequest(
+                    name=f"{tag} #{i}",
+                    type="advanced",
+                    amount=Decimal("1500000") + i,
+                    maker=maker,
+                    status=status,
+                    bank_name="Vietcombank",
+                    bank_account="0071000123456",
+                    account_name="CONG TY TNHH ABC",
+                    payee_bank_name="Vietcombank",
+                    payee_bank_account="" if status == "draft" else "0071000123456",
+                    payee_account_name="CONG TY TNHH ABC",
+                )
+                for i in range(n)
+            ],
+            batch_size=2000,
+        )
         approvals = Approval.objects.bulk_create(
-            [Approval(pr=pr, current_step=1 if status == "pending" else 0) for pr in prs], batch_size=2000)
+            [Approval(pr=pr, current_step=1 if status == "pending" else 0) for pr in prs], batch_size=2000
+        )
         steps = ApprovalStep.objects.bulk_create(
-            [ApprovalStep(approval=a, number=1, name="Giám đốc", mode="anyof") for a in approvals], batch_size=2000)
-        ApprovalStepUser.objects.bulk_create([ApprovalStepUser(step=s, user=approver) for s in steps],
-                                             batch_size=2000)
+            [ApprovalStep(approval=a, number=1, name="Giám đốc", mode="anyof") for a in approvals], batch_size=2000
+        )
+        ApprovalStepUser.objects.bulk_create([ApprovalStepUser(step=s, user=approver) for s in steps], batch_size=2000)
     from django.db import connection
 
     with connection.cursor() as cursor:  # what autovacuum would do after a bulk load: planner statistics
@@ -108,9 +120,11 @@ def bench_bulk(stamp: str) -> None:
     response = client.post("/api/payment-requests/bulk-approve/", {"ids": ids}, format="json")
     elapsed = time.perf_counter() - started
     body = response.json()
-    print(f"bulk approve: {len(ids)} PRs in one call: {elapsed:.3f} s "
-          f"(HTTP {response.status_code}, approved {len(body.get('approved', []))}, "
-          f"failed {len(body.get('failed', []))})  target <= 2 s")
+    print(
+        f"bulk approve: {len(ids)} PRs in one call: {elapsed:.3f} s "
+        f"(HTTP {response.status_code}, approved {len(body.get('approved', []))}, "
+        f"failed {len(body.get('failed', []))})  target <= 2 s"
+    )
 
 
 def bench_list(stamp: str, total: int = 10_000, samples: int = 200) -> None:
@@ -150,12 +164,16 @@ def bench_list(stamp: str, total: int = 10_000, samples: int = 200) -> None:
         started = time.perf_counter()
         approver_client.get("/api/payment-requests/?page_size=100&awaiting_me=true")
         awaiting.append((time.perf_counter() - started) * 1000)
-    print(f"list: {count} PRs, page_size=100, {samples} pages: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
-          f"min {timings[0]:.1f} ms  target p50 <= 30 ms  (load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} CPUs)")
+    print(
+        f"list: {count} PRs, page_size=100, {samples} pages: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+        f"min {timings[0]:.1f} ms  target p50 <= 30 ms  (load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} CPUs)"
+    )
     print(f"list: queries per request at page_size 10 / 100: {queries[10]} / {queries[100]}")
-    print(f"list ?awaiting_me=true (approver named on {count} PRs' chains), page_size=100: "
-          f"p50 {statistics.median(awaiting):.1f} ms")
+    print(
+        f"list ?awaiting_me=true (approver named on {count} PRs' chains), page_size=100: "
+        f"p50 {statistics.median(awaiting):.1f} ms"
+    )
 
 
 def bench_race(stamp: str, rounds: int) -> bool:
@@ -175,9 +193,11 @@ def bench_race(stamp: str, rounds: int) -> bool:
     deadlocks = deadlock_count() - deadlocks_before
     print(f"race: {totals.rounds} rounds, {totals.requests} approve requests in {time.perf_counter() - started:.0f} s")
     print(f"race: statuses {dict(sorted(totals.statuses.items()))}, refusal codes {dict(totals.codes)}")
-    print(f"race: lost approvals {totals.lost_approvals}, double advances {totals.double_advances}, "
-          f"5xx {totals.server_errors}, deadlock answers {totals.deadlock_answers}, "
-          f"PostgreSQL deadlocks {deadlocks}, wrong final state {totals.wrong_final_state}")
+    print(
+        f"race: lost approvals {totals.lost_approvals}, double advances {totals.double_advances}, "
+        f"5xx {totals.server_errors}, deadlock answers {totals.deadlock_answers}, "
+        f"PostgreSQL deadlocks {deadlocks}, wrong final state {totals.wrong_final_state}"
+    )
     return totals.clean and deadlocks == 0
 
 

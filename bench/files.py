@@ -165,7 +165,7 @@ def _make_file(size_mb: int, directory: str) -> tuple[Path, str]:
 
 def upload(port: int, token: str, path: Path) -> tuple[dict, float]:
     head = (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
@@ -203,7 +203,7 @@ def download(port: int, token: str, file_id: int) -> tuple[str, int, float]:
     buffer = bytearray(int(response.getheader("Content-Length")))
     view = memoryview(buffer)
     size = 0
-    while size < len(buffer) and (got := response.readinto(view[size:size + MB])):
+    while size < len(buffer) and (got := response.readinto(view[size : size + MB])):
         size += got
     elapsed = time.perf_counter() - started
     trailing = response.read()  # must be empty: Content-Length was right
@@ -214,9 +214,7 @@ def download(port: int, token: str, file_id: int) -> tuple[str, int, float]:
 def cut_off_upload(port: int, token: str) -> int:
     """Sends half a body and closes the connection; returns how many files exist with the
     bench marker name afterwards (must be 0, checked by the caller through the API)."""
-    body_head = (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cut.bin\"\r\n\r\n"
-    ).encode()
+    body_head = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="cut.bin"\r\n\r\n').encode()
     sock = socket.create_connection(("127.0.0.1", port))
     sock.sendall(
         (
@@ -248,9 +246,23 @@ def main() -> None:
     token = _prepare(env)
     port = _free_port()
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "acountee.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", str(args.threads), "--timeout", "600", "--log-level", "warning"],
-        env=env, cwd=ROOT, start_new_session=True,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "acountee.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            str(args.threads),
+            "--timeout",
+            "600",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
     )
     stored: list[int] = []
     try:
@@ -283,18 +295,24 @@ def main() -> None:
                     ok = got_sha == sha and got_size == size_mb * MB
                     speeds.append(size_mb / elapsed)
                     per_cpu.append(size_mb / cpu if cpu else 0.0)
-                    print(f"{size_mb:>4}MB {'download':>9} {size_mb / elapsed:>9.1f} {elapsed:>8.2f} "
-                          f"{growth:>14.1f}  {ok}   server CPU {cpu:.2f} s")
+                    print(
+                        f"{size_mb:>4}MB {'download':>9} {size_mb / elapsed:>9.1f} {elapsed:>8.2f} "
+                        f"{growth:>14.1f}  {ok}   server CPU {cpu:.2f} s"
+                    )
                 speeds.sort()
                 per_cpu.sort()
-                print(f"{size_mb:>4}MB download MB/s: median {speeds[len(speeds) // 2]:.1f}, best {speeds[-1]:.1f}; "
-                      f"MB per server CPU second: median {per_cpu[len(per_cpu) // 2]:.0f}")
+                print(
+                    f"{size_mb:>4}MB download MB/s: median {speeds[len(speeds) // 2]:.1f}, best {speeds[-1]:.1f}; "
+                    f"MB per server CPU second: median {per_cpu[len(per_cpu) // 2]:.0f}"
+                )
                 path.unlink()
             before = _count(env)
             status = cut_off_upload(port, token)
             after = _count(env)
-            print(f"cut-off upload (half a body, then EOF): HTTP {status or 'connection closed'}, "
-                  f"rows before {before}, after {after}")
+            print(
+                f"cut-off upload (half a body, then EOF): HTTP {status or 'connection closed'}, "
+                f"rows before {before}, after {after}"
+            )
         print(f"worker RSS now {worker._status('VmRSS') / MB:.1f} MB; load average after: {os.getloadavg()[0]:.2f}")
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -73,8 +73,10 @@ def main() -> None:
                 sample = make_invoice(number, series=series, rng=random.Random(number))  # noqa: S311
                 lines += sample.lines
                 archive.writestr(sample.name, sample.content)
-        print(f"generated {args.count:,} invoices ({lines:,} lines), ZIP {path.stat().st_size / 1e6:.1f} MB"
-              f" in {time.perf_counter() - started:.1f} s")
+        print(
+            f"generated {args.count:,} invoices ({lines:,} lines), ZIP {path.stat().st_size / 1e6:.1f} MB"
+            f" in {time.perf_counter() - started:.1f} s"
+        )
         before_invoices = Invoice.objects.count()
         before_lines = InvoiceService.objects.count()
 
@@ -88,21 +90,27 @@ def main() -> None:
         inserted = Invoice.objects.count() - before_invoices
         inserted_lines = InvoiceService.objects.count() - before_lines
         print(f"import:    {counts}  inserted {inserted:,} invoices, {inserted_lines:,} lines")
-        print(f"           {elapsed:.2f} s = {inserted / elapsed:,.0f} invoices/s,"
-              f" {inserted_lines / elapsed:,.0f} lines/s")
+        print(
+            f"           {elapsed:.2f} s = {inserted / elapsed:,.0f} invoices/s,"
+            f" {inserted_lines / elapsed:,.0f} lines/s"
+        )
         print(f"           peak RSS growth {growth:.0f} MB (base {base_rss:.0f} MB)")
 
         with open(path, "rb") as upload:
             started = time.perf_counter()
             again = invoices_import(uploads=[("invoices.zip", upload)], actor=None)
             elapsed_again = time.perf_counter() - started
-        print(f"re-import: {again.counts()}  {elapsed_again:.2f} s = {args.count / elapsed_again:,.0f} entries/s"
-              f"  (inserted {Invoice.objects.count() - before_invoices - inserted} more)")
+        print(
+            f"re-import: {again.counts()}  {elapsed_again:.2f} s = {args.count / elapsed_again:,.0f} entries/s"
+            f"  (inserted {Invoice.objects.count() - before_invoices - inserted} more)"
+        )
         print(f"           peak RSS growth {peak_mb() - base_rss:.0f} MB")
 
     floor = copy_floor(connection, series)
-    print(f"COPY floor: {floor:.2f} s for the same rows (files, invoices, lines; indexes, constraints and audit"
-          f" triggers on) = {inserted / floor:,.0f} invoices/s; import / floor = {elapsed / floor:.2f}x")
+    print(
+        f"COPY floor: {floor:.2f} s for the same rows (files, invoices, lines; indexes, constraints and audit"
+        f" triggers on) = {inserted / floor:,.0f} invoices/s; import / floor = {elapsed / floor:.2f}x"
+    )
 
 
 def copy_floor(connection, series: str) -> float:
@@ -123,7 +131,7 @@ def copy_floor(connection, series: str) -> float:
             "files": "SELECT f.* FROM files f JOIN invoices i ON i.source_file_id = f.id WHERE i.series = %s",
             "invoices": "SELECT * FROM invoices WHERE series = %s",
             "invoice_services": "SELECT s.* FROM invoice_services s JOIN invoices i ON i.id = s.invoice_id"
-                                " WHERE i.series = %s",
+            " WHERE i.series = %s",
         }
         for table, query in queries.items():
             buffer = io.BytesIO()

@@ -52,15 +52,28 @@ def make_pending(n: int, tag: str) -> list[int]:
 
     user = User.objects.create(email=f"bench-{tag}@acountee.test", name="Bench")
     pr = PaymentRequest.objects.create(name=f"bench {tag}", amount=Decimal("1000000"), maker=user)
-    notifications = Notification.objects.bulk_create([
-        Notification(recipient=user, kind="approval_requested", pr=pr, title=f"PR #{pr.pk} awaits you",
-                     body="bench", in_app=True) for _ in range(n)
-    ])
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient=user,
+                kind="approval_requested",
+                pr=pr,
+                title=f"PR #{pr.pk} awaits you",
+                body="bench",
+                in_app=True,
+            )
+            for _ in range(n)
+        ]
+    )
     now = timezone.now()
-    deliveries = NotificationDelivery.objects.bulk_create([
-        NotificationDelivery(notification=x, channel="email", status="pending", address=user.email,
-                             next_attempt_at=now) for x in notifications
-    ])
+    deliveries = NotificationDelivery.objects.bulk_create(
+        [
+            NotificationDelivery(
+                notification=x, channel="email", status="pending", address=user.email, next_attempt_at=now
+            )
+            for x in notifications
+        ]
+    )
     return [d.pk for d in deliveries]
 
 
@@ -74,8 +87,10 @@ def bench_locmem(n: int, tag: str) -> None:
         started = time.perf_counter()
         result = deliveries_dispatch()
         elapsed = time.perf_counter() - started
-    print(f"1 worker, in-memory backend: {len(result.sent)} e-mails in {elapsed:.2f} s "
-          f"= {len(result.sent) / elapsed:.0f}/s ({elapsed / max(len(result.sent), 1) * 1000:.2f} ms each)")
+    print(
+        f"1 worker, in-memory backend: {len(result.sent)} e-mails in {elapsed:.2f} s "
+        f"= {len(result.sent) / elapsed:.0f}/s ({elapsed / max(len(result.sent), 1) * 1000:.2f} ms each)"
+    )
 
 
 def free_port() -> int:
@@ -104,21 +119,36 @@ def bench_smtp(n: int, workers: int, tag: str) -> None:
     inbox = Inbox()
     server = Controller(inbox, hostname="127.0.0.1", port=port)
     server.start()
-    env = {**os.environ, "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
-           "EMAIL_PORT": str(port), "EMAIL_USE_TLS": "false"}
+    env = {
+        **os.environ,
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(port),
+        "EMAIL_USE_TLS": "false",
+    }
     try:
         started = time.perf_counter()
-        procs = [subprocess.Popen([sys.executable, "manage.py", "dispatch_notifications", "--once"], cwd=ROOT, env=env,
-                                  stdout=subprocess.PIPE, text=True) for _ in range(workers)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "manage.py", "dispatch_notifications", "--once"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(workers)
+        ]
         outputs = [p.communicate()[0].strip() for p in procs]
         elapsed = time.perf_counter() - started
     finally:
         server.stop()
     got = sorted(i for i in inbox.ids if i in set(expected))
     duplicates = len(got) - len(set(got))
-    print(f"{workers} worker process(es), local SMTP: {len(got)} e-mails in {elapsed:.2f} s "
-          f"= {len(got) / elapsed:.0f}/s (incl. process start-up); duplicates {duplicates}, "
-          f"missing {len(set(expected) - set(got))}; workers said {outputs}")
+    print(
+        f"{workers} worker process(es), local SMTP: {len(got)} e-mails in {elapsed:.2f} s "
+        f"= {len(got) / elapsed:.0f}/s (incl. process start-up); duplicates {duplicates}, "
+        f"missing {len(set(expected) - set(got))}; workers said {outputs}"
+    )
 
 
 def main() -> None:

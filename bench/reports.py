@@ -87,8 +87,17 @@ SELECT 'INSERT', (ARRAY['invoices','pr','pr_invoice'])[g % 3 + 1], (g % 100000):
 FROM generate_series(1, 300000) g;
 SET session_replication_role = origin;
 """
-SEQUENCES = ["approval_flows", "invoices", "pr", "pr_invoice", "approval", "approval_steps", "approval_step_users",
-             "approval_records", "audit"]
+SEQUENCES = [
+    "approval_flows",
+    "invoices",
+    "pr",
+    "pr_invoice",
+    "approval",
+    "approval_steps",
+    "approval_step_users",
+    "approval_records",
+    "audit",
+]
 
 
 def setup_django() -> None:
@@ -129,16 +138,30 @@ def seed(force: bool) -> None:
         return
     maker, approvers = users()
     file = stored_file(content=b"<HDon>bench</HDon>")
-    sql = (SEED_SQL.replace("%(", "{").replace(")s", "}").replace("%%", "%")
-           .format(suppliers=N_SUPPLIERS, linked=N_LINKED, file=file.pk, invoices=N_INVOICES,
-                   direct=N_PRS - N_ADVANCED, maker=maker.pk, prs=N_PRS,
-                   users="ARRAY[" + ",".join(map(str, approvers)) + "]::bigint[]", n_users=len(approvers)))
+    sql = (
+        SEED_SQL.replace("%(", "{")
+        .replace(")s", "}")
+        .replace("%%", "%")
+        .format(
+            suppliers=N_SUPPLIERS,
+            linked=N_LINKED,
+            file=file.pk,
+            invoices=N_INVOICES,
+            direct=N_PRS - N_ADVANCED,
+            maker=maker.pk,
+            prs=N_PRS,
+            users="ARRAY[" + ",".join(map(str, approvers)) + "]::bigint[]",
+            n_users=len(approvers),
+        )
+    )
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(sql)
         for table in SEQUENCES:
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
-                           f"GREATEST((SELECT max(id) FROM {table}), 1))")
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
+                f"GREATEST((SELECT max(id) FROM {table}), 1))"
+            )
         cursor.execute("VACUUM ANALYZE")
     print(f"seeded in {time.perf_counter() - started:.1f} s")
 
@@ -172,8 +195,10 @@ def measure(runs: int) -> None:
     from invoices.models import Invoice
     from payments.models import PaymentRequest
 
-    print(f"data: {Invoice.objects.count()} invoices, {PaymentRequest.objects.count()} PRs; "
-          f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"data: {Invoice.objects.count()} invoices, {PaymentRequest.objects.count()} PRs; "
+        f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     print(f"{'report':<48} {'median ms':>10} {'max ms':>8} {'API median ms':>14}")
     for key_, query in [*cases, ("home", "")]:
         times, api_times = [], []

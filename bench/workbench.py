@@ -84,8 +84,9 @@ def make_data(n: int, month: tuple[int, int]) -> tuple[object, list[int]]:
 
     tag = f"{month[0]}{month[1]:02d}-{n}"
     team, _ = Team.objects.get_or_create(name="bench-workbench", defaults={"capabilities": ["workbench"]})
-    user, _created = User.objects.get_or_create(email=f"bench-wb-{tag}@acountee.test",
-                                                defaults={"name": "Bench Kế Toán", "team": team})
+    user, _created = User.objects.get_or_create(
+        email=f"bench-wb-{tag}@acountee.test", defaults={"name": "Bench Kế Toán", "team": team}
+    )
     if _created:
         from accounts.models import Role, UserRole
 
@@ -99,24 +100,48 @@ def make_data(n: int, month: tuple[int, int]) -> tuple[object, list[int]]:
     batch = 5000
     for start in range(0, n, batch):
         size = min(batch, n - start)
-        prs = PaymentRequest.objects.bulk_create([
-            PaymentRequest(name=f"Thanh toán nhà cung cấp số {start + i} — tháng {month[1]}",
-                           type="direct" if (start + i) % 10 == 0 else "advanced",
-                           amount=Decimal(1_000_000 + (start + i) * 13), maker=user, status="approved",
-                           bank_name="Vietcombank — CN Hà Nội", bank_account=f"0071{start + i:09d}",
-                           account_name="CÔNG TY TNHH NHÀ CUNG CẤP", note="Ghi chú",
-                           payee_bank_name="Vietcombank — CN Hà Nội", payee_bank_account=f"0071{start + i:09d}",
-                           payee_account_name="CÔNG TY TNHH NHÀ CUNG CẤP")
-            for i in range(size)])
+        prs = PaymentRequest.objects.bulk_create(
+            [
+                PaymentRequest(
+                    name=f"Thanh toán nhà cung cấp số {start + i} — tháng {month[1]}",
+                    type="direct" if (start + i) % 10 == 0 else "advanced",
+                    amount=Decimal(1_000_000 + (start + i) * 13),
+                    maker=user,
+                    status="approved",
+                    bank_name="Vietcombank — CN Hà Nội",
+                    bank_account=f"0071{start + i:09d}",
+                    account_name="CÔNG TY TNHH NHÀ CUNG CẤP",
+                    note="Ghi chú",
+                    payee_bank_name="Vietcombank — CN Hà Nội",
+                    payee_bank_account=f"0071{start + i:09d}",
+                    payee_account_name="CÔNG TY TNHH NHÀ CUNG CẤP",
+                )
+                for i in range(size)
+            ]
+        )
         direct = [p for p in prs if p.type == "direct"]
-        invoices = Invoice.objects.bulk_create([
-            Invoice(template_code="1", series="C26BEN", number=f"{p.pk:08d}", number_int=p.pk,
-                    issue_date=when.date(), seller_name="Công ty CP Cung ứng Minh Phát", seller_tax_code="0101234567",
-                    total_before_tax=p.amount, total_tax=Decimal(0), total_payable=p.amount,
-                    content_hash=hashlib.sha256(f"bench-{tag}-{p.pk}".encode()).hexdigest(), source_file=file,
-                    payment_bank_account="12210000345678", payment_bank_name="BIDV",
-                    payment_account_name="CÔNG TY CP CUNG ỨNG MINH PHÁT")
-            for p in direct])
+        invoices = Invoice.objects.bulk_create(
+            [
+                Invoice(
+                    template_code="1",
+                    series="C26BEN",
+                    number=f"{p.pk:08d}",
+                    number_int=p.pk,
+                    issue_date=when.date(),
+                    seller_name="Công ty CP Cung ứng Minh Phát",
+                    seller_tax_code="0101234567",
+                    total_before_tax=p.amount,
+                    total_tax=Decimal(0),
+                    total_payable=p.amount,
+                    content_hash=hashlib.sha256(f"bench-{tag}-{p.pk}".encode()).hexdigest(),
+                    source_file=file,
+                    payment_bank_account="12210000345678",
+                    payment_bank_name="BIDV",
+                    payment_account_name="CÔNG TY CP CUNG ỨNG MINH PHÁT",
+                )
+                for p in direct
+            ]
+        )
         PRInvoice.objects.bulk_create([PRInvoice(pr=p, invoice=inv) for p, inv in zip(direct, invoices, strict=True)])
     PaymentRequest.objects.filter(maker=user).update(created_at=when)
     with connection.cursor() as cursor:
@@ -143,8 +168,10 @@ def bench_export(user: object, month: str, n: int) -> None:
                 size += len(chunk)
             total = time.perf_counter() - t0
         rows = n
-        print(f"export {fmt}: {rows} PRs, {size / 1024 / 1024:.1f} MB, first byte {first:.2f} s, "
-              f"total {total:.2f} s, peak RSS growth {mem.growth_mb:.1f} MB (status {response.status_code})")
+        print(
+            f"export {fmt}: {rows} PRs, {size / 1024 / 1024:.1f} MB, first byte {first:.2f} s, "
+            f"total {total:.2f} s, peak RSS growth {mem.growth_mb:.1f} MB (status {response.status_code})"
+        )
 
 
 def bench_import(user: object, ids: list[int]) -> None:

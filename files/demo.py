@@ -34,9 +34,11 @@ DEMO_XML = """<?xml version="1.0" encoding="UTF-8"?>
 
 def demo_pdf(lines: list[str]) -> bytes:
     """A small valid one-page PDF (standard Helvetica: ASCII text only)."""
-    text = "BT /F1 14 Tf 72 760 Td 18 TL " + " ".join(
-        "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '" for line in lines
-    ) + " ET"
+    text = (
+        "BT /F1 14 Tf 72 760 Td 18 TL "
+        + " ".join("(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '" for line in lines)
+        + " ET"
+    )
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -70,11 +72,16 @@ def _zip(entries: dict[str, bytes]) -> bytes:
 
 def demo_files() -> list[tuple[str, bytes]]:
     return [
-        ("Biên bản nghiệm thu tháng 11.pdf", demo_pdf([
-            "Acountee demo - Bien ban nghiem thu",
-            "Hop dong dich vu 2026/11, gia tri 11.000.000 VND",
-            "Stored in PostgreSQL bytea, streamed with HTTP ranges.",
-        ])),
+        (
+            "Biên bản nghiệm thu tháng 11.pdf",
+            demo_pdf(
+                [
+                    "Acountee demo - Bien ban nghiem thu",
+                    "Hop dong dich vu 2026/11, gia tri 11.000.000 VND",
+                    "Stored in PostgreSQL bytea, streamed with HTTP ranges.",
+                ]
+            ),
+        ),
         ("Hóa đơn C26TDM-1024.xml", DEMO_XML),
         ("Hóa đơn tháng 11.zip", _zip({"C26TDM-1024.xml": DEMO_XML})),
     ]

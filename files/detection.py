@@ -24,7 +24,7 @@ def _looks_like_xml(head: bytes) -> bool:
     text = head
     for bom in _BOMS:
         if text.startswith(bom):
-            text = text[len(bom):]
+            text = text[len(bom) :]
             if bom != _BOMS[0]:
                 # UTF-16: drop the zero bytes of the ASCII range before looking.
                 text = text.replace(b"\x00", b"")

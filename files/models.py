@@ -67,8 +67,12 @@ class StoredFile(models.Model):
     )
     content = StoredFileContentField(_("content"), editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("uploaded at"), db_default=Now(), editable=False, db_index=True)
 

@@ -36,6 +36,7 @@ def stored_files_visible_to(user: Any) -> QuerySet[StoredFile]:
 
 def user_may_use_files(user: Any) -> bool:
     return bool(
-        user and user.is_authenticated
+        user
+        and user.is_authenticated
         and (user.has_perm("files.view_storedfile") or user.has_perm("files.add_storedfile"))
     )

@@ -36,9 +36,7 @@ READ_CHUNK_SIZE = 1024 * 1024  # hashing / COPY pass over the upload
 DOWNLOAD_CHUNK_SIZE = 1024 * 1024  # one substring() per chunk: 1 MB binary reads measured fastest
 MAX_NAME_LENGTH = 255
 
-_COPY_SQL = (
-    "COPY files (sha256, size, content_type, original_name, created_by_id, content) FROM STDIN (FORMAT BINARY)"
-)
+_COPY_SQL = "COPY files (sha256, size, content_type, original_name, created_by_id, content) FROM STDIN (FORMAT BINARY)"
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _COPY_TRAILER = b"\xff\xff"
 
@@ -152,9 +150,7 @@ def stored_file_create(*, content: bytes | IO[bytes], name: str, created_by: Use
     return stored_file_store(content=content, name=name, created_by=created_by)[0]
 
 
-def stored_file_store(
-    *, content: bytes | IO[bytes], name: str, created_by: User | None
-) -> tuple[StoredFile, bool]:
+def stored_file_store(*, content: bytes | IO[bytes], name: str, created_by: User | None) -> tuple[StoredFile, bool]:
     """`stored_file_create`, also telling whether a new row was made (False: deduplicated)."""
     clean_name = clean_file_name(name)
     stream, owned = _as_seekable(content)
@@ -167,7 +163,10 @@ def stored_file_store(
             return existing, False
         content_type = detect_content_type(stream)
         header = _copy_header(
-            sha256=sha256, size=size, content_type=content_type, name=clean_name,
+            sha256=sha256,
+            size=size,
+            content_type=content_type,
+            name=clean_name,
             created_by_id=created_by.pk if created_by is not None else None,
         )
         try:
@@ -203,9 +202,13 @@ def stored_files_create_many(*, files: list[tuple[bytes, str]], created_by_id: i
     missing = {sha: (data, name) for sha, (data, name) in zip(hashes, files, strict=True) if sha not in ids}
     if missing:
         apply_actor()  # COPY bypasses Django's execute wrappers, which carry the actor
-        with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(
-            "COPY files (sha256, size, content_type, original_name, created_by_id, content) FROM STDIN"
-        ) as copy:
+        with (
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.copy(
+                "COPY files (sha256, size, content_type, original_name, created_by_id, content) FROM STDIN"
+            ) as copy,
+        ):
             for sha, (data, name) in missing.items():
                 try:
                     clean_name = clean_file_name(name)
@@ -317,9 +320,7 @@ class StoredFileReader(io.RawIOBase):
         view = memoryview(buffer).cast("B")
         if self._position >= self.file.size or not len(view):
             return 0
-        data = stored_file_read_range(
-            file=self.file, start=self._position, length=min(len(view), DOWNLOAD_CHUNK_SIZE)
-        )
+        data = stored_file_read_range(file=self.file, start=self._position, length=min(len(view), DOWNLOAD_CHUNK_SIZE))
         view[: len(data)] = data
         self._position += len(data)
         return len(data)

@@ -60,7 +60,7 @@ class _TailRecordingStream:
             data = b""
         self.total += len(data)
         if data:
-            self.tail = (self.tail + data[-self._keep:])[-self._keep:]
+            self.tail = (self.tail + data[-self._keep :])[-self._keep :]
         return data
 
 

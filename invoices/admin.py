@@ -59,8 +59,9 @@ class ImportedFilter(admin.SimpleListFilter):
         if self.value() == "this_month":
             return queryset.filter(created_at__date__gte=first)
         if self.value() == "last_month":
-            return queryset.filter(created_at__date__gte=(first - timedelta(days=1)).replace(day=1),
-                                   created_at__date__lt=first)
+            return queryset.filter(
+                created_at__date__gte=(first - timedelta(days=1)).replace(day=1), created_at__date__lt=first
+            )
         return queryset
 
 
@@ -72,8 +73,11 @@ class AmountFilter(admin.SimpleListFilter):
     BANDS = {"lt10m": (None, 10_000_000), "10m-100m": (10_000_000, 100_000_000), "gte100m": (100_000_000, None)}
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("lt10m", _("under 10 million")), ("10m-100m", _("10 to 100 million")),
-                ("gte100m", _("100 million and more"))]
+        return [
+            ("lt10m", _("under 10 million")),
+            ("10m-100m", _("10 to 100 million")),
+            ("gte100m", _("100 million and more")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
         band = self.BANDS.get(self.value() or "")
@@ -92,8 +96,11 @@ class SupplierFilter(admin.SimpleListFilter):
     parameter_name = "supplier_tax_code"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        rows = (Invoice.objects.order_by("seller_tax_code").values_list("seller_tax_code", "seller_name")
-                .distinct("seller_tax_code")[:200])
+        rows = (
+            Invoice.objects.order_by("seller_tax_code")
+            .values_list("seller_tax_code", "seller_name")
+            .distinct("seller_tax_code")[:200]
+        )
         return [(code, f"{name[:50]} ({code})") for code, name in rows]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
@@ -104,8 +111,19 @@ class InvoiceServiceInline(admin.TabularInline):
     model = InvoiceService
     extra = 0
     can_delete = False
-    fields = ["position", "nature", "code", "name", "unit", "quantity", "unit_price", "amount", "tax_rate_text",
-              "tax_amount", "tax_amount_source"]
+    fields = [
+        "position",
+        "nature",
+        "code",
+        "name",
+        "unit",
+        "quantity",
+        "unit_price",
+        "amount",
+        "tax_rate_text",
+        "tax_amount",
+        "tax_amount_source",
+    ]
     readonly_fields = fields
     ordering = ["position"]
 
@@ -131,17 +149,34 @@ class MultipleFileField(forms.FileField):
 
 
 class ImportForm(forms.Form):
-    files = MultipleFileField(label=_("XML files or ZIP archives"),
-                              help_text=_("Select one or more e-invoice XML files and/or ZIP archives of them."))
+    files = MultipleFileField(
+        label=_("XML files or ZIP archives"),
+        help_text=_("Select one or more e-invoice XML files and/or ZIP archives of them."),
+    )
 
 
 @admin.register(Invoice)
 class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
-    list_display = ["invoice_no", "issue_date_short", "seller_name", "seller_tax_code", "total_display",
-                    "status_badge", "flags", "imported_short"]
+    list_display = [
+        "invoice_no",
+        "issue_date_short",
+        "seller_name",
+        "seller_tax_code",
+        "total_display",
+        "status_badge",
+        "flags",
+        "imported_short",
+    ]
     list_display_links = ["invoice_no"]
-    list_filter = ["status", LinkedFilter, ImportedFilter, AmountFilter, SupplierFilter, "buyer_tax_code_mismatch",
-                   "superseded_while_linked"]
+    list_filter = [
+        "status",
+        LinkedFilter,
+        ImportedFilter,
+        AmountFilter,
+        SupplierFilter,
+        "buyer_tax_code_mismatch",
+        "superseded_while_linked",
+    ]
     date_hierarchy = "issue_date"
     search_fields = selectors.INVOICE_SEARCH_FIELDS
     search_document = "search_document"  # the same fields, stored folded and indexed
@@ -150,19 +185,74 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
     actions = ["mark_obsolete", "restore"]
     inlines = [InvoiceServiceInline]
     fieldsets = [
-        (_("Invoice"), {"fields": ["status", "template_code", "series", "number", "issue_date", "title",
-                                   "schema_version", "currency", "exchange_rate", "payment_method_text",
-                                   "tax_authority_code", "issuer_tax_code", "source_file_link"]}),
-        (_("Seller"), {"fields": ["seller_name", "seller_tax_code", "seller_address", "seller_bank_account",
-                                  "seller_bank_name", "seller_phone", "seller_email"]}),
+        (
+            _("Invoice"),
+            {
+                "fields": [
+                    "status",
+                    "template_code",
+                    "series",
+                    "number",
+                    "issue_date",
+                    "title",
+                    "schema_version",
+                    "currency",
+                    "exchange_rate",
+                    "payment_method_text",
+                    "tax_authority_code",
+                    "issuer_tax_code",
+                    "source_file_link",
+                ]
+            },
+        ),
+        (
+            _("Seller"),
+            {
+                "fields": [
+                    "seller_name",
+                    "seller_tax_code",
+                    "seller_address",
+                    "seller_bank_account",
+                    "seller_bank_name",
+                    "seller_phone",
+                    "seller_email",
+                ]
+            },
+        ),
         (_("Buyer"), {"fields": ["buyer_name", "buyer_tax_code", "buyer_address", "buyer_tax_code_mismatch"]}),
-        (_("Totals"), {"fields": ["total_before_tax", "total_tax", "trade_discount", "other_fees", "total_payable",
-                                  "total_in_words", "rate_summaries"]}),
-        (_("Related invoice"), {"fields": ["related_kind", "related_template_code", "related_series",
-                                           "related_number", "related_issue_date", "related_note", "original",
-                                           "superseded_while_linked"]}),
-        (_("Payment details"), {"fields": ["payment_type", "payment_bank_name", "payment_bank_account",
-                                           "payment_account_name"]}),
+        (
+            _("Totals"),
+            {
+                "fields": [
+                    "total_before_tax",
+                    "total_tax",
+                    "trade_discount",
+                    "other_fees",
+                    "total_payable",
+                    "total_in_words",
+                    "rate_summaries",
+                ]
+            },
+        ),
+        (
+            _("Related invoice"),
+            {
+                "fields": [
+                    "related_kind",
+                    "related_template_code",
+                    "related_series",
+                    "related_number",
+                    "related_issue_date",
+                    "related_note",
+                    "original",
+                    "superseded_while_linked",
+                ]
+            },
+        ),
+        (
+            _("Payment details"),
+            {"fields": ["payment_type", "payment_bank_name", "payment_bank_account", "payment_account_name"]},
+        ),
         (_("Record"), {"fields": ["content_hash", "extras", "imported_by", "created_at", "updated_at"]}),
         (_("History"), {"fields": ["audit_history"]}),
     ]
@@ -175,11 +265,13 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
         return names
 
     def save_model(self, request: HttpRequest, obj: Invoice, form: Any, change: bool) -> None:
-        changes = {name: form.cleaned_data[name] for name in form.changed_data
-                   if name in services.PAYMENT_DETAIL_FIELDS}
+        changes = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in services.PAYMENT_DETAIL_FIELDS
+        }
         if changes:
-            self.call_service(request, services.invoice_payment_details_update,
-                              invoice=obj, actor=request.user, **changes)
+            self.call_service(
+                request, services.invoice_payment_details_update, invoice=obj, actor=request.user, **changes
+            )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
         return selectors.invoice_base_queryset()
@@ -233,14 +325,19 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
 
     @admin.action(description=_("Mark selected invoices obsolete"), permissions=["change"])
     def mark_obsolete(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        result = self.call_service(request, services.invoices_bulk_mark_obsolete,
-                                   ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        result = self.call_service(
+            request,
+            services.invoices_bulk_mark_obsolete,
+            ids=list(queryset.values_list("pk", flat=True)),
+            actor=request.user,
+        )
         self._report(request, result, _("%(n)s invoice(s) marked obsolete."))
 
     @admin.action(description=_("Restore selected obsolete invoices"), permissions=["change"])
     def restore(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        result = self.call_service(request, services.invoices_bulk_restore,
-                                   ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        result = self.call_service(
+            request, services.invoices_bulk_restore, ids=list(queryset.values_list("pk", flat=True)), actor=request.user
+        )
         self._report(request, result, _("%(n)s invoice(s) restored."))
 
     def _report(self, request: HttpRequest, result: dict[str, list[Any]] | None, done_message: Any) -> None:
@@ -274,13 +371,20 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
             if report is not None:
                 counts = report.counts()
                 level = messages.ERROR if counts["failure"] else messages.SUCCESS
-                messages.add_message(request, level, _(
-                    "%(success)s imported, %(skipped)s skipped (duplicates), %(failure)s failed.") % counts)
+                messages.add_message(
+                    request,
+                    level,
+                    _("%(success)s imported, %(skipped)s skipped (duplicates), %(failure)s failed.") % counts,
+                )
                 form = ImportForm()
-        return TemplateResponse(request, "admin/invoices/invoice/import.html", {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Import e-invoices"),
-            "form": form,
-            "report": report,
-        })
+        return TemplateResponse(
+            request,
+            "admin/invoices/invoice/import.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Import e-invoices"),
+                "form": form,
+                "report": report,
+            },
+        )

@@ -22,8 +22,13 @@ def demo_uploads() -> list[tuple[str, bytes]]:
     for year, month in MONTHS:
         for day in (3, 11, 19, 26):
             number += 1
-            sample = make_invoice(number, rng=random.Random(number), issue_date=date(year, month, day),  # noqa: S311
-                                  series="C26DEM", lines=1 + number % 6)
+            sample = make_invoice(
+                number,
+                rng=random.Random(number),  # noqa: S311
+                issue_date=date(year, month, day),
+                series="C26DEM",
+                lines=1 + number % 6,
+            )
             uploads.append((sample.name, sample.content))
     uploads.append(("replacement_of_00009001.xml", _replacement()))
     return uploads
@@ -33,11 +38,19 @@ def _replacement() -> bytes:
     """Replaces invoice 00009001 of the same seller (imported above): that one becomes obsolete."""
     from invoices.samples import make_invoice
 
-    replacement = make_invoice(9101, rng=random.Random(9101), issue_date=date(2026, 6, 10), series="C26DEM",  # noqa: S311
-                               lines=2, seller=9001 % 6).content.decode()
-    related = ("<TTHDLQuan><TCHDon>1</TCHDon><LHDCLQuan>1</LHDCLQuan><KHMSHDCLQuan>1</KHMSHDCLQuan>"
-               "<KHHDCLQuan>C26DEM</KHHDCLQuan><SHDCLQuan>00009001</SHDCLQuan><NLHDCLQuan>2026-06-03</NLHDCLQuan>"
-               "<GChu>Thay thế hóa đơn do sai đơn giá</GChu></TTHDLQuan>")
+    replacement = make_invoice(
+        9101,
+        rng=random.Random(9101),  # noqa: S311
+        issue_date=date(2026, 6, 10),
+        series="C26DEM",
+        lines=2,
+        seller=9001 % 6,
+    ).content.decode()
+    related = (
+        "<TTHDLQuan><TCHDon>1</TCHDon><LHDCLQuan>1</LHDCLQuan><KHMSHDCLQuan>1</KHMSHDCLQuan>"
+        "<KHHDCLQuan>C26DEM</KHHDCLQuan><SHDCLQuan>00009001</SHDCLQuan><NLHDCLQuan>2026-06-03</NLHDCLQuan>"
+        "<GChu>Thay thế hóa đơn do sai đơn giá</GChu></TTHDLQuan>"
+    )
     return replacement.replace("<MSTTCGP>", related + "<MSTTCGP>", 1).encode()
 
 

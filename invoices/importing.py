@@ -232,13 +232,17 @@ def _zip_entries(stream: IO[bytes], upload: UploadResult) -> Iterator[_Pending]:
     if len(infos) > max_entries:
         upload.result = FAILURE
         upload.reason = _("The archive holds %(count)s files, over the limit of %(limit)s.") % {
-            "count": f"{len(infos):,}", "limit": f"{max_entries:,}"}
+            "count": f"{len(infos):,}",
+            "limit": f"{max_entries:,}",
+        }
         return
     declared_total = sum(info.file_size for info in infos)
     if declared_total > max_total:
         upload.result = FAILURE
         upload.reason = _("The archive expands to %(size)s bytes, over the limit of %(limit)s.") % {
-            "size": f"{declared_total:,}", "limit": f"{max_total:,}"}
+            "size": f"{declared_total:,}",
+            "limit": f"{max_total:,}",
+        }
         return
     cap = limit("INVOICE_IMPORT_MAX_XML_BYTES")
     max_ratio = limit("INVOICE_IMPORT_MAX_COMPRESSION_RATIO")
@@ -290,7 +294,9 @@ def _zip_entry_refusal(info: zipfile.ZipInfo, cap: int, max_ratio: int) -> str:
         and info.file_size / info.compress_size > max_ratio
     ):
         return _("Suspicious compression ratio (%(ratio)s:1, limit %(limit)s:1): not expanded.") % {
-            "ratio": int(info.file_size / info.compress_size), "limit": max_ratio}
+            "ratio": int(info.file_size / info.compress_size),
+            "limit": max_ratio,
+        }
     return ""
 
 
@@ -364,9 +370,15 @@ class Importer:
         counts = upload.counts()
         with transaction.atomic():
             audit_log(
-                action="import", table="invoices", record_id="", actor=self.actor,
+                action="import",
+                table="invoices",
+                record_id="",
+                actor=self.actor,
                 metadata={
-                    "file": upload.name, "kind": upload.kind, "result": upload.result, "reason": upload.reason,
+                    "file": upload.name,
+                    "kind": upload.kind,
+                    "result": upload.result,
+                    "reason": upload.reason,
                     **counts,
                     "invoices": [e.invoice_id for e in upload.entries if e.result == SUCCESS][:1000],
                 },
@@ -396,8 +408,10 @@ class Importer:
             try:
                 item.parsed = parse_invoice(item.data, max_bytes=cap)
             except InvoiceParseError as exc:
-                item.result.result, item.result.reason = FAILURE, _("Invalid e-invoice: %(reason)s") % {
-                    "reason": exc.message}
+                item.result.result, item.result.reason = (
+                    FAILURE,
+                    _("Invalid e-invoice: %(reason)s") % {"reason": exc.message},
+                )
                 item.data = b""
                 continue
             parsed.append(item)
@@ -478,11 +492,18 @@ class Importer:
         for item, key in zip(items, keys, strict=True):
             code = item.parsed.tax_authority_code
             if key in by_key:
-                self._skip(item, _("Already imported: the same invoice (seller, form, series, number) is #%(id)s.")
-                           % {"id": by_key[key]}, by_key[key])
+                self._skip(
+                    item,
+                    _("Already imported: the same invoice (seller, form, series, number) is #%(id)s.")
+                    % {"id": by_key[key]},
+                    by_key[key],
+                )
             elif code and code in by_code:
-                self._skip(item, _("Already imported: the same tax-authority code is invoice #%(id)s.")
-                           % {"id": by_code[code]}, by_code[code])
+                self._skip(
+                    item,
+                    _("Already imported: the same tax-authority code is invoice #%(id)s.") % {"id": by_code[code]},
+                    by_code[code],
+                )
             elif key in seen_keys or (code and code in seen_codes):
                 self._skip(item, _("The same invoice appears earlier in this upload."), None)
             else:
@@ -523,8 +544,9 @@ class Importer:
         """The batch's source files, through the file store's batch writer."""
         from files.services import stored_files_create_many
 
-        ids = stored_files_create_many(files=[(item.data, item.result.name) for item in items],
-                                       created_by_id=self.actor_id)
+        ids = stored_files_create_many(
+            files=[(item.data, item.result.name) for item in items], created_by_id=self.actor_id
+        )
         for item, file_id in zip(items, ids, strict=True):
             item.file_id = file_id
 
@@ -583,20 +605,57 @@ class Importer:
         else:
             payment_type = ""
         return (
-            item.invoice_id, p.schema_version, p.title, p.form, p.series, p.number, p.number_int, p.issue_date,
-            p.currency, p.exchange_rate, p.payment_method_text, p.issuer_tax_code, p.tax_authority_code,
+            item.invoice_id,
+            p.schema_version,
+            p.title,
+            p.form,
+            p.series,
+            p.number,
+            p.number_int,
+            p.issue_date,
+            p.currency,
+            p.exchange_rate,
+            p.payment_method_text,
+            p.issuer_tax_code,
+            p.tax_authority_code,
             rel.kind if rel and rel.kind in RelatedKind.values else None,
-            rel.form if rel else "", rel.series if rel else "", rel.number if rel else "",
-            rel.number_int if rel else None, rel.issue_date if rel else None, rel.note if rel else "",
+            rel.form if rel else "",
+            rel.series if rel else "",
+            rel.number if rel else "",
+            rel.number_int if rel else None,
+            rel.issue_date if rel else None,
+            rel.note if rel else "",
             links["originals"].get(item.invoice_id),
-            seller.name, seller.tax_code, seller.address, seller.bank_account, seller.bank_name, seller.phone,
-            seller.email, buyer.name, buyer.tax_code, buyer.address,
-            p.total_before_tax, p.total_tax, p.trade_discount, p.other_fees, p.total_payable, p.total_in_words,
+            seller.name,
+            seller.tax_code,
+            seller.address,
+            seller.bank_account,
+            seller.bank_name,
+            seller.phone,
+            seller.email,
+            buyer.name,
+            buyer.tax_code,
+            buyer.address,
+            p.total_before_tax,
+            p.total_tax,
+            p.trade_discount,
+            p.other_fees,
+            p.total_payable,
+            p.total_in_words,
             json.dumps([_summary_json(s) for s in p.rate_summaries], ensure_ascii=False),
             json.dumps(_invoice_extras(p), ensure_ascii=False),
-            status, item.sha256, item.file_id, self._buyer_mismatch(buyer.tax_code), False,
-            payment_type, seller.bank_name if seller.bank_account else "", seller.bank_account,
-            seller.name if seller.bank_account else "", self.actor_id, now, now,
+            status,
+            item.sha256,
+            item.file_id,
+            self._buyer_mismatch(buyer.tax_code),
+            False,
+            payment_type,
+            seller.bank_name if seller.bank_account else "",
+            seller.bank_account,
+            seller.name if seller.bank_account else "",
+            self.actor_id,
+            now,
+            now,
         )
 
     def _buyer_mismatch(self, buyer_tax_code: str) -> bool:
@@ -613,7 +672,8 @@ class Importer:
             for correction_id, _unused in corrections:
                 Invoice.objects.filter(pk=correction_id, original__isnull=True).update(original_id=original_id)
         replaced = [
-            original for new_id, original in links["originals"].items()
+            original
+            for new_id, original in links["originals"].items()
             if next(i for i in items if i.invoice_id == new_id).parsed.related.kind == RelatedKind.REPLACEMENT
         ]
         if not replaced:
@@ -630,12 +690,17 @@ class Importer:
             for correction in Invoice.objects.filter(
                 pk__in=ids, related_kind__isnull=False, related_number_int__isnull=False, original__isnull=True
             ).order_by("pk"):
-                original = Invoice.objects.filter(
-                    seller_tax_code=correction.seller_tax_code,
-                    template_code=correction.related_template_code or correction.template_code,
-                    series=correction.related_series or correction.series,
-                    number_int=correction.related_number_int,
-                ).exclude(pk=correction.pk).values_list("pk", flat=True).first()
+                original = (
+                    Invoice.objects.filter(
+                        seller_tax_code=correction.seller_tax_code,
+                        template_code=correction.related_template_code or correction.template_code,
+                        series=correction.related_series or correction.series,
+                        number_int=correction.related_number_int,
+                    )
+                    .exclude(pk=correction.pk)
+                    .values_list("pk", flat=True)
+                    .first()
+                )
                 if original is None:
                     continue
                 Invoice.objects.filter(pk=correction.pk).update(original_id=original, updated_at=timezone.now())
@@ -668,8 +733,9 @@ class _Writers:
         self.threads = []
         for index in range(count):
             context = contextvars.copy_context()  # the actor (request / acting_as) goes along
-            thread = threading.Thread(target=context.run, args=(self._loop,), name=f"invoice-writer-{index}",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=context.run, args=(self._loop,), name=f"invoice-writer-{index}", daemon=True
+            )
             thread.start()
             self.threads.append(thread)
 
@@ -710,31 +776,99 @@ class _Writers:
 
 
 INVOICE_COLUMNS = (
-    "id", "schema_version", "title", "template_code", "series", "number", "number_int", "issue_date",
-    "currency", "exchange_rate", "payment_method_text", "issuer_tax_code", "tax_authority_code",
-    "related_kind", "related_template_code", "related_series", "related_number", "related_number_int",
-    "related_issue_date", "related_note", "original_id",
-    "seller_name", "seller_tax_code", "seller_address", "seller_bank_account", "seller_bank_name", "seller_phone",
-    "seller_email", "buyer_name", "buyer_tax_code", "buyer_address",
-    "total_before_tax", "total_tax", "trade_discount", "other_fees", "total_payable", "total_in_words",
-    "rate_summaries", "extras",
-    "status", "content_hash", "source_file_id", "buyer_tax_code_mismatch", "superseded_while_linked",
-    "payment_type", "payment_bank_name", "payment_bank_account", "payment_account_name", "imported_by_id",
-    "created_at", "updated_at",
+    "id",
+    "schema_version",
+    "title",
+    "template_code",
+    "series",
+    "number",
+    "number_int",
+    "issue_date",
+    "currency",
+    "exchange_rate",
+    "payment_method_text",
+    "issuer_tax_code",
+    "tax_authority_code",
+    "related_kind",
+    "related_template_code",
+    "related_series",
+    "related_number",
+    "related_number_int",
+    "related_issue_date",
+    "related_note",
+    "original_id",
+    "seller_name",
+    "seller_tax_code",
+    "seller_address",
+    "seller_bank_account",
+    "seller_bank_name",
+    "seller_phone",
+    "seller_email",
+    "buyer_name",
+    "buyer_tax_code",
+    "buyer_address",
+    "total_before_tax",
+    "total_tax",
+    "trade_discount",
+    "other_fees",
+    "total_payable",
+    "total_in_words",
+    "rate_summaries",
+    "extras",
+    "status",
+    "content_hash",
+    "source_file_id",
+    "buyer_tax_code_mismatch",
+    "superseded_while_linked",
+    "payment_type",
+    "payment_bank_name",
+    "payment_bank_account",
+    "payment_account_name",
+    "imported_by_id",
+    "created_at",
+    "updated_at",
 )
 
 LINE_COLUMNS = (
-    "invoice_id", "position", "nature", "line_number", "code", "name", "unit", "quantity", "unit_price",
-    "discount_rate", "discount_amount", "amount", "tax_rate_text", "tax_rate", "tax_amount", "tax_amount_source",
+    "invoice_id",
+    "position",
+    "nature",
+    "line_number",
+    "code",
+    "name",
+    "unit",
+    "quantity",
+    "unit_price",
+    "discount_rate",
+    "discount_amount",
+    "amount",
+    "tax_rate_text",
+    "tax_rate",
+    "tax_amount",
+    "tax_amount_source",
     "extras",
 )
 
 
 def _line_row(invoice_id: int, line: Any) -> tuple[Any, ...]:
     return (
-        invoice_id, line.position, line.nature, line.line_number, line.code, line.name, line.unit, line.quantity,
-        line.unit_price, line.discount_rate, line.discount_amount, line.amount, line.tax_rate_text, line.tax_rate,
-        line.tax_amount, line.tax_amount_source, json.dumps(line.extras, ensure_ascii=False) if line.extras else "{}",
+        invoice_id,
+        line.position,
+        line.nature,
+        line.line_number,
+        line.code,
+        line.name,
+        line.unit,
+        line.quantity,
+        line.unit_price,
+        line.discount_rate,
+        line.discount_amount,
+        line.amount,
+        line.tax_rate_text,
+        line.tax_rate,
+        line.tax_amount,
+        line.tax_amount_source,
+        json.dumps(line.extras, ensure_ascii=False) if line.extras else "{}",
     )
 
 

@@ -84,8 +84,9 @@ class Invoice(models.Model):
     tax_authority_code = models.CharField(_("tax-authority code"), max_length=64, blank=True, help_text=_("MCCQT"))
 
     # --- related invoice (TTHDLQuan)
-    related_kind = models.PositiveSmallIntegerField(_("related invoice kind"), choices=RelatedKind.choices, null=True,
-                                                    blank=True)
+    related_kind = models.PositiveSmallIntegerField(
+        _("related invoice kind"), choices=RelatedKind.choices, null=True, blank=True
+    )
     related_template_code = models.CharField(_("original template code"), max_length=20, blank=True)
     related_series = models.CharField(_("original series"), max_length=20, blank=True)
     related_number = models.CharField(_("original number"), max_length=20, blank=True)
@@ -93,7 +94,11 @@ class Invoice(models.Model):
     related_issue_date = models.DateField(_("original issue date"), null=True, blank=True)
     related_note = models.CharField(_("related invoice note"), max_length=500, blank=True)
     original = models.ForeignKey(
-        "self", verbose_name=_("original invoice"), on_delete=models.PROTECT, null=True, blank=True,
+        "self",
+        verbose_name=_("original invoice"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="corrections",
     )
 
@@ -120,17 +125,19 @@ class Invoice(models.Model):
     extras = models.JSONField(_("other information (TTKhac)"), default=dict, blank=True)
 
     # --- ours
-    status = models.CharField(_("status"), max_length=16, choices=InvoiceStatus.choices,
-                              default=InvoiceStatus.IMPORTED)
+    status = models.CharField(_("status"), max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.IMPORTED)
     content_hash = models.CharField(_("content hash (SHA-256)"), max_length=64)
-    source_file = models.ForeignKey("files.StoredFile", verbose_name=_("source file"), on_delete=models.PROTECT,
-                                    related_name="+")
+    source_file = models.ForeignKey(
+        "files.StoredFile", verbose_name=_("source file"), on_delete=models.PROTECT, related_name="+"
+    )
     buyer_tax_code_mismatch = models.BooleanField(
-        _("buyer tax code differs from ours"), default=False,
+        _("buyer tax code differs from ours"),
+        default=False,
         help_text=_("The buyer tax code is not COMPANY_TAX_CODE: check that this invoice is really ours."),
     )
     superseded_while_linked = models.BooleanField(
-        _("replaced while in a payment request"), default=False,
+        _("replaced while in a payment request"),
+        default=False,
         help_text=_("The seller issued a replacement while this invoice was already in a payment request."),
     )
     payment_type = models.CharField(_("payment type"), max_length=20, choices=PaymentType.choices, blank=True)
@@ -140,17 +147,29 @@ class Invoice(models.Model):
     # Who last changed the payment details by hand (empty: as the seller wrote them). Whoever
     # changed where an invoice is paid becomes a preparer of the request that pays it.
     payment_details_changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("payment details changed by"), on_delete=models.PROTECT,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("payment details changed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("imported by"), on_delete=models.PROTECT,
-                                    null=True, blank=True, related_name="+")
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     # Stored so a search checks plain text instead of folding each candidate row per term;
     # kept out of the audit log (derived data).
     search_document = models.GeneratedField(
-        expression=SearchDocument(*INVOICE_SEARCH_FIELDS), output_field=models.TextField(), db_persist=True,
+        expression=SearchDocument(*INVOICE_SEARCH_FIELDS),
+        output_field=models.TextField(),
+        db_persist=True,
         verbose_name=_("search text"),
     )
 
@@ -179,7 +198,8 @@ class Invoice(models.Model):
             models.Index(fields=["status", "issue_date"], name="invoices_status_date_idx"),
             models.Index(
                 fields=["seller_tax_code", "related_template_code", "related_series", "related_number_int"],
-                condition=Q(related_kind__isnull=False), name="invoices_related_key_idx",
+                condition=Q(related_kind__isnull=False),
+                name="invoices_related_key_idx",
             ),
             GinIndex(fields=["search_document"], opclasses=["gin_trgm_ops"], name="invoices_search_document_trgm"),
         ]
@@ -193,8 +213,9 @@ class InvoiceService(models.Model):
     TTKhac, else the per-rate summary, else computed), so reports never re-derive it."""
 
     # No separate index: the unique (invoice, position) index serves every lookup by invoice.
-    invoice = models.ForeignKey(Invoice, verbose_name=_("invoice"), on_delete=models.CASCADE, related_name="services",
-                                db_index=False)
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.CASCADE, related_name="services", db_index=False
+    )
     position = models.PositiveIntegerField(_("position"), help_text=_("Order in the file"))
     nature = models.PositiveSmallIntegerField(_("nature"), choices=LineNature.choices, null=True, blank=True)
     line_number = models.IntegerField(_("line number"), null=True, blank=True, help_text=_("STT as written"))

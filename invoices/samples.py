@@ -14,25 +14,55 @@ from decimal import ROUND_HALF_UP, Decimal
 from xml.sax.saxutils import escape
 
 SELLERS = [
-    ("0312345678", "CÔNG TY TNHH DỊCH VỤ KỸ THUẬT SAO MAI", "12 Nguyễn Huệ, Quận 1, TP Hồ Chí Minh",
-     "0071000123456", "Vietcombank - CN Hồ Chí Minh"),
+    (
+        "0312345678",
+        "CÔNG TY TNHH DỊCH VỤ KỸ THUẬT SAO MAI",
+        "12 Nguyễn Huệ, Quận 1, TP Hồ Chí Minh",
+        "0071000123456",
+        "Vietcombank - CN Hồ Chí Minh",
+    ),
     ("0109876543", "CÔNG TY CỔ PHẦN VẬT TƯ HÀ THÀNH", "45 Láng Hạ, Đống Đa, Hà Nội", "", ""),
-    ("0401122334-001", "CÔNG TY TNHH PHẦN MỀM LẠC HỒNG - CHI NHÁNH ĐÀ NẴNG", "8 Bạch Đằng, Hải Châu, Đà Nẵng",
-     "19034567890123", "Techcombank - CN Đà Nẵng"),
-    ("0305551234", "CÔNG TY TNHH VĂN PHÒNG PHẨM BẾN THÀNH", "210 Lê Lợi, Quận 1, TP Hồ Chí Minh",
-     "1012345678", "VietinBank - CN 1"),
-    ("0107778899", "CÔNG TY CỔ PHẦN VIỄN THÔNG THĂNG LONG", "3 Duy Tân, Cầu Giấy, Hà Nội",
-     "12010000123456", "BIDV - CN Cầu Giấy"),
-    ("0201234567", "CÔNG TY TNHH VẬN TẢI HẢI PHÒNG XANH", "17 Lạch Tray, Ngô Quyền, Hải Phòng",
-     "0031000999888", "Vietcombank - CN Hải Phòng"),
+    (
+        "0401122334-001",
+        "CÔNG TY TNHH PHẦN MỀM LẠC HỒNG - CHI NHÁNH ĐÀ NẴNG",
+        "8 Bạch Đằng, Hải Châu, Đà Nẵng",
+        "19034567890123",
+        "Techcombank - CN Đà Nẵng",
+    ),
+    (
+        "0305551234",
+        "CÔNG TY TNHH VĂN PHÒNG PHẨM BẾN THÀNH",
+        "210 Lê Lợi, Quận 1, TP Hồ Chí Minh",
+        "1012345678",
+        "VietinBank - CN 1",
+    ),
+    (
+        "0107778899",
+        "CÔNG TY CỔ PHẦN VIỄN THÔNG THĂNG LONG",
+        "3 Duy Tân, Cầu Giấy, Hà Nội",
+        "12010000123456",
+        "BIDV - CN Cầu Giấy",
+    ),
+    (
+        "0201234567",
+        "CÔNG TY TNHH VẬN TẢI HẢI PHÒNG XANH",
+        "17 Lạch Tray, Ngô Quyền, Hải Phòng",
+        "0031000999888",
+        "Vietcombank - CN Hải Phòng",
+    ),
 ]
 BUYER = ("0316543210", "CÔNG TY TNHH ACOUNTEE VIỆT NAM", "99 Điện Biên Phủ, Bình Thạnh, TP Hồ Chí Minh")
 ITEMS = [
-    ("Giấy in A4 Double A 80gsm", "Ram", 68000), ("Mực in HP 107A", "Hộp", 1250000),
-    ("Dịch vụ bảo trì máy chủ", "Tháng", 15000000), ("Ổ cứng SSD 1TB", "Cái", 2350000),
-    ("Cước internet cáp quang", "Tháng", 880000), ("Phí vận chuyển", "Lần", 200000),
-    ("Bút bi Thiên Long", "Hộp", 45000), ("Bản quyền phần mềm kế toán", "Gói", 24000000),
-    ("Nước uống đóng chai", "Thùng", 95000), ("Thuê xe tải 5 tấn", "Chuyến", 3500000),
+    ("Giấy in A4 Double A 80gsm", "Ram", 68000),
+    ("Mực in HP 107A", "Hộp", 1250000),
+    ("Dịch vụ bảo trì máy chủ", "Tháng", 15000000),
+    ("Ổ cứng SSD 1TB", "Cái", 2350000),
+    ("Cước internet cáp quang", "Tháng", 880000),
+    ("Phí vận chuyển", "Lần", 200000),
+    ("Bút bi Thiên Long", "Hộp", 45000),
+    ("Bản quyền phần mềm kế toán", "Gói", 24000000),
+    ("Nước uống đóng chai", "Thùng", 95000),
+    ("Thuê xe tải 5 tấn", "Chuyến", 3500000),
 ]
 RATES = ["10%", "8%", "5%", "0%", "KCT", "KKKNT", "KHAC:3.5%"]
 RATE_WEIGHTS = [50, 25, 8, 5, 6, 3, 3]

@@ -101,7 +101,8 @@ def invoice_mark_obsolete(*, invoice: Invoice, actor: User | None) -> Invoice:
         if invoice_ids_linked([locked.pk]):
             raise InvalidState(
                 _("The invoice is in a payment request: remove it from the request first."),
-                code="INVOICE_LINKED", details={"id": locked.pk},
+                code="INVOICE_LINKED",
+                details={"id": locked.pk},
             )
         locked.status = InvoiceStatus.REDUNDANT
         locked.save(update_fields=["status", "updated_at"])
@@ -156,7 +157,11 @@ def invoices_mark_reopened(*, invoices: Iterable[Invoice], actor: User | None) -
 
 
 def _transition_many(
-    invoices: Iterable[Invoice], target: str, action: str, actor: Any, source: str | None = None,
+    invoices: Iterable[Invoice],
+    target: str,
+    action: str,
+    actor: Any,
+    source: str | None = None,
 ) -> list[Invoice]:
     ids = [inv.pk for inv in invoices]
     with _acting(actor), transaction.atomic():
@@ -193,14 +198,20 @@ def _ensure_payee_not_frozen(invoice: Invoice) -> None:
     if not pr_link_available():
         return
     # The request's states belong to payments (above us): only "draft" is spelled here.
-    row = Invoice.objects.filter(pk=invoice.pk, pr_link__isnull=False).values_list(
-        "pr_link__pr_id", "pr_link__pr__status").first()
+    row = (
+        Invoice.objects.filter(pk=invoice.pk, pr_link__isnull=False)
+        .values_list("pr_link__pr_id", "pr_link__pr__status")
+        .first()
+    )
     if row is not None and row[1] != "draft":
         raise InvalidState(
-            _("Invoice %(number)s is in payment request #%(pr)d, which has been submitted for approval: its "
-              "payment details are frozen. Recall the request (or have it rejected) to change them.")
+            _(
+                "Invoice %(number)s is in payment request #%(pr)d, which has been submitted for approval: its "
+                "payment details are frozen. Recall the request (or have it rejected) to change them."
+            )
             % {"number": invoice.number, "pr": row[0]},
-            code="PAYEE_FROZEN", details={"id": invoice.pk, "pr": row[0]},
+            code="PAYEE_FROZEN",
+            details={"id": invoice.pk, "pr": row[0]},
         )
 
 
@@ -214,8 +225,9 @@ def invoice_payment_details_update(*, invoice: Invoice, actor: User | None, **ch
     with _acting(actor), transaction.atomic():
         locked = _locked(invoice.pk)
         if locked.status == InvoiceStatus.COMPLETED:
-            raise InvalidState(_("The invoice is completed: its payment details can no longer change."),
-                               details={"id": locked.pk})
+            raise InvalidState(
+                _("The invoice is completed: its payment details can no longer change."), details={"id": locked.pk}
+            )
         _ensure_payee_not_frozen(locked)
         before = {name: getattr(locked, name) for name in changes}
         for name, value in changes.items():
@@ -231,6 +243,10 @@ def invoice_payment_details_update(*, invoice: Invoice, actor: User | None, **ch
             raise ValidationFailed(details=too_long)
         locked.payment_details_changed_by = actor if getattr(actor, "pk", None) else None
         locked.save(update_fields=[*changes, "payment_details_changed_by", "updated_at"])
-        _audit(action="update_payment_details", invoice_id=locked.pk, actor=actor,
-               metadata={"before": before, "after": {name: getattr(locked, name) for name in changes}})
+        _audit(
+            action="update_payment_details",
+            invoice_id=locked.pk,
+            actor=actor,
+            metadata={"before": before, "after": {name: getattr(locked, name) for name in changes}},
+        )
         return locked

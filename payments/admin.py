@@ -17,12 +17,12 @@ from payments.selectors import PAYMENT_METHOD_SEARCH_FIELDS
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMixin,
-                         admin.ModelAdmin):
+class PaymentMethodAdmin(
+    FoldedSearchAdminMixin, RefusalRedirectMixin, AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin
+):
     list_display = ["name", "bank_name", "bank_account", "account_name", "updated_at"]
     search_fields = PAYMENT_METHOD_SEARCH_FIELDS
-    fields = ["name", "bank_name", "bank_account", "account_name", "note", "created_at", "updated_at",
-              "audit_history"]
+    fields = ["name", "bank_name", "bank_account", "account_name", "note", "created_at", "updated_at", "audit_history"]
     readonly_fields = ["created_at", "updated_at", "audit_history"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PaymentMethod]:

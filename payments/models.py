@@ -82,16 +82,24 @@ class PaymentRequest(models.Model):
     their own bank details. Status changes only through the services, under a row lock."""
 
     name = models.CharField(_("name"), max_length=255)
-    type = models.CharField(_("type"), max_length=16, choices=PaymentRequestType.choices,
-                            default=PaymentRequestType.DIRECT)
-    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2,
-                                 validators=[MinValueValidator(Decimal("0"))])
+    type = models.CharField(
+        _("type"), max_length=16, choices=PaymentRequestType.choices, default=PaymentRequestType.DIRECT
+    )
+    amount = models.DecimalField(
+        _("amount"), max_digits=18, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
     currency = models.CharField(_("currency"), max_length=3, default="VND")
     note = models.TextField(_("note"), blank=True)
-    maker = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("maker"), on_delete=models.PROTECT,
-                              related_name="payment_requests")
-    status = models.CharField(_("status"), max_length=16, choices=PaymentRequestStatus.choices,
-                              default=PaymentRequestStatus.DRAFT, db_index=True)
+    maker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("maker"), on_delete=models.PROTECT, related_name="payment_requests"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=PaymentRequestStatus.choices,
+        default=PaymentRequestStatus.DRAFT,
+        db_index=True,
+    )
     bank_name = models.CharField(_("bank name"), max_length=200, blank=True)
     bank_account = models.CharField(_("bank account"), max_length=64, blank=True)
     account_name = models.CharField(_("account holder name"), max_length=200, blank=True)
@@ -113,7 +121,9 @@ class PaymentRequest(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     # Stored and indexed like invoices.search_document; kept out of the audit log (derived).
     search_document = models.GeneratedField(
-        expression=SearchDocument(*PR_SEARCH_FIELDS), output_field=models.TextField(), db_persist=True,
+        expression=SearchDocument(*PR_SEARCH_FIELDS),
+        output_field=models.TextField(),
+        db_persist=True,
         verbose_name=_("search text"),
     )
 
@@ -132,9 +142,7 @@ class PaymentRequest(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in PaymentRequestStatus]), name="pr_status_valid"
             ),
-            models.CheckConstraint(
-                condition=Q(type__in=[t.value for t in PaymentRequestType]), name="pr_type_valid"
-            ),
+            models.CheckConstraint(condition=Q(type__in=[t.value for t in PaymentRequestType]), name="pr_type_valid"),
             # A request out of draft always carries its frozen payee (PAYEE-FROZEN).
             models.CheckConstraint(
                 condition=Q(status=PaymentRequestStatus.DRAFT) | ~Q(payee_bank_account=""),
@@ -161,12 +169,18 @@ class PRAttachment(models.Model):
     once in the file store; removing an attachment never deletes the file (the audit log and
     other documents may still point at it)."""
 
-    pr = models.ForeignKey(PaymentRequest, verbose_name=_("payment request"), on_delete=models.CASCADE,
-                           related_name="attachments")
-    file = models.ForeignKey("files.StoredFile", verbose_name=_("file"), on_delete=models.PROTECT,
-                             related_name="+")
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("added by"), null=True, blank=True,
-                                 on_delete=models.SET_NULL, related_name="+")
+    pr = models.ForeignKey(
+        PaymentRequest, verbose_name=_("payment request"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.ForeignKey("files.StoredFile", verbose_name=_("file"), on_delete=models.PROTECT, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     added_at = models.DateTimeField(_("added at"), auto_now_add=True)
 
     class Meta:
@@ -184,12 +198,20 @@ class PRInvoice(models.Model):
     """An invoice bundled into a PR. Unique on the invoice, so the database itself keeps an
     invoice in at most one PR at a time (SPEC §1); moving it is one UPDATE of `pr`."""
 
-    pr = models.ForeignKey(PaymentRequest, verbose_name=_("payment request"), on_delete=models.CASCADE,
-                           related_name="invoice_links")
-    invoice = models.OneToOneField("invoices.Invoice", verbose_name=_("invoice"), on_delete=models.PROTECT,
-                                   related_name="pr_link")
-    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("linked by"), null=True, blank=True,
-                                  on_delete=models.SET_NULL, related_name="+")
+    pr = models.ForeignKey(
+        PaymentRequest, verbose_name=_("payment request"), on_delete=models.CASCADE, related_name="invoice_links"
+    )
+    invoice = models.OneToOneField(
+        "invoices.Invoice", verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="pr_link"
+    )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("linked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     linked_at = models.DateTimeField(_("linked at"), auto_now_add=True)
 
     class Meta:
@@ -207,10 +229,12 @@ class PaymentRequestPreparer(models.Model):
     chain, or requested its approval (docs/controls.md, PREPARER-NEVER-APPROVES). Kept for the
     request's whole life, also after it returns to draft: a preparer never approves any step of it."""
 
-    pr = models.ForeignKey(PaymentRequest, verbose_name=_("payment request"), on_delete=models.CASCADE,
-                           related_name="preparers")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("preparer"), on_delete=models.PROTECT,
-                             related_name="+")
+    pr = models.ForeignKey(
+        PaymentRequest, verbose_name=_("payment request"), on_delete=models.CASCADE, related_name="preparers"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("preparer"), on_delete=models.PROTECT, related_name="+"
+    )
     first_action = models.CharField(_("first action"), max_length=64)
     added_at = models.DateTimeField(_("added at"), auto_now_add=True)
 

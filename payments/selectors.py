@@ -41,9 +41,14 @@ class BankDetails:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "bank_name": self.bank_name, "bank_account": self.bank_account, "account_name": self.account_name,
-            "source": self.source, "conflict": self.conflict, "missing": self.missing,
-            "candidates": self.candidates, "frozen": self.frozen,
+            "bank_name": self.bank_name,
+            "bank_account": self.bank_account,
+            "account_name": self.account_name,
+            "source": self.source,
+            "conflict": self.conflict,
+            "missing": self.missing,
+            "candidates": self.candidates,
+            "frozen": self.frozen,
         }
 
 
@@ -73,20 +78,33 @@ def payment_request_bank_details(pr: PaymentRequest) -> BankDetails:
     name. Invoices naming different accounts (or none) are flagged, never silently resolved."""
     source = "pr" if pr.type == PaymentRequestType.ADVANCED else "invoices"
     if pr.status != PaymentRequestStatus.DRAFT and pr.payee_bank_account:
-        return BankDetails(bank_name=pr.payee_bank_name, bank_account=pr.payee_bank_account,
-                           account_name=pr.payee_account_name, source=source, frozen=True)
+        return BankDetails(
+            bank_name=pr.payee_bank_name,
+            bank_account=pr.payee_bank_account,
+            account_name=pr.payee_account_name,
+            source=source,
+            frozen=True,
+        )
     if pr.type == PaymentRequestType.ADVANCED:
-        return BankDetails(bank_name=pr.bank_name, bank_account=normalise_account(pr.bank_account),
-                           account_name=pr.account_name, source="pr",
-                           missing=not (pr.bank_account and pr.account_name))
+        return BankDetails(
+            bank_name=pr.bank_name,
+            bank_account=normalise_account(pr.bank_account),
+            account_name=pr.account_name,
+            source="pr",
+            missing=not (pr.bank_account and pr.account_name),
+        )
     accounts = _invoice_accounts(pr)
     if not accounts:
         return BankDetails(source="invoices", missing=True)
     first = accounts[0]
     by_account = {a["bank_account"] for a in accounts}
     return BankDetails(
-        bank_name=first["bank_name"], bank_account=first["bank_account"], account_name=first["account_name"],
-        source="invoices", conflict=len(by_account) > 1, missing=not first["bank_account"],
+        bank_name=first["bank_name"],
+        bank_account=first["bank_account"],
+        account_name=first["account_name"],
+        source="invoices",
+        conflict=len(by_account) > 1,
+        missing=not first["bank_account"],
         candidates=accounts if len(accounts) > 1 else [],
     )
 

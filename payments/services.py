@@ -36,8 +36,9 @@ _UNSET: Any = object()
 PAYMENT_METHOD_FIELDS = ("name", "bank_name", "bank_account", "account_name", "note")
 
 
-def audit(*, action: str, table: str, record_id: int | str, actor: User | None,
-          metadata: dict[str, Any] | None = None) -> None:
+def audit(
+    *, action: str, table: str, record_id: int | str, actor: User | None, metadata: dict[str, Any] | None = None
+) -> None:
     """The semantic audit entry of an intent, in the caller's transaction."""
     from audit.services import audit_log
 
@@ -83,8 +84,11 @@ def preparers_add(*, pr: PaymentRequest, users: list[Any], action: str) -> None:
     """Record `users` as preparers of `pr` (PREPARER-NEVER-APPROVES): whoever created it, changed
     its payee, amount, invoices or chain, or requested its approval. Idempotent; the first action
     of each person is kept. The caller holds the PR lock."""
-    rows = [PaymentRequestPreparer(pr=pr, user_id=getattr(u, "pk", u), first_action=action)
-            for u in dict.fromkeys(users) if u is not None]
+    rows = [
+        PaymentRequestPreparer(pr=pr, user_id=getattr(u, "pk", u), first_action=action)
+        for u in dict.fromkeys(users)
+        if u is not None
+    ]
     if rows:
         PaymentRequestPreparer.objects.bulk_create(rows, ignore_conflicts=True)
 
@@ -116,10 +120,18 @@ def payee_freeze(pr: PaymentRequest) -> None:
     pays (the caller has checked there is exactly one and holds the PR and invoice locks) and
     compare it with what this supplier was paid before."""
     details = payment_request_bank_details(pr)
-    tax_codes = sorted({link.invoice.seller_tax_code for link in pr.invoice_links.select_related("invoice")
-                        if link.invoice.seller_tax_code})
+    tax_codes = sorted(
+        {
+            link.invoice.seller_tax_code
+            for link in pr.invoice_links.select_related("invoice")
+            if link.invoice.seller_tax_code
+        }
+    )
     pr.payee_bank_name, pr.payee_bank_account, pr.payee_account_name = (
-        details.bank_name, details.bank_account, details.account_name)
+        details.bank_name,
+        details.bank_account,
+        details.account_name,
+    )
     pr.payee_tax_code = tax_codes[0] if len(tax_codes) == 1 else ""
     paid_before, latest = last_paid_payee(tax_code=pr.payee_tax_code, bank_account=pr.payee_bank_account)
     pr.payee_is_new = not paid_before
@@ -129,8 +141,16 @@ def payee_freeze(pr: PaymentRequest) -> None:
     pr.previous_account_name = latest.payee_account_name if changed else ""  # type: ignore[union-attr]
 
 
-PAYEE_FIELDS = ("payee_bank_name", "payee_bank_account", "payee_account_name", "payee_tax_code", "payee_is_new",
-                "previous_bank_name", "previous_bank_account", "previous_account_name")
+PAYEE_FIELDS = (
+    "payee_bank_name",
+    "payee_bank_account",
+    "payee_account_name",
+    "payee_tax_code",
+    "payee_is_new",
+    "previous_bank_name",
+    "previous_bank_account",
+    "previous_account_name",
+)
 
 
 def payee_release(pr: PaymentRequest) -> None:
@@ -152,11 +172,17 @@ def _clean_payment_method_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def payment_method_create(*, actor: User | None, name: str, bank_name: str = "", bank_account: str = "",
-                          account_name: str = "", note: str = "") -> PaymentMethod:
+def payment_method_create(
+    *,
+    actor: User | None,
+    name: str,
+    bank_name: str = "",
+    bank_account: str = "",
+    account_name: str = "",
+    note: str = "",
+) -> PaymentMethod:
     fields = _clean_payment_method_fields(
-        {"name": name, "bank_name": bank_name, "bank_account": bank_account, "account_name": account_name,
-         "note": note}
+        {"name": name, "bank_name": bank_name, "bank_account": bank_account, "account_name": account_name, "note": note}
     )
     with transaction.atomic():
         return PaymentMethod.objects.create(**fields)
@@ -194,8 +220,13 @@ def payment_request_attachment_add(*, pr: PaymentRequest, file: Any, actor: User
                 attachment = PRAttachment.objects.create(pr=pr, file=file, added_by=actor)
         except IntegrityError:
             raise Duplicate(_("This file is already attached."), code="ALREADY_ATTACHED") from None
-        audit(action="attach_file", table="pr", record_id=pr.pk, actor=actor,
-              metadata={"file_id": file.pk, "name": file.original_name})
+        audit(
+            action="attach_file",
+            table="pr",
+            record_id=pr.pk,
+            actor=actor,
+            metadata={"file_id": file.pk, "name": file.original_name},
+        )
     return attachment
 
 
@@ -233,7 +264,8 @@ def _ensure_linkable(invoice: Any) -> None:
         raise InvalidState(
             _("Invoice %(number)s is %(status)s: it cannot be put in a payment request.")
             % {"number": invoice.number, "status": InvoiceStatus(invoice.status).label},
-            code="INVALID_STATE", details={"invoice": invoice.pk, "status": invoice.status},
+            code="INVALID_STATE",
+            details={"invoice": invoice.pk, "status": invoice.status},
         )
 
 
@@ -257,16 +289,17 @@ def invoice_link(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRI
         if existing is not None:
             if existing.pr_id == pr.pk:
                 raise Duplicate(_("The invoice is already in this payment request."), code="ALREADY_LINKED")
-            raise Duplicate(_("The invoice is already in payment request #%(pr)d: move it instead.")
-                            % {"pr": existing.pr_id}, code="INVOICE_ALREADY_LINKED",
-                            details={"pr": existing.pr_id})
+            raise Duplicate(
+                _("The invoice is already in payment request #%(pr)d: move it instead.") % {"pr": existing.pr_id},
+                code="INVOICE_ALREADY_LINKED",
+                details={"pr": existing.pr_id},
+            )
         _ensure_linkable(locked)
         try:
             with transaction.atomic():
                 link = PRInvoice.objects.create(pr=pr, invoice=locked, linked_by=actor)
         except IntegrityError:
-            raise Duplicate(_("The invoice is already in a payment request."),
-                            code="INVOICE_ALREADY_LINKED") from None
+            raise Duplicate(_("The invoice is already in a payment request."), code="INVOICE_ALREADY_LINKED") from None
         preparers_add(pr=pr, users=[actor, locked.payment_details_changed_by_id], action="link_invoice")
         payment_request_sync_amount(pr)
         audit(action="link_invoice", table="pr", record_id=pr.pk, actor=actor, metadata={"invoice": locked.pk})
@@ -290,8 +323,7 @@ def invoice_unlink(*, invoice: Any, actor: User | None) -> PaymentRequest:
             link.delete()
             preparers_add(pr=pr, users=[actor], action="unlink_invoice")
             payment_request_sync_amount(pr)
-            audit(action="unlink_invoice", table="pr", record_id=pr.pk, actor=actor,
-                  metadata={"invoice": invoice.pk})
+            audit(action="unlink_invoice", table="pr", record_id=pr.pk, actor=actor, metadata={"invoice": invoice.pk})
             return pr
     raise InvalidState(_("The invoice keeps changing payment request; try again."), code="CONFLICT")
 
@@ -324,7 +356,12 @@ def invoice_move(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRI
             preparers_add(pr=target, users=[locked.payment_details_changed_by_id], action="move_invoice")
             for each in (source, target):
                 payment_request_sync_amount(each)
-            audit(action="move_invoice", table="pr", record_id=target.pk, actor=actor,
-                  metadata={"invoice": locked.pk, "from_pr": source.pk, "to_pr": target.pk})
+            audit(
+                action="move_invoice",
+                table="pr",
+                record_id=target.pk,
+                actor=actor,
+                metadata={"invoice": locked.pk, "from_pr": source.pk, "to_pr": target.pk},
+            )
             return current
     raise InvalidState(_("The invoice keeps changing payment request; try again."), code="CONFLICT")

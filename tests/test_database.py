@@ -100,7 +100,12 @@ def _run_with_pguri(args: list[str], pguri: str) -> tuple[int, str, float]:
     env = {**os.environ, "PGURI": pguri, "DB_CONNECT_TIMEOUT": "3"}
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30,
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started
 

@@ -17,8 +17,11 @@ def database_down(django_db_blocker):
         saved = dict(connection.settings_dict)
         connection.settings_dict["HOST"] = "127.0.0.1"
         connection.settings_dict["PORT"] = 1
-        connection.settings_dict["OPTIONS"] = {**saved["OPTIONS"], "connect_timeout": 1,
-                                               "pool": {**saved["OPTIONS"]["pool"], "timeout": 2}}
+        connection.settings_dict["OPTIONS"] = {
+            **saved["OPTIONS"],
+            "connect_timeout": 1,
+            "pool": {**saved["OPTIONS"]["pool"], "timeout": 2},
+        }
         try:
             yield
         finally:

@@ -26,8 +26,11 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
     prefix = serializers.CharField(read_only=True, help_text="The key's first 8 characters, to tell tokens apart.")
     created_at = DateTimeField(read_only=True)
-    last_used_at = DateTimeField(read_only=True, allow_null=True,
-                                 help_text="Last request made with it (to within 10 minutes); null if never used.")
+    last_used_at = DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Last request made with it (to within 10 minutes); null if never used.",
+    )
     is_current = serializers.SerializerMethodField(help_text="True for the token this request is made with.")
 
     class Meta:
@@ -57,14 +60,25 @@ class RoleAssignSerializer(StrictSerializer):
 
 class UserSerializer(StrictModelSerializer):
     roles = UserRoleSerializer(source="user_roles", many=True, read_only=True)
-    password = serializers.CharField(write_only=True, required=False, max_length=256,
-                                     trim_whitespace=False, style={"input_type": "password"})
+    password = serializers.CharField(
+        write_only=True, required=False, max_length=256, trim_whitespace=False, style={"input_type": "password"}
+    )
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), allow_null=True, required=False)
 
     class Meta:
         model = User
-        fields = ["id", "email", "name", "team", "is_active", "language", "roles", "password", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "email",
+            "name",
+            "team",
+            "is_active",
+            "language",
+            "roles",
+            "password",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "roles", "created_at", "updated_at"]
         # Uniqueness is case-insensitive and checked by the service (DUPLICATE_EMAIL).
         extra_kwargs = {"email": {"validators": []}}
@@ -87,8 +101,18 @@ class MeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "name", "team", "is_active", "language", "is_owner", "roles", "permissions",
-                  "capabilities"]
+        fields = [
+            "id",
+            "email",
+            "name",
+            "team",
+            "is_active",
+            "language",
+            "is_owner",
+            "roles",
+            "permissions",
+            "capabilities",
+        ]
         read_only_fields = fields
 
     def get_permissions(self, user: User) -> list[str]:
@@ -100,7 +124,9 @@ class MeSerializer(serializers.ModelSerializer):
 
 class TeamSerializer(StrictModelSerializer):
     capabilities = serializers.ListField(
-        child=serializers.ChoiceField(choices=TeamCapability.choices), required=False, max_length=20,
+        child=serializers.ChoiceField(choices=TeamCapability.choices),
+        required=False,
+        max_length=20,
     )
     member_count = serializers.IntegerField(read_only=True)
 
@@ -120,7 +146,9 @@ class PermissionNamesField(serializers.ListField):
 
 class RoleSerializer(StrictModelSerializer):
     permissions = PermissionNamesField(
-        child=serializers.CharField(max_length=200), required=False, max_length=1000,
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=1000,
         help_text="Permission names as `app_label.codename`.",
     )
     parent = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all(), allow_null=True, required=False)

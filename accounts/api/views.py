@@ -72,10 +72,14 @@ class TokenView(APIView):
         },
         tags=["auth"],
         examples=[
-            OpenApiExample("Sign in", value={"email": "ketoan@acountee.local", "password": "••••••••"},
-                           request_only=True),
-            OpenApiExample("A new token: send it as `Authorization: Token <key>`",
-                           value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True),
+            OpenApiExample(
+                "Sign in", value={"email": "ketoan@acountee.local", "password": "••••••••"}, request_only=True
+            ),
+            OpenApiExample(
+                "A new token: send it as `Authorization: Token <key>`",
+                value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"},
+                response_only=True,
+            ),
         ],
     )
     def post(self, request: Request) -> Response:
@@ -87,8 +91,9 @@ class TokenView(APIView):
         if user is None:
             record_security_event("sign_in_failed", request=request, email=email, via="api_token")
             lockout.sign_in_failure_record(email=email, request=request, via="api_token")
-            raise AuthenticationError(_("E-mail or password is wrong, or the account is inactive."),
-                                      code="INVALID_CREDENTIALS")
+            raise AuthenticationError(
+                _("E-mail or password is wrong, or the account is inactive."), code="INVALID_CREDENTIALS"
+            )
         lockout.sign_in_success_record(email=email)
         _token, key = services.api_token_create(user=user, request=request)
         return Response({"token": key})
@@ -96,8 +101,7 @@ class TokenView(APIView):
     @extend_schema(request=None, responses={204: None}, tags=["auth"])
     def delete(self, request: Request) -> Response:
         if not request.user.is_authenticated:
-            raise AuthenticationError(_("Authentication credentials were not provided."),
-                                      code="NOT_AUTHENTICATED")
+            raise AuthenticationError(_("Authentication credentials were not provided."), code="NOT_AUTHENTICATED")
         if not isinstance(request.auth, ApiToken):
             raise ValidationFailed(_("Only a request made with a token can revoke it."), code="NO_TOKEN")
         services.api_token_revoke(token=request.auth, request=request)
@@ -108,13 +112,13 @@ class TokenView(APIView):
     list=extend_schema(
         summary="The caller's own API tokens",
         description="Id, prefix (the key's first 8 characters), creation and last use; never a key. "
-                    "Only the signed-in user's tokens, whatever their roles.",
+        "Only the signed-in user's tokens, whatever their roles.",
         tags=["auth"],
     ),
     destroy=extend_schema(
         summary="Revoke one of the caller's own API tokens",
         description="Someone else's token id answers 404 like a missing one. Revoking the token the "
-                    "request is made with signs this client out.",
+        "request is made with signs this client out.",
         responses={204: OpenApiResponse(description="Token revoked")},
         tags=["auth"],
     ),

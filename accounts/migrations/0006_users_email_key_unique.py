@@ -8,18 +8,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_admin_role_without_audit'),
+        ("accounts", "0005_admin_role_without_audit"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='user',
-            name='users_email_ci_unique',
+            model_name="user",
+            name="users_email_ci_unique",
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(accounts.emails.EmailKey('email'), name='users_email_ci_unique'),
+            model_name="user",
+            constraint=models.UniqueConstraint(accounts.emails.EmailKey("email"), name="users_email_ci_unique"),
         ),
     ]

@@ -1,6 +1,6 @@
 """Maps every exception that reaches DRF onto the contract's error shape (API.md):
 
-    {"error": {"code": "SNAKE_CASE_CODE", "message": "…", "details": …}}
+{"error": {"code": "SNAKE_CASE_CODE", "message": "…", "details": …}}
 """
 
 from __future__ import annotations
@@ -62,8 +62,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             return None
         logger.warning("database failure %s during %s: %s", failure.error.code, context.get("view"), exc)
         error = failure.error
-        return Response(error_body(error.code, error.message, error.details), status=error.status_code,
-                        headers={"Retry-After": str(failure.retry_after)})
+        return Response(
+            error_body(error.code, error.message, error.details),
+            status=error.status_code,
+            headers={"Retry-After": str(failure.retry_after)},
+        )
     if not isinstance(exc, exceptions.APIException):
         return None
 

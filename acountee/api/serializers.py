@@ -48,7 +48,8 @@ class StrictSerializer(serializers.Serializer):
                 )
             # DRF's CharField turns 5 or true into "5"/"True": the document says string, so is it here.
             not_text = sorted(
-                name for name, field in self.fields.items()
+                name
+                for name, field in self.fields.items()
                 if isinstance(field, serializers.CharField) and isinstance(data.get(name), int | float)
             )
             if not_text:
@@ -65,5 +66,8 @@ class BulkFailureSerializer(serializers.Serializer):
 
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
-    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
-                                models.DateTimeField: DateTimeField, models.BooleanField: BooleanField}
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: DateTimeField,
+        models.BooleanField: BooleanField,
+    }

@@ -57,8 +57,12 @@ def _ensure_database(server: EmbeddedServer, name: str) -> None:
     from psycopg import sql
 
     with psycopg.connect(
-        host=server.socket_dir, port=server.port, user=server.user, dbname="postgres",
-        autocommit=True, connect_timeout=5,
+        host=server.socket_dir,
+        port=server.port,
+        user=server.user,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=5,
     ) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
@@ -75,7 +79,12 @@ def _ensure_database(server: EmbeddedServer, name: str) -> None:
         )
     # A database migrated before the role existed: grant now (every later migrate grants again).
     with psycopg.connect(
-        host=server.socket_dir, port=server.port, user=server.user, dbname=name, autocommit=True, connect_timeout=5,
+        host=server.socket_dir,
+        port=server.port,
+        user=server.user,
+        dbname=name,
+        autocommit=True,
+        connect_timeout=5,
     ) as conn:
         _grant(conn, RUNTIME_ROLE)
 

@@ -13,8 +13,18 @@ from typing import Any
 
 # Commands that never touch the database.
 COMMANDS_WITHOUT_DATABASE = frozenset(
-    {"help", "version", "--help", "-h", "--version", "makemessages", "compilemessages",
-     "startapp", "startproject", "collectstatic"}
+    {
+        "help",
+        "version",
+        "--help",
+        "-h",
+        "--version",
+        "makemessages",
+        "compilemessages",
+        "startapp",
+        "startproject",
+        "collectstatic",
+    }
 )
 
 

@@ -29,7 +29,8 @@ class StepInputSerializer(StrictSerializer):
     mode = serializers.ChoiceField(choices=StepMode.choices, default=StepMode.ANYOF)
     approvers = serializers.ListField(
         child=serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True)),
-        allow_empty=False, max_length=50,
+        allow_empty=False,
+        max_length=50,
     )
 
 
@@ -41,18 +42,23 @@ class PaymentRequestInputSerializer(StrictSerializer):
 
     name = serializers.CharField(max_length=255)
     type = serializers.ChoiceField(choices=PaymentRequestType.choices, default=PaymentRequestType.DIRECT)
-    amount = serializers.DecimalField(min_value=0, required=False, **MONEY,
-                                      help_text="Advanced requests without invoices only; otherwise derived.")
+    amount = serializers.DecimalField(
+        min_value=0, required=False, **MONEY, help_text="Advanced requests without invoices only; otherwise derived."
+    )
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, default="VND")
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     bank_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     bank_account = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     account_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    payment_method = serializers.PrimaryKeyRelatedField(queryset=PaymentMethod.objects.all(), required=False,
-                                                        help_text="Copies its bank details onto the PR.")
-    flow = serializers.PrimaryKeyRelatedField(queryset=ApprovalFlow.objects.all(), required=False, allow_null=True,
-                                              help_text="A custom chain copied from this flow; null returns a draft"
-                                                        " to the chain of the amount's flow.")
+    payment_method = serializers.PrimaryKeyRelatedField(
+        queryset=PaymentMethod.objects.all(), required=False, help_text="Copies its bank details onto the PR."
+    )
+    flow = serializers.PrimaryKeyRelatedField(
+        queryset=ApprovalFlow.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="A custom chain copied from this flow; null returns a draft to the chain of the amount's flow.",
+    )
     steps = StepInputSerializer(many=True, required=False, max_length=20)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -62,8 +68,12 @@ class PaymentRequestInputSerializer(StrictSerializer):
 
 
 class ApproveInputSerializer(StrictSerializer):
-    step = serializers.IntegerField(min_value=1, max_value=1000, required=False,
-                                    help_text="The step the approver saw; refused with STEP_CHANGED if it moved.")
+    step = serializers.IntegerField(
+        min_value=1,
+        max_value=1000,
+        required=False,
+        help_text="The step the approver saw; refused with STEP_CHANGED if it moved.",
+    )
 
 
 class RejectInputSerializer(StrictSerializer):
@@ -79,8 +89,9 @@ class CompleteInputSerializer(StrictSerializer):
 
 
 class BulkApproveInputSerializer(StrictSerializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
-                                allow_empty=False, max_length=1000)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), allow_empty=False, max_length=1000
+    )
 
 
 class BulkApproveResultSerializer(serializers.Serializer):
@@ -90,8 +101,9 @@ class BulkApproveResultSerializer(serializers.Serializer):
 
 class AttachmentInputSerializer(StrictSerializer):
     file = serializers.FileField(required=False, help_text="Upload a new file (multipart).")
-    file_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False,
-                                       help_text="Or attach a file already in the store.")
+    file_id = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text="Or attach a file already in the store."
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("file" in attrs) == ("file_id" in attrs):
@@ -107,8 +119,22 @@ class PaymentRequestListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PaymentRequest
-        fields = ["id", "name", "type", "amount", "currency", "status", "maker", "current_step", "step_count",
-                  "payee_is_new", "payment_reference", "created_at", "updated_at", "completed_at"]
+        fields = [
+            "id",
+            "name",
+            "type",
+            "amount",
+            "currency",
+            "status",
+            "maker",
+            "current_step",
+            "step_count",
+            "payee_is_new",
+            "payment_reference",
+            "created_at",
+            "updated_at",
+            "completed_at",
+        ]
         read_only_fields = fields
 
     def get_current_step(self, pr: PaymentRequest) -> int:
@@ -128,9 +154,24 @@ _DECIMAL = serializers.DecimalField(**MONEY)
 _DATETIME = serializers.DateTimeField()
 
 # What the list reads per row (`QuerySet.values`), see `list_row`.
-LIST_ROW_FIELDS = ("id", "name", "type", "amount", "currency", "status", "maker_id", "maker__email", "maker__name",
-                   "approval__current_step", "step_count", "payee_is_new", "payment_reference", "created_at",
-                   "updated_at", "completed_at")
+LIST_ROW_FIELDS = (
+    "id",
+    "name",
+    "type",
+    "amount",
+    "currency",
+    "status",
+    "maker_id",
+    "maker__email",
+    "maker__name",
+    "approval__current_step",
+    "step_count",
+    "payee_is_new",
+    "payment_reference",
+    "created_at",
+    "updated_at",
+    "completed_at",
+)
 
 
 def _datetime(value: Any, tz: Any) -> str | None:
@@ -147,12 +188,19 @@ def list_row(row: dict[str, Any]) -> dict[str, Any]:
 
     tz = timezone.get_current_timezone()
     return {
-        "id": row["id"], "name": row["name"], "type": row["type"], "amount": _DECIMAL.to_representation(row["amount"]),
-        "currency": row["currency"], "status": row["status"],
+        "id": row["id"],
+        "name": row["name"],
+        "type": row["type"],
+        "amount": _DECIMAL.to_representation(row["amount"]),
+        "currency": row["currency"],
+        "status": row["status"],
         "maker": {"id": row["maker_id"], "email": row["maker__email"], "name": row["maker__name"]},
-        "current_step": row["approval__current_step"] or 0, "step_count": row["step_count"],
-        "payee_is_new": row["payee_is_new"], "payment_reference": row["payment_reference"],
-        "created_at": _datetime(row["created_at"], tz), "updated_at": _datetime(row["updated_at"], tz),
+        "current_step": row["approval__current_step"] or 0,
+        "step_count": row["step_count"],
+        "payee_is_new": row["payee_is_new"],
+        "payment_reference": row["payment_reference"],
+        "created_at": _datetime(row["created_at"], tz),
+        "updated_at": _datetime(row["updated_at"], tz),
         "completed_at": _datetime(row["completed_at"], tz),
     }
 
@@ -220,8 +268,9 @@ class BankDetailsSerializer(BankAccountSerializer):
 class PayeeCheckSerializer(serializers.Serializer):
     new = serializers.BooleanField(help_text="This account was never paid before for this supplier (tax code).")
     tax_code = serializers.CharField(help_text="The supplier's tax code (empty without invoices).")
-    previous = BankAccountSerializer(allow_null=True,
-                                     help_text="The account this supplier was last paid to, when it differs.")
+    previous = BankAccountSerializer(
+        allow_null=True, help_text="The account this supplier was last paid to, when it differs."
+    )
 
 
 class LinkedInvoiceSerializer(serializers.Serializer):
@@ -242,22 +291,37 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
     bank_details = serializers.SerializerMethodField()
     invoices = serializers.SerializerMethodField()
     invoices_total = serializers.SerializerMethodField(
-        help_text="Sum of the linked invoices' amounts payable (null without invoices): equals `amount`.")
+        help_text="Sum of the linked invoices' amounts payable (null without invoices): equals `amount`."
+    )
     payee_check = serializers.SerializerMethodField()
     preparers = serializers.SerializerMethodField()
 
     class Meta(PaymentRequestListSerializer.Meta):
-        fields = [*PaymentRequestListSerializer.Meta.fields, "note", "bank_name", "bank_account", "account_name",
-                  "bank_details", "payee_check", "preparers", "approval", "invoices", "invoices_total",
-                  "attachments"]
+        fields = [
+            *PaymentRequestListSerializer.Meta.fields,
+            "note",
+            "bank_name",
+            "bank_account",
+            "account_name",
+            "bank_details",
+            "payee_check",
+            "preparers",
+            "approval",
+            "invoices",
+            "invoices_total",
+            "attachments",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(PayeeCheckSerializer)
     def get_payee_check(self, pr: PaymentRequest) -> dict[str, Any]:
         previous = None
         if pr.previous_bank_account:
-            previous = {"bank_name": pr.previous_bank_name, "bank_account": pr.previous_bank_account,
-                        "account_name": pr.previous_account_name}
+            previous = {
+                "bank_name": pr.previous_bank_name,
+                "bank_account": pr.previous_bank_account,
+                "account_name": pr.previous_account_name,
+            }
         return {"new": pr.payee_is_new, "tax_code": pr.payee_tax_code, "previous": previous}
 
     @extend_schema_field(UserBriefSerializer(many=True))
@@ -279,22 +343,42 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
             approvers = []
             for su in step.step_users.all():
                 rec = records.get(su.user_id)
-                approvers.append({
-                    "id": su.user_id, "name": su.user.name, "email": su.user.email,
-                    "approved": rec is not None,
-                    "approved_at": rec.approved_at.isoformat() if rec else None,
-                    "acted_by": ({"id": rec.acted_by_id, "name": rec.acted_by.name} if rec else None),
-                })
-            steps.append({"number": step.number, "name": step.name, "mode": step.mode,
-                          "state": _step_state(pr, step.number, approval.current_step), "approvers": approvers})
-        return {"flow": approval.flow_id, "flow_name": approval.flow.name if approval.flow else None,
-                "current_step": approval.current_step, "steps": steps}
+                approvers.append(
+                    {
+                        "id": su.user_id,
+                        "name": su.user.name,
+                        "email": su.user.email,
+                        "approved": rec is not None,
+                        "approved_at": rec.approved_at.isoformat() if rec else None,
+                        "acted_by": ({"id": rec.acted_by_id, "name": rec.acted_by.name} if rec else None),
+                    }
+                )
+            steps.append(
+                {
+                    "number": step.number,
+                    "name": step.name,
+                    "mode": step.mode,
+                    "state": _step_state(pr, step.number, approval.current_step),
+                    "approvers": approvers,
+                }
+            )
+        return {
+            "flow": approval.flow_id,
+            "flow_name": approval.flow.name if approval.flow else None,
+            "current_step": approval.current_step,
+            "steps": steps,
+        }
 
     @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, pr: PaymentRequest) -> list[dict[str, Any]]:
         return [
-            {"file_id": a.file_id, "name": a.file.original_name, "size": a.file.size,
-             "content_type": a.file.content_type, "added_at": a.added_at.isoformat()}
+            {
+                "file_id": a.file_id,
+                "name": a.file.original_name,
+                "size": a.file.size,
+                "content_type": a.file.content_type,
+                "added_at": a.added_at.isoformat(),
+            }
             for a in pr.attachments.all()
         ]
 
@@ -311,9 +395,15 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
     @extend_schema_field(LinkedInvoiceSerializer(many=True))
     def get_invoices(self, pr: PaymentRequest) -> list[dict[str, Any]]:
         return [
-            {"id": link.invoice_id, "series": link.invoice.series, "number": link.invoice.number,
-             "issue_date": link.invoice.issue_date.isoformat(), "seller_name": link.invoice.seller_name,
-             "total_payable": str(link.invoice.total_payable), "status": link.invoice.status}
+            {
+                "id": link.invoice_id,
+                "series": link.invoice.series,
+                "number": link.invoice.number,
+                "issue_date": link.invoice.issue_date.isoformat(),
+                "seller_name": link.invoice.seller_name,
+                "total_payable": str(link.invoice.total_payable),
+                "status": link.invoice.status,
+            }
             for link in pr.invoice_links.all()
         ]
 
@@ -325,19 +415,26 @@ class FlowStepSerializer(StrictSerializer):
     mode = serializers.ChoiceField(choices=StepMode.choices, default=StepMode.ANYOF)
     approvers = serializers.ListField(
         child=serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True)),
-        allow_empty=False, max_length=50,
+        allow_empty=False,
+        max_length=50,
     )
     alternates = serializers.ListField(
         child=serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True)),
-        required=False, default=list, max_length=50,
+        required=False,
+        default=list,
+        max_length=50,
         help_text="Take the place of approvers who cannot approve a request (they prepared it, or are away "
-                  "with no substitute).",
+        "with no substitute).",
     )
 
     def to_representation(self, step: Any) -> dict[str, Any]:
-        return {"number": step.number, "name": step.name, "mode": step.mode,
-                "approvers": [su.user_id for su in step.step_users.all() if not su.is_alternate],
-                "alternates": [su.user_id for su in step.step_users.all() if su.is_alternate]}
+        return {
+            "number": step.number,
+            "name": step.name,
+            "mode": step.mode,
+            "approvers": [su.user_id for su in step.step_users.all() if not su.is_alternate],
+            "alternates": [su.user_id for su in step.step_users.all() if su.is_alternate],
+        }
 
 
 class ApprovalFlowSerializer(StrictModelSerializer):
@@ -347,15 +444,27 @@ class ApprovalFlowSerializer(StrictModelSerializer):
 
     class Meta:
         model = ApprovalFlow
-        fields = ["id", "name", "description", "is_active", "min_amount", "max_amount", "steps", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "is_active",
+            "min_amount",
+            "max_amount",
+            "steps",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "created_at", "updated_at"]
         extra_kwargs = {"name": {"validators": []}}
 
 
 class ApprovalDelegationSerializer(StrictModelSerializer):
-    approver = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True), required=False,
-                                                  help_text="Defaults to yourself; owners may name anyone.")
+    approver = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        help_text="Defaults to yourself; owners may name anyone.",
+    )
     substitute = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
 
     class Meta:

@@ -58,8 +58,9 @@ class PaymentRequestFilter(django_filters.FilterSet):
     maker = django_filters.NumberFilter(field_name="maker_id")
     month = django_filters.CharFilter(method="filter_month", help_text="YYYY-MM (creation month).")
     q = SearchTextFilter(fields=PR_SEARCH_FIELDS, document="search_document")
-    awaiting_me = django_filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")],
-                                              method="filter_awaiting", help_text="My approval queue.")
+    awaiting_me = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_awaiting", help_text="My approval queue."
+    )
 
     class Meta:
         model = PaymentRequest
@@ -114,10 +115,15 @@ class PaymentRequestPermission(permissions.BasePermission):
 @extend_schema_view(
     list=extend_schema(tags=TAGS, responses=PaymentRequestListSerializer, examples=examples.PR_LIST),
     retrieve=extend_schema(tags=TAGS, responses=PaymentRequestDetailSerializer),
-    create=extend_schema(tags=TAGS, request=PaymentRequestInputSerializer,
-                         responses={201: PaymentRequestDetailSerializer}, examples=examples.PR_CREATE),
-    partial_update=extend_schema(tags=TAGS, request=PaymentRequestInputSerializer,
-                                 responses=PaymentRequestDetailSerializer),
+    create=extend_schema(
+        tags=TAGS,
+        request=PaymentRequestInputSerializer,
+        responses={201: PaymentRequestDetailSerializer},
+        examples=examples.PR_CREATE,
+    ),
+    partial_update=extend_schema(
+        tags=TAGS, request=PaymentRequestInputSerializer, responses=PaymentRequestDetailSerializer
+    ),
     destroy=extend_schema(tags=TAGS),
 )
 class PaymentRequestViewSet(ModelViewSet):
@@ -188,8 +194,12 @@ class PaymentRequestViewSet(ModelViewSet):
         services.payment_request_request_approval(pr=pr, actor=request.user)
         return self._fresh(pr.pk)
 
-    @extend_schema(tags=TAGS, request=ApproveInputSerializer, responses=PaymentRequestDetailSerializer,
-                   examples=examples.PR_APPROVE)
+    @extend_schema(
+        tags=TAGS,
+        request=ApproveInputSerializer,
+        responses=PaymentRequestDetailSerializer,
+        examples=examples.PR_APPROVE,
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()
@@ -221,8 +231,12 @@ class PaymentRequestViewSet(ModelViewSet):
         services.payment_request_recall(pr=pr, actor=request.user)
         return self._fresh(pr.pk)
 
-    @extend_schema(tags=TAGS, request=CompleteInputSerializer, responses=PaymentRequestDetailSerializer,
-                   examples=examples.PR_COMPLETE)
+    @extend_schema(
+        tags=TAGS,
+        request=CompleteInputSerializer,
+        responses=PaymentRequestDetailSerializer,
+        examples=examples.PR_COMPLETE,
+    )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()
@@ -246,8 +260,9 @@ class PaymentRequestViewSet(ModelViewSet):
         payload = BulkApproveInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         ids = payload.validated_data["ids"]
-        visible = set(selectors.payment_requests_visible_to(request.user).filter(pk__in=ids).values_list("pk",
-                                                                                                          flat=True))
+        visible = set(
+            selectors.payment_requests_visible_to(request.user).filter(pk__in=ids).values_list("pk", flat=True)
+        )
         result = services.payment_requests_bulk_approve(ids=sorted(visible), actor=request.user)
         not_found = sorted(set(ids) - visible)
         failed = result.failed + [
@@ -256,11 +271,20 @@ class PaymentRequestViewSet(ModelViewSet):
         return Response({"approved": result.approved, "failed": sorted(failed, key=lambda f: f["id"])})
 
     # --- attachments ------------------------------------------------------------------------------------
-    @extend_schema(tags=TAGS, methods=["GET"], request=None, responses=AttachmentSerializer(many=True),
-                   summary="The PR's attachments")
-    @extend_schema(tags=TAGS, methods=["POST"], request={"multipart/form-data": AttachmentInputSerializer,
-                                                         "application/json": AttachmentInputSerializer},
-                   responses={201: PaymentRequestDetailSerializer}, summary="Attach a file (upload or file_id)")
+    @extend_schema(
+        tags=TAGS,
+        methods=["GET"],
+        request=None,
+        responses=AttachmentSerializer(many=True),
+        summary="The PR's attachments",
+    )
+    @extend_schema(
+        tags=TAGS,
+        methods=["POST"],
+        request={"multipart/form-data": AttachmentInputSerializer, "application/json": AttachmentInputSerializer},
+        responses={201: PaymentRequestDetailSerializer},
+        summary="Attach a file (upload or file_id)",
+    )
     @action(detail=True, methods=["get", "post"], pagination_class=None)  # GET: a plain array
     def attachments(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()
@@ -281,8 +305,12 @@ class PaymentRequestViewSet(ModelViewSet):
         payment_services.payment_request_attachment_add(pr=pr, file=stored, actor=request.user)
         return self._fresh(pr.pk, code=status.HTTP_201_CREATED)
 
-    @extend_schema(tags=TAGS, request=None, responses={204: None},
-                   parameters=[OpenApiParameter("file_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+    @extend_schema(
+        tags=TAGS,
+        request=None,
+        responses={204: None},
+        parameters=[OpenApiParameter("file_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+    )
     @action(detail=True, methods=["delete"], url_path=rf"attachments/(?P<file_id>{ID_PATTERN})")
     def remove_attachment(self, request: Request, pk: str | None = None, file_id: str | None = None) -> Response:
         pr = self.get_object()
@@ -319,8 +347,9 @@ class ApprovalFlowViewSet(ModelViewSet):
 
     def perform_update(self, serializer: ApprovalFlowSerializer) -> None:
         data = dict(serializer.validated_data)
-        flow = services.approval_flow_update(flow=serializer.instance, actor=self.request.user,
-                                             steps=self._steps(data), **data)
+        flow = services.approval_flow_update(
+            flow=serializer.instance, actor=self.request.user, steps=self._steps(data), **data
+        )
         serializer.instance = selectors.flow_list().get(pk=flow.pk)
 
     def perform_destroy(self, instance: ApprovalFlow) -> None:
@@ -345,4 +374,3 @@ class ApprovalDelegationViewSet(ModelViewSet):
 
     def perform_destroy(self, instance: ApprovalDelegation) -> None:
         services.approval_delegation_delete(delegation=instance, actor=self.request.user)
-

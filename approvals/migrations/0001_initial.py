@@ -9,210 +9,425 @@ from audit.operations import AuditTrigger
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('audit', '0001_initial'),
-        ('payments', '0001_initial'),
+        ("audit", "0001_initial"),
+        ("payments", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApprovalFlow',
+            name="ApprovalFlow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('min_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True, verbose_name='minimum amount (inclusive)')),
-                ('max_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True, verbose_name='maximum amount (exclusive)')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "min_amount",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=18,
+                        null=True,
+                        verbose_name="minimum amount (inclusive)",
+                    ),
+                ),
+                (
+                    "max_amount",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=18,
+                        null=True,
+                        verbose_name="maximum amount (exclusive)",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
             ],
             options={
-                'verbose_name': 'approval flow',
-                'verbose_name_plural': 'approval flows',
-                'db_table': 'approval_flows',
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('min_amount__isnull', True), ('max_amount__isnull', True), ('min_amount__lt', models.F('max_amount')), _connector='OR'), name='approval_flows_range_ordered'), django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('is_active', True), models.Q(('min_amount__isnull', False), ('max_amount__isnull', False), _connector='OR')), expressions=[(models.Func(models.F('min_amount'), models.F('max_amount'), models.Value('[)'), function='numrange'), '&&')], name='approval_flows_active_ranges_disjoint')],
+                "verbose_name": "approval flow",
+                "verbose_name_plural": "approval flows",
+                "db_table": "approval_flows",
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("min_amount__isnull", True),
+                            ("max_amount__isnull", True),
+                            ("min_amount__lt", models.F("max_amount")),
+                            _connector="OR",
+                        ),
+                        name="approval_flows_range_ordered",
+                    ),
+                    django.contrib.postgres.constraints.ExclusionConstraint(
+                        condition=models.Q(
+                            ("is_active", True),
+                            models.Q(("min_amount__isnull", False), ("max_amount__isnull", False), _connector="OR"),
+                        ),
+                        expressions=[
+                            (
+                                models.Func(
+                                    models.F("min_amount"),
+                                    models.F("max_amount"),
+                                    models.Value("[)"),
+                                    function="numrange",
+                                ),
+                                "&&",
+                            )
+                        ],
+                        name="approval_flows_active_ranges_disjoint",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Approval',
+            name="Approval",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('current_step', models.PositiveSmallIntegerField(default=0, verbose_name='current step')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('pr', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='approval', to='payments.paymentrequest', verbose_name='payment request')),
-                ('flow', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='approvals.approvalflow', verbose_name='copied from flow')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("current_step", models.PositiveSmallIntegerField(default=0, verbose_name="current step")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "pr",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approval",
+                        to="payments.paymentrequest",
+                        verbose_name="payment request",
+                    ),
+                ),
+                (
+                    "flow",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="approvals.approvalflow",
+                        verbose_name="copied from flow",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval chain',
-                'verbose_name_plural': 'approval chains',
-                'db_table': 'approval',
+                "verbose_name": "approval chain",
+                "verbose_name_plural": "approval chains",
+                "db_table": "approval",
             },
         ),
         migrations.CreateModel(
-            name='ApprovalFlowStep',
+            name="ApprovalFlowStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField(verbose_name='number')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('mode', models.CharField(choices=[('anyof', 'Any one of the approvers'), ('allof', 'All of the approvers')], default='anyof', max_length=8, verbose_name='mode')),
-                ('flow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='approvals.approvalflow', verbose_name='flow')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveSmallIntegerField(verbose_name="number")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("anyof", "Any one of the approvers"), ("allof", "All of the approvers")],
+                        default="anyof",
+                        max_length=8,
+                        verbose_name="mode",
+                    ),
+                ),
+                (
+                    "flow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="approvals.approvalflow",
+                        verbose_name="flow",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'flow step',
-                'verbose_name_plural': 'flow steps',
-                'db_table': 'approval_flow_steps',
-                'ordering': ['flow', 'number'],
+                "verbose_name": "flow step",
+                "verbose_name_plural": "flow steps",
+                "db_table": "approval_flow_steps",
+                "ordering": ["flow", "number"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalFlowStepUser',
+            name="ApprovalFlowStepUser",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='step_users', to='approvals.approvalflowstep', verbose_name='step')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='approver')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="step_users",
+                        to="approvals.approvalflowstep",
+                        verbose_name="step",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="approver",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'flow step approver',
-                'verbose_name_plural': 'flow step approvers',
-                'db_table': 'approval_flow_step_users',
-                'ordering': ['step', 'id'],
+                "verbose_name": "flow step approver",
+                "verbose_name_plural": "flow step approvers",
+                "db_table": "approval_flow_step_users",
+                "ordering": ["step", "id"],
             },
         ),
         migrations.AddField(
-            model_name='approvalflowstep',
-            name='approvers',
-            field=models.ManyToManyField(related_name='+', through='approvals.ApprovalFlowStepUser', to=settings.AUTH_USER_MODEL, verbose_name='approvers'),
+            model_name="approvalflowstep",
+            name="approvers",
+            field=models.ManyToManyField(
+                related_name="+",
+                through="approvals.ApprovalFlowStepUser",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="approvers",
+            ),
         ),
         migrations.CreateModel(
-            name='ApprovalStep',
+            name="ApprovalStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField(verbose_name='number')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('mode', models.CharField(choices=[('anyof', 'Any one of the approvers'), ('allof', 'All of the approvers')], default='anyof', max_length=8, verbose_name='mode')),
-                ('approval', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='approvals.approval', verbose_name='approval chain')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveSmallIntegerField(verbose_name="number")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("anyof", "Any one of the approvers"), ("allof", "All of the approvers")],
+                        default="anyof",
+                        max_length=8,
+                        verbose_name="mode",
+                    ),
+                ),
+                (
+                    "approval",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="approvals.approval",
+                        verbose_name="approval chain",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval step',
-                'verbose_name_plural': 'approval steps',
-                'db_table': 'approval_steps',
-                'ordering': ['approval', 'number'],
+                "verbose_name": "approval step",
+                "verbose_name_plural": "approval steps",
+                "db_table": "approval_steps",
+                "ordering": ["approval", "number"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalRecord',
+            name="ApprovalRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('approved_at', models.DateTimeField(auto_now_add=True, verbose_name='approved at')),
-                ('acted_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='approval_records', to=settings.AUTH_USER_MODEL, verbose_name='approved by')),
-                ('approval', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='records', to='approvals.approval', verbose_name='approval chain')),
-                ('approver', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='on behalf of')),
-                ('step', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='records', to='approvals.approvalstep', verbose_name='step')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("approved_at", models.DateTimeField(auto_now_add=True, verbose_name="approved at")),
+                (
+                    "acted_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="approval_records",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="approved by",
+                    ),
+                ),
+                (
+                    "approval",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="records",
+                        to="approvals.approval",
+                        verbose_name="approval chain",
+                    ),
+                ),
+                (
+                    "approver",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="on behalf of",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="records",
+                        to="approvals.approvalstep",
+                        verbose_name="step",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval record',
-                'verbose_name_plural': 'approval records',
-                'db_table': 'approval_records',
-                'ordering': ['step__number', 'approved_at', 'id'],
+                "verbose_name": "approval record",
+                "verbose_name_plural": "approval records",
+                "db_table": "approval_records",
+                "ordering": ["step__number", "approved_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalStepUser',
+            name="ApprovalStepUser",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='step_users', to='approvals.approvalstep', verbose_name='step')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='approval_step_assignments', to=settings.AUTH_USER_MODEL, verbose_name='approver')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="step_users",
+                        to="approvals.approvalstep",
+                        verbose_name="step",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="approval_step_assignments",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="approver",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'step approver',
-                'verbose_name_plural': 'step approvers',
-                'db_table': 'approval_step_users',
-                'ordering': ['step', 'id'],
+                "verbose_name": "step approver",
+                "verbose_name_plural": "step approvers",
+                "db_table": "approval_step_users",
+                "ordering": ["step", "id"],
             },
         ),
         migrations.AddField(
-            model_name='approvalstep',
-            name='approvers',
-            field=models.ManyToManyField(related_name='+', through='approvals.ApprovalStepUser', to=settings.AUTH_USER_MODEL, verbose_name='approvers'),
+            model_name="approvalstep",
+            name="approvers",
+            field=models.ManyToManyField(
+                related_name="+",
+                through="approvals.ApprovalStepUser",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="approvers",
+            ),
         ),
         migrations.CreateModel(
-            name='ApprovalDelegation',
+            name="ApprovalDelegation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start_date', models.DateField(verbose_name='from')),
-                ('end_date', models.DateField(verbose_name='until (inclusive)')),
-                ('note', models.CharField(blank=True, max_length=255, verbose_name='note')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('approver', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='delegations_given', to=settings.AUTH_USER_MODEL, verbose_name='approver')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('substitute', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='delegations_received', to=settings.AUTH_USER_MODEL, verbose_name='substitute')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start_date", models.DateField(verbose_name="from")),
+                ("end_date", models.DateField(verbose_name="until (inclusive)")),
+                ("note", models.CharField(blank=True, max_length=255, verbose_name="note")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "approver",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="delegations_given",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="approver",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "substitute",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="delegations_received",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="substitute",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval delegation',
-                'verbose_name_plural': 'approval delegations',
-                'db_table': 'approval_delegations',
-                'ordering': ['-start_date', 'id'],
-                'indexes': [models.Index(fields=['substitute', 'start_date', 'end_date'], name='approval_delegations_sub_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end_date__gte', models.F('start_date'))), name='approval_delegations_dates'), models.CheckConstraint(condition=models.Q(('approver', models.F('substitute')), _negated=True), name='approval_delegations_not_self')],
+                "verbose_name": "approval delegation",
+                "verbose_name_plural": "approval delegations",
+                "db_table": "approval_delegations",
+                "ordering": ["-start_date", "id"],
+                "indexes": [
+                    models.Index(fields=["substitute", "start_date", "end_date"], name="approval_delegations_sub_idx")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("end_date__gte", models.F("start_date"))), name="approval_delegations_dates"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("approver", models.F("substitute")), _negated=True),
+                        name="approval_delegations_not_self",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='approvalflowstepuser',
-            constraint=models.UniqueConstraint(fields=('step', 'user'), name='approval_flow_step_users_unique'),
+            model_name="approvalflowstepuser",
+            constraint=models.UniqueConstraint(fields=("step", "user"), name="approval_flow_step_users_unique"),
         ),
         migrations.AddConstraint(
-            model_name='approvalflowstep',
-            constraint=models.UniqueConstraint(fields=('flow', 'number'), name='approval_flow_steps_number_unique'),
+            model_name="approvalflowstep",
+            constraint=models.UniqueConstraint(fields=("flow", "number"), name="approval_flow_steps_number_unique"),
         ),
         migrations.AddConstraint(
-            model_name='approvalflowstep',
-            constraint=models.CheckConstraint(condition=models.Q(('number__gte', 1)), name='approval_flow_steps_number_positive'),
+            model_name="approvalflowstep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("number__gte", 1)), name="approval_flow_steps_number_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approvalflowstep',
-            constraint=models.CheckConstraint(condition=models.Q(('mode__in', ['anyof', 'allof'])), name='approval_flow_steps_mode_valid'),
+            model_name="approvalflowstep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("mode__in", ["anyof", "allof"])), name="approval_flow_steps_mode_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approvalrecord',
-            constraint=models.UniqueConstraint(fields=('step', 'approver'), name='approval_records_step_approver_unique'),
+            model_name="approvalrecord",
+            constraint=models.UniqueConstraint(
+                fields=("step", "approver"), name="approval_records_step_approver_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approvalrecord',
-            constraint=models.UniqueConstraint(fields=('step', 'acted_by'), name='approval_records_step_actor_unique'),
+            model_name="approvalrecord",
+            constraint=models.UniqueConstraint(fields=("step", "acted_by"), name="approval_records_step_actor_unique"),
         ),
         migrations.AddIndex(
-            model_name='approvalstepuser',
-            index=models.Index(fields=['user', 'step'], name='approval_step_users_user_idx'),
+            model_name="approvalstepuser",
+            index=models.Index(fields=["user", "step"], name="approval_step_users_user_idx"),
         ),
         migrations.AddConstraint(
-            model_name='approvalstepuser',
-            constraint=models.UniqueConstraint(fields=('step', 'user'), name='approval_step_users_unique'),
+            model_name="approvalstepuser",
+            constraint=models.UniqueConstraint(fields=("step", "user"), name="approval_step_users_unique"),
         ),
         migrations.AddConstraint(
-            model_name='approvalstep',
-            constraint=models.UniqueConstraint(fields=('approval', 'number'), name='approval_steps_number_unique'),
+            model_name="approvalstep",
+            constraint=models.UniqueConstraint(fields=("approval", "number"), name="approval_steps_number_unique"),
         ),
         migrations.AddConstraint(
-            model_name='approvalstep',
-            constraint=models.CheckConstraint(condition=models.Q(('number__gte', 1)), name='approval_steps_number_positive'),
+            model_name="approvalstep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("number__gte", 1)), name="approval_steps_number_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approvalstep',
-            constraint=models.CheckConstraint(condition=models.Q(('mode__in', ['anyof', 'allof'])), name='approval_steps_mode_valid'),
+            model_name="approvalstep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("mode__in", ["anyof", "allof"])), name="approval_steps_mode_valid"
+            ),
         ),
-        AuditTrigger('approval_flows'),
-        AuditTrigger('approval_flow_steps'),
-        AuditTrigger('approval_flow_step_users'),
-        AuditTrigger('approval'),
-        AuditTrigger('approval_steps'),
-        AuditTrigger('approval_step_users'),
-        AuditTrigger('approval_records'),
-        AuditTrigger('approval_delegations'),
+        AuditTrigger("approval_flows"),
+        AuditTrigger("approval_flow_steps"),
+        AuditTrigger("approval_flow_step_users"),
+        AuditTrigger("approval"),
+        AuditTrigger("approval_steps"),
+        AuditTrigger("approval_step_users"),
+        AuditTrigger("approval_records"),
+        AuditTrigger("approval_delegations"),
     ]

@@ -5,15 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('approvals', '0002_step_user_added_at'),
+        ("approvals", "0002_step_user_added_at"),
     ]
 
     operations = [
         migrations.AlterConstraint(
-            model_name='approvalflow',
-            name='approval_flows_active_ranges_disjoint',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('is_active', True), models.Q(('min_amount__isnull', False), ('max_amount__isnull', False), _connector='OR')), expressions=[(models.Func(models.F('min_amount'), models.F('max_amount'), models.Value('[)'), function='numrange'), '&&')], name='approval_flows_active_ranges_disjoint', violation_error_message='The amount range overlaps another active flow.'),
+            model_name="approvalflow",
+            name="approval_flows_active_ranges_disjoint",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                condition=models.Q(
+                    ("is_active", True),
+                    models.Q(("min_amount__isnull", False), ("max_amount__isnull", False), _connector="OR"),
+                ),
+                expressions=[
+                    (
+                        models.Func(
+                            models.F("min_amount"), models.F("max_amount"), models.Value("[)"), function="numrange"
+                        ),
+                        "&&",
+                    )
+                ],
+                name="approval_flows_active_ranges_disjoint",
+                violation_error_message="The amount range overlaps another active flow.",
+            ),
         ),
     ]

@@ -4,24 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('approvals', '0003_flow_range_message'),
+        ("approvals", "0003_flow_range_message"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='approval',
-            options={'permissions': [('customize_chain', 'Can give a payment request a custom approval chain')], 'verbose_name': 'approval chain', 'verbose_name_plural': 'approval chains'},
+            name="approval",
+            options={
+                "permissions": [("customize_chain", "Can give a payment request a custom approval chain")],
+                "verbose_name": "approval chain",
+                "verbose_name_plural": "approval chains",
+            },
         ),
         migrations.AddField(
-            model_name='approval',
-            name='is_custom',
-            field=models.BooleanField(db_default=False, default=False, verbose_name='custom chain'),
+            model_name="approval",
+            name="is_custom",
+            field=models.BooleanField(db_default=False, default=False, verbose_name="custom chain"),
         ),
         migrations.AddField(
-            model_name='approvalflowstepuser',
-            name='is_alternate',
-            field=models.BooleanField(db_default=False, default=False, verbose_name='alternate'),
+            model_name="approvalflowstepuser",
+            name="is_alternate",
+            field=models.BooleanField(db_default=False, default=False, verbose_name="alternate"),
         ),
     ]

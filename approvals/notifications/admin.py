@@ -20,13 +20,32 @@ from approvals.notifications.models import Notification, NotificationDelivery, N
 
 @admin.register(NotificationDelivery)
 class NotificationDeliveryAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
-    list_display = ["id", "channel", "status_badge", "recipient", "pr", "attempts", "next_attempt_at", "sent_at",
-                    "short_error"]
+    list_display = [
+        "id",
+        "channel",
+        "status_badge",
+        "recipient",
+        "pr",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "short_error",
+    ]
     list_filter = ["status", "channel"]
     search_fields = ["address", "notification__title", "last_error"]
     actions = ["retry_failed"]
-    readonly_fields = ["notification", "channel", "status", "address", "attempts", "last_error", "next_attempt_at",
-                       "sent_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "notification",
+        "channel",
+        "status",
+        "address",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "sent_at",
+        "created_at",
+        "updated_at",
+    ]
     fields = readonly_fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationDelivery]:
@@ -68,11 +87,17 @@ class NotificationDeliveryAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.
 
     @admin.action(description=_("Retry the selected failed deliveries"), permissions=["view"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[NotificationDelivery]) -> None:
-        done = self.call_service(request, services.deliveries_retry_failed,
-                                 ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        done = self.call_service(
+            request,
+            services.deliveries_retry_failed,
+            ids=list(queryset.values_list("pk", flat=True)),
+            actor=request.user,
+        )
         if done is not None:
-            messages.success(request, ngettext("%(n)d delivery will be retried.", "%(n)d deliveries will be retried.",
-                                               done) % {"n": done})
+            messages.success(
+                request,
+                ngettext("%(n)d delivery will be retried.", "%(n)d deliveries will be retried.", done) % {"n": done},
+            )
 
 
 @admin.register(Notification)
@@ -142,9 +167,13 @@ class NotificationPreferenceAdmin(ServiceCallMixin, admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: NotificationPreference, form: Any, change: bool) -> None:
-        saved = self.call_service(request, services.notification_preference_update, user=request.user,
-                                  in_app=form.cleaned_data.get("in_app", True),
-                                  email=form.cleaned_data.get("email", False))
+        saved = self.call_service(
+            request,
+            services.notification_preference_update,
+            user=request.user,
+            in_app=form.cleaned_data.get("in_app", True),
+            email=form.cleaned_data.get("email", False),
+        )
         obj.user = request.user
         if saved is not None:
             obj.pk, obj.in_app, obj.email, obj.updated_at = saved.pk, saved.in_app, saved.email, saved.updated_at

@@ -28,19 +28,29 @@ def pr_admin_url(pr_id: int) -> str:
     return settings.ADMIN_BASE_URL.rstrip("/") + path
 
 
-def email_message(notification: Notification, *, address: str, delivery_id: int | None = None,
-                  connection: Any = None) -> EmailMultiAlternatives:
+def email_message(
+    notification: Notification, *, address: str, delivery_id: int | None = None, connection: Any = None
+) -> EmailMultiAlternatives:
     """Plain-text and HTML bodies with a link to the PR in the admin."""
-    context = {"notification": notification, "recipient": notification.recipient,
-               "url": pr_admin_url(notification.pr_id)}
+    context = {
+        "notification": notification,
+        "recipient": notification.recipient,
+        "url": pr_admin_url(notification.pr_id),
+    }
     with translation.override(recipient_language(notification.recipient)):
         text = render_to_string("notifications/email.txt", context)
         html = render_to_string("notifications/email.html", context)
     headers = {"X-Acountee-Notification": str(notification.pk)}
     if delivery_id is not None:
         headers["X-Acountee-Delivery"] = str(delivery_id)
-    message = EmailMultiAlternatives(subject=notification.title, body=text, from_email=settings.DEFAULT_FROM_EMAIL,
-                                     to=[address], headers=headers, connection=connection)
+    message = EmailMultiAlternatives(
+        subject=notification.title,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[address],
+        headers=headers,
+        connection=connection,
+    )
     message.attach_alternative(html, "text/html")
     return message
 

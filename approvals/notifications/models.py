@@ -50,13 +50,21 @@ class Notification(models.Model):
     content of an e-mail. `on_behalf_of` is set when the person is told as the substitute
     of an absent approver."""
 
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE,
-                                  related_name="notifications")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications"
+    )
     kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
-    pr = models.ForeignKey("payments.PaymentRequest", verbose_name=_("payment request"), on_delete=models.CASCADE,
-                           related_name="+")
-    on_behalf_of = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("as substitute of"), null=True,
-                                     blank=True, on_delete=models.SET_NULL, related_name="+")
+    pr = models.ForeignKey(
+        "payments.PaymentRequest", verbose_name=_("payment request"), on_delete=models.CASCADE, related_name="+"
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("as substitute of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     title = models.CharField(_("title"), max_length=255)
     body = models.TextField(_("body"), blank=True)
     in_app = models.BooleanField(_("shown in the app"), default=True)
@@ -70,14 +78,19 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=[k.value for k in NotificationKind]),
-                                   name="notifications_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in NotificationKind]), name="notifications_kind_valid"
+            ),
         ]
         indexes = [
-            models.Index(fields=["recipient", "-created_at"], name="notifications_inbox_idx",
-                         condition=Q(in_app=True, dismissed_at__isnull=True)),
-            models.Index(fields=["recipient", "pr"], name="notifications_unread_pr_idx",
-                         condition=Q(read_at__isnull=True)),
+            models.Index(
+                fields=["recipient", "-created_at"],
+                name="notifications_inbox_idx",
+                condition=Q(in_app=True, dismissed_at__isnull=True),
+            ),
+            models.Index(
+                fields=["recipient", "pr"], name="notifications_unread_pr_idx", condition=Q(read_at__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,8 +106,9 @@ class NotificationDelivery(models.Model):
     (`pending`, or `failed` with `next_attempt_at` set) and what happened (`sent`, or the last
     error). Claimed with SELECT … FOR UPDATE SKIP LOCKED, so workers never share a row."""
 
-    notification = models.ForeignKey(Notification, verbose_name=_("notification"), on_delete=models.CASCADE,
-                                     related_name="deliveries")
+    notification = models.ForeignKey(
+        Notification, verbose_name=_("notification"), on_delete=models.CASCADE, related_name="deliveries"
+    )
     channel = models.CharField(_("channel"), max_length=16, choices=NotificationChannel.choices)
     status = models.CharField(_("status"), max_length=16, choices=DeliveryStatus.choices, default=D.PENDING)
     address = models.CharField(_("address"), max_length=254, blank=True)
@@ -112,17 +126,25 @@ class NotificationDelivery(models.Model):
         verbose_name_plural = _("notification deliveries")
         constraints = [
             models.UniqueConstraint(fields=["notification", "channel"], name="notification_deliveries_unique"),
-            models.CheckConstraint(condition=Q(status__in=[s.value for s in DeliveryStatus]),
-                                   name="notification_deliveries_status_valid"),
-            models.CheckConstraint(condition=Q(channel__in=[c.value for c in NotificationChannel]),
-                                   name="notification_deliveries_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in DeliveryStatus]), name="notification_deliveries_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=[c.value for c in NotificationChannel]),
+                name="notification_deliveries_channel_valid",
+            ),
             # sent rows are finished: nothing left to attempt.
-            models.CheckConstraint(condition=~Q(status=D.SENT) | Q(next_attempt_at__isnull=True, sent_at__isnull=False),
-                                   name="notification_deliveries_sent_final"),
+            models.CheckConstraint(
+                condition=~Q(status=D.SENT) | Q(next_attempt_at__isnull=True, sent_at__isnull=False),
+                name="notification_deliveries_sent_final",
+            ),
         ]
         indexes = [
-            models.Index(fields=["next_attempt_at", "id"], name="notif_deliveries_due_idx",
-                         condition=Q(status__in=[D.PENDING, D.FAILED], next_attempt_at__isnull=False)),
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="notif_deliveries_due_idx",
+                condition=Q(status__in=[D.PENDING, D.FAILED], next_attempt_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -133,8 +155,12 @@ class NotificationPreference(models.Model):
     """Which channels a person wants. No row means the default: in-app only (e-mail is
     opt-in, because a mailbox full of approval noise gets ignored)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
-                                related_name="notification_preference")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+    )
     in_app = models.BooleanField(_("in the app"), default=True)
     email = models.BooleanField(_("by e-mail"), default=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

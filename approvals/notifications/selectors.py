@@ -21,8 +21,9 @@ def notification_inbox(*, user: Any, unread: bool | None = None) -> QuerySet[Not
 
 
 def notification_unread_count(*, user: Any) -> int:
-    return Notification.objects.filter(recipient=user, in_app=True, dismissed_at__isnull=True,
-                                       read_at__isnull=True).count()
+    return Notification.objects.filter(
+        recipient=user, in_app=True, dismissed_at__isnull=True, read_at__isnull=True
+    ).count()
 
 
 def notification_preference_get(*, user: Any) -> NotificationPreference:
@@ -32,6 +33,6 @@ def notification_preference_get(*, user: Any) -> NotificationPreference:
 
 def delivery_log() -> QuerySet[NotificationDelivery]:
     """Every delivery with its notification and recipient (owners' view), newest first."""
-    return (NotificationDelivery.objects
-            .select_related("notification", "notification__recipient", "notification__pr")
-            .order_by("-id"))
+    return NotificationDelivery.objects.select_related(
+        "notification", "notification__recipient", "notification__pr"
+    ).order_by("-id")

@@ -125,17 +125,19 @@ def _step_recipients(events: list[Event]) -> dict[int, list[Recipient]]:
 
     preparers = preparer_ids(list({e.pr.pk for e in steps.values()}))
     approvers: dict[int, list[int]] = {}
-    for step_id, user_id in (ApprovalStepUser.objects.filter(step_id__in=list(steps)).order_by("id")
-                             .values_list("step_id", "user_id")):
+    for step_id, user_id in (
+        ApprovalStepUser.objects.filter(step_id__in=list(steps)).order_by("id").values_list("step_id", "user_id")
+    ):
         if settings.ALLOW_SELF_APPROVAL or user_id not in preparers.get(steps[step_id].pr.pk, ()):
             approvers.setdefault(step_id, []).append(user_id)
     today = timezone.localdate()
     substitutes: dict[int, list[int]] = {}
     all_approvers = {pk for ids in approvers.values() for pk in ids}
-    for approver_id, substitute_id in (ApprovalDelegation.objects
-                                       .filter(approver_id__in=all_approvers, start_date__lte=today,
-                                               end_date__gte=today)
-                                       .order_by("id").values_list("approver_id", "substitute_id")):
+    for approver_id, substitute_id in (
+        ApprovalDelegation.objects.filter(approver_id__in=all_approvers, start_date__lte=today, end_date__gte=today)
+        .order_by("id")
+        .values_list("approver_id", "substitute_id")
+    ):
         substitutes.setdefault(approver_id, []).append(substitute_id)
     out: dict[int, list[Recipient]] = {}
     for step_id, ids in approvers.items():
@@ -186,20 +188,33 @@ def _write(events: list[Event]) -> list[Notification]:
                 title, body = text_for(event, language)
                 if recipient.on_behalf_of_id:
                     body = f"{body}\n{_substitute_note(by_id.get(recipient.on_behalf_of_id))}"
-            notification = Notification(recipient=user, kind=event.kind, pr=event.pr,
-                                        on_behalf_of_id=recipient.on_behalf_of_id, title=title[:255],
-                                        body=body, in_app=in_app)
+            notification = Notification(
+                recipient=user,
+                kind=event.kind,
+                pr=event.pr,
+                on_behalf_of_id=recipient.on_behalf_of_id,
+                title=title[:255],
+                body=body,
+                in_app=in_app,
+            )
             notifications.append(notification)
             if email:
                 emails.append((notification, user))
     Notification.objects.bulk_create(notifications)
     if emails:
         now = timezone.now()
-        NotificationDelivery.objects.bulk_create([
-            NotificationDelivery(notification=n, channel=NotificationChannel.EMAIL, status=D.PENDING,
-                                 address=user.email, next_attempt_at=now)
-            for n, user in emails
-        ])
+        NotificationDelivery.objects.bulk_create(
+            [
+                NotificationDelivery(
+                    notification=n,
+                    channel=NotificationChannel.EMAIL,
+                    status=D.PENDING,
+                    address=user.email,
+                    next_attempt_at=now,
+                )
+                for n, user in emails
+            ]
+        )
         with connection.cursor() as cursor:  # wakes listening workers at commit; dropped on rollback
             cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
     return notifications
@@ -215,12 +230,20 @@ def _payee_lines(pr: PaymentRequest) -> list[str]:
     was never paid before, and sees the supplier's previous account beside the new one."""
     lines = []
     if pr.payee_is_new:
-        lines.append(_("Warning: new payee account %(account)s (%(holder)s), never paid before for this supplier.")
-                     % {"account": pr.payee_bank_account, "holder": pr.payee_account_name})
+        lines.append(
+            _("Warning: new payee account %(account)s (%(holder)s), never paid before for this supplier.")
+            % {"account": pr.payee_bank_account, "holder": pr.payee_account_name}
+        )
     if pr.previous_bank_account:
-        lines.append(_("Bank account changed: %(old)s (%(old_bank)s) → %(new)s (%(new_bank)s).")
-                     % {"old": pr.previous_bank_account, "old_bank": pr.previous_bank_name or "?",
-                        "new": pr.payee_bank_account, "new_bank": pr.payee_bank_name or "?"})
+        lines.append(
+            _("Bank account changed: %(old)s (%(old_bank)s) → %(new)s (%(new_bank)s).")
+            % {
+                "old": pr.previous_bank_account,
+                "old_bank": pr.previous_bank_name or "?",
+                "new": pr.payee_bank_account,
+                "new_bank": pr.payee_bank_name or "?",
+            }
+        )
     return lines
 
 
@@ -234,7 +257,9 @@ def _awaiting(kind: str, pr: PaymentRequest, step: ApprovalStep) -> Event:
             title = _("Payment request #%(id)s awaits your approval") % {"id": pr.pk}
         else:
             title = _("Payment request #%(id)s reached step %(number)s and awaits your approval") % {
-                "id": pr.pk, "number": step.number}
+                "id": pr.pk,
+                "number": step.number,
+            }
         step_line = _("Step %(number)s: %(name)s") % {"number": step.number, "name": step.name}
         return title, "\n".join([_pr_line(pr), step_line, *_payee_lines(pr)])
 
@@ -253,14 +278,30 @@ def notify_step_advanced(*, pr: PaymentRequest, step: ApprovalStep) -> None:
 
 def notify_pr_approved(*, pr: PaymentRequest) -> None:
     """The last step was satisfied: the maker is told."""
-    _emit(Event(K.APPROVED, pr, lambda: (_("Payment request #%(id)s is approved") % {"id": pr.pk},
-                                         "\n".join([_pr_line(pr), _("It can now be paid.")]))))
+    _emit(
+        Event(
+            K.APPROVED,
+            pr,
+            lambda: (
+                _("Payment request #%(id)s is approved") % {"id": pr.pk},
+                "\n".join([_pr_line(pr), _("It can now be paid.")]),
+            ),
+        )
+    )
 
 
 def notify_pr_rejected(*, pr: PaymentRequest, reason: str) -> None:
     """An approver rejected the PR back to draft: the maker is told why."""
-    _emit(Event(K.REJECTED, pr, lambda: (_("Payment request #%(id)s was rejected") % {"id": pr.pk},
-                                         "\n".join([_pr_line(pr), _("Reason: %(reason)s") % {"reason": reason}]))))
+    _emit(
+        Event(
+            K.REJECTED,
+            pr,
+            lambda: (
+                _("Payment request #%(id)s was rejected") % {"id": pr.pk},
+                "\n".join([_pr_line(pr), _("Reason: %(reason)s") % {"reason": reason}]),
+            ),
+        )
+    )
 
 
 def notify_pr_completed(*, pr: PaymentRequest) -> None:
@@ -277,8 +318,11 @@ def notify_pr_completed(*, pr: PaymentRequest) -> None:
 
 # --- inbox ---------------------------------------------------------------------------------------------
 def _own(notification_id: int, user: User) -> Notification:
-    notification = (Notification.objects.select_for_update()
-                    .filter(pk=notification_id, recipient=user, in_app=True, dismissed_at__isnull=True).first())
+    notification = (
+        Notification.objects.select_for_update()
+        .filter(pk=notification_id, recipient=user, in_app=True, dismissed_at__isnull=True)
+        .first()
+    )
     if notification is None:
         raise NotFoundError(_("Notification not found."), code="NOTIFICATION_NOT_FOUND")
     return notification
@@ -307,8 +351,7 @@ def notification_dismiss(*, notification_id: int, user: User) -> Notification:
 
 def notifications_mark_all_read(*, user: User) -> int:
     """Mark every unread notification of the user read; returns how many changed."""
-    return Notification.objects.filter(recipient=user, in_app=True, read_at__isnull=True).update(
-        read_at=timezone.now())
+    return Notification.objects.filter(recipient=user, in_app=True, read_at__isnull=True).update(read_at=timezone.now())
 
 
 def notifications_mark_read_for_pr(*, user: Any, pr_id: int) -> int:
@@ -323,8 +366,9 @@ def notifications_mark_read_for_pr(*, user: Any, pr_id: int) -> int:
     return unread.update(read_at=timezone.now())
 
 
-def notification_preference_update(*, user: User, in_app: bool | None = None,
-                                   email: bool | None = None) -> NotificationPreference:
+def notification_preference_update(
+    *, user: User, in_app: bool | None = None, email: bool | None = None
+) -> NotificationPreference:
     """Change the user's own channels; unspecified channels keep their value."""
     with transaction.atomic():
         pref, _created = NotificationPreference.objects.select_for_update().get_or_create(user=user)
@@ -357,13 +401,21 @@ def delivery_retry(*, delivery: NotificationDelivery, actor: User) -> Notificati
         if locked is None:
             raise NotFoundError(_("Delivery not found."), code="DELIVERY_NOT_FOUND")
         if locked.status not in DELIVERY_TRANSITIONS["retry"]:
-            raise InvalidState(_("Only failed deliveries can be retried."), code="DELIVERY_NOT_FAILED",
-                               details={"status": locked.status})
+            raise InvalidState(
+                _("Only failed deliveries can be retried."),
+                code="DELIVERY_NOT_FAILED",
+                details={"status": locked.status},
+            )
         locked.status = DELIVERY_TRANSITIONS["retry"][locked.status]
         locked.next_attempt_at = timezone.now()
         locked.save(update_fields=["status", "next_attempt_at", "updated_at"])
-        audit_log(action="retry_delivery", table="notification_deliveries", record_id=locked.pk, actor=actor,
-                  metadata={"attempts": locked.attempts, "last_error": locked.last_error[:200]})
+        audit_log(
+            action="retry_delivery",
+            table="notification_deliveries",
+            record_id=locked.pk,
+            actor=actor,
+            metadata={"attempts": locked.attempts, "last_error": locked.last_error[:200]},
+        )
     return locked
 
 
@@ -398,10 +450,13 @@ class DispatchResult:
 
 
 def _claim(now: datetime) -> NotificationDelivery | None:
-    return (NotificationDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("notification__recipient")
-            .filter(status__in=[D.PENDING, D.FAILED], next_attempt_at__isnull=False, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id").first())
+    return (
+        NotificationDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("notification__recipient")
+        .filter(status__in=[D.PENDING, D.FAILED], next_attempt_at__isnull=False, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .first()
+    )
 
 
 class PermanentFailure(Exception):
@@ -413,12 +468,12 @@ def _deliver(delivery: NotificationDelivery, connection: Any) -> None:
     if not recipient.is_active or not recipient.email:
         raise PermanentFailure("the recipient is inactive or has no e-mail address")
     delivery.address = recipient.email
-    channels.send_email(delivery.notification, address=recipient.email, delivery_id=delivery.pk,
-                        connection=connection)
+    channels.send_email(delivery.notification, address=recipient.email, delivery_id=delivery.pk, connection=connection)
 
 
-def deliveries_dispatch(*, now: datetime | None = None, limit: int | None = None,
-                        connection: Any = None) -> DispatchResult:
+def deliveries_dispatch(
+    *, now: datetime | None = None, limit: int | None = None, connection: Any = None
+) -> DispatchResult:
     """One pass of the worker: deliver every due delivery (at most `limit`), one per short
     transaction holding only that row's lock. Channel failures are recorded, never raised."""
     result = DispatchResult()
@@ -437,12 +492,14 @@ def deliveries_dispatch(*, now: datetime | None = None, limit: int | None = None
                 except Exception as exc:
                     _close_quietly(connection)
                     error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
-                    logger.warning("notifications: delivery %s failed (attempt %s): %s",
-                                   delivery.pk, delivery.attempts, error)
+                    logger.warning(
+                        "notifications: delivery %s failed (attempt %s): %s", delivery.pk, delivery.attempts, error
+                    )
                     delivery.status = DELIVERY_TRANSITIONS["fail"][delivery.status]
                     delivery.last_error = error
-                    retry = (delivery.attempts < settings.NOTIFICATION_MAX_ATTEMPTS
-                             and not isinstance(exc, PermanentFailure))
+                    retry = delivery.attempts < settings.NOTIFICATION_MAX_ATTEMPTS and not isinstance(
+                        exc, PermanentFailure
+                    )
                     delivery.next_attempt_at = at + retry_delay(delivery.attempts) if retry else None
                     result.failed.append(delivery.pk)
                 else:
@@ -450,8 +507,17 @@ def deliveries_dispatch(*, now: datetime | None = None, limit: int | None = None
                     delivery.sent_at = timezone.now()
                     delivery.next_attempt_at = None
                     result.sent.append(delivery.pk)
-                delivery.save(update_fields=["status", "attempts", "last_error", "next_attempt_at", "sent_at",
-                                             "address", "updated_at"])
+                delivery.save(
+                    update_fields=[
+                        "status",
+                        "attempts",
+                        "last_error",
+                        "next_attempt_at",
+                        "sent_at",
+                        "address",
+                        "updated_at",
+                    ]
+                )
     finally:
         if own_connection:
             _close_quietly(connection)
@@ -465,8 +531,13 @@ def _close_quietly(connection: Any) -> None:
         logger.debug("notifications: closing the mail connection failed", exc_info=True)
 
 
-def worker_run(*, stop: threading.Event, poll_seconds: float, limit: int = 100,
-               on_pass: Callable[[DispatchResult], Any] | None = None) -> None:
+def worker_run(
+    *,
+    stop: threading.Event,
+    poll_seconds: float,
+    limit: int = 100,
+    on_pass: Callable[[DispatchResult], Any] | None = None,
+) -> None:
     """The worker loop: deliver what is due, then wait for a wake-up (NOTIFY at the commit of
     an outbox write) or `poll_seconds` (retries that fall due, missed wake-ups), until `stop`.
     A database outage is logged and waited out."""

@@ -48,10 +48,15 @@ class ReportAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if not can_view_reports(request.user):
             raise PermissionDenied
-        reports = [{"spec": spec, "url": reverse("admin:reports_report_detail", args=[spec.key])}
-                   for spec in registry.REPORTS.values()]
-        return TemplateResponse(request, "reports/admin/list.html",
-                                {**self._context(request, self.model._meta.verbose_name_plural), "reports": reports})
+        reports = [
+            {"spec": spec, "url": reverse("admin:reports_report_detail", args=[spec.key])}
+            for spec in registry.REPORTS.values()
+        ]
+        return TemplateResponse(
+            request,
+            "reports/admin/list.html",
+            {**self._context(request, self.model._meta.verbose_name_plural), "reports": reports},
+        )
 
     def report_view(self, request: HttpRequest, key: str) -> HttpResponse:
         if not can_view_reports(request.user):
@@ -79,15 +84,27 @@ class ReportAdmin(admin.ModelAdmin):
         query.pop("format", None)
         tables = []
         if result is not None:
-            for table in (result.sections.values() if result.sections else [result]):
-                tables.append({"title": table.title, "columns": [label for _k, label in table.columns],
-                               "rows": [[row.get(k) for k, _l in table.columns] for row in table.rows]})
-        return TemplateResponse(request, "reports/admin/report.html", {
-            **self._context(request, spec.title), "spec": spec, "result": result, "tables": tables,
-            "chart": chart_for(result) if result is not None else "",
-            "query": query.urlencode(),
-            "param_names": [(name, hint, request.GET.get(name, "")) for name, hint in _param_names(key)],
-        })
+            for table in result.sections.values() if result.sections else [result]:
+                tables.append(
+                    {
+                        "title": table.title,
+                        "columns": [label for _k, label in table.columns],
+                        "rows": [[row.get(k) for k, _l in table.columns] for row in table.rows],
+                    }
+                )
+        return TemplateResponse(
+            request,
+            "reports/admin/report.html",
+            {
+                **self._context(request, spec.title),
+                "spec": spec,
+                "result": result,
+                "tables": tables,
+                "chart": chart_for(result) if result is not None else "",
+                "query": query.urlencode(),
+                "param_names": [(name, hint, request.GET.get(name, "")) for name, hint in _param_names(key)],
+            },
+        )
 
 
 def _param_names(key: str) -> list[tuple[str, str]]:

@@ -25,8 +25,9 @@ def _fmt(value: Any) -> str:
     return f"{value.quantize(Decimal('0.01')).normalize():f}"
 
 
-def stacked_bars(*, categories: Sequence[str], series: Sequence[tuple[str, Sequence[Any]]],
-                 title: str = "") -> SafeString:
+def stacked_bars(
+    *, categories: Sequence[str], series: Sequence[tuple[str, Sequence[Any]]], title: str = ""
+) -> SafeString:
     """One bar per category, one stacked segment per series (a single series is a plain bar chart)."""
     n = max(len(categories), 1)
     totals = [sum((Decimal(str(s[1][i] or 0)) for s in series), Decimal(0)) for i in range(len(categories))]
@@ -57,14 +58,18 @@ def stacked_bars(*, categories: Sequence[str], series: Sequence[tuple[str, Seque
             )
         cx = x + bar / 2
         ly = TOP + BAR_AREA_HEIGHT + 12
-        parts.append(f'<text x="{cx:.1f}" y="{ly}" text-anchor="end" transform="rotate(-35 {cx:.1f} {ly})">'
-                     f"{escape(category[:28])}</text>")
+        parts.append(
+            f'<text x="{cx:.1f}" y="{ly}" text-anchor="end" transform="rotate(-35 {cx:.1f} {ly})">'
+            f"{escape(category[:28])}</text>"
+        )
     legend_y = TOP + BAR_AREA_HEIGHT + BOTTOM
     if len(series) > 1:
         for j, (label, _values) in enumerate(series):
             lx, ly = LEFT + (j % 4) * 170, legend_y + 20 * (j // 4)
-            parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
-                         f'<text x="{lx + 14}" y="{ly}">{escape(label)}</text>')
+            parts.append(
+                f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
+                f'<text x="{lx + 14}" y="{ly}">{escape(label)}</text>'
+            )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated label is escaped above
 
@@ -80,18 +85,23 @@ def chart_for(report: Any) -> SafeString:
         series = [(str(label), [amounts.get((m, key), 0) for m in months]) for key, label in q.PAYABLE_STATUSES]
         return stacked_bars(categories=months, series=series, title=str(report.title))
     if report.key == "payables-by-supplier":
-        return stacked_bars(categories=[r["name"] or r["tax_code"] for r in rows],
-                            series=[(str(_("Unpaid")), [r["outstanding"] for r in rows]),
-                                    (str(_("Paid")), [r["paid"] for r in rows])], title=str(report.title))
+        return stacked_bars(
+            categories=[r["name"] or r["tax_code"] for r in rows],
+            series=[(str(_("Unpaid")), [r["outstanding"] for r in rows]), (str(_("Paid")), [r["paid"] for r in rows])],
+            title=str(report.title),
+        )
     if report.key == "aging":
         buckets = [str(label) for _k, label in q.AGING_BUCKETS]
         amounts = {(r["bucket"], r["kind"]): r["amount"] for r in rows}
-        series = [(str(label), [amounts.get((b, kind), 0) for b, _l in q.AGING_BUCKETS])
-                  for kind, label in q.AGING_KINDS]
+        series = [
+            (str(label), [amounts.get((b, kind), 0) for b, _l in q.AGING_BUCKETS]) for kind, label in q.AGING_KINDS
+        ]
         return stacked_bars(categories=buckets, series=series, title=str(report.title))
     if report.key == "approval-cycle-time":
         flows = report.sections["per_flow"].rows
-        return stacked_bars(categories=[r["flow"] for r in flows],
-                            series=[(str(_("Median (hours)")), [r["median_hours"] for r in flows])],
-                            title=str(report.title))
+        return stacked_bars(
+            categories=[r["flow"] for r in flows],
+            series=[(str(_("Median (hours)")), [r["median_hours"] for r in flows])],
+            title=str(report.title),
+        )
     return mark_safe("")

@@ -14,6 +14,8 @@ def seed_reports(log: Callable[[str], Any]) -> None:
 
     summary = queries.home_summary(today=today())
     cycle = queries.approval_cycle_time()
-    log(f"reports: {summary['total_count']} payables this month ({summary['total_amount']} VND), "
+    log(
+        f"reports: {summary['total_count']} payables this month ({summary['total_amount']} VND), "
         f"{len(summary['oldest_pending'])} oldest pending shown, {len(cycle.sections['per_flow'].rows)} flows timed "
-        "- see /admin/reports/report/ and /api/reports/…")
+        "- see /admin/reports/report/ and /api/reports/…"
+    )

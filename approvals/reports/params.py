@@ -47,15 +47,19 @@ class MonthRange:
 
 
 def _fail(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(_("The report parameters are not valid."), code="INVALID_REPORT_PARAMETER",
-                            details={field: [message]})
+    return ValidationFailed(
+        _("The report parameters are not valid."), code="INVALID_REPORT_PARAMETER", details={field: [message]}
+    )
 
 
 def _reject_unknown(params: Any, known: set[str]) -> None:
     unknown = sorted(set(params.keys()) - known - TRANSPORT)
     if unknown:
-        raise ValidationFailed(_("The report parameters are not valid."), code="INVALID_REPORT_PARAMETER",
-                               details={name: [_("Unknown parameter.")] for name in unknown})
+        raise ValidationFailed(
+            _("The report parameters are not valid."),
+            code="INVALID_REPORT_PARAMETER",
+            details={name: [_("Unknown parameter.")] for name in unknown},
+        )
 
 
 def _one(params: Any, name: str) -> str | None:

@@ -133,9 +133,15 @@ def _prs_without_invoices() -> Any:
 
 def _requested_at_subquery(pr_ref: str) -> Subquery:
     """The latest `request_approval` audit entry of the PR named by `pr_ref` (an OuterRef path)."""
-    entries = AuditEntry.objects.filter(
-        action="request_approval", table_name="pr", record_id=Cast(OuterRef(pr_ref), CharField()),
-    ).order_by("-occurred_at").values("occurred_at")[:1]
+    entries = (
+        AuditEntry.objects.filter(
+            action="request_approval",
+            table_name="pr",
+            record_id=Cast(OuterRef(pr_ref), CharField()),
+        )
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
     return Subquery(entries)
 
 
@@ -175,12 +181,25 @@ def payables_by_month(*, first: date, end_exclusive: date, months: list[date]) -
     for month in months:
         for key, label in PAYABLE_STATUSES:
             count, amount = cells.get((month, key), (0, ZERO))
-            rows.append({"month": month.strftime("%Y-%m"), "status": key, "status_label": str(label),
-                         "count": count, "amount": _money(amount)})
+            rows.append(
+                {
+                    "month": month.strftime("%Y-%m"),
+                    "status": key,
+                    "status_label": str(label),
+                    "count": count,
+                    "amount": _money(amount),
+                }
+            )
     return ReportResult(
-        key="payables-by-month", title=_("Payables by month and status"),
-        columns=[("month", _("Month")), ("status", _("Status")), ("status_label", _("Status name")),
-                 ("count", _("Count")), ("amount", _("Amount (VND)"))],
+        key="payables-by-month",
+        title=_("Payables by month and status"),
+        columns=[
+            ("month", _("Month")),
+            ("status", _("Status")),
+            ("status_label", _("Status name")),
+            ("count", _("Count")),
+            ("amount", _("Amount (VND)")),
+        ],
         rows=rows,
         params={"from": first.strftime("%Y-%m"), "to": months[-1].strftime("%Y-%m")},
     )
@@ -213,24 +232,47 @@ def payables_by_supplier(*, date_from: date | None, date_to: date | None, top: i
     )
     # The names in a second query on the few codes chosen (the seller's latest spelling wins ties by
     # MAX): the ranking itself then reads only the narrow covering index of invoices.
-    names = dict(
-        Invoice.objects.filter(seller_tax_code__in=[r["seller_tax_code"] for r in rows])
-        .values("seller_tax_code").annotate(name=Max("seller_name")).values_list("seller_tax_code", "name")
-        .order_by()
-    ) if rows else {}
-    out = [{
-        "tax_code": r["seller_tax_code"], "name": names.get(r["seller_tax_code"], ""), "count": r["count"],
-        "outstanding_count": r["outstanding_count"], "outstanding": _money(r["outstanding"]),
-        "paid": _money(r["paid"]), "total": _money(r["total"]),
-    } for r in rows]
+    names = (
+        dict(
+            Invoice.objects.filter(seller_tax_code__in=[r["seller_tax_code"] for r in rows])
+            .values("seller_tax_code")
+            .annotate(name=Max("seller_name"))
+            .values_list("seller_tax_code", "name")
+            .order_by()
+        )
+        if rows
+        else {}
+    )
+    out = [
+        {
+            "tax_code": r["seller_tax_code"],
+            "name": names.get(r["seller_tax_code"], ""),
+            "count": r["count"],
+            "outstanding_count": r["outstanding_count"],
+            "outstanding": _money(r["outstanding"]),
+            "paid": _money(r["paid"]),
+            "total": _money(r["total"]),
+        }
+        for r in rows
+    ]
     return ReportResult(
-        key="payables-by-supplier", title=_("Payables by supplier"),
-        columns=[("tax_code", _("Tax code")), ("name", _("Supplier")), ("count", _("Invoices")),
-                 ("outstanding_count", _("Unpaid invoices")), ("outstanding", _("Unpaid (VND)")),
-                 ("paid", _("Paid (VND)")), ("total", _("Total (VND)"))],
+        key="payables-by-supplier",
+        title=_("Payables by supplier"),
+        columns=[
+            ("tax_code", _("Tax code")),
+            ("name", _("Supplier")),
+            ("count", _("Invoices")),
+            ("outstanding_count", _("Unpaid invoices")),
+            ("outstanding", _("Unpaid (VND)")),
+            ("paid", _("Paid (VND)")),
+            ("total", _("Total (VND)")),
+        ],
         rows=out,
-        params={"from": date_from.isoformat() if date_from else None,
-                "to": date_to.isoformat() if date_to else None, "top": top},
+        params={
+            "from": date_from.isoformat() if date_from else None,
+            "to": date_to.isoformat() if date_to else None,
+            "top": top,
+        },
     )
 
 
@@ -254,24 +296,39 @@ def aging(*, as_of: date) -> ReportResult:
     # counts and sums each bucket with FILTER. The approval-date fallback is a correlated subquery
     # that COALESCE evaluates only for PRs without invoices.
     approved_on = Subquery(
-        ApprovalRecord.objects.filter(approval__pr=OuterRef("pk")).order_by("-approved_at")
-        .annotate(day=TruncDate("approved_at", tzinfo=LOCAL_TZ)).values("day")[:1],
+        ApprovalRecord.objects.filter(approval__pr=OuterRef("pk"))
+        .order_by("-approved_at")
+        .annotate(day=TruncDate("approved_at", tzinfo=LOCAL_TZ))
+        .values("day")[:1],
         output_field=DateField(),
     )
     per_pr = (
         PaymentRequest.objects.filter(status=S.APPROVED)
         .annotate(oldest_invoice=Min("invoice_links__invoice__issue_date"))
-        .annotate(bucket=AgeBucket(DaysBetween(Value(as_of, output_field=DateField()),
-                                               Coalesce("oldest_invoice", approved_on, output_field=DateField()))))
+        .annotate(
+            bucket=AgeBucket(
+                DaysBetween(
+                    Value(as_of, output_field=DateField()),
+                    Coalesce("oldest_invoice", approved_on, output_field=DateField()),
+                )
+            )
+        )
     )
-    totals = per_pr.aggregate(**{
-        name: aggregate
+    totals = per_pr.aggregate(
+        **{
+            name: aggregate
+            for i in range(len(BUCKET_KEYS))
+            for name, aggregate in (
+                (f"count_{i}", Count("id", filter=Q(bucket=i))),
+                (f"amount_{i}", Sum("amount", filter=Q(bucket=i), output_field=MONEY)),
+            )
+        }
+    )
+    pr_rows = [
+        {"bucket": i, "count": totals[f"count_{i}"], "amount": totals[f"amount_{i}"]}
         for i in range(len(BUCKET_KEYS))
-        for name, aggregate in ((f"count_{i}", Count("id", filter=Q(bucket=i))),
-                                (f"amount_{i}", Sum("amount", filter=Q(bucket=i), output_field=MONEY)))
-    })
-    pr_rows = [{"bucket": i, "count": totals[f"count_{i}"], "amount": totals[f"amount_{i}"]}
-               for i in range(len(BUCKET_KEYS)) if totals[f"count_{i}"]]
+        if totals[f"count_{i}"]
+    ]
     cells: dict[tuple[str, str], tuple[int, Decimal]] = {}
     for kind, source in (("invoice", invoice_rows), ("pr", pr_rows)):
         for row in source:
@@ -280,13 +337,29 @@ def aging(*, as_of: date) -> ReportResult:
     for bucket, label in AGING_BUCKETS:
         for kind, kind_label in AGING_KINDS:
             count, amount = cells.get((bucket, kind), (0, ZERO))
-            rows.append({"bucket": bucket, "bucket_label": str(label), "kind": kind, "kind_label": str(kind_label),
-                         "count": count, "amount": _money(amount)})
+            rows.append(
+                {
+                    "bucket": bucket,
+                    "bucket_label": str(label),
+                    "kind": kind,
+                    "kind_label": str(kind_label),
+                    "count": count,
+                    "amount": _money(amount),
+                }
+            )
     return ReportResult(
-        key="aging", title=_("Aging of unpaid payables"),
-        columns=[("bucket", _("Age")), ("bucket_label", _("Age name")), ("kind", _("Kind")),
-                 ("kind_label", _("Kind name")), ("count", _("Count")), ("amount", _("Amount (VND)"))],
-        rows=rows, params={"as_of": as_of.isoformat()},
+        key="aging",
+        title=_("Aging of unpaid payables"),
+        columns=[
+            ("bucket", _("Age")),
+            ("bucket_label", _("Age name")),
+            ("kind", _("Kind")),
+            ("kind_label", _("Kind name")),
+            ("count", _("Count")),
+            ("amount", _("Amount (VND)")),
+        ],
+        rows=rows,
+        params={"as_of": as_of.isoformat()},
     )
 
 
@@ -359,18 +432,35 @@ def approval_cycle_time(*, holders_top: int = 10) -> ReportResult:
     flow_rows, step_rows = [], []
     for kind, flow_id, flow_name, number, step_name, count, pct in per_flow + per_step:
         median, p90 = pct if pct else (None, None)
-        (flow_rows if kind == 0 else step_rows).append({
-            "flow_id": flow_id, "flow": flow_name or custom, "step": number, "step_name": step_name,
-            "count": count, "median_hours": _hours(median), "p90_hours": _hours(p90),
-        })
-    columns = [("flow_id", _("Flow id")), ("flow", _("Flow")), ("step", _("Step")), ("step_name", _("Step name")),
-               ("count", _("Approvals")), ("median_hours", _("Median (hours)")), ("p90_hours", _("p90 (hours)"))]
+        (flow_rows if kind == 0 else step_rows).append(
+            {
+                "flow_id": flow_id,
+                "flow": flow_name or custom,
+                "step": number,
+                "step_name": step_name,
+                "count": count,
+                "median_hours": _hours(median),
+                "p90_hours": _hours(p90),
+            }
+        )
+    columns = [
+        ("flow_id", _("Flow id")),
+        ("flow", _("Flow")),
+        ("step", _("Step")),
+        ("step_name", _("Step name")),
+        ("count", _("Approvals")),
+        ("median_hours", _("Median (hours)")),
+        ("p90_hours", _("p90 (hours)")),
+    ]
     return ReportResult(
-        key="approval-cycle-time", title=_("Approval cycle time"),
-        columns=columns, rows=flow_rows + step_rows,
+        key="approval-cycle-time",
+        title=_("Approval cycle time"),
+        columns=columns,
+        rows=flow_rows + step_rows,
         sections={
-            "per_flow": ReportResult(key="per-flow", title=_("Request to approval, per flow"), columns=columns,
-                                     rows=flow_rows),
+            "per_flow": ReportResult(
+                key="per-flow", title=_("Request to approval, per flow"), columns=columns, rows=flow_rows
+            ),
             "per_step": ReportResult(key="per-step", title=_("Per step"), columns=columns, rows=step_rows),
             "holders": holders,
         },
@@ -380,7 +470,8 @@ def approval_cycle_time(*, holders_top: int = 10) -> ReportResult:
 def _pending_assignments() -> Any:
     """Approver places on the current step of pending PRs that are still waiting for that approver."""
     return ApprovalStepUser.objects.filter(
-        step__approval__pr__status=S.PENDING, step__number=F("step__approval__current_step"),
+        step__approval__pr__status=S.PENDING,
+        step__number=F("step__approval__current_step"),
     ).exclude(Exists(ApprovalRecord.objects.filter(step=OuterRef("step_id"), approver=OuterRef("user_id"))))
 
 
@@ -393,12 +484,26 @@ def approval_holders(*, top: int = 10) -> ReportResult:
         .annotate(pending=Count("id"), oldest_pr=Min("step__approval__pr_id"))
         .order_by("-pending", "user__email")[:top]
     )
-    out = [{"user_id": r["user_id"], "email": r["user__email"], "name": r["user__name"], "pending": r["pending"],
-            "oldest_pr": r["oldest_pr"]} for r in rows]
+    out = [
+        {
+            "user_id": r["user_id"],
+            "email": r["user__email"],
+            "name": r["user__name"],
+            "pending": r["pending"],
+            "oldest_pr": r["oldest_pr"],
+        }
+        for r in rows
+    ]
     return ReportResult(
-        key="holders", title=_("Who holds the most pending approvals"),
-        columns=[("user_id", _("User id")), ("email", _("E-mail")), ("name", _("Name")),
-                 ("pending", _("Pending approvals")), ("oldest_pr", _("Oldest PR"))],
+        key="holders",
+        title=_("Who holds the most pending approvals"),
+        columns=[
+            ("user_id", _("User id")),
+            ("email", _("E-mail")),
+            ("name", _("Name")),
+            ("pending", _("Pending approvals")),
+            ("oldest_pr", _("Oldest PR")),
+        ],
         rows=out,
     )
 
@@ -420,12 +525,25 @@ def home_summary(*, today: date) -> dict[str, Any]:
     first = today.replace(day=1)
     end = date(first.year + 1, 1, 1) if first.month == 12 else date(first.year, first.month + 1, 1)
     month = payables_by_month(first=first, end_exclusive=end, months=[first])
-    return {"month": first.strftime("%Y-%m"), "payables": month.rows, "oldest_pending": oldest_pending_approvals(),
-            "total_amount": sum((r["amount"] for r in month.rows), ZERO),
-            "total_count": sum(r["count"] for r in month.rows)}
+    return {
+        "month": first.strftime("%Y-%m"),
+        "payables": month.rows,
+        "oldest_pending": oldest_pending_approvals(),
+        "total_amount": sum((r["amount"] for r in month.rows), ZERO),
+        "total_count": sum(r["count"] for r in month.rows),
+    }
 
 
 __all__ = [
-    "AGING_BUCKETS", "AGING_KINDS", "PAYABLE_STATUSES", "ReportResult", "aging", "approval_cycle_time",
-    "approval_holders", "home_summary", "oldest_pending_approvals", "payables_by_month", "payables_by_supplier",
+    "AGING_BUCKETS",
+    "AGING_KINDS",
+    "PAYABLE_STATUSES",
+    "ReportResult",
+    "aging",
+    "approval_cycle_time",
+    "approval_holders",
+    "home_summary",
+    "oldest_pending_approvals",
+    "payables_by_month",
+    "payables_by_supplier",
 ]

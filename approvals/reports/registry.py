@@ -42,22 +42,48 @@ def _cycle(params: Any) -> q.ReportResult:
     return q.approval_cycle_time()
 
 
-REPORTS: dict[str, ReportSpec] = {spec.key: spec for spec in [
-    ReportSpec("payables-by-month", _("Payables by month and status"),
-               _("Invoices by the month of their issue date (and PRs without invoices by their creation month), "
-                 "by where they stand: not in a PR, in a draft PR, pending approval, approved but unpaid, paid. "
-                 "Parameters: from, to (YYYY-MM)."), _by_month),
-    ReportSpec("payables-by-supplier", _("Payables by supplier"),
-               _("The suppliers we owe most (unpaid invoices), with their tax codes. "
-                 "Parameters: from, to (YYYY-MM-DD, invoice issue date), top (1-100)."), _by_supplier),
-    ReportSpec("aging", _("Aging of unpaid payables"),
-               _("Unlinked invoices and approved-unpaid PRs by days since the invoice date (a PR: its oldest "
-                 "invoice; an advanced PR without invoices: its approval date). Parameter: as_of (YYYY-MM-DD)."),
-               _aging),
-    ReportSpec("approval-cycle-time", _("Approval cycle time"),
-               _("Request-to-approval time per flow and per step (median and 90th percentile, hours), and who "
-                 "holds the most pending approvals now."), _cycle),
-]}
+REPORTS: dict[str, ReportSpec] = {
+    spec.key: spec
+    for spec in [
+        ReportSpec(
+            "payables-by-month",
+            _("Payables by month and status"),
+            _(
+                "Invoices by the month of their issue date (and PRs without invoices by their creation month), "
+                "by where they stand: not in a PR, in a draft PR, pending approval, approved but unpaid, paid. "
+                "Parameters: from, to (YYYY-MM)."
+            ),
+            _by_month,
+        ),
+        ReportSpec(
+            "payables-by-supplier",
+            _("Payables by supplier"),
+            _(
+                "The suppliers we owe most (unpaid invoices), with their tax codes. "
+                "Parameters: from, to (YYYY-MM-DD, invoice issue date), top (1-100)."
+            ),
+            _by_supplier,
+        ),
+        ReportSpec(
+            "aging",
+            _("Aging of unpaid payables"),
+            _(
+                "Unlinked invoices and approved-unpaid PRs by days since the invoice date (a PR: its oldest "
+                "invoice; an advanced PR without invoices: its approval date). Parameter: as_of (YYYY-MM-DD)."
+            ),
+            _aging,
+        ),
+        ReportSpec(
+            "approval-cycle-time",
+            _("Approval cycle time"),
+            _(
+                "Request-to-approval time per flow and per step (median and 90th percentile, hours), and who "
+                "holds the most pending approvals now."
+            ),
+            _cycle,
+        ),
+    ]
+}
 
 
 def plain(value: Any) -> Any:

@@ -95,9 +95,12 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.DictField(child=serializers.ListField(child=JSONValueField(), min_length=2,
-                                                                          max_length=2),
-                                               help_text=_("Changed columns: [old, new].")))
+    @extend_schema_field(
+        serializers.DictField(
+            child=serializers.ListField(child=JSONValueField(), min_length=2, max_length=2),
+            help_text=_("Changed columns: [old, new]."),
+        )
+    )
     def get_changes(self, obj: AuditEntry) -> dict[str, list[Any]]:
         return row_changes(obj)
 

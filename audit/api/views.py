@@ -147,8 +147,9 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
         """One record's history, oldest first, including its child rows (an invoice's line
         items; a payment request's links, attachments and approval chain)."""
         payload = _params(request, HistoryQuerySerializer)
-        entries = selectors.record_history(table=payload.validated_data["table"],
-                                           record_id=payload.validated_data["record_id"])
+        entries = selectors.record_history(
+            table=payload.validated_data["table"], record_id=payload.validated_data["record_id"]
+        )
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
 

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-ROW_CHANGE_FUNCTION = '''
+ROW_CHANGE_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_row_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -33,41 +33,46 @@ BEGIN
     RETURN NULL;
 END
 $$;
-'''
-
+"""
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=64, verbose_name='action')),
-                ('table_name', models.CharField(max_length=128, verbose_name='table')),
-                ('record_id', models.CharField(blank=True, max_length=64, verbose_name='record id')),
-                ('before', models.JSONField(blank=True, null=True, verbose_name='before')),
-                ('after', models.JSONField(blank=True, null=True, verbose_name='after')),
-                ('actor', models.CharField(default='unknown', max_length=255, verbose_name='actor')),
-                ('actor_user_id', models.BigIntegerField(blank=True, null=True, verbose_name='actor user id')),
-                ('occurred_at', models.DateTimeField(db_default=models.Func(function='clock_timestamp'), verbose_name='time')),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('user_agent', models.TextField(blank=True, default='', verbose_name='user agent')),
-                ('metadata', models.JSONField(blank=True, default=dict, verbose_name='metadata')),
-                ('checksum', models.CharField(blank=True, default='', max_length=64, verbose_name='checksum')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("action", models.CharField(max_length=64, verbose_name="action")),
+                ("table_name", models.CharField(max_length=128, verbose_name="table")),
+                ("record_id", models.CharField(blank=True, max_length=64, verbose_name="record id")),
+                ("before", models.JSONField(blank=True, null=True, verbose_name="before")),
+                ("after", models.JSONField(blank=True, null=True, verbose_name="after")),
+                ("actor", models.CharField(default="unknown", max_length=255, verbose_name="actor")),
+                ("actor_user_id", models.BigIntegerField(blank=True, null=True, verbose_name="actor user id")),
+                (
+                    "occurred_at",
+                    models.DateTimeField(db_default=models.Func(function="clock_timestamp"), verbose_name="time"),
+                ),
+                ("ip", models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address")),
+                ("user_agent", models.TextField(blank=True, default="", verbose_name="user agent")),
+                ("metadata", models.JSONField(blank=True, default=dict, verbose_name="metadata")),
+                ("checksum", models.CharField(blank=True, default="", max_length=64, verbose_name="checksum")),
             ],
             options={
-                'verbose_name': 'audit entry',
-                'verbose_name_plural': 'audit entries',
-                'db_table': 'audit',
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['table_name', 'record_id', 'id'], name='audit_record_idx'), models.Index(fields=['occurred_at'], name='audit_time_idx'), models.Index(fields=['actor', 'id'], name='audit_actor_idx'), models.Index(fields=['action', 'id'], name='audit_action_idx')],
+                "verbose_name": "audit entry",
+                "verbose_name_plural": "audit entries",
+                "db_table": "audit",
+                "ordering": ["-id"],
+                "indexes": [
+                    models.Index(fields=["table_name", "record_id", "id"], name="audit_record_idx"),
+                    models.Index(fields=["occurred_at"], name="audit_time_idx"),
+                    models.Index(fields=["actor", "id"], name="audit_actor_idx"),
+                    models.Index(fields=["action", "id"], name="audit_action_idx"),
+                ],
             },
         ),
         migrations.RunSQL(ROW_CHANGE_FUNCTION, "DROP FUNCTION IF EXISTS audit_row_change();"),

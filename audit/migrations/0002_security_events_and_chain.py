@@ -5,64 +5,107 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0001_initial'),
+        ("audit", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SecurityEvent',
+            name="SecurityEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('sign_in_succeeded', 'sign-in succeeded'), ('sign_in_failed', 'sign-in failed'), ('sign_out', 'sign-out'), ('lockout', 'locked out'), ('token_created', 'API token created'), ('token_revoked', 'API token revoked'), ('role_created', 'role created'), ('role_permissions_changed', 'role permissions changed'), ('role_deleted', 'role deleted'), ('role_assigned', 'role assigned'), ('role_revoked', 'role revoked'), ('permissions_changed', 'permissions changed'), ('access_denied', 'access denied')], max_length=64, verbose_name='kind')),
-                ('user_id', models.BigIntegerField(blank=True, null=True, verbose_name='user id')),
-                ('email', models.CharField(blank=True, default='', max_length=255, verbose_name='e-mail')),
-                ('occurred_at', models.DateTimeField(db_default=models.Func(function='clock_timestamp'), verbose_name='time')),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('user_agent', models.TextField(blank=True, default='', verbose_name='user agent')),
-                ('details', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder, verbose_name='details')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("sign_in_succeeded", "sign-in succeeded"),
+                            ("sign_in_failed", "sign-in failed"),
+                            ("sign_out", "sign-out"),
+                            ("lockout", "locked out"),
+                            ("token_created", "API token created"),
+                            ("token_revoked", "API token revoked"),
+                            ("role_created", "role created"),
+                            ("role_permissions_changed", "role permissions changed"),
+                            ("role_deleted", "role deleted"),
+                            ("role_assigned", "role assigned"),
+                            ("role_revoked", "role revoked"),
+                            ("permissions_changed", "permissions changed"),
+                            ("access_denied", "access denied"),
+                        ],
+                        max_length=64,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("user_id", models.BigIntegerField(blank=True, null=True, verbose_name="user id")),
+                ("email", models.CharField(blank=True, default="", max_length=255, verbose_name="e-mail")),
+                (
+                    "occurred_at",
+                    models.DateTimeField(db_default=models.Func(function="clock_timestamp"), verbose_name="time"),
+                ),
+                ("ip", models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address")),
+                ("user_agent", models.TextField(blank=True, default="", verbose_name="user agent")),
+                (
+                    "details",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                        verbose_name="details",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'security event',
-                'verbose_name_plural': 'security events',
-                'db_table': 'security_events',
-                'ordering': ['-id'],
+                "verbose_name": "security event",
+                "verbose_name_plural": "security events",
+                "db_table": "security_events",
+                "ordering": ["-id"],
             },
         ),
         migrations.AlterModelOptions(
-            name='auditentry',
-            options={'ordering': ['-id'], 'permissions': [('export_auditentry', 'Can export the audit log')], 'verbose_name': 'audit entry', 'verbose_name_plural': 'audit entries'},
+            name="auditentry",
+            options={
+                "ordering": ["-id"],
+                "permissions": [("export_auditentry", "Can export the audit log")],
+                "verbose_name": "audit entry",
+                "verbose_name_plural": "audit entries",
+            },
         ),
         migrations.AddField(
-            model_name='auditentry',
-            name='chain_seq',
-            field=models.BigIntegerField(blank=True, null=True, unique=True, verbose_name='chain position'),
+            model_name="auditentry",
+            name="chain_seq",
+            field=models.BigIntegerField(blank=True, null=True, unique=True, verbose_name="chain position"),
         ),
         migrations.AddField(
-            model_name='auditentry',
-            name='prev_checksum',
-            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='previous checksum'),
+            model_name="auditentry",
+            name="prev_checksum",
+            field=models.CharField(
+                blank=True, db_default="", default="", max_length=64, verbose_name="previous checksum"
+            ),
         ),
         migrations.AlterField(
-            model_name='auditentry',
-            name='metadata',
-            field=models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder, verbose_name='metadata'),
+            model_name="auditentry",
+            name="metadata",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                encoder=django.core.serializers.json.DjangoJSONEncoder,
+                verbose_name="metadata",
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['actor_user_id', 'id'], name='audit_actor_user_idx'),
+            model_name="auditentry",
+            index=models.Index(fields=["actor_user_id", "id"], name="audit_actor_user_idx"),
         ),
         migrations.AddIndex(
-            model_name='securityevent',
-            index=models.Index(fields=['kind', 'id'], name='security_events_kind_idx'),
+            model_name="securityevent",
+            index=models.Index(fields=["kind", "id"], name="security_events_kind_idx"),
         ),
         migrations.AddIndex(
-            model_name='securityevent',
-            index=models.Index(fields=['user_id', 'id'], name='security_events_user_idx'),
+            model_name="securityevent",
+            index=models.Index(fields=["user_id", "id"], name="security_events_user_idx"),
         ),
         migrations.AddIndex(
-            model_name='securityevent',
-            index=models.Index(fields=['occurred_at'], name='security_events_time_idx'),
+            model_name="securityevent",
+            index=models.Index(fields=["occurred_at"], name="security_events_time_idx"),
         ),
     ]

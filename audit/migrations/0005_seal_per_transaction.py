@@ -192,41 +192,40 @@ ALTER TABLE audit DROP COLUMN IF EXISTS txn;
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0004_seal_after_other_deferred_checks'),
+        ("audit", "0004_seal_after_other_deferred_checks"),
     ]
 
     operations = [
         # Going back to 0004's per-entry chain is not supported (its functions are gone).
         migrations.RunSQL(DROP_OLD, migrations.RunSQL.noop),
         migrations.RemoveField(
-            model_name='auditentry',
-            name='chain_seq',
+            model_name="auditentry",
+            name="chain_seq",
         ),
         migrations.RemoveField(
-            model_name='auditentry',
-            name='prev_checksum',
+            model_name="auditentry",
+            name="prev_checksum",
         ),
         migrations.CreateModel(
-            name='AuditSeal',
+            name="AuditSeal",
             fields=[
-                ('seq', models.BigIntegerField(primary_key=True, serialize=False, verbose_name='position')),
-                ('txn', models.BigIntegerField(verbose_name='transaction id')),
-                ('first_id', models.BigIntegerField(verbose_name='first entry id')),
-                ('last_id', models.BigIntegerField(verbose_name='last entry id')),
-                ('entry_count', models.IntegerField(verbose_name='entries')),
-                ('entries_digest', models.CharField(max_length=64, verbose_name='entries digest')),
-                ('prev_checksum', models.CharField(blank=True, max_length=64, verbose_name='previous checksum')),
-                ('checksum', models.CharField(max_length=64, verbose_name='checksum')),
-                ('sealed_at', models.DateTimeField(verbose_name='sealed at')),
+                ("seq", models.BigIntegerField(primary_key=True, serialize=False, verbose_name="position")),
+                ("txn", models.BigIntegerField(verbose_name="transaction id")),
+                ("first_id", models.BigIntegerField(verbose_name="first entry id")),
+                ("last_id", models.BigIntegerField(verbose_name="last entry id")),
+                ("entry_count", models.IntegerField(verbose_name="entries")),
+                ("entries_digest", models.CharField(max_length=64, verbose_name="entries digest")),
+                ("prev_checksum", models.CharField(blank=True, max_length=64, verbose_name="previous checksum")),
+                ("checksum", models.CharField(max_length=64, verbose_name="checksum")),
+                ("sealed_at", models.DateTimeField(verbose_name="sealed at")),
             ],
             options={
-                'verbose_name': 'audit seal',
-                'verbose_name_plural': 'audit seals',
-                'db_table': 'audit_seals',
-                'ordering': ['-seq'],
-                'indexes': [models.Index(fields=['txn'], name='audit_seals_txn_idx')],
+                "verbose_name": "audit seal",
+                "verbose_name_plural": "audit seals",
+                "db_table": "audit_seals",
+                "ordering": ["-seq"],
+                "indexes": [models.Index(fields=["txn"], name="audit_seals_txn_idx")],
             },
         ),
         migrations.RunSQL(FORWARD + RESEAL_EXISTING, BACKWARD_SQL),

@@ -4,15 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0008_security_event_password_set'),
+        ("audit", "0008_security_event_password_set"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='securityevent',
-            name='kind',
-            field=models.CharField(choices=[('sign_in_succeeded', 'sign-in succeeded'), ('sign_in_failed', 'sign-in failed'), ('sign_out', 'sign-out'), ('lockout', 'locked out'), ('token_created', 'API token created'), ('token_revoked', 'API token revoked'), ('role_created', 'role created'), ('role_permissions_changed', 'role permissions changed'), ('role_deleted', 'role deleted'), ('role_assigned', 'role assigned'), ('role_revoked', 'role revoked'), ('password_set', 'password set'), ('permissions_changed', 'permissions changed'), ('access_denied', 'access denied'), ('new_payee', 'payment to a new payee account requested'), ('payment_uncompleted', 'recorded payment reversed (un-completed)')], max_length=64, verbose_name='kind'),
+            model_name="securityevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("sign_in_succeeded", "sign-in succeeded"),
+                    ("sign_in_failed", "sign-in failed"),
+                    ("sign_out", "sign-out"),
+                    ("lockout", "locked out"),
+                    ("token_created", "API token created"),
+                    ("token_revoked", "API token revoked"),
+                    ("role_created", "role created"),
+                    ("role_permissions_changed", "role permissions changed"),
+                    ("role_deleted", "role deleted"),
+                    ("role_assigned", "role assigned"),
+                    ("role_revoked", "role revoked"),
+                    ("password_set", "password set"),
+                    ("permissions_changed", "permissions changed"),
+                    ("access_denied", "access denied"),
+                    ("new_payee", "payment to a new payee account requested"),
+                    ("payment_uncompleted", "recorded payment reversed (un-completed)"),
+                ],
+                max_length=64,
+                verbose_name="kind",
+            ),
         ),
     ]

@@ -56,8 +56,10 @@ _ERRORS = {
 
 @extend_schema_view(
     retrieve=extend_schema(
-        summary="File metadata", description="Name, detected type, size, SHA-256, who uploaded it and when.",
-        responses={200: StoredFileSerializer, **_ERRORS}, tags=["files"],
+        summary="File metadata",
+        description="Name, detected type, size, SHA-256, who uploaded it and when.",
+        responses={200: StoredFileSerializer, **_ERRORS},
+        tags=["files"],
     ),
 )
 class StoredFileViewSet(mixins.RetrieveModelMixin, GenericViewSet):
@@ -119,8 +121,13 @@ class StoredFileViewSet(mixins.RetrieveModelMixin, GenericViewSet):
             "`Range: bytes=` (206; 416 when outside the file) with `If-Range`."
         ),
         parameters=[
-            OpenApiParameter("Range", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-                             description="A single byte range, e.g. `bytes=0-1023`."),
+            OpenApiParameter(
+                "Range",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="A single byte range, e.g. `bytes=0-1023`.",
+            ),
             OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
             OpenApiParameter("If-Range", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
         ],

@@ -11,7 +11,6 @@ from audit.operations import AuditTrigger
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -21,23 +20,73 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='StoredFile',
+            name="StoredFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sha256', models.CharField(editable=False, max_length=64, verbose_name='SHA-256')),
-                ('size', models.BigIntegerField(editable=False, verbose_name='size (bytes)')),
-                ('content_type', models.CharField(choices=[('application/xml', 'XML document'), ('application/pdf', 'PDF document'), ('application/zip', 'ZIP archive'), ('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'Excel workbook (XLSX)'), ('application/vnd.ms-excel', 'Excel 97-2003 workbook (XLS)'), ('application/octet-stream', 'Other (binary)')], default='application/octet-stream', editable=False, max_length=100, verbose_name='content type')),
-                ('original_name', models.CharField(max_length=255, verbose_name='original name')),
-                ('content', files.models.StoredFileContentField(verbose_name='content')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), db_index=True, editable=False, verbose_name='uploaded at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='uploaded by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sha256", models.CharField(editable=False, max_length=64, verbose_name="SHA-256")),
+                ("size", models.BigIntegerField(editable=False, verbose_name="size (bytes)")),
+                (
+                    "content_type",
+                    models.CharField(
+                        choices=[
+                            ("application/xml", "XML document"),
+                            ("application/pdf", "PDF document"),
+                            ("application/zip", "ZIP archive"),
+                            (
+                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                "Excel workbook (XLSX)",
+                            ),
+                            ("application/vnd.ms-excel", "Excel 97-2003 workbook (XLS)"),
+                            ("application/octet-stream", "Other (binary)"),
+                        ],
+                        default="application/octet-stream",
+                        editable=False,
+                        max_length=100,
+                        verbose_name="content type",
+                    ),
+                ),
+                ("original_name", models.CharField(max_length=255, verbose_name="original name")),
+                ("content", files.models.StoredFileContentField(verbose_name="content")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(),
+                        db_index=True,
+                        editable=False,
+                        verbose_name="uploaded at",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="uploaded by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'stored file',
-                'verbose_name_plural': 'stored files',
-                'db_table': 'files',
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('sha256',), name='files_sha256_unique'), models.CheckConstraint(condition=models.Q(('sha256__regex', '^[0-9a-f]{64}$')), name='files_sha256_hex'), models.CheckConstraint(condition=models.Q(('size__gt', 0)), name='files_size_positive'), models.CheckConstraint(condition=models.Q(('size', django.db.models.functions.text.Length('content'))), name='files_size_matches_content'), models.CheckConstraint(condition=models.Q(('original_name', ''), _negated=True), name='files_original_name_not_empty')],
+                "verbose_name": "stored file",
+                "verbose_name_plural": "stored files",
+                "db_table": "files",
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("sha256",), name="files_sha256_unique"),
+                    models.CheckConstraint(
+                        condition=models.Q(("sha256__regex", "^[0-9a-f]{64}$")), name="files_sha256_hex"
+                    ),
+                    models.CheckConstraint(condition=models.Q(("size__gt", 0)), name="files_size_positive"),
+                    models.CheckConstraint(
+                        condition=models.Q(("size", django.db.models.functions.text.Length("content"))),
+                        name="files_size_matches_content",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("original_name", ""), _negated=True), name="files_original_name_not_empty"
+                    ),
+                ],
             },
         ),
         # Uncompressed, out of line: substring() reads only the TOAST chunks of the range

@@ -4,14 +4,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('files', '0001_initial'),
+        ("files", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='storedfile',
-            options={'base_manager_name': 'objects', 'ordering': ['-created_at', '-id'], 'verbose_name': 'stored file', 'verbose_name_plural': 'stored files'},
+            name="storedfile",
+            options={
+                "base_manager_name": "objects",
+                "ordering": ["-created_at", "-id"],
+                "verbose_name": "stored file",
+                "verbose_name_plural": "stored files",
+            },
         ),
     ]

@@ -13,10 +13,30 @@ from invoices.models import Invoice, InvoiceService, PaymentType
 from invoices.selectors import invoice_pr_id
 
 LIST_FIELDS = [
-    "id", "status", "template_code", "series", "number", "number_int", "issue_date", "currency", "exchange_rate",
-    "seller_name", "seller_tax_code", "buyer_name", "buyer_tax_code", "total_before_tax", "total_tax",
-    "total_payable", "tax_authority_code", "related_kind", "original", "buyer_tax_code_mismatch",
-    "superseded_while_linked", "pr", "source_file", "created_at",
+    "id",
+    "status",
+    "template_code",
+    "series",
+    "number",
+    "number_int",
+    "issue_date",
+    "currency",
+    "exchange_rate",
+    "seller_name",
+    "seller_tax_code",
+    "buyer_name",
+    "buyer_tax_code",
+    "total_before_tax",
+    "total_tax",
+    "total_payable",
+    "tax_authority_code",
+    "related_kind",
+    "original",
+    "buyer_tax_code_mismatch",
+    "superseded_while_linked",
+    "pr",
+    "source_file",
+    "created_at",
 ]
 
 
@@ -40,9 +60,23 @@ class InvoiceServiceSerializer(serializers.ModelSerializer):
     class Meta:
         model = InvoiceService
         fields = [
-            "id", "position", "nature", "line_number", "code", "name", "unit", "quantity", "unit_price",
-            "discount_rate", "discount_amount", "amount", "tax_rate_text", "tax_rate", "tax_amount",
-            "tax_amount_source", "extras",
+            "id",
+            "position",
+            "nature",
+            "line_number",
+            "code",
+            "name",
+            "unit",
+            "quantity",
+            "unit_price",
+            "discount_rate",
+            "discount_amount",
+            "amount",
+            "tax_rate_text",
+            "tax_rate",
+            "tax_amount",
+            "tax_amount_source",
+            "extras",
         ]
         read_only_fields = fields
 
@@ -50,10 +84,12 @@ class InvoiceServiceSerializer(serializers.ModelSerializer):
 class InvoiceDetailSerializer(InvoiceListSerializer):
     services = InvoiceServiceSerializer(many=True, read_only=True)
     history_url = serializers.SerializerMethodField()
-    payment_type = serializers.ChoiceField(choices=PaymentType.choices, allow_blank=True, read_only=True,
-                                           help_text="Blank until someone sets it.")
-    rate_summaries = serializers.ListField(child=JSONObjectField(), read_only=True,
-                                           help_text="Per-rate summary (TToanThue/THTTLTSuat), as imported.")
+    payment_type = serializers.ChoiceField(
+        choices=PaymentType.choices, allow_blank=True, read_only=True, help_text="Blank until someone sets it."
+    )
+    rate_summaries = serializers.ListField(
+        child=JSONObjectField(), read_only=True, help_text="Per-rate summary (TToanThue/THTTLTSuat), as imported."
+    )
     extras = JSONObjectField(read_only=True, help_text="Other information (TTKhac), as imported.")
 
     def get_history_url(self, obj: Invoice) -> str:
@@ -63,20 +99,42 @@ class InvoiceDetailSerializer(InvoiceListSerializer):
     class Meta(InvoiceListSerializer.Meta):
         fields = [
             *InvoiceListSerializer.Meta.fields,
-            "schema_version", "title", "payment_method_text", "issuer_tax_code",
-            "related_template_code", "related_series", "related_number", "related_number_int",
-            "related_issue_date", "related_note",
-            "seller_address", "seller_bank_account", "seller_bank_name", "seller_phone", "seller_email",
-            "buyer_address", "trade_discount", "other_fees", "total_in_words", "rate_summaries", "extras",
-            "content_hash", "payment_type", "payment_bank_name", "payment_bank_account", "payment_account_name",
-            "imported_by", "updated_at", "services", "history_url",
+            "schema_version",
+            "title",
+            "payment_method_text",
+            "issuer_tax_code",
+            "related_template_code",
+            "related_series",
+            "related_number",
+            "related_number_int",
+            "related_issue_date",
+            "related_note",
+            "seller_address",
+            "seller_bank_account",
+            "seller_bank_name",
+            "seller_phone",
+            "seller_email",
+            "buyer_address",
+            "trade_discount",
+            "other_fees",
+            "total_in_words",
+            "rate_summaries",
+            "extras",
+            "content_hash",
+            "payment_type",
+            "payment_bank_name",
+            "payment_bank_account",
+            "payment_account_name",
+            "imported_by",
+            "updated_at",
+            "services",
+            "history_url",
         ]
         read_only_fields = fields
 
 
 class PaymentDetailsSerializer(StrictSerializer):
-    payment_type = serializers.ChoiceField(choices=PaymentType.choices, required=False,
-                                           allow_blank=True)
+    payment_type = serializers.ChoiceField(choices=PaymentType.choices, required=False, allow_blank=True)
     payment_bank_name = serializers.CharField(max_length=400, required=False, allow_blank=True)
     payment_bank_account = serializers.CharField(max_length=50, required=False, allow_blank=True)
     payment_account_name = serializers.CharField(max_length=400, required=False, allow_blank=True)

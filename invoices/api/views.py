@@ -59,18 +59,35 @@ IMPORT_EXAMPLE = OpenApiExample(
     value={
         "summary": {"success": 2, "skipped": 1, "failure": 1},
         "files": [
-            {"name": "1C26TAA_0000123.xml", "kind": "xml", "result": "success", "reason": "", "counts": {"success": 1},
-             "entries": [{"name": "1C26TAA_0000123.xml", "result": "success", "reason": "", "invoice": 812}]},
-            {"name": "1C26TAA_0000099.xml", "kind": "xml", "result": "skipped", "reason": "Already imported",
-             "counts": {"skipped": 1},
-             "entries": [{"name": "1C26TAA_0000099.xml", "result": "skipped", "reason": "Already imported",
-                          "invoice": 640}]},
-            {"name": "thang-10.zip", "kind": "zip", "result": "partial", "reason": "",
-             "counts": {"success": 1, "failure": 1},
-             "entries": [
-                 {"name": "HD_0000456.xml", "result": "success", "reason": "", "invoice": 813},
-                 {"name": "HD_0000457.xml", "result": "failure", "reason": "Not an e-invoice XML", "invoice": None},
-             ]},
+            {
+                "name": "1C26TAA_0000123.xml",
+                "kind": "xml",
+                "result": "success",
+                "reason": "",
+                "counts": {"success": 1},
+                "entries": [{"name": "1C26TAA_0000123.xml", "result": "success", "reason": "", "invoice": 812}],
+            },
+            {
+                "name": "1C26TAA_0000099.xml",
+                "kind": "xml",
+                "result": "skipped",
+                "reason": "Already imported",
+                "counts": {"skipped": 1},
+                "entries": [
+                    {"name": "1C26TAA_0000099.xml", "result": "skipped", "reason": "Already imported", "invoice": 640}
+                ],
+            },
+            {
+                "name": "thang-10.zip",
+                "kind": "zip",
+                "result": "partial",
+                "reason": "",
+                "counts": {"success": 1, "failure": 1},
+                "entries": [
+                    {"name": "HD_0000456.xml", "result": "success", "reason": "", "invoice": 813},
+                    {"name": "HD_0000457.xml", "result": "failure", "reason": "Not an e-invoice XML", "invoice": None},
+                ],
+            },
         ],
     },
 )
@@ -78,8 +95,9 @@ LIST_PARAMETERS = [
     OpenApiParameter("status", str, enum=["imported", "redundant", "completed"]),
     OpenApiParameter("month", str, description="YYYY-MM of the issue date"),
     OpenApiParameter("supplier_tax_code", str),
-    OpenApiParameter("q", str,
-                     description="words (accents, case ignored) in supplier name, tax code, series, number, MCCQT"),
+    OpenApiParameter(
+        "q", str, description="words (accents, case ignored) in supplier name, tax code, series, number, MCCQT"
+    ),
     OpenApiParameter("linked", bool, description="in a payment request or not"),
     OpenApiParameter("amount_min", str, description="amount payable at least"),
     OpenApiParameter("amount_max", str, description="amount payable at most"),
@@ -116,10 +134,12 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
     @extend_schema(
         summary="Import e-invoices",
         description="Multipart field `files`: one or more XML files and/or ZIP archives of them. Every entry"
-                    " is listed with `success`, `skipped` (duplicate) or `failure` and a reason; a ZIP with"
-                    " failures among other results is `partial`.",
+        " is listed with `success`, `skipped` (duplicate) or `failure` and a reason; a ZIP with"
+        " failures among other results is `partial`.",
         request={"multipart/form-data": ImportRequestSerializer},
-        responses={200: ImportReportSerializer}, tags=["invoices"], examples=[IMPORT_EXAMPLE],
+        responses={200: ImportReportSerializer},
+        tags=["invoices"],
+        examples=[IMPORT_EXAMPLE],
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_files(self, request: Request) -> Response:
@@ -134,41 +154,46 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         )
         return Response(report.as_dict())
 
-    @extend_schema(summary="Edit payment details", request=PaymentDetailsSerializer,
-                   responses={200: InvoiceDetailSerializer}, tags=["invoices"])
+    @extend_schema(
+        summary="Edit payment details",
+        request=PaymentDetailsSerializer,
+        responses={200: InvoiceDetailSerializer},
+        tags=["invoices"],
+    )
     @action(detail=True, methods=["patch"], url_path="payment-details")
     def payment_details(self, request: Request, pk: str) -> Response:
         invoice = self.get_object()
         payload = PaymentDetailsSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        invoice = services.invoice_payment_details_update(invoice=invoice, actor=request.user,
-                                                          **payload.validated_data)
+        invoice = services.invoice_payment_details_update(invoice=invoice, actor=request.user, **payload.validated_data)
         return self._detail(invoice)
 
-    @extend_schema(summary="Mark obsolete", request=None, responses={200: InvoiceDetailSerializer},
-                   tags=["invoices"])
+    @extend_schema(summary="Mark obsolete", request=None, responses={200: InvoiceDetailSerializer}, tags=["invoices"])
     @action(detail=True, methods=["post"], url_path="mark-obsolete")
     def mark_obsolete(self, request: Request, pk: str) -> Response:
         invoice = services.invoice_mark_obsolete(invoice=self.get_object(), actor=request.user)
         return self._detail(invoice)
 
-    @extend_schema(summary="Restore an obsolete invoice", request=None, responses={200: InvoiceDetailSerializer},
-                   tags=["invoices"])
+    @extend_schema(
+        summary="Restore an obsolete invoice", request=None, responses={200: InvoiceDetailSerializer}, tags=["invoices"]
+    )
     @action(detail=True, methods=["post"])
     def restore(self, request: Request, pk: str) -> Response:
         invoice = services.invoice_restore(invoice=self.get_object(), actor=request.user)
         return self._detail(invoice)
 
-    @extend_schema(summary="Mark many obsolete", request=IdsSerializer, responses={200: BulkResultSerializer},
-                   tags=["invoices"])
+    @extend_schema(
+        summary="Mark many obsolete", request=IdsSerializer, responses={200: BulkResultSerializer}, tags=["invoices"]
+    )
     @action(detail=False, methods=["post"], url_path="bulk-obsolete")
     def bulk_obsolete(self, request: Request) -> Response:
         payload = IdsSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         return Response(services.invoices_bulk_mark_obsolete(ids=payload.validated_data["ids"], actor=request.user))
 
-    @extend_schema(summary="Restore many", request=IdsSerializer, responses={200: BulkResultSerializer},
-                   tags=["invoices"])
+    @extend_schema(
+        summary="Restore many", request=IdsSerializer, responses={200: BulkResultSerializer}, tags=["invoices"]
+    )
     @action(detail=False, methods=["post"], url_path="bulk-restore")
     def bulk_restore(self, request: Request) -> Response:
         payload = IdsSerializer(data=request.data)

@@ -8,146 +8,314 @@ from audit.operations import AuditTrigger
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('audit', '0001_initial'),
-        ('files', '0001_initial'),
+        ("audit", "0001_initial"),
+        ("files", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Invoice',
+            name="Invoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('schema_version', models.CharField(blank=True, max_length=10, verbose_name='schema version')),
-                ('title', models.CharField(blank=True, max_length=200, verbose_name='title')),
-                ('template_code', models.CharField(help_text='KHMSHDon', max_length=20, verbose_name='template code')),
-                ('series', models.CharField(help_text='KHHDon', max_length=20, verbose_name='series')),
-                ('number', models.CharField(help_text='SHDon as written', max_length=20, verbose_name='number')),
-                ('number_int', models.BigIntegerField(verbose_name='number (integer)')),
-                ('issue_date', models.DateField(verbose_name='issue date')),
-                ('currency', models.CharField(default='VND', max_length=3, verbose_name='currency')),
-                ('exchange_rate', models.DecimalField(decimal_places=6, default=1, max_digits=18, verbose_name='exchange rate')),
-                ('payment_method_text', models.CharField(blank=True, max_length=100, verbose_name='payment method (as written)')),
-                ('issuer_tax_code', models.CharField(blank=True, max_length=20, verbose_name='e-invoice provider tax code')),
-                ('tax_authority_code', models.CharField(blank=True, help_text='MCCQT', max_length=64, verbose_name='tax-authority code')),
-                ('related_kind', models.PositiveSmallIntegerField(blank=True, choices=[(1, 'replacement'), (2, 'adjustment')], null=True, verbose_name='related invoice kind')),
-                ('related_template_code', models.CharField(blank=True, max_length=20, verbose_name='original template code')),
-                ('related_series', models.CharField(blank=True, max_length=20, verbose_name='original series')),
-                ('related_number', models.CharField(blank=True, max_length=20, verbose_name='original number')),
-                ('related_number_int', models.BigIntegerField(blank=True, null=True, verbose_name='original number (integer)')),
-                ('related_issue_date', models.DateField(blank=True, null=True, verbose_name='original issue date')),
-                ('related_note', models.CharField(blank=True, max_length=500, verbose_name='related invoice note')),
-                ('seller_name', models.CharField(max_length=400, verbose_name='seller name')),
-                ('seller_tax_code', models.CharField(max_length=20, verbose_name='seller tax code')),
-                ('seller_address', models.CharField(blank=True, max_length=400, verbose_name='seller address')),
-                ('seller_bank_account', models.CharField(blank=True, max_length=50, verbose_name='seller bank account')),
-                ('seller_bank_name', models.CharField(blank=True, max_length=400, verbose_name='seller bank name')),
-                ('seller_phone', models.CharField(blank=True, max_length=50, verbose_name='seller phone')),
-                ('seller_email', models.CharField(blank=True, max_length=254, verbose_name='seller e-mail')),
-                ('buyer_name', models.CharField(blank=True, max_length=400, verbose_name='buyer name')),
-                ('buyer_tax_code', models.CharField(blank=True, max_length=20, verbose_name='buyer tax code')),
-                ('buyer_address', models.CharField(blank=True, max_length=400, verbose_name='buyer address')),
-                ('total_before_tax', models.DecimalField(decimal_places=2, max_digits=20, verbose_name='total before tax')),
-                ('total_tax', models.DecimalField(decimal_places=2, max_digits=20, verbose_name='total tax')),
-                ('trade_discount', models.DecimalField(decimal_places=2, default=0, max_digits=20, verbose_name='trade discount')),
-                ('other_fees', models.DecimalField(decimal_places=2, default=0, max_digits=20, verbose_name='other fees')),
-                ('total_payable', models.DecimalField(decimal_places=2, max_digits=20, verbose_name='amount payable')),
-                ('total_in_words', models.CharField(blank=True, max_length=500, verbose_name='total in words')),
-                ('rate_summaries', models.JSONField(blank=True, default=list, verbose_name='per-rate summary')),
-                ('extras', models.JSONField(blank=True, default=dict, verbose_name='other information (TTKhac)')),
-                ('status', models.CharField(choices=[('imported', 'imported'), ('redundant', 'obsolete'), ('completed', 'completed')], default='imported', max_length=16, verbose_name='status')),
-                ('content_hash', models.CharField(max_length=64, verbose_name='content hash (SHA-256)')),
-                ('buyer_tax_code_mismatch', models.BooleanField(default=False, help_text='The buyer tax code is not COMPANY_TAX_CODE: check that this invoice is really ours.', verbose_name='buyer tax code differs from ours')),
-                ('superseded_while_linked', models.BooleanField(default=False, help_text='The seller issued a replacement while this invoice was already in a payment request.', verbose_name='replaced while in a payment request')),
-                ('payment_type', models.CharField(blank=True, choices=[('bank_transfer', 'bank transfer'), ('cash', 'cash'), ('other', 'other')], max_length=20, verbose_name='payment type')),
-                ('payment_bank_name', models.CharField(blank=True, max_length=400, verbose_name='payment bank name')),
-                ('payment_bank_account', models.CharField(blank=True, max_length=50, verbose_name='payment bank account')),
-                ('payment_account_name', models.CharField(blank=True, max_length=400, verbose_name='payment account name')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('imported_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='imported by')),
-                ('original', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='corrections', to='invoices.invoice', verbose_name='original invoice')),
-                ('source_file', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='files.storedfile', verbose_name='source file')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("schema_version", models.CharField(blank=True, max_length=10, verbose_name="schema version")),
+                ("title", models.CharField(blank=True, max_length=200, verbose_name="title")),
+                ("template_code", models.CharField(help_text="KHMSHDon", max_length=20, verbose_name="template code")),
+                ("series", models.CharField(help_text="KHHDon", max_length=20, verbose_name="series")),
+                ("number", models.CharField(help_text="SHDon as written", max_length=20, verbose_name="number")),
+                ("number_int", models.BigIntegerField(verbose_name="number (integer)")),
+                ("issue_date", models.DateField(verbose_name="issue date")),
+                ("currency", models.CharField(default="VND", max_length=3, verbose_name="currency")),
+                (
+                    "exchange_rate",
+                    models.DecimalField(decimal_places=6, default=1, max_digits=18, verbose_name="exchange rate"),
+                ),
+                (
+                    "payment_method_text",
+                    models.CharField(blank=True, max_length=100, verbose_name="payment method (as written)"),
+                ),
+                (
+                    "issuer_tax_code",
+                    models.CharField(blank=True, max_length=20, verbose_name="e-invoice provider tax code"),
+                ),
+                (
+                    "tax_authority_code",
+                    models.CharField(blank=True, help_text="MCCQT", max_length=64, verbose_name="tax-authority code"),
+                ),
+                (
+                    "related_kind",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        choices=[(1, "replacement"), (2, "adjustment")],
+                        null=True,
+                        verbose_name="related invoice kind",
+                    ),
+                ),
+                (
+                    "related_template_code",
+                    models.CharField(blank=True, max_length=20, verbose_name="original template code"),
+                ),
+                ("related_series", models.CharField(blank=True, max_length=20, verbose_name="original series")),
+                ("related_number", models.CharField(blank=True, max_length=20, verbose_name="original number")),
+                (
+                    "related_number_int",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="original number (integer)"),
+                ),
+                ("related_issue_date", models.DateField(blank=True, null=True, verbose_name="original issue date")),
+                ("related_note", models.CharField(blank=True, max_length=500, verbose_name="related invoice note")),
+                ("seller_name", models.CharField(max_length=400, verbose_name="seller name")),
+                ("seller_tax_code", models.CharField(max_length=20, verbose_name="seller tax code")),
+                ("seller_address", models.CharField(blank=True, max_length=400, verbose_name="seller address")),
+                (
+                    "seller_bank_account",
+                    models.CharField(blank=True, max_length=50, verbose_name="seller bank account"),
+                ),
+                ("seller_bank_name", models.CharField(blank=True, max_length=400, verbose_name="seller bank name")),
+                ("seller_phone", models.CharField(blank=True, max_length=50, verbose_name="seller phone")),
+                ("seller_email", models.CharField(blank=True, max_length=254, verbose_name="seller e-mail")),
+                ("buyer_name", models.CharField(blank=True, max_length=400, verbose_name="buyer name")),
+                ("buyer_tax_code", models.CharField(blank=True, max_length=20, verbose_name="buyer tax code")),
+                ("buyer_address", models.CharField(blank=True, max_length=400, verbose_name="buyer address")),
+                (
+                    "total_before_tax",
+                    models.DecimalField(decimal_places=2, max_digits=20, verbose_name="total before tax"),
+                ),
+                ("total_tax", models.DecimalField(decimal_places=2, max_digits=20, verbose_name="total tax")),
+                (
+                    "trade_discount",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=20, verbose_name="trade discount"),
+                ),
+                (
+                    "other_fees",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=20, verbose_name="other fees"),
+                ),
+                ("total_payable", models.DecimalField(decimal_places=2, max_digits=20, verbose_name="amount payable")),
+                ("total_in_words", models.CharField(blank=True, max_length=500, verbose_name="total in words")),
+                ("rate_summaries", models.JSONField(blank=True, default=list, verbose_name="per-rate summary")),
+                ("extras", models.JSONField(blank=True, default=dict, verbose_name="other information (TTKhac)")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("imported", "imported"), ("redundant", "obsolete"), ("completed", "completed")],
+                        default="imported",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("content_hash", models.CharField(max_length=64, verbose_name="content hash (SHA-256)")),
+                (
+                    "buyer_tax_code_mismatch",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The buyer tax code is not COMPANY_TAX_CODE: check that this invoice is really ours.",
+                        verbose_name="buyer tax code differs from ours",
+                    ),
+                ),
+                (
+                    "superseded_while_linked",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The seller issued a replacement while this invoice was already in a payment request.",
+                        verbose_name="replaced while in a payment request",
+                    ),
+                ),
+                (
+                    "payment_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[("bank_transfer", "bank transfer"), ("cash", "cash"), ("other", "other")],
+                        max_length=20,
+                        verbose_name="payment type",
+                    ),
+                ),
+                ("payment_bank_name", models.CharField(blank=True, max_length=400, verbose_name="payment bank name")),
+                (
+                    "payment_bank_account",
+                    models.CharField(blank=True, max_length=50, verbose_name="payment bank account"),
+                ),
+                (
+                    "payment_account_name",
+                    models.CharField(blank=True, max_length=400, verbose_name="payment account name"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "imported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="imported by",
+                    ),
+                ),
+                (
+                    "original",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="corrections",
+                        to="invoices.invoice",
+                        verbose_name="original invoice",
+                    ),
+                ),
+                (
+                    "source_file",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="files.storedfile",
+                        verbose_name="source file",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'invoice',
-                'verbose_name_plural': 'invoices',
-                'db_table': 'invoices',
-                'ordering': ['-issue_date', '-id'],
+                "verbose_name": "invoice",
+                "verbose_name_plural": "invoices",
+                "db_table": "invoices",
+                "ordering": ["-issue_date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='InvoiceService',
+            name="InvoiceService",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(help_text='Order in the file', verbose_name='position')),
-                ('nature', models.PositiveSmallIntegerField(blank=True, choices=[(1, 'goods or service'), (2, 'promotion'), (3, 'trade discount'), (4, 'note'), (5, 'special')], null=True, verbose_name='nature')),
-                ('line_number', models.IntegerField(blank=True, help_text='STT as written', null=True, verbose_name='line number')),
-                ('code', models.CharField(blank=True, max_length=100, verbose_name='code')),
-                ('name', models.TextField(blank=True, verbose_name='name')),
-                ('unit', models.CharField(blank=True, max_length=50, verbose_name='unit')),
-                ('quantity', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='quantity')),
-                ('unit_price', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='unit price')),
-                ('discount_rate', models.DecimalField(blank=True, decimal_places=6, max_digits=24, null=True, verbose_name='discount rate')),
-                ('discount_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True, verbose_name='discount amount')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=20, verbose_name='amount before tax')),
-                ('tax_rate_text', models.CharField(blank=True, max_length=20, verbose_name='tax rate (as written)')),
-                ('tax_rate', models.DecimalField(blank=True, decimal_places=4, max_digits=9, null=True, verbose_name='tax rate (%)')),
-                ('tax_amount', models.DecimalField(decimal_places=2, max_digits=20, verbose_name='tax amount')),
-                ('tax_amount_source', models.CharField(blank=True, max_length=10, verbose_name='tax amount source')),
-                ('extras', models.JSONField(blank=True, default=dict, verbose_name='other information (TTKhac)')),
-                ('invoice', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='services', to='invoices.invoice', verbose_name='invoice')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField(help_text="Order in the file", verbose_name="position")),
+                (
+                    "nature",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        choices=[
+                            (1, "goods or service"),
+                            (2, "promotion"),
+                            (3, "trade discount"),
+                            (4, "note"),
+                            (5, "special"),
+                        ],
+                        null=True,
+                        verbose_name="nature",
+                    ),
+                ),
+                (
+                    "line_number",
+                    models.IntegerField(blank=True, help_text="STT as written", null=True, verbose_name="line number"),
+                ),
+                ("code", models.CharField(blank=True, max_length=100, verbose_name="code")),
+                ("name", models.TextField(blank=True, verbose_name="name")),
+                ("unit", models.CharField(blank=True, max_length=50, verbose_name="unit")),
+                (
+                    "quantity",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=24, null=True, verbose_name="quantity"
+                    ),
+                ),
+                (
+                    "unit_price",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=24, null=True, verbose_name="unit price"
+                    ),
+                ),
+                (
+                    "discount_rate",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=24, null=True, verbose_name="discount rate"
+                    ),
+                ),
+                (
+                    "discount_amount",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=20, null=True, verbose_name="discount amount"
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=20, verbose_name="amount before tax")),
+                ("tax_rate_text", models.CharField(blank=True, max_length=20, verbose_name="tax rate (as written)")),
+                (
+                    "tax_rate",
+                    models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=9, null=True, verbose_name="tax rate (%)"
+                    ),
+                ),
+                ("tax_amount", models.DecimalField(decimal_places=2, max_digits=20, verbose_name="tax amount")),
+                ("tax_amount_source", models.CharField(blank=True, max_length=10, verbose_name="tax amount source")),
+                ("extras", models.JSONField(blank=True, default=dict, verbose_name="other information (TTKhac)")),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="services",
+                        to="invoices.invoice",
+                        verbose_name="invoice",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'invoice line',
-                'verbose_name_plural': 'invoice lines',
-                'db_table': 'invoice_services',
-                'ordering': ['invoice_id', 'position'],
+                "verbose_name": "invoice line",
+                "verbose_name_plural": "invoice lines",
+                "db_table": "invoice_services",
+                "ordering": ["invoice_id", "position"],
             },
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['issue_date', 'id'], name='invoices_issue_date_idx'),
+            model_name="invoice",
+            index=models.Index(fields=["issue_date", "id"], name="invoices_issue_date_idx"),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['status', 'issue_date'], name='invoices_status_date_idx'),
+            model_name="invoice",
+            index=models.Index(fields=["status", "issue_date"], name="invoices_status_date_idx"),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(condition=models.Q(('related_kind__isnull', False)), fields=['seller_tax_code', 'related_template_code', 'related_series', 'related_number_int'], name='invoices_related_key_idx'),
+            model_name="invoice",
+            index=models.Index(
+                condition=models.Q(("related_kind__isnull", False)),
+                fields=["seller_tax_code", "related_template_code", "related_series", "related_number_int"],
+                name="invoices_related_key_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(fields=('content_hash',), name='invoices_content_hash_unique'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(fields=("content_hash",), name="invoices_content_hash_unique"),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(fields=('seller_tax_code', 'template_code', 'series', 'number_int'), name='invoices_business_key_unique'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(
+                fields=("seller_tax_code", "template_code", "series", "number_int"), name="invoices_business_key_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(condition=models.Q(('tax_authority_code', ''), _negated=True), fields=('tax_authority_code',), name='invoices_mccqt_unique'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("tax_authority_code", ""), _negated=True),
+                fields=("tax_authority_code",),
+                name="invoices_mccqt_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['imported', 'redundant', 'completed'])), name='invoices_status_valid'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["imported", "redundant", "completed"])), name="invoices_status_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('number_int__gte', 0)), name='invoices_number_int_nonnegative'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("number_int__gte", 0)), name="invoices_number_int_nonnegative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('exchange_rate__gt', 0)), name='invoices_exchange_rate_positive'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("exchange_rate__gt", 0)), name="invoices_exchange_rate_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoiceservice',
-            constraint=models.UniqueConstraint(fields=('invoice', 'position'), name='invoice_services_position_unique'),
+            model_name="invoiceservice",
+            constraint=models.UniqueConstraint(fields=("invoice", "position"), name="invoice_services_position_unique"),
         ),
         AuditTrigger("invoices"),
         AuditTrigger("invoice_services"),

@@ -81,8 +81,12 @@ def _pr(pk: int) -> PaymentRequest:
 class InvoiceLinkView(APIView):
     permission_classes = [CanReadInvoices]
 
-    @extend_schema(tags=["invoices"], request=InvoiceLinkSerializer, responses=InvoiceLinkResultSerializer,
-                   summary="Put the invoice into a draft payment request")
+    @extend_schema(
+        tags=["invoices"],
+        request=InvoiceLinkSerializer,
+        responses=InvoiceLinkResultSerializer,
+        summary="Put the invoice into a draft payment request",
+    )
     def post(self, request: Request, pk: str) -> Response:
         payload = InvoiceLinkSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -93,8 +97,12 @@ class InvoiceLinkView(APIView):
 class InvoiceUnlinkView(APIView):
     permission_classes = [CanReadInvoices]
 
-    @extend_schema(tags=["invoices"], request=None, responses=InvoiceLinkResultSerializer,
-                   summary="Take the invoice out of its draft payment request")
+    @extend_schema(
+        tags=["invoices"],
+        request=None,
+        responses=InvoiceLinkResultSerializer,
+        summary="Take the invoice out of its draft payment request",
+    )
     def post(self, request: Request, pk: str) -> Response:
         invoice = _invoice(pk)
         services.invoice_unlink(invoice=invoice, actor=request.user)
@@ -104,8 +112,12 @@ class InvoiceUnlinkView(APIView):
 class InvoiceMoveView(APIView):
     permission_classes = [CanReadInvoices]
 
-    @extend_schema(tags=["invoices"], request=InvoiceLinkSerializer, responses=InvoiceLinkResultSerializer,
-                   summary="Move the invoice to another draft payment request, atomically")
+    @extend_schema(
+        tags=["invoices"],
+        request=InvoiceLinkSerializer,
+        responses=InvoiceLinkResultSerializer,
+        summary="Move the invoice to another draft payment request, atomically",
+    )
     def post(self, request: Request, pk: str) -> Response:
         payload = InvoiceLinkSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -10,64 +10,126 @@ from audit.operations import AuditTrigger
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('audit', '0001_initial'),
+        ("audit", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PaymentMethod',
+            name="PaymentMethod",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('bank_name', models.CharField(blank=True, max_length=200, verbose_name='bank name')),
-                ('bank_account', models.CharField(blank=True, max_length=64, verbose_name='bank account')),
-                ('account_name', models.CharField(blank=True, max_length=200, verbose_name='account holder name')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("bank_name", models.CharField(blank=True, max_length=200, verbose_name="bank name")),
+                ("bank_account", models.CharField(blank=True, max_length=64, verbose_name="bank account")),
+                ("account_name", models.CharField(blank=True, max_length=200, verbose_name="account holder name")),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
             ],
             options={
-                'verbose_name': 'payment method',
-                'verbose_name_plural': 'payment methods',
-                'db_table': 'payment_methods',
-                'ordering': ['name', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='payment_methods_name_not_empty')],
+                "verbose_name": "payment method",
+                "verbose_name_plural": "payment methods",
+                "db_table": "payment_methods",
+                "ordering": ["name", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("name", ""), _negated=True), name="payment_methods_name_not_empty"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PaymentRequest',
+            name="PaymentRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255, verbose_name='name')),
-                ('type', models.CharField(choices=[('direct', 'Direct (bank details from the invoices)'), ('advanced', 'Advanced (bank details on the request)')], default='direct', max_length=16, verbose_name='type')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=18, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='amount')),
-                ('currency', models.CharField(default='VND', max_length=3, verbose_name='currency')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('pending', 'Pending approval'), ('approved', 'Approved'), ('completed', 'Completed')], db_index=True, default='draft', max_length=16, verbose_name='status')),
-                ('bank_name', models.CharField(blank=True, max_length=200, verbose_name='bank name')),
-                ('bank_account', models.CharField(blank=True, max_length=64, verbose_name='bank account')),
-                ('account_name', models.CharField(blank=True, max_length=200, verbose_name='account holder name')),
-                ('payment_reference', models.CharField(blank=True, max_length=128, verbose_name='payment reference')),
-                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('maker', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payment_requests', to=settings.AUTH_USER_MODEL, verbose_name='maker')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=255, verbose_name="name")),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("direct", "Direct (bank details from the invoices)"),
+                            ("advanced", "Advanced (bank details on the request)"),
+                        ],
+                        default="direct",
+                        max_length=16,
+                        verbose_name="type",
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                        verbose_name="amount",
+                    ),
+                ),
+                ("currency", models.CharField(default="VND", max_length=3, verbose_name="currency")),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("pending", "Pending approval"),
+                            ("approved", "Approved"),
+                            ("completed", "Completed"),
+                        ],
+                        db_index=True,
+                        default="draft",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("bank_name", models.CharField(blank=True, max_length=200, verbose_name="bank name")),
+                ("bank_account", models.CharField(blank=True, max_length=64, verbose_name="bank account")),
+                ("account_name", models.CharField(blank=True, max_length=200, verbose_name="account holder name")),
+                ("payment_reference", models.CharField(blank=True, max_length=128, verbose_name="payment reference")),
+                ("completed_at", models.DateTimeField(blank=True, null=True, verbose_name="completed at")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "maker",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payment_requests",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="maker",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payment request',
-                'verbose_name_plural': 'payment requests',
-                'db_table': 'pr',
-                'ordering': ['-id'],
-                'permissions': [('complete_paymentrequest', 'Can complete and un-complete payment requests')],
-                'indexes': [models.Index(fields=['maker', 'status'], name='pr_maker_status_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='pr_amount_not_negative'), models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='pr_name_not_empty'), models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'pending', 'approved', 'completed'])), name='pr_status_valid'), models.CheckConstraint(condition=models.Q(('type__in', ['direct', 'advanced'])), name='pr_type_valid'), models.CheckConstraint(condition=models.Q(models.Q(('completed_at__isnull', False), ('status', 'completed')), models.Q(models.Q(('status', 'completed'), _negated=True), ('completed_at__isnull', True)), _connector='OR'), name='pr_completed_at_iff_completed')],
+                "verbose_name": "payment request",
+                "verbose_name_plural": "payment requests",
+                "db_table": "pr",
+                "ordering": ["-id"],
+                "permissions": [("complete_paymentrequest", "Can complete and un-complete payment requests")],
+                "indexes": [models.Index(fields=["maker", "status"], name="pr_maker_status_idx")],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("amount__gte", 0)), name="pr_amount_not_negative"),
+                    models.CheckConstraint(condition=models.Q(("name", ""), _negated=True), name="pr_name_not_empty"),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["draft", "pending", "approved", "completed"])),
+                        name="pr_status_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("type__in", ["direct", "advanced"])), name="pr_type_valid"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("completed_at__isnull", False), ("status", "completed")),
+                            models.Q(models.Q(("status", "completed"), _negated=True), ("completed_at__isnull", True)),
+                            _connector="OR",
+                        ),
+                        name="pr_completed_at_iff_completed",
+                    ),
+                ],
             },
         ),
-        AuditTrigger('payment_methods'),
-        AuditTrigger('pr'),
+        AuditTrigger("payment_methods"),
+        AuditTrigger("pr"),
     ]

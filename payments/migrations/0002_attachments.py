@@ -8,30 +8,55 @@ from audit.operations import AuditTrigger
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('files', '0001_initial'),
-        ('payments', '0001_initial'),
+        ("files", "0001_initial"),
+        ("payments", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PRAttachment',
+            name="PRAttachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('added_at', models.DateTimeField(auto_now_add=True, verbose_name='added at')),
-                ('added_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='added by')),
-                ('file', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='files.storedfile', verbose_name='file')),
-                ('pr', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='payments.paymentrequest', verbose_name='payment request')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("added_at", models.DateTimeField(auto_now_add=True, verbose_name="added at")),
+                (
+                    "added_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="added by",
+                    ),
+                ),
+                (
+                    "file",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="files.storedfile",
+                        verbose_name="file",
+                    ),
+                ),
+                (
+                    "pr",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="payments.paymentrequest",
+                        verbose_name="payment request",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attachment',
-                'verbose_name_plural': 'attachments',
-                'db_table': 'pr_attachments',
-                'ordering': ['pr', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('pr', 'file'), name='pr_attachments_pr_file_unique')],
+                "verbose_name": "attachment",
+                "verbose_name_plural": "attachments",
+                "db_table": "pr_attachments",
+                "ordering": ["pr", "id"],
+                "constraints": [models.UniqueConstraint(fields=("pr", "file"), name="pr_attachments_pr_file_unique")],
             },
         ),
-        AuditTrigger('pr_attachments'),
+        AuditTrigger("pr_attachments"),
     ]

@@ -8,29 +8,54 @@ from audit.operations import AuditTrigger
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('invoices', '0001_initial'),
-        ('payments', '0002_attachments'),
+        ("invoices", "0001_initial"),
+        ("payments", "0002_attachments"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PRInvoice',
+            name="PRInvoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('linked_at', models.DateTimeField(auto_now_add=True, verbose_name='linked at')),
-                ('invoice', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='pr_link', to='invoices.invoice', verbose_name='invoice')),
-                ('linked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='linked by')),
-                ('pr', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invoice_links', to='payments.paymentrequest', verbose_name='payment request')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("linked_at", models.DateTimeField(auto_now_add=True, verbose_name="linked at")),
+                (
+                    "invoice",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="pr_link",
+                        to="invoices.invoice",
+                        verbose_name="invoice",
+                    ),
+                ),
+                (
+                    "linked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="linked by",
+                    ),
+                ),
+                (
+                    "pr",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="invoice_links",
+                        to="payments.paymentrequest",
+                        verbose_name="payment request",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'invoice link',
-                'verbose_name_plural': 'invoice links',
-                'db_table': 'pr_invoice',
-                'ordering': ['pr', 'id'],
+                "verbose_name": "invoice link",
+                "verbose_name_plural": "invoice links",
+                "db_table": "pr_invoice",
+                "ordering": ["pr", "id"],
             },
         ),
-        AuditTrigger('pr_invoice'),
+        AuditTrigger("pr_invoice"),
     ]

@@ -43,96 +43,118 @@ ON CONFLICT DO NOTHING;
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0005_search_document'),
-        ('invoices', '0004_payment_details_changed_by'),
-        ('audit', '0008_security_event_password_set'),
+        ("payments", "0005_search_document"),
+        ("invoices", "0004_payment_details_changed_by"),
+        ("audit", "0008_security_event_password_set"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PaymentRequestPreparer',
+            name="PaymentRequestPreparer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_action', models.CharField(max_length=64, verbose_name='first action')),
-                ('added_at', models.DateTimeField(auto_now_add=True, verbose_name='added at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("first_action", models.CharField(max_length=64, verbose_name="first action")),
+                ("added_at", models.DateTimeField(auto_now_add=True, verbose_name="added at")),
             ],
             options={
-                'verbose_name': 'preparer',
-                'verbose_name_plural': 'preparers',
-                'db_table': 'pr_preparers',
-                'ordering': ['pr', 'id'],
+                "verbose_name": "preparer",
+                "verbose_name_plural": "preparers",
+                "db_table": "pr_preparers",
+                "ordering": ["pr", "id"],
             },
         ),
         migrations.AlterModelOptions(
-            name='paymentrequest',
-            options={'ordering': ['-id'], 'permissions': [('complete_paymentrequest', 'Can complete payment requests'), ('uncomplete_paymentrequest', 'Can un-complete payment requests (reverse a recorded payment)')], 'verbose_name': 'payment request', 'verbose_name_plural': 'payment requests'},
+            name="paymentrequest",
+            options={
+                "ordering": ["-id"],
+                "permissions": [
+                    ("complete_paymentrequest", "Can complete payment requests"),
+                    ("uncomplete_paymentrequest", "Can un-complete payment requests (reverse a recorded payment)"),
+                ],
+                "verbose_name": "payment request",
+                "verbose_name_plural": "payment requests",
+            },
         ),
         migrations.AddField(
-            model_name='paymentrequest',
-            name='payee_account_name',
-            field=models.CharField(blank=True, max_length=200, verbose_name='payee account holder'),
+            model_name="paymentrequest",
+            name="payee_account_name",
+            field=models.CharField(blank=True, max_length=200, verbose_name="payee account holder"),
         ),
         migrations.AddField(
-            model_name='paymentrequest',
-            name='payee_bank_account',
-            field=models.CharField(blank=True, max_length=64, verbose_name='payee bank account'),
+            model_name="paymentrequest",
+            name="payee_bank_account",
+            field=models.CharField(blank=True, max_length=64, verbose_name="payee bank account"),
         ),
         migrations.AddField(
-            model_name='paymentrequest',
-            name='payee_bank_name',
-            field=models.CharField(blank=True, max_length=200, verbose_name='payee bank'),
+            model_name="paymentrequest",
+            name="payee_bank_name",
+            field=models.CharField(blank=True, max_length=200, verbose_name="payee bank"),
         ),
         migrations.AddField(
-            model_name='paymentrequest',
-            name='payee_is_new',
-            field=models.BooleanField(default=False, verbose_name='new payee account'),
+            model_name="paymentrequest",
+            name="payee_is_new",
+            field=models.BooleanField(default=False, verbose_name="new payee account"),
         ),
         migrations.AddField(
-            model_name='paymentrequest',
-            name='payee_tax_code',
-            field=models.CharField(blank=True, max_length=32, verbose_name='payee tax code'),
+            model_name="paymentrequest",
+            name="payee_tax_code",
+            field=models.CharField(blank=True, max_length=32, verbose_name="payee tax code"),
         ),
         migrations.AddField(
-            model_name='paymentrequest',
-            name='previous_account_name',
-            field=models.CharField(blank=True, max_length=200, verbose_name='previously paid account holder'),
+            model_name="paymentrequest",
+            name="previous_account_name",
+            field=models.CharField(blank=True, max_length=200, verbose_name="previously paid account holder"),
         ),
         migrations.AddField(
-            model_name='paymentrequest',
-            name='previous_bank_account',
-            field=models.CharField(blank=True, max_length=64, verbose_name='previously paid bank account'),
+            model_name="paymentrequest",
+            name="previous_bank_account",
+            field=models.CharField(blank=True, max_length=64, verbose_name="previously paid bank account"),
         ),
         migrations.AddField(
-            model_name='paymentrequest',
-            name='previous_bank_name',
-            field=models.CharField(blank=True, max_length=200, verbose_name='previously paid bank'),
+            model_name="paymentrequest",
+            name="previous_bank_name",
+            field=models.CharField(blank=True, max_length=200, verbose_name="previously paid bank"),
         ),
         migrations.RunSQL(FREEZE_PAYEES, migrations.RunSQL.noop),
         migrations.AddConstraint(
-            model_name='paymentrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'draft'), models.Q(('payee_bank_account', ''), _negated=True), _connector='OR'), name='pr_payee_frozen_out_of_draft'),
+            model_name="paymentrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "draft"), models.Q(("payee_bank_account", ""), _negated=True), _connector="OR"
+                ),
+                name="pr_payee_frozen_out_of_draft",
+            ),
         ),
         migrations.AddField(
-            model_name='paymentrequestpreparer',
-            name='pr',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='preparers', to='payments.paymentrequest', verbose_name='payment request'),
+            model_name="paymentrequestpreparer",
+            name="pr",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="preparers",
+                to="payments.paymentrequest",
+                verbose_name="payment request",
+            ),
         ),
         migrations.AddField(
-            model_name='paymentrequestpreparer',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='preparer'),
+            model_name="paymentrequestpreparer",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="preparer",
+            ),
         ),
         migrations.AddIndex(
-            model_name='paymentrequestpreparer',
-            index=models.Index(fields=['user', 'pr'], name='pr_preparers_user_idx'),
+            model_name="paymentrequestpreparer",
+            index=models.Index(fields=["user", "pr"], name="pr_preparers_user_idx"),
         ),
         migrations.AddConstraint(
-            model_name='paymentrequestpreparer',
-            constraint=models.UniqueConstraint(fields=('pr', 'user'), name='pr_preparers_pr_user_unique'),
+            model_name="paymentrequestpreparer",
+            constraint=models.UniqueConstraint(fields=("pr", "user"), name="pr_preparers_pr_user_unique"),
         ),
-        AuditTrigger('pr_preparers'),
+        AuditTrigger("pr_preparers"),
         migrations.RunSQL(BACKFILL_PREPARERS, migrations.RunSQL.noop),
     ]

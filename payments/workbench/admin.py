@@ -92,11 +92,18 @@ class ExportTemplateAdmin(ServiceCallMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: ExportTemplate, form: Any, change: bool) -> None:
         if change:
-            saved = self.call_service(request, services.export_template_update, template=obj, actor=request.user,
-                                      name=obj.name, columns=obj.columns)
+            saved = self.call_service(
+                request,
+                services.export_template_update,
+                template=obj,
+                actor=request.user,
+                name=obj.name,
+                columns=obj.columns,
+            )
         else:
-            saved = self.call_service(request, services.export_template_create, actor=request.user, name=obj.name,
-                                      columns=obj.columns)
+            saved = self.call_service(
+                request, services.export_template_create, actor=request.user, name=obj.name, columns=obj.columns
+            )
         if saved is not None:
             obj.pk = saved.pk
 
@@ -124,8 +131,7 @@ class ExportTemplateAdmin(ServiceCallMixin, admin.ModelAdmin):
         refused = self._refuse(request)
         if refused is not None:
             return refused
-        month_text = (request.POST.get("month") or request.GET.get("month")
-                      or f"{timezone.localdate():%Y-%m}").strip()
+        month_text = (request.POST.get("month") or request.GET.get("month") or f"{timezone.localdate():%Y-%m}").strip()
         month = self.call_service(request, selectors.parse_month, value=month_text)
         import_report = None
         cleanup_results = None
@@ -134,19 +140,24 @@ class ExportTemplateAdmin(ServiceCallMixin, admin.ModelAdmin):
             if action == "cleanup":
                 ids = self.call_service(request, selectors.parse_ids, value=request.POST.getlist("ids"), limit=5000)
                 if ids is not None:
-                    cleanup_results = self.call_service(request, services.cleanup_mark_obsolete, ids=ids,
-                                                        actor=request.user)
+                    cleanup_results = self.call_service(
+                        request, services.cleanup_mark_obsolete, ids=ids, actor=request.user
+                    )
                     if cleanup_results is not None:
                         done = sum(1 for r in cleanup_results if r["result"] == "obsolete")
-                        messages.success(request, _("%(done)d of %(total)d invoices marked obsolete.")
-                                         % {"done": done, "total": len(cleanup_results)})
+                        messages.success(
+                            request,
+                            _("%(done)d of %(total)d invoices marked obsolete.")
+                            % {"done": done, "total": len(cleanup_results)},
+                        )
             elif action in ("preview", "import"):
                 upload = request.FILES.get("file")
                 if upload is None:
                     messages.error(request, _("Choose a file to upload."))
                 else:
-                    import_report = self.call_service(request, services.paid_import, upload=upload,
-                                                      actor=request.user, dry_run=action == "preview")
+                    import_report = self.call_service(
+                        request, services.paid_import, upload=upload, actor=request.user, dry_run=action == "preview"
+                    )
                     if import_report is not None:
                         messages.info(request, import_report.message)
         context = {
@@ -167,9 +178,15 @@ class ExportTemplateAdmin(ServiceCallMixin, admin.ModelAdmin):
         refused = self._refuse(request)
         if refused is not None:
             return refused
-        response = self.call_service(request, exports.export_response, user=request.user,
-                                     month=request.GET.get("month"), ids=request.GET.get("ids"),
-                                     template_id=request.GET.get("template"), fmt=request.GET.get("format", "csv"))
+        response = self.call_service(
+            request,
+            exports.export_response,
+            user=request.user,
+            month=request.GET.get("month"),
+            ids=request.GET.get("ids"),
+            template_id=request.GET.get("template"),
+            fmt=request.GET.get("format", "csv"),
+        )
         if response is None:
             return HttpResponseRedirect(reverse("admin:workbench_tools") + f"?month={request.GET.get('month', '')}")
         return response
@@ -185,11 +202,18 @@ def _get_app_list(request: HttpRequest, app_label: str | None = None) -> list[di
         return app_list
     for app in app_list:
         if app.get("app_label") == "workbench":
-            app["models"].insert(0, {
-                "name": _("Workbench: cleanup, export, paid import"), "object_name": "WorkbenchTools",
-                "admin_url": reverse("admin:workbench_tools"), "add_url": None, "view_only": True,
-                "perms": {"view": True}, "model": ExportTemplate,
-            })
+            app["models"].insert(
+                0,
+                {
+                    "name": _("Workbench: cleanup, export, paid import"),
+                    "object_name": "WorkbenchTools",
+                    "admin_url": reverse("admin:workbench_tools"),
+                    "add_url": None,
+                    "view_only": True,
+                    "perms": {"view": True},
+                    "model": ExportTemplate,
+                },
+            )
     return app_list
 
 

@@ -9,20 +9,29 @@ from typing import Any
 
 FINANCE_USERS = ["ketoan@acountee.local", "ketoan2@acountee.local"]
 TEMPLATES = [
-    ("Vietcombank — chuyển khoản lô", [
-        {"key": "bank_account", "label": "Số tài khoản thụ hưởng"},
-        {"key": "account_name", "label": "Tên người thụ hưởng"},
-        {"key": "bank_name", "label": "Ngân hàng thụ hưởng"},
-        {"key": "amount", "label": "Số tiền"},
-        {"key": "name", "label": "Nội dung chuyển khoản"},
-        {"key": "pr_id", "label": "Mã đề nghị"},
-        {"key": "payment_reference", "label": "Mã giao dịch"},
-    ]),
-    ("Kiểm tra nội bộ", [
-        {"key": "pr_id", "label": "Mã ĐNTT"}, {"key": "name", "label": "Tên"},
-        {"key": "supplier", "label": "Nhà cung cấp"}, {"key": "amount", "label": "Số tiền"},
-        {"key": "bank_check", "label": "Kiểm tra tài khoản"}, {"key": "maker", "label": "Người lập"},
-    ]),
+    (
+        "Vietcombank — chuyển khoản lô",
+        [
+            {"key": "bank_account", "label": "Số tài khoản thụ hưởng"},
+            {"key": "account_name", "label": "Tên người thụ hưởng"},
+            {"key": "bank_name", "label": "Ngân hàng thụ hưởng"},
+            {"key": "amount", "label": "Số tiền"},
+            {"key": "name", "label": "Nội dung chuyển khoản"},
+            {"key": "pr_id", "label": "Mã đề nghị"},
+            {"key": "payment_reference", "label": "Mã giao dịch"},
+        ],
+    ),
+    (
+        "Kiểm tra nội bộ",
+        [
+            {"key": "pr_id", "label": "Mã ĐNTT"},
+            {"key": "name", "label": "Tên"},
+            {"key": "supplier", "label": "Nhà cung cấp"},
+            {"key": "amount", "label": "Số tiền"},
+            {"key": "bank_check", "label": "Kiểm tra tài khoản"},
+            {"key": "maker", "label": "Người lập"},
+        ],
+    ),
 ]
 
 

@@ -26,7 +26,6 @@ CHUNK_SIZE = 2000
 CSV_BOM = "\ufeff"
 
 
-
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -35,23 +34,38 @@ class Column:
 
 
 # The column keys are the contract of templates and of the paid import (`pr_id`, `payment_reference`).
-COLUMNS: dict[str, Column] = {c.key: c for c in [
-    Column("pr_id", _("PR id"), numeric=True),
-    Column("name", _("Name")),
-    Column("supplier", _("Supplier")),
-    Column("amount", _("Amount"), numeric=True),
-    Column("currency", _("Currency")),
-    Column("bank_name", _("Bank name")),
-    Column("bank_account", _("Bank account")),
-    Column("account_name", _("Account name")),
-    Column("bank_check", _("Bank details check")),
-    Column("type", _("Type")),
-    Column("maker", _("Maker")),
-    Column("note", _("Note")),
-    Column("payment_reference", _("Payment reference")),
-]}
-DEFAULT_COLUMN_KEYS = ["pr_id", "name", "supplier", "amount", "bank_name", "bank_account", "account_name",
-                       "bank_check", "type", "maker", "note", "payment_reference"]
+COLUMNS: dict[str, Column] = {
+    c.key: c
+    for c in [
+        Column("pr_id", _("PR id"), numeric=True),
+        Column("name", _("Name")),
+        Column("supplier", _("Supplier")),
+        Column("amount", _("Amount"), numeric=True),
+        Column("currency", _("Currency")),
+        Column("bank_name", _("Bank name")),
+        Column("bank_account", _("Bank account")),
+        Column("account_name", _("Account name")),
+        Column("bank_check", _("Bank details check")),
+        Column("type", _("Type")),
+        Column("maker", _("Maker")),
+        Column("note", _("Note")),
+        Column("payment_reference", _("Payment reference")),
+    ]
+}
+DEFAULT_COLUMN_KEYS = [
+    "pr_id",
+    "name",
+    "supplier",
+    "amount",
+    "bank_name",
+    "bank_account",
+    "account_name",
+    "bank_check",
+    "type",
+    "maker",
+    "note",
+    "payment_reference",
+]
 TOTAL_LABEL = _("Total")
 
 
@@ -78,10 +92,18 @@ def pr_values(pr: Any, type_labels: dict[str, str]) -> dict[str, Any]:
     else:
         supplier = pr.account_name
     return {
-        "pr_id": pr.pk, "name": pr.name, "supplier": supplier, "amount": pr.amount, "currency": pr.currency,
-        "bank_name": details.bank_name, "bank_account": details.bank_account,
-        "account_name": details.account_name, "bank_check": _bank_check(pr, details),
-        "type": type_labels.get(pr.type, pr.type), "maker": pr.maker_name, "note": pr.note,
+        "pr_id": pr.pk,
+        "name": pr.name,
+        "supplier": supplier,
+        "amount": pr.amount,
+        "currency": pr.currency,
+        "bank_name": details.bank_name,
+        "bank_account": details.bank_account,
+        "account_name": details.account_name,
+        "bank_check": _bank_check(pr, details),
+        "type": type_labels.get(pr.type, pr.type),
+        "maker": pr.maker_name,
+        "note": pr.note,
         "payment_reference": pr.payment_reference,
     }
 
@@ -139,8 +161,12 @@ def money_number_format(currency: str) -> str:
     return "#,##0" if currency == "VND" else "#,##0.00"
 
 
-def xlsx_file(rows: Iterable[dict[str, Any]], layout: list[dict[str, str]], *, title: str = "Export",
-              ) -> IO[bytes]:
+def xlsx_file(
+    rows: Iterable[dict[str, Any]],
+    layout: list[dict[str, str]],
+    *,
+    title: str = "Export",
+) -> IO[bytes]:
     """A write-only workbook saved to an anonymous temporary file (deleted when closed),
     rewound for reading. Bold frozen header row, money as numbers with a thousands format,
     a bold total row under the amount column."""
@@ -154,8 +180,20 @@ def xlsx_file(rows: Iterable[dict[str, Any]], layout: list[dict[str, str]], *, t
     ws.freeze_panes = "A2"
     bold = Font(bold=True)
     keys = [c["key"] for c in layout]
-    widths = {"pr_id": 8, "amount": 16, "name": 36, "supplier": 32, "bank_name": 26, "bank_account": 20,
-              "account_name": 32, "bank_check": 30, "note": 30, "payment_reference": 22, "maker": 22, "type": 10}
+    widths = {
+        "pr_id": 8,
+        "amount": 16,
+        "name": 36,
+        "supplier": 32,
+        "bank_name": 26,
+        "bank_account": 20,
+        "account_name": 32,
+        "bank_check": 30,
+        "note": 30,
+        "payment_reference": 22,
+        "maker": 22,
+        "type": 10,
+    }
     for i, key in enumerate(keys, 1):
         ws.column_dimensions[get_column_letter(i)].width = widths.get(key, 14)
 
@@ -178,8 +216,12 @@ def xlsx_file(rows: Iterable[dict[str, Any]], layout: list[dict[str, str]], *, t
         count += 1
         total += row["amount"]
         currencies.add(row["currency"])
-        ws.append([money(row[k], row["currency"]) if k == "amount" else (row[k] if k == "pr_id" else _text(row[k]))
-                   for k in keys])
+        ws.append(
+            [
+                money(row[k], row["currency"]) if k == "amount" else (row[k] if k == "pr_id" else _text(row[k]))
+                for k in keys
+            ]
+        )
     if count:
         footer: list[Any] = [None] * len(keys)
         label_at = 1 if keys[0] == "amount" and len(keys) > 1 else 0
@@ -196,8 +238,7 @@ def xlsx_file(rows: Iterable[dict[str, Any]], layout: list[dict[str, str]], *, t
     return out
 
 
-def export_response(*, user: Any, month: Any = None, ids: Any = None, template_id: Any = None,
-                    fmt: str = "csv") -> Any:
+def export_response(*, user: Any, month: Any = None, ids: Any = None, template_id: Any = None, fmt: str = "csv") -> Any:
     """The HTTP answer of an export, for the API and the admin alike: every input is checked
     before the first byte leaves (a bad month is a 400, not a broken download)."""
     from django.http import FileResponse, StreamingHttpResponse
@@ -213,17 +254,25 @@ def export_response(*, user: Any, month: Any = None, ids: Any = None, template_i
     month = selectors.parse_month(month) if month not in (None, "") else None
     ids = selectors.parse_ids(ids) if ids not in (None, "", []) else None
     if month is None and not ids:
-        raise ValidationFailed(gettext("Choose a month (YYYY-MM) or payment request ids."), code="INVALID_MONTH",
-                               details={"month": [gettext("Required unless ids are given.")]})
-    template = (selectors.export_template_get(user=user, template_id=template_id)
-                if template_id not in (None, "") else None)
+        raise ValidationFailed(
+            gettext("Choose a month (YYYY-MM) or payment request ids."),
+            code="INVALID_MONTH",
+            details={"month": [gettext("Required unless ids are given.")]},
+        )
+    template = (
+        selectors.export_template_get(user=user, template_id=template_id) if template_id not in (None, "") else None
+    )
     layout = services.export_layout(template=template)
     prs = selectors.export_rows(month=month, ids=ids, chunk_size=CHUNK_SIZE)
     stem = f"bank-transfer-{month or 'selection'}-{timezone.localtime():%Y%m%d-%H%M}"
     if fmt == "xlsx":
         handle = xlsx_file(iter_rows(prs), layout, title=str(month or "Export"))
-        return FileResponse(handle, as_attachment=True, filename=f"{stem}.xlsx",
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=f"{stem}.xlsx",
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
     response = StreamingHttpResponse(csv_stream(iter_rows(prs), layout), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
     return response

@@ -45,15 +45,18 @@ class RawRow:
 
 
 def _norm(value: Any) -> str:
-    return " ".join(str(value if value is not None else "").replace("\ufeff", "").strip().lower()
-                    .replace("_", " ").split())
+    return " ".join(
+        str(value if value is not None else "").replace("\ufeff", "").strip().lower().replace("_", " ").split()
+    )
 
 
 def _header_positions(header: list[Any]) -> tuple[int, int]:
     """Where `pr_id` and `payment_reference` are: by key (`pr_id`) or by the export's default
     header labels ("PR id", "Payment reference", in any language we ship)."""
-    names = {"pr_id": {_norm("pr_id"), _norm(COLUMNS["pr_id"].label), "pr id", "id"},
-             "payment_reference": {_norm("payment_reference"), _norm(COLUMNS["payment_reference"].label)}}
+    names = {
+        "pr_id": {_norm("pr_id"), _norm(COLUMNS["pr_id"].label), "pr id", "id"},
+        "payment_reference": {_norm("payment_reference"), _norm(COLUMNS["payment_reference"].label)},
+    }
     cells = [_norm(c) for c in header]
     found = {}
     for key, accepted in names.items():
@@ -67,7 +70,8 @@ def _header_positions(header: list[Any]) -> tuple[int, int]:
         if any(d in joined for d in (";", "\t", "|")) and len(header) == 1:
             hint = " " + _("The file seems to use another delimiter than a comma.")
         raise ValidationFailed(
-            _("The first row must be the header pr_id,payment_reference.") + hint, code="WRONG_HEADER",
+            _("The first row must be the header pr_id,payment_reference.") + hint,
+            code="WRONG_HEADER",
             details={"header": [str(c)[:100] for c in header[:20]]},
         )
     return found["pr_id"], found["payment_reference"]
@@ -97,8 +101,11 @@ def _rows(records: Iterator[list[Any]]) -> list[RawRow]:
         if _norm(_cell(values, id_at)) == total or (id_at and _norm(_cell(values, 0)) == total):
             continue  # the export's total row
         if len(rows) >= limit:
-            raise TooLarge(_("The file has more than %(n)d rows; split it.") % {"n": limit}, code="TOO_MANY_ROWS",
-                           details={"max_rows": limit})
+            raise TooLarge(
+                _("The file has more than %(n)d rows; split it.") % {"n": limit},
+                code="TOO_MANY_ROWS",
+                details={"max_rows": limit},
+            )
         rows.append(RawRow(number, _cell(values, id_at), _cell(values, ref_at)))
     return rows
 
@@ -125,8 +132,11 @@ def _read_xlsx(content: bytes) -> list[RawRow]:
     except (zipfile.BadZipFile, OSError, ValueError):
         raise ValidationFailed(_("The XLSX file is damaged."), code="BAD_XLSX") from None
     if inflated > max_xlsx_inflated():
-        raise TooLarge(_("The XLSX file unpacks to more than the limit (%(mb)d MB).")
-                       % {"mb": max_xlsx_inflated() // (1024 * 1024)}, code="XLSX_TOO_LARGE")
+        raise TooLarge(
+            _("The XLSX file unpacks to more than the limit (%(mb)d MB).")
+            % {"mb": max_xlsx_inflated() // (1024 * 1024)},
+            code="XLSX_TOO_LARGE",
+        )
     from openpyxl import load_workbook
 
     try:
@@ -154,13 +164,19 @@ def read_paid_file(upload: Any) -> list[RawRow]:
     else:
         size = getattr(upload, "size", None)
         if size is not None and size > limit:
-            raise TooLarge(_("The file is larger than %(mb).1f MB.") % {"mb": limit / 1024 / 1024},
-                           code="FILE_TOO_LARGE", details={"max_bytes": limit})
+            raise TooLarge(
+                _("The file is larger than %(mb).1f MB.") % {"mb": limit / 1024 / 1024},
+                code="FILE_TOO_LARGE",
+                details={"max_bytes": limit},
+            )
         upload.seek(0) if hasattr(upload, "seek") else None
         content = upload.read(limit + 1)
     if len(content) > limit:
-        raise TooLarge(_("The file is larger than %(mb).1f MB.") % {"mb": limit / 1024 / 1024},
-                       code="FILE_TOO_LARGE", details={"max_bytes": limit})
+        raise TooLarge(
+            _("The file is larger than %(mb).1f MB.") % {"mb": limit / 1024 / 1024},
+            code="FILE_TOO_LARGE",
+            details={"max_bytes": limit},
+        )
     if not content.strip():
         raise ValidationFailed(_("The file is empty."), code="EMPTY_FILE")
     if content.startswith(XLSX_MAGIC):

@@ -16,8 +16,12 @@ class ExportTemplate(models.Model):
     `columns` is a list of `{"key": <column key>, "label": <header>}`; the keys are validated
     by the service against `payments.workbench.exports.COLUMNS`."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
-                             related_name="workbench_export_templates")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="workbench_export_templates",
+    )
     name = models.CharField(_("name"), max_length=100)
     columns = models.JSONField(_("columns"), default=list)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

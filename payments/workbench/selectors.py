@@ -62,16 +62,20 @@ def parse_month(value: Any, *, field: str = "month") -> Month:
 def parse_ids(value: Any, *, field: str = "ids", limit: int = MAX_EXPORT_IDS) -> list[int]:
     """`1,2,3` (or a list of those) → [1, 2, 3]; anything that is not a positive bigint is refused."""
     parts: list[str] = []
-    for chunk in (value if isinstance(value, list | tuple) else [value]):
+    for chunk in value if isinstance(value, list | tuple) else [value]:
         parts.extend(p.strip() for p in str(chunk if chunk is not None else "").split(","))
     parts = [p for p in parts if p]
     if len(parts) > limit:
-        raise ValidationFailed(_("Too many ids."), code="TOO_MANY_IDS",
-                               details={field: [_("At most %(n)d.") % {"n": limit}]})
+        raise ValidationFailed(
+            _("Too many ids."), code="TOO_MANY_IDS", details={field: [_("At most %(n)d.") % {"n": limit}]}
+        )
     bad = [p for p in parts if not (p.isascii() and p.isdigit() and len(p) <= 18 and int(p) > 0)]
     if bad:
-        raise ValidationFailed(_("Ids must be positive whole numbers."), code="INVALID_IDS",
-                               details={field: [_("Not an id: %(v)s") % {"v": b[:30]} for b in bad[:10]]})
+        raise ValidationFailed(
+            _("Ids must be positive whole numbers."),
+            code="INVALID_IDS",
+            details={field: [_("Not an id: %(v)s") % {"v": b[:30]} for b in bad[:10]]},
+        )
     return list(dict.fromkeys(int(p) for p in parts))
 
 
@@ -86,8 +90,18 @@ def cleanup_candidates(*, month: Month) -> QuerySet[Invoice]:
     return (
         _month_invoices(month)
         .filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True)
-        .only("id", "series", "number", "issue_date", "seller_name", "seller_tax_code", "total_payable",
-              "currency", "status", "created_at")
+        .only(
+            "id",
+            "series",
+            "number",
+            "issue_date",
+            "seller_name",
+            "seller_tax_code",
+            "total_payable",
+            "currency",
+            "status",
+            "created_at",
+        )
         .order_by("issue_date", "id")
     )
 
@@ -107,15 +121,38 @@ def cleanup_counts(*, month: Month) -> dict[str, int]:
 
 # --- export ---------------------------------------------------------------------------------------
 # The payee is the one frozen at approval request (docs/controls.md, PAYEE-FROZEN), never read live.
-EXPORT_PR_FIELDS = ("id", "name", "type", "status", "amount", "currency", "note", "bank_name", "bank_account",
-                    "account_name", "payee_bank_name", "payee_bank_account", "payee_account_name",
-                    "payment_reference", "maker__name", "maker__email")
-EXPORT_INVOICE_FIELDS = ("pr_id", "invoice__seller_name", "invoice__payment_bank_name",
-                         "invoice__payment_bank_account", "invoice__payment_account_name")
+EXPORT_PR_FIELDS = (
+    "id",
+    "name",
+    "type",
+    "status",
+    "amount",
+    "currency",
+    "note",
+    "bank_name",
+    "bank_account",
+    "account_name",
+    "payee_bank_name",
+    "payee_bank_account",
+    "payee_account_name",
+    "payment_reference",
+    "maker__name",
+    "maker__email",
+)
+EXPORT_INVOICE_FIELDS = (
+    "pr_id",
+    "invoice__seller_name",
+    "invoice__payment_bank_name",
+    "invoice__payment_bank_account",
+    "invoice__payment_account_name",
+)
 
 
-def approved_prs_for_export(*, month: Month | None = None, ids: Iterable[int] | None = None,
-                            ) -> QuerySet[PaymentRequest]:
+def approved_prs_for_export(
+    *,
+    month: Month | None = None,
+    ids: Iterable[int] | None = None,
+) -> QuerySet[PaymentRequest]:
     """Approved PRs created in the month (local time) and/or among `ids`, oldest first."""
     qs = PaymentRequest.objects.filter(status=PaymentRequestStatus.APPROVED)
     if month is not None:
@@ -163,9 +200,24 @@ class ExportPR:
     )
 
     def __init__(self, row: tuple[Any, ...]) -> None:
-        (self.id, self.name, self.type, self.status, self.amount, self.currency, self.note, self.bank_name,
-         self.bank_account, self.account_name, self.payee_bank_name, self.payee_bank_account,
-         self.payee_account_name, self.payment_reference, maker_name, maker_email) = row
+        (
+            self.id,
+            self.name,
+            self.type,
+            self.status,
+            self.amount,
+            self.currency,
+            self.note,
+            self.bank_name,
+            self.bank_account,
+            self.account_name,
+            self.payee_bank_name,
+            self.payee_bank_account,
+            self.payee_account_name,
+            self.payment_reference,
+            maker_name,
+            maker_email,
+        ) = row
         self.pk = self.id
         self.maker_name = maker_name or maker_email
         self.invoice_links = _Links()
@@ -176,7 +228,11 @@ class _Invoice:
 
     def __init__(self, seller: str, bank: str, account: str, holder: str) -> None:
         self.seller_name, self.payment_bank_name, self.payment_bank_account, self.payment_account_name = (
-            seller, bank, account, holder)
+            seller,
+            bank,
+            account,
+            holder,
+        )
 
 
 class _Link:
@@ -186,13 +242,13 @@ class _Link:
         self.invoice = invoice
 
 
-def export_rows(*, month: Month | None = None, ids: Iterable[int] | None = None,
-                chunk_size: int = 2000) -> Iterator[ExportPR]:
+def export_rows(
+    *, month: Month | None = None, ids: Iterable[int] | None = None, chunk_size: int = 2000
+) -> Iterator[ExportPR]:
     """The PRs to export, streamed: one server-side cursor over the PRs (with their maker), and
     per chunk of `chunk_size` one query for the linked invoices of the chunk's direct PRs.
     Constant memory, 1 + ceil(n / chunk_size) queries."""
-    rows = approved_prs_for_export(month=month, ids=ids).values_list(*EXPORT_PR_FIELDS).iterator(
-        chunk_size=chunk_size)
+    rows = approved_prs_for_export(month=month, ids=ids).values_list(*EXPORT_PR_FIELDS).iterator(chunk_size=chunk_size)
     chunk: list[ExportPR] = []
     for row in rows:
         chunk.append(ExportPR(row))
@@ -206,8 +262,9 @@ def export_rows(*, month: Month | None = None, ids: Iterable[int] | None = None,
 def _with_invoices(chunk: list[ExportPR]) -> list[ExportPR]:
     direct = {pr.id: pr for pr in chunk if pr.type == PaymentRequestType.DIRECT}
     if direct:
-        links = (PRInvoice.objects.filter(pr_id__in=list(direct)).order_by("pr_id", "id")
-                 .values_list(*EXPORT_INVOICE_FIELDS))
+        links = (
+            PRInvoice.objects.filter(pr_id__in=list(direct)).order_by("pr_id", "id").values_list(*EXPORT_INVOICE_FIELDS)
+        )
         for pr_id, seller, bank, account, holder in links:
             direct[pr_id].invoice_links.items.append(_Link(_Invoice(seller, bank, account, holder)))
     return chunk

@@ -31,8 +31,9 @@ MAX_REFERENCE = 128
 def ensure_workbench_access(user: Any) -> None:
     """The workbench is for teams holding the `workbench` capability (owners always)."""
     if not user or not getattr(user, "is_authenticated", False) or not user.has_capability(CAPABILITY):
-        raise PermissionDeniedError(_("The period-end workbench needs the workbench capability of your team."),
-                                    code="NO_WORKBENCH_ACCESS")
+        raise PermissionDeniedError(
+            _("The period-end workbench needs the workbench capability of your team."), code="NO_WORKBENCH_ACCESS"
+        )
 
 
 def _ensure_perm(actor: User, perm: str, message: str) -> None:
@@ -58,8 +59,14 @@ def cleanup_mark_obsolete(*, ids: Iterable[int], actor: User) -> list[dict[str, 
     results = []
     for invoice_id in ids:
         if invoice_id in failed:
-            results.append({"id": invoice_id, "result": "failed", "code": failed[invoice_id]["code"],
-                            "message": failed[invoice_id]["message"]})
+            results.append(
+                {
+                    "id": invoice_id,
+                    "result": "failed",
+                    "code": failed[invoice_id]["code"],
+                    "message": failed[invoice_id]["message"],
+                }
+            )
         else:
             results.append({"id": invoice_id, "result": "obsolete", "code": "", "message": ""})
     return results
@@ -81,17 +88,23 @@ def clean_template_columns(columns: Any) -> list[dict[str, str]]:
             raise ValidationFailed(_("Each column is {key, label}."), details={"columns": {i: [_("Invalid.")]}})
         key, label = item.get("key"), item.get("label")
         if not isinstance(key, str) or key not in COLUMNS:  # {"key": {}} is unhashable: a 400, not a 500
-            raise ValidationFailed(_("Unknown column %(key)s.") % {"key": str(key)[:40]},
-                                   code="UNKNOWN_COLUMN", details={"columns": {i: [_("Unknown column.")]},
-                                                                   "known": list(COLUMNS)})
+            raise ValidationFailed(
+                _("Unknown column %(key)s.") % {"key": str(key)[:40]},
+                code="UNKNOWN_COLUMN",
+                details={"columns": {i: [_("Unknown column.")]}, "known": list(COLUMNS)},
+            )
         if key in seen:
-            raise ValidationFailed(_("Column %(key)s is listed twice.") % {"key": key}, code="DUPLICATE_COLUMN",
-                                   details={"columns": {i: [_("Listed twice.")]}})
+            raise ValidationFailed(
+                _("Column %(key)s is listed twice.") % {"key": key},
+                code="DUPLICATE_COLUMN",
+                details={"columns": {i: [_("Listed twice.")]}},
+            )
         seen.add(key)
         label = str(label).strip() if label not in (None, "") else str(COLUMNS[key].label)
         if len(label) > 100 or not label:
-            raise ValidationFailed(_("Header labels are at most 100 characters."),
-                                   details={"columns": {i: [_("Too long.")]}})
+            raise ValidationFailed(
+                _("Header labels are at most 100 characters."), details={"columns": {i: [_("Too long.")]}}
+            )
         cleaned.append({"key": key, "label": label})
     return cleaned
 
@@ -99,8 +112,9 @@ def clean_template_columns(columns: Any) -> list[dict[str, str]]:
 def _clean_name(name: Any) -> str:
     name = str(name or "").strip()
     if not name or len(name) > 100:
-        raise ValidationFailed(_("A name of at most 100 characters is required."),
-                               details={"name": [_("1 to 100 characters.")]})
+        raise ValidationFailed(
+            _("A name of at most 100 characters is required."), details={"name": [_("1 to 100 characters.")]}
+        )
     return name
 
 
@@ -109,8 +123,11 @@ def _save_template(template: ExportTemplate) -> ExportTemplate:
         with transaction.atomic():
             template.save()
     except IntegrityError:
-        raise Duplicate(_("You already have a template with this name."), code="TEMPLATE_NAME_TAKEN",
-                        details={"name": [_("Already used.")]}) from None
+        raise Duplicate(
+            _("You already have a template with this name."),
+            code="TEMPLATE_NAME_TAKEN",
+            details={"name": [_("Already used.")]},
+        ) from None
     return template
 
 
@@ -119,8 +136,9 @@ def export_template_create(*, actor: User, name: str, columns: Any) -> ExportTem
     return _save_template(ExportTemplate(user=actor, name=_clean_name(name), columns=clean_template_columns(columns)))
 
 
-def export_template_update(*, template: ExportTemplate, actor: User, name: Any = None,
-                           columns: Any = None) -> ExportTemplate:
+def export_template_update(
+    *, template: ExportTemplate, actor: User, name: Any = None, columns: Any = None
+) -> ExportTemplate:
     ensure_workbench_access(actor)
     if template.user_id != actor.pk:
         raise PermissionDeniedError(_("This is not your template."), code="NOT_YOUR_TEMPLATE")
@@ -171,8 +189,9 @@ ROW_MESSAGES = {
     RowStatus.DUPLICATE_ROW: gettext_noop("This PR is already in an earlier row of the file."),
     RowStatus.EMPTY_REFERENCE: gettext_noop("The payment reference is empty."),
     RowStatus.REFERENCE_TOO_LONG: gettext_noop("The payment reference is longer than 128 characters."),
-    RowStatus.INVALID_REFERENCE: gettext_noop("The payment reference looks like a spreadsheet formula or holds "
-                                              "control characters."),
+    RowStatus.INVALID_REFERENCE: gettext_noop(
+        "The payment reference looks like a spreadsheet formula or holds control characters."
+    ),
     RowStatus.COMPLETED_OTHER_REFERENCE: gettext_noop("Already completed with another payment reference."),
     RowStatus.ALREADY_COMPLETED: gettext_noop("Already completed with this reference: nothing to do."),
 }
@@ -190,9 +209,16 @@ class ImportRow:
     current_reference: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "pr_id": self.pr_id, "payment_reference": self.payment_reference,
-                "status": self.status, "message": self.message, "result": self.result, "code": self.code,
-                "current_reference": self.current_reference}
+        return {
+            "row": self.row,
+            "pr_id": self.pr_id,
+            "payment_reference": self.payment_reference,
+            "status": self.status,
+            "message": self.message,
+            "result": self.result,
+            "code": self.code,
+            "current_reference": self.current_reference,
+        }
 
 
 @dataclass
@@ -217,15 +243,24 @@ class ImportReport:
         if self.dry_run:
             ready = sum(1 for r in self.rows if r.status == RowStatus.OK)
             return _("Preview: %(ready)d of %(total)d rows would complete a payment request.") % {
-                "ready": ready, "total": len(self.rows)}
+                "ready": ready,
+                "total": len(self.rows),
+            }
         if not self.changed:
             return _("Nothing changed: no row completed a payment request (already done or refused).")
         return _("%(n)d payment requests completed.") % {"n": self.changed}
 
     def as_dict(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "total_rows": len(self.rows), "statuses": self.statuses,
-                "results": self.results, "completed": self.changed, "changed": bool(self.changed),
-                "message": self.message, "rows": [r.as_dict() for r in self.rows]}
+        return {
+            "dry_run": self.dry_run,
+            "total_rows": len(self.rows),
+            "statuses": self.statuses,
+            "results": self.results,
+            "completed": self.changed,
+            "changed": bool(self.changed),
+            "message": self.message,
+            "rows": [r.as_dict() for r in self.rows],
+        }
 
 
 def _validate(raw: list[RawRow]) -> list[ImportRow]:
@@ -237,9 +272,10 @@ def _validate(raw: list[RawRow]) -> list[ImportRow]:
     found: dict[int, tuple[str, str]] = {}
     ordered = sorted(ids)
     for start in range(0, len(ordered), 5000):
-        chunk = ordered[start:start + 5000]
+        chunk = ordered[start : start + 5000]
         for pk, status, reference in PaymentRequest.objects.filter(pk__in=chunk).values_list(
-                "id", "status", "payment_reference"):
+            "id", "status", "payment_reference"
+        ):
             found[pk] = (status, reference)
     seen: set[int] = set()
     rows: list[ImportRow] = []
@@ -264,14 +300,25 @@ def _validate(raw: list[RawRow]) -> list[ImportRow]:
             else:
                 pr_status, current = found[pk]
                 if pr_status == PaymentRequestStatus.COMPLETED:
-                    status = (RowStatus.ALREADY_COMPLETED if current == r.payment_reference
-                              else RowStatus.COMPLETED_OTHER_REFERENCE)
+                    status = (
+                        RowStatus.ALREADY_COMPLETED
+                        if current == r.payment_reference
+                        else RowStatus.COMPLETED_OTHER_REFERENCE
+                    )
                 elif pr_status != PaymentRequestStatus.APPROVED:
                     status = RowStatus.NOT_APPROVED
                 else:
                     status = RowStatus.OK
-        rows.append(ImportRow(row=r.number, pr_id=pr_id[:40], payment_reference=r.payment_reference[:200],
-                              status=status, message=_(ROW_MESSAGES[status]), current_reference=current))
+        rows.append(
+            ImportRow(
+                row=r.number,
+                pr_id=pr_id[:40],
+                payment_reference=r.payment_reference[:200],
+                status=status,
+                message=_(ROW_MESSAGES[status]),
+                current_reference=current,
+            )
+        )
     return rows
 
 
@@ -282,8 +329,7 @@ def paid_import(*, upload: Any, actor: User, dry_run: bool) -> ImportReport:
     completed with the same reference are `unchanged`, so re-running a file changes nothing."""
     ensure_workbench_access(actor)
     if not dry_run:
-        _ensure_perm(actor, "payments.complete_paymentrequest",
-                     _("Only finance staff can complete payment requests."))
+        _ensure_perm(actor, "payments.complete_paymentrequest", _("Only finance staff can complete payment requests."))
     report = ImportReport(dry_run=dry_run, rows=_validate(read_paid_file(upload)))
     if dry_run:
         return report
@@ -300,7 +346,8 @@ def paid_import(*, upload: Any, actor: User, dry_run: bool) -> ImportReport:
     # One path with the single complete: each PR is checked under its row lock and refused on
     # its own (the PR may have changed since the preview); batches keep the locks short.
     outcome = payment_requests_complete_many(
-        references={pk: row.payment_reference for pk, row in todo.items()}, actor=actor,
+        references={pk: row.payment_reference for pk, row in todo.items()},
+        actor=actor,
     )
     for pk, row in todo.items():
         refusal = outcome.get(pk)

@@ -40,8 +40,9 @@ def test_token_round_trip(anon_client, finance):
 
 
 def test_email_is_case_insensitive_for_sign_in(anon_client, finance):
-    response = anon_client.post("/api/auth/token/", {"email": finance.email.upper(), "password": PASSWORD},
-                                format="json")
+    response = anon_client.post(
+        "/api/auth/token/", {"email": finance.email.upper(), "password": PASSWORD}, format="json"
+    )
     assert response.status_code == 200
 
 
@@ -116,8 +117,9 @@ def test_non_owner_cannot_assign_roles(client_for, finance):
 def test_owner_creates_a_user_and_assigns_a_role(owner_client, owner):
     team = TeamFactory()
     response = owner_client.post(
-        "/api/users/", {"email": "new@acountee.test", "name": "Nguyễn Văn A", "team": team.pk,
-                        "password": "Str0ng-Passw0rd!"}, format="json",
+        "/api/users/",
+        {"email": "new@acountee.test", "name": "Nguyễn Văn A", "team": team.pk, "password": "Str0ng-Passw0rd!"},
+        format="json",
     )
     assert response.status_code == 201, response.content
     user_id = response.json()["id"]
@@ -153,8 +155,16 @@ def test_duplicate_email_gets_409(owner_client, finance):
         {"email": "ok@acountee.test", "name": "x" * 500},
         {"email": ["ok@acountee.test"]},
     ],
-    ids=["bad-email", "bad-bool", "bad-team-type", "missing-team", "weak-password", "unknown-field",
-         "too-long", "list-for-string"],
+    ids=[
+        "bad-email",
+        "bad-bool",
+        "bad-team-type",
+        "missing-team",
+        "weak-password",
+        "unknown-field",
+        "too-long",
+        "list-for-string",
+    ],
 )
 def test_bad_user_input_is_refused_and_changes_nothing(owner_client, payload):
     before = User.objects.count()
@@ -187,16 +197,18 @@ def test_odd_ids_are_404(owner_client, path):
 
 def test_editing_the_owner_role_is_refused(owner_client):
     role = Role.objects.get(name="owner")
-    assert_error(owner_client.patch(f"/api/roles/{role.pk}/", {"description": "x"}, format="json"),
-                 409, "OWNER_ROLE_PROTECTED")
+    assert_error(
+        owner_client.patch(f"/api/roles/{role.pk}/", {"description": "x"}, format="json"), 409, "OWNER_ROLE_PROTECTED"
+    )
     assert_error(owner_client.delete(f"/api/roles/{role.pk}/"), 409, "BUILTIN_ROLE_PROTECTED")
 
 
 def test_roles_crud_with_permissions_and_parent(owner_client):
     finance_role = Role.objects.get(name="finance")
     response = owner_client.post(
-        "/api/roles/", {"name": "senior-finance", "parent": finance_role.pk,
-                        "permissions": ["accounts.view_team"]}, format="json",
+        "/api/roles/",
+        {"name": "senior-finance", "parent": finance_role.pk, "permissions": ["accounts.view_team"]},
+        format="json",
     )
     assert response.status_code == 201, response.content
     body = response.json()
@@ -222,8 +234,9 @@ def test_team_capabilities_are_validated(owner_client):
 
 
 def test_put_is_not_offered(owner_client, finance):
-    assert_error(owner_client.put(f"/api/users/{finance.pk}/", {"email": "x@y.z"}, format="json"),
-                 405, "METHOD_NOT_ALLOWED")
+    assert_error(
+        owner_client.put(f"/api/users/{finance.pk}/", {"email": "x@y.z"}, format="json"), 405, "METHOD_NOT_ALLOWED"
+    )
 
 
 def test_user_list_query_count_does_not_grow_with_rows(owner_client):
@@ -251,9 +264,11 @@ def test_page_size_is_capped(owner_client):
 
 def test_role_expiry_at_the_edge_of_the_calendar_is_a_400(owner_client, finance):
     """DRF's DateTimeField overflowed (500) converting `0001-01-01` in UTC+7 to UTC."""
-    response = owner_client.post(f"/api/users/{finance.pk}/roles/",
-                                  {"role": Role.objects.get(name="bod").pk, "expires_at": "0001-01-01T00:00:00"},
-                                  format="json")
+    response = owner_client.post(
+        f"/api/users/{finance.pk}/roles/",
+        {"role": Role.objects.get(name="bod").pk, "expires_at": "0001-01-01T00:00:00"},
+        format="json",
+    )
     assert response.status_code == 400, response.content
     assert "expires_at" in response.json()["error"]["details"]
     assert not UserRole.objects.filter(user=finance, role__name="bod").exists()

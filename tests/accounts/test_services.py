@@ -60,8 +60,9 @@ def test_the_last_owner_cannot_lose_the_role(owner):
 
 def test_the_last_owner_role_cannot_be_given_an_expiry(owner):
     with pytest.raises(ProtectedError):
-        services.role_assign(user=owner, role=Role.objects.get(name="owner"),
-                             expires_at=timezone.now() + timedelta(days=1))
+        services.role_assign(
+            user=owner, role=Role.objects.get(name="owner"), expires_at=timezone.now() + timedelta(days=1)
+        )
 
 
 def test_the_owner_role_cannot_be_edited_or_deleted():
@@ -116,8 +117,9 @@ def test_assigning_records_who_and_reassigning_updates_expiry(owner, finance):
 
 def test_an_expiry_in_the_past_is_refused(finance):
     with pytest.raises(ValidationFailed):
-        services.role_assign(user=finance, role=Role.objects.get(name="bod"),
-                             expires_at=timezone.now() - timedelta(minutes=1))
+        services.role_assign(
+            user=finance, role=Role.objects.get(name="bod"), expires_at=timezone.now() - timedelta(minutes=1)
+        )
     assert not UserRole.objects.filter(user=finance, role__name="bod").exists()
 
 
@@ -151,8 +153,10 @@ def test_two_owners_removing_each_other_at_once_leave_one_owner():
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=revoke, args=(first, second)),
-               threading.Thread(target=revoke, args=(second, first))]
+    threads = [
+        threading.Thread(target=revoke, args=(first, second)),
+        threading.Thread(target=revoke, args=(second, first)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

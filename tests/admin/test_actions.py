@@ -243,8 +243,11 @@ def test_create_pr_from_invoices_forged_flow_is_refused_for_a_maker(maker, owner
     client = admin_client_for(maker)
     form = client.post(INVOICES, {"action": "create_payment_request", "_selected_action": [inv.pk]})
     assert 'name="flow"' not in form.content.decode()
-    r = client.post(INVOICES, {"action": "create_payment_request", "apply": "1", "_selected_action": [inv.pk],
-                               "flow": flow.pk}, follow=True)
+    r = client.post(
+        INVOICES,
+        {"action": "create_payment_request", "apply": "1", "_selected_action": [inv.pk], "flow": flow.pk},
+        follow=True,
+    )
     assert "CUSTOM_CHAIN_NOT_ALLOWED" in r.content.decode() or "customise approval chains" in r.content.decode()
     assert not PaymentRequest.objects.exists()
 

@@ -79,13 +79,22 @@ def seed_dataset() -> Dataset:
         bank_account="19036000111222",
         account_name="NGUYEN VAN A",
         # an extra first step for the finance persona, then the amount's flow (a custom chain keeps it)
-        steps=[{"name": "Kế toán", "mode": "allof", "approvers": [finance, director]},
-               {"name": "Ban giám đốc duyệt", "mode": "anyof",
-                "approvers": list(User.objects.filter(email__in=["phogiamdoc@acountee.local", "giamdoc@acountee.local"])
-                                  .order_by("pk"))}],
+        steps=[
+            {"name": "Kế toán", "mode": "allof", "approvers": [finance, director]},
+            {
+                "name": "Ban giám đốc duyệt",
+                "mode": "anyof",
+                "approvers": list(
+                    User.objects.filter(email__in=["phogiamdoc@acountee.local", "giamdoc@acountee.local"]).order_by(
+                        "pk"
+                    )
+                ),
+            },
+        ],
     )
     payment_request_attachment_add(
-        pr=waiting, file=stored_file(content=b"%PDF-1.4 tiep khach", name="de-nghi.pdf", created_by=maker),
+        pr=waiting,
+        file=stored_file(content=b"%PDF-1.4 tiep khach", name="de-nghi.pdf", created_by=maker),
         actor=maker,
     )
     services.payment_request_request_approval(pr=waiting, actor=maker)

@@ -86,18 +86,25 @@ def test_a_tampered_audit_entry_is_reported(prs):
 @pytest.mark.parametrize(
     ("breakage", "expected"),
     [
-        ("INSERT INTO pr_preparers (pr_id, user_id, first_action, added_at) SELECT a.pr_id, r.acted_by_id, 'x', now()"
-         " FROM approval_records r JOIN approval a ON a.id = r.approval_id WHERE a.pr_id = %s",
-         "approved by or for preparer"),
+        (
+            "INSERT INTO pr_preparers (pr_id, user_id, first_action, added_at)"
+            " SELECT a.pr_id, r.acted_by_id, 'x', now()"
+            " FROM approval_records r JOIN approval a ON a.id = r.approval_id WHERE a.pr_id = %s",
+            "approved by or for preparer",
+        ),
         ("UPDATE pr SET amount = amount + 1 WHERE id = %s", "is not its invoices' total"),
-        ("UPDATE invoices SET payment_bank_account = '999' WHERE id IN (SELECT invoice_id FROM pr_invoice"
-         " WHERE pr_id = %s)", "the request froze"),
+        (
+            "UPDATE invoices SET payment_bank_account = '999' WHERE id IN (SELECT invoice_id FROM pr_invoice"
+            " WHERE pr_id = %s)",
+            "the request froze",
+        ),
     ],
 )
 def test_each_broken_payment_control_is_reported(maker, breakage, expected):
     a, b = approver_users(2)
-    pr = make_pr(maker=maker, steps=[("anyof", [a]), ("anyof", [b])], type="direct", invoices=[make_invoice()],
-                 request=True)
+    pr = make_pr(
+        maker=maker, steps=[("anyof", [a]), ("anyof", [b])], type="direct", invoices=[make_invoice()], request=True
+    )
     services.payment_request_approve(pr=pr, actor=a)
     assert consistency.problems() == []
     _sql(breakage, pr.pk)

@@ -11,12 +11,12 @@ def approver_users(n: int, roles: tuple[str, ...] = ("bod",)) -> list[Any]:
     return [UserFactory(roles=list(roles)) for _ in range(n)]
 
 
-def make_flow(*, owner: Any, name: str = "Quy trình chuẩn", steps: list[tuple[str, list[Any]]],
-              **kwargs: Any) -> Any:
+def make_flow(*, owner: Any, name: str = "Quy trình chuẩn", steps: list[tuple[str, list[Any]]], **kwargs: Any) -> Any:
     from approvals import services
 
     return services.approval_flow_create(
-        actor=owner, name=name,
+        actor=owner,
+        name=name,
         steps=[{"name": f"Bước {i}", "mode": mode, "approvers": users} for i, (mode, users) in enumerate(steps, 1)],
         **kwargs,
     )
@@ -73,5 +73,9 @@ def audit_row_delegation() -> Any:
 
     from approvals.models import ApprovalDelegation
 
-    return ApprovalDelegation.objects.create(approver=UserFactory(), substitute=UserFactory(),
-                                             start_date=datetime.date(2026, 1, 1), end_date=datetime.date(2026, 1, 5))
+    return ApprovalDelegation.objects.create(
+        approver=UserFactory(),
+        substitute=UserFactory(),
+        start_date=datetime.date(2026, 1, 1),
+        end_date=datetime.date(2026, 1, 5),
+    )

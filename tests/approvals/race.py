@@ -32,8 +32,13 @@ class RaceTotals:
 
     @property
     def clean(self) -> bool:
-        return not (self.lost_approvals or self.double_advances or self.server_errors or self.deadlock_answers
-                    or self.wrong_final_state)
+        return not (
+            self.lost_approvals
+            or self.double_advances
+            or self.server_errors
+            or self.deadlock_answers
+            or self.wrong_final_state
+        )
 
 
 BUSY_RETRIES = 3
@@ -80,8 +85,9 @@ def deadlock_count() -> int:
         return int(cursor.fetchone()[0])
 
 
-def race_round(*, maker: Any, step1: list[Any], step2: list[Any], clients: dict[int, Any], totals: RaceTotals,
-               clicks: int = 2) -> None:
+def race_round(
+    *, maker: Any, step1: list[Any], step2: list[Any], clients: dict[int, Any], totals: RaceTotals, clicks: int = 2
+) -> None:
     from approvals.models import ApprovalRecord
     from audit.models import AuditEntry
     from payments.models import PaymentRequest
@@ -106,8 +112,11 @@ def race_round(*, maker: Any, step1: list[Any], step2: list[Any], clients: dict[
         if recorded != ok or recorded != expected:
             totals.lost_approvals += abs(expected - recorded) or abs(ok - recorded)
         advances = sum(
-            1 for m in AuditEntry.objects.filter(table_name="pr", record_id=str(pr.pk), action="approve")
-            .values_list("metadata", flat=True) if m.get("step") == number and m.get("step_satisfied")
+            1
+            for m in AuditEntry.objects.filter(table_name="pr", record_id=str(pr.pk), action="approve").values_list(
+                "metadata", flat=True
+            )
+            if m.get("step") == number and m.get("step_satisfied")
         )
         if advances > 1:
             totals.double_advances += advances - 1

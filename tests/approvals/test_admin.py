@@ -32,8 +32,14 @@ def test_changelist_filters_and_queue(maker, finance):
     page = client.get(f"{CHANGELIST}?awaiting_me=yes").content.decode()
     assert "Cước Internet" in page and "Tiền điện" not in page
     month = timezone.localdate().strftime("%Y-%m")
-    for query in (f"month={month}", "status__exact=pending", "type__exact=advanced", f"maker__id__exact={maker.pk}",
-                  "month=garbage", "q=Internet"):
+    for query in (
+        f"month={month}",
+        "status__exact=pending",
+        "type__exact=advanced",
+        f"maker__id__exact={maker.pk}",
+        "month=garbage",
+        "q=Internet",
+    ):
         assert browser(finance).get(f"{CHANGELIST}?{query}").status_code == 200, query
     assert mine.pk
 
@@ -50,8 +56,17 @@ def test_change_page_shows_chain_step_by_step(maker, finance):
 
 
 def add_form(**overrides):
-    return {"name": "Tạm ứng mua văn phòng phẩm", "type": "advanced", "amount": "1200000", "currency": "VND",
-            "note": "", "bank_name": "", "bank_account": "", "account_name": "", **overrides}
+    return {
+        "name": "Tạm ứng mua văn phòng phẩm",
+        "type": "advanced",
+        "amount": "1200000",
+        "currency": "VND",
+        "note": "",
+        "bank_name": "",
+        "bank_account": "",
+        "account_name": "",
+        **overrides,
+    }
 
 
 def test_add_through_admin_uses_the_service(maker, owner):
@@ -61,8 +76,9 @@ def test_add_through_admin_uses_the_service(maker, owner):
     from tests.payments.factories import grant
 
     a, b = approver_users(2)
-    by_amount = make_flow(owner=owner, name="Dưới 100 triệu", steps=[("anyof", [a])], min_amount="0",
-                          max_amount="100000000")
+    by_amount = make_flow(
+        owner=owner, name="Dưới 100 triệu", steps=[("anyof", [a])], min_amount="0", max_amount="100000000"
+    )
     other = make_flow(owner=owner, name="Riêng", steps=[("anyof", [a]), ("anyof", [b])])
     method = PaymentMethod.objects.create(name="TK Vietcombank", bank_account="0071", account_name="CTY ABC")
     client = browser(maker)
@@ -112,9 +128,16 @@ def test_amount_is_typed_only_on_an_advanced_request_without_invoices(maker):
     page = client.get(f"{CHANGELIST}{with_invoices.pk}/change/").content.decode()
     assert 'name="amount"' not in page and 'id="amount-derived"' in page and "11,000,000 VND" in page
     # a forged amount is not a field of that form: it changes nothing
-    r = client.post(f"{CHANGELIST}{with_invoices.pk}/change/", add_form(
-        name="Đổi tên", amount="1", bank_name=with_invoices.bank_name, bank_account=with_invoices.bank_account,
-        account_name=with_invoices.account_name))
+    r = client.post(
+        f"{CHANGELIST}{with_invoices.pk}/change/",
+        add_form(
+            name="Đổi tên",
+            amount="1",
+            bank_name=with_invoices.bank_name,
+            bank_account=with_invoices.bank_account,
+            account_name=with_invoices.account_name,
+        ),
+    )
     assert r.status_code == 302, r.content.decode()[:2000]
     with_invoices.refresh_from_db()
     assert (with_invoices.name, with_invoices.amount) == ("Đổi tên", 11000000)
@@ -134,13 +157,17 @@ def test_approve_reject_complete_actions(maker, finance):
     # reject: first the intermediate form, then the reason
     r = client.post(CHANGELIST, {"action": "reject_selected", "_selected_action": [two.pk]})
     assert r.status_code == 200 and b'name="reason"' in r.content
-    r = client.post(CHANGELIST, {"action": "reject_selected", "_selected_action": [two.pk], "apply": "1",
-                                 "reason": "Thiếu chứng từ"})
+    r = client.post(
+        CHANGELIST,
+        {"action": "reject_selected", "_selected_action": [two.pk], "apply": "1", "reason": "Thiếu chứng từ"},
+    )
     assert r.status_code == 302
     assert PaymentRequest.objects.get(pk=two.pk).status == "draft"
     # complete with a reference
-    r = browser(finance).post(CHANGELIST, {"action": "complete_selected", "_selected_action": [one.pk],
-                                           "apply": "1", "payment_reference": "FT999"})
+    r = browser(finance).post(
+        CHANGELIST,
+        {"action": "complete_selected", "_selected_action": [one.pk], "apply": "1", "payment_reference": "FT999"},
+    )
     assert r.status_code == 302
     done = PaymentRequest.objects.get(pk=one.pk)
     assert (done.status, done.payment_reference) == ("completed", "FT999")
@@ -150,8 +177,9 @@ def test_non_draft_is_read_only_in_admin(maker):
     (a,) = approver_users(1)
     pr = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
     client = browser(maker)
-    r = client.post(f"{CHANGELIST}{pr.pk}/change/", {"name": "Đổi", "type": "advanced", "amount": "1",
-                                                      "currency": "VND"})
+    r = client.post(
+        f"{CHANGELIST}{pr.pk}/change/", {"name": "Đổi", "type": "advanced", "amount": "1", "currency": "VND"}
+    )
     assert r.status_code == 403
     assert PaymentRequest.objects.get(pk=pr.pk).name != "Đổi"
 
@@ -159,13 +187,22 @@ def test_non_draft_is_read_only_in_admin(maker):
 def test_flow_with_inline_steps(owner, finance):
     a, b = approver_users(2)
     data = {
-        "name": "Chi trên 100 triệu", "description": "", "is_active": "on", "min_amount": "100000000",
+        "name": "Chi trên 100 triệu",
+        "description": "",
+        "is_active": "on",
+        "min_amount": "100000000",
         "max_amount": "",
-        "steps-TOTAL_FORMS": "2", "steps-INITIAL_FORMS": "0", "steps-MIN_NUM_FORMS": "1",
+        "steps-TOTAL_FORMS": "2",
+        "steps-INITIAL_FORMS": "0",
+        "steps-MIN_NUM_FORMS": "1",
         "steps-MAX_NUM_FORMS": "1000",
-        "steps-0-number": "1", "steps-0-name": "Kế toán trưởng", "steps-0-mode": "anyof",
+        "steps-0-number": "1",
+        "steps-0-name": "Kế toán trưởng",
+        "steps-0-mode": "anyof",
         "steps-0-approver_users": [a.pk],
-        "steps-1-number": "2", "steps-1-name": "Giám đốc", "steps-1-mode": "allof",
+        "steps-1-number": "2",
+        "steps-1-name": "Giám đốc",
+        "steps-1-mode": "allof",
         "steps-1-approver_users": [a.pk, b.pk],
     }
     assert browser(finance).post("/admin/approvals/approvalflow/add/", data).status_code == 403
@@ -173,7 +210,9 @@ def test_flow_with_inline_steps(owner, finance):
     assert r.status_code == 302, r.content.decode()[:3000]
     flow = ApprovalFlow.objects.get()
     assert [(s.number, s.mode, s.step_users.count()) for s in flow.steps.order_by("number")] == [
-        (1, "anyof", 1), (2, "allof", 2)]
+        (1, "anyof", 1),
+        (2, "allof", 2),
+    ]
     # an overlapping range is refused by the service, nothing saved
     data["name"] = "Trùng"
     r = browser(owner).post("/admin/approvals/approvalflow/add/", data, follow=True)
@@ -206,14 +245,19 @@ def test_flow_change_page_and_delegation_admin(owner):
     assert client.get(f"/admin/approvals/approvalflow/{flow.pk}/change/").status_code == 200
     assert client.get("/admin/approvals/approvalflow/").status_code == 200
     today = timezone.localdate().isoformat()
-    r = browser(a).post("/admin/approvals/approvaldelegation/add/", {
-        "approver": a.pk, "substitute": b.pk, "start_date": today, "end_date": today, "note": "Nghỉ phép"})
+    r = browser(a).post(
+        "/admin/approvals/approvaldelegation/add/",
+        {"approver": a.pk, "substitute": b.pk, "start_date": today, "end_date": today, "note": "Nghỉ phép"},
+    )
     assert r.status_code == 302, r.content.decode()[:2000]
     from approvals.models import ApprovalDelegation
 
     assert ApprovalDelegation.objects.get().created_by == a
-    r = browser(b).post("/admin/approvals/approvaldelegation/add/", {
-        "approver": a.pk, "substitute": owner.pk, "start_date": today, "end_date": today, "note": ""}, follow=True)
+    r = browser(b).post(
+        "/admin/approvals/approvaldelegation/add/",
+        {"approver": a.pk, "substitute": owner.pk, "start_date": today, "end_date": today, "note": ""},
+        follow=True,
+    )
     assert ApprovalDelegation.objects.count() == 1  # only your own (or an owner)
 
 

@@ -32,18 +32,35 @@ def test_create_with_inline_steps_and_read_back(maker, client_for):
     a, b = approver_users(2)
     grant(maker, "approvals.customize_chain")
     client = client_for(maker)
-    r = client.post(URL, {
-        "name": "Tạm ứng công tác phí", "type": "advanced", "amount": "2500000.50", "bank_account": "0011",
-        "account_name": "NGUYEN VAN A", "steps": [{"name": "Trưởng phòng", "mode": "anyof", "approvers": [a.pk]},
-                                                  {"mode": "allof", "approvers": [a.pk, b.pk]}],
-    }, format="json")
+    r = client.post(
+        URL,
+        {
+            "name": "Tạm ứng công tác phí",
+            "type": "advanced",
+            "amount": "2500000.50",
+            "bank_account": "0011",
+            "account_name": "NGUYEN VAN A",
+            "steps": [
+                {"name": "Trưởng phòng", "mode": "anyof", "approvers": [a.pk]},
+                {"mode": "allof", "approvers": [a.pk, b.pk]},
+            ],
+        },
+        format="json",
+    )
     assert r.status_code == 201, r.json()
     body = r.json()
     assert body["amount"] == "2500000.50" and body["status"] == "draft" and body["maker"]["id"] == maker.pk
     assert [s["mode"] for s in body["approval"]["steps"]] == ["anyof", "allof"]
-    assert body["bank_details"] == {"bank_name": "", "bank_account": "0011", "account_name": "NGUYEN VAN A",
-                                    "source": "pr", "conflict": False, "missing": False, "candidates": [],
-                                    "frozen": False}
+    assert body["bank_details"] == {
+        "bank_name": "",
+        "bank_account": "0011",
+        "account_name": "NGUYEN VAN A",
+        "source": "pr",
+        "conflict": False,
+        "missing": False,
+        "candidates": [],
+        "frozen": False,
+    }
 
 
 def test_create_with_flow_and_payment_method(maker, owner, client_for):
@@ -53,27 +70,33 @@ def test_create_with_flow_and_payment_method(maker, owner, client_for):
     flow = make_flow(owner=owner, steps=[("anyof", [a])])
     method = PaymentMethodFactory()
     grant(maker, "approvals.customize_chain")
-    r = client_for(maker).post(URL, {"name": "Trả NCC", "type": "advanced", "amount": "10", "flow": flow.pk,
-                                     "payment_method": method.pk}, format="json")
+    r = client_for(maker).post(
+        URL,
+        {"name": "Trả NCC", "type": "advanced", "amount": "10", "flow": flow.pk, "payment_method": method.pk},
+        format="json",
+    )
     assert r.status_code == 201, r.json()
     assert r.json()["approval"]["flow"] == flow.pk
     assert r.json()["bank_account"] == method.bank_account
 
 
-@pytest.mark.parametrize("payload", [
-    {"name": "x", "amount": "abc"},
-    {"name": "x", "amount": "-1"},
-    {"name": "x", "amount": "1e30"},
-    {"name": "x", "amount": 1.5, "type": "weird"},
-    {"name": "", "amount": "1"},
-    {"name": "x", "amount": "1", "currency": "VNDX"},
-    {"name": "x", "amount": "1", "unknown": 1},
-    {"name": "x", "amount": "1", "steps": [{"mode": "anyof", "approvers": []}]},
-    {"name": "x", "amount": "1", "steps": [{"mode": "anyof", "approvers": [999999]}]},
-    {"name": "x", "amount": "1", "steps": "nope"},
-    {"name": "x", "amount": "1", "flow": 1, "steps": []},
-    {"name": "x" * 300, "amount": "1"},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"name": "x", "amount": "abc"},
+        {"name": "x", "amount": "-1"},
+        {"name": "x", "amount": "1e30"},
+        {"name": "x", "amount": 1.5, "type": "weird"},
+        {"name": "", "amount": "1"},
+        {"name": "x", "amount": "1", "currency": "VNDX"},
+        {"name": "x", "amount": "1", "unknown": 1},
+        {"name": "x", "amount": "1", "steps": [{"mode": "anyof", "approvers": []}]},
+        {"name": "x", "amount": "1", "steps": [{"mode": "anyof", "approvers": [999999]}]},
+        {"name": "x", "amount": "1", "steps": "nope"},
+        {"name": "x", "amount": "1", "flow": 1, "steps": []},
+        {"name": "x" * 300, "amount": "1"},
+    ],
+)
 def test_hostile_create_is_400_and_changes_nothing(maker, client_for, payload):
     client = client_for(maker)
     before = snapshot()
@@ -139,8 +162,10 @@ def test_full_lifecycle_over_http(maker, finance, client_for):
     assert (r.status_code, err(r)) == (403, "PERMISSION_DENIED")
     grant(finance, "payments.uncomplete_paymentrequest")
     assert f.post(f"{URL}{pr.pk}/uncomplete/", {}, format="json").status_code == 400
-    assert f.post(f"{URL}{pr.pk}/uncomplete/", {"reason": "Ngân hàng trả lại"},
-                  format="json").json()["status"] == "approved"
+    assert (
+        f.post(f"{URL}{pr.pk}/uncomplete/", {"reason": "Ngân hàng trả lại"}, format="json").json()["status"]
+        == "approved"
+    )
     assert cb.post(f"{URL}{pr.pk}/retract/").json()["status"] == "pending"
     r = cb.post(f"{URL}{pr.pk}/reject/", {}, format="json")
     assert r.status_code == 400
@@ -162,8 +187,7 @@ def test_patch_and_delete(maker, finance, client_for):
     (a,) = approver_users(1)
     pr = make_pr(maker=maker, steps=[("anyof", [a])])
     m = client_for(maker)
-    r = m.patch(f"{URL}{pr.pk}/", {"name": "Tên mới", "steps": [{"mode": "allof", "approvers": [a.pk]}]},
-                format="json")
+    r = m.patch(f"{URL}{pr.pk}/", {"name": "Tên mới", "steps": [{"mode": "allof", "approvers": [a.pk]}]}, format="json")
     assert r.status_code == 200 and r.json()["name"] == "Tên mới"
     assert r.json()["approval"]["steps"][0]["mode"] == "allof"
     assert m.put(f"{URL}{pr.pk}/", {"name": "x"}, format="json").status_code == 405
@@ -190,16 +214,17 @@ def test_bulk_approve(maker, client_for):
     not_mine = make_pr(maker=maker, steps=[("anyof", [b])], request=True)
     draft = make_pr(maker=maker, steps=[("anyof", [a])])
     client = client_for(a)
-    r = client.post(f"{URL}bulk-approve/", {"ids": [draft.pk, ok2.pk, ok1.pk, not_mine.pk, 987654]},
-                    format="json")
+    r = client.post(f"{URL}bulk-approve/", {"ids": [draft.pk, ok2.pk, ok1.pk, not_mine.pk, 987654]}, format="json")
     assert r.status_code == 200
     body = r.json()
     assert body["approved"] == sorted([ok1.pk, ok2.pk])
     failed = {f["id"]: f["code"] for f in body["failed"]}
     assert failed == {draft.pk: "INVALID_STATE", not_mine.pk: "NOT_AN_APPROVER", 987654: "NOT_FOUND"}
     again = client.post(f"{URL}bulk-approve/", {"ids": [ok1.pk]}, format="json").json()
-    assert again == {"approved": [], "failed": [{"id": ok1.pk, "code": "ALREADY_APPROVED",
-                                                 "message": again["failed"][0]["message"]}]}
+    assert again == {
+        "approved": [],
+        "failed": [{"id": ok1.pk, "code": "ALREADY_APPROVED", "message": again["failed"][0]["message"]}],
+    }
     for bad in ({"ids": []}, {"ids": ["x"]}, {"ids": list(range(1, 1003))}, {}, {"ids": [1], "more": 1}):
         assert client.post(f"{URL}bulk-approve/", bad, format="json").status_code == 400
 
@@ -314,17 +339,27 @@ FLOWS = "/api/approval-flows/"
 
 def test_flow_crud_owner_only(owner, finance, client_for):
     a, b = approver_users(2)
-    payload = {"name": "Chi dưới 50 triệu", "max_amount": "50000000", "steps": [
-        {"name": "Kế toán trưởng", "mode": "anyof", "approvers": [a.pk]},
-        {"name": "Giám đốc", "mode": "allof", "approvers": [a.pk, b.pk]}]}
+    payload = {
+        "name": "Chi dưới 50 triệu",
+        "max_amount": "50000000",
+        "steps": [
+            {"name": "Kế toán trưởng", "mode": "anyof", "approvers": [a.pk]},
+            {"name": "Giám đốc", "mode": "allof", "approvers": [a.pk, b.pk]},
+        ],
+    }
     r = client_for(finance).post(FLOWS, payload, format="json")
     assert (r.status_code, err(r)) == (403, "NOT_OWNER")
     oc = client_for(owner)
     r = oc.post(FLOWS, payload, format="json")
     assert r.status_code == 201, r.json()
     flow_id = r.json()["id"]
-    assert r.json()["steps"][1] == {"number": 2, "name": "Giám đốc", "mode": "allof", "approvers": [a.pk, b.pk],
-                                    "alternates": []}
+    assert r.json()["steps"][1] == {
+        "number": 2,
+        "name": "Giám đốc",
+        "mode": "allof",
+        "approvers": [a.pk, b.pk],
+        "alternates": [],
+    }
     assert client_for(finance).get(FLOWS).json()["count"] == 1  # finance reads flows to choose one
     r = oc.post(FLOWS, {**payload, "name": "Trùng khoảng"}, format="json")
     assert (r.status_code, err(r)) == (409, "FLOW_RANGE_OVERLAP")
@@ -345,15 +380,20 @@ def test_delegations_api(client_for):
     a, b, c = approver_users(3)
     today = timezone.localdate().isoformat()
     client = client_for(a)
-    r = client.post("/api/approval-delegations/", {"substitute": b.pk, "start_date": today, "end_date": today},
-                    format="json")
+    r = client.post(
+        "/api/approval-delegations/", {"substitute": b.pk, "start_date": today, "end_date": today}, format="json"
+    )
     assert r.status_code == 201 and r.json()["approver"] == a.pk
-    r = client.post("/api/approval-delegations/", {"approver": c.pk, "substitute": b.pk, "start_date": today,
-                                                   "end_date": today}, format="json")
+    r = client.post(
+        "/api/approval-delegations/",
+        {"approver": c.pk, "substitute": b.pk, "start_date": today, "end_date": today},
+        format="json",
+    )
     assert (r.status_code, err(r)) == (403, "NOT_DELEGATOR")
     yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
-    r = client.post("/api/approval-delegations/", {"substitute": b.pk, "start_date": today, "end_date": yesterday},
-                    format="json")
+    r = client.post(
+        "/api/approval-delegations/", {"substitute": b.pk, "start_date": today, "end_date": yesterday}, format="json"
+    )
     assert r.status_code == 400
     assert client_for(b).get("/api/approval-delegations/").json()["count"] == 1
     assert client_for(c).get("/api/approval-delegations/").json()["count"] == 0
@@ -439,9 +479,16 @@ def test_detail_carries_the_step_count_its_schema_requires(maker, client_for):
     a, b = approver_users(2)
     grant(maker, "approvals.customize_chain")
     client = client_for(maker)
-    r = client.post(URL, {"name": "Hai bước", "type": "direct", "bank_account": "1",
-                          "steps": [{"mode": "anyof", "approvers": [a.pk]}, {"mode": "anyof", "approvers": [b.pk]}]},
-                    format="json")
+    r = client.post(
+        URL,
+        {
+            "name": "Hai bước",
+            "type": "direct",
+            "bank_account": "1",
+            "steps": [{"mode": "anyof", "approvers": [a.pk]}, {"mode": "anyof", "approvers": [b.pk]}],
+        },
+        format="json",
+    )
     assert r.status_code == 201, r.json()
     assert r.json()["step_count"] == 2
     assert client.get(f"{URL}{r.json()['id']}/").json()["step_count"] == 2

@@ -20,8 +20,7 @@ def test_demo_seeds_are_idempotent_and_cover_every_state():
         seed_approvals(lines.append)
     assert PaymentMethod.objects.count() == 4
     assert PaymentRequest.objects.count() == 8
-    assert set(PaymentRequest.objects.values_list("status", flat=True)) == {"draft", "pending", "approved",
-                                                                            "completed"}
+    assert set(PaymentRequest.objects.values_list("status", flat=True)) == {"draft", "pending", "approved", "completed"}
     # The chief accountant's own large request: her step went to the flow's alternate (the owner).
     own = PaymentRequest.objects.get(name="Tạm ứng hội nghị khách hàng cuối năm")
     first = own.approval.steps.get(number=1)

@@ -37,8 +37,9 @@ def state(pr) -> tuple[str, int]:
 
 def records(pr) -> list[tuple[int, int, int]]:
     return list(
-        ApprovalRecord.objects.filter(approval__pr=pr).order_by("id").values_list("step__number", "approver_id",
-                                                                                  "acted_by_id")
+        ApprovalRecord.objects.filter(approval__pr=pr)
+        .order_by("id")
+        .values_list("step__number", "approver_id", "acted_by_id")
     )
 
 
@@ -51,8 +52,15 @@ def test_create_copies_flow_steps_and_later_flow_edits_do_not_change_the_pr(owne
     a, b, c = approver_users(3)
     flow = make_flow(owner=owner, steps=[("anyof", [a, b]), ("allof", [c])])
     grant(maker, "approvals.customize_chain")
-    pr = services.payment_request_create(actor=maker, name="Tiền thuê văn phòng", amount="10000000", flow=flow,
-                                         type="advanced", bank_account="1", account_name="X")
+    pr = services.payment_request_create(
+        actor=maker,
+        name="Tiền thuê văn phòng",
+        amount="10000000",
+        flow=flow,
+        type="advanced",
+        bank_account="1",
+        account_name="X",
+    )
     steps = list(ApprovalStep.objects.filter(approval__pr=pr).order_by("number"))
     assert [(s.number, s.mode) for s in steps] == [(1, "anyof"), (2, "allof")]
     assert sorted(u.pk for u in steps[0].approvers.all()) == sorted([a.pk, b.pk])
@@ -99,15 +107,25 @@ def test_inline_steps_are_validated(maker):
 def test_update_only_in_draft_and_chain_replacement(maker):
     a, b = approver_users(2)
     pr = make_pr(maker=maker, steps=[("anyof", [a])])
-    services.payment_request_update(pr=pr, actor=maker, name="Đổi tên", amount="2000000",
-                                    steps=[{"name": "M", "mode": "allof", "approvers": [a, b]}])
+    services.payment_request_update(
+        pr=pr,
+        actor=maker,
+        name="Đổi tên",
+        amount="2000000",
+        steps=[{"name": "M", "mode": "allof", "approvers": [a, b]}],
+    )
     pr.refresh_from_db()
     assert (pr.name, pr.amount) == ("Đổi tên", Decimal("2000000.00"))
     assert list(ApprovalStep.objects.filter(approval__pr=pr).values_list("mode", flat=True)) == ["allof"]
     services.payment_request_request_approval(pr=pr, actor=maker)
     refused("INVALID_STATE", services.payment_request_update, pr=pr, actor=maker, name="X")
-    refused("INVALID_STATE", services.payment_request_update, pr=pr, actor=maker,
-            steps=[{"name": "M", "mode": "anyof", "approvers": [a]}])
+    refused(
+        "INVALID_STATE",
+        services.payment_request_update,
+        pr=pr,
+        actor=maker,
+        steps=[{"name": "M", "mode": "anyof", "approvers": [a]}],
+    )
     assert PaymentRequest.objects.get(pk=pr.pk).name == "Đổi tên"
 
 
@@ -211,11 +229,13 @@ def test_delegate_acts_inside_the_window_only(maker):
     a, b, sub = approver_users(3)
     today = timezone.localdate()
     pr = make_pr(maker=maker, steps=[("allof", [a, b])], request=True)
-    services.approval_delegation_create(actor=a, approver=a, substitute=sub, start_date=today + timedelta(days=1),
-                                        end_date=today + timedelta(days=5))
+    services.approval_delegation_create(
+        actor=a, approver=a, substitute=sub, start_date=today + timedelta(days=1), end_date=today + timedelta(days=5)
+    )
     refused("NOT_AN_APPROVER", services.payment_request_approve, pr=pr, actor=sub)
-    services.approval_delegation_create(actor=a, approver=a, substitute=sub, start_date=today - timedelta(days=3),
-                                        end_date=today)
+    services.approval_delegation_create(
+        actor=a, approver=a, substitute=sub, start_date=today - timedelta(days=3), end_date=today
+    )
     services.payment_request_approve(pr=pr, actor=sub)
     assert records(pr) == [(1, a.pk, sub.pk)]
     refused("ALREADY_APPROVED", services.payment_request_approve, pr=pr, actor=a)  # their place is filled
@@ -229,8 +249,9 @@ def test_expired_delegation_grants_nothing(maker):
     a, sub = approver_users(2)
     today = timezone.localdate()
     pr = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
-    services.approval_delegation_create(actor=a, approver=a, substitute=sub, start_date=today - timedelta(days=9),
-                                        end_date=today - timedelta(days=1))
+    services.approval_delegation_create(
+        actor=a, approver=a, substitute=sub, start_date=today - timedelta(days=9), end_date=today - timedelta(days=1)
+    )
     refused("NOT_AN_APPROVER", services.payment_request_approve, pr=pr, actor=sub)
     refused("NOT_AN_APPROVER", services.payment_request_reject, pr=pr, actor=sub, reason="x")
 
@@ -248,12 +269,33 @@ def test_a_delegate_never_approves_a_pr_they_made(settings):
 def test_delegation_rules(maker, owner):
     a, b = approver_users(2)
     today = timezone.localdate()
-    refused("NOT_DELEGATOR", services.approval_delegation_create, actor=b, approver=a, substitute=b,
-            start_date=today, end_date=today)
-    refused("SELF_DELEGATION", services.approval_delegation_create, actor=a, approver=a, substitute=a,
-            start_date=today, end_date=today)
-    refused("INVALID_RANGE", services.approval_delegation_create, actor=a, approver=a, substitute=b,
-            start_date=today, end_date=today - timedelta(days=1))
+    refused(
+        "NOT_DELEGATOR",
+        services.approval_delegation_create,
+        actor=b,
+        approver=a,
+        substitute=b,
+        start_date=today,
+        end_date=today,
+    )
+    refused(
+        "SELF_DELEGATION",
+        services.approval_delegation_create,
+        actor=a,
+        approver=a,
+        substitute=a,
+        start_date=today,
+        end_date=today,
+    )
+    refused(
+        "INVALID_RANGE",
+        services.approval_delegation_create,
+        actor=a,
+        approver=a,
+        substitute=b,
+        start_date=today,
+        end_date=today - timedelta(days=1),
+    )
     services.approval_delegation_create(actor=owner, approver=a, substitute=b, start_date=today, end_date=today)
 
 
@@ -358,8 +400,7 @@ def test_complete_and_uncomplete(maker, finance, approver, owner):
 
 
 # --- the whole table --------------------------------------------------------------------------------------------
-ACTIONS = ["request_approval", "approve", "retract", "reject", "recall", "complete", "uncomplete", "update",
-           "delete"]
+ACTIONS = ["request_approval", "approve", "retract", "reject", "recall", "complete", "uncomplete", "update", "delete"]
 
 
 def _in_state(status: str, maker, a, finance):
@@ -393,9 +434,14 @@ def _run(action: str, pr, maker, a, finance):
 
 EXPECTED = {
     # (status, action): resulting status, or None when refused
-    ("draft", "request_approval"): "pending", ("draft", "update"): "draft", ("draft", "delete"): "gone",
-    ("pending", "approve"): "approved", ("pending", "reject"): "draft", ("pending", "recall"): "draft",
-    ("approved", "retract"): "pending", ("approved", "complete"): "completed",
+    ("draft", "request_approval"): "pending",
+    ("draft", "update"): "draft",
+    ("draft", "delete"): "gone",
+    ("pending", "approve"): "approved",
+    ("pending", "reject"): "draft",
+    ("pending", "recall"): "draft",
+    ("approved", "retract"): "pending",
+    ("approved", "complete"): "completed",
     ("completed", "uncomplete"): "approved",
 }
 
@@ -456,13 +502,26 @@ def test_complete_many_answers_per_pr_and_never_lets_one_refusal_touch_the_other
     done = approved[2]
     services.payment_request_complete(pr=done, actor=finance, payment_reference="FT-OLD")
 
-    outcome = services.payment_requests_complete_many(actor=finance, references={
-        approved[0].pk: " FT-1 ", approved[1].pk: "x" * 129, done.pk: "FT-NEW", pending.pk: "FT-2",
-        direct.pk: "FT-3", 987654321: "FT-4",
-    })
+    outcome = services.payment_requests_complete_many(
+        actor=finance,
+        references={
+            approved[0].pk: " FT-1 ",
+            approved[1].pk: "x" * 129,
+            done.pk: "FT-NEW",
+            pending.pk: "FT-2",
+            direct.pk: "FT-3",
+            987654321: "FT-4",
+        },
+    )
     codes = {pk: (None if err is None else err.code) for pk, err in outcome.items()}
-    assert codes == {approved[0].pk: None, approved[1].pk: "VALIDATION_ERROR", done.pk: "ALREADY_COMPLETED",
-                     pending.pk: "INVALID_STATE", direct.pk: None, 987654321: "NOT_FOUND"}
+    assert codes == {
+        approved[0].pk: None,
+        approved[1].pk: "VALIDATION_ERROR",
+        done.pk: "ALREADY_COMPLETED",
+        pending.pk: "INVALID_STATE",
+        direct.pk: None,
+        987654321: "NOT_FOUND",
+    }
     assert PaymentRequest.objects.get(pk=approved[0].pk).payment_reference == "FT-1"
     assert PaymentRequest.objects.get(pk=approved[1].pk).status == "approved"
     assert PaymentRequest.objects.get(pk=done.pk).payment_reference == "FT-OLD"

@@ -57,16 +57,19 @@ def test_another_finance_user_can_prepare_but_only_the_maker_recalls(maker, fina
     assert code(client.post(f"{URL}{pr.pk}/recall/")) == (403, "NOT_MAKER")
 
 
-@pytest.mark.parametrize("action,payload", [
-    ("approve", {"step": "one"}),
-    ("approve", {"step": 0}),
-    ("approve", {"unexpected": True}),
-    ("reject", {"reason": ""}),
-    ("reject", {"reason": "x" * 2001}),
-    ("reject", {"reason": ["list"]}),
-    ("complete", {"payment_reference": "x" * 129}),
-    ("complete", {"payment_reference": {"a": 1}}),
-])
+@pytest.mark.parametrize(
+    "action,payload",
+    [
+        ("approve", {"step": "one"}),
+        ("approve", {"step": 0}),
+        ("approve", {"unexpected": True}),
+        ("reject", {"reason": ""}),
+        ("reject", {"reason": "x" * 2001}),
+        ("reject", {"reason": ["list"]}),
+        ("complete", {"payment_reference": "x" * 129}),
+        ("complete", {"payment_reference": {"a": 1}}),
+    ],
+)
 def test_hostile_action_input(maker, finance, client_for, action, payload):
     (a,) = approver_users(1)
     pr = make_pr(maker=maker, steps=[("anyof", [a])], request=True)

@@ -49,8 +49,13 @@ def superuser_connection() -> Iterator[psycopg.Connection]:
         if not creds:
             continue
         conn = psycopg.connect(
-            host=creds.get("HOST") or None, port=creds.get("PORT") or None, user=creds["USER"] or None,
-            password=creds.get("PASSWORD") or None, dbname=name, autocommit=True, connect_timeout=5,
+            host=creds.get("HOST") or None,
+            port=creds.get("PORT") or None,
+            user=creds["USER"] or None,
+            password=creds.get("PASSWORD") or None,
+            dbname=name,
+            autocommit=True,
+            connect_timeout=5,
         )
         if conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
             try:

@@ -71,8 +71,11 @@ def test_many_semantic_entries_in_one_insert(owner, django_assert_num_queries):
 
     with django_assert_num_queries(1):
         audit_log_many(action="complete", table="pr", actor=owner, entries=[(1, {"ref": "A"}), (2, {"ref": "B"})])
-    rows = list(AuditEntry.objects.filter(action="complete", table_name="pr").order_by("record_id")
-                .values_list("record_id", "actor_user_id", "metadata"))
+    rows = list(
+        AuditEntry.objects.filter(action="complete", table_name="pr")
+        .order_by("record_id")
+        .values_list("record_id", "actor_user_id", "metadata")
+    )
     assert rows == [("1", owner.pk, {"ref": "A"}), ("2", owner.pk, {"ref": "B"})]
     with pytest.raises(ValidationFailed):
         audit_log_many(action="", table="pr", actor=owner, entries=[(3, {})])
@@ -90,9 +93,15 @@ def _superuser_edit(sql: str, params: list) -> None:
 def test_the_append_only_triggers_refuse_a_superuser_too():
     TeamFactory()
     security_event_record(kind="lockout", details={"email": "x@example.com"})
-    for statement in ("UPDATE audit SET actor = 'mallory'", "DELETE FROM audit", "TRUNCATE audit",
-                      "UPDATE audit_seals SET checksum = 'f00'", "DELETE FROM audit_seals",
-                      "TRUNCATE security_events", "DELETE FROM security_events"):
+    for statement in (
+        "UPDATE audit SET actor = 'mallory'",
+        "DELETE FROM audit",
+        "TRUNCATE audit",
+        "UPDATE audit_seals SET checksum = 'f00'",
+        "DELETE FROM audit_seals",
+        "TRUNCATE security_events",
+        "DELETE FROM security_events",
+    ):
         with pytest.raises(psycopg.Error) as excinfo:
             superuser_sql(statement)
         assert "append-only" in str(excinfo.value), statement

@@ -35,14 +35,25 @@ def company(db) -> Company:
     chief = UserFactory(email="ktt@cty.test", name="Kế toán trưởng", roles=["finance"], team=accounting)
     director = UserFactory(email="gd@cty.test", name="Giám đốc", roles=["bod"])
     deputy = UserFactory(email="pgd@cty.test", name="Phó giám đốc", roles=["bod"])
-    small = make_flow(owner=owner, name="Dưới 50 triệu", max_amount=SMALL_LIMIT,
-                      steps=[("anyof", [director, deputy])])
+    small = make_flow(owner=owner, name="Dưới 50 triệu", max_amount=SMALL_LIMIT, steps=[("anyof", [director, deputy])])
     from approvals import services
 
     large = services.approval_flow_create(
-        actor=owner, name="Từ 50 triệu", min_amount=SMALL_LIMIT,
-        steps=[{"name": "Kế toán trưởng", "mode": "anyof", "approvers": [chief], "alternates": [owner]},
-               {"name": "Ban giám đốc", "mode": "allof", "approvers": [director, deputy]}],
+        actor=owner,
+        name="Từ 50 triệu",
+        min_amount=SMALL_LIMIT,
+        steps=[
+            {"name": "Kế toán trưởng", "mode": "anyof", "approvers": [chief], "alternates": [owner]},
+            {"name": "Ban giám đốc", "mode": "allof", "approvers": [director, deputy]},
+        ],
     )
-    return Company(owner=owner, clerk=clerk, colleague=colleague, chief=chief, director=director, deputy=deputy,
-                   small=small, large=large)
+    return Company(
+        owner=owner,
+        clerk=clerk,
+        colleague=colleague,
+        chief=chief,
+        director=director,
+        deputy=deputy,
+        small=small,
+        large=large,
+    )

@@ -64,8 +64,14 @@ def test_new_seals_are_hmac_keyed_with_a_key_the_database_does_not_hold():
     assert seals and all(s.version == SEAL_KEYED for s in seals)
     key = configured_key()
     for seal in seals:
-        content = seal_content(seq=seal.seq, txn=seal.txn, first_id=seal.first_id, last_id=seal.last_id,
-                               entry_count=seal.entry_count, entries_digest=seal.entries_digest)
+        content = seal_content(
+            seq=seal.seq,
+            txn=seal.txn,
+            first_id=seal.first_id,
+            last_id=seal.last_id,
+            entry_count=seal.entry_count,
+            entries_digest=seal.entries_digest,
+        )
         assert seal.checksum == keyed_checksum(key, seal.prev_checksum + content)
     # A session of its own (psql) has no key: nothing in the database gives it away.
     assert superuser_sql("SELECT current_setting('acountee.audit_key', true)") in ([(None,)], [("",)])

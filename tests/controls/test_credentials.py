@@ -168,9 +168,14 @@ def test_own_password_change_in_the_admin_revokes_api_tokens(finance):
 def test_deactivation_on_the_admin_change_page_revokes_api_tokens(finance, owner):
     key = token_for(finance)
     data = {  # "is_active" left out: the box unticked
-        "email": finance.email, "name": finance.name, "team": "", "language": "",
-        "user_roles-TOTAL_FORMS": "1", "user_roles-INITIAL_FORMS": "1",
-        "user_roles-MIN_NUM_FORMS": "0", "user_roles-MAX_NUM_FORMS": "1000",
+        "email": finance.email,
+        "name": finance.name,
+        "team": "",
+        "language": "",
+        "user_roles-TOTAL_FORMS": "1",
+        "user_roles-INITIAL_FORMS": "1",
+        "user_roles-MIN_NUM_FORMS": "0",
+        "user_roles-MAX_NUM_FORMS": "1000",
     }
     response = session_for(owner).post(f"/admin/accounts/user/{finance.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -353,7 +358,7 @@ def test_no_lookalike_account_beside_an_existing_one(account, owner_client, look
 
 # --- 4. the audit CSV export is inert in a spreadsheet ---------------------------------------------------------
 def test_audit_csv_export_neutralises_formula_prefixes(owner_client):
-    hostile = {"action": "@SUM(A1)", "table": "+cmd", "record_id": "=HYPERLINK(\"http://x\")"}
+    hostile = {"action": "@SUM(A1)", "table": "+cmd", "record_id": '=HYPERLINK("http://x")'}
     audit_log(action=hostile["action"], table=hostile["table"], record_id=hostile["record_id"], actor=None)
     owner_client.post("/api/teams/", {"name": "Đội A"}, format="json", HTTP_USER_AGENT="-2+3\tcurl")
     response = owner_client.get("/api/audit/export/", {"format": "csv"})

@@ -53,12 +53,19 @@ def test_the_runtime_role_is_no_superuser_owns_no_table_and_cannot_switch_trigge
     assert "permission denied" in _refused("SET session_replication_role = replica")
     assert "permission denied" in _refused("SET LOCAL session_replication_role = replica")
     # The logs: not even granted, before any trigger is asked.
-    for statement in ("UPDATE audit SET actor = 'x'", "DELETE FROM audit_seals", "TRUNCATE security_events",
-                      "TRUNCATE pr", "DROP TABLE pr", "CREATE TABLE mallory (id int)"):
+    for statement in (
+        "UPDATE audit SET actor = 'x'",
+        "DELETE FROM audit_seals",
+        "TRUNCATE security_events",
+        "TRUNCATE pr",
+        "DROP TABLE pr",
+        "CREATE TABLE mallory (id int)",
+    ):
         assert "permission denied" in _refused(statement) or "must be owner" in _refused(statement), statement
     with connection.cursor() as cursor:
-        cursor.execute("SELECT rolcreaterole, rolcreatedb, rolbypassrls, rolreplication FROM pg_roles"
-                       " WHERE rolname = current_user")
+        cursor.execute(
+            "SELECT rolcreaterole, rolcreatedb, rolbypassrls, rolreplication FROM pg_roles WHERE rolname = current_user"
+        )
         assert cursor.fetchone() == (False, False, False, False)
 
 

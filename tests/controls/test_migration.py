@@ -26,15 +26,24 @@ def _remigrate_payment_controls() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_existing_requests_get_their_payee_and_preparers(company):
-    pending = services.payment_request_create(actor=company.clerk, name="Tạm ứng", amount="5000000",
-                                              type="advanced", bank_name="Vietcombank", bank_account="0071 000 111",
-                                              account_name="CÔNG TY A")
+    pending = services.payment_request_create(
+        actor=company.clerk,
+        name="Tạm ứng",
+        amount="5000000",
+        type="advanced",
+        bank_name="Vietcombank",
+        bank_account="0071 000 111",
+        account_name="CÔNG TY A",
+    )
     attach_document(pending, company.clerk)
     services.payment_request_update(pr=pending, actor=company.chief, note="Kế toán trưởng đã sửa")
     services.payment_request_request_approval(pr=pending, actor=company.clerk)
     paid = services.payment_request_create(actor=company.colleague, name="NCC", type="direct")
-    invoice_link(invoice=make_invoice(total="3000000", bank_account="0451000123456", seller_tax_code="0101111111"),
-                 pr=paid, actor=company.colleague)
+    invoice_link(
+        invoice=make_invoice(total="3000000", bank_account="0451000123456", seller_tax_code="0101111111"),
+        pr=paid,
+        actor=company.colleague,
+    )
     services.payment_request_request_approval(pr=paid, actor=company.colleague)
     services.payment_request_approve(pr=paid, actor=company.director)
     draft = services.payment_request_create(actor=company.clerk, name="Nháp", type="direct")
@@ -43,7 +52,10 @@ def test_existing_requests_get_their_payee_and_preparers(company):
 
     pending, paid, draft = (PaymentRequest.objects.get(pk=pr.pk) for pr in (pending, paid, draft))
     assert (pending.payee_bank_name, pending.payee_bank_account, pending.payee_account_name) == (
-        "Vietcombank", "0071000111", "CÔNG TY A")
+        "Vietcombank",
+        "0071000111",
+        "CÔNG TY A",
+    )
     assert (paid.payee_bank_account, paid.payee_tax_code) == ("0451000123456", "0101111111")
     assert draft.payee_bank_account == ""
 

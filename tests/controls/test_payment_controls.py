@@ -32,9 +32,16 @@ def refused(code: str, fn, **kwargs) -> AcounteeError:
 
 
 def advanced(maker, amount: str = "5000000", **fields):
-    pr = services.payment_request_create(actor=maker, name="Tạm ứng", amount=amount, type="advanced",
-                                         bank_name="Vietcombank", bank_account="0071000111222",
-                                         account_name="CÔNG TY TNHH NHÀ CUNG CẤP", **fields)
+    pr = services.payment_request_create(
+        actor=maker,
+        name="Tạm ứng",
+        amount=amount,
+        type="advanced",
+        bank_name="Vietcombank",
+        bank_account="0071000111222",
+        account_name="CÔNG TY TNHH NHÀ CUNG CẤP",
+        **fields,
+    )
     attach_document(pr, maker)
     return pr
 
@@ -80,8 +87,13 @@ def test_preparer_never_approves_even_when_named_in_a_custom_chain(company):
     steps = [{"name": "Ban giám đốc", "mode": "anyof", "approvers": [company.director, company.deputy]}]
     alone = advanced(company.clerk, steps=[{"name": "Tự duyệt", "mode": "anyof", "approvers": [company.clerk]}])
     refused("NO_ELIGIBLE_APPROVER", services.payment_request_request_approval, pr=alone, actor=company.clerk)
-    pr = advanced(company.clerk, steps=[{"name": "Một trong ba", "mode": "anyof",
-                                         "approvers": [company.clerk, company.director, company.deputy]}, *steps])
+    pr = advanced(
+        company.clerk,
+        steps=[
+            {"name": "Một trong ba", "mode": "anyof", "approvers": [company.clerk, company.director, company.deputy]},
+            *steps,
+        ],
+    )
     services.payment_request_request_approval(pr=pr, actor=company.clerk)
     refused("SELF_APPROVAL", services.payment_request_approve, pr=pr, actor=company.clerk)
     assert services.payment_requests_bulk_approve(ids=[pr.pk], actor=company.clerk).failed[0]["code"] == "SELF_APPROVAL"
@@ -91,18 +103,25 @@ def test_preparer_never_approves_as_a_substitute_nor_through_one(company):
     """The clerk stands in for the deputy: he prepared the request, so he cannot approve in the
     deputy's place. And a preparer's own place cannot be filled by his substitute."""
     today = timezone.localdate()
-    services.approval_delegation_create(actor=company.deputy, approver=company.deputy, substitute=company.clerk,
-                                        start_date=today, end_date=today)
+    services.approval_delegation_create(
+        actor=company.deputy, approver=company.deputy, substitute=company.clerk, start_date=today, end_date=today
+    )
     pr = advanced(company.clerk)
     services.payment_request_request_approval(pr=pr, actor=company.clerk)
     refused("SELF_APPROVAL", services.payment_request_approve, pr=pr, actor=company.clerk)
     assert services.payment_requests_bulk_approve(ids=[pr.pk], actor=company.clerk).failed[0]["code"] == "SELF_APPROVAL"
 
     grant(company.clerk, "approvals.customize_chain")
-    services.approval_delegation_create(actor=company.chief, approver=company.chief,
-                                        substitute=company.colleague, start_date=today, end_date=today)
-    chained = advanced(company.clerk, steps=[{"name": "Hai người", "mode": "anyof",
-                                              "approvers": [company.chief, company.deputy]}, *small_flow(company)])
+    services.approval_delegation_create(
+        actor=company.chief, approver=company.chief, substitute=company.colleague, start_date=today, end_date=today
+    )
+    chained = advanced(
+        company.clerk,
+        steps=[
+            {"name": "Hai người", "mode": "anyof", "approvers": [company.chief, company.deputy]},
+            *small_flow(company),
+        ],
+    )
     services.payment_request_update(pr=chained, actor=company.chief, note="sửa")  # the chief prepares it
     services.payment_request_request_approval(pr=chained, actor=company.clerk)
     refused("SELF_APPROVAL", services.payment_request_approve, pr=chained, actor=company.colleague)
@@ -111,8 +130,13 @@ def test_preparer_never_approves_as_a_substitute_nor_through_one(company):
 
 def test_preparer_is_not_told_as_an_approver(company):
     grant(company.clerk, "approvals.customize_chain")
-    pr = advanced(company.clerk, steps=[{"name": "Hai người", "mode": "anyof",
-                                         "approvers": [company.chief, company.director]}, *small_flow(company)])
+    pr = advanced(
+        company.clerk,
+        steps=[
+            {"name": "Hai người", "mode": "anyof", "approvers": [company.chief, company.director]},
+            *small_flow(company),
+        ],
+    )
     services.payment_request_update(pr=pr, actor=company.chief, note="x")
     services.payment_request_request_approval(pr=pr, actor=company.clerk)
     told = set(Notification.objects.filter(pr=pr, kind="approval_requested").values_list("recipient_id", flat=True))
@@ -152,8 +176,9 @@ def test_amount_from_invoices_on_link_unlink_and_move(company, client_for):
 
 
 def test_advanced_needs_evidence(company, client_for):
-    pr = services.payment_request_create(actor=company.clerk, name="Tạm ứng", amount="5000000", type="advanced",
-                                         bank_account="1", account_name="A")
+    pr = services.payment_request_create(
+        actor=company.clerk, name="Tạm ứng", amount="5000000", type="advanced", bank_account="1", account_name="A"
+    )
     r = client_for(company.clerk).post(f"{URL}{pr.pk}/request-approval/")
     assert (r.status_code, r.json()["error"]["code"]) == (400, "NO_SUPPORTING_DOCUMENT")
     attach_document(pr, company.clerk)
@@ -171,11 +196,11 @@ def test_submitted_is_frozen(company):
     refused("INVALID_STATE", invoice_unlink, invoice=invoice, actor=company.clerk)
     refused("INVALID_STATE", invoice_move, invoice=invoice, pr=draft, actor=company.clerk)
     attachment = pr.attachments.create(file=make_invoice().source_file)
-    refused("INVALID_STATE", payment_request_attachment_remove, pr=pr, file_id=attachment.file_id,
-            actor=company.clerk)
+    refused("INVALID_STATE", payment_request_attachment_remove, pr=pr, file_id=attachment.file_id, actor=company.clerk)
     services.payment_request_approve(pr=pr, actor=company.director)
-    refused("PAYEE_FROZEN", invoice_payment_details_update, invoice=invoice, actor=company.clerk,
-            payment_bank_account="1")
+    refused(
+        "PAYEE_FROZEN", invoice_payment_details_update, invoice=invoice, actor=company.clerk, payment_bank_account="1"
+    )
     # back to draft only through recall / reject, which clears the approvals
     services.payment_request_retract(pr=pr, actor=company.director)
     services.payment_request_recall(pr=pr, actor=company.clerk)
@@ -205,8 +230,11 @@ def test_chain_from_policy_refuses_an_amount_no_flow_covers(company):
 def test_chain_frozen_against_later_flow_edits(company):
     pr = advanced(company.clerk, amount="1000000")
     services.payment_request_request_approval(pr=pr, actor=company.clerk)
-    services.approval_flow_update(flow=company.small, actor=company.owner, steps=[
-        {"name": "Chỉ chủ", "mode": "anyof", "approvers": [company.owner]}])
+    services.approval_flow_update(
+        flow=company.small,
+        actor=company.owner,
+        steps=[{"name": "Chỉ chủ", "mode": "anyof", "approvers": [company.owner]}],
+    )
     assert approvers_of(pr, 1) == sorted([company.director.pk, company.deputy.pk])
     assert services.payment_request_approve(pr=pr, actor=company.deputy).status == "approved"
 
@@ -214,24 +242,43 @@ def test_chain_frozen_against_later_flow_edits(company):
 # --- ELIGIBLE-APPROVERS-UP-FRONT -------------------------------------------------------------------------------------
 def test_eligible_approvers_up_front_inactive_and_substitutes(company):
     pr = advanced(company.clerk, amount="60000000")
-    services.approval_flow_update(flow=company.large, actor=company.owner, steps=[
-        {"name": "Kế toán trưởng", "mode": "anyof", "approvers": [company.chief]},
-        {"name": "Ban giám đốc", "mode": "allof", "approvers": [company.director, company.deputy]}])
+    services.approval_flow_update(
+        flow=company.large,
+        actor=company.owner,
+        steps=[
+            {"name": "Kế toán trưởng", "mode": "anyof", "approvers": [company.chief]},
+            {"name": "Ban giám đốc", "mode": "allof", "approvers": [company.director, company.deputy]},
+        ],
+    )
     company.chief.is_active = False  # left after the flow was written
     company.chief.save()
     error = refused("INACTIVE_APPROVER", services.payment_request_request_approval, pr=pr, actor=company.clerk)
     assert error.details["step"] == 1
     today = timezone.localdate()
-    services.approval_delegation_create(actor=company.owner, approver=company.chief, substitute=company.colleague,
-                                        start_date=today, end_date=today + datetime.timedelta(days=3))
+    services.approval_delegation_create(
+        actor=company.owner,
+        approver=company.chief,
+        substitute=company.colleague,
+        start_date=today,
+        end_date=today + datetime.timedelta(days=3),
+    )
     services.payment_request_request_approval(pr=pr, actor=company.clerk)
     assert services.payment_request_approve(pr=pr, actor=company.colleague).approval.current_step == 2
 
 
 def test_eligible_approvers_all_of_step_gets_an_alternate_per_missing_approver(company):
-    services.approval_flow_update(flow=company.large, actor=company.owner, steps=[
-        {"name": "Ban giám đốc", "mode": "allof", "approvers": [company.director, company.deputy],
-         "alternates": [company.owner]}])
+    services.approval_flow_update(
+        flow=company.large,
+        actor=company.owner,
+        steps=[
+            {
+                "name": "Ban giám đốc",
+                "mode": "allof",
+                "approvers": [company.director, company.deputy],
+                "alternates": [company.owner],
+            }
+        ],
+    )
     pr = advanced(company.director, amount="70000000")
     services.payment_request_request_approval(pr=pr, actor=company.director)
     assert approvers_of(pr, 1) == sorted([company.deputy.pk, company.owner.pk])
@@ -260,13 +307,20 @@ def test_approved_is_paid_only_approved_requests_complete_through_the_paid_impor
     upload = f"pr_id,payment_reference\n{pending.pk},FT1\n{approved.pk},FT2\n".encode()
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    r = client_for(company.colleague).post("/api/workbench/import-paid/", {
-        "file": SimpleUploadedFile("paid.csv", upload, content_type="text/csv")}, format="multipart")
+    r = client_for(company.colleague).post(
+        "/api/workbench/import-paid/",
+        {"file": SimpleUploadedFile("paid.csv", upload, content_type="text/csv")},
+        format="multipart",
+    )
     assert r.status_code == 200, r.content
     assert PaymentRequest.objects.get(pk=pending.pk).status == "pending"
     paid = PaymentRequest.objects.get(pk=approved.pk)
     assert (paid.status, paid.payment_reference, paid.amount, paid.payee_bank_account) == (
-        "completed", "FT2", Decimal("5000000.00"), "0071000111222")
+        "completed",
+        "FT2",
+        Decimal("5000000.00"),
+        "0071000111222",
+    )
 
 
 # --- NEW-PAYEE-FLAGGED ---------------------------------------------------------------------------------------------
@@ -280,15 +334,17 @@ def test_new_payee_flagged_everywhere_and_changed_account_shown(company, client_
     services.payment_request_approve(pr=paid, actor=company.director)
     services.payment_request_complete(pr=paid, actor=company.colleague, payment_reference="FT1")
 
-    same = direct(company.clerk, make_invoice(total="2000000", bank_account="0451000123456",
-                                              seller_tax_code="0109999999"))
+    same = direct(
+        company.clerk, make_invoice(total="2000000", bank_account="0451000123456", seller_tax_code="0109999999")
+    )
     services.payment_request_request_approval(pr=same, actor=company.clerk)
     same.refresh_from_db()
     assert not same.payee_is_new and same.previous_bank_account == ""
 
     changed_invoice = make_invoice(total="3000000", bank_account="0451000123456", seller_tax_code="0109999999")
-    invoice_payment_details_update(invoice=changed_invoice, actor=company.colleague,
-                                   payment_bank_account="9988776655", payment_bank_name="ACB")
+    invoice_payment_details_update(
+        invoice=changed_invoice, actor=company.colleague, payment_bank_account="9988776655", payment_bank_name="ACB"
+    )
     changed = direct(company.clerk, changed_invoice)
     services.payment_request_request_approval(pr=changed, actor=company.clerk)
     changed.refresh_from_db()
@@ -318,8 +374,9 @@ def test_uncomplete_controlled_in_the_service(company):
 # --- ONE-APPROVAL-PER-PERSON-PER-STEP ---------------------------------------------------------------------------------
 def test_one_approval_per_person_per_step_with_a_substitute_in_both_places(company):
     today = timezone.localdate()
-    services.approval_delegation_create(actor=company.director, approver=company.director,
-                                        substitute=company.deputy, start_date=today, end_date=today)
+    services.approval_delegation_create(
+        actor=company.director, approver=company.director, substitute=company.deputy, start_date=today, end_date=today
+    )
     pr = advanced(company.clerk, amount="60000000")
     services.payment_request_request_approval(pr=pr, actor=company.clerk)
     services.payment_request_approve(pr=pr, actor=company.chief)

@@ -24,9 +24,16 @@ def code(response) -> str:
 
 
 def advanced_draft(maker, amount: str, **fields):
-    pr = services.payment_request_create(actor=maker, name="Tạm ứng", amount=amount, type="advanced",
-                                         bank_name="Vietcombank", bank_account="0071000111222",
-                                         account_name="CÔNG TY TNHH NHÀ CUNG CẤP", **fields)
+    pr = services.payment_request_create(
+        actor=maker,
+        name="Tạm ứng",
+        amount=amount,
+        type="advanced",
+        bank_name="Vietcombank",
+        bank_account="0071000111222",
+        account_name="CÔNG TY TNHH NHÀ CUNG CẤP",
+        **fields,
+    )
     attach_document(pr, maker)
     return pr
 
@@ -40,14 +47,23 @@ def test_scenario_1_finance_user_cannot_pay_herself_through_a_colleagues_draft(c
     requested approval, approved it and completed it: 120,000,000 VND to her own account."""
     draft = advanced_draft(company.colleague, "1000000")
     me = client_for(company.chief)
-    r = me.patch(f"{URL}{draft.pk}/", {"bank_account": "9999000111", "account_name": "LE THI THU",
-                                       "amount": "120000000", "steps": [{"name": "Duyệt", "mode": "anyof",
-                                                                         "approvers": [company.chief.pk]}]},
-                 format="json")
+    r = me.patch(
+        f"{URL}{draft.pk}/",
+        {
+            "bank_account": "9999000111",
+            "account_name": "LE THI THU",
+            "amount": "120000000",
+            "steps": [{"name": "Duyệt", "mode": "anyof", "approvers": [company.chief.pk]}],
+        },
+        format="json",
+    )
     assert (r.status_code, code(r)) == (403, "CUSTOM_CHAIN_NOT_ALLOWED")
     assert PaymentRequest.objects.get(pk=draft.pk).bank_account == "0071000111222"
-    r = me.patch(f"{URL}{draft.pk}/", {"bank_account": "9999000111", "account_name": "LE THI THU",
-                                       "amount": "120000000"}, format="json")
+    r = me.patch(
+        f"{URL}{draft.pk}/",
+        {"bank_account": "9999000111", "account_name": "LE THI THU", "amount": "120000000"},
+        format="json",
+    )
     assert r.status_code == 200
     assert me.post(f"{URL}{draft.pk}/request-approval/").status_code == 200
     # The chain is the large-amount flow; she prepared the request, so her step went to the alternate.
@@ -145,9 +161,14 @@ def test_scenario_5_chief_accountants_own_request_reaches_her_alternate(company)
     services.payment_request_approve(pr=pr, actor=company.director)
     assert services.payment_request_approve(pr=pr, actor=company.deputy).status == "approved"
 
-    services.approval_flow_update(flow=company.large, actor=company.owner, steps=[
-        {"name": "Kế toán trưởng", "mode": "anyof", "approvers": [company.chief]},
-        {"name": "Ban giám đốc", "mode": "allof", "approvers": [company.director, company.deputy]}])
+    services.approval_flow_update(
+        flow=company.large,
+        actor=company.owner,
+        steps=[
+            {"name": "Kế toán trưởng", "mode": "anyof", "approvers": [company.chief]},
+            {"name": "Ban giám đốc", "mode": "allof", "approvers": [company.director, company.deputy]},
+        ],
+    )
     stuck = advanced_draft(company.chief, "80000000")
     with pytest.raises(Exception) as info:
         services.payment_request_request_approval(pr=stuck, actor=company.chief)

@@ -37,10 +37,14 @@ def test_upload_stores_and_describes_the_file(client_for, finance):
     body = response.json()
     file = StoredFile.objects.get()
     assert body == {
-        "id": file.pk, "original_name": "Hóa đơn 11-2026.pdf", "content_type": "application/pdf",
-        "size": len(PDF), "sha256": hashlib.sha256(PDF).hexdigest(),
+        "id": file.pk,
+        "original_name": "Hóa đơn 11-2026.pdf",
+        "content_type": "application/pdf",
+        "size": len(PDF),
+        "sha256": hashlib.sha256(PDF).hexdigest(),
         "created_by": {"id": finance.pk, "email": finance.email, "name": finance.name},
-        "created_at": body["created_at"], "content_url": f"/api/files/{file.pk}/content/",
+        "created_at": body["created_at"],
+        "content_url": f"/api/files/{file.pk}/content/",
     }
 
 
@@ -140,9 +144,7 @@ def test_cut_off_upload_says_so(client_for, finance):
 def test_missing_file_and_unknown_fields_are_refused(client_for, finance):
     client = client_for(finance)
     assert client.post("/api/files/", {}, format="multipart").status_code == 400
-    response = client.post(
-        "/api/files/", {"file": SimpleUploadedFile("a.xml", XML), "owner": "me"}, format="multipart"
-    )
+    response = client.post("/api/files/", {"file": SimpleUploadedFile("a.xml", XML), "owner": "me"}, format="multipart")
     assert response.status_code == 400
     assert "owner" in response.json()["error"]["details"]
     assert client.post("/api/files/", {"file": "not a file"}, format="json").status_code in {400, 415}
@@ -277,14 +279,19 @@ def test_if_none_match_gives_304(client_for, finance):
 
 @pytest.mark.parametrize(
     ("header", "start", "end"),
-    [("bytes=0-9", 0, 9), ("bytes=100-", 100, None), ("bytes=-16", -16, None), ("bytes=5-999999", 5, None),
-     ("bytes=0-0", 0, 0)],
+    [
+        ("bytes=0-9", 0, 9),
+        ("bytes=100-", 100, None),
+        ("bytes=-16", -16, None),
+        ("bytes=5-999999", 5, None),
+        ("bytes=0-0", 0, 0),
+    ],
 )
 def test_range_requests_get_206(client_for, finance, header, start, end):
     file = stored_file(PDF)
     response = client_for(finance).get(content_url(file), HTTP_RANGE=header)
     assert response.status_code == 206
-    expected = PDF[start:] if end is None else PDF[start:end + 1]
+    expected = PDF[start:] if end is None else PDF[start : end + 1]
     assert body_of(response) == expected
     first = start if start >= 0 else len(PDF) + start
     assert response["Content-Range"] == f"bytes {first}-{first + len(expected) - 1}/{len(PDF)}"
@@ -361,7 +368,8 @@ def test_openapi_schema_describes_the_file_endpoints(owner_client):
     assert {"201", "200", "413"} <= set(upload["responses"])
     content = paths["/api/files/{id}/content/"]["get"]
     assert content["responses"]["200"]["content"]["application/octet-stream"]["schema"] == {
-        "type": "string", "format": "binary",
+        "type": "string",
+        "format": "binary",
     }
     assert {"206", "304", "416"} <= set(content["responses"])
     assert "get" in paths["/api/files/{id}/"]

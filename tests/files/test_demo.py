@@ -26,4 +26,4 @@ def test_demo_pdf_is_well_formed():
     xref = int(re.search(rb"startxref\n(\d+)\n%%EOF\n$", pdf).group(1))
     assert pdf[xref:].startswith(b"xref\n")
     for number, offset in enumerate(re.findall(rb"(\d{10}) 00000 n", pdf), start=1):
-        assert pdf[int(offset):].startswith(f"{number} 0 obj".encode())
+        assert pdf[int(offset) :].startswith(f"{number} 0 obj".encode())

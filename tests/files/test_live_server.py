@@ -42,9 +42,13 @@ def test_upload_cut_off_mid_way_leaves_no_row(live_server):
     user = UserFactory(roles=[role.name])
     _token, key = api_token_create(user=user)
     part = (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cut.pdf\"\r\n"
-        "Content-Type: application/pdf\r\n\r\n"
-    ).encode() + b"%PDF-1.4\n" + b"x" * 300_000
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="cut.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + b"%PDF-1.4\n"
+        + b"x" * 300_000
+    )
     full_length = len(part) + len(f"\r\n--{BOUNDARY}--\r\n")
 
     reply = _post_raw(live_server, key, part, declared_length=full_length)

@@ -49,9 +49,7 @@ def test_too_large_refused(settings):
 
 def test_content_column_stored_external():
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT attstorage FROM pg_attribute WHERE attrelid = 'files'::regclass AND attname = 'content'"
-        )
+        cursor.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = 'files'::regclass AND attname = 'content'")
         assert cursor.fetchone()[0] == "e"
 
 
@@ -65,8 +63,12 @@ def test_names_with_control_characters_are_refused(name):
 
 @pytest.mark.parametrize(
     ("name", "kept"),
-    [("../../etc/passwd", "passwd"), ("C:\\Users\\kt\\Hóa đơn.pdf", "Hóa đơn.pdf"), ("  x.xml ", "x.xml"),
-     ("Hoa\u0301 đơn.xml", "Hoá đơn.xml")],
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\kt\\Hóa đơn.pdf", "Hóa đơn.pdf"),
+        ("  x.xml ", "x.xml"),
+        ("Hoa\u0301 đơn.xml", "Hoá đơn.xml"),
+    ],
 )
 def test_names_are_reduced_to_a_clean_file_name(name, kept):
     assert stored_file_create(content=b"data", name=name, created_by=None).original_name == kept
@@ -138,8 +140,9 @@ def test_stored_hash_matches_the_bytes_in_the_database():
     data = b"%PDF-1.5 " + bytes(range(256)) * 4000
     file = stored_file_create(content=data, name="h.pdf", created_by=None)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT encode(sha256(content), 'hex'), octet_length(content) FROM files WHERE id = %s",
-                       [file.pk])
+        cursor.execute(
+            "SELECT encode(sha256(content), 'hex'), octet_length(content) FROM files WHERE id = %s", [file.pk]
+        )
         assert cursor.fetchone() == (file.sha256, len(data))
 
 
@@ -249,8 +252,12 @@ def test_create_many_deduplicates_detects_types_and_keeps_input_order(django_ass
     xml = b'<?xml version="1.0"?><HDon/>'
     with django_assert_max_num_queries(6):
         ids = stored_files_create_many(
-            files=[(xml, "hoa-don.xml"), (b"%PDF-1.4 already here", "again.pdf"), (xml, "copy.xml"),
-                   (b"plain bytes", "bad\x00name")],
+            files=[
+                (xml, "hoa-don.xml"),
+                (b"%PDF-1.4 already here", "again.pdf"),
+                (xml, "copy.xml"),
+                (b"plain bytes", "bad\x00name"),
+            ],
             created_by_id=None,
         )
     assert ids[1] == existing.pk and ids[0] == ids[2] and len(set(ids)) == 3

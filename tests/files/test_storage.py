@@ -161,10 +161,18 @@ def test_file_storage_s3_switches_to_s3_by_configuration(s3_endpoint):
 
 
 def test_unknown_file_storage_is_refused():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "acountee.settings", "PGURI": "postgres://nobody@127.0.0.1:1/none",
-           "FILE_STORAGE": "ftp"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "acountee.settings",
+        "PGURI": "postgres://nobody@127.0.0.1:1/none",
+        "FILE_STORAGE": "ftp",
+    }
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"], env=env, cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert result.returncode != 0

@@ -84,9 +84,12 @@ def clerk(db) -> User:
 def approved_pr(clerk) -> PaymentRequest:
     pr = make_pr(maker=clerk, amount=AMOUNT, name="Tạm ứng công tác Huế")
     # Only the export is under test here: the approval path is tested in tests/approvals.
-    PaymentRequest.objects.filter(pk=pr.pk).update(status=PaymentRequestStatus.APPROVED,
-                                                   payee_bank_name=pr.bank_name, payee_bank_account=pr.bank_account,
-                                                   payee_account_name=pr.account_name)
+    PaymentRequest.objects.filter(pk=pr.pk).update(
+        status=PaymentRequestStatus.APPROVED,
+        payee_bank_name=pr.bank_name,
+        payee_bank_account=pr.bank_account,
+        payee_account_name=pr.account_name,
+    )
     return pr
 
 

@@ -33,8 +33,14 @@ def test_changelist_with_filters_and_search(finance, admin_client_for):
     assert response.status_code == 200
     assert invoice.number.encode() in response.content
     assert b"Import" in response.content or "Nhập".encode() in response.content
-    for params in ({"q": invoice.number}, {"status__exact": "imported"}, {"linked": "false"}, {"linked": "true"},
-                   {"supplier_tax_code": invoice.seller_tax_code}, {"issue_date__year": "2026"}):
+    for params in (
+        {"q": invoice.number},
+        {"status__exact": "imported"},
+        {"linked": "false"},
+        {"linked": "true"},
+        {"supplier_tax_code": invoice.seller_tax_code},
+        {"issue_date__year": "2026"},
+    ):
         assert client.get(CHANGELIST, params).status_code == 200
 
 
@@ -51,10 +57,17 @@ def test_payment_details_edit_goes_through_the_service(finance, admin_client_for
     client = admin_client_for(finance)
     page = client.get(f"{CHANGELIST}{invoice.pk}/change/")
     assert b'name="payment_bank_account"' in page.content
-    response = client.post(f"{CHANGELIST}{invoice.pk}/change/", {
-        "payment_type": "bank_transfer", "payment_bank_name": "ACB", "payment_bank_account": "777",
-        "payment_account_name": "X", "services-TOTAL_FORMS": "0", "services-INITIAL_FORMS": "0",
-    })
+    response = client.post(
+        f"{CHANGELIST}{invoice.pk}/change/",
+        {
+            "payment_type": "bank_transfer",
+            "payment_bank_name": "ACB",
+            "payment_bank_account": "777",
+            "payment_account_name": "X",
+            "services-TOTAL_FORMS": "0",
+            "services-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 302
     invoice.refresh_from_db()
     assert invoice.payment_bank_account == "777"
@@ -64,9 +77,15 @@ def test_upload_page_shows_a_result_per_entry(finance, admin_client_for):
     client = admin_client_for(finance)
     assert client.get(CHANGELIST + "import/").status_code == 200
     archive = zip_of([("ok.xml", invoice_xml(1)), ("bad.xml", fixture("wrong_root.xml"))])
-    response = client.post(CHANGELIST + "import/", {"files": [
-        SimpleUploadedFile("batch.zip", archive), SimpleUploadedFile("single.xml", invoice_xml(2)),
-    ]})
+    response = client.post(
+        CHANGELIST + "import/",
+        {
+            "files": [
+                SimpleUploadedFile("batch.zip", archive),
+                SimpleUploadedFile("single.xml", invoice_xml(2)),
+            ]
+        },
+    )
     assert response.status_code == 200
     content = response.content.decode()
     assert 'id="import-result"' in content
@@ -78,8 +97,9 @@ def test_upload_page_shows_a_result_per_entry(finance, admin_client_for):
 def test_upload_page_needs_add_permission(approver, admin_client_for):
     client = admin_client_for(approver)
     assert client.get(CHANGELIST + "import/").status_code == 403
-    assert client.post(CHANGELIST + "import/", {"files": [SimpleUploadedFile("a.xml", invoice_xml(1))]}
-                       ).status_code == 403
+    assert (
+        client.post(CHANGELIST + "import/", {"files": [SimpleUploadedFile("a.xml", invoice_xml(1))]}).status_code == 403
+    )
     assert Invoice.objects.count() == 0
 
 

@@ -62,10 +62,21 @@ def test_list_filters(finance, client_for):
     assert ids(linked="true") == set()
 
 
-@pytest.mark.parametrize("params", [{"status": "lost"}, {"month": "2026-13"}, {"month": "oct"},
-                                    {"amount_min": "abc"}, {"amount_max": "1e999"}, {"linked": "maybe"},
-                                    # NUL reached PostgreSQL as a 500 (found by the API fuzz probe)
-                                    {"q": "a\x00b"}, {"supplier_tax_code": "\x00"}, {"q": "tab\tin"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"status": "lost"},
+        {"month": "2026-13"},
+        {"month": "oct"},
+        {"amount_min": "abc"},
+        {"amount_max": "1e999"},
+        {"linked": "maybe"},
+        # NUL reached PostgreSQL as a 500 (found by the API fuzz probe)
+        {"q": "a\x00b"},
+        {"supplier_tax_code": "\x00"},
+        {"q": "tab\tin"},
+    ],
+)
 def test_bad_filters_are_400(params, finance, client_for):
     response = client_for(finance).get(URL, params)
     assert response.status_code == 400
@@ -104,11 +115,17 @@ def test_unknown_ids_are_404(path, finance, client_for):
 def test_import_endpoint_lists_every_entry(finance, client_for):
     client = client_for(finance)
     archive = zip_of([("a.xml", invoice_xml(1)), ("b.xml", fixture("billion_laughs.xml")), ("c.txt", b"hello")])
-    response = client.post(URL + "import/", {"files": [
-        SimpleUploadedFile("one.xml", invoice_xml(2), content_type="text/xml"),
-        SimpleUploadedFile("batch.zip", archive, content_type="application/zip"),
-        SimpleUploadedFile("dup.xml", invoice_xml(2), content_type="text/xml"),
-    ]}, format="multipart")
+    response = client.post(
+        URL + "import/",
+        {
+            "files": [
+                SimpleUploadedFile("one.xml", invoice_xml(2), content_type="text/xml"),
+                SimpleUploadedFile("batch.zip", archive, content_type="application/zip"),
+                SimpleUploadedFile("dup.xml", invoice_xml(2), content_type="text/xml"),
+            ]
+        },
+        format="multipart",
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["summary"] == {"success": 2, "skipped": 1, "failure": 2}
@@ -122,8 +139,9 @@ def test_import_endpoint_lists_every_entry(finance, client_for):
 def test_import_without_files_or_with_unknown_fields_is_400(finance, client_for):
     client = client_for(finance)
     assert client.post(URL + "import/", {}, format="multipart").status_code == 400
-    response = client.post(URL + "import/", {"files": [SimpleUploadedFile("a.xml", invoice_xml(1))],
-                                             "extra": "x"}, format="multipart")
+    response = client.post(
+        URL + "import/", {"files": [SimpleUploadedFile("a.xml", invoice_xml(1))], "extra": "x"}, format="multipart"
+    )
     assert response.status_code == 400
     assert Invoice.objects.count() == 0
 
@@ -132,8 +150,12 @@ def test_permissions(approver, outsider, client_for):
     invoice = create_invoice(1)
     bod = client_for(approver)
     assert bod.get(URL).status_code == 200
-    assert bod.post(URL + "import/", {"files": [SimpleUploadedFile("a.xml", invoice_xml(2))]},
-                    format="multipart").status_code == 403
+    assert (
+        bod.post(
+            URL + "import/", {"files": [SimpleUploadedFile("a.xml", invoice_xml(2))]}, format="multipart"
+        ).status_code
+        == 403
+    )
     assert bod.post(f"{URL}{invoice.pk}/mark-obsolete/").status_code == 403
     assert client_for(outsider).get(URL).status_code == 403
     from rest_framework.test import APIClient
@@ -167,8 +189,11 @@ def test_bulk_obsolete_bad_input(payload, finance, client_for):
 def test_payment_details_patch(finance, client_for):
     client = client_for(finance)
     invoice = create_invoice(1)
-    response = client.patch(f"{URL}{invoice.pk}/payment-details/",
-                            {"payment_bank_name": "ACB", "payment_bank_account": "999"}, format="json")
+    response = client.patch(
+        f"{URL}{invoice.pk}/payment-details/",
+        {"payment_bank_name": "ACB", "payment_bank_account": "999"},
+        format="json",
+    )
     assert response.status_code == 200
     assert response.json()["payment_bank_account"] == "999"
     bad = client.patch(f"{URL}{invoice.pk}/payment-details/", {"total_payable": "1"}, format="json")
@@ -186,10 +211,17 @@ def test_schema_builds(owner_client):
 
 def test_upload_over_the_file_size_limit_is_413(settings, finance, client_for):
     settings.FILE_MAX_SIZE = 2000
-    response = client_for(finance).post(URL + "import/", {"files": [
-        SimpleUploadedFile("big.zip", zip_of([(f"{n}.xml", invoice_xml(n, lines=20)) for n in range(1, 4)],
-                                             compression=0)),
-    ]}, format="multipart")
+    response = client_for(finance).post(
+        URL + "import/",
+        {
+            "files": [
+                SimpleUploadedFile(
+                    "big.zip", zip_of([(f"{n}.xml", invoice_xml(n, lines=20)) for n in range(1, 4)], compression=0)
+                ),
+            ]
+        },
+        format="multipart",
+    )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "TOO_LARGE"
     assert Invoice.objects.count() == 0

@@ -53,7 +53,10 @@ def test_samples_import_with_every_field(finance):
     assert invoice.source_file.sha256 == invoice.content_hash
     assert invoice.source_file.original_name == "basic_10pct.xml"
     assert (invoice.payment_type, invoice.payment_bank_account, invoice.payment_account_name) == (
-        "bank_transfer", "0071000123456", invoice.seller_name)
+        "bank_transfer",
+        "0071000123456",
+        invoice.seller_name,
+    )
     assert invoice.rate_summaries[0]["tax_amount"] == "1970000.00"
     lines = list(invoice.services.order_by("position"))
     assert [line.tax_amount for line in lines] == [Decimal("1500000.00"), Decimal("470000.00")]
@@ -99,18 +102,24 @@ def test_same_tax_authority_code_is_skipped(finance):
 
 def test_duplicates_inside_one_upload(finance):
     same = fixture("no_namespace.xml")
-    zipped = zip_of([("a.xml", same), ("b.xml", same), ("c.xml", fixture("leading_zeros.xml")),
-                     ("d.xml", fixture("no_leading_zeros.xml"))])
+    zipped = zip_of(
+        [
+            ("a.xml", same),
+            ("b.xml", same),
+            ("c.xml", fixture("leading_zeros.xml")),
+            ("d.xml", fixture("no_leading_zeros.xml")),
+        ]
+    )
     report = invoices_import(uploads=[("dups.zip", zipped)], actor=finance)
-    assert results(report) == [("a.xml", "success"), ("b.xml", "skipped"), ("c.xml", "success"),
-                               ("d.xml", "skipped")]
+    assert results(report) == [("a.xml", "success"), ("b.xml", "skipped"), ("c.xml", "success"), ("d.xml", "skipped")]
     assert report.uploads[0].result == "success"
     assert Invoice.objects.count() == 2
 
 
 def test_mixed_zip_is_partial_and_good_entries_import(finance):
-    zipped = zip_of([("good.xml", invoice_xml(1)), ("bad.xml", fixture("missing_number.xml")),
-                     ("good2.xml", invoice_xml(2))])
+    zipped = zip_of(
+        [("good.xml", invoice_xml(1)), ("bad.xml", fixture("missing_number.xml")), ("good2.xml", invoice_xml(2))]
+    )
     report = invoices_import(uploads=[("mixed.zip", zipped)], actor=finance)
     upload = report.uploads[0]
     assert upload.result == "partial"
@@ -125,8 +134,11 @@ def test_each_hostile_file_fails_fast_and_stores_nothing_while_others_import(nam
     before = table_counts()
     started = time.perf_counter()
     report = invoices_import(
-        uploads=[("first.xml", invoice_xml(41)), (name, fixture(name)), ("hostile.zip", zip_of([(name, fixture(name)),
-                                                                                                ("ok.xml", good)]))],
+        uploads=[
+            ("first.xml", invoice_xml(41)),
+            (name, fixture(name)),
+            ("hostile.zip", zip_of([(name, fixture(name)), ("ok.xml", good)])),
+        ],
         actor=finance,
     )
     assert time.perf_counter() - started < 2
@@ -180,10 +192,14 @@ ZIP_CASES = {
     "path traversal": (zip_of([("../../etc/evil.xml", invoice_xml(5)), ("ok.xml", invoice_xml(7))]), "Unsafe path"),
     "absolute path": (zip_of([("/tmp/evil.xml", invoice_xml(5)), ("ok.xml", invoice_xml(7))]), "Unsafe path"),
     "windows path": (zip_of([("..\\..\\evil.xml", invoice_xml(5)), ("ok.xml", invoice_xml(7))]), "Unsafe path"),
-    "nested zip": (zip_of([("inner.zip", zip_of([("x.xml", invoice_xml(5))])), ("ok.xml", invoice_xml(7))]),
-                   "Nested archives"),
-    "nested zip named xml": (zip_of([("inner.xml", zip_of([("x.xml", invoice_xml(5))])), ("ok.xml", invoice_xml(7))]),
-                             "Nested archives"),
+    "nested zip": (
+        zip_of([("inner.zip", zip_of([("x.xml", invoice_xml(5))])), ("ok.xml", invoice_xml(7))]),
+        "Nested archives",
+    ),
+    "nested zip named xml": (
+        zip_of([("inner.xml", zip_of([("x.xml", invoice_xml(5))])), ("ok.xml", invoice_xml(7))]),
+        "Nested archives",
+    ),
     "non-XML entry": (zip_of([("scan.pdf", b"%PDF-1.4 ..."), ("ok.xml", invoice_xml(7))]), "Not an XML file"),
     "symlink": (_symlink(), "Symbolic links"),
     "encrypted": (_encrypted(), "Encrypted"),
@@ -228,20 +244,28 @@ def test_zip_over_expanded_size_is_refused_whole(settings, finance):
 
 def test_oversize_xml_is_refused(settings, finance):
     settings.INVOICE_IMPORT_MAX_XML_BYTES = 3000
-    report = invoices_import(uploads=[("big.xml", invoice_xml(1, lines=10)), ("small.xml", invoice_xml(2, lines=1)),
-                                      ("big.zip", zip_of([("b.xml", invoice_xml(3, lines=10)),
-                                                          ("s.xml", invoice_xml(4, lines=1))]))], actor=finance)
+    report = invoices_import(
+        uploads=[
+            ("big.xml", invoice_xml(1, lines=10)),
+            ("small.xml", invoice_xml(2, lines=1)),
+            ("big.zip", zip_of([("b.xml", invoice_xml(3, lines=10)), ("s.xml", invoice_xml(4, lines=1))])),
+        ],
+        actor=finance,
+    )
     assert report.uploads[0].result == "failure" and "limit of 3,000 bytes" in report.uploads[0].reason
     assert report.uploads[1].result == "success"
     assert [e.result for e in report.uploads[2].entries] == ["failure", "success"]
     assert Invoice.objects.count() == 2
 
 
-@pytest.mark.parametrize(("content", "words"), [
-    (b"PK\x03\x04garbage-that-is-not-a-zip", "Not a valid ZIP"),
-    (zip_of([]), "holds no invoice"),
-    (zip_of([("__MACOSX/._a.xml", b"junk"), ("folder/", b"")]), "holds no invoice"),
-])
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"PK\x03\x04garbage-that-is-not-a-zip", "Not a valid ZIP"),
+        (zip_of([]), "holds no invoice"),
+        (zip_of([("__MACOSX/._a.xml", b"junk"), ("folder/", b"")]), "holds no invoice"),
+    ],
+)
 def test_broken_or_empty_archives(content, words, finance):
     report = invoices_import(uploads=[("x.zip", content)], actor=finance)
     assert report.uploads[0].result == "failure" and words in report.uploads[0].reason
@@ -269,8 +293,10 @@ def test_original_arriving_after_its_replacement_is_imported_obsolete(finance):
 
 
 def test_original_and_replacement_in_the_same_zip(finance):
-    report = invoices_import(uploads=[("pair.zip", zip_of([("o.xml", fixture("no_namespace.xml")),
-                                                           ("r.xml", fixture("replacement.xml"))]))], actor=finance)
+    report = invoices_import(
+        uploads=[("pair.zip", zip_of([("o.xml", fixture("no_namespace.xml")), ("r.xml", fixture("replacement.xml"))]))],
+        actor=finance,
+    )
     assert report.uploads[0].result == "success"
     original, replacement = Invoice.objects.get(number_int=101), Invoice.objects.get(number_int=111)
     assert replacement.original == original and original.status == InvoiceStatus.REDUNDANT
@@ -313,8 +339,9 @@ def test_no_flag_without_company_tax_code(settings, finance):
 
 def test_every_upload_gets_one_semantic_audit_entry_and_rows_are_audited(finance):
     before = AuditEntry.objects.filter(action="import").count()
-    report = invoices_import(uploads=[("a.xml", invoice_xml(1)), ("b.zip", zip_of([("c.xml", invoice_xml(2))]))],
-                             actor=finance)
+    report = invoices_import(
+        uploads=[("a.xml", invoice_xml(1)), ("b.zip", zip_of([("c.xml", invoice_xml(2))]))], actor=finance
+    )
     entries = AuditEntry.objects.filter(action="import").order_by("id")
     assert entries.count() == before + 2
     last = entries.last()
@@ -336,8 +363,9 @@ def test_a_conflict_during_the_batch_write_falls_back_to_one_savepoint_per_entry
         return items if calls["n"] == 1 else real(self, items)
 
     monkeypatch.setattr(Importer, "_drop_known_invoices", skip_the_precheck_once)
-    zipped = zip_of([("new.xml", invoice_xml(3)), ("dup.xml", fixture("no_leading_zeros.xml")),
-                     ("new2.xml", invoice_xml(4))])
+    zipped = zip_of(
+        [("new.xml", invoice_xml(3)), ("dup.xml", fixture("no_leading_zeros.xml")), ("new2.xml", invoice_xml(4))]
+    )
     report = invoices_import(uploads=[("race.zip", zipped)], actor=finance)
     assert results(report) == [("new.xml", "success"), ("dup.xml", "skipped"), ("new2.xml", "success")]
     assert report.uploads[0].entries[1].invoice_id == existing.pk
@@ -347,8 +375,11 @@ def test_a_conflict_during_the_batch_write_falls_back_to_one_savepoint_per_entry
 def test_progress_callback_counts_every_entry(settings, finance):
     settings.INVOICE_IMPORT_BATCH_SIZE = 2
     seen: list[int] = []
-    invoices_import(uploads=[("z.zip", zip_of([(f"{n}.xml", invoice_xml(n)) for n in range(1, 6)]))],
-                    actor=finance, progress=seen.append)
+    invoices_import(
+        uploads=[("z.zip", zip_of([(f"{n}.xml", invoice_xml(n)) for n in range(1, 6)]))],
+        actor=finance,
+        progress=seen.append,
+    )
     assert sum(seen) == 5
 
 
@@ -381,11 +412,15 @@ def test_writer_threads_carry_the_actor_to_the_audit_rows(settings):
     settings.INVOICE_IMPORT_WRITERS = 2
     settings.INVOICE_IMPORT_BATCH_SIZE = 2
     user = UserFactory(email="importer@acountee.test")
-    report = invoices_import(uploads=[("t.zip", zip_of([(f"{n}.xml", invoice_xml(n)) for n in range(1, 6)]))],
-                             actor=user)
+    report = invoices_import(
+        uploads=[("t.zip", zip_of([(f"{n}.xml", invoice_xml(n)) for n in range(1, 6)]))], actor=user
+    )
     ids = [str(e.invoice_id) for e in report.uploads[0].entries]
-    actors = set(AuditEntry.objects.filter(table_name="invoices", action="INSERT", record_id__in=ids)
-                 .values_list("actor", flat=True))
+    actors = set(
+        AuditEntry.objects.filter(table_name="invoices", action="INSERT", record_id__in=ids).values_list(
+            "actor", flat=True
+        )
+    )
     assert actors == {"importer@acountee.test"}
     assert Invoice.objects.filter(imported_by=user).count() == 5
 
@@ -393,8 +428,9 @@ def test_writer_threads_carry_the_actor_to_the_audit_rows(settings):
 def test_other_archives_at_top_level_are_refused(finance):
     import gzip
 
-    report = invoices_import(uploads=[("invoices.gz", gzip.compress(invoice_xml(1))), ("x.rar", b"Rar!\x1a\x07\x00")],
-                             actor=finance)
+    report = invoices_import(
+        uploads=[("invoices.gz", gzip.compress(invoice_xml(1))), ("x.rar", b"Rar!\x1a\x07\x00")], actor=finance
+    )
     assert [u.result for u in report.uploads] == ["failure", "failure"]
     assert all("Not an XML file or ZIP archive" in u.reason for u in report.uploads)
     assert Invoice.objects.count() == 0
@@ -408,16 +444,20 @@ def test_an_unavailable_database_is_an_error_not_a_failure_per_entry(monkeypatch
 
     monkeypatch.setattr(Importer, "_write", down)
     with pytest.raises(OperationalError):
-        invoices_import(uploads=[("z.zip", zip_of([("a.xml", invoice_xml(1)), ("b.xml", invoice_xml(2))]))],
-                        actor=finance)
+        invoices_import(
+            uploads=[("z.zip", zip_of([("a.xml", invoice_xml(1)), ("b.xml", invoice_xml(2))]))], actor=finance
+        )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_replacement_and_original_in_concurrent_batches_end_up_linked(settings):
     settings.INVOICE_IMPORT_WRITERS = 2
     settings.INVOICE_IMPORT_BATCH_SIZE = 1  # each in its own batch, possibly stored at the same time
-    entries = [("r.xml", fixture("replacement.xml")), ("o.xml", fixture("no_namespace.xml")),
-               ("a.xml", fixture("adjustment_negative.xml"))]
+    entries = [
+        ("r.xml", fixture("replacement.xml")),
+        ("o.xml", fixture("no_namespace.xml")),
+        ("a.xml", fixture("adjustment_negative.xml")),
+    ]
     report = invoices_import(uploads=[("pair.zip", zip_of(entries))], actor=None)
     assert report.uploads[0].result == "success"
     original = Invoice.objects.get(number_int=101)

@@ -81,20 +81,27 @@ def test_linked_invoice_cannot_be_marked_obsolete(finance):
 def test_payment_details_update(finance):
     invoice = create_invoice(3)  # seller without bank details
     updated = services.invoice_payment_details_update(
-        invoice=invoice, actor=finance, payment_type="bank_transfer", payment_bank_name=" ACB ",
-        payment_bank_account="123456789", payment_account_name="CÔNG TY A",
+        invoice=invoice,
+        actor=finance,
+        payment_type="bank_transfer",
+        payment_bank_name=" ACB ",
+        payment_bank_account="123456789",
+        payment_account_name="CÔNG TY A",
     )
     assert (updated.payment_bank_name, updated.payment_bank_account) == ("ACB", "123456789")
     entry = AuditEntry.objects.get(action="update_payment_details", record_id=str(invoice.pk))
     assert entry.metadata["after"]["payment_bank_account"] == "123456789"
 
 
-@pytest.mark.parametrize("changes", [
-    {"payment_type": "cheque"},
-    {"nonsense": "x"},
-    {"payment_bank_account": "1" * 51},
-    {"payment_type": "bank_transfer", "payment_bank_account": ""},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"payment_type": "cheque"},
+        {"nonsense": "x"},
+        {"payment_bank_account": "1" * 51},
+        {"payment_type": "bank_transfer", "payment_bank_account": ""},
+    ],
+)
 def test_payment_details_refuses_bad_input(changes, finance):
     invoice = create_invoice(1)
     before = Invoice.objects.values().get(pk=invoice.pk)

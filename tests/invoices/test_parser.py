@@ -45,7 +45,11 @@ def test_sample_values_and_vat_from_summary():
     assert invoice.tax_authority_code.startswith("00A1B2")
     line = invoice.lines[0]
     assert (line.tax_rate_text, line.tax_rate, line.tax_amount, line.tax_amount_source) == (
-        "10%", Decimal("10"), Decimal("100000.00"), "summary")
+        "10%",
+        Decimal("10"),
+        Decimal("100000.00"),
+        "summary",
+    )
 
 
 def test_invoice_values_are_frozen():
@@ -54,8 +58,16 @@ def test_invoice_values_are_frozen():
         invoice.number = "2"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("name", ["default_namespace.xml", "prefixed_namespace.xml", "utf8_bom.xml",
-                                  "processing_instructions.xml", "tdiep_wrapper.xml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "default_namespace.xml",
+        "prefixed_namespace.xml",
+        "utf8_bom.xml",
+        "processing_instructions.xml",
+        "tdiep_wrapper.xml",
+    ],
+)
 def test_namespaces_bom_pis_and_wrapper_give_the_same_invoice(name):
     reference = parse_invoice(fixture("no_namespace.xml"))
     variant = parse_invoice(fixture(name))
@@ -111,9 +123,20 @@ def test_every_tax_rate_form():
     assert len(invoice.rate_summaries) == 7
 
 
-@pytest.mark.parametrize(("text", "rate"), [("10%", Decimal("10")), ("8%", Decimal("8")), ("0%", Decimal("0")),
-                                             ("KHAC:3.5%", Decimal("3.5")), ("KHAC: 5,26%", Decimal("5.26")),
-                                             ("KCT", None), ("KKKNT", None), ("", None), ("abc", None)])
+@pytest.mark.parametrize(
+    ("text", "rate"),
+    [
+        ("10%", Decimal("10")),
+        ("8%", Decimal("8")),
+        ("0%", Decimal("0")),
+        ("KHAC:3.5%", Decimal("3.5")),
+        ("KHAC: 5,26%", Decimal("5.26")),
+        ("KCT", None),
+        ("KKKNT", None),
+        ("", None),
+        ("abc", None),
+    ],
+)
 def test_tax_rate_numbers(text, rate):
     assert parse_tax_rate(text) == rate
 
@@ -125,8 +148,9 @@ def test_vendor_elements_anywhere_and_ttkhac_kept():
     assert invoice.total_payable == Decimal("1100000.00")
 
 
-@pytest.mark.parametrize(("name", "version"), [("schema_200.xml", "2.0.0"), ("no_namespace.xml", "2.0.1"),
-                                                ("schema_210.xml", "2.1.0")])
+@pytest.mark.parametrize(
+    ("name", "version"), [("schema_200.xml", "2.0.0"), ("no_namespace.xml", "2.0.1"), ("schema_210.xml", "2.1.0")]
+)
 def test_schema_versions(name, version):
     assert parse_invoice(fixture(name)).schema_version == version
 
@@ -172,20 +196,23 @@ def test_shared_samples_parse():
         assert parse_invoice(path.read_bytes()).lines
 
 
-@pytest.mark.parametrize(("name", "element", "words"), [
-    ("xxe_external_entity.xml", "", "DTD"),
-    ("billion_laughs.xml", "", "DTD"),
-    ("wrong_root.xml", "Invoice", "wrong root"),
-    ("missing_number.xml", "TTChung/SHDon", "missing"),
-    ("missing_seller_tax_code.xml", "NDHDon/NBan/MST", "missing"),
-    ("missing_total_payable.xml", "NDHDon/TToan/TgTTTBSo", "missing"),
-    ("non_numeric_total.xml", "NDHDon/TToan/TgTTTBSo", "not a number"),
-    ("non_numeric_number.xml", "TTChung/SHDon", "digits"),
-    ("declared_latin1.xml", "", "encoding"),
-    ("invalid_utf8.xml", "", "UTF-8"),
-    ("utf16.xml", "", "UTF-16"),
-    ("malformed.xml", "", "malformed"),
-])
+@pytest.mark.parametrize(
+    ("name", "element", "words"),
+    [
+        ("xxe_external_entity.xml", "", "DTD"),
+        ("billion_laughs.xml", "", "DTD"),
+        ("wrong_root.xml", "Invoice", "wrong root"),
+        ("missing_number.xml", "TTChung/SHDon", "missing"),
+        ("missing_seller_tax_code.xml", "NDHDon/NBan/MST", "missing"),
+        ("missing_total_payable.xml", "NDHDon/TToan/TgTTTBSo", "missing"),
+        ("non_numeric_total.xml", "NDHDon/TToan/TgTTTBSo", "not a number"),
+        ("non_numeric_number.xml", "TTChung/SHDon", "digits"),
+        ("declared_latin1.xml", "", "encoding"),
+        ("invalid_utf8.xml", "", "UTF-8"),
+        ("utf16.xml", "", "UTF-16"),
+        ("malformed.xml", "", "malformed"),
+    ],
+)
 def test_errors_name_the_element_and_the_reason(name, element, words):
     with pytest.raises(InvoiceParseError) as caught:
         parse_invoice(fixture(name))

@@ -37,8 +37,19 @@ def test_list_is_own_only_newest_first_with_unread_count(maker, approver, client
     assert body["count"] == 3 and body["unread_count"] == 3
     assert [r["pr"] for r in body["results"]] == [p.pk for p in reversed(prs)]
     first = body["results"][0]
-    assert set(first) == {"id", "kind", "pr", "pr_name", "title", "body", "on_behalf_of", "on_behalf_of_name",
-                          "created_at", "is_read", "read_at"}
+    assert set(first) == {
+        "id",
+        "kind",
+        "pr",
+        "pr_name",
+        "title",
+        "body",
+        "on_behalf_of",
+        "on_behalf_of_name",
+        "created_at",
+        "is_read",
+        "read_at",
+    }
     assert first["kind"] == "approval_requested" and first["is_read"] is False and first["pr_name"] == "PR 2"
 
 
@@ -79,8 +90,7 @@ def test_hostile_ids_are_not_found(approver, client_for, path):
     assert client_for(approver).post(f"{URL}{path}").status_code == 404
 
 
-@pytest.mark.parametrize("params", [{"unread": "maybe"}, {"unread": "'; drop table notifications;--"},
-                                    {"bogus": "1"}])
+@pytest.mark.parametrize("params", [{"unread": "maybe"}, {"unread": "'; drop table notifications;--"}, {"bogus": "1"}])
 def test_hostile_list_filters_are_refused(maker, approver, client_for, params):
     inbox_of(approver, 1, maker)
     r = client_for(approver).get(URL, params)
@@ -120,8 +130,9 @@ def test_preferences_default_in_app_only_and_patch(approver, client_for):
     assert (r.json()["in_app"], r.json()["email"]) == (False, True)
 
 
-@pytest.mark.parametrize("payload", [{"email": "sometimes"}, {"email": None}, {"sms": True}, {"in_app": [1]},
-                                     ["email"]])
+@pytest.mark.parametrize(
+    "payload", [{"email": "sometimes"}, {"email": None}, {"sms": True}, {"in_app": [1]}, ["email"]]
+)
 def test_hostile_preferences_are_refused_and_change_nothing(approver, client_for, payload):
     client = client_for(approver)
     client.patch(f"{URL}preferences/", {"email": True}, format="json")
@@ -226,8 +237,11 @@ def test_admin_retry_action_and_owner_only_log(maker, owner, approver, settings)
     assert browser.get("/admin/notifications/notificationdelivery/").status_code == 403
     assert browser.login(email=owner.email, password=PASSWORD)
     assert browser.get("/admin/notifications/notificationdelivery/").status_code == 200
-    r = browser.post("/admin/notifications/notificationdelivery/",
-                     {"action": "retry_failed", "_selected_action": [d.pk]}, follow=True)
+    r = browser.post(
+        "/admin/notifications/notificationdelivery/",
+        {"action": "retry_failed", "_selected_action": [d.pk]},
+        follow=True,
+    )
     assert r.status_code == 200
     d.refresh_from_db()
     assert d.status == "pending"
@@ -275,8 +289,7 @@ def test_admin_my_channels_add_then_change_own_only(approver):
     assert theirs.email is True
 
 
-@pytest.mark.parametrize("params", [{"status": "bogus"}, {"channel": "sms"}, {"recipient": "abc"},
-                                    {"pr": "1 or 1=1"}])
+@pytest.mark.parametrize("params", [{"status": "bogus"}, {"channel": "sms"}, {"recipient": "abc"}, {"pr": "1 or 1=1"}])
 def test_hostile_delivery_filters_are_refused(owner_client, params):
     r = owner_client.get(DELIVERIES, params)
     assert r.status_code == 400 and r.json()["error"]["code"] == "VALIDATION_ERROR"

@@ -54,10 +54,10 @@ def test_step_advanced_tells_the_next_step_and_the_final_approval_tells_only_the
     new = list(Notification.objects.order_by("id")[before:])
     assert [(n.kind, n.recipient_id) for n in new] == [("approved", maker.pk)]
     # e-mails: a (requested), b and c (step 2), maker (approved) — nobody twice, nothing "next" after the end
-    emails = sorted(NotificationDelivery.objects.values_list("notification__recipient_id",
-                                                             "notification__kind"))
-    assert emails == sorted([(a.pk, "approval_requested"), (b.pk, "step_advanced"), (c.pk, "step_advanced"),
-                             (maker.pk, "approved")])
+    emails = sorted(NotificationDelivery.objects.values_list("notification__recipient_id", "notification__kind"))
+    assert emails == sorted(
+        [(a.pk, "approval_requested"), (b.pk, "step_advanced"), (c.pk, "step_advanced"), (maker.pk, "approved")]
+    )
 
 
 def test_reject_tells_the_maker_with_the_reason_and_recall_tells_no_one(maker):
@@ -86,8 +86,9 @@ def test_a_delegate_is_told_along_with_the_approver(maker):
     a, b, sub, old_sub = approver_users(4)
     today = timezone.localdate()
     ApprovalDelegation.objects.create(approver=a, substitute=sub, start_date=today, end_date=today)
-    ApprovalDelegation.objects.create(approver=a, substitute=old_sub, start_date=today - timedelta(days=9),
-                                      end_date=today - timedelta(days=1))
+    ApprovalDelegation.objects.create(
+        approver=a, substitute=old_sub, start_date=today - timedelta(days=9), end_date=today - timedelta(days=1)
+    )
     enable_email(sub)
     pr = make_pr(maker=maker, steps=[("anyof", [a, b])], request=True)
     assert told(pr) == sorted([a.pk, b.pk, sub.pk])  # the expired delegation tells no one

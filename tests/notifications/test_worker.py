@@ -75,8 +75,7 @@ def test_email_content_plain_and_html_with_the_admin_link(maker, settings):
     settings.ADMIN_BASE_URL = "https://ap.example.vn/"
     (a,) = approver_users(1)
     enable_email(a)
-    pr = make_pr(maker=maker, steps=[("anyof", [a])], name="Tiền điện <tháng 10>", amount="18450000",
-                 request=True)
+    pr = make_pr(maker=maker, steps=[("anyof", [a])], name="Tiền điện <tháng 10>", amount="18450000", request=True)
     dispatch()
     (message,) = mail.outbox
     url = f"https://ap.example.vn/admin/payments/paymentrequest/{pr.pk}/change/"

@@ -47,25 +47,39 @@ def attach_document(pr: Any, actor: Any) -> None:
     payment_request_attachment_add(pr=pr, file=stored_file(), actor=actor)
 
 
-def make_pr(*, maker: Any, steps: list[tuple[str, list[Any]]] | None = None, amount: Any = "1500000",
-            name: str = "Thanh toán dịch vụ", type: str = "advanced", request: bool = False,
-            invoices: list[Any] | None = None, **kwargs: Any) -> Any:
+def make_pr(
+    *,
+    maker: Any,
+    steps: list[tuple[str, list[Any]]] | None = None,
+    amount: Any = "1500000",
+    name: str = "Thanh toán dịch vụ",
+    type: str = "advanced",
+    request: bool = False,
+    invoices: list[Any] | None = None,
+    **kwargs: Any,
+) -> Any:
     """A draft PR with inline steps [(mode, [approvers])] — a custom chain, so the maker is
     granted `approvals.customize_chain` — and `invoices` linked, optionally already requested (a
     requested direct PR gets one invoice when none is given; an advanced PR without invoices gets
     a supporting document). A direct PR's amount is its invoices' total."""
     from approvals import services
 
-    fields: dict[str, Any] = {"bank_name": "Vietcombank", "bank_account": "0071000123456",
-                              "account_name": "CONG TY TNHH ABC"} if type == "advanced" else {}
+    fields: dict[str, Any] = (
+        {"bank_name": "Vietcombank", "bank_account": "0071000123456", "account_name": "CONG TY TNHH ABC"}
+        if type == "advanced"
+        else {}
+    )
     fields.update(kwargs)
     if steps is not None:
         grant(maker, "approvals.customize_chain")
     pr = services.payment_request_create(
-        actor=maker, name=name, amount=Decimal(str(amount)) if type == "advanced" else None, type=type,
-        steps=None if steps is None else [
-            {"name": f"Bước {i}", "mode": mode, "approvers": users} for i, (mode, users) in enumerate(steps, 1)
-        ],
+        actor=maker,
+        name=name,
+        amount=Decimal(str(amount)) if type == "advanced" else None,
+        type=type,
+        steps=None
+        if steps is None
+        else [{"name": f"Bước {i}", "mode": mode, "approvers": users} for i, (mode, users) in enumerate(steps, 1)],
         **fields,
     )
     if type == "direct" and request and invoices is None:
@@ -110,9 +124,15 @@ def audit_row_pr_attachment() -> Any:
 _invoice_seq = iter(range(1, 10**9))
 
 
-def make_invoice(*, status: str = "imported", bank_account: str = "0451000123456",
-                 bank_name: str = "Vietcombank CN Hà Nội", account_name: str = "CÔNG TY CP CUNG ỨNG MINH PHÁT",
-                 total: str = "11000000", **fields: Any) -> Any:
+def make_invoice(
+    *,
+    status: str = "imported",
+    bank_account: str = "0451000123456",
+    bank_name: str = "Vietcombank CN Hà Nội",
+    account_name: str = "CÔNG TY CP CUNG ỨNG MINH PHÁT",
+    total: str = "11000000",
+    **fields: Any,
+) -> Any:
     """A bare invoice row (the import pipeline is tested by tests/invoices)."""
     import datetime
     import hashlib
@@ -122,13 +142,22 @@ def make_invoice(*, status: str = "imported", bank_account: str = "0451000123456
 
     n = next(_invoice_seq)
     values: dict[str, Any] = {
-        "template_code": "1", "series": "C26TMP", "number": f"{n:07d}", "number_int": n,
-        "issue_date": datetime.date(2026, 11, 1), "seller_name": "Công ty CP Cung ứng Minh Phát",
-        "seller_tax_code": "0101234567", "total_before_tax": Decimal(total) / Decimal("1.1"),
-        "total_tax": Decimal(total) - Decimal(total) / Decimal("1.1"), "total_payable": Decimal(total),
+        "template_code": "1",
+        "series": "C26TMP",
+        "number": f"{n:07d}",
+        "number_int": n,
+        "issue_date": datetime.date(2026, 11, 1),
+        "seller_name": "Công ty CP Cung ứng Minh Phát",
+        "seller_tax_code": "0101234567",
+        "total_before_tax": Decimal(total) / Decimal("1.1"),
+        "total_tax": Decimal(total) - Decimal(total) / Decimal("1.1"),
+        "total_payable": Decimal(total),
         "content_hash": hashlib.sha256(f"invoice-{n}".encode()).hexdigest(),
-        "source_file": stored_file(content=f"<HDon>{n}</HDon>".encode()), "status": status,
-        "payment_bank_account": bank_account, "payment_bank_name": bank_name, "payment_account_name": account_name,
+        "source_file": stored_file(content=f"<HDon>{n}</HDon>".encode()),
+        "status": status,
+        "payment_bank_account": bank_account,
+        "payment_bank_name": bank_name,
+        "payment_account_name": account_name,
     }
     values["total_before_tax"] = values["total_before_tax"].quantize(Decimal("0.01"))
     values["total_tax"] = values["total_tax"].quantize(Decimal("0.01"))

@@ -84,8 +84,12 @@ def test_direct_pr_bank_details_and_request_rules(maker):
     first = make_invoice(bank_account="111")
     services.invoice_link(invoice=first, pr=pr, actor=maker)
     details = payment_request_bank_details(pr)
-    assert (details.bank_account, details.source, details.conflict, details.missing) == ("111", "invoices", False,
-                                                                                         False)
+    assert (details.bank_account, details.source, details.conflict, details.missing) == (
+        "111",
+        "invoices",
+        False,
+        False,
+    )
     second = make_invoice(bank_account="222")
     services.invoice_link(invoice=second, pr=pr, actor=maker)
     assert payment_request_bank_details(pr).conflict is True
@@ -137,8 +141,7 @@ def test_link_endpoints(maker, finance, outsider, client_for):
     assert (r.status_code, r.json()["error"]["code"]) == (404, "PR_NOT_FOUND")
     r = client.post("/api/invoices/987654/link/", {"pr": one.pk}, format="json")
     assert (r.status_code, r.json()["error"]["code"]) == (404, "INVOICE_NOT_FOUND")
-    assert client_for(outsider).post(f"/api/invoices/{inv.pk}/link/", {"pr": one.pk},
-                                     format="json").status_code == 403
+    assert client_for(outsider).post(f"/api/invoices/{inv.pk}/link/", {"pr": one.pk}, format="json").status_code == 403
     assert links() == []
 
 

@@ -21,8 +21,16 @@ def rows() -> list[tuple]:
 
 def test_finance_crud(finance, client_for):
     client = client_for(finance)
-    r = client.post(URL, {"name": "  Vietcombank chi lương ", "bank_name": "Vietcombank",
-                          "bank_account": "0011004123456", "account_name": "CTY ACOUNTEE"}, format="json")
+    r = client.post(
+        URL,
+        {
+            "name": "  Vietcombank chi lương ",
+            "bank_name": "Vietcombank",
+            "bank_account": "0011004123456",
+            "account_name": "CTY ACOUNTEE",
+        },
+        format="json",
+    )
     assert r.status_code == 201, r.json()
     pk = r.json()["id"]
     assert r.json()["name"] == "Vietcombank chi lương"
@@ -44,10 +52,19 @@ def test_bod_reads_outsider_sees_nothing(approver, outsider, client_for):
     assert other.post(URL, {"name": "x"}, format="json").status_code == 403
 
 
-@pytest.mark.parametrize("payload", [
-    {}, {"name": ""}, {"name": "   "}, {"name": "x" * 201}, {"name": "x", "bank_account": "1" * 65},
-    {"name": "x", "id": 5}, {"name": "x", "evil": "<script>"}, {"name": ["a"]},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"name": ""},
+        {"name": "   "},
+        {"name": "x" * 201},
+        {"name": "x", "bank_account": "1" * 65},
+        {"name": "x", "id": 5},
+        {"name": "x", "evil": "<script>"},
+        {"name": ["a"]},
+    ],
+)
 def test_hostile_input(finance, client_for, payload):
     before = rows()
     r = client_for(finance).post(URL, payload, format="json")

@@ -75,8 +75,13 @@ def restored_name(transactional_db) -> Iterator[str]:
     name = f"{connection.settings_dict['NAME']}_restored"
     # The owner role creates (backup.restore) and drops databases; the app's role may not.
     owner = backup.owner_database(connection.settings_dict)
-    admin = {**_conninfo(connection.settings_dict["NAME"]), "user": owner["USER"] or None,
-             "password": owner["PASSWORD"] or None, "host": owner["HOST"] or None, "port": owner["PORT"] or None}
+    admin = {
+        **_conninfo(connection.settings_dict["NAME"]),
+        "user": owner["USER"] or None,
+        "password": owner["PASSWORD"] or None,
+        "host": owner["HOST"] or None,
+        "port": owner["PORT"] or None,
+    }
 
     def drop() -> None:
         with psycopg.connect(**admin, autocommit=True) as conn:

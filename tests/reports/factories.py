@@ -25,20 +25,43 @@ def at(text: str) -> datetime:
 
 
 def invoice(*, seller: str, name: str, issued: str, total: str, status: str = "imported", **fields: Any) -> Any:
-    return make_invoice(seller_tax_code=seller, seller_name=name, issue_date=date.fromisoformat(issued), total=total,
-                        status=status, **fields)
+    return make_invoice(
+        seller_tax_code=seller,
+        seller_name=name,
+        issue_date=date.fromisoformat(issued),
+        total=total,
+        status=status,
+        **fields,
+    )
 
 
-def pr(*, maker: Any, name: str, amount: str, status: str, type: str = "direct", created: str | None = None,
-       invoices: list[Any] = (), **fields: Any) -> PaymentRequest:
-    values: dict[str, Any] = {"name": name, "amount": Decimal(amount), "status": status, "type": type,
-                              "maker": maker, **fields}
+def pr(
+    *,
+    maker: Any,
+    name: str,
+    amount: str,
+    status: str,
+    type: str = "direct",
+    created: str | None = None,
+    invoices: list[Any] = (),
+    **fields: Any,
+) -> PaymentRequest:
+    values: dict[str, Any] = {
+        "name": name,
+        "amount": Decimal(amount),
+        "status": status,
+        "type": type,
+        "maker": maker,
+        **fields,
+    }
     if status == "completed":
         values["completed_at"] = at("2026-11-25 00:00")
     if status != "draft":  # a submitted request carries its frozen payee (docs/controls.md, PAYEE-FROZEN)
         first = invoices[0] if invoices else None
-        values.setdefault("payee_bank_account", (first.payment_bank_account if first else None)
-                          or fields.get("bank_account") or "0071000123456")
+        values.setdefault(
+            "payee_bank_account",
+            (first.payment_bank_account if first else None) or fields.get("bank_account") or "0071000123456",
+        )
     obj = PaymentRequest.objects.create(**values)
     if created:
         PaymentRequest.objects.filter(pk=obj.pk).update(created_at=at(created))
@@ -66,8 +89,14 @@ def record(step: ApprovalStep, user: Any, when: str) -> ApprovalRecord:
 
 
 def requested(pr_obj: Any, when: str) -> None:
-    AuditEntry.objects.create(action="request_approval", table_name="pr", record_id=str(pr_obj.pk), actor="test",
-                              occurred_at=at(when), metadata={})
+    AuditEntry.objects.create(
+        action="request_approval",
+        table_name="pr",
+        record_id=str(pr_obj.pk),
+        actor="test",
+        occurred_at=at(when),
+        metadata={},
+    )
 
 
 @dataclass
@@ -94,8 +123,9 @@ def build_dataset() -> DataSet:
     inv["i5"] = invoice(seller=A, name="Công ty A (mới)", issued="2026-08-15", total="5000000")
     inv["i6"] = invoice(seller=C, name="Công ty C", issued="2026-11-15", total="6000000", status="completed")
     inv["i7"] = invoice(seller=C, name="Công ty C", issued="2026-11-20", total="7000000", status="redundant")
-    inv["i8"] = invoice(seller=B, name="Công ty B", issued="2026-11-03", total="100.00", currency="USD",
-                        exchange_rate=Decimal("25000"))
+    inv["i8"] = invoice(
+        seller=B, name="Công ty B", issued="2026-11-03", total="100.00", currency="USD", exchange_rate=Decimal("25000")
+    )
 
     p = ds.prs
     p["draft"] = pr(maker=maker, name="Nháp", amount="2000000", status="draft", invoices=[inv["i2"]])
@@ -107,8 +137,9 @@ def build_dataset() -> DataSet:
     record(s1, u1, "2026-10-21 09:00")  # step 1: 1 h
     record(s2, u1, "2026-10-22 09:00")  # step 2 still waits for u2 and u3
 
-    p["approved"] = pr(maker=maker, name="Đã duyệt", amount="9000000", status="approved",
-                       invoices=[inv["i4"], inv["i5"]])
+    p["approved"] = pr(
+        maker=maker, name="Đã duyệt", amount="9000000", status="approved", invoices=[inv["i4"], inv["i5"]]
+    )
     s1, s2 = chain(p["approved"], flow=flow, current_step=2, steps=[("anyof", [u1]), ("anyof", [u2])])
     requested(p["approved"], "2026-11-02 08:00")
     record(s1, u1, "2026-11-02 10:00")  # 2 h
@@ -122,15 +153,31 @@ def build_dataset() -> DataSet:
     record(s2, u2, "2026-11-16 20:00")  # 8 h; chain 12 h
 
     # Advanced, no invoice: created 2026-11-01 01:00 in Ho Chi Minh City (Oct 31 in UTC).
-    p["advanced"] = pr(maker=maker, name="Tạm ứng", amount="800000", status="approved", type="advanced",
-                       created="2026-10-31 18:00", bank_account="0071000123456", account_name="NGUYEN VAN A")
+    p["advanced"] = pr(
+        maker=maker,
+        name="Tạm ứng",
+        amount="800000",
+        status="approved",
+        type="advanced",
+        created="2026-10-31 18:00",
+        bank_account="0071000123456",
+        account_name="NGUYEN VAN A",
+    )
     (s1,) = chain(p["advanced"], flow=None, current_step=1, steps=[("anyof", [u3])])
     requested(p["advanced"], "2026-11-01 20:00")
     record(s1, u3, "2026-11-02 03:00")  # 7 h; approval date 2026-11-02 (local)
 
     # Pending on its first step, created after the months reported (does not change payables figures).
-    p["pending2"] = pr(maker=maker, name="Chờ duyệt 2", amount="100", status="pending", type="advanced",
-                       created="2026-12-05 02:00", bank_account="0071000123456", account_name="NGUYEN VAN B")
+    p["pending2"] = pr(
+        maker=maker,
+        name="Chờ duyệt 2",
+        amount="100",
+        status="pending",
+        type="advanced",
+        created="2026-12-05 02:00",
+        bank_account="0071000123456",
+        account_name="NGUYEN VAN B",
+    )
     chain(p["pending2"], flow=flow, current_step=1, steps=[("anyof", [u2]), ("anyof", [u3])])
     requested(p["pending2"], "2026-12-05 09:00")
     return ds

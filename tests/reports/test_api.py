@@ -84,10 +84,24 @@ def test_json_money_is_text(owner_client, dataset):
     body = owner_client.get(URLS["payables-by-supplier"]).json()
     assert body["report"] == "payables-by-supplier"
     assert body["params"] == {"from": None, "to": None, "top": 5}
-    assert [c["key"] for c in body["columns"]] == ["tax_code", "name", "count", "outstanding_count", "outstanding",
-                                                   "paid", "total"]
-    assert body["rows"][0] == {"tax_code": B, "name": "Công ty B", "count": 3, "outstanding_count": 3,
-                               "outstanding": "9500000.00", "paid": "0.00", "total": "9500000.00"}
+    assert [c["key"] for c in body["columns"]] == [
+        "tax_code",
+        "name",
+        "count",
+        "outstanding_count",
+        "outstanding",
+        "paid",
+        "total",
+    ]
+    assert body["rows"][0] == {
+        "tax_code": B,
+        "name": "Công ty B",
+        "count": 3,
+        "outstanding_count": 3,
+        "outstanding": "9500000.00",
+        "paid": "0.00",
+        "total": "9500000.00",
+    }
 
 
 def test_cycle_time_json_sections(owner_client, dataset):
@@ -133,30 +147,46 @@ def test_xlsx_download(owner_client, dataset):
 def test_cycle_time_downloads_every_section(owner_client, dataset):
     text = owner_client.get(URLS["approval-cycle-time"] + "?format=csv").content.decode("utf-8-sig")
     assert "b-approver2@acountee.test" in text and "11.40" in text
-    book = load_workbook(io.BytesIO(owner_client.get(URLS["approval-cycle-time"] + "?format=xlsx").content),
-                         read_only=True)
+    book = load_workbook(
+        io.BytesIO(owner_client.get(URLS["approval-cycle-time"] + "?format=xlsx").content), read_only=True
+    )
     assert len(book.worksheets) == 3
 
 
 def test_csv_neutralises_formulas(owner_client):
-    invoice(seller="0109999999", name="=HYPERLINK(\"http://evil\")", issued="2026-11-01", total="5")
+    invoice(seller="0109999999", name='=HYPERLINK("http://evil")', issued="2026-11-01", total="5")
     text = owner_client.get("/api/reports/payables-by-supplier/?format=csv").content.decode("utf-8-sig")
     assert "'=HYPERLINK" in text
 
 
 # --- hostile parameters ----------------------------------------------------------------------------
-@pytest.mark.parametrize("query", [
-    "payables-by-month/?from=2026-13", "payables-by-month/?from=2026-1", "payables-by-month/?to=abcd-ef",
-    "payables-by-month/?from=2026-11&to=2026-01", "payables-by-month/?from=1990-01&to=2026-12",
-    "payables-by-month/?from=0000-01", "payables-by-month/?from=2026-01&from=2026-02",
-    "payables-by-month/?month=2026-01",
-    "payables-by-supplier/?top=0", "payables-by-supplier/?top=101", "payables-by-supplier/?top=abc",
-    "payables-by-supplier/?top=-1", "payables-by-supplier/?top=99999999999999999999",
-    "payables-by-supplier/?from=2026-02-30", "payables-by-supplier/?from=2026-12-01&to=2026-01-01",
-    "payables-by-supplier/?to=2026-1-1", "payables-by-supplier/?from=%00",
-    "aging/?as_of=yesterday", "aging/?as_of=2026-00-10", "aging/?as_of=2026-12-01T00:00",
-    "approval-cycle-time/?flow=1", "home/?x=1",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "payables-by-month/?from=2026-13",
+        "payables-by-month/?from=2026-1",
+        "payables-by-month/?to=abcd-ef",
+        "payables-by-month/?from=2026-11&to=2026-01",
+        "payables-by-month/?from=1990-01&to=2026-12",
+        "payables-by-month/?from=0000-01",
+        "payables-by-month/?from=2026-01&from=2026-02",
+        "payables-by-month/?month=2026-01",
+        "payables-by-supplier/?top=0",
+        "payables-by-supplier/?top=101",
+        "payables-by-supplier/?top=abc",
+        "payables-by-supplier/?top=-1",
+        "payables-by-supplier/?top=99999999999999999999",
+        "payables-by-supplier/?from=2026-02-30",
+        "payables-by-supplier/?from=2026-12-01&to=2026-01-01",
+        "payables-by-supplier/?to=2026-1-1",
+        "payables-by-supplier/?from=%00",
+        "aging/?as_of=yesterday",
+        "aging/?as_of=2026-00-10",
+        "aging/?as_of=2026-12-01T00:00",
+        "approval-cycle-time/?flow=1",
+        "home/?x=1",
+    ],
+)
 def test_hostile_parameters_are_400(owner_client, query):
     response = owner_client.get("/api/reports/" + query)
     assert response.status_code == 400, response.content
@@ -168,8 +198,10 @@ def test_hostile_parameters_are_400(owner_client, query):
 def test_hostile_parameter_in_download_format_is_json_400(owner_client):
     response = owner_client.get("/api/reports/payables-by-supplier/?top=0&format=xlsx")
     assert response.status_code == 400
-    assert _error(response)["details"] == {"top": ["Expected a whole number from 1 to 100."]} or \
-        "top" in _error(response)["details"]
+    assert (
+        _error(response)["details"] == {"top": ["Expected a whole number from 1 to 100."]}
+        or "top" in _error(response)["details"]
+    )
 
 
 def test_unknown_format_is_refused(owner_client):
@@ -203,12 +235,15 @@ def test_query_count_does_not_grow_with_data(owner, dataset, name):
     assert _count(client, url) == before
 
 
-@pytest.mark.parametrize(("key", "query", "expected"), [
-    ("payables-by-month", "from=2026-08&to=2026-11", 2),   # invoices; PRs without invoices
-    ("payables-by-supplier", "top=5", 2),                  # the ranking; the names of the chosen codes
-    ("aging", "as_of=2026-12-01", 2),                      # unlinked invoices; approved PRs
-    ("approval-cycle-time", "", 2),                        # per flow + per step (one statement); holders
-])
+@pytest.mark.parametrize(
+    ("key", "query", "expected"),
+    [
+        ("payables-by-month", "from=2026-08&to=2026-11", 2),  # invoices; PRs without invoices
+        ("payables-by-supplier", "top=5", 2),  # the ranking; the names of the chosen codes
+        ("aging", "as_of=2026-12-01", 2),  # unlinked invoices; approved PRs
+        ("approval-cycle-time", "", 2),  # per flow + per step (one statement); holders
+    ],
+)
 def test_report_query_counts_are_pinned(dataset, django_assert_num_queries, key, query, expected):
     from django.http import QueryDict
 

@@ -11,9 +11,11 @@ NS = "{http://www.w3.org/2000/svg}"
 
 
 def test_stacked_bars_are_valid_svg_with_escaped_labels():
-    svg = stacked_bars(categories=["<b>A&B</b>", "2026-11"],
-                       series=[("unpaid <i>", [Decimal("10"), Decimal("0")]), ("paid", [Decimal("5"), Decimal("20")])],
-                       title="T <script>")
+    svg = stacked_bars(
+        categories=["<b>A&B</b>", "2026-11"],
+        series=[("unpaid <i>", [Decimal("10"), Decimal("0")]), ("paid", [Decimal("5"), Decimal("20")])],
+        title="T <script>",
+    )
     root = ET.fromstring(str(svg))
     bars = [r for r in root.iter(NS + "rect") if r.find(NS + "title") is not None]
     assert len(bars) == 3  # the zero segment is not drawn

@@ -18,8 +18,7 @@ D = Decimal
 
 def by_month(first: str, last: str) -> dict[tuple[str, str], tuple[int, Decimal]]:
     months = MonthRange(date.fromisoformat(first + "-01"), date.fromisoformat(last + "-01"))
-    result = queries.payables_by_month(first=months.first, end_exclusive=months.end_exclusive,
-                                       months=months.months())
+    result = queries.payables_by_month(first=months.first, end_exclusive=months.end_exclusive, months=months.months())
     return {(r["month"], r["status"]): (r["count"], r["amount"]) for r in result.rows}
 
 
@@ -28,21 +27,23 @@ def test_payables_by_month(dataset):
     assert len(cells) == 4 * 5  # every month x every status, zeros included
     non_zero = {k: v for k, v in cells.items() if v[0]}
     assert non_zero == {
-        ("2026-08", "approved"): (1, D("5000000.00")),          # i5 in the approved PR
-        ("2026-09", "unlinked"): (1, D("1000000.00")),          # i1
-        ("2026-10", "draft"): (1, D("2000000.00")),             # i2
-        ("2026-10", "pending"): (1, D("3000000.00")),           # i3
-        ("2026-11", "approved"): (2, D("4800000.00")),          # i4 + the advanced PR (local month)
-        ("2026-11", "paid"): (1, D("6000000.00")),              # i6 (i7 is obsolete: never counted)
-        ("2026-11", "unlinked"): (1, D("2500000.00")),          # i8: USD 100 x 25,000
+        ("2026-08", "approved"): (1, D("5000000.00")),  # i5 in the approved PR
+        ("2026-09", "unlinked"): (1, D("1000000.00")),  # i1
+        ("2026-10", "draft"): (1, D("2000000.00")),  # i2
+        ("2026-10", "pending"): (1, D("3000000.00")),  # i3
+        ("2026-11", "approved"): (2, D("4800000.00")),  # i4 + the advanced PR (local month)
+        ("2026-11", "paid"): (1, D("6000000.00")),  # i6 (i7 is obsolete: never counted)
+        ("2026-11", "unlinked"): (1, D("2500000.00")),  # i8: USD 100 x 25,000
     }
     assert all(v == (0, D("0.00")) for k, v in cells.items() if k not in non_zero)
 
 
 def test_payables_by_month_period_bounds(dataset):
     cells = by_month("2026-10", "2026-10")
-    assert {k: v for k, v in cells.items() if v[0]} == {("2026-10", "draft"): (1, D("2000000.00")),
-                                                        ("2026-10", "pending"): (1, D("3000000.00"))}
+    assert {k: v for k, v in cells.items() if v[0]} == {
+        ("2026-10", "draft"): (1, D("2000000.00")),
+        ("2026-10", "pending"): (1, D("3000000.00")),
+    }
     # The advanced PR was created on Oct 31 in UTC, Nov 1 in Ho Chi Minh City: it is November's.
     assert by_month("2026-11", "2026-11")[("2026-11", "approved")] == (2, D("4800000.00"))
 
@@ -50,12 +51,33 @@ def test_payables_by_month_period_bounds(dataset):
 def test_payables_by_supplier(dataset):
     rows = queries.payables_by_supplier(date_from=None, date_to=None, top=10).rows
     assert rows == [
-        {"tax_code": B, "name": "Công ty B", "count": 3, "outstanding_count": 3, "outstanding": D("9500000.00"),
-         "paid": D("0.00"), "total": D("9500000.00")},
-        {"tax_code": A, "name": "Công ty A (mới)", "count": 3, "outstanding_count": 3,
-         "outstanding": D("8000000.00"), "paid": D("0.00"), "total": D("8000000.00")},
-        {"tax_code": C, "name": "Công ty C", "count": 1, "outstanding_count": 0, "outstanding": D("0.00"),
-         "paid": D("6000000.00"), "total": D("6000000.00")},
+        {
+            "tax_code": B,
+            "name": "Công ty B",
+            "count": 3,
+            "outstanding_count": 3,
+            "outstanding": D("9500000.00"),
+            "paid": D("0.00"),
+            "total": D("9500000.00"),
+        },
+        {
+            "tax_code": A,
+            "name": "Công ty A (mới)",
+            "count": 3,
+            "outstanding_count": 3,
+            "outstanding": D("8000000.00"),
+            "paid": D("0.00"),
+            "total": D("8000000.00"),
+        },
+        {
+            "tax_code": C,
+            "name": "Công ty C",
+            "count": 1,
+            "outstanding_count": 0,
+            "outstanding": D("0.00"),
+            "paid": D("6000000.00"),
+            "total": D("6000000.00"),
+        },
     ]
 
 
@@ -64,7 +86,9 @@ def test_payables_by_supplier_top_and_period(dataset):
     assert [r["tax_code"] for r in top1] == [B]
     october = queries.payables_by_supplier(date_from=date(2026, 10, 1), date_to=date(2026, 10, 31), top=10).rows
     assert [(r["tax_code"], r["count"], r["outstanding"]) for r in october] == [
-        (B, 1, D("3000000.00")), (A, 1, D("2000000.00"))]
+        (B, 1, D("3000000.00")),
+        (A, 1, D("2000000.00")),
+    ]
     # `to` is inclusive.
     first_nov = queries.payables_by_supplier(date_from=date(2026, 11, 1), date_to=date(2026, 11, 1), top=10).rows
     assert [(r["tax_code"], r["total"]) for r in first_nov] == [(B, D("4000000.00"))]
@@ -74,18 +98,26 @@ def test_aging(dataset):
     rows = queries.aging(as_of=date(2026, 12, 1)).rows
     cells = {(r["bucket"], r["kind"]): (r["count"], r["amount"]) for r in rows if r["count"]}
     assert cells == {
-        ("61-90", "invoice"): (1, D("1000000.00")),   # i1: 87 days
-        ("0-30", "invoice"): (1, D("2500000.00")),    # i8: 28 days
-        ("90+", "pr"): (1, D("9000000.00")),          # approved PR: oldest invoice i5, 108 days
-        ("0-30", "pr"): (1, D("800000.00")),          # advanced PR: approved 2026-11-02 local, 29 days
+        ("61-90", "invoice"): (1, D("1000000.00")),  # i1: 87 days
+        ("0-30", "invoice"): (1, D("2500000.00")),  # i8: 28 days
+        ("90+", "pr"): (1, D("9000000.00")),  # approved PR: oldest invoice i5, 108 days
+        ("0-30", "pr"): (1, D("800000.00")),  # advanced PR: approved 2026-11-02 local, 29 days
     }
     assert len(rows) == 4 * 2
 
 
 def test_aging_bucket_boundaries(db):
-    for n, (issued, total) in enumerate([("2026-11-01", "1"), ("2026-10-31", "2"), ("2026-10-02", "4"),
-                                         ("2026-10-01", "8"), ("2026-09-01", "16"), ("2026-08-31", "32"),
-                                         ("2026-12-06", "64")]):
+    for n, (issued, total) in enumerate(
+        [
+            ("2026-11-01", "1"),
+            ("2026-10-31", "2"),
+            ("2026-10-02", "4"),
+            ("2026-10-01", "8"),
+            ("2026-09-01", "16"),
+            ("2026-08-31", "32"),
+            ("2026-12-06", "64"),
+        ]
+    ):
         invoice(seller=f"09000000{n:02d}", name="X", issued=issued, total=total)
     rows = queries.aging(as_of=date(2026, 12, 1)).rows
     amounts = {r["bucket"]: r["amount"] for r in rows if r["kind"] == "invoice"}
@@ -96,18 +128,22 @@ def test_aging_bucket_boundaries(db):
 def test_approval_cycle_time(dataset):
     report = queries.approval_cycle_time()
     flow = dataset.flow.pk
-    per_flow = [(r["flow_id"], r["flow"], r["count"], r["median_hours"], r["p90_hours"])
-                for r in report.sections["per_flow"].rows]
+    per_flow = [
+        (r["flow_id"], r["flow"], r["count"], r["median_hours"], r["p90_hours"])
+        for r in report.sections["per_flow"].rows
+    ]
     assert per_flow == [
         (None, "(custom chain)", 1, D("7.00"), D("7.00")),
-        (flow, "Quy trình chuẩn", 2, D("9.00"), D("11.40")),      # 6 h and 12 h
+        (flow, "Quy trình chuẩn", 2, D("9.00"), D("11.40")),  # 6 h and 12 h
     ]
-    per_step = [(r["flow_id"], r["step"], r["count"], r["median_hours"], r["p90_hours"])
-                for r in report.sections["per_step"].rows]
+    per_step = [
+        (r["flow_id"], r["step"], r["count"], r["median_hours"], r["p90_hours"])
+        for r in report.sections["per_step"].rows
+    ]
     assert per_step == [
         (None, 1, 1, D("7.00"), D("7.00")),
-        (flow, 1, 3, D("2.00"), D("3.60")),                      # 1 h, 2 h, 4 h
-        (flow, 2, 2, D("6.00"), D("7.60")),                      # 4 h, 8 h (pending's step 2 not done)
+        (flow, 1, 3, D("2.00"), D("3.60")),  # 1 h, 2 h, 4 h
+        (flow, 2, 2, D("6.00"), D("7.60")),  # 4 h, 8 h (pending's step 2 not done)
     ]
     holders = [(r["email"], r["pending"], r["oldest_pr"]) for r in report.sections["holders"].rows]
     assert holders == [
@@ -120,8 +156,11 @@ def test_home_summary(dataset):
     summary = queries.home_summary(today=date(2026, 11, 15))
     assert summary["month"] == "2026-11"
     assert {r["status"]: (r["count"], r["amount"]) for r in summary["payables"]} == {
-        "unlinked": (1, D("2500000.00")), "draft": (0, D("0.00")), "pending": (0, D("0.00")),
-        "approved": (2, D("4800000.00")), "paid": (1, D("6000000.00")),
+        "unlinked": (1, D("2500000.00")),
+        "draft": (0, D("0.00")),
+        "pending": (0, D("0.00")),
+        "approved": (2, D("4800000.00")),
+        "paid": (1, D("6000000.00")),
     }
     assert (summary["total_count"], summary["total_amount"]) == (4, D("13300000.00"))
     assert [r["id"] for r in summary["oldest_pending"]] == [dataset.prs["pending"].pk, dataset.prs["pending2"].pk]

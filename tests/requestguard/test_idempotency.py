@@ -28,9 +28,14 @@ def err(response) -> str:
 
 
 def pr_payload(approver, name: str = "Tạm ứng công tác phí") -> dict:
-    return {"name": name, "type": "advanced", "amount": "2500000.50", "bank_account": "0011",
-            "account_name": "NGUYEN VAN A", "steps": [{"name": "Trưởng phòng", "mode": "anyof",
-                                                       "approvers": [approver.pk]}]}
+    return {
+        "name": name,
+        "type": "advanced",
+        "amount": "2500000.50",
+        "bank_account": "0011",
+        "account_name": "NGUYEN VAN A",
+        "steps": [{"name": "Trưởng phòng", "mode": "anyof", "approvers": [approver.pk]}],
+    }
 
 
 @pytest.fixture
@@ -74,8 +79,9 @@ def test_keys_are_scoped_per_user(maker, finance, client_for):
     (a,) = approver_users(1)
     grant(finance, "approvals.customize_chain")
     mine = client_for(maker).post(PRS, pr_payload(a), format="json", HTTP_IDEMPOTENCY_KEY="shared")
-    theirs = client_for(finance).post(PRS, pr_payload(a, name="Của người khác"), format="json",
-                                      HTTP_IDEMPOTENCY_KEY="shared")
+    theirs = client_for(finance).post(
+        PRS, pr_payload(a, name="Của người khác"), format="json", HTTP_IDEMPOTENCY_KEY="shared"
+    )
     assert mine.status_code == theirs.status_code == 201
     assert mine.json()["id"] != theirs.json()["id"]
     assert not theirs.has_header("Idempotent-Replayed")
@@ -107,8 +113,9 @@ def test_an_abandoned_claim_is_taken_over_after_the_claim_timeout(owner_client, 
     IdempotencyKey.objects.create(user=owner, key="dead", fingerprint="0" * 64, method="POST", path=TEAMS)
     blocked = owner_client.post(TEAMS, {"name": "A"}, format="json", HTTP_IDEMPOTENCY_KEY="dead")
     assert blocked.status_code == 422  # a different request than the dead one
-    IdempotencyKey.objects.filter(key="dead").update(created_at=IdempotencyKey.objects.get().created_at
-                                                     - timedelta(seconds=301))
+    IdempotencyKey.objects.filter(key="dead").update(
+        created_at=IdempotencyKey.objects.get().created_at - timedelta(seconds=301)
+    )
     assert owner_client.post(TEAMS, {"name": "A"}, format="json", HTTP_IDEMPOTENCY_KEY="dead").status_code == 201
 
 
@@ -144,8 +151,12 @@ def test_requests_the_guard_leaves_alone(owner_client, anon_client, owner, passw
     anonymous = anon_client.post(TEAMS, {"name": "A"}, format="json", HTTP_IDEMPOTENCY_KEY="anon")
     assert anonymous.status_code == 401
     # The token endpoint's answer is a secret: never stored, each call issues a token.
-    tokens = [anon_client.post("/api/auth/token/", {"email": owner.email, "password": password}, format="json",
-                               HTTP_IDEMPOTENCY_KEY="tok").json()["token"] for _ in range(2)]
+    tokens = [
+        anon_client.post(
+            "/api/auth/token/", {"email": owner.email, "password": password}, format="json", HTTP_IDEMPOTENCY_KEY="tok"
+        ).json()["token"]
+        for _ in range(2)
+    ]
     assert tokens[0] != tokens[1]
     assert not IdempotencyKey.objects.exists()
 
@@ -169,8 +180,12 @@ def test_an_upload_retried_with_another_multipart_boundary_is_the_same_request(f
         from django.core.files.uploadedfile import SimpleUploadedFile
 
         body = encode_multipart(boundary, {"file": SimpleUploadedFile("hoa-don.pdf", content)})
-        return client.post("/api/files/", body, content_type=f"multipart/form-data; boundary={boundary}",
-                           HTTP_IDEMPOTENCY_KEY="upload-1")
+        return client.post(
+            "/api/files/",
+            body,
+            content_type=f"multipart/form-data; boundary={boundary}",
+            HTTP_IDEMPOTENCY_KEY="upload-1",
+        )
 
     first = upload("----one", b"%PDF-1.4 first")
     assert first.status_code == 201, first.content
@@ -181,9 +196,21 @@ def test_an_upload_retried_with_another_multipart_boundary_is_the_same_request(f
     assert StoredFile.objects.count() == 1
 
 
-@pytest.mark.parametrize("key", [
-    "x" * 256, "", "tab\there", "space here", "nul\x00", "bell\x07", "newline\n", "del\x7f", "chữ-việt", "\u00e9",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "x" * 256,
+        "",
+        "tab\there",
+        "space here",
+        "nul\x00",
+        "bell\x07",
+        "newline\n",
+        "del\x7f",
+        "chữ-việt",
+        "\u00e9",
+    ],
+)
 def test_hostile_keys_are_a_400_and_run_nothing(owner_client, key):
     r = owner_client.post(TEAMS, {"name": "Hostile"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
     assert r.status_code == 400 and err(r) == "INVALID_IDEMPOTENCY_KEY"
@@ -211,6 +238,7 @@ def test_the_schema_declares_the_header_and_its_answers(anon_client):
 def test_query_counts(owner_client, django_assert_num_queries):
     """The key costs three queries on the first request (the token lookup the view repeats, the
     claim INSERT, the stored answer) and a replay runs a fixed few, whatever the endpoint does."""
+
     def count(**headers) -> int:
         with CaptureQueriesContext(connection) as ctx:
             r = owner_client.post(TEAMS, {"name": f"Q{len(headers)}{count.n}"}, format="json", **headers)
@@ -241,7 +269,7 @@ def test_boundary_normalisation_does_not_depend_on_chunk_edges():
         h = hashlib.sha256()
         normaliser = _BoundaryNormaliser(h, b"XyZ-42")
         for i in range(0, len(body), chunk_size):
-            normaliser.feed(body[i:i + chunk_size])
+            normaliser.feed(body[i : i + chunk_size])
         normaliser.close()
         return h.hexdigest()
 
@@ -257,8 +285,9 @@ def test_a_large_upload_spills_to_disk_and_keeps_the_upload_limit(finance, clien
 
     def upload(boundary: str):
         body = encode_multipart(boundary, {"file": SimpleUploadedFile("lon.pdf", content)})
-        return client.post("/api/files/", body, content_type=f"multipart/form-data; boundary={boundary}",
-                           HTTP_IDEMPOTENCY_KEY="big")
+        return client.post(
+            "/api/files/", body, content_type=f"multipart/form-data; boundary={boundary}", HTTP_IDEMPOTENCY_KEY="big"
+        )
 
     first = upload("b-one")
     assert first.status_code == 201, first.content
@@ -266,7 +295,11 @@ def test_a_large_upload_spills_to_disk_and_keeps_the_upload_limit(finance, clien
     assert StoredFile.objects.count() == 1
 
     settings.FILE_MAX_SIZE = 1024 * 1024
-    too_large = client.post("/api/files/", encode_multipart("b", {"file": SimpleUploadedFile("x.pdf", content)}),
-                            content_type="multipart/form-data; boundary=b", HTTP_IDEMPOTENCY_KEY="too-big")
+    too_large = client.post(
+        "/api/files/",
+        encode_multipart("b", {"file": SimpleUploadedFile("x.pdf", content)}),
+        content_type="multipart/form-data; boundary=b",
+        HTTP_IDEMPOTENCY_KEY="too-big",
+    )
     assert too_large.status_code == 413 and err(too_large) == "TOO_LARGE"
     assert StoredFile.objects.count() == 1

@@ -59,8 +59,9 @@ def test_the_lock_ends_after_the_lock_out_period(anon_client, owner, password):
     for _ in range(5):
         token(anon_client, owner.email, "wrong")
     assert token(anon_client, owner.email, password).status_code == 429
-    SignInThrottle.objects.filter(scope="account").update(locked_until=SignInThrottle.objects.get(
-        scope="account").locked_until - timedelta(seconds=901))
+    SignInThrottle.objects.filter(scope="account").update(
+        locked_until=SignInThrottle.objects.get(scope="account").locked_until - timedelta(seconds=901)
+    )
     assert token(anon_client, owner.email, password).status_code == 200
     # …and the count starts over: one more failure is a plain 401.
     assert token(anon_client, owner.email, "wrong").status_code == 401
@@ -119,14 +120,17 @@ def test_limits_come_from_settings(anon_client, owner, password, settings):
     assert r.status_code == 429 and 55 <= int(r["Retry-After"]) <= 60
 
 
-@pytest.mark.parametrize("payload", [
-    {"email": "owner@acountee.test\x00", "password": "x"},
-    {"email": "a" * 5000 + "@x.vn", "password": "x"},
-    {"email": "not-an-email", "password": "x"},
-    {"email": ["owner@acountee.test"], "password": "x"},
-    {"email": "owner@acountee.test"},
-    {},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"email": "owner@acountee.test\x00", "password": "x"},
+        {"email": "a" * 5000 + "@x.vn", "password": "x"},
+        {"email": "not-an-email", "password": "x"},
+        {"email": ["owner@acountee.test"], "password": "x"},
+        {"email": "owner@acountee.test"},
+        {},
+    ],
+)
 def test_hostile_token_requests_are_400_and_count_nothing(anon_client, owner, payload):
     r = anon_client.post(TOKEN, payload, format="json")
     assert r.status_code == 400
@@ -149,7 +153,8 @@ def test_purge_deletes_spent_counters_only(anon_client, owner):
         token(anon_client, owner.email, "wrong")
     token(anon_client, "someone@acountee.test", "x", ip="192.0.2.50")
     SignInThrottle.objects.filter(value__in=["someone@acountee.test", "192.0.2.50"]).update(
-        window_started_at=SignInThrottle.objects.get(value="192.0.2.50").window_started_at - timedelta(hours=1))
+        window_started_at=SignInThrottle.objects.get(value="192.0.2.50").window_started_at - timedelta(hours=1)
+    )
     call_command("purge_request_guard")
     # The owner's lock-out (and the IP count that came with it) stay.
     assert set(SignInThrottle.objects.values_list("value", flat=True)) == {owner.email, "203.0.113.7"}
@@ -190,13 +195,16 @@ def test_admin_success_resets_and_counts_are_shared_with_the_api(owner, password
     assert "Too many failed sign-in attempts" in r.content.decode()
 
 
-@pytest.mark.parametrize("data", [
-    {"username": "owner@acountee.test\x00", "password": "x"},
-    {"username": "a" * 5000, "password": "x"},
-    {"username": "", "password": ""},
-    {"username": "owner@acountee.test"},
-    {},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"username": "owner@acountee.test\x00", "password": "x"},
+        {"username": "a" * 5000, "password": "x"},
+        {"username": "", "password": ""},
+        {"username": "owner@acountee.test"},
+        {},
+    ],
+)
 def test_hostile_admin_sign_ins_are_form_errors_not_500(owner, data):
     r = Client().post(ADMIN_LOGIN, data)
     assert r.status_code == 200

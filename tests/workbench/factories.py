@@ -17,8 +17,9 @@ def approved_pr(*, maker: Any, approver: Any, **kwargs: Any) -> Any:
 
 def direct_pr(*, maker: Any, approver: Any, accounts: list[str], **kwargs: Any) -> Any:
     """An approved direct PR whose invoices name `accounts` ("" = an invoice without one)."""
-    invoices = [make_invoice(bank_account=a, bank_name="BIDV" if a else "", account_name="NCC" if a else "")
-                for a in accounts]
+    invoices = [
+        make_invoice(bank_account=a, bank_name="BIDV" if a else "", account_name="NCC" if a else "") for a in accounts
+    ]
     return approved_pr(maker=maker, approver=approver, type="direct", invoices=invoices, **kwargs)
 
 
@@ -26,5 +27,6 @@ def audit_row_export_template() -> Any:
     from payments.workbench.models import ExportTemplate
     from tests.accounts.factories import UserFactory
 
-    return ExportTemplate.objects.create(user=UserFactory(), name="Audit template",
-                                         columns=[{"key": "pr_id", "label": "PR"}])
+    return ExportTemplate.objects.create(
+        user=UserFactory(), name="Audit template", columns=[{"key": "pr_id", "label": "PR"}]
+    )

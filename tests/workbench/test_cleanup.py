@@ -58,19 +58,37 @@ def test_mark_obsolete_result_per_invoice(clerk_client, dataset):
     assert Invoice.objects.get(pk=linked.pk).status == InvoiceStatus.IMPORTED
 
 
-@pytest.mark.parametrize("month", [
-    "", "2026-13", "2026-1", "abcd-ef", "2026-11-01", "0000-01", "\uff12\uff10\uff12\uff16-\uff11\uff11",
-])
+@pytest.mark.parametrize(
+    "month",
+    [
+        "",
+        "2026-13",
+        "2026-1",
+        "abcd-ef",
+        "2026-11-01",
+        "0000-01",
+        "\uff12\uff10\uff12\uff16-\uff11\uff11",
+    ],
+)
 def test_bad_month(clerk_client, month):
     response = clerk_client.get(URL, {"month": month} if month else {})
     assert response.status_code == 400
     assert response.json()["error"]["code"] in {"INVALID_MONTH", "VALIDATION_ERROR"}
 
 
-@pytest.mark.parametrize("payload", [
-    {}, {"ids": []}, {"ids": "1,2"}, {"ids": ["x"]}, {"ids": [-1]}, {"ids": [10**19]}, {"ids": [1], "extra": 1},
-    {"ids": list(range(1, 5002))},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"ids": []},
+        {"ids": "1,2"},
+        {"ids": ["x"]},
+        {"ids": [-1]},
+        {"ids": [10**19]},
+        {"ids": [1], "extra": 1},
+        {"ids": list(range(1, 5002))},
+    ],
+)
 def test_hostile_cleanup_input_changes_nothing(clerk_client, dataset, payload):
     before = list(Invoice.objects.order_by("id").values_list("id", "status"))
     response = clerk_client.post(URL, payload, format="json")
@@ -84,8 +102,10 @@ def test_refusals(client_for, anon_client, finance, outsider, owner, dataset):
     other_team = UserFactory(roles=["finance"], team=TeamFactory(capabilities=["reports"]))
     for user in (finance, outsider, other_team):
         client = client_for(user)
-        for response in (client.get(URL, {"month": "2026-11"}),
-                         client.post(URL, {"ids": [dataset["free"][0].pk]}, format="json")):
+        for response in (
+            client.get(URL, {"month": "2026-11"}),
+            client.post(URL, {"ids": [dataset["free"][0].pk]}, format="json"),
+        ):
             assert response.status_code == 403
             assert response.json()["error"]["code"] == "NO_WORKBENCH_ACCESS"
     assert anon_client.get(URL, {"month": "2026-11"}).status_code in (401, 403)

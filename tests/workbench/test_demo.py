@@ -24,6 +24,9 @@ def test_demo_export_shows_approved_prs(client_for, month):
     raw = b"".join(client.get("/api/workbench/export/", {"month": month, "format": "csv"}).streaming_content)
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert len(rows) > 1
-    raw = b"".join(client.get("/api/workbench/export/", {"month": month, "format": "csv",
-                                                          "template": templates.first().pk}).streaming_content)
+    raw = b"".join(
+        client.get(
+            "/api/workbench/export/", {"month": month, "format": "csv", "template": templates.first().pk}
+        ).streaming_content
+    )
     assert len(list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))) == len(rows)

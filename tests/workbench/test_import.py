@@ -32,10 +32,12 @@ def prs(clerk, boss):
     a = approved_pr(maker=clerk, approver=boss, name="A")
     b = direct_pr(maker=clerk, approver=boss, accounts=["0451"], name="B")
     c = approved_pr(maker=clerk, approver=boss, name="C")
-    done_same = payment_request_complete(pr=approved_pr(maker=clerk, approver=boss), actor=clerk,
-                                         payment_reference="FT-OLD-1")
-    done_other = payment_request_complete(pr=approved_pr(maker=clerk, approver=boss), actor=clerk,
-                                          payment_reference="FT-OLD-2")
+    done_same = payment_request_complete(
+        pr=approved_pr(maker=clerk, approver=boss), actor=clerk, payment_reference="FT-OLD-1"
+    )
+    done_other = payment_request_complete(
+        pr=approved_pr(maker=clerk, approver=boss), actor=clerk, payment_reference="FT-OLD-2"
+    )
     draft = make_pr(maker=clerk)
     return {"a": a, "b": b, "c": c, "done_same": done_same, "done_other": done_other, "draft": draft}
 
@@ -54,21 +56,23 @@ def _state() -> list[tuple]:
 
 
 def _file(prs) -> str:
-    return "\r\n".join([
-        "pr_id,payment_reference",
-        f"{prs['a'].pk},FT26001",
-        f"{prs['b'].pk}, FT26002 ",
-        "999999999,FT9",
-        f"{prs['draft'].pk},FT26003",
-        f"{prs['a'].pk},FT26001",
-        f"{prs['c'].pk},",
-        f"{prs['done_same'].pk},FT-OLD-1",
-        f"{prs['done_other'].pk},FT-NEW",
-        "abc,FT1",
-        "12.5,FT2",
-        f"{prs['c'].pk + 0},=cmd|' /C calc'!A0",
-        "",
-    ])
+    return "\r\n".join(
+        [
+            "pr_id,payment_reference",
+            f"{prs['a'].pk},FT26001",
+            f"{prs['b'].pk}, FT26002 ",
+            "999999999,FT9",
+            f"{prs['draft'].pk},FT26003",
+            f"{prs['a'].pk},FT26001",
+            f"{prs['c'].pk},",
+            f"{prs['done_same'].pk},FT-OLD-1",
+            f"{prs['done_other'].pk},FT-NEW",
+            "abc,FT1",
+            "12.5,FT2",
+            f"{prs['c'].pk + 0},=cmd|' /C calc'!A0",
+            "",
+        ]
+    )
 
 
 def test_dry_run_statuses_change_nothing(clerk_client, prs):
@@ -77,9 +81,17 @@ def test_dry_run_statuses_change_nothing(clerk_client, prs):
     assert response.status_code == 200, response.content
     body = response.json()
     assert [(r["row"], r["status"]) for r in body["rows"]] == [
-        (2, "ok"), (3, "ok"), (4, "unknown_pr"), (5, "not_approved"), (6, "duplicate_row"),
-        (7, "empty_reference"), (8, "already_completed"), (9, "already_completed_other_reference"),
-        (10, "invalid_id"), (11, "invalid_id"), (12, "duplicate_row"),
+        (2, "ok"),
+        (3, "ok"),
+        (4, "unknown_pr"),
+        (5, "not_approved"),
+        (6, "duplicate_row"),
+        (7, "empty_reference"),
+        (8, "already_completed"),
+        (9, "already_completed_other_reference"),
+        (10, "invalid_id"),
+        (11, "invalid_id"),
+        (12, "duplicate_row"),
     ]
     assert body["rows"][7]["current_reference"] == "FT-OLD-2"
     assert body["dry_run"] is True and body["statuses"]["ok"] == 2 and body["completed"] == 0
@@ -126,8 +138,11 @@ def test_import_refused_without_capability(client_for, finance, prs):
 
 
 def test_xlsx_round_trip(clerk_client, prs, month):
-    exported = load_workbook(io.BytesIO(b"".join(clerk_client.get(
-        "/api/workbench/export/", {"month": month, "format": "xlsx"}).streaming_content)))
+    exported = load_workbook(
+        io.BytesIO(
+            b"".join(clerk_client.get("/api/workbench/export/", {"month": month, "format": "xlsx"}).streaming_content)
+        )
+    )
     ws = exported.active
     header = [c.value for c in ws[1]]
     id_col, ref_col = header.index("PR id"), header.index("Payment reference")
@@ -146,19 +161,22 @@ def test_xlsx_round_trip(clerk_client, prs, month):
     assert len(body["rows"]) == 3
 
 
-@pytest.mark.parametrize("content,code", [
-    ("id;reference\r\n1;FT1\r\n", "WRONG_HEADER"),
-    ("pr_id;payment_reference\r\n1;FT1\r\n", "WRONG_HEADER"),
-    ("pr_id,amount\r\n1,5\r\n", "WRONG_HEADER"),
-    ("1,FT1\r\n2,FT2\r\n", "WRONG_HEADER"),
-    ("", "EMPTY_FILE"),
-    ("   \r\n", "EMPTY_FILE"),
-    (b"pr_id,payment_reference\r\n" + "1,Hà".encode("latin-1"), "NOT_UTF8"),
-    ("pr_id,payment_reference\r\n1,Trần Thị Hà".encode("utf-16"), "NOT_UTF8"),
-    (b"\x00\x01\x02\xff\xfe binary garbage \x00" * 50, "NOT_A_CSV"),
-    (b"PK\x03\x04 not really a zip at all", "BAD_XLSX"),
-    ('pr_id,payment_reference\r\n1,"unterminated\r\n', "BAD_CSV"),
-])
+@pytest.mark.parametrize(
+    "content,code",
+    [
+        ("id;reference\r\n1;FT1\r\n", "WRONG_HEADER"),
+        ("pr_id;payment_reference\r\n1;FT1\r\n", "WRONG_HEADER"),
+        ("pr_id,amount\r\n1,5\r\n", "WRONG_HEADER"),
+        ("1,FT1\r\n2,FT2\r\n", "WRONG_HEADER"),
+        ("", "EMPTY_FILE"),
+        ("   \r\n", "EMPTY_FILE"),
+        (b"pr_id,payment_reference\r\n" + "1,Hà".encode("latin-1"), "NOT_UTF8"),
+        ("pr_id,payment_reference\r\n1,Trần Thị Hà".encode("utf-16"), "NOT_UTF8"),
+        (b"\x00\x01\x02\xff\xfe binary garbage \x00" * 50, "NOT_A_CSV"),
+        (b"PK\x03\x04 not really a zip at all", "BAD_XLSX"),
+        ('pr_id,payment_reference\r\n1,"unterminated\r\n', "BAD_CSV"),
+    ],
+)
 def test_hostile_files_fail_whole_and_complete_nothing(clerk_client, prs, content, code):
     before = _state()
     response = _post(clerk_client, content)
@@ -217,8 +235,12 @@ def test_missing_or_extra_upload_fields(clerk_client):
     assert clerk_client.post(URL, {}, format="multipart").status_code == 400
     response = clerk_client.post(URL, {"file": _upload("pr_id,payment_reference\n"), "x": "1"}, format="multipart")
     assert response.status_code == 400
-    assert clerk_client.post(URL + "?dry_run=maybe", {"file": _upload("pr_id,payment_reference\n")},
-                             format="multipart").status_code == 400
+    assert (
+        clerk_client.post(
+            URL + "?dry_run=maybe", {"file": _upload("pr_id,payment_reference\n")}, format="multipart"
+        ).status_code
+        == 400
+    )
 
 
 def test_xlsx_xml_entity_bomb_refused(clerk_client, prs):
@@ -228,12 +250,14 @@ def test_xlsx_xml_entity_bomb_refused(clerk_client, prs):
     plain = io.BytesIO()
     wb.save(plain)
     lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "lol"}">' for i in range(10))
-    bomb = (f'<?xml version="1.0"?><!DOCTYPE w [{lol}]>'
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-            '<row r="1"><c r="A1" t="inlineStr"><is><t>pr_id</t></is></c>'
-            '<c r="B1" t="inlineStr"><is><t>payment_reference</t></is></c></row>'
-            f'<row r="2"><c r="A2"><v>{prs["a"].pk}</v></c><c r="B2" t="inlineStr"><is><t>&l9;</t></is></c></row>'
-            '</sheetData></worksheet>')
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE w [{lol}]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>pr_id</t></is></c>'
+        '<c r="B1" t="inlineStr"><is><t>payment_reference</t></is></c></row>'
+        f'<row r="2"><c r="A2"><v>{prs["a"].pk}</v></c><c r="B2" t="inlineStr"><is><t>&l9;</t></is></c></row>'
+        "</sheetData></worksheet>"
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(plain) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():

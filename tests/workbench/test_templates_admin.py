@@ -22,8 +22,9 @@ TOOLS = "/admin/workbench/exporttemplate/tools/"
 
 
 def test_template_crud(clerk_client):
-    created = clerk_client.post(URL, {"name": "VCB", "columns": ["pr_id", {"key": "amount", "label": "Số tiền"}]},
-                                format="json")
+    created = clerk_client.post(
+        URL, {"name": "VCB", "columns": ["pr_id", {"key": "amount", "label": "Số tiền"}]}, format="json"
+    )
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["columns"] == [{"key": "pr_id", "label": "PR id"}, {"key": "amount", "label": "Số tiền"}]
@@ -34,18 +35,21 @@ def test_template_crud(clerk_client):
     assert not ExportTemplate.objects.exists()
 
 
-@pytest.mark.parametrize("payload,status", [
-    ({"name": "x", "columns": []}, 400),
-    ({"name": "x", "columns": ["nope"]}, 400),
-    ({"name": "x", "columns": ["pr_id", "pr_id"]}, 400),
-    ({"name": "x", "columns": [{"key": "pr_id", "label": "L" * 101}]}, 400),
-    ({"name": "x", "columns": [{"key": "pr_id", "extra": 1}]}, 400),
-    ({"name": "x", "columns": [{"key": {}, "label": ""}]}, 400),
-    ({"name": "x", "columns": [{"key": ["pr_id"]}]}, 400),
-    ({"name": "x", "columns": "pr_id"}, 400),
-    ({"name": "", "columns": ["pr_id"]}, 400),
-    ({"name": "x", "columns": ["pr_id"], "user": 1}, 400),
-])
+@pytest.mark.parametrize(
+    "payload,status",
+    [
+        ({"name": "x", "columns": []}, 400),
+        ({"name": "x", "columns": ["nope"]}, 400),
+        ({"name": "x", "columns": ["pr_id", "pr_id"]}, 400),
+        ({"name": "x", "columns": [{"key": "pr_id", "label": "L" * 101}]}, 400),
+        ({"name": "x", "columns": [{"key": "pr_id", "extra": 1}]}, 400),
+        ({"name": "x", "columns": [{"key": {}, "label": ""}]}, 400),
+        ({"name": "x", "columns": [{"key": ["pr_id"]}]}, 400),
+        ({"name": "x", "columns": "pr_id"}, 400),
+        ({"name": "", "columns": ["pr_id"]}, 400),
+        ({"name": "x", "columns": ["pr_id"], "user": 1}, 400),
+    ],
+)
 def test_template_validation(clerk_client, payload, status):
     response = clerk_client.post(URL, payload, format="json")
     assert response.status_code == status
@@ -72,8 +76,12 @@ def test_templates_refused_without_capability(client_for, finance):
 
 def test_schema_documents_the_workbench(owner_client):
     schema = owner_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content.decode()
-    for path in ("/api/workbench/cleanup/", "/api/workbench/export/", "/api/workbench/templates/",
-                 "/api/workbench/import-paid/"):
+    for path in (
+        "/api/workbench/cleanup/",
+        "/api/workbench/export/",
+        "/api/workbench/templates/",
+        "/api/workbench/import-paid/",
+    ):
         assert path in schema
 
 

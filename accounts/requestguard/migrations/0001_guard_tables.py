@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,43 +15,65 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='SignInThrottle',
+            name="SignInThrottle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(choices=[('account', 'account (e-mail)'), ('ip', 'client IP address')], max_length=16, verbose_name='scope')),
-                ('value', models.CharField(max_length=255, verbose_name='e-mail or IP address')),
-                ('failures', models.PositiveIntegerField(default=0, verbose_name='failed attempts')),
-                ('window_started_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='window started at')),
-                ('locked_until', models.DateTimeField(blank=True, null=True, verbose_name='locked until')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[("account", "account (e-mail)"), ("ip", "client IP address")],
+                        max_length=16,
+                        verbose_name="scope",
+                    ),
+                ),
+                ("value", models.CharField(max_length=255, verbose_name="e-mail or IP address")),
+                ("failures", models.PositiveIntegerField(default=0, verbose_name="failed attempts")),
+                (
+                    "window_started_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="window started at"),
+                ),
+                ("locked_until", models.DateTimeField(blank=True, null=True, verbose_name="locked until")),
             ],
             options={
-                'verbose_name': 'sign-in throttle',
-                'verbose_name_plural': 'sign-in throttles',
-                'db_table': 'sign_in_throttles',
-                'constraints': [models.UniqueConstraint(fields=('scope', 'value'), name='sign_in_throttles_scope_value_unique')],
+                "verbose_name": "sign-in throttle",
+                "verbose_name_plural": "sign-in throttles",
+                "db_table": "sign_in_throttles",
+                "constraints": [
+                    models.UniqueConstraint(fields=("scope", "value"), name="sign_in_throttles_scope_value_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyKey',
+            name="IdempotencyKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255, verbose_name='key')),
-                ('fingerprint', models.CharField(max_length=64, verbose_name='request fingerprint')),
-                ('method', models.CharField(max_length=10, verbose_name='method')),
-                ('path', models.TextField(verbose_name='path')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='response status')),
-                ('response_body', models.BinaryField(blank=True, null=True, verbose_name='response body')),
-                ('response_headers', models.JSONField(blank=True, default=dict, verbose_name='response headers')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=255, verbose_name="key")),
+                ("fingerprint", models.CharField(max_length=64, verbose_name="request fingerprint")),
+                ("method", models.CharField(max_length=10, verbose_name="method")),
+                ("path", models.TextField(verbose_name="path")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                ("completed_at", models.DateTimeField(blank=True, null=True, verbose_name="completed at")),
+                (
+                    "status_code",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="response status"),
+                ),
+                ("response_body", models.BinaryField(blank=True, null=True, verbose_name="response body")),
+                ("response_headers", models.JSONField(blank=True, default=dict, verbose_name="response headers")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'idempotency key',
-                'verbose_name_plural': 'idempotency keys',
-                'db_table': 'idempotency_keys',
-                'indexes': [models.Index(fields=['created_at'], name='idempotency_keys_created_idx')],
-                'constraints': [models.UniqueConstraint(fields=('user', 'key'), name='idempotency_keys_user_key_unique')],
+                "verbose_name": "idempotency key",
+                "verbose_name_plural": "idempotency keys",
+                "db_table": "idempotency_keys",
+                "indexes": [models.Index(fields=["created_at"], name="idempotency_keys_created_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "key"), name="idempotency_keys_user_key_unique")
+                ],
             },
         ),
     ]

@@ -14,8 +14,19 @@ class NotificationSerializer(StrictModelSerializer):
 
     class Meta:
         model = Notification
-        fields = ["id", "kind", "pr", "pr_name", "title", "body", "on_behalf_of", "on_behalf_of_name", "created_at",
-                  "is_read", "read_at"]
+        fields = [
+            "id",
+            "kind",
+            "pr",
+            "pr_name",
+            "title",
+            "body",
+            "on_behalf_of",
+            "on_behalf_of_name",
+            "created_at",
+            "is_read",
+            "read_at",
+        ]
         read_only_fields = fields
 
     def get_on_behalf_of_name(self, obj: Notification) -> str | None:
@@ -54,6 +65,22 @@ class NotificationDeliverySerializer(StrictModelSerializer):
 
     class Meta:
         model = NotificationDelivery
-        fields = ["id", "notification", "channel", "status", "recipient", "recipient_email", "address", "kind", "pr",
-                  "title", "attempts", "last_error", "next_attempt_at", "sent_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "notification",
+            "channel",
+            "status",
+            "recipient",
+            "recipient_email",
+            "address",
+            "kind",
+            "pr",
+            "title",
+            "attempts",
+            "last_error",
+            "next_attempt_at",
+            "sent_at",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields

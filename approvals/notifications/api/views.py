@@ -43,7 +43,8 @@ class NotificationPagination(PageNumberPagination):
 
 @extend_schema_view(
     list=extend_schema(
-        tags=TAGS, responses=NotificationSerializer(many=True),
+        tags=TAGS,
+        responses=NotificationSerializer(many=True),
         parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread (true) or read (false).")],
     ),
 )
@@ -82,13 +83,22 @@ class NotificationViewSet(mixins.ListModelMixin, GenericViewSet):
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request: Request) -> Response:
         marked = services.notifications_mark_all_read(user=request.user)
-        return Response({"marked_read": marked, "unread_count": selectors.notification_unread_count(
-            user=request.user)})
+        return Response({"marked_read": marked, "unread_count": selectors.notification_unread_count(user=request.user)})
 
-    @extend_schema(tags=TAGS, methods=["GET"], request=None, responses=NotificationPreferenceSerializer,
-                   summary="My notification channels")
-    @extend_schema(tags=TAGS, methods=["PATCH"], request=NotificationPreferenceSerializer,
-                   responses=NotificationPreferenceSerializer, summary="Choose my notification channels")
+    @extend_schema(
+        tags=TAGS,
+        methods=["GET"],
+        request=None,
+        responses=NotificationPreferenceSerializer,
+        summary="My notification channels",
+    )
+    @extend_schema(
+        tags=TAGS,
+        methods=["PATCH"],
+        request=NotificationPreferenceSerializer,
+        responses=NotificationPreferenceSerializer,
+        summary="Choose my notification channels",
+    )
     @action(detail=False, methods=["get", "patch"])
     def preferences(self, request: Request) -> Response:
         if request.method == "PATCH":
@@ -125,8 +135,9 @@ class NotificationDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMix
     def get_queryset(self) -> QuerySet[NotificationDelivery]:
         return selectors.delivery_log()
 
-    @extend_schema(tags=TAGS, request=None, responses=NotificationDeliverySerializer,
-                   summary="Send a failed delivery again")
+    @extend_schema(
+        tags=TAGS, request=None, responses=NotificationDeliverySerializer, summary="Send a failed delivery again"
+    )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         delivery = services.delivery_retry(delivery=self.get_object(), actor=request.user)

@@ -7,108 +7,201 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('audit', '0001_initial'),
-        ('payments', '0003_pr_invoice'),
+        ("audit", "0001_initial"),
+        ("payments", "0003_pr_invoice"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('approval_requested', 'Approval requested'), ('step_advanced', 'Next approval step'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('completed', 'Completed')], max_length=32, verbose_name='kind')),
-                ('title', models.CharField(max_length=255, verbose_name='title')),
-                ('body', models.TextField(blank=True, verbose_name='body')),
-                ('in_app', models.BooleanField(default=True, verbose_name='shown in the app')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('read_at', models.DateTimeField(blank=True, null=True, verbose_name='read at')),
-                ('dismissed_at', models.DateTimeField(blank=True, null=True, verbose_name='dismissed at')),
-                ('on_behalf_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='as substitute of')),
-                ('pr', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='payments.paymentrequest', verbose_name='payment request')),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL, verbose_name='recipient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("approval_requested", "Approval requested"),
+                            ("step_advanced", "Next approval step"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("completed", "Completed"),
+                        ],
+                        max_length=32,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("title", models.CharField(max_length=255, verbose_name="title")),
+                ("body", models.TextField(blank=True, verbose_name="body")),
+                ("in_app", models.BooleanField(default=True, verbose_name="shown in the app")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("read_at", models.DateTimeField(blank=True, null=True, verbose_name="read at")),
+                ("dismissed_at", models.DateTimeField(blank=True, null=True, verbose_name="dismissed at")),
+                (
+                    "on_behalf_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="as substitute of",
+                    ),
+                ),
+                (
+                    "pr",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="payments.paymentrequest",
+                        verbose_name="payment request",
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="recipient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notification',
-                'verbose_name_plural': 'notifications',
-                'db_table': 'notifications',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "notification",
+                "verbose_name_plural": "notifications",
+                "db_table": "notifications",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationDelivery',
+            name="NotificationDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('email', 'E-mail')], max_length=16, verbose_name='channel')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=16, verbose_name='status')),
-                ('address', models.CharField(blank=True, max_length=254, verbose_name='address')),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True, verbose_name='next attempt at')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('notification', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='notifications.notification', verbose_name='notification')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("channel", models.CharField(choices=[("email", "E-mail")], max_length=16, verbose_name="channel")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=254, verbose_name="address")),
+                ("attempts", models.PositiveIntegerField(default=0, verbose_name="attempts")),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True, verbose_name="next attempt at")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "notification",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="notifications.notification",
+                        verbose_name="notification",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notification delivery',
-                'verbose_name_plural': 'notification deliveries',
-                'db_table': 'notification_deliveries',
-                'ordering': ['-id'],
+                "verbose_name": "notification delivery",
+                "verbose_name_plural": "notification deliveries",
+                "db_table": "notification_deliveries",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationPreference',
+            name="NotificationPreference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('in_app', models.BooleanField(default=True, verbose_name='in the app')),
-                ('email', models.BooleanField(default=False, verbose_name='by e-mail')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='notification_preference', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("in_app", models.BooleanField(default=True, verbose_name="in the app")),
+                ("email", models.BooleanField(default=False, verbose_name="by e-mail")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notification_preference",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notification preference',
-                'verbose_name_plural': 'notification preferences',
-                'db_table': 'notification_preferences',
+                "verbose_name": "notification preference",
+                "verbose_name_plural": "notification preferences",
+                "db_table": "notification_preferences",
             },
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(condition=models.Q(('dismissed_at__isnull', True), ('in_app', True)), fields=['recipient', '-created_at'], name='notifications_inbox_idx'),
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("dismissed_at__isnull", True), ("in_app", True)),
+                fields=["recipient", "-created_at"],
+                name="notifications_inbox_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(condition=models.Q(('read_at__isnull', True)), fields=['recipient', 'pr'], name='notifications_unread_pr_idx'),
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("read_at__isnull", True)),
+                fields=["recipient", "pr"],
+                name="notifications_unread_pr_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['approval_requested', 'step_advanced', 'approved', 'rejected', 'completed'])), name='notifications_kind_valid'),
+            model_name="notification",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind__in", ["approval_requested", "step_advanced", "approved", "rejected", "completed"])
+                ),
+                name="notifications_kind_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='notificationdelivery',
-            index=models.Index(condition=models.Q(('next_attempt_at__isnull', False), ('status__in', ['pending', 'failed'])), fields=['next_attempt_at', 'id'], name='notif_deliveries_due_idx'),
+            model_name="notificationdelivery",
+            index=models.Index(
+                condition=models.Q(("next_attempt_at__isnull", False), ("status__in", ["pending", "failed"])),
+                fields=["next_attempt_at", "id"],
+                name="notif_deliveries_due_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notificationdelivery',
-            constraint=models.UniqueConstraint(fields=('notification', 'channel'), name='notification_deliveries_unique'),
+            model_name="notificationdelivery",
+            constraint=models.UniqueConstraint(
+                fields=("notification", "channel"), name="notification_deliveries_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notificationdelivery',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'sent', 'failed'])), name='notification_deliveries_status_valid'),
+            model_name="notificationdelivery",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["pending", "sent", "failed"])),
+                name="notification_deliveries_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notificationdelivery',
-            constraint=models.CheckConstraint(condition=models.Q(('channel__in', ['email'])), name='notification_deliveries_channel_valid'),
+            model_name="notificationdelivery",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("channel__in", ["email"])), name="notification_deliveries_channel_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notificationdelivery',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'sent'), _negated=True), models.Q(('next_attempt_at__isnull', True), ('sent_at__isnull', False)), _connector='OR'), name='notification_deliveries_sent_final'),
+            model_name="notificationdelivery",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "sent"), _negated=True),
+                    models.Q(("next_attempt_at__isnull", True), ("sent_at__isnull", False)),
+                    _connector="OR",
+                ),
+                name="notification_deliveries_sent_final",
+            ),
         ),
-        AuditTrigger('notifications'),
-        AuditTrigger('notification_deliveries'),
-        AuditTrigger('notification_preferences'),
+        AuditTrigger("notifications"),
+        AuditTrigger("notification_deliveries"),
+        AuditTrigger("notification_preferences"),
     ]

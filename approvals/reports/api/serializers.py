@@ -19,8 +19,10 @@ class ReportSerializer(StrictSerializer):
     title = serializers.CharField()
     params = serializers.DictField(child=JSONValueField())
     columns = ColumnSerializer(many=True)
-    rows = serializers.ListField(child=serializers.DictField(child=JSONValueField()),
-                                 help_text="One object per row, keyed by the `columns` keys.")
+    rows = serializers.ListField(
+        child=serializers.DictField(child=JSONValueField()),
+        help_text="One object per row, keyed by the `columns` keys.",
+    )
     sections = serializers.DictField(child=JSONValueField())
 
 

@@ -19,8 +19,9 @@ from approvals.reports.params import no_params, today
 from approvals.reports.permissions import CanViewReports
 
 TAGS = ["reports"]
-FORMAT = OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv", "xlsx"],
-                          description="json (default), or a csv / xlsx download.")
+FORMAT = OpenApiParameter(
+    "format", OpenApiTypes.STR, enum=["json", "csv", "xlsx"], description="json (default), or a csv / xlsx download."
+)
 
 
 class _DownloadRenderer(renderers.BaseRenderer):
@@ -70,8 +71,13 @@ class ReportView(APIView):
 def _report_view(key: str, parameters: list[OpenApiParameter]) -> type[ReportView]:
     spec = registry.REPORTS[key]
     view = type(f"Report_{key.replace('-', '_')}", (ReportView,), {"report_key": key})
-    view.get = extend_schema(tags=TAGS, summary=str(spec.title), description=str(spec.description),
-                             parameters=[*parameters, FORMAT], responses=ReportSerializer)(view.get)
+    view.get = extend_schema(
+        tags=TAGS,
+        summary=str(spec.title),
+        description=str(spec.description),
+        parameters=[*parameters, FORMAT],
+        responses=ReportSerializer,
+    )(view.get)
     return view
 
 
@@ -79,11 +85,18 @@ def _p(name: str, description: str, type_: Any = OpenApiTypes.STR) -> OpenApiPar
     return OpenApiParameter(name, type_, description=description)
 
 
-PayablesByMonthView = _report_view("payables-by-month", [
-    _p("from", "First month, YYYY-MM (default: 11 months before `to`)."), _p("to", "Last month, YYYY-MM.")])
-PayablesBySupplierView = _report_view("payables-by-supplier", [
-    _p("from", "Issue date from, YYYY-MM-DD."), _p("to", "Issue date to (inclusive), YYYY-MM-DD."),
-    _p("top", "How many suppliers, 1-100 (default 10).", OpenApiTypes.INT)])
+PayablesByMonthView = _report_view(
+    "payables-by-month",
+    [_p("from", "First month, YYYY-MM (default: 11 months before `to`)."), _p("to", "Last month, YYYY-MM.")],
+)
+PayablesBySupplierView = _report_view(
+    "payables-by-supplier",
+    [
+        _p("from", "Issue date from, YYYY-MM-DD."),
+        _p("to", "Issue date to (inclusive), YYYY-MM-DD."),
+        _p("top", "How many suppliers, 1-100 (default 10).", OpenApiTypes.INT),
+    ],
+)
 AgingView = _report_view("aging", [_p("as_of", "Age at this date, YYYY-MM-DD (default today).")])
 ApprovalCycleTimeView = _report_view("approval-cycle-time", [])
 

@@ -4,25 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Report',
+            name="Report",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
             ],
             options={
-                'verbose_name': 'report',
-                'verbose_name_plural': 'reports',
-                'db_table': 'reports_none',
-                'permissions': [('view_reports', 'Can view the reports')],
-                'managed': False,
-                'default_permissions': (),
+                "verbose_name": "report",
+                "verbose_name_plural": "reports",
+                "db_table": "reports_none",
+                "permissions": [("view_reports", "Can view the reports")],
+                "managed": False,
+                "default_permissions": (),
             },
         ),
     ]

@@ -16,7 +16,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--limit", type=int, default=100, help="List at most this many broken entries.")
         parser.add_argument(
-            "--anchors", type=Path, default=None,
+            "--anchors",
+            type=Path,
+            default=None,
             help="A file written by audit_anchor: each anchored head must still be in the chain.",
         )
 

@@ -47,8 +47,9 @@ class Command(BaseCommand):
             progress.close()
         for upload in report.uploads:
             if upload.kind == "zip":
-                self.stdout.write(f"{SYMBOLS[upload.result]} {upload.name}" + (f": {upload.reason}" if upload.reason
-                                                                               else ""))
+                self.stdout.write(
+                    f"{SYMBOLS[upload.result]} {upload.name}" + (f": {upload.reason}" if upload.reason else "")
+                )
                 for entry in upload.entries:
                     self.stdout.write(self._line(entry, prefix=f"  {upload.name}:"))
             else:
@@ -56,8 +57,7 @@ class Command(BaseCommand):
                     self.stdout.write(self._line(entry, prefix=""))
         counts = report.counts()
         failures = counts["failure"] + len(missing)
-        summary = (f"{counts['success']} imported, {counts['skipped']} skipped (duplicates),"
-                   f" {failures} failed")
+        summary = f"{counts['success']} imported, {counts['skipped']} skipped (duplicates), {failures} failed"
         if failures:
             self.stdout.write(self.style.ERROR(summary))
             sys.exit(1)

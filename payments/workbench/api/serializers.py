@@ -46,8 +46,9 @@ class CleanupPageSerializer(serializers.Serializer):
 
 
 class CleanupRequestSerializer(StrictSerializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=10**18 - 1),
-                                allow_empty=False, max_length=5000)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=10**18 - 1), allow_empty=False, max_length=5000
+    )
     month = serializers.CharField(required=False, help_text="Optional: the answer then carries the month's counts.")
 
 
@@ -112,9 +113,11 @@ class PaidImportRowSerializer(serializers.Serializer):
     row = serializers.IntegerField()
     pr_id = serializers.CharField()
     payment_reference = serializers.CharField()
-    status = serializers.CharField(help_text="ok, invalid_id, unknown_pr, not_approved, duplicate_row, "
-                                             "empty_reference, reference_too_long, invalid_reference, "
-                                             "already_completed_other_reference, already_completed")
+    status = serializers.CharField(
+        help_text="ok, invalid_id, unknown_pr, not_approved, duplicate_row, "
+        "empty_reference, reference_too_long, invalid_reference, "
+        "already_completed_other_reference, already_completed"
+    )
     message = serializers.CharField()
     result = serializers.CharField(help_text="After an import: completed, unchanged, skipped or failed.")
     code = serializers.CharField()

@@ -55,13 +55,17 @@ class CleanupView(generics.GenericAPIView):
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[Any]:
-        month = selectors.parse_month(_valid(MonthQuerySerializer, {"month": self.request.query_params.get("month")})
-                                      ["month"])
+        month = selectors.parse_month(
+            _valid(MonthQuerySerializer, {"month": self.request.query_params.get("month")})["month"]
+        )
         return selectors.cleanup_candidates(month=month)
 
-    @extend_schema(tags=TAGS, summary="Invoices of a month still to clean (imported, never linked), with counts",
-                   parameters=[OpenApiParameter("month", OpenApiTypes.STR, required=True, description="YYYY-MM")],
-                   responses=CleanupPageSerializer)
+    @extend_schema(
+        tags=TAGS,
+        summary="Invoices of a month still to clean (imported, never linked), with counts",
+        parameters=[OpenApiParameter("month", OpenApiTypes.STR, required=True, description="YYYY-MM")],
+        responses=CleanupPageSerializer,
+    )
     def get(self, request: Request) -> Response:
         params = present(request.query_params).dict()
         params.pop("page", None), params.pop("page_size", None)
@@ -71,8 +75,12 @@ class CleanupView(generics.GenericAPIView):
         response.data = {"month": str(month), "counts": selectors.cleanup_counts(month=month), **response.data}
         return response
 
-    @extend_schema(tags=TAGS, summary="Mark invoices obsolete (each on its own; result per invoice)",
-                   request=CleanupRequestSerializer, responses=CleanupResultSerializer)
+    @extend_schema(
+        tags=TAGS,
+        summary="Mark invoices obsolete (each on its own; result per invoice)",
+        request=CleanupRequestSerializer,
+        responses=CleanupResultSerializer,
+    )
     def post(self, request: Request) -> Response:
         data = _valid(CleanupRequestSerializer, request.data)
         month = selectors.parse_month(data["month"]) if data.get("month") else None
@@ -92,16 +100,25 @@ class ExportView(APIView):
     content_negotiation_class = _IgnoreFormatParameter
 
     @extend_schema(
-        tags=TAGS, summary="Bank-transfer file of approved PRs (CSV UTF-8 with BOM, or XLSX)",
+        tags=TAGS,
+        summary="Bank-transfer file of approved PRs (CSV UTF-8 with BOM, or XLSX)",
         parameters=[ExportQuerySerializer],
-        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV, streamed"),
-                   (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"):
-                       OpenApiResponse(OpenApiTypes.BINARY, description="XLSX")},
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV, streamed"),
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="XLSX"
+            ),
+        },
     )
     def get(self, request: Request) -> Any:
         params = _valid(ExportQuerySerializer, present(request.query_params).dict())
-        return exports.export_response(user=request.user, month=params.get("month"), ids=params.get("ids"),
-                                       template_id=params.get("template"), fmt=params["format"])
+        return exports.export_response(
+            user=request.user,
+            month=params.get("month"),
+            ids=params.get("ids"),
+            template_id=params.get("template"),
+            fmt=params["format"],
+        )
 
 
 @extend_schema_view(
@@ -111,8 +128,14 @@ class ExportView(APIView):
     partial_update=extend_schema(tags=TAGS),
     destroy=extend_schema(tags=TAGS),
 )
-class ExportTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                            mixins.UpdateModelMixin, mixins.DestroyModelMixin, GenericViewSet):
+class ExportTemplateViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    GenericViewSet,
+):
     permission_classes = [HasWorkbench]
     serializer_class = ExportTemplateSerializer
     filter_backends: list[Any] = []
@@ -134,9 +157,12 @@ class ExportTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
         template = self.get_object()
         serializer = ExportTemplateSerializer(template, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        template = services.export_template_update(template=template, actor=request.user,
-                                                   name=serializer.validated_data.get("name"),
-                                                   columns=serializer.validated_data.get("columns"))
+        template = services.export_template_update(
+            template=template,
+            actor=request.user,
+            name=serializer.validated_data.get("name"),
+            columns=serializer.validated_data.get("columns"),
+        )
         return Response(ExportTemplateSerializer(template).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -148,9 +174,13 @@ class ImportPaidView(APIView):
     permission_classes = [HasWorkbench]
     parser_classes = [MultiPartParser]
 
-    @extend_schema(tags=TAGS, summary="Complete paid PRs from a bank file (?dry_run=true previews)",
-                   parameters=[PaidImportQuerySerializer], request={"multipart/form-data": PaidImportUploadSerializer},
-                   responses=PaidImportReportSerializer)
+    @extend_schema(
+        tags=TAGS,
+        summary="Complete paid PRs from a bank file (?dry_run=true previews)",
+        parameters=[PaidImportQuerySerializer],
+        request={"multipart/form-data": PaidImportUploadSerializer},
+        responses=PaidImportReportSerializer,
+    )
     def post(self, request: Request) -> Response:
         query = _valid(PaidImportQuerySerializer, present(request.query_params).dict())
         upload = request.FILES.get("file")
@@ -158,6 +188,3 @@ class ImportPaidView(APIView):
             _valid(PaidImportUploadSerializer, request.data)  # the standard 400 for missing/unknown fields
         report = services.paid_import(upload=upload, actor=request.user, dry_run=query["dry_run"])
         return Response(report.as_dict())
-
-
-

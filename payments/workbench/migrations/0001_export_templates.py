@@ -8,32 +8,47 @@ from audit.operations import AuditTrigger
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('audit', '0001_initial'),
+        ("audit", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ExportTemplate',
+            name="ExportTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('columns', models.JSONField(default=list, verbose_name='columns')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='workbench_export_templates', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("columns", models.JSONField(default=list, verbose_name="columns")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="workbench_export_templates",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'export template',
-                'verbose_name_plural': 'export templates',
-                'db_table': 'workbench_export_templates',
-                'ordering': ['user', 'name', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'name'), name='workbench_export_templates_user_name_unique'), models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='workbench_export_templates_name_not_empty')],
+                "verbose_name": "export template",
+                "verbose_name_plural": "export templates",
+                "db_table": "workbench_export_templates",
+                "ordering": ["user", "name", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "name"), name="workbench_export_templates_user_name_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("name", ""), _negated=True),
+                        name="workbench_export_templates_name_not_empty",
+                    ),
+                ],
             },
         ),
-        AuditTrigger('workbench_export_templates'),
+        AuditTrigger("workbench_export_templates"),
     ]
