@@ -51,6 +51,7 @@ def _server_env(max_size_mb: int) -> dict[str, str]:
             "ACOUNTEE_ENV": "production",
             "DEBUG": "false",
             "SECRET_KEY": env.get("SECRET_KEY") or "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
+            "AUDIT_CHAIN_KEY": env.get("AUDIT_CHAIN_KEY") or "bench-files-audit-chain-key-not-a-secret",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no TLS proxy in front
             "FILE_MAX_SIZE": str(max_size_mb * MB),

@@ -78,6 +78,8 @@ def server_env(pguri: str) -> dict[str, str]:
             "DEBUG": "false",
             "PGURI": pguri,
             "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_urlsafe(50),
+            # production requires the audit chain's key; one fixed key keeps the scratch DB's seals verifiable
+            "AUDIT_CHAIN_KEY": env.get("AUDIT_CHAIN_KEY") or "bench-load-audit-chain-key-not-a-secret",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             # The bench is the TLS-terminating proxy: it sends X-Forwarded-Proto: https.
             "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
@@ -611,6 +613,7 @@ def main() -> None:
                 "DEBUG",
                 "PGURI",
                 "SECRET_KEY",
+                "AUDIT_CHAIN_KEY",
                 "ALLOWED_HOSTS",
                 "SECURE_PROXY_SSL_HEADER",
                 "LOG_LEVEL",
