@@ -1,5 +1,5 @@
 """Effective permissions = the union over the user's unexpired role assignments and all
-their ancestor roles (SPEC §6). Computed once per user object (i.e. per request), then
+their ancestor roles (docs/accounts.md). Computed once per user object (i.e. per request), then
 served from memory: read along with the user by token authentication, else in one query."""
 
 from __future__ import annotations

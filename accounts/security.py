@@ -1,4 +1,4 @@
-"""Security-relevant events raised by the accounts app (SPEC §7).
+"""Security-relevant events raised by the accounts app (docs/audit.md).
 
 This module is the accounts side of the security log: every sign-in, token and role
 change calls one of these functions. They write to the log through `audit`'s service so

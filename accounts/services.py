@@ -1,4 +1,4 @@
-"""Writes for users, teams, roles and role assignments (SPEC §6).
+"""Writes for users, teams, roles and role assignments (docs/accounts.md).
 
 Owner protections live here, so the admin, the API and management commands all obey
 them: the `owner` role cannot be edited or deleted; the last active owner cannot lose the

@@ -1,4 +1,4 @@
-"""The one admin helper that turns domain errors into admin messages (ARCHITECTURE §6)."""
+"""The one admin helper that turns domain errors into admin messages (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one domain error hierarchy (ARCHITECTURE §6).
+"""The one domain error hierarchy (docs/architecture.md, "Where logic lives").
 
 Services raise these; the DRF exception handler and the admin helper turn them into the
 contract's error shape and admin messages. Each carries a stable `code` (API.md) and the

@@ -1,5 +1,5 @@
 """A database that is down, saturated or refusing a write answers a clear error, never a stack
-trace (SPEC §12); which error is decided by `acountee.db.errors.domain_error` alone."""
+trace (docs/operations.md); which error is decided by `acountee.db.errors.domain_error` alone."""
 
 from __future__ import annotations
 

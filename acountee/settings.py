@@ -319,7 +319,7 @@ SPECTACULAR_SETTINGS = {
 ALLOW_SELF_APPROVAL = env.bool("ALLOW_SELF_APPROVAL", default=False)
 COMPANY_TAX_CODE = env.str("COMPANY_TAX_CODE", default="")
 
-# Invoice import limits (SPEC §2): per XML file, per ZIP archive, and the batch size of the importer.
+# Invoice import limits (docs/invoices.md): per XML file, per ZIP archive, and the batch size of the importer.
 INVOICE_IMPORT_MAX_XML_BYTES = env.int("INVOICE_IMPORT_MAX_XML_BYTES", default=5 * 1024 * 1024)
 INVOICE_IMPORT_MAX_ZIP_ENTRIES = env.int("INVOICE_IMPORT_MAX_ZIP_ENTRIES", default=20_000)
 INVOICE_IMPORT_MAX_ZIP_EXPANDED_BYTES = env.int("INVOICE_IMPORT_MAX_ZIP_EXPANDED_BYTES", default=1024 * 1024 * 1024)

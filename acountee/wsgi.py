@@ -1,4 +1,4 @@
-"""WSGI entry point. Refuses to start when the database is unreachable (SPEC §12)."""
+"""WSGI entry point. Refuses to start when the database is unreachable (docs/operations.md)."""
 
 import os
 

@@ -1,8 +1,8 @@
-"""The moments of a PR's life that people must hear about (SPEC §4, §11).
+"""The moments of a PR's life that people must hear about (docs/notifications.md).
 
 Every lifecycle service calls these *inside* its transaction, after the change is written,
 so whatever they record commits or rolls back with the change itself. The notifications
-capability (SPEC §11) writes its outbox here: in-app notifications and pending e-mail
+capability (docs/notifications.md) writes its outbox here: in-app notifications and pending e-mail
 deliveries (`approvals.notifications.services`), in a savepoint whose failure never fails the
 change, and never sending anything under a row lock (the `dispatch_notifications` worker sends
 after commit).

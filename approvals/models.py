@@ -1,5 +1,5 @@
 """Approval chains of payment requests, the flow templates they are copied from, and
-approver delegation (SPEC §4, §5).
+approver delegation (docs/payments.md).
 
 A PR owns one `Approval` (1:1) with ordered `ApprovalStep`s; each step names its approvers
 (`ApprovalStepUser`) and collects `ApprovalRecord`s. Flows are templates: a PR copies a

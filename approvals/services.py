@@ -1,4 +1,4 @@
-"""The payment-request lifecycle (SPEC §4) and approval flows (SPEC §5).
+"""The payment-request lifecycle and approval flows (docs/payments.md, docs/controls.md).
 
 This module is the one orchestrator of a PR's life: every service that changes a PR's
 status or its approval chain lives here, because `approvals` sits above `payments`

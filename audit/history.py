@@ -34,7 +34,7 @@ def register_child(parent_table: str, child_table: str, parent_key: str) -> None
         rules.append(rule)
 
 
-# The fixed table contracts (docs/architecture.md, SPEC §1).
+# The fixed table contracts (docs/architecture.md).
 register_child("invoices", "invoice_services", "invoice_id")
 register_child("invoices", "pr_invoice", "invoice_id")
 register_child("pr", "pr_invoice", "pr_id")

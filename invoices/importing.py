@@ -1,4 +1,4 @@
-"""The invoice import pipeline (SPEC §2 "Import"), behind `invoices.services.invoices_import`.
+"""The invoice import pipeline (docs/invoices.md, "Import"), behind `invoices.services.invoices_import`.
 
 Shape of the work, for speed and safety at once:
 
@@ -667,7 +667,7 @@ class Importer:
 
     def _apply_corrections(self, cursor: Any, items: list[_Pending], links: dict[str, Any]) -> None:
         """A replacement supersedes its original: obsolete, or flagged when it is in a PR or
-        completed (SPEC §9). Late originals get their stored corrections pointed at them."""
+        completed (docs/invoices.md). Late originals get their stored corrections pointed at them."""
         for original_id, corrections in links["late"].items():
             for correction_id, _unused in corrections:
                 Invoice.objects.filter(pk=correction_id, original__isnull=True).update(original_id=original_id)

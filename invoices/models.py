@@ -1,4 +1,4 @@
-"""Supplier e-invoices (SPEC §2, §9): the header in `invoices`, line items in `invoice_services`.
+"""Supplier e-invoices (docs/invoices.md): the header in `invoices`, line items in `invoice_services`.
 
 Rows are written only by `invoices.services` (import, lifecycle). The database itself refuses
 duplicates: the same bytes (`content_hash`), the same business invoice (seller tax code, form,
@@ -22,7 +22,7 @@ class InvoiceStatus(models.TextChoices):
     COMPLETED = "completed", _("completed")
 
 
-# Explicit lifecycle table (SPEC §2): imported ⇄ redundant (mark obsolete / restore);
+# Explicit lifecycle table (docs/invoices.md): imported ⇄ redundant (mark obsolete / restore);
 # imported ⇄ completed (its PR is completed / un-completed).
 INVOICE_TRANSITIONS: dict[str, frozenset[str]] = {
     InvoiceStatus.IMPORTED: frozenset({InvoiceStatus.REDUNDANT, InvoiceStatus.COMPLETED}),
@@ -209,7 +209,7 @@ class Invoice(models.Model):
 
 
 class InvoiceService(models.Model):
-    """One line item (`HHDVu`) of an invoice, with its VAT resolved (SPEC §9 rule: the line's
+    """One line item (`HHDVu`) of an invoice, with its VAT resolved (docs/invoices.md: the line's
     TTKhac, else the per-rate summary, else computed), so reports never re-derive it."""
 
     # No separate index: the unique (invoice, position) index serves every lookup by invoice.

@@ -1,4 +1,4 @@
-"""Vietnamese e-invoice XML (SPEC §9) → validated, immutable Python values.
+"""Vietnamese e-invoice XML (docs/invoices.md) → validated, immutable Python values.
 
 Independent of Django on purpose: the importer, the benchmark and tests call it on raw bytes,
 and nothing here touches the database. `parse_invoice(data)` either returns a `ParsedInvoice`
@@ -8,7 +8,7 @@ Hostile input is refused *before* lxml sees it where possible (size, encoding, D
 lxml itself runs with entity resolution, network access, DTD loading and huge trees off, so a
 billion-laughs or XXE document fails in microseconds instead of expanding.
 
-Real files vary (SPEC §9): no namespace, a default or prefixed namespace (all namespaces are
+Real files vary (docs/invoices.md): no namespace, a default or prefixed namespace (all namespaces are
 dropped, only local names matter), a UTF-8 BOM, processing instructions before the root, the
 `TDiep/DLieu` transmission wrapper, values wrapped over lines, empty elements, six decimals,
 negative amounts on adjustments, every `TSuat` form, vendor elements anywhere.
@@ -218,7 +218,7 @@ def _namespaced(root: etree._Element) -> bool:
 
 
 def _strip_namespaces(root: etree._Element) -> None:
-    """Only local names matter (SPEC §9)."""
+    """Only local names matter: vendors use no, default or prefixed namespaces."""
     for el in root.iter():
         tag = el.tag
         if isinstance(tag, str) and (tag[0] == "{" or ":" in tag):
@@ -592,7 +592,7 @@ def _raw_lines(block: etree._Element | None) -> list[dict[str, Any]]:
 
 
 def _lines_with_vat(raw: list[dict[str, Any]], summaries: tuple[RateSummary, ...], currency: str) -> tuple[Line, ...]:
-    """Line VAT: the line's TTKhac, else the per-rate summary, else computed (SPEC §9)."""
+    """Line VAT: the line's TTKhac, else the per-rate summary, else computed (docs/invoices.md)."""
     unit = Decimal("1") if currency == "VND" else AMOUNT_PLACES
     summary_by_rate: dict[str, RateSummary] = {}
     for summary in summaries:

@@ -1,4 +1,4 @@
-"""Realistic synthetic e-invoices (SPEC §9 layout) for demo data, the benchmark and tests.
+"""Realistic synthetic e-invoices (the XML layout in docs/invoices.md) for demo data, the benchmark and tests.
 
 Totals are consistent: line amounts, per-rate summaries, tax and payable add up. Companies
 and tax codes are made up.

@@ -1,5 +1,5 @@
-"""Payment requests (SPEC §4), their attachments and invoice links, and the bank-account
-registry (SPEC §3).
+"""Payment requests, their attachments and invoice links, and the bank-account registry
+(docs/payments.md).
 
 The approval chain of a PR lives in the `approvals` app (which depends on this one, never
 the reverse): this module knows nothing about steps or approvers.
@@ -196,7 +196,7 @@ class PRAttachment(models.Model):
 
 class PRInvoice(models.Model):
     """An invoice bundled into a PR. Unique on the invoice, so the database itself keeps an
-    invoice in at most one PR at a time (SPEC §1); moving it is one UPDATE of `pr`."""
+    invoice in at most one PR at a time; moving it is one UPDATE of `pr`."""
 
     pr = models.ForeignKey(
         PaymentRequest, verbose_name=_("payment request"), on_delete=models.CASCADE, related_name="invoice_links"

@@ -1,4 +1,4 @@
-"""The seed's database behaviour table (SPEC §12), against the real server."""
+"""The database behaviour table (docs/architecture.md, "Database behaviour"), against the real server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Refuse to start when the database cannot be reached (SPEC §12).
+"""Refuse to start when the database cannot be reached (docs/operations.md).
 
 Called by `manage.py` and the WSGI entry point before Django handles anything, so
 `runserver`, `migrate`, gunicorn and every other command fail fast with a message that

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class NotificationsConfig(AppConfig):
-    """Approver notifications (SPEC §11): a Django app of its own nested in `approvals`, so its
+    """Approver notifications (docs/notifications.md): a Django app of its own nested in `approvals`, so its
     migrations never clash with the approval chain's (docs/adr/0004-notifications-app.md)."""
 
     name = "approvals.notifications"

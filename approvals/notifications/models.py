@@ -1,4 +1,4 @@
-"""Approver notifications (SPEC §11): the message a person must hear about a PR, one
+"""Approver notifications (docs/notifications.md): the message a person must hear about a PR, one
 delivery row per outbound channel, and each user's channel choice.
 
 `Notification` is both the in-app inbox entry and the outbox: it is written in the same

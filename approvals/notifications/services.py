@@ -1,4 +1,4 @@
-"""Writes of the notifications capability (SPEC §11).
+"""Writes of the notifications capability (docs/notifications.md).
 
 Two halves that never meet inside one transaction:
 

@@ -1,4 +1,4 @@
-"""Payment methods (SPEC §3) and the invoice ↔ PR link endpoints, which are routed under
+"""Payment methods (docs/payments.md) and the invoice ↔ PR link endpoints, which are routed under
 `/api/invoices/{id}/…` (API.md) but belong to payments: the link table is ours."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class WorkbenchConfig(AppConfig):
-    """Period-end workbench (SPEC §10): a Django app of its own nested in `payments`, so its
+    """Period-end workbench (docs/workbench.md): a Django app of its own nested in `payments`, so its
     migrations never clash with the payment requests' (docs/workbench.md). It sits on top of
     invoices, payments and approvals and uses their services; nothing imports it."""
 

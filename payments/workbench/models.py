@@ -1,4 +1,4 @@
-"""Per-user export templates of the period-end workbench (SPEC §10)."""
+"""Per-user export templates of the period-end workbench (docs/workbench.md)."""
 
 from __future__ import annotations
 

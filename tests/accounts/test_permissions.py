@@ -1,4 +1,4 @@
-"""Effective permissions = union over unexpired roles and their parents (SPEC §6)."""
+"""Effective permissions = union over unexpired roles and their parents (docs/accounts.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Owner protections and role assignment rules (SPEC §6)."""
+"""Owner protections and role assignment rules (docs/accounts.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the lists show: shared status badges, amounts via format_money, the filters the SPEC asks for (hostile
+"""What the lists show: shared status badges, amounts via format_money, the filters finance uses (hostile
 values never a 500), autocomplete for foreign keys."""
 
 from __future__ import annotations

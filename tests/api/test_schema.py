@@ -131,7 +131,7 @@ def test_every_field_in_the_document_is_typed(document):
 
 def test_every_operation_has_one_tag_named_after_its_api_md_resource(document):
     resources = set(re.findall(r"^\| ([a-z ]+) \| `", API_MD.read_text(), re.MULTILINE))
-    resources.add("reports")  # not in API.md (SPEC §9 reports), tagged on its own
+    resources.add("reports")  # not in API.md (docs/reports.md), tagged on its own
     wrong = [
         f"{method.upper()} {path}: {op.get('tags')}"
         for path, ops in document["paths"].items()

@@ -1,4 +1,4 @@
-"""Concurrent approvers with real threads on a transactional database (SPEC §4 concurrency):
+"""Concurrent approvers with real threads on a transactional database (docs/concurrency.md):
 never a lost approval, never a double advance, never a 5xx or a deadlock.
 
 `RACE_ROUNDS` (default 10 here) sets the repetitions; `bench/approvals.py --race-rounds 1000`

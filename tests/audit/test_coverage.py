@@ -1,4 +1,4 @@
-"""Every business table is audited, and every way of writing to it is caught (SPEC §7).
+"""Every business table is audited, and every way of writing to it is caught (docs/audit.md).
 
 Per table of the registry: insert, update and delete through the ORM and through raw SQL
 each leave exactly one correct entry, attributed to the right actor. A table with the

@@ -1,4 +1,4 @@
-"""The parser alone (no database): every real variant of SPEC §9 and every hostile input."""
+"""The parser alone (no database): every real e-invoice XML variant (docs/invoices.md) and every hostile input."""
 
 from __future__ import annotations
 

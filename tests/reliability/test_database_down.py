@@ -1,4 +1,4 @@
-"""The database goes down under a running production server and comes back (SPEC §12).
+"""The database goes down under a running production server and comes back (docs/operations.md).
 
 For real: a throwaway PostgreSQL (never the shared ones) is stopped with `pg_ctl stop -m
 immediate` — the way a crash or a failover looks — under a running gunicorn, then started

@@ -1,5 +1,5 @@
 """Pool exhaustion, a row lock held elsewhere, and a forced deadlock — all for real against
-PostgreSQL (SPEC §12, issue 11). Nothing is mocked: connections are really held, rows really
+PostgreSQL (docs/operations.md, issue 11). Nothing is mocked: connections are really held, rows really
 locked from another connection, and PostgreSQL itself detects the deadlock.
 
 The time bounds asserted are the behaviour under test (a request waits for the configured

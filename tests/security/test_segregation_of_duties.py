@@ -1,4 +1,4 @@
-"""The maker may not approve their own PR (SPEC §4, ALLOW_SELF_APPROVAL off by default), even
+"""The maker, a preparer, may not approve their own PR (docs/controls.md; ALLOW_SELF_APPROVAL off), even
 when the chain names them or a delegation would let them act: refused from the API (single
 and bulk) and from the admin, and nothing is recorded."""
 
