@@ -67,10 +67,6 @@ class ApprovalFlow(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def has_range(self) -> bool:
-        return self.min_amount is not None or self.max_amount is not None
-
 
 class ApprovalFlowStep(models.Model):
     """One step of a flow template."""

@@ -129,10 +129,5 @@ def acting_as(user: Any) -> Iterator[None]:
         _user_override.reset(token)
 
 
-def set_system_actor(command: str) -> None:
-    """For `manage.py`: the whole process is this command."""
-    _system.set(command if command.startswith(SYSTEM_PREFIX) else SYSTEM_PREFIX + command)
-
-
 def system_actor() -> str:
     return _system.get()
