@@ -1,7 +1,7 @@
 """The back office for payment requests, their approval chains, flows and delegations.
 
 Every write calls `approvals.services` (or `payments.services`) through `call_service`, so
-the admin obeys exactly the rules the API obeys: the maker cannot approve, only the current
+the admin obeys exactly the rules the API obeys: no preparer approves, only the current
 step's approvers act, nothing changes outside draft, and so on.
 
 Payment controls (docs/controls.md) in the forms: the approval flow is offered only to holders of

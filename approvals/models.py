@@ -2,8 +2,9 @@
 approver delegation (docs/payments.md).
 
 A PR owns one `Approval` (1:1) with ordered `ApprovalStep`s; each step names its approvers
-(`ApprovalStepUser`) and collects `ApprovalRecord`s. Flows are templates: a PR copies a
-flow's steps when it is created, so later edits to the flow never change a PR in flight.
+(`ApprovalStepUser`) and collects `ApprovalRecord`s. Flows are templates: a PR copies the
+steps of the flow for its amount when approval is requested (a draft shows them as a preview),
+so later edits to the flow never change a PR in flight.
 
 This app depends on `payments` (never the reverse).
 """
@@ -26,7 +27,7 @@ class StepMode(models.TextChoices):
 
 class ApprovalFlow(models.Model):
     """A named, reusable chain that owners maintain; optionally it applies to an amount range
-    ([min, max), either end open) so a new PR picks the right chain by its amount. Active
+    ([min, max), either end open): a request's amount, not its maker, decides its chain. Active
     flows' ranges never overlap (a database exclusion constraint), so the choice is unique."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)

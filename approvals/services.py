@@ -1345,7 +1345,8 @@ def approval_flow_update(
 
 
 def approval_flow_delete(*, flow: ApprovalFlow, actor: User | None) -> None:
-    """Owners only. PRs created from it keep their copied chain."""
+    """Owners only. Submitted PRs keep their copied chain; a draft takes the flow for its amount
+    when approval is requested."""
     _ensure_owner(actor)
     with transaction.atomic():
         flow = ApprovalFlow.objects.select_for_update().filter(pk=flow.pk).first()
