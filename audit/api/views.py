@@ -21,8 +21,8 @@ from rest_framework.response import Response
 from acountee.api.params import present
 from acountee.api.viewsets import GenericViewSet
 
-# The codebase's one formula-injection helper (`=`, `+`, `-`, `@`, tab, CR → a leading `'`), reused rather than
-# copied. It lives in payments for now (above audit in the layering; imported here only by this API view).
+# The codebase's one formula-injection helper (`=`, `+`, `-`, `@`, tab, CR → a leading `'`), shared by every
+# spreadsheet export (the bank export, the reports, this audit CSV).
 from acountee.spreadsheet import neutralise
 from audit import selectors
 from audit.api.permissions import CanReadAudit, CanReadSecurityEvents
