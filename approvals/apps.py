@@ -13,3 +13,9 @@ class ApprovalsConfig(AppConfig):
         from approvals.checks import check_self_approval
 
         checks.register(check_self_approval, checks.Tags.security)
+
+        from approvals.audit_actions import REGISTERED
+        from audit.audit_actions import register_actions
+
+        for table, actions in REGISTERED:
+            register_actions(table, actions)

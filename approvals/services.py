@@ -38,6 +38,8 @@ from acountee.errors import (
     ValidationFailed,
 )
 from approvals import events, policy
+from approvals.audit_actions import DelegationAction, FlowAction
+from approvals.audit_actions import PaymentRequestAction as PRAction
 from approvals.models import (
     Approval,
     ApprovalDelegation,
@@ -302,7 +304,7 @@ def payment_request_create(
         _write_chain(approval, chain, source_flow, is_custom=is_custom)
         preparers_add(pr=pr, users=[pr.maker, actor], action="create_pr")
         audit(
-            action="create_pr",
+            action=PRAction.CREATE,
             table="pr",
             record_id=pr.pk,
             actor=actor,
@@ -388,7 +390,7 @@ def payment_request_update(
                     "custom": is_custom,
                 }
             )
-        audit(action="update_pr", table="pr", record_id=pr.pk, actor=actor, metadata=metadata)
+        audit(action=PRAction.UPDATE, table="pr", record_id=pr.pk, actor=actor, metadata=metadata)
     return pr
 
 
@@ -398,7 +400,7 @@ def payment_request_delete(*, pr: PaymentRequest, actor: User | None) -> None:
         pr = payment_request_lock(pk=pr.pk)
         ensure_can_prepare(pr, actor, perm="delete")
         ensure_status(pr, S.DRAFT, action=_("delete"))
-        audit(action="delete_pr", table="pr", record_id=pr.pk, actor=actor, metadata={"name": pr.name})
+        audit(action=PRAction.DELETE, table="pr", record_id=pr.pk, actor=actor, metadata={"name": pr.name})
         pr.delete()
 
 
@@ -493,7 +495,7 @@ def payment_request_request_approval(*, pr: PaymentRequest, actor: User | None) 
         approval.current_step = steps[0].number
         approval.save(update_fields=["current_step", "updated_at"])
         audit(
-            action="request_approval",
+            action=PRAction.REQUEST_APPROVAL,
             table="pr",
             record_id=pr.pk,
             actor=actor,
@@ -770,7 +772,7 @@ def _apply(decisions: list[_Decision], actor: User) -> None:
                 },
             )
         )
-    audit_log_many(action="approve", table="pr", actor=actor, entries=entries)
+    audit_log_many(action=PRAction.APPROVE, table="pr", actor=actor, entries=entries)
     with events.batch():  # one write of all the PRs' notifications, not a few statements per PR
         for d in decisions:
             pr = d.chain.pr
@@ -908,7 +910,7 @@ def payment_request_retract(*, pr: PaymentRequest, actor: User) -> PaymentReques
             pr.status = S.PENDING
             pr.save(update_fields=["status", "updated_at"])
         audit(
-            action="retract",
+            action=PRAction.RETRACT,
             table="pr",
             record_id=pr.pk,
             actor=actor,
@@ -963,7 +965,7 @@ def payment_request_reject(*, pr: PaymentRequest, actor: User, reason: str) -> P
         step_number = approval.current_step
         cleared = _back_to_draft(pr, approval)
         audit(
-            action="reject",
+            action=PRAction.REJECT,
             table="pr",
             record_id=pr.pk,
             actor=actor,
@@ -984,7 +986,7 @@ def payment_request_recall(*, pr: PaymentRequest, actor: User) -> PaymentRequest
         step_number = approval.current_step
         cleared = _back_to_draft(pr, approval)
         audit(
-            action="recall",
+            action=PRAction.RECALL,
             table="pr",
             record_id=pr.pk,
             actor=actor,
@@ -1108,7 +1110,7 @@ def _complete_batch(
     if invoices:
         invoices_mark_completed(invoices=invoices, actor=actor)
     audit_log_many(
-        action="complete",
+        action=PRAction.COMPLETE,
         table="pr",
         actor=actor,
         entries=[
@@ -1160,7 +1162,7 @@ def payment_request_uncomplete(*, pr: PaymentRequest, actor: User | None, reason
 
             invoices_mark_reopened(invoices=invoices, actor=actor)
         audit(
-            action="uncomplete",
+            action=PRAction.UNCOMPLETE,
             table="pr",
             record_id=pr.pk,
             actor=actor,
@@ -1297,7 +1299,11 @@ def approval_flow_create(
         _save_flow(flow)
         _write_flow_steps(flow, steps)
         audit(
-            action="create_flow", table="approval_flows", record_id=flow.pk, actor=actor, metadata=_flow_snapshot(flow)
+            action=FlowAction.CREATE,
+            table="approval_flows",
+            record_id=flow.pk,
+            actor=actor,
+            metadata=_flow_snapshot(flow),
         )
     return flow
 
@@ -1335,7 +1341,7 @@ def approval_flow_update(
                 raise ValidationFailed(_("A flow needs at least one step."), code="NO_APPROVAL_STEPS")
             _write_flow_steps(flow, steps)
         audit(
-            action="update_flow",
+            action=FlowAction.UPDATE,
             table="approval_flows",
             record_id=flow.pk,
             actor=actor,
@@ -1353,7 +1359,11 @@ def approval_flow_delete(*, flow: ApprovalFlow, actor: User | None) -> None:
         if flow is None:
             raise NotFoundError()
         audit(
-            action="delete_flow", table="approval_flows", record_id=flow.pk, actor=actor, metadata=_flow_snapshot(flow)
+            action=FlowAction.DELETE,
+            table="approval_flows",
+            record_id=flow.pk,
+            actor=actor,
+            metadata=_flow_snapshot(flow),
         )
         flow.delete()
 
@@ -1385,7 +1395,7 @@ def approval_delegation_create(
             created_by=actor,
         )
         audit(
-            action="create_delegation",
+            action=DelegationAction.CREATE,
             table="approval_delegations",
             record_id=delegation.pk,
             actor=actor,
@@ -1404,7 +1414,7 @@ def approval_delegation_delete(*, delegation: ApprovalDelegation, actor: User) -
         raise PermissionDeniedError(_("You can only end your own delegations."), code="NOT_DELEGATOR")
     with transaction.atomic():
         audit(
-            action="delete_delegation",
+            action=DelegationAction.DELETE,
             table="approval_delegations",
             record_id=delegation.pk,
             actor=actor,

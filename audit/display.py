@@ -22,27 +22,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from acountee.money import format_money
-from audit import selectors
+from audit import audit_actions, selectors
 from audit.models import AuditEntry
 
 TEXT_LIMIT = 200
-
-# The trigger's row actions and the services' semantic actions (approvals, payments, invoices).
-ACTION_LABELS = {
-    "INSERT": _("Created"),
-    "UPDATE": _("Changed"),
-    "DELETE": _("Deleted"),
-    "create_pr": _("Payment request created"),
-    "update_pr": _("Payment request edited"),
-    "delete_pr": _("Payment request deleted"),
-    "request_approval": _("Approval requested"),
-    "approve": _("Approved"),
-    "reject": _("Rejected"),
-    "retract": _("Approval retracted"),
-    "recall": _("Recalled"),
-    "complete": _("Completed"),
-    "uncomplete": _("Completion undone"),
-}
 
 # Keys of the services' semantic metadata (approvals/services.py, payments, invoices).
 METADATA_LABELS = {
@@ -177,8 +160,8 @@ def entry_details(entry: AuditEntry) -> list[dict[str, Any]]:
 
 
 def action_label(entry: AuditEntry) -> str:
-    label = ACTION_LABELS.get(entry.action)
-    return str(label) if label is not None else capfirst(entry.action.replace("_", " "))
+    """The row trigger's labels are audit's; semantic actions' labels are their apps' (audit.audit_actions)."""
+    return audit_actions.action_label(entry.table_name, entry.action)
 
 
 def history_rows(entries: Any) -> list[dict[str, Any]]:

@@ -39,6 +39,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.connection import apply_actor
+from invoices.audit_actions import TABLE as AUDIT_TABLE
+from invoices.audit_actions import InvoiceAction
 from invoices.models import Invoice, InvoiceStatus, PaymentType, RelatedKind
 from invoices.parser import InvoiceParseError, ParsedInvoice, parse_invoice
 
@@ -370,8 +372,8 @@ class Importer:
         counts = upload.counts()
         with transaction.atomic():
             audit_log(
-                action="import",
-                table="invoices",
+                action=InvoiceAction.IMPORT,
+                table=AUDIT_TABLE,
                 record_id="",
                 actor=self.actor,
                 metadata={

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acountee.errors import InvalidState, NotFoundError, ValidationFailed
+from invoices.audit_actions import InvoiceAction
 from invoices.importing import Importer, ImportReport
 from invoices.models import INVOICE_TRANSITIONS, Invoice, InvoiceStatus, PaymentType
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 PAYMENT_DETAIL_FIELDS = ("payment_type", "payment_bank_name", "payment_bank_account", "payment_account_name")
 
 
-def _audit(*, action: str, invoice_id: int, actor: Any, metadata: dict[str, Any] | None = None) -> None:
+def _audit(*, action: InvoiceAction, invoice_id: int, actor: Any, metadata: dict[str, Any] | None = None) -> None:
     from audit.services import audit_log
 
     audit_log(action=action, table="invoices", record_id=invoice_id, actor=actor, metadata=metadata or {})
@@ -106,7 +107,7 @@ def invoice_mark_obsolete(*, invoice: Invoice, actor: User | None) -> Invoice:
             )
         locked.status = InvoiceStatus.REDUNDANT
         locked.save(update_fields=["status", "updated_at"])
-        _audit(action="mark_obsolete", invoice_id=locked.pk, actor=actor)
+        _audit(action=InvoiceAction.MARK_OBSOLETE, invoice_id=locked.pk, actor=actor)
         return locked
 
 
@@ -119,7 +120,7 @@ def invoice_restore(*, invoice: Invoice, actor: User | None) -> Invoice:
         _check_transition(locked, InvoiceStatus.IMPORTED)
         locked.status = InvoiceStatus.IMPORTED
         locked.save(update_fields=["status", "updated_at"])
-        _audit(action="restore", invoice_id=locked.pk, actor=actor)
+        _audit(action=InvoiceAction.RESTORE, invoice_id=locked.pk, actor=actor)
         return locked
 
 
@@ -148,18 +149,20 @@ def invoices_bulk_restore(*, ids: Iterable[int], actor: User | None) -> dict[str
 def invoices_mark_completed(*, invoices: Iterable[Invoice], actor: User | None) -> list[Invoice]:
     """imported → completed, for the payments app when a PR is completed. Runs in the
     caller's transaction (atomic here is a savepoint when one is open)."""
-    return _transition_many(invoices, InvoiceStatus.COMPLETED, "complete", actor)
+    return _transition_many(invoices, InvoiceStatus.COMPLETED, InvoiceAction.COMPLETE, actor)
 
 
 def invoices_mark_reopened(*, invoices: Iterable[Invoice], actor: User | None) -> list[Invoice]:
     """completed → imported, when a completed PR is un-completed."""
-    return _transition_many(invoices, InvoiceStatus.IMPORTED, "reopen", actor, source=InvoiceStatus.COMPLETED)
+    return _transition_many(
+        invoices, InvoiceStatus.IMPORTED, InvoiceAction.REOPEN, actor, source=InvoiceStatus.COMPLETED
+    )
 
 
 def _transition_many(
     invoices: Iterable[Invoice],
     target: str,
-    action: str,
+    action: InvoiceAction,
     actor: Any,
     source: str | None = None,
 ) -> list[Invoice]:
@@ -244,7 +247,7 @@ def invoice_payment_details_update(*, invoice: Invoice, actor: User | None, **ch
         locked.payment_details_changed_by = actor if getattr(actor, "pk", None) else None
         locked.save(update_fields=[*changes, "payment_details_changed_by", "updated_at"])
         _audit(
-            action="update_payment_details",
+            action=InvoiceAction.UPDATE_PAYMENT_DETAILS,
             invoice_id=locked.pk,
             actor=actor,
             metadata={"before": before, "after": {name: getattr(locked, name) for name in changes}},

@@ -6,3 +6,9 @@ class PaymentsConfig(AppConfig):
     name = "payments"
     verbose_name = _("Payments")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from audit.audit_actions import register_actions
+        from payments.audit_actions import TABLE, PaymentRequestContentAction
+
+        register_actions(TABLE, PaymentRequestContentAction)

@@ -18,6 +18,7 @@ from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
 from acountee.errors import Duplicate, InvalidState, NotFoundError, PermissionDeniedError, ValidationFailed
+from payments.audit_actions import PaymentRequestContentAction as PRContentAction
 from payments.models import (
     PaymentMethod,
     PaymentRequest,
@@ -221,7 +222,7 @@ def payment_request_attachment_add(*, pr: PaymentRequest, file: Any, actor: User
         except IntegrityError:
             raise Duplicate(_("This file is already attached."), code="ALREADY_ATTACHED") from None
         audit(
-            action="attach_file",
+            action=PRContentAction.ATTACH_FILE,
             table="pr",
             record_id=pr.pk,
             actor=actor,
@@ -241,7 +242,9 @@ def payment_request_attachment_remove(*, pr: PaymentRequest, file_id: int, actor
             raise NotFoundError(_("This file is not attached to the payment request."), code="NOT_FOUND")
         ensure_status(pr, PaymentRequestStatus.DRAFT, action=_("remove an attachment from"))
         attachment.delete()
-        audit(action="detach_file", table="pr", record_id=pr.pk, actor=actor, metadata={"file_id": file_id})
+        audit(
+            action=PRContentAction.DETACH_FILE, table="pr", record_id=pr.pk, actor=actor, metadata={"file_id": file_id}
+        )
 
 
 # --- invoice links ---------------------------------------------------------------------------------
@@ -302,7 +305,13 @@ def invoice_link(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRI
             raise Duplicate(_("The invoice is already in a payment request."), code="INVOICE_ALREADY_LINKED") from None
         preparers_add(pr=pr, users=[actor, locked.payment_details_changed_by_id], action="link_invoice")
         payment_request_sync_amount(pr)
-        audit(action="link_invoice", table="pr", record_id=pr.pk, actor=actor, metadata={"invoice": locked.pk})
+        audit(
+            action=PRContentAction.LINK_INVOICE,
+            table="pr",
+            record_id=pr.pk,
+            actor=actor,
+            metadata={"invoice": locked.pk},
+        )
     return link
 
 
@@ -323,7 +332,13 @@ def invoice_unlink(*, invoice: Any, actor: User | None) -> PaymentRequest:
             link.delete()
             preparers_add(pr=pr, users=[actor], action="unlink_invoice")
             payment_request_sync_amount(pr)
-            audit(action="unlink_invoice", table="pr", record_id=pr.pk, actor=actor, metadata={"invoice": invoice.pk})
+            audit(
+                action=PRContentAction.UNLINK_INVOICE,
+                table="pr",
+                record_id=pr.pk,
+                actor=actor,
+                metadata={"invoice": invoice.pk},
+            )
             return pr
     raise InvalidState(_("The invoice keeps changing payment request; try again."), code="CONFLICT")
 
@@ -357,7 +372,7 @@ def invoice_move(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRI
             for each in (source, target):
                 payment_request_sync_amount(each)
             audit(
-                action="move_invoice",
+                action=PRContentAction.MOVE_INVOICE,
                 table="pr",
                 record_id=target.pk,
                 actor=actor,

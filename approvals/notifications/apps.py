@@ -10,3 +10,9 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
     verbose_name = _("Notifications")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from approvals.notifications.audit_actions import TABLE, DeliveryAction
+        from audit.audit_actions import register_actions
+
+        register_actions(TABLE, DeliveryAction)

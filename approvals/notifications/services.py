@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from acountee.errors import InvalidState, NotFoundError, NotOwner
 from acountee.money import format_money
 from approvals.notifications import channels
+from approvals.notifications.audit_actions import DeliveryAction
 from approvals.notifications.models import (
     DELIVERY_TRANSITIONS,
     DeliveryStatus,
@@ -410,7 +411,7 @@ def delivery_retry(*, delivery: NotificationDelivery, actor: User) -> Notificati
         locked.next_attempt_at = timezone.now()
         locked.save(update_fields=["status", "next_attempt_at", "updated_at"])
         audit_log(
-            action="retry_delivery",
+            action=DeliveryAction.RETRY,
             table="notification_deliveries",
             record_id=locked.pk,
             actor=actor,

@@ -45,6 +45,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils.translation import gettext_lazy as _
 
+from approvals.audit_actions import PaymentRequestAction
 from approvals.models import ApprovalRecord, ApprovalStepUser
 from audit.models import AuditEntry
 from invoices.models import Invoice, InvoiceStatus
@@ -135,7 +136,7 @@ def _requested_at_subquery(pr_ref: str) -> Subquery:
     """The latest `request_approval` audit entry of the PR named by `pr_ref` (an OuterRef path)."""
     entries = (
         AuditEntry.objects.filter(
-            action="request_approval",
+            action=PaymentRequestAction.REQUEST_APPROVAL,
             table_name="pr",
             record_id=Cast(OuterRef(pr_ref), CharField()),
         )
