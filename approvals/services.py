@@ -439,8 +439,9 @@ def _ensure_ready_for_approval(pr: PaymentRequest) -> None:
             )
         if details.missing:
             raise ValidationFailed(
-                _("The invoices name no bank account: fill in their payment details first."),
+                _("An invoice of this request names no bank account: fill in its payment details first."),
                 code="MISSING_BANK_DETAILS",
+                details={"candidates": details.candidates},
             )
     if pr.amount <= 0:
         raise ValidationFailed(_("The amount must be greater than zero."), code="INVALID_AMOUNT")
@@ -485,7 +486,8 @@ def payment_request_request_approval(*, pr: PaymentRequest, actor: User | None) 
         invoices = _linked_invoices(pr)  # locked: their payment details cannot change under us
         payment_request_sync_amount(pr)
         preparers_add(pr=pr, users=[actor], action="request_approval")
-        preparers_add(pr=pr, users=[i.payment_details_changed_by_id for i in invoices], action="change_payee")
+        editors = [user for i in invoices for user in i.payment_details_changed_by or []]
+        preparers_add(pr=pr, users=editors, action="change_payee")
         preparers = preparer_ids([pr.pk])[pr.pk]
         _ensure_ready_for_approval(pr)
         steps = _chain_for_request(pr, approval, preparers)

@@ -8,6 +8,7 @@ series, number as an integer) and the same tax-authority code (where present).
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
@@ -144,15 +145,15 @@ class Invoice(models.Model):
     payment_bank_name = models.CharField(_("payment bank name"), max_length=400, blank=True)
     payment_bank_account = models.CharField(_("payment bank account"), max_length=50, blank=True)
     payment_account_name = models.CharField(_("payment account name"), max_length=400, blank=True)
-    # Who last changed the payment details by hand (empty: as the seller wrote them). Whoever
-    # changed where an invoice is paid becomes a preparer of the request that pays it.
-    payment_details_changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+    # Everyone who changed the payment details by hand, in the order they first did (NULL: nobody,
+    # as the seller wrote them — the importer's rows leave it out). Whoever changed where an invoice
+    # is paid becomes a preparer of the request that pays it (docs/controls.md); users are
+    # deactivated, never deleted, so the ids stay meaningful.
+    payment_details_changed_by = ArrayField(
+        models.BigIntegerField(),
         verbose_name=_("payment details changed by"),
-        on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="+",
     )
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -244,7 +244,9 @@ def invoice_payment_details_update(*, invoice: Invoice, actor: User | None, **ch
         }
         if too_long:
             raise ValidationFailed(details=too_long)
-        locked.payment_details_changed_by = actor if getattr(actor, "pk", None) else None
+        editor, editors = getattr(actor, "pk", None), locked.payment_details_changed_by or []
+        if editor is not None and editor not in editors:
+            locked.payment_details_changed_by = [*editors, editor]
         locked.save(update_fields=[*changes, "payment_details_changed_by", "updated_at"])
         _audit(
             action=InvoiceAction.UPDATE_PAYMENT_DETAILS,

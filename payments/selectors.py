@@ -53,6 +53,8 @@ class BankDetails:
 
 
 def _invoice_accounts(pr: PaymentRequest) -> list[dict[str, str]]:
+    """One entry per distinct payee the invoices name — an invoice naming none included, so that
+    it is flagged as missing instead of being paid to the others' account."""
     seen: dict[tuple[str, str, str], dict[str, str]] = {}
     for link in pr.invoice_links.all():  # prefetched by the detail selector
         inv = link.invoice
@@ -61,8 +63,7 @@ def _invoice_accounts(pr: PaymentRequest) -> list[dict[str, str]]:
             normalise_account(inv.payment_bank_account),
             (inv.payment_account_name or "").strip(),
         )
-        if any(key):
-            seen.setdefault(key, {"bank_name": key[0], "bank_account": key[1], "account_name": key[2]})
+        seen.setdefault(key, {"bank_name": key[0], "bank_account": key[1], "account_name": key[2]})
     return list(seen.values())
 
 
@@ -94,17 +95,17 @@ def payment_request_bank_details(pr: PaymentRequest) -> BankDetails:
             missing=not (pr.bank_account and pr.account_name),
         )
     accounts = _invoice_accounts(pr)
-    if not accounts:
+    named = [a for a in accounts if a["bank_account"]]
+    if not named:
         return BankDetails(source="invoices", missing=True)
-    first = accounts[0]
-    by_account = {a["bank_account"] for a in accounts}
+    first = named[0]
     return BankDetails(
         bank_name=first["bank_name"],
         bank_account=first["bank_account"],
         account_name=first["account_name"],
         source="invoices",
-        conflict=len(by_account) > 1,
-        missing=not first["bank_account"],
+        conflict=len({a["bank_account"] for a in named}) > 1,
+        missing=len(named) < len(accounts),  # an invoice names no account
         candidates=accounts if len(accounts) > 1 else [],
     )
 

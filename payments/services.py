@@ -303,7 +303,7 @@ def invoice_link(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRI
                 link = PRInvoice.objects.create(pr=pr, invoice=locked, linked_by=actor)
         except IntegrityError:
             raise Duplicate(_("The invoice is already in a payment request."), code="INVOICE_ALREADY_LINKED") from None
-        preparers_add(pr=pr, users=[actor, locked.payment_details_changed_by_id], action="link_invoice")
+        preparers_add(pr=pr, users=[actor, *(locked.payment_details_changed_by or [])], action="link_invoice")
         payment_request_sync_amount(pr)
         audit(
             action=PRContentAction.LINK_INVOICE,
@@ -368,7 +368,7 @@ def invoice_move(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRI
             current.save(update_fields=["pr", "linked_by"])
             for each in (source, target):
                 preparers_add(pr=each, users=[actor], action="move_invoice")
-            preparers_add(pr=target, users=[locked.payment_details_changed_by_id], action="move_invoice")
+            preparers_add(pr=target, users=locked.payment_details_changed_by or [], action="move_invoice")
             for each in (source, target):
                 payment_request_sync_amount(each)
             audit(

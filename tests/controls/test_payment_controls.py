@@ -383,3 +383,28 @@ def test_one_approval_per_person_per_step_with_a_substitute_in_both_places(compa
     services.payment_request_approve(pr=pr, actor=company.deputy)
     refused("ALREADY_APPROVED", services.payment_request_approve, pr=pr, actor=company.deputy)
     assert PaymentRequest.objects.get(pk=pr.pk).status == "pending"
+
+
+# --- found by the state machine (test_stateful.py) ------------------------------------------------------------------
+def test_everyone_who_changed_an_invoices_payee_is_a_preparer_not_only_the_last(company):
+    """The chief typed the account, a clerk then fixed the holder's name: the chief stays a
+    preparer and cannot approve the payment to the account she typed."""
+    invoice = make_invoice(total="60000000")
+    invoice_payment_details_update(invoice=invoice, actor=company.chief, payment_bank_account="9704000012345")
+    invoice_payment_details_update(invoice=invoice, actor=company.clerk, payment_account_name="NGUYEN VAN X")
+    pr = services.payment_request_create_from_invoices(actor=company.clerk, invoice_ids=[invoice.pk])
+    services.payment_request_request_approval(pr=pr, actor=company.clerk)
+    assert set(pr.preparers.values_list("user_id", flat=True)) == {company.clerk.pk, company.chief.pk}
+    assert approvers_of(pr, 1) == [company.owner.pk]  # her step went to the alternate
+    refused("NOT_AN_APPROVER", services.payment_request_approve, pr=pr, actor=company.chief)
+
+
+def test_an_invoice_without_a_bank_account_is_never_paid_to_anothers_account(company):
+    named = make_invoice(total="11000000", bank_account="0451000111111")
+    unnamed = make_invoice(
+        total="8800000", bank_account="", bank_name="", account_name="", seller_tax_code="0102222222"
+    )
+    pr = direct(company.clerk, named, unnamed)
+    error = refused("MISSING_BANK_DETAILS", services.payment_request_request_approval, pr=pr, actor=company.clerk)
+    assert {c["bank_account"] for c in error.details["candidates"]} == {"0451000111111", ""}
+    assert PaymentRequest.objects.get(pk=pr.pk).status == "draft"
