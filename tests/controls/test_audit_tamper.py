@@ -78,7 +78,7 @@ def test_new_seals_are_hmac_keyed_with_a_key_the_database_does_not_hold():
     assert verify_chain().ok
 
 
-def test_rechaining_the_log_with_plain_sha256_after_editing_an_entry_is_detected(capsys):
+def test_audit_tamper_evident_rechaining_with_plain_sha256_after_editing_an_entry_is_detected(capsys):
     victim = _teams(3)[1]
     call_command("verify_audit")
     _rechain(victim.pk, SEAL_UNKEYED)

@@ -68,7 +68,7 @@ def assert_recorded_without_the_tokens(user: User, keys: list[str], *, reason: s
 
 
 # --- 1. a new password or a deactivation revokes every token of the user --------------------------------------------
-def test_password_change_revokes_api_tokens(finance, owner):
+def test_credentials_revoked_on_password_change(finance, owner):
     keys = [token_for(finance), token_for(finance)]
     other = token_for(owner)
     services.user_update(user=finance, actor=owner, password=NEW)

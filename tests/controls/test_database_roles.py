@@ -43,7 +43,7 @@ def _uri(creds: dict, dbname: str) -> str:
 
 @needs_separate_owner
 @pytest.mark.django_db
-def test_the_runtime_role_is_no_superuser_owns_no_table_and_cannot_switch_triggers_off():
+def test_least_privilege_db_role_runtime_is_no_superuser_owns_no_table_cannot_switch_triggers_off():
     name, superuser, owned = role_facts(connection)
     assert name == connection.settings_dict["USER"] != owner_settings()["USER"]
     assert superuser is False
