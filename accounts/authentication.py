@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,9 +12,16 @@ from rest_framework.request import Request
 
 from accounts.backends import RoleBackend, token_user_permissions
 from accounts.middleware import activate_user_language
-from accounts.models import ApiToken
+from accounts.models import ApiToken, User
 
 LAST_USED_RESOLUTION = timedelta(minutes=10)
+
+
+def api_user(request: Request) -> User:
+    """The signed-in user of an API request, typed as our ``User``: for mypy ``request.user`` may be an
+    ``AnonymousUser``, but every API view first requires authentication (``ModelPermissions``, ``IsAuthenticated``,
+    ``IsOwner``), so by the time a view acts the user is a real one. Only a cast: no query, no check."""
+    return cast(User, request.user)
 
 
 class TokenAuthentication(authentication.BaseAuthentication):

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.auth.models import Permission, _user_get_permissions, _user_has_module_perms, _user_has_perm
+from django.contrib.auth.models import (  # type: ignore[attr-defined]
+    Permission,
+    _user_get_permissions,  # PermissionsMixin's private helpers (the rules of Django's own User): not in the stubs
+    _user_has_module_perms,
+    _user_has_perm,
+)
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
@@ -151,7 +156,7 @@ class User(AbstractBaseUser):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         db_table = "users"
@@ -186,10 +191,12 @@ class User(AbstractBaseUser):
         return set()
 
     def get_group_permissions(self, obj: Any = None) -> set[str]:
-        return _user_get_permissions(self, obj, "group")
+        permissions: set[str] = _user_get_permissions(self, obj, "group")
+        return permissions
 
     def get_all_permissions(self, obj: Any = None) -> set[str]:
-        return _user_get_permissions(self, obj, "all")
+        permissions: set[str] = _user_get_permissions(self, obj, "all")
+        return permissions
 
     def has_perm(self, perm: str, obj: Any = None) -> bool:
         return self.is_active and _user_has_perm(self, perm, obj)
@@ -201,7 +208,7 @@ class User(AbstractBaseUser):
         return self.is_active and _user_has_module_perms(self, app_label)
 
     def has_capability(self, capability: str) -> bool:
-        return self.is_owner or bool(self.team_id and capability in self.team.capabilities)
+        return self.is_owner or bool(self.team_id and self.team and capability in self.team.capabilities)
 
 
 class UserRoleQuerySet(models.QuerySet["UserRole"]):

@@ -15,11 +15,19 @@ Choices:
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TypedDict
 
 from django.utils import translation
 
 EMPTY = "—"
 _MINOR_UNITS = {"VND": 0}
+
+
+class DecimalSize(TypedDict):
+    """``max_digits`` and ``decimal_places`` of a DecimalField, spread as ``**MONEY`` (typed for mypy)."""
+
+    max_digits: int
+    decimal_places: int
 
 
 def format_money(amount: Decimal | int | None, currency: str = "VND", *, language: str | None = None) -> str:

@@ -7,6 +7,7 @@ whose chain names them, and the PRs whose chain names someone they substitute fo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
-def _delegators_today(user: User) -> QuerySet[ApprovalDelegation]:
+def _delegators_today(user: User) -> QuerySet[ApprovalDelegation, Mapping[str, object]]:
     today = timezone.localdate()
     return ApprovalDelegation.objects.filter(substitute=user, start_date__lte=today, end_date__gte=today).values(
         "approver_id"

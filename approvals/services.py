@@ -668,7 +668,7 @@ def _load_chains(pks: list[int]) -> list[_Chain]:
         a.pr_id: a for a in Approval.objects.select_for_update().filter(pr_id__in=[p.pk for p in prs]).order_by("pr_id")
     }
     approval_ids = [a.pk for a in approvals.values()]
-    steps: dict[int, dict[int, ApprovalStep]] = {}
+    steps: dict[int | None, dict[int, ApprovalStep]] = {}  # looked up by a PR's approval id, None without one
     step_owner: dict[int, int] = {}
     for step in ApprovalStep.objects.filter(approval_id__in=approval_ids).order_by("approval_id", "number"):
         steps.setdefault(step.approval_id, {})[step.number] = step
@@ -678,7 +678,7 @@ def _load_chains(pks: list[int]) -> list[_Chain]:
         ApprovalStepUser.objects.filter(step_id__in=list(step_owner)).order_by("id").values_list("step_id", "user_id")
     ):
         approvers.setdefault(step_id, []).append(user_id)
-    records: dict[int, list[ApprovalRecord]] = {}
+    records: dict[int | None, list[ApprovalRecord]] = {}
     for record in ApprovalRecord.objects.filter(approval_id__in=approval_ids).order_by("id"):
         records.setdefault(record.approval_id, []).append(record)
     preparers = preparer_ids([p.pk for p in prs])
@@ -755,7 +755,7 @@ def _apply(decisions: list[_Decision], actor: User) -> None:
             moves.setdefault(d.next_step.number, []).append(d.chain.approval.pk)  # type: ignore[union-attr]
     for number, approval_ids in moves.items():
         Approval.objects.filter(pk__in=approval_ids).update(current_step=number, updated_at=now)
-    entries = []
+    entries: list[tuple[str | int, dict[str, Any]]] = []
     for d in decisions:
         pr, approval = d.chain.pr, d.chain.approval
         last = d.satisfied and d.next_step is None
@@ -821,7 +821,7 @@ def payment_request_approve(*, pr: PaymentRequest, actor: User, step: int | None
         if isinstance(result, AcounteeError):
             raise result
         approved = chains[0].pr
-        approved.approval = chains[0].approval  # type: ignore[assignment]
+        approved.approval = chains[0].approval
         return approved
 
 
@@ -902,6 +902,7 @@ def payment_request_retract(*, pr: PaymentRequest, actor: User) -> PaymentReques
         record = records.filter(mine, step__number=target_step).order_by("-id").first() if target_step else None
         if record is None:
             raise ConflictError(_("You have no approval that can be withdrawn."), code="NOTHING_TO_RETRACT")
+        assert target_step is not None  # a record was found on it (narrows the type)
         record.delete()
         moved_back = target_step != current
         if moved_back:
@@ -1357,9 +1358,10 @@ def approval_flow_delete(*, flow: ApprovalFlow, actor: User | None) -> None:
     when approval is requested."""
     _ensure_owner(actor)
     with transaction.atomic():
-        flow = ApprovalFlow.objects.select_for_update().filter(pk=flow.pk).first()
-        if flow is None:
+        locked = ApprovalFlow.objects.select_for_update().filter(pk=flow.pk).first()
+        if locked is None:
             raise NotFoundError()
+        flow = locked
         audit(
             action=FlowAction.DELETE,
             table="approval_flows",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import Count, Max, Min, Q, QuerySet
 
@@ -77,7 +77,17 @@ def record_history(*, table: str, record_id: str) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(history_condition(table=table, record_id=record_id)).order_by("id")
 
 
-def audit_stats(*, base: QuerySet[AuditEntry] | None = None) -> list[dict[str, Any]]:
+class AuditStat(TypedDict):
+    """One row of `audit_stats`: how many entries one table has for one action, and their time span."""
+
+    table_name: str
+    action: str
+    count: int
+    first: datetime
+    last: datetime
+
+
+def audit_stats(*, base: QuerySet[AuditEntry] | None = None) -> list[AuditStat]:
     qs = base if base is not None else AuditEntry.objects.all()
     return list(
         qs.order_by()

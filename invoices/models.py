@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from acountee.money import DecimalSize
 from acountee.search import SearchDocument
 
 
@@ -58,8 +59,8 @@ class PaymentType(models.TextChoices):
 # What people type to find an invoice (docs/search.md): folded into `search_document`.
 INVOICE_SEARCH_FIELDS = ("seller_name", "seller_tax_code", "series", "number", "tax_authority_code")
 
-MONEY = {"max_digits": 20, "decimal_places": 2}
-PRECISE = {"max_digits": 24, "decimal_places": 6}
+MONEY: DecimalSize = {"max_digits": 20, "decimal_places": 2}
+PRECISE: DecimalSize = {"max_digits": 24, "decimal_places": 6}
 
 
 class Invoice(models.Model):

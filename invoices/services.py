@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import IO, TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 PAYMENT_DETAIL_FIELDS = ("payment_type", "payment_bank_name", "payment_bank_account", "payment_account_name")
 
 
-def _audit(*, action: InvoiceAction, invoice_id: int, actor: Any, metadata: dict[str, Any] | None = None) -> None:
+def _audit(
+    *, action: InvoiceAction, invoice_id: int, actor: User | None, metadata: dict[str, Any] | None = None
+) -> None:
     from audit.services import audit_log
 
     audit_log(action=action, table="invoices", record_id=invoice_id, actor=actor, metadata=metadata or {})
@@ -163,7 +165,7 @@ def _transition_many(
     invoices: Iterable[Invoice],
     target: str,
     action: InvoiceAction,
-    actor: Any,
+    actor: User | None,
     source: str | None = None,
 ) -> list[Invoice]:
     ids = [inv.pk for inv in invoices]
@@ -218,6 +220,13 @@ def _ensure_payee_not_frozen(invoice: Invoice) -> None:
         )
 
 
+def _char_max_length(name: str) -> int:
+    """The length limit of one of the invoice's text fields (the payment details are all CharFields)."""
+    field = Invoice._meta.get_field(name)
+    assert isinstance(field, models.CharField) and field.max_length is not None  # narrows the type
+    return field.max_length
+
+
 def invoice_payment_details_update(*, invoice: Invoice, actor: User | None, **changes: Any) -> Invoice:
     """Edits how the invoice is paid (prefilled from the seller's bank fields at import)."""
     unknown = set(changes) - set(PAYMENT_DETAIL_FIELDS)
@@ -238,9 +247,9 @@ def invoice_payment_details_update(*, invoice: Invoice, actor: User | None, **ch
         if locked.payment_type == PaymentType.BANK_TRANSFER and not locked.payment_bank_account:
             raise ValidationFailed(details={"payment_bank_account": [_("A bank transfer needs a bank account.")]})
         too_long = {
-            name: [_("At most %(n)s characters.") % {"n": Invoice._meta.get_field(name).max_length}]
+            name: [_("At most %(n)s characters.") % {"n": _char_max_length(name)}]
             for name in changes
-            if len(getattr(locked, name)) > Invoice._meta.get_field(name).max_length
+            if len(getattr(locked, name)) > _char_max_length(name)
         }
         if too_long:
             raise ValidationFailed(details=too_long)

@@ -32,6 +32,7 @@ from payments.selectors import last_paid_payee, payment_request_bank_details
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from invoices.models import Invoice
 
 _UNSET: Any = object()
 PAYMENT_METHOD_FIELDS = ("name", "bank_name", "bank_account", "account_name", "note")
@@ -260,7 +261,7 @@ def _lock_invoice(invoice_id: int) -> Any:
         raise NotFoundError(_("Invoice not found."), code="INVOICE_NOT_FOUND") from None
 
 
-def _ensure_linkable(invoice: Any) -> None:
+def _ensure_linkable(invoice: Invoice) -> None:
     from invoices.models import InvoiceStatus
 
     if invoice.status != InvoiceStatus.IMPORTED:
@@ -279,7 +280,7 @@ def _current_link(invoice_id: int, *, lock: bool = False) -> PRInvoice | None:
     return qs.first()
 
 
-def invoice_link(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRInvoice:
+def invoice_link(*, invoice: Invoice, pr: PaymentRequest, actor: User | None) -> PRInvoice:
     """Put an imported invoice into a draft PR. An invoice already in a PR is refused
     (INVOICE_ALREADY_LINKED: move it instead); the unique constraint on `pr_invoice.invoice`
     is the last word when two people link the same invoice at once."""
@@ -315,7 +316,7 @@ def invoice_link(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRI
     return link
 
 
-def invoice_unlink(*, invoice: Any, actor: User | None) -> PaymentRequest:
+def invoice_unlink(*, invoice: Invoice, actor: User | None) -> PaymentRequest:
     """Take an invoice out of its (draft) PR; it becomes free to link again."""
     for _attempt in range(3):
         link = _current_link(invoice.pk)
@@ -343,7 +344,7 @@ def invoice_unlink(*, invoice: Any, actor: User | None) -> PaymentRequest:
     raise InvalidState(_("The invoice keeps changing payment request; try again."), code="CONFLICT")
 
 
-def invoice_move(*, invoice: Any, pr: PaymentRequest, actor: User | None) -> PRInvoice:
+def invoice_move(*, invoice: Invoice, pr: PaymentRequest, actor: User | None) -> PRInvoice:
     """Move an invoice from its draft PR to another draft PR in one transaction: it is never
     in both, nor in neither."""
     for _attempt in range(3):

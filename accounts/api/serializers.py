@@ -81,7 +81,7 @@ class UserSerializer(StrictModelSerializer):
         ]
         read_only_fields = ["id", "roles", "created_at", "updated_at"]
         # Uniqueness is case-insensitive and checked by the service (DUPLICATE_EMAIL).
-        extra_kwargs = {"email": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"email": {"validators": []}}
 
     def validate_password(self, value: str) -> str:
         try:
@@ -119,7 +119,7 @@ class MeSerializer(serializers.ModelSerializer):
         return sorted(user.get_all_permissions())
 
     def get_capabilities(self, user: User) -> list[str]:
-        return sorted(user.team.capabilities) if user.team_id else []
+        return sorted(user.team.capabilities) if user.team_id and user.team else []
 
 
 class TeamSerializer(StrictModelSerializer):
@@ -134,7 +134,7 @@ class TeamSerializer(StrictModelSerializer):
         model = Team
         fields = ["id", "name", "description", "capabilities", "member_count", "created_at", "updated_at"]
         read_only_fields = ["id", "member_count", "created_at", "updated_at"]
-        extra_kwargs = {"name": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"name": {"validators": []}}
 
 
 class PermissionNamesField(serializers.ListField):
@@ -151,10 +151,12 @@ class RoleSerializer(StrictModelSerializer):
         max_length=1000,
         help_text="Permission names as `app_label.codename`.",
     )
-    parent = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all(), allow_null=True, required=False)
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]  # shadows Field.parent
+        queryset=Role.objects.all(), allow_null=True, required=False
+    )
 
     class Meta:
         model = Role
         fields = ["id", "name", "description", "parent", "permissions", "is_builtin", "created_at", "updated_at"]
         read_only_fields = ["id", "is_builtin", "created_at", "updated_at"]
-        extra_kwargs = {"name": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"name": {"validators": []}}

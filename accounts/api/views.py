@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from accounts import selectors, services
@@ -27,6 +28,7 @@ from accounts.api.serializers import (
     UserRoleSerializer,
     UserSerializer,
 )
+from accounts.authentication import api_user
 from accounts.models import ApiToken, Role, Team, User
 from accounts.requestguard import lockout
 from accounts.security import record_security_event
@@ -132,7 +134,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, GenericVi
     queryset = ApiToken.objects.none()  # for the schema; get_queryset is what runs
 
     def get_queryset(self) -> QuerySet[ApiToken]:
-        return selectors.api_token_list(user=self.request.user)
+        return selectors.api_token_list(user=api_user(self.request))
 
     def get_serializer_context(self) -> dict[str, Any]:
         auth = getattr(self.request, "auth", None)
@@ -147,7 +149,7 @@ class MeView(APIView):
 
     @extend_schema(responses=MeSerializer, tags=["auth"])
     def get(self, request: Request) -> Response:
-        user = selectors.user_list().get(pk=request.user.pk)
+        user = selectors.user_list().get(pk=api_user(request).pk)
         return Response(MeSerializer(user).data)
 
 
@@ -162,18 +164,19 @@ class UserViewSet(ModelViewSet):
     def get_queryset(self) -> QuerySet[User]:
         return selectors.user_list()
 
-    def perform_create(self, serializer: UserSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[User]) -> None:
         data = serializer.validated_data
-        serializer.instance = services.user_create(actor=self.request.user, **data)
+        serializer.instance = services.user_create(actor=api_user(self.request), **data)
 
-    def perform_update(self, serializer: UserSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[User]) -> None:
+        assert serializer.instance is not None  # an update always has its object (narrows the type)
         serializer.instance = services.user_update(
-            user=serializer.instance, actor=self.request.user, **serializer.validated_data
+            user=serializer.instance, actor=api_user(self.request), **serializer.validated_data
         )
 
     @extend_schema(responses={204: OpenApiResponse(description="User deactivated")})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.user_deactivate(user=self.get_object(), actor=request.user)
+        services.user_deactivate(user=self.get_object(), actor=api_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=RoleAssignSerializer, responses={201: UserRoleSerializer})
@@ -182,7 +185,7 @@ class UserViewSet(ModelViewSet):
         user = self.get_object()
         payload = RoleAssignSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        assignment = services.role_assign(user=user, actor=request.user, **payload.validated_data)
+        assignment = services.role_assign(user=user, actor=api_user(request), **payload.validated_data)
         return Response(UserRoleSerializer(assignment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None})
@@ -190,7 +193,7 @@ class UserViewSet(ModelViewSet):
     def revoke_role(self, request: Request, pk: str | None = None, role_id: str | None = None) -> Response:
         user = self.get_object()
         role = get_object_or_404(Role, pk=role_id)
-        services.role_revoke(user=user, role=role, actor=request.user)
+        services.role_revoke(user=user, role=role, actor=api_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -203,16 +206,17 @@ class TeamViewSet(ModelViewSet):
     def get_queryset(self) -> QuerySet[Team]:
         return selectors.team_list()
 
-    def perform_create(self, serializer: TeamSerializer) -> None:
-        team = services.team_create(actor=self.request.user, **serializer.validated_data)
+    def perform_create(self, serializer: BaseSerializer[Team]) -> None:
+        team = services.team_create(actor=api_user(self.request), **serializer.validated_data)
         serializer.instance = selectors.team_list().get(pk=team.pk)
 
-    def perform_update(self, serializer: TeamSerializer) -> None:
-        team = services.team_update(team=serializer.instance, actor=self.request.user, **serializer.validated_data)
+    def perform_update(self, serializer: BaseSerializer[Team]) -> None:
+        assert serializer.instance is not None  # an update always has its object (narrows the type)
+        team = services.team_update(team=serializer.instance, actor=api_user(self.request), **serializer.validated_data)
         serializer.instance = selectors.team_list().get(pk=team.pk)
 
     def perform_destroy(self, instance: Team) -> None:
-        services.team_delete(team=instance, actor=self.request.user)
+        services.team_delete(team=instance, actor=api_user(self.request))
 
 
 @extend_schema(tags=["accounts"])
@@ -223,13 +227,14 @@ class RoleViewSet(ModelViewSet):
     def get_queryset(self) -> QuerySet[Role]:
         return selectors.role_list()
 
-    def perform_create(self, serializer: RoleSerializer) -> None:
-        role = services.role_create(actor=self.request.user, **serializer.validated_data)
+    def perform_create(self, serializer: BaseSerializer[Role]) -> None:
+        role = services.role_create(actor=api_user(self.request), **serializer.validated_data)
         serializer.instance = selectors.role_list().get(pk=role.pk)
 
-    def perform_update(self, serializer: RoleSerializer) -> None:
-        role = services.role_update(role=serializer.instance, actor=self.request.user, **serializer.validated_data)
+    def perform_update(self, serializer: BaseSerializer[Role]) -> None:
+        assert serializer.instance is not None  # an update always has its object (narrows the type)
+        role = services.role_update(role=serializer.instance, actor=api_user(self.request), **serializer.validated_data)
         serializer.instance = selectors.role_list().get(pk=role.pk)
 
     def perform_destroy(self, instance: Role) -> None:
-        services.role_delete(role=instance, actor=self.request.user)
+        services.role_delete(role=instance, actor=api_user(self.request))

@@ -71,15 +71,19 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return None
 
     code = _code_for(exc)
+    message: Any
+    details: Any
     if isinstance(exc, exceptions.ValidationError):
         message, details = _("The input is not valid."), exc.detail
     else:
         message, details = exc.detail, None
     headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+    auth_header = getattr(exc, "auth_header", None)  # NotAuthenticated / AuthenticationFailed, when set by DRF
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)  # Throttled
+    if wait:
+        headers["Retry-After"] = str(int(wait))
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
 
 

@@ -28,6 +28,6 @@ class FilterBackend(DjangoFilterBackend):
     `?status=` is no filter on every list, the multiple-choice ones included (they said 400)."""
 
     def get_filterset_kwargs(self, request: Any, queryset: Any, view: Any) -> dict[str, Any]:
-        kwargs = super().get_filterset_kwargs(request, queryset, view)
+        kwargs: dict[str, Any] = super().get_filterset_kwargs(request, queryset, view)
         kwargs["data"] = present(request.query_params)
         return kwargs

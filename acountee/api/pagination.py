@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.paginator import InvalidPage
@@ -22,7 +22,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param, "")
         if raw == "":
-            return self.page_size
+            return self.page_size  # type: ignore[return-value]  # REST_FRAMEWORK["PAGE_SIZE"] is always set
         if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
             raise ValidationFailed(details={self.page_size_query_param: [_("Give a whole number from 1.")]})
         return min(int(raw), self.max_page_size)
@@ -41,7 +41,10 @@ class LazyPageNumberPagination(PageNumberPagination):
     lazy sliced queryset (LIMIT/OFFSET) instead of a list: a view can use it as a subquery
     (`pk__in=page`) and read the page's rows in the same statement as its ids."""
 
-    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> QuerySet[Any]:
+    # A lazy queryset where DRF's contract says list (on purpose, see above): only views that pick this class use it.
+    def paginate_queryset(  # type: ignore[override]
+        self, queryset: QuerySet[Any], request: Request, view: Any = None
+    ) -> QuerySet[Any]:
         self.request = request
         paginator = self.django_paginator_class(queryset, self.get_page_size(request))
         page_number = self.get_page_number(request, paginator)
@@ -49,4 +52,4 @@ class LazyPageNumberPagination(PageNumberPagination):
             self.page = paginator.page(page_number)
         except InvalidPage as exc:
             raise NotFound(self.invalid_page_message.format(page_number=page_number, message=str(exc))) from exc
-        return self.page.object_list
+        return cast("QuerySet[Any]", self.page.object_list)  # the page of a queryset is a sliced queryset

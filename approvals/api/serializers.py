@@ -9,11 +9,12 @@ from rest_framework import serializers
 
 from accounts.models import User
 from acountee.api.serializers import BulkFailureSerializer, StrictModelSerializer, StrictSerializer
+from acountee.money import DecimalSize
 from approvals.models import ApprovalDelegation, ApprovalFlow, StepMode
 from payments.models import PaymentMethod, PaymentRequest, PaymentRequestStatus, PaymentRequestType
 from payments.selectors import payment_request_bank_details
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
+MONEY: DecimalSize = {"max_digits": 18, "decimal_places": 2}
 
 
 class UserBriefSerializer(serializers.ModelSerializer):
@@ -59,7 +60,8 @@ class PaymentRequestInputSerializer(StrictSerializer):
         allow_null=True,
         help_text="A custom chain copied from this flow; null returns a draft to the chain of the amount's flow.",
     )
-    steps = StepInputSerializer(many=True, required=False, max_length=20)
+    # many=True hands max_length to the ListSerializer (DRF >= 3.14); the stubs do not know it.
+    steps = StepInputSerializer(many=True, required=False, max_length=20)  # type: ignore[call-arg]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "flow" in attrs and "steps" in attrs:
@@ -179,7 +181,7 @@ def _datetime(value: Any, tz: Any) -> str | None:
     its per-call machinery."""
     if value is None:
         return None
-    text = value.astimezone(tz).isoformat()
+    text: str = value.astimezone(tz).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -258,7 +260,7 @@ class BankAccountSerializer(serializers.Serializer):
 
 
 class BankDetailsSerializer(BankAccountSerializer):
-    source = serializers.ChoiceField(choices=["pr", "invoices"])
+    source = serializers.ChoiceField(choices=["pr", "invoices"])  # type: ignore[assignment]  # shadows Field.source
     conflict = serializers.BooleanField(help_text="The linked invoices name different accounts.")
     missing = serializers.BooleanField(help_text="Nothing to pay to.")
     candidates = BankAccountSerializer(many=True)
@@ -285,7 +287,7 @@ class LinkedInvoiceSerializer(serializers.Serializer):
 
 class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
     # The detail query has no `step_count` annotation: count the prefetched steps instead.
-    step_count = serializers.SerializerMethodField()
+    step_count = serializers.SerializerMethodField()  # type: ignore[assignment]  # replaces the list's IntegerField
     approval = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
     bank_details = serializers.SerializerMethodField()
@@ -438,7 +440,7 @@ class FlowStepSerializer(StrictSerializer):
 
 
 class ApprovalFlowSerializer(StrictModelSerializer):
-    steps = FlowStepSerializer(many=True, max_length=20)
+    steps = FlowStepSerializer(many=True, max_length=20)  # type: ignore[call-arg]  # as in PaymentRequestInputSerializer
     min_amount = serializers.DecimalField(min_value=0, required=False, allow_null=True, **MONEY)
     max_amount = serializers.DecimalField(min_value=0, required=False, allow_null=True, **MONEY)
 
@@ -456,7 +458,7 @@ class ApprovalFlowSerializer(StrictModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
-        extra_kwargs = {"name": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"name": {"validators": []}}
 
 
 class ApprovalDelegationSerializer(StrictModelSerializer):

@@ -4,7 +4,7 @@ do what is decided there (and by object scoping in `approvals.selectors`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django.db.models import QuerySet
@@ -16,7 +16,9 @@ from rest_framework import permissions, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
+from accounts.authentication import api_user
 from acountee.api.filters import BooleanFilter
 from acountee.api.pagination import LazyPageNumberPagination
 from acountee.api.permissions import IsOwner, ModelPermissions
@@ -140,8 +142,8 @@ class PaymentRequestViewSet(ModelViewSet):
 
     def get_queryset(self) -> QuerySet[PaymentRequest]:
         if self.action == "list":
-            return selectors.payment_request_list(user=self.request.user)
-        return selectors.payment_request_detail(user=self.request.user)
+            return selectors.payment_request_list(user=api_user(self.request))
+        return selectors.payment_request_detail(user=api_user(self.request))
 
     def get_serializer_class(self) -> Any:
         if self.action == "list":
@@ -155,43 +157,44 @@ class PaymentRequestViewSet(ModelViewSet):
         and the page's rows are read as dicts in the same statement (no model instances): a
         count and one query whatever the page size. Both order by -id, so rows keep page order."""
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset.values_list("pk", flat=True))
+        # LazyPageNumberPagination: the page is a lazy queryset of ids, not the list DRF's types promise.
+        page = cast("QuerySet[Any, int]", self.paginate_queryset(queryset.values_list("pk", flat=True)))
         rows = selectors.payment_request_rows(ids=page).values(*LIST_ROW_FIELDS)
         return self.get_paginated_response([list_row(row) for row in rows])
 
     def _fresh(self, pk: int, *, code: int = status.HTTP_200_OK) -> Response:
-        pr = selectors.payment_request_detail(user=self.request.user).get(pk=pk)
+        pr = selectors.payment_request_detail(user=api_user(self.request)).get(pk=pk)
         return Response(PaymentRequestDetailSerializer(pr).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = PaymentRequestInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        pr = services.payment_request_create(actor=request.user, **payload.validated_data)
+        pr = services.payment_request_create(actor=api_user(request), **payload.validated_data)
         return self._fresh(pr.pk, code=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         pr = self.get_object()
         payload = PaymentRequestInputSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        services.payment_request_update(pr=pr, actor=request.user, **payload.validated_data)
+        services.payment_request_update(pr=pr, actor=api_user(request), **payload.validated_data)
         return self._fresh(pr.pk)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().retrieve(request, *args, **kwargs)
         from approvals.notifications.services import notifications_mark_read_for_pr
 
-        notifications_mark_read_for_pr(user=request.user, pr_id=response.data["id"])  # opening a PR reads its news
+        notifications_mark_read_for_pr(user=api_user(request), pr_id=response.data["id"])  # opening a PR reads its news
         return response
 
     def perform_destroy(self, instance: PaymentRequest) -> None:
-        services.payment_request_delete(pr=instance, actor=self.request.user)
+        services.payment_request_delete(pr=instance, actor=api_user(self.request))
 
     # --- lifecycle actions -----------------------------------------------------------------------------
     @extend_schema(tags=TAGS, request=None, responses=PaymentRequestDetailSerializer)
     @action(detail=True, methods=["post"], url_path="request-approval")
     def request_approval(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()
-        services.payment_request_request_approval(pr=pr, actor=request.user)
+        services.payment_request_request_approval(pr=pr, actor=api_user(request))
         return self._fresh(pr.pk)
 
     @extend_schema(
@@ -205,14 +208,14 @@ class PaymentRequestViewSet(ModelViewSet):
         pr = self.get_object()
         payload = ApproveInputSerializer(data=_optional_body(request))
         payload.is_valid(raise_exception=True)
-        services.payment_request_approve(pr=pr, actor=request.user, step=payload.validated_data.get("step"))
+        services.payment_request_approve(pr=pr, actor=api_user(request), step=payload.validated_data.get("step"))
         return self._fresh(pr.pk)
 
     @extend_schema(tags=TAGS, request=None, responses=PaymentRequestDetailSerializer)
     @action(detail=True, methods=["post"])
     def retract(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()
-        services.payment_request_retract(pr=pr, actor=request.user)
+        services.payment_request_retract(pr=pr, actor=api_user(request))
         return self._fresh(pr.pk)
 
     @extend_schema(tags=TAGS, request=RejectInputSerializer, responses=PaymentRequestDetailSerializer)
@@ -221,14 +224,14 @@ class PaymentRequestViewSet(ModelViewSet):
         pr = self.get_object()
         payload = RejectInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.payment_request_reject(pr=pr, actor=request.user, reason=payload.validated_data["reason"])
+        services.payment_request_reject(pr=pr, actor=api_user(request), reason=payload.validated_data["reason"])
         return self._fresh(pr.pk)
 
     @extend_schema(tags=TAGS, request=None, responses=PaymentRequestDetailSerializer)
     @action(detail=True, methods=["post"])
     def recall(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()
-        services.payment_request_recall(pr=pr, actor=request.user)
+        services.payment_request_recall(pr=pr, actor=api_user(request))
         return self._fresh(pr.pk)
 
     @extend_schema(
@@ -242,7 +245,7 @@ class PaymentRequestViewSet(ModelViewSet):
         pr = self.get_object()
         payload = CompleteInputSerializer(data=_optional_body(request))
         payload.is_valid(raise_exception=True)
-        services.payment_request_complete(pr=pr, actor=request.user, **payload.validated_data)
+        services.payment_request_complete(pr=pr, actor=api_user(request), **payload.validated_data)
         return self._fresh(pr.pk)
 
     @extend_schema(tags=TAGS, request=UncompleteInputSerializer, responses=PaymentRequestDetailSerializer)
@@ -251,7 +254,7 @@ class PaymentRequestViewSet(ModelViewSet):
         pr = self.get_object()
         payload = UncompleteInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.payment_request_uncomplete(pr=pr, actor=request.user, **payload.validated_data)
+        services.payment_request_uncomplete(pr=pr, actor=api_user(request), **payload.validated_data)
         return self._fresh(pr.pk)
 
     @extend_schema(tags=TAGS, request=BulkApproveInputSerializer, responses=BulkApproveResultSerializer)
@@ -261,9 +264,9 @@ class PaymentRequestViewSet(ModelViewSet):
         payload.is_valid(raise_exception=True)
         ids = payload.validated_data["ids"]
         visible = set(
-            selectors.payment_requests_visible_to(request.user).filter(pk__in=ids).values_list("pk", flat=True)
+            selectors.payment_requests_visible_to(api_user(request)).filter(pk__in=ids).values_list("pk", flat=True)
         )
-        result = services.payment_requests_bulk_approve(ids=sorted(visible), actor=request.user)
+        result = services.payment_requests_bulk_approve(ids=sorted(visible), actor=api_user(request))
         not_found = sorted(set(ids) - visible)
         failed = result.failed + [
             {"id": pk, "code": NotFoundError.code, "message": str(NotFoundError.default_message)} for pk in not_found
@@ -296,13 +299,14 @@ class PaymentRequestViewSet(ModelViewSet):
             from files.services import stored_file_create
 
             upload = payload.validated_data["file"]
-            stored = stored_file_create(content=upload, name=upload.name, created_by=request.user)
+            stored = stored_file_create(content=upload, name=upload.name, created_by=api_user(request))
         else:
             # Only a file the user may see can be attached (no attaching by guessing ids).
-            stored = stored_files_visible_to(request.user).filter(pk=payload.validated_data["file_id"]).first()
-            if stored is None:
+            visible = stored_files_visible_to(request.user).filter(pk=payload.validated_data["file_id"]).first()
+            if visible is None:
                 raise NotFoundError(code="FILE_NOT_FOUND")
-        payment_services.payment_request_attachment_add(pr=pr, file=stored, actor=request.user)
+            stored = visible
+        payment_services.payment_request_attachment_add(pr=pr, file=stored, actor=api_user(request))
         return self._fresh(pr.pk, code=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -314,7 +318,7 @@ class PaymentRequestViewSet(ModelViewSet):
     @action(detail=True, methods=["delete"], url_path=rf"attachments/(?P<file_id>{ID_PATTERN})")
     def remove_attachment(self, request: Request, pk: str | None = None, file_id: str | None = None) -> Response:
         pr = self.get_object()
-        payment_services.payment_request_attachment_remove(pr=pr, file_id=int(file_id or 0), actor=request.user)
+        payment_services.payment_request_attachment_remove(pr=pr, file_id=int(file_id or 0), actor=api_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -336,24 +340,25 @@ class ApprovalFlowViewSet(ModelViewSet):
     def get_queryset(self) -> QuerySet[ApprovalFlow]:
         return selectors.flow_list()
 
-    def _steps(self, data: dict[str, Any]) -> list[dict[str, Any]] | None:
+    def _steps(self, data: dict[str, Any]) -> list[services.StepSpec] | None:
         steps = data.pop("steps", None)
-        return None if steps is None else [dict(s) for s in steps]
+        return None if steps is None else [cast(services.StepSpec, dict(s)) for s in steps]
 
-    def perform_create(self, serializer: ApprovalFlowSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[ApprovalFlow]) -> None:
         data = dict(serializer.validated_data)
-        flow = services.approval_flow_create(actor=self.request.user, steps=self._steps(data) or [], **data)
+        flow = services.approval_flow_create(actor=api_user(self.request), steps=self._steps(data) or [], **data)
         serializer.instance = selectors.flow_list().get(pk=flow.pk)
 
-    def perform_update(self, serializer: ApprovalFlowSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[ApprovalFlow]) -> None:
+        assert serializer.instance is not None  # an update always has its object (narrows the type)
         data = dict(serializer.validated_data)
         flow = services.approval_flow_update(
-            flow=serializer.instance, actor=self.request.user, steps=self._steps(data), **data
+            flow=serializer.instance, actor=api_user(self.request), steps=self._steps(data), **data
         )
         serializer.instance = selectors.flow_list().get(pk=flow.pk)
 
     def perform_destroy(self, instance: ApprovalFlow) -> None:
-        services.approval_flow_delete(flow=instance, actor=self.request.user)
+        services.approval_flow_delete(flow=instance, actor=api_user(self.request))
 
 
 @extend_schema(tags=["approval flows"])
@@ -365,12 +370,14 @@ class ApprovalDelegationViewSet(ModelViewSet):
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[ApprovalDelegation]:
-        return selectors.delegation_list(user=self.request.user)
+        return selectors.delegation_list(user=api_user(self.request))
 
-    def perform_create(self, serializer: ApprovalDelegationSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[ApprovalDelegation]) -> None:
         data = dict(serializer.validated_data)
-        approver = data.pop("approver", None) or self.request.user
-        serializer.instance = services.approval_delegation_create(actor=self.request.user, approver=approver, **data)
+        approver = data.pop("approver", None) or api_user(self.request)
+        serializer.instance = services.approval_delegation_create(
+            actor=api_user(self.request), approver=approver, **data
+        )
 
     def perform_destroy(self, instance: ApprovalDelegation) -> None:
-        services.approval_delegation_delete(delegation=instance, actor=self.request.user)
+        services.approval_delegation_delete(delegation=instance, actor=api_user(self.request))

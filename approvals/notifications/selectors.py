@@ -3,11 +3,14 @@ here, so no view can list someone else's notifications (their ids are simply not
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
 from approvals.notifications.models import Notification, NotificationDelivery, NotificationPreference
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def notification_inbox(*, user: Any, unread: bool | None = None) -> QuerySet[Notification]:
@@ -20,13 +23,13 @@ def notification_inbox(*, user: Any, unread: bool | None = None) -> QuerySet[Not
     return qs.select_related("pr", "on_behalf_of").order_by("-created_at", "-id")
 
 
-def notification_unread_count(*, user: Any) -> int:
+def notification_unread_count(*, user: User) -> int:
     return Notification.objects.filter(
         recipient=user, in_app=True, dismissed_at__isnull=True, read_at__isnull=True
     ).count()
 
 
-def notification_preference_get(*, user: Any) -> NotificationPreference:
+def notification_preference_get(*, user: User) -> NotificationPreference:
     """The stored preference, or an unsaved one holding the defaults (in-app only)."""
     return NotificationPreference.objects.filter(user=user).first() or NotificationPreference(user=user)
 

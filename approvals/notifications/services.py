@@ -557,7 +557,8 @@ def worker_run(
                 continue  # more may be due: no wait
         except DatabaseError:
             logger.exception("notifications: database error in the worker; waiting")
-            listener = _close_listener(listener)
+            _close_listener(listener)
+            listener = None
         _wait(listener, stop, poll_seconds)
     _close_listener(listener)
 

@@ -16,7 +16,7 @@ class Report(models.Model):
     class Meta:
         managed = False
         db_table = "reports_none"
-        default_permissions: tuple[str, ...] = ()
+        default_permissions = ()
         permissions = [("view_reports", _("Can view the reports"))]
         verbose_name = _("report")
         verbose_name_plural = _("reports")

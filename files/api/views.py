@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -10,10 +11,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import api_user
 from acountee.api.viewsets import GenericViewSet
 from acountee.errors import ValidationFailed
 from files import selectors, services
@@ -40,11 +43,14 @@ class AnyAcceptNegotiation(BaseContentNegotiation):
     """The download answers with the file's own type whatever `Accept` says (a PDF viewer
     asking for application/pdf must not get 406); errors still render as JSON."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
-        return parsers[0] if parsers else None
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
 
-    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: str | None = None) -> Any:
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 _ERRORS = {
@@ -107,7 +113,7 @@ class StoredFileViewSet(mixins.RetrieveModelMixin, GenericViewSet):
         payload = StoredFileUploadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         upload = payload.validated_data["file"]
-        file, created = services.stored_file_store(content=upload, name=upload.name, created_by=request.user)
+        file, created = services.stored_file_store(content=upload, name=upload.name, created_by=api_user(request))
         return Response(
             StoredFileSerializer(file, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -16,6 +16,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import api_user
 from acountee.api.viewsets import GenericViewSet
 from acountee.errors import ValidationFailed
 from invoices import selectors, services
@@ -144,13 +145,13 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_files(self, request: Request) -> Response:
         uploads = request.FILES.getlist("files")
-        unknown = sorted(set(request.data.keys()) - {"files"})
+        unknown = sorted(set(request.data.keys()) - {"files"})  # type: ignore[union-attr]  # multipart: a QueryDict
         if unknown:
             raise ValidationFailed(details={name: [_("Unknown field.")] for name in unknown})
         if not uploads:
             raise ValidationFailed(details={"files": [_("Send one or more files in the field `files`.")]})
         report = services.invoices_import(
-            uploads=[(upload.name or "upload", upload) for upload in uploads], actor=request.user
+            uploads=[(upload.name or "upload", upload) for upload in uploads], actor=api_user(request)
         )
         return Response(report.as_dict())
 
@@ -165,13 +166,15 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         invoice = self.get_object()
         payload = PaymentDetailsSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        invoice = services.invoice_payment_details_update(invoice=invoice, actor=request.user, **payload.validated_data)
+        invoice = services.invoice_payment_details_update(
+            invoice=invoice, actor=api_user(request), **payload.validated_data
+        )
         return self._detail(invoice)
 
     @extend_schema(summary="Mark obsolete", request=None, responses={200: InvoiceDetailSerializer}, tags=["invoices"])
     @action(detail=True, methods=["post"], url_path="mark-obsolete")
     def mark_obsolete(self, request: Request, pk: str) -> Response:
-        invoice = services.invoice_mark_obsolete(invoice=self.get_object(), actor=request.user)
+        invoice = services.invoice_mark_obsolete(invoice=self.get_object(), actor=api_user(request))
         return self._detail(invoice)
 
     @extend_schema(
@@ -179,7 +182,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
     )
     @action(detail=True, methods=["post"])
     def restore(self, request: Request, pk: str) -> Response:
-        invoice = services.invoice_restore(invoice=self.get_object(), actor=request.user)
+        invoice = services.invoice_restore(invoice=self.get_object(), actor=api_user(request))
         return self._detail(invoice)
 
     @extend_schema(
@@ -189,7 +192,9 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
     def bulk_obsolete(self, request: Request) -> Response:
         payload = IdsSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return Response(services.invoices_bulk_mark_obsolete(ids=payload.validated_data["ids"], actor=request.user))
+        return Response(
+            services.invoices_bulk_mark_obsolete(ids=payload.validated_data["ids"], actor=api_user(request))
+        )
 
     @extend_schema(
         summary="Restore many", request=IdsSerializer, responses={200: BulkResultSerializer}, tags=["invoices"]
@@ -198,4 +203,4 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
     def bulk_restore(self, request: Request) -> Response:
         payload = IdsSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return Response(services.invoices_bulk_restore(ids=payload.validated_data["ids"], actor=request.user))
+        return Response(services.invoices_bulk_restore(ids=payload.validated_data["ids"], actor=api_user(request)))

@@ -12,8 +12,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from accounts.authentication import api_user
 from acountee.api.viewsets import ModelViewSet
 from acountee.errors import NotFoundError
 from acountee.search import SearchTextFilter
@@ -40,16 +42,17 @@ class PaymentMethodViewSet(ModelViewSet):
     def get_queryset(self) -> QuerySet[PaymentMethod]:
         return selectors.payment_method_list()
 
-    def perform_create(self, serializer: PaymentMethodSerializer) -> None:
-        serializer.instance = services.payment_method_create(actor=self.request.user, **serializer.validated_data)
+    def perform_create(self, serializer: BaseSerializer[PaymentMethod]) -> None:
+        serializer.instance = services.payment_method_create(actor=api_user(self.request), **serializer.validated_data)
 
-    def perform_update(self, serializer: PaymentMethodSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[PaymentMethod]) -> None:
+        assert serializer.instance is not None  # an update always has its object (narrows the type)
         serializer.instance = services.payment_method_update(
-            method=serializer.instance, actor=self.request.user, **serializer.validated_data
+            method=serializer.instance, actor=api_user(self.request), **serializer.validated_data
         )
 
     def perform_destroy(self, instance: PaymentMethod) -> None:
-        services.payment_method_delete(method=instance, actor=self.request.user)
+        services.payment_method_delete(method=instance, actor=api_user(self.request))
 
 
 # --- invoice ↔ PR links (routed as /api/invoices/{id}/link|unlink|move/) --------------------------------
@@ -90,7 +93,9 @@ class InvoiceLinkView(APIView):
     def post(self, request: Request, pk: str) -> Response:
         payload = InvoiceLinkSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        link = services.invoice_link(invoice=_invoice(pk), pr=_pr(payload.validated_data["pr"]), actor=request.user)
+        link = services.invoice_link(
+            invoice=_invoice(pk), pr=_pr(payload.validated_data["pr"]), actor=api_user(request)
+        )
         return Response({"invoice": link.invoice_id, "pr": link.pr_id})
 
 
@@ -105,7 +110,7 @@ class InvoiceUnlinkView(APIView):
     )
     def post(self, request: Request, pk: str) -> Response:
         invoice = _invoice(pk)
-        services.invoice_unlink(invoice=invoice, actor=request.user)
+        services.invoice_unlink(invoice=invoice, actor=api_user(request))
         return Response({"invoice": invoice.pk, "pr": None})
 
 
@@ -121,5 +126,7 @@ class InvoiceMoveView(APIView):
     def post(self, request: Request, pk: str) -> Response:
         payload = InvoiceLinkSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        link = services.invoice_move(invoice=_invoice(pk), pr=_pr(payload.validated_data["pr"]), actor=request.user)
+        link = services.invoice_move(
+            invoice=_invoice(pk), pr=_pr(payload.validated_data["pr"]), actor=api_user(request)
+        )
         return Response({"invoice": link.invoice_id, "pr": link.pr_id})

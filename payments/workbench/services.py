@@ -109,7 +109,7 @@ def clean_template_columns(columns: Any) -> list[dict[str, str]]:
     return cleaned
 
 
-def _clean_name(name: Any) -> str:
+def _clean_name(name: object) -> str:
     name = str(name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed(

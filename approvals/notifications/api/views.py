@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import api_user
 from acountee.api.pagination import PageNumberPagination
 from acountee.api.params import present
 from acountee.api.permissions import IsAuthenticated, IsOwner
@@ -60,30 +61,31 @@ class NotificationViewSet(mixins.ListModelMixin, GenericViewSet):
             params = UnreadFilterSerializer(data=present(self.request.query_params).dict())
             params.is_valid(raise_exception=True)
             unread = {"true": True, "false": False}.get(params.validated_data.get("unread", ""))
-        return selectors.notification_inbox(user=self.request.user, unread=unread)
+        return selectors.notification_inbox(user=api_user(self.request), unread=unread)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
-        response.data["unread_count"] = selectors.notification_unread_count(user=request.user)
+        response.data["unread_count"] = selectors.notification_unread_count(user=api_user(request))
         return response
 
     @extend_schema(tags=TAGS, request=None, responses=NotificationSerializer, summary="Mark read")
     @action(detail=True, methods=["post"])
     def read(self, request: Request, pk: str | None = None) -> Response:
-        notification = services.notification_mark_read(notification_id=int(pk or 0), user=request.user)
+        notification = services.notification_mark_read(notification_id=int(pk or 0), user=api_user(request))
         return Response(NotificationSerializer(notification).data)
 
     @extend_schema(tags=TAGS, request=None, responses=NotificationSerializer, summary="Dismiss from the inbox")
     @action(detail=True, methods=["post"])
     def dismiss(self, request: Request, pk: str | None = None) -> Response:
-        notification = services.notification_dismiss(notification_id=int(pk or 0), user=request.user)
+        notification = services.notification_dismiss(notification_id=int(pk or 0), user=api_user(request))
         return Response(NotificationSerializer(notification).data)
 
     @extend_schema(tags=TAGS, request=None, responses=ReadAllResultSerializer, summary="Mark all read")
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request: Request) -> Response:
-        marked = services.notifications_mark_all_read(user=request.user)
-        return Response({"marked_read": marked, "unread_count": selectors.notification_unread_count(user=request.user)})
+        marked = services.notifications_mark_all_read(user=api_user(request))
+        unread_count = selectors.notification_unread_count(user=api_user(request))
+        return Response({"marked_read": marked, "unread_count": unread_count})
 
     @extend_schema(
         tags=TAGS,
@@ -104,9 +106,9 @@ class NotificationViewSet(mixins.ListModelMixin, GenericViewSet):
         if request.method == "PATCH":
             payload = NotificationPreferenceSerializer(data=request.data, partial=True)
             payload.is_valid(raise_exception=True)
-            pref = services.notification_preference_update(user=request.user, **payload.validated_data)
+            pref = services.notification_preference_update(user=api_user(request), **payload.validated_data)
         else:
-            pref = selectors.notification_preference_get(user=request.user)
+            pref = selectors.notification_preference_get(user=api_user(request))
         return Response(NotificationPreferenceSerializer(pref).data)
 
 
@@ -140,5 +142,5 @@ class NotificationDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMix
     )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
-        delivery = services.delivery_retry(delivery=self.get_object(), actor=request.user)
+        delivery = services.delivery_retry(delivery=self.get_object(), actor=api_user(request))
         return Response(NotificationDeliverySerializer(selectors.delivery_log().get(pk=delivery.pk)).data)

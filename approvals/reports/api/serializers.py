@@ -11,7 +11,7 @@ from acountee.api.serializers import StrictSerializer
 
 class ColumnSerializer(StrictSerializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # the column's label; shadows Field.label
 
 
 class ReportSerializer(StrictSerializer):

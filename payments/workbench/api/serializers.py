@@ -68,7 +68,9 @@ class CleanupResultSerializer(serializers.Serializer):
 
 class TemplateColumnSerializer(serializers.Serializer):
     key = serializers.ChoiceField(choices=list(COLUMNS))
-    label = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    label = serializers.CharField(  # type: ignore[assignment]  # the column's header; shadows Field.label
+        max_length=100, required=False, allow_blank=True
+    )
 
 
 @extend_schema_field(TemplateColumnSerializer(many=True))
@@ -81,7 +83,8 @@ class TemplateColumnsField(serializers.JSONField):
         if isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, dict) and not isinstance(item.get("label", ""), str):
-                    raise serializers.ValidationError({index: ["Not a valid string."]})
+                    # Keyed by the item's index, as DRF's ListField reports item errors (the stubs want str keys).
+                    raise serializers.ValidationError({index: ["Not a valid string."]})  # type: ignore[dict-item]
         return value
 
 

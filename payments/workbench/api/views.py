@@ -3,6 +3,7 @@ Every endpoint needs the `workbench` team capability (HasWorkbench → 403 NO_WO
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -11,10 +12,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, mixins, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import api_user
 from acountee.api.params import present
 from acountee.api.viewsets import GenericViewSet
 from payments.workbench import exports, selectors, services
@@ -39,14 +42,18 @@ TAGS = ["workbench"]
 class _IgnoreFormatParameter(DefaultContentNegotiation):
     """The export's `?format=csv|xlsx` names the file format, not a DRF renderer."""
 
-    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: str | None = None) -> Any:
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    validated: dict[str, Any] = serializer.validated_data
+    return validated
 
 
 class CleanupView(generics.GenericAPIView):
@@ -84,7 +91,7 @@ class CleanupView(generics.GenericAPIView):
     def post(self, request: Request) -> Response:
         data = _valid(CleanupRequestSerializer, request.data)
         month = selectors.parse_month(data["month"]) if data.get("month") else None
-        results = services.cleanup_mark_obsolete(ids=data["ids"], actor=request.user)
+        results = services.cleanup_mark_obsolete(ids=data["ids"], actor=api_user(request))
         body: dict[str, Any] = {
             "results": results,
             "cleaned": sum(1 for r in results if r["result"] == "obsolete"),
@@ -143,14 +150,14 @@ class ExportTemplateViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[ExportTemplate]:
-        return selectors.export_template_list(user=self.request.user)
+        return selectors.export_template_list(user=api_user(self.request))
 
     def get_object(self) -> ExportTemplate:
-        return selectors.export_template_get(user=self.request.user, template_id=self.kwargs.get("pk"))
+        return selectors.export_template_get(user=api_user(self.request), template_id=self.kwargs.get("pk"))
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _valid(ExportTemplateSerializer, request.data)
-        template = services.export_template_create(actor=request.user, name=data["name"], columns=data["columns"])
+        template = services.export_template_create(actor=api_user(request), name=data["name"], columns=data["columns"])
         return Response(ExportTemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -159,14 +166,14 @@ class ExportTemplateViewSet(
         serializer.is_valid(raise_exception=True)
         template = services.export_template_update(
             template=template,
-            actor=request.user,
+            actor=api_user(request),
             name=serializer.validated_data.get("name"),
             columns=serializer.validated_data.get("columns"),
         )
         return Response(ExportTemplateSerializer(template).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.export_template_delete(template=self.get_object(), actor=request.user)
+        services.export_template_delete(template=self.get_object(), actor=api_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -186,5 +193,5 @@ class ImportPaidView(APIView):
         upload = request.FILES.get("file")
         if upload is None or set(request.data) - {"file"}:
             _valid(PaidImportUploadSerializer, request.data)  # the standard 400 for missing/unknown fields
-        report = services.paid_import(upload=upload, actor=request.user, dry_run=query["dry_run"])
+        report = services.paid_import(upload=upload, actor=api_user(request), dry_run=query["dry_run"])
         return Response(report.as_dict())
