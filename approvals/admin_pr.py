@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from approvals import selectors, services
 from approvals.admin_attachments import can_attach
 from approvals.models import ApprovalRecord, ApprovalStep, ApprovalStepUser, StepMode
+from audit.context import user_label
 from payments.models import PaymentRequest, PaymentRequestPreparer, PaymentRequestStatus, PRAttachment, PRInvoice
 from payments.selectors import payment_request_bank_details
 
@@ -212,23 +213,11 @@ def chain_panel(pr: PaymentRequest) -> SafeString:
 
 
 def _last_rejection(pr: PaymentRequest) -> dict[str, Any] | None:
-    from audit.models import AuditEntry
-
-    entry = (
-        AuditEntry.objects.filter(table_name="pr", record_id=str(pr.pk), action__in=["reject", "request_approval"])
-        .order_by("-id")
-        .only("action", "actor", "occurred_at", "metadata")
-        .first()
-    )
-    if entry is None or entry.action != "reject":
+    """The rejection stored on the request (cleared when approval is requested again)."""
+    if pr.rejected_at is None:
         return None  # never rejected, or re-submitted since
-    metadata = entry.metadata if isinstance(entry.metadata, dict) else {}
-    return {
-        "by": entry.actor,
-        "at": entry.occurred_at,
-        "reason": metadata.get("reason", ""),
-        "step": metadata.get("step"),
-    }
+    by = pr.rejected_by
+    return {"by": user_label(by) if by is not None else "", "at": pr.rejected_at, "reason": pr.rejection_reason}
 
 
 def invoices_panel(pr: PaymentRequest, *, editable: bool) -> SafeString:

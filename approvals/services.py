@@ -493,6 +493,8 @@ def payment_request_request_approval(*, pr: PaymentRequest, actor: User | None) 
         steps = _chain_for_request(pr, approval, preparers)
         payee_freeze(pr)
         pr.status = S.PENDING
+        # The rejection this draft answered is answered: the page stops showing it (the log keeps it).
+        pr.rejection_reason, pr.rejected_at, pr.rejected_by = "", None, None
         pr.save()
         approval.current_step = steps[0].number
         approval.save(update_fields=["current_step", "updated_at"])
@@ -966,6 +968,8 @@ def payment_request_reject(*, pr: PaymentRequest, actor: User, reason: str) -> P
         if actor.pk not in approver_ids and not _delegators_of(actor, approver_ids):
             raise PermissionDeniedError(_("You are not an approver of the current step."), code="NOT_AN_APPROVER")
         step_number = approval.current_step
+        # On the row, for the maker's page (saved with the status by _back_to_draft).
+        pr.rejection_reason, pr.rejected_at, pr.rejected_by = reason, timezone.now(), actor
         cleared = _back_to_draft(pr, approval)
         audit(
             action=PRAction.REJECT,

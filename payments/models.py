@@ -117,6 +117,18 @@ class PaymentRequest(models.Model):
     previous_bank_account = models.CharField(_("previously paid bank account"), max_length=64, blank=True)
     previous_account_name = models.CharField(_("previously paid account holder"), max_length=200, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # The rejection the draft answers to (approvals.services.payment_request_reject sets it, a new
+    # approval request clears it); the audit log keeps every rejection.
+    rejection_reason = models.TextField(_("rejection reason"), blank=True, default="", db_default="")
+    rejected_at = models.DateTimeField(_("rejected at"), null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("rejected by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     # Stored and indexed like invoices.search_document; kept out of the audit log (derived).

@@ -15,9 +15,10 @@ from tests.payments.factories import make_invoice, make_pr
 
 pytestmark = pytest.mark.django_db
 PR_URL = "/admin/payments/paymentrequest/{}/change/"
-# finance on a direct PR: session, user, permissions, the PR, chain, invoices, attachments (18), and the
-# History panel finance now sees: one lookup per child table of audit.history (6) and the entries (1).
-PR_PAGE_QUERIES = 25
+# finance on a direct PR: session, user, permissions, the PR, chain, invoices, attachments (17: a draft's
+# last rejection is on its row, no longer an audit look-up), and the History panel finance now sees:
+# one lookup per child table of audit.history (6) and the entries (1).
+PR_PAGE_QUERIES = 24
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
