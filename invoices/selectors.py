@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,10 +10,10 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from acountee.errors import NotFoundError, ValidationFailed
+from acountee.months import parse_month
 from acountee.search import search_filter
 from invoices.models import INVOICE_SEARCH_FIELDS, Invoice, InvoiceService, InvoiceStatus
 
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 # NUL cannot reach PostgreSQL text at all; other C0 controls never belong in a filter either.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -47,14 +46,10 @@ def invoice_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Invoice]:
 
     month = (filters.get("month") or "").strip()
     if month:
-        match = _MONTH_RE.match(month)
-        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
-            errors["month"] = [_("Use YYYY-MM.")]
-        else:
-            year, mon = int(match.group(1)), int(match.group(2))
-            qs = qs.filter(issue_date__gte=date(year, mon, 1))
-            if (year, mon) != (9999, 12):  # date(10000, 1, 1) does not exist
-                qs = qs.filter(issue_date__lt=date(year + 1, 1, 1) if mon == 12 else date(year, mon + 1, 1))
+        try:
+            qs = qs.filter(parse_month(month).date_filter("issue_date"))
+        except ValidationFailed as exc:
+            errors.update(exc.details)
 
     supplier = (filters.get("supplier_tax_code") or "").strip()
     if _CONTROL_RE.search(supplier):

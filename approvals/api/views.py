@@ -9,7 +9,6 @@ from typing import Any, cast
 import django_filters
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, status
@@ -24,6 +23,7 @@ from acountee.api.pagination import LazyPageNumberPagination
 from acountee.api.permissions import IsOwner, ModelPermissions
 from acountee.api.viewsets import ID_PATTERN, ModelViewSet
 from acountee.errors import NotFoundError
+from acountee.months import parse_month
 from acountee.search import SearchTextFilter
 from approvals import selectors, services
 from approvals.api import examples
@@ -69,15 +69,8 @@ class PaymentRequestFilter(django_filters.FilterSet):
         fields = ["status", "type", "maker", "month", "q", "awaiting_me"]
 
     def filter_month(self, qs: QuerySet[PaymentRequest], name: str, value: str) -> QuerySet[PaymentRequest]:
-        from acountee.errors import ValidationFailed
-
-        try:
-            year, month = (int(part) for part in value.split("-"))
-            if not (2000 <= year <= 2100 and 1 <= month <= 12) or len(value) != 7:
-                raise ValueError
-        except ValueError:
-            raise ValidationFailed(details={"month": [_("Use YYYY-MM.")]}) from None
-        return qs.filter(created_at__year=year, created_at__month=month)
+        month = parse_month(value)
+        return qs.filter(created_at__year=month.year, created_at__month=month.month)
 
     def filter_awaiting(self, qs: QuerySet[PaymentRequest], name: str, value: str) -> QuerySet[PaymentRequest]:
         if value != "true":

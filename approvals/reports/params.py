@@ -13,9 +13,10 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acountee import months
 from acountee.errors import ValidationFailed
+from acountee.months import Month
 
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 MAX_MONTHS = 120
 TOP_DEFAULT, TOP_MAX = 10, 100
@@ -41,9 +42,9 @@ class MonthRange:
         return out
 
     @property
-    def end_exclusive(self) -> date:
-        y, m = self.last.year, self.last.month
-        return date(y + 1, 1, 1) if m == 12 else date(y, m + 1, 1)
+    def end_exclusive(self) -> date | None:
+        """The first day after the period; None when it ends with December 9999."""
+        return Month(self.last.year, self.last.month).next_first_day
 
 
 def _fail(field: str, message: str) -> ValidationFailed:
@@ -72,13 +73,11 @@ def _one(params: Any, name: str) -> str | None:
 
 
 def parse_month(value: str, field: str) -> date:
-    match = MONTH_RE.match(value)
-    if not match:
-        raise _fail(field, _("Expected a month as YYYY-MM."))
-    year, month = int(match[1]), int(match[2])
-    if not (1 <= month <= 12 and 1900 <= year <= 9998):
-        raise _fail(field, _("Expected a month as YYYY-MM."))
-    return date(year, month, 1)
+    """The one month parser (acountee.months), with the reports' code (INVALID_REPORT_PARAMETER)."""
+    month = months.parse_month(
+        value, field=field, code="INVALID_REPORT_PARAMETER", message=_("The report parameters are not valid.")
+    )
+    return month.first_day
 
 
 def parse_date(value: str, field: str) -> date:

@@ -147,21 +147,22 @@ def _requested_at_subquery(pr_ref: str) -> Subquery:
 
 
 # --- payables by month and status --------------------------------------------------------------------
-def payables_by_month(*, first: date, end_exclusive: date, months: list[date]) -> ReportResult:
+def payables_by_month(*, first: date, end_exclusive: date | None, months: list[date]) -> ReportResult:
     """Amount and count per (month, payable status) for invoices issued in [first, end) plus PRs
     without invoices created in that period (local time)."""
     # Grouped by the raw PR status (NULL: not linked), not by a CASE: the planner then knows the
     # few groups and hash-aggregates in memory; the names are mapped on the aggregated rows.
     invoice_rows = (
         _payable_invoices()
-        .filter(issue_date__gte=first, issue_date__lt=end_exclusive)
+        .filter(issue_date__gte=first)
+        .filter(**({"issue_date__lt": end_exclusive} if end_exclusive else {}))
         .annotate(month=MonthOf("issue_date"), pr_status=F("pr_link__pr__status"))
         .values("month", "pr_status")
         .annotate(count=Count("id"), amount=Sum(_invoice_amount(), output_field=MONEY))
         .order_by()
     )
     start = datetime.combine(first, datetime.min.time(), tzinfo=LOCAL_TZ)
-    end = datetime.combine(end_exclusive, datetime.min.time(), tzinfo=LOCAL_TZ)
+    end = datetime.combine(end_exclusive or date.max, datetime.min.time(), tzinfo=LOCAL_TZ)
     pr_rows = (
         _prs_without_invoices()
         .filter(created_at__gte=start, created_at__lt=end)

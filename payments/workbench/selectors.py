@@ -3,17 +3,15 @@ the user's export templates. Every queryset's joins are fixed here (tests pin th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acountee import months
 from acountee.errors import NotFoundError, ValidationFailed
+from acountee.months import Month
 from invoices.models import Invoice, InvoiceStatus
 from payments.models import PaymentRequest, PaymentRequestStatus, PaymentRequestType, PRInvoice
 from payments.workbench.models import ExportTemplate
@@ -21,42 +19,12 @@ from payments.workbench.models import ExportTemplate
 if TYPE_CHECKING:
     from accounts.models import User
 
-_MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 MAX_EXPORT_IDS = 10_000
 
 
-@dataclass(frozen=True)
-class Month:
-    """A calendar month; datetimes are compared in local time (settings.TIME_ZONE,
-    Asia/Ho_Chi_Minh), so a PR made at 00:30 on the 1st belongs to that month, not the last."""
-
-    year: int
-    month: int
-
-    @property
-    def first_day(self) -> date:
-        return date(self.year, self.month, 1)
-
-    @property
-    def next_first_day(self) -> date:
-        return date(self.year + 1, 1, 1) if self.month == 12 else date(self.year, self.month + 1, 1)
-
-    def local_bounds(self) -> tuple[datetime, datetime]:
-        tz = timezone.get_default_timezone()
-        start = datetime.combine(self.first_day, datetime.min.time(), tzinfo=tz)
-        end = datetime.combine(self.next_first_day, datetime.min.time(), tzinfo=tz)
-        return start, end
-
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-
 def parse_month(value: Any, *, field: str = "month") -> Month:
-    text = str(value or "").strip()
-    match = _MONTH_RE.match(text)
-    if not match or not 1 <= int(match.group(2)) <= 12 or not 1900 <= int(match.group(1)) <= 9998:
-        raise ValidationFailed(_("Use a month as YYYY-MM."), code="INVALID_MONTH", details={field: [_("Use YYYY-MM.")]})
-    return Month(int(match.group(1)), int(match.group(2)))
+    """The one month parser (acountee.months), with the workbench's code (INVALID_MONTH)."""
+    return months.parse_month(value, field=field, code="INVALID_MONTH", message=_("Use a month as YYYY-MM."))
 
 
 def parse_ids(value: Any, *, field: str = "ids", limit: int = MAX_EXPORT_IDS) -> list[int]:
@@ -81,7 +49,7 @@ def parse_ids(value: Any, *, field: str = "ids", limit: int = MAX_EXPORT_IDS) ->
 
 # --- invoice cleanup ----------------------------------------------------------------------------
 def _month_invoices(month: Month) -> QuerySet[Invoice]:
-    return Invoice.objects.filter(issue_date__gte=month.first_day, issue_date__lt=month.next_first_day)
+    return Invoice.objects.filter(month.date_filter("issue_date"))
 
 
 def cleanup_candidates(*, month: Month) -> QuerySet[Invoice]:
@@ -157,7 +125,9 @@ def approved_prs_for_export(
     qs = PaymentRequest.objects.filter(status=PaymentRequestStatus.APPROVED)
     if month is not None:
         start, end = month.local_bounds()
-        qs = qs.filter(created_at__gte=start, created_at__lt=end)
+        qs = qs.filter(created_at__gte=start)
+        if end is not None:
+            qs = qs.filter(created_at__lt=end)
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
     return qs.order_by("id")
