@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup migrate seed serve worker lint format check db-stop bench clean messages screenshots
+.PHONY: run test setup migrate seed serve worker lint format check db-stop bench clean messages screenshots mypy mypy-baseline
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,26 @@ test: setup
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(MAKE) --no-print-directory mypy
 	ACOUNTEE_ENV=test $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+## mypy: type-check the apps ([tool.mypy] in pyproject.toml; cache in .mypy_cache). Services, selectors, models
+## and api/ packages are clean; the other modules' errors are counted, per file and message, in mypy-ratchet.json,
+## which may only shrink: a new error fails, and so does a fixed one until `make mypy-baseline` records it.
+MYPY_RATCHET := mypy-ratchet.json
+MYPY_OUT := .mypy_cache/last-run.txt
+mypy: setup
+	@mkdir -p .mypy_cache; $(VENV)/bin/mypy > $(MYPY_OUT); status=$$?; \
+	if [ $$status -gt 1 ]; then cat $(MYPY_OUT); exit $$status; fi; \
+	$(VENV)/bin/mypy-json-report parse --diff-old-report $(MYPY_RATCHET) --output-file /dev/null < $(MYPY_OUT) \
+	|| { echo "mypy: the errors differ from $(MYPY_RATCHET), which may only shrink. New errors (listed above):"\
+	" fix them. Fixed errors: record them with 'make mypy-baseline' and commit $(MYPY_RATCHET)." >&2; exit 1; }
+
+## mypy-baseline: record the current mypy errors in mypy-ratchet.json (after fixing some; never to accept new ones).
+mypy-baseline: setup
+	@mkdir -p .mypy_cache; $(VENV)/bin/mypy > $(MYPY_OUT); status=$$?; \
+	if [ $$status -gt 1 ]; then cat $(MYPY_OUT); exit $$status; fi; \
+	$(VENV)/bin/mypy-json-report parse --indentation 2 --output-file $(MYPY_RATCHET) < $(MYPY_OUT)
 
 ## messages: regenerate the Vietnamese catalogues (<app>/locale/vi/LC_MESSAGES/django.po; nested apps
 ## are covered by their parent's) and compile them (.mo files are committed). Needs GNU gettext.
