@@ -106,11 +106,14 @@ TEMPLATES = [
 # --- Database --------------------------------------------------------------------------
 # PGURI selects the server and the role the app runs as; PGURI_OWNER the role that owns the
 # tables and runs migrations (acountee/db/roles.py, docs/adr/0007). Without PGURI an embedded
-# PostgreSQL starts in .data/pg/ with both roles set up. ENGINE is Django's PostgreSQL backend
-# with our connection pool (acountee/db/pool.py, docs/operations.md).
+# PostgreSQL in EMBEDDED_PG_DIR (.data/pg/) serves, with both roles set up. Loading these settings
+# starts nothing: the embedded server starts when a process first needs the database and fills
+# in HOST/PORT (acountee.db.embedded.ensure_embedded_server, docs/adr/0002). ENGINE is Django's
+# PostgreSQL backend with the stock psycopg pool, guarded (acountee/db/pool.py, docs/operations.md).
 PGURI = env.str("PGURI", default="")
 PGURI_OWNER = env.str("PGURI_OWNER", default="")
 DATABASE_OWNER: dict | None = None
+EMBEDDED_PG_DIR: str | None = None
 
 
 def _db_url(url: str) -> dict:
@@ -135,18 +138,19 @@ elif PRODUCTION:
 elif PGURI_OWNER:
     raise ImproperlyConfigured("PGURI_OWNER needs PGURI (the runtime role) too")
 else:
-    from acountee.db.embedded import APP_DATABASE, RUNTIME_ROLE, start_embedded_server
+    from acountee.db.embedded import APP_DATABASE, RUNTIME_ROLE, SUPERUSER
 
-    _server = start_embedded_server(Path(env.str("EMBEDDED_PG_DIR", default=str(BASE_DIR / ".data" / "pg"))))
+    EMBEDDED_PG_DIR = env.str("EMBEDDED_PG_DIR", default=str(BASE_DIR / ".data" / "pg"))
+    # HOST and PORT (the server's socket directory and port) are filled in when it starts.
     _db = {
         "ENGINE": "acountee.db.backend",
         "NAME": APP_DATABASE,
         "USER": RUNTIME_ROLE,
         "PASSWORD": "",
-        "HOST": _server.socket_dir,
-        "PORT": _server.port,
+        "HOST": "",
+        "PORT": "",
     }
-    DATABASE_OWNER = {"USER": _server.user, "PASSWORD": "", "HOST": _server.socket_dir, "PORT": _server.port}
+    DATABASE_OWNER = {"USER": SUPERUSER, "PASSWORD": "", "HOST": "", "PORT": ""}
 
 # Keys the audit chain's seals (HMAC-SHA256, audit/chain.py). Never stored in the database;
 # losing it means keyed seals can no longer be verified. Required in production.
@@ -164,6 +168,8 @@ if not AUDIT_CHAIN_KEY:
 elif PRODUCTION and len(AUDIT_CHAIN_KEY) < 32:
     raise ImproperlyConfigured("AUDIT_CHAIN_KEY is too short: production needs 32+ random characters")
 
+from acountee.db.pool import ObservedConnection  # noqa: E402  (psycopg only: starts nothing)
+
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
 DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=5_000)
 DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=60_000)
@@ -172,7 +178,10 @@ _db.update(
     {
         # Pooled connections are handed back after each request, so CONN_MAX_AGE must be 0.
         "CONN_MAX_AGE": 0,
-        "CONN_HEALTH_CHECKS": True,
+        # Every pooled connection is still checked before use, by our backend (acountee/db/pool.py),
+        # which drops a broken one and tries the next at once: True would hand the pool psycopg's
+        # own check, which sleeps 1, 2, 4 s between broken connections.
+        "CONN_HEALTH_CHECKS": False,
         "OPTIONS": {
             "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5),
             "application_name": "acountee",
@@ -189,9 +198,12 @@ _db.update(
                 # Bounded wait for a free connection; past it the request gets a 503.
                 "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
                 "max_lifetime": env.float("DB_POOL_MAX_LIFETIME", default=1800.0),
-                # Longest pause between reconnection attempts once the server is gone, so the
-                # app serves again about this long after it returns (acountee/db/pool.py).
-                "reconnect_max_delay": env.float("DB_POOL_RECONNECT_MAX_DELAY", default=1.0),
+                # psycopg's reconnection backoff (1 s, doubling) never waits past this, and the
+                # next request starts a new attempt: the longest pause between attempts once the
+                # server is gone, so the app serves again about this long after it returns.
+                "reconnect_timeout": env.float("DB_POOL_RECONNECT_MAX_DELAY", default=1.0),
+                # Reports every connection attempt's outcome: fail fast while the server is down.
+                "connection_class": ObservedConnection,
             },
         },
         "TEST": {"NAME": env.str("PGTEST_DBNAME", default="test_acountee")},

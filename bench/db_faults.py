@@ -3,9 +3,11 @@
     .venv/bin/python bench/db_faults.py [--down 10 20 40] [--pool-timeout 5]
 
 For each outage length, against a throwaway PostgreSQL (tests/reliability/pgserver.py; never a
-shared server), with psycopg's stock `ConnectionPool` (what Django builds) and with
-`acountee.db.pool.AcounteePool` (what Acountee uses), both with the health check Django
-enables (`CONN_HEALTH_CHECKS`) and 4 idle connections warmed up:
+shared server), with psycopg's stock `ConnectionPool` as Django builds it with
+`CONN_HEALTH_CHECKS` (the pool's own `check`), and as Acountee configures and uses it (the same
+stock pool with `connection_class=ObservedConnection` and `reconnect_timeout=1`, connections
+taken through `acountee.db.pool.guarded_getconn`, which checks them itself), 4 idle connections
+warmed up:
 
 - how long the first `getconn()` after `pg_ctl stop -m immediate` takes to fail;
 - the slowest failing `getconn()` while the server stays down (one every 0.5 s);
@@ -24,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from psycopg_pool import ConnectionPool  # noqa: E402
 
-from acountee.db.pool import AcounteePool  # noqa: E402
+from acountee.db.pool import ObservedConnection, guarded_getconn, reachability  # noqa: E402
 from tests.reliability.pgserver import ThrowawayServer  # noqa: E402
 
 
@@ -32,13 +34,13 @@ def build(kind: str, uri: str, timeout: float) -> ConnectionPool:
     common = {"conninfo": uri, "min_size": 4, "max_size": 8, "timeout": timeout, "open": False}
     if kind == "stock":
         return ConnectionPool(check=ConnectionPool.check_connection, **common)
-    return AcounteePool(health_check=True, reconnect_max_delay=1.0, **common)
+    return ConnectionPool(connection_class=ObservedConnection, reconnect_timeout=1.0, **common)
 
 
-def try_getconn(pool: ConnectionPool) -> tuple[bool, float]:
+def try_getconn(kind: str, pool: ConnectionPool) -> tuple[bool, float]:
     started = time.monotonic()
     try:
-        conn = pool.getconn()
+        conn = pool.getconn() if kind == "stock" else guarded_getconn(pool, reachability(str(pool.conninfo)))
     except Exception:
         return False, time.monotonic() - started
     conn.execute("SELECT 1")
@@ -54,14 +56,14 @@ def run(kind: str, down: float, timeout: float) -> str:
         pool.open(wait=True)
         server.stop(mode="immediate")
         stopped = time.monotonic()
-        _ok, first = try_getconn(pool)
+        _ok, first = try_getconn(kind, pool)
         slowest = first
         while time.monotonic() - stopped < down:
             time.sleep(0.5)
-            slowest = max(slowest, try_getconn(pool)[1])
+            slowest = max(slowest, try_getconn(kind, pool)[1])
         server.start()
         back = time.monotonic()
-        while not try_getconn(pool)[0]:
+        while not try_getconn(kind, pool)[0]:
             if time.monotonic() - back > 180:
                 return f"{kind:6} down {down:4.0f} s: never served again within 180 s"
             time.sleep(0.1)

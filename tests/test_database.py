@@ -130,3 +130,25 @@ def test_refuses_to_start_when_the_database_is_unreachable(args):
     assert "acountee" in output
     assert "TopSecretPw" not in output
     assert "Traceback" not in output
+
+
+def test_loading_the_settings_starts_no_database(tmp_path):
+    """Tools that only load the settings (mypy's django plugin, IDEs, `manage.py help`) must not
+    start the embedded server: it starts when a process first needs the database (docs/adr/0002)."""
+    data_dir = tmp_path / "pg"
+    env = {k: v for k, v in os.environ.items() if k not in {"PGURI", "PGURI_OWNER", "DJANGO_SETTINGS_MODULE"}}
+    env["EMBEDDED_PG_DIR"] = str(data_dir)
+    code = (
+        "import os, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'acountee.settings'; django.setup();"
+        "from django.conf import settings; print(settings.DATABASES['default']['HOST'] or 'no host yet')"
+    )
+    for args in (["-c", code], ["manage.py", "help"]):
+        proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert not data_dir.exists(), f"{args}: created {data_dir}"
+    assert (
+        "no host yet"
+        in subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        ).stdout
+    )

@@ -165,6 +165,9 @@ def _main(argv: list[str]) -> int:
     from django.conf import settings
     from django.core.management import CommandError
 
+    from acountee.db.embedded import ensure_embedded_server
+
+    ensure_embedded_server()
     db = settings.DATABASES["default"]
     try:
         if len(argv) == 2 and argv[0] == "dump":

@@ -8,6 +8,12 @@ cannot collide with a PostgreSQL already running on the machine.
 The server is deliberately *left running* when the process exits: every `manage.py`
 call, the dev server's auto-reloader and each test run would otherwise pay a start-up
 and lose the warm cache. `make db-stop` stops it; see docs/adr/0002-embedded-postgres.md.
+
+Loading the settings starts nothing: they only name the data directory (`EMBEDDED_PG_DIR`).
+`ensure_embedded_server()` starts (or finds) the server the first time a process needs the
+database — our backend's `get_connection_params`, the start-up check of `manage.py` and the WSGI
+app, the owner-role switch and the backup tool call it — and fills its socket directory and
+port into `DATABASES` and `DATABASE_OWNER`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +33,36 @@ APP_DATABASE = "acountee"
 # The role the application connects as: logs in over the socket, owns nothing, no superuser.
 # The server's superuser `postgres` owns the tables and runs migrations (acountee/db/roles.py).
 RUNTIME_ROLE = "acountee_app"
+# The server's superuser: owns the tables, runs migrations.
+SUPERUSER = "postgres"
+
+_started: EmbeddedServer | None = None
+_start_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
 class EmbeddedServer:
     socket_dir: str
     port: int
-    user: str = "postgres"
+    user: str = SUPERUSER
+
+
+def ensure_embedded_server() -> EmbeddedServer | None:
+    """Start the embedded server if the settings ask for one (no PGURI), once per process, and
+    fill its socket directory and port into the settings' empty HOST/PORT. None with PGURI."""
+    global _started
+    from django.conf import settings
+
+    data_dir = getattr(settings, "EMBEDDED_PG_DIR", None)
+    if not data_dir:
+        return None
+    with _start_lock:
+        if _started is None:
+            _started = start_embedded_server(Path(data_dir))
+        for entry in (settings.DATABASES["default"], getattr(settings, "DATABASE_OWNER", None) or {}):
+            if not entry.get("HOST"):
+                entry["HOST"], entry["PORT"] = _started.socket_dir, _started.port
+    return _started
 
 
 def start_embedded_server(data_dir: Path) -> EmbeddedServer:

@@ -38,6 +38,9 @@ def owner_settings() -> dict[str, Any] | None:
     """The owner's credentials, or None when the runtime role is the owner (legacy PGURI only)."""
     from django.conf import settings
 
+    from acountee.db.embedded import ensure_embedded_server
+
+    ensure_embedded_server()  # the embedded server's socket and port, before they are copied
     return getattr(settings, "DATABASE_OWNER", None) or None
 
 

@@ -44,6 +44,9 @@ def check_database_reachable(timeout_seconds: int = 5) -> None:
     import psycopg
     from django.conf import settings
 
+    from acountee.db.embedded import ensure_embedded_server
+
+    ensure_embedded_server()  # no PGURI: start (or find) the embedded server now
     db = settings.DATABASES["default"]
     try:
         conn = psycopg.connect(

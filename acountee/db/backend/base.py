@@ -1,26 +1,28 @@
-"""Django's PostgreSQL backend, building its connection pool from `acountee.db.pool.AcounteePool`.
+"""Django's PostgreSQL backend with three additions (ENGINE = "acountee.db.backend").
 
-Django constructs `psycopg_pool.ConnectionPool` itself, with no hook for the class; this
-property is Django 5.2's own, with the class swapped and our two pool options taken out
-(`reconnect_max_delay`; the health check runs inside our pool, see its docstring).
+Subclassing the built-in backend is Django's documented way to change one; this one overrides
+only public backend methods and leaves the pool to Django, which builds psycopg's stock
+`ConnectionPool` from `OPTIONS["pool"]` (acountee/settings.py):
 
-Every connection also carries the audit chain key's HMAC pads as the session setting
-`acountee.audit_key`, sent in the start-up packet's options (audit/chain.py): never stored in
-a table, never visible in `pg_stat_activity` or the statement log. Test databases are created,
-migrated and dropped with the owner role (`acountee.db.roles`).
+- `get_new_connection` takes the pooled connection through `acountee.db.pool.guarded_getconn`:
+  broken connections are dropped without sleeping and, while the server refuses connections,
+  a request fails fast (503 DATABASE_UNAVAILABLE) instead of queueing for the pool timeout;
+- `get_connection_params` starts the embedded server when the settings ask for it (no PGURI:
+  acountee/db/embedded.py) and adds the audit chain key's HMAC pads as the session setting
+  `acountee.audit_key`, sent in the start-up packet's options (audit/chain.py): never stored in a
+  table, never visible in `pg_stat_activity` or the statement log;
+- test databases are created, migrated and dropped with the owner role (`acountee.db.roles`).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base, creation
 
-from acountee.db.pool import AcounteePool
-
-NO_DB_ALIAS = base.NO_DB_ALIAS
+from acountee.db.pool import guarded_getconn, reachability
 
 
 class DatabaseCreation(creation.DatabaseCreation):
@@ -45,6 +47,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
     creation_class = DatabaseCreation
 
     def get_connection_params(self) -> dict[str, Any]:
+        from acountee.db.embedded import ensure_embedded_server
+
+        ensure_embedded_server()
         params = super().get_connection_params()
         key = getattr(settings, "AUDIT_CHAIN_KEY", "")
         if key:
@@ -53,25 +58,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             params["options"] = f"{params.get('options', '')} -c {KEY_SETTING}={key_pads(key)}".strip()
         return params
 
-    @property
-    def pool(self) -> Any:
-        pool_options = self.settings_dict["OPTIONS"].get("pool")
-        if self.alias == NO_DB_ALIAS or not pool_options:
-            return None
-        if self.alias not in self._connection_pools:
-            if self.settings_dict.get("CONN_MAX_AGE", 0) != 0:
-                raise ImproperlyConfigured("Pooling doesn't support persistent connections.")
-            options = dict(pool_options) if isinstance(pool_options, dict) else {}
-            connect_kwargs = self.get_connection_params()
-            # Django sets autocommit itself later on.
-            connect_kwargs["autocommit"] = True
-            pool = AcounteePool(
-                kwargs=connect_kwargs,
-                open=False,
-                configure=self._configure_connection,
-                health_check=bool(self.settings_dict["CONN_HEALTH_CHECKS"]),
-                **options,
-            )
-            # As in Django: the first thread to build the pool wins.
-            self._connection_pools.setdefault(self.alias, pool)
-        return self._connection_pools[self.alias]
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        pool = self.pool
+        if pool is None:
+            return super().get_new_connection(conn_params)
+        getconn = partial(super().get_new_connection, conn_params)
+        return guarded_getconn(pool, reachability("", conn_params), getconn=getconn)
