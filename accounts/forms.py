@@ -22,6 +22,7 @@ class UserCreationForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # a ModelForm's clean() returns its cleaned_data (narrows the type)
         if data.get("password1") != data.get("password2"):
             raise forms.ValidationError(_("The two passwords do not match."))
         if data.get("password1"):

@@ -26,7 +26,7 @@ def activate_user_language(request: HttpRequest, user: object) -> None:
     code = user_language(user)
     if code:
         translation.activate(code)
-        request.LANGUAGE_CODE = code  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = code
 
 
 class UserLanguageMiddleware:

@@ -23,7 +23,8 @@ def _remember_database_failure(sender: Any, request: HttpRequest | None = None, 
     """A middleware below ours that reads the database (session, auth, the user's language)
     raises outside any view: Django turns that into a 500 before we see it, but tells this
     signal first. Remember the failure so `DatabaseUnavailableMiddleware` can answer instead."""
-    failure = domain_error(sys.exc_info()[1]) if request is not None else None
+    exc = sys.exc_info()[1]
+    failure = domain_error(exc) if request is not None and exc is not None else None
     if failure is not None:
         setattr(request, _FAILURE_ATTR, failure)
 

@@ -42,7 +42,7 @@ def format_money(amount: Decimal | int | None, currency: str = "VND", *, languag
     vietnamese = lang == "vi" or lang.startswith("vi-")
     grouped = f"{abs(value):,.{places}f}"  # English grouping: 1,234.50
     if vietnamese:
-        grouped = grouped.translate(str.maketrans({",": ".", ".": ","}))
+        grouped = grouped.translate(str.maketrans(",.", ".,"))
     sign = "-" if value < 0 else ""
     unit = "₫" if vietnamese and code == "VND" else code
     return f"{sign}{grouped} {unit}"

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.admin import own_password_change
@@ -9,7 +9,7 @@ from acountee import health
 # The admin sign-in counts failures and locks out (docs/api-guard.md).
 admin.site.login_form = LockoutAdminAuthenticationForm
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
     path("", include("files.api.urls")),
     path("", include("audit.api.urls")),

@@ -13,7 +13,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
@@ -97,10 +97,11 @@ def request_fingerprint(request: HttpRequest) -> str | None:
         pass
     normaliser.close()
     spool.seek(0)
-    # Django's WSGIRequest reads its body through `_stream`; give it the spooled copy.
-    request._stream = LimitedStream(spool, received)
-    request._read_started = False
-    request._acountee_body_spool = spool  # closed by release_body() once the response is made
+    # Django's WSGIRequest reads its body through `_stream`; give it the spooled copy. These private
+    # attributes are not in django-stubs (nor is our own spool), hence the ignores.
+    request._stream = LimitedStream(spool, received)  # type: ignore[assignment,arg-type]
+    request._read_started = False  # type: ignore[attr-defined]
+    request._acountee_body_spool = spool  # type: ignore[attr-defined]  # closed by release_body() after the response
     if received < length:
         return None  # a cut-off body is refused by the endpoint; never remember it
     return digest.hexdigest()
@@ -221,7 +222,7 @@ def idempotency_finish(*, claim: Claim, response: HttpResponseBase | None) -> No
         logger.warning("idempotency key %s: could not store or release the response", claim.id, exc_info=True)
 
 
-def _storable(response: HttpResponseBase | None) -> bool:
+def _storable(response: HttpResponseBase | None) -> TypeGuard[HttpResponse]:
     return (
         isinstance(response, HttpResponse)  # not a streamed or file response
         and response.status_code < 500

@@ -84,7 +84,7 @@ def sign_in_failure_record(*, email: str, request: Any, via: str) -> None:
     locked_until = None
     with connection.cursor() as cursor:
         for scope, value, limit in _scopes(email, client_ip(request)):
-            params = {"scope": scope, "value": value, "limit": limit}
+            params: dict[str, str | int] = {"scope": scope, "value": value, "limit": limit}
             cursor.execute(_RECORD_FAILURE, {**params, "now": now, "until": until, "window_start": window_start})
             failures, scope_locked_until = cursor.fetchone()
             if scope_locked_until is None:

@@ -45,7 +45,7 @@ def stacked_bars(
     ]
     for i, category in enumerate(categories):
         x = LEFT + i * slot + (slot - bar) / 2
-        y = TOP + BAR_AREA_HEIGHT
+        y: float = TOP + BAR_AREA_HEIGHT
         for j, (label, values) in enumerate(series):
             value = Decimal(str(values[i] or 0))
             if value <= 0:

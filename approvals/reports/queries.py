@@ -431,7 +431,8 @@ def approval_cycle_time(*, holders_top: int = 10) -> ReportResult:
     per_step = [r for r in fetched if r[0] == 1]
     holders = approval_holders(top=holders_top)
     custom = str(_("(custom chain)"))
-    flow_rows, step_rows = [], []
+    flow_rows: list[dict[str, Any]] = []
+    step_rows: list[dict[str, Any]] = []
     for kind, flow_id, flow_name, number, step_name, count, pct in per_flow + per_step:
         median, p90 = pct if pct else (None, None)
         (flow_rows if kind == 0 else step_rows).append(
