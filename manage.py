@@ -13,9 +13,12 @@ def main() -> None:
     from acountee.db.startup import check_database_reachable, command_needs_database
 
     django.setup()
+    from audit.commands import process_actor
+
     if command_needs_database(sys.argv):
         check_database_reachable()
-    execute_from_command_line(sys.argv)
+    with process_actor(sys.argv):  # every command, Django's own too, acts as system:<command>
+        execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

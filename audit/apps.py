@@ -13,7 +13,6 @@ class AuditConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from audit import connection, signals
-        from audit.commands import install_command_actor
 
         connection_created.connect(connection.install, dispatch_uid="acountee_audit_actor")
         # Connections opened before this app was ready (rare) get it too.
@@ -22,4 +21,3 @@ class AuditConfig(AppConfig):
         auth_signals.user_logged_in.connect(signals.on_user_logged_in, dispatch_uid="acountee_audit_login")
         auth_signals.user_logged_out.connect(signals.on_user_logged_out, dispatch_uid="acountee_audit_logout")
         auth_signals.user_login_failed.connect(signals.on_user_login_failed, dispatch_uid="acountee_audit_failed")
-        install_command_actor()

@@ -7,11 +7,11 @@ import threading
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
 from django.db import connection, connections, transaction
 from django.urls import reverse
 
 from accounts.models import Team
+from audit.commands import SystemCommand
 from audit.connection import apply_actor
 from audit.context import acting_as, system_context
 from tests.accounts.factories import TeamFactory, UserFactory
@@ -85,7 +85,7 @@ def test_rolled_back_savepoint_does_not_lose_the_actor():
 
 
 def test_management_command_is_a_system_actor():
-    class Command(BaseCommand):
+    class Command(SystemCommand):
         def handle(self, *args, **options):
             TeamFactory(name="from-a-command")
 

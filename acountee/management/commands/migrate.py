@@ -10,9 +10,10 @@ from django.core.management.commands import migrate
 from django.db import connections
 
 from acountee.db.roles import owner_connection
+from audit.commands import SystemActorMixin
 
 
-class Command(migrate.Command):
+class Command(SystemActorMixin, migrate.Command):
     def handle(self, *args: Any, **options: Any) -> None:
         with owner_connection(connections[options["database"]]):
             super().handle(*args, **options)

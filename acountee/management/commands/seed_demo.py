@@ -1,12 +1,12 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from acountee.demo import DEMO_PASSWORD, DEMO_STEPS, DEMO_USERS
+from audit.commands import SystemCommand
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Load demo data (idempotent): users per role, teams, and each capability's sample records."
 
     def handle(self, *args: Any, **options: Any) -> None:

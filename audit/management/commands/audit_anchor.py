@@ -8,12 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from audit.anchors import NothingToAnchor, record_anchor
+from audit.commands import SystemCommand
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Append the audit chain's head seal (position, checksum, keyed MAC) to a file outside the database."
 
     def add_arguments(self, parser: CommandParser) -> None:

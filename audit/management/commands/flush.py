@@ -4,6 +4,11 @@ The append-only triggers refuse TRUNCATE. Emptying the whole database is a delib
 of a table owner: it runs as the owner role (PGURI_OWNER; the runtime role may not truncate
 or touch triggers), the triggers are disabled and re-enabled inside the same transaction (so a
 crash leaves them enabled). Refused outright in production.
+
+Why a replaced command (issue #21 looked for a public alternative): Django has no flush signal
+or hook, the TRUNCATE must run as another role (which cannot be switched inside the transaction
+`execute_sql_flush` opens), and an app shipping a command of the same name is Django's documented
+way to override one. This subclass only wraps `super().handle()`: Django's flush does the work.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from django.core.management.commands import flush
 from django.db import connections, transaction
 
 from acountee.db.roles import owner_connection
+from audit.commands import SystemActorMixin
 
 GUARDED = (
     ("audit", "audit_no_truncate"),
@@ -24,7 +30,7 @@ GUARDED = (
 )
 
 
-class Command(flush.Command):
+class Command(SystemActorMixin, flush.Command):
     def handle(self, **options: Any) -> None:
         if getattr(settings, "PRODUCTION", False):
             raise CommandError("flush would erase the audit log; refused in production.")

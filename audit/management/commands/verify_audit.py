@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from audit.commands import SystemCommand
 from audit.verification import PROBLEMS, verify_chain
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Recompute the audit log's hash chain; exit 1 and list the entries that do not match."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -12,14 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from audit.commands import SystemCommand
 from invoices.services import invoices_import
 
 SYMBOLS = {"success": "OK  ", "skipped": "SKIP", "failure": "FAIL", "partial": "PART"}
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Import Vietnamese e-invoices (XML files and ZIP archives of them)."
 
     def add_arguments(self, parser: CommandParser) -> None:

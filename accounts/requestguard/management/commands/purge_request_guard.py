@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from accounts.requestguard.idempotency import idempotency_keys_purge
 from accounts.requestguard.lockout import sign_in_throttles_purge
+from audit.commands import SystemCommand
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Delete idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS and sign-in counters that have expired."
 
     def handle(self, *args: Any, **options: Any) -> None:

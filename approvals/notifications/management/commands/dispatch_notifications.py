@@ -12,12 +12,12 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
 from approvals.notifications.services import DispatchResult, deliveries_dispatch, worker_run
+from audit.commands import SystemCommand
 
 
-class Command(BaseCommand):
+class Command(SystemCommand):
     help = "Deliver pending notifications (e-mail); loops unless --once."
 
     def add_arguments(self, parser: Any) -> None:
