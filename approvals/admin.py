@@ -27,6 +27,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.authentication import admin_user
 from accounts.models import User
 from acountee import admin_display
 from acountee.admin_mixins import RefusalRedirectMixin, ServiceCallMixin, ServiceRefused
@@ -92,7 +93,7 @@ class AwaitingMeFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> QuerySet[PaymentRequest]:
         if self.value() == "yes":
-            return selectors.awaiting(request.user, queryset)
+            return selectors.awaiting(admin_user(request), queryset)
         return queryset
 
 
@@ -155,6 +156,7 @@ class PaymentRequestForm(ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # a ModelForm's clean() returns its cleaned_data (narrows the type)
         if "amount" not in self.fields:
             return data  # derived from the invoices: not in the form at all
         kind = data.get("type") or self.instance.type
@@ -266,7 +268,7 @@ class PaymentRequestAdmin(
         return form
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PaymentRequest]:
-        return selectors.payment_requests_visible_to(request.user, super().get_queryset(request))
+        return selectors.payment_requests_visible_to(admin_user(request), super().get_queryset(request))
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_change_permission(request, obj) and (obj is None or obj.status == PaymentRequestStatus.DRAFT)
@@ -767,7 +769,7 @@ class ApprovalDelegationAdmin(RefusalRedirectMixin, ServiceCallMixin, admin.Mode
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalDelegation]:
         # list_select_related is ignored once the queryset already selects related rows
-        return selectors.delegation_list(user=request.user).select_related("created_by")
+        return selectors.delegation_list(user=admin_user(request)).select_related("created_by")
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active)

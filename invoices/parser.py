@@ -461,6 +461,7 @@ def _parse_tree(root: etree._Element) -> ParsedInvoice:
     tp = "NDHDon/TToan"
     tt = _fields(ttoan)
     total_payable = _amount(tt, "TgTTTBSo", tp, required=True)
+    assert total_payable is not None  # required=True raises instead (narrows the type)
     total_before_tax = _amount(tt, "TgTCThue", tp)
     if total_before_tax is None:
         total_before_tax = sum((line.amount for line in lines), Decimal("0.00"))
@@ -561,8 +562,10 @@ def _raw_lines(block: etree._Element | None) -> list[dict[str, Any]]:
         unit_price = _precise(f, "DGia", p)
         amount = _amount(f, "ThTien", p)
         if amount is None:
-            both = quantity is not None and unit_price is not None
-            amount = (quantity * unit_price).quantize(AMOUNT_PLACES) if both else Decimal("0.00")
+            if quantity is not None and unit_price is not None:
+                amount = (quantity * unit_price).quantize(AMOUNT_PLACES)
+            else:
+                amount = Decimal("0.00")
         rate_text = _get(f, "TSuat")[:20]
         line_vat = None
         for key, value in extras.items():
@@ -613,10 +616,10 @@ def _lines_with_vat(raw: list[dict[str, Any]], summaries: tuple[RateSummary, ...
             line_vat_by_rate[key] = line_vat_by_rate.get(key, Decimal("0")) + item["line_vat"]
 
     for key, items in groups.items():
-        summary = summary_by_rate.get(key)
-        if summary is not None:
+        rate_summary = summary_by_rate.get(key)
+        if rate_summary is not None:
             # The summary covers every line of its rate: what lines already state is taken off.
-            rest = summary.tax_amount - line_vat_by_rate.get(key, Decimal("0"))
+            rest = rate_summary.tax_amount - line_vat_by_rate.get(key, Decimal("0"))
             for item, share in zip(items, _distribute(rest, [i["amount"] for i in items], unit), strict=True):
                 vat[item["position"]] = (share, "summary")
         else:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.authentication import admin_user
 from acountee.admin_mixins import ServiceCallMixin
 from acountee.errors import AcounteeError
 from payments.workbench import exports, selectors, services
@@ -65,11 +66,11 @@ class ExportTemplateAdmin(ServiceCallMixin, admin.ModelAdmin):
     fields = ["name", "columns", "created_at", "updated_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ExportTemplate]:
-        return selectors.export_template_list(user=request.user)
+        return selectors.export_template_list(user=admin_user(request))
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.current_user = request.user
+        form.current_user = request.user  # type: ignore[attr-defined]  # ExportTemplateForm's, read by its clean
         return form
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -78,7 +79,7 @@ class ExportTemplateAdmin(ServiceCallMixin, admin.ModelAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _has_access(request)
 
-    has_add_permission = has_module_permission  # type: ignore[assignment]
+    has_add_permission = has_module_permission
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _has_access(request)
@@ -169,7 +170,7 @@ class ExportTemplateAdmin(ServiceCallMixin, admin.ModelAdmin):
             "candidates": list(selectors.cleanup_candidates(month=month)[:CLEANUP_PAGE_ROWS]) if month else [],
             "page_rows": CLEANUP_PAGE_ROWS,
             "cleanup_results": cleanup_results,
-            "templates": list(selectors.export_template_list(user=request.user)),
+            "templates": list(selectors.export_template_list(user=admin_user(request))),
             "import_report": import_report.as_dict() if import_report is not None else None,
         }
         return TemplateResponse(request, "admin/workbench/tools.html", context)
