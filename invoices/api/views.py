@@ -29,6 +29,7 @@ from invoices.api.serializers import (
     InvoiceListSerializer,
     PaymentDetailsSerializer,
 )
+from invoices.filters import InvoiceFilter
 from invoices.models import Invoice
 
 ACTION_PERMISSIONS = {
@@ -112,12 +113,16 @@ LIST_PARAMETERS = [
 class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
     permission_classes = [InvoicePermission]
     queryset = Invoice.objects.none()  # for the schema; requests use get_queryset()
-    filter_backends: list[Any] = []
+    filterset_class = InvoiceFilter
 
     def get_queryset(self) -> QuerySet[Invoice]:
         if self.action == "list":
-            return selectors.invoice_list(filters=self.request.query_params)
+            return selectors.invoice_list_queryset()
         return selectors.invoice_detail_queryset()
+
+    def filter_queryset(self, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        # The list's filters only: one invoice (and its actions) is found whatever the query says.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def get_serializer_class(self) -> Any:
         return InvoiceListSerializer if self.action == "list" else InvoiceDetailSerializer
