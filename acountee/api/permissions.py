@@ -11,7 +11,21 @@ from rest_framework.request import Request
 from acountee.errors import NotOwner
 
 
-class ModelPermissions(permissions.DjangoModelPermissions):
+class SignedInPermission(permissions.BasePermission):
+    """The base of every API permission class: a caller who is not signed in is refused (DRF
+    answers 401 or 403 as before); a signed-in one is judged by `has_user_permission`."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        return self.has_user_permission(request, view, user)
+
+    def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
+        return True
+
+
+class ModelPermissions(SignedInPermission, permissions.DjangoModelPermissions):
     """Like DRF's, but reading needs the model's `view` permission too."""
 
     perms_map = {
@@ -20,26 +34,21 @@ class ModelPermissions(permissions.DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not request.user or not request.user.is_authenticated:
-            return False
+    def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
         # Views without a model queryset (e.g. /api/me/) declare their own permissions.
         if getattr(view, "queryset", None) is None and not hasattr(view, "get_queryset"):
             return True
-        return super().has_permission(request, view)
+        return permissions.DjangoModelPermissions.has_permission(self, request, view)
 
 
 class IsAuthenticated(permissions.IsAuthenticated):
     pass
 
 
-class IsOwner(permissions.BasePermission):
+class IsOwner(SignedInPermission):
     """Owner-only operations (users, teams, roles, flows). Refusals carry the NOT_OWNER code."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not user or not user.is_authenticated:
-            return False
+    def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
         if not user.is_owner:
             from accounts.security import record_owner_access_denied
 

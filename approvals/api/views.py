@@ -20,7 +20,7 @@ from rest_framework.serializers import BaseSerializer
 from accounts.authentication import api_user
 from acountee.api.filters import BooleanFilter
 from acountee.api.pagination import LazyPageNumberPagination
-from acountee.api.permissions import IsOwner, ModelPermissions
+from acountee.api.permissions import IsOwner, ModelPermissions, SignedInPermission
 from acountee.api.viewsets import ID_PATTERN, ModelViewSet
 from acountee.errors import NotFoundError
 from acountee.months import parse_month
@@ -92,16 +92,14 @@ def _optional_body(request: Request) -> Any:
     return {} if isinstance(request.data, dict) and not request.data else request.data
 
 
-class PaymentRequestPermission(permissions.BasePermission):
+class PaymentRequestPermission(SignedInPermission):
     """Reading is scoped by the queryset; create/update/delete need the model permission;
     the lifecycle actions are open to any signed-in user because the services decide
     (approver of the current step, maker, finance) and answer with specific codes."""
 
     MODEL_ACTIONS = {"create", "partial_update", "update", "destroy"}
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not request.user or not request.user.is_authenticated:
-            return False
+    def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
         if view.action in self.MODEL_ACTIONS:
             return ModelPermissions().has_permission(request, view)
         return True
@@ -315,10 +313,10 @@ class PaymentRequestViewSet(ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class FlowPermission(permissions.BasePermission):
+class FlowPermission(SignedInPermission):
     """Finance reads flows to choose one (model permission); only owners change them."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return ModelPermissions().has_permission(request, view)
         return IsOwner().has_permission(request, view)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework import permissions
 
+from acountee.api.permissions import SignedInPermission
 from acountee.errors import PermissionDeniedError
 
 VIEW_PERMISSION = "reports.view_reports"
@@ -29,11 +29,9 @@ def ensure_can_view_reports(user: Any) -> None:
         raise ReportsForbidden()
 
 
-class CanViewReports(permissions.BasePermission):
+class CanViewReports(SignedInPermission):
     """API permission: 401 when signed out (DRF), 403 REPORTS_FORBIDDEN otherwise."""
 
-    def has_permission(self, request: Any, view: Any) -> bool:
-        if not request.user or not request.user.is_authenticated:
-            return False
-        ensure_can_view_reports(request.user)
+    def has_user_permission(self, request: Any, view: Any, user: Any) -> bool:
+        ensure_can_view_reports(user)
         return True

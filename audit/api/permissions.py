@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import permissions
 from rest_framework.request import Request
 
+from acountee.api.permissions import SignedInPermission
 from acountee.errors import NotOwner
 
 
@@ -15,25 +15,19 @@ def _refuse(request: Request) -> bool:
     raise NotOwner()
 
 
-class CanReadAudit(permissions.BasePermission):
+class CanReadAudit(SignedInPermission):
     """Owners (who hold every permission), or a role granting `audit.view_auditentry`."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not user or not user.is_authenticated:
-            return False
+    def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
         if user.has_perm("audit.view_auditentry"):
             return True
         return _refuse(request)
 
 
-class CanReadSecurityEvents(permissions.BasePermission):
+class CanReadSecurityEvents(SignedInPermission):
     """Owners, or a role granting `audit.view_securityevent`."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not user or not user.is_authenticated:
-            return False
+    def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
         if user.is_owner or user.has_perm("audit.view_securityevent"):
             return True
         return _refuse(request)

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser, MultiPartParser
@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.authentication import api_user
+from acountee.api.permissions import SignedInPermission
 from acountee.api.viewsets import GenericViewSet
 from acountee.errors import ValidationFailed
 from files import selectors, services
@@ -26,14 +27,11 @@ from files.models import StoredFile
 from files.uploads import install_upload_handlers
 
 
-class StoredFilePermission(permissions.BasePermission):
+class StoredFilePermission(SignedInPermission):
     """Upload needs `files.add_storedfile`; reading needs `files.view_storedfile` or
     `files.add_storedfile` (the latter scoped to one's own uploads by the queryset)."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not user or not user.is_authenticated:
-            return False
+    def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
         if request.method == "POST":
             return user.has_perm("files.add_storedfile")
         return selectors.user_may_use_files(user)

@@ -10,13 +10,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.authentication import api_user
+from acountee.api.permissions import SignedInPermission
 from acountee.api.viewsets import GenericViewSet
 from acountee.errors import ValidationFailed
 from invoices import selectors, services
@@ -44,13 +45,10 @@ ACTION_PERMISSIONS = {
 }
 
 
-class InvoicePermission(permissions.BasePermission):
+class InvoicePermission(SignedInPermission):
     """One Django permission per action (roles grant them; the admin asks the same ones)."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not user or not user.is_authenticated:
-            return False
+    def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
         perm = ACTION_PERMISSIONS.get(getattr(view, "action", None) or "", "invoices.change_invoice")
         return user.has_perm(perm)
 

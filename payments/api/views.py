@@ -9,13 +9,13 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from accounts.authentication import api_user
+from acountee.api.permissions import SignedInPermission
 from acountee.api.viewsets import ModelViewSet
 from acountee.errors import NotFoundError
 from acountee.search import SearchTextFilter
@@ -56,13 +56,12 @@ class PaymentMethodViewSet(ModelViewSet):
 
 
 # --- invoice ↔ PR links (routed as /api/invoices/{id}/link|unlink|move/) --------------------------------
-class CanReadInvoices(permissions.BasePermission):
+class CanReadInvoices(SignedInPermission):
     """Whoever bundles invoices must be able to read them; the service then requires the
     maker of the PR(s) or finance staff (`payments.change_paymentrequest`)."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm("invoices.view_invoice"))
+    def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
+        return bool(user.has_perm("invoices.view_invoice"))
 
 
 def _invoice(pk: str) -> Any:
