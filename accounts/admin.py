@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.forms import OwnerSetPasswordForm, OwnPasswordChangeForm, UserChangeForm, UserCreationForm
 from accounts.models import ApiToken, Role, Team, User, UserRole
-from acountee.admin_mixins import RefusalRedirectMixin, ServiceCallMixin
+from acountee.admin_mixins import ReadOnlyAdminMixin, RefusalRedirectMixin, ServiceCallMixin
 from acountee.search import FoldedSearchAdminMixin
 
 
@@ -38,7 +38,7 @@ class OwnerOnlyAdmin(FoldedSearchAdminMixin, RefusalRedirectMixin, ServiceCallMi
     has_add_permission = has_change_permission = has_delete_permission = has_view_permission  # type: ignore[assignment]
 
 
-class UserRoleInline(admin.TabularInline):
+class UserRoleInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = UserRole
     fk_name = "user"
     extra = 0
@@ -48,12 +48,6 @@ class UserRoleInline(admin.TabularInline):
     verbose_name_plural = _("roles (assign and revoke through the API or the actions)")
 
     # Role assignments change only through services (API or the owner's actions), never here.
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_owner)
 

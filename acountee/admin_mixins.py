@@ -32,6 +32,21 @@ class ServiceCallMixin:
             return None
 
 
+class ReadOnlyAdminMixin:
+    """An admin page that only shows (logs, stored evidence, outboxes, derived reports): nobody
+    adds, changes or deletes through it, whatever their model permissions. For ModelAdmin and
+    inlines alike; a page that still deletes (through a service) overrides `has_delete_permission`."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class ServiceRefused(Exception):
     """A service refused a save: roll the admin's transaction back and show the reason."""
 

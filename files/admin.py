@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from acountee.admin_mixins import ServiceCallMixin
+from acountee.admin_mixins import ReadOnlyAdminMixin, ServiceCallMixin
 from acountee.search import FoldedSearchAdminMixin
 from files import selectors
 from files.http import stored_file_response
@@ -22,7 +22,8 @@ from files.models import StoredFile
 
 
 @admin.register(StoredFile)
-class StoredFileAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
+class StoredFileAdmin(ReadOnlyAdminMixin, FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
+    # Files are immutable evidence: nothing is added, changed or deleted from here (ReadOnlyAdminMixin).
     list_display = ["original_name", "content_type", "size_display", "created_by", "created_at", "download_link"]
     list_filter = ["content_type", "created_at"]
     search_fields = ["original_name", "sha256"]
@@ -34,16 +35,6 @@ class StoredFileAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StoredFile]:
         return selectors.stored_file_list()
-
-    # Files are immutable evidence: nothing is added, changed or deleted from here.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("size"), ordering="size")
     def size_display(self, obj: StoredFile) -> str:

@@ -12,10 +12,11 @@ from django.http import HttpRequest
 
 from accounts.requestguard import lockout
 from accounts.requestguard.models import SignInThrottle
+from acountee.admin_mixins import ReadOnlyAdminMixin
 
 
 @admin.register(SignInThrottle)
-class SignInThrottleAdmin(admin.ModelAdmin):
+class SignInThrottleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["scope", "value", "failures", "window_started_at", "locked_until"]
     list_filter = ["scope"]
     search_fields = ["value"]
@@ -30,12 +31,6 @@ class SignInThrottleAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._owner(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._owner(request)

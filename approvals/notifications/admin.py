@@ -12,14 +12,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from acountee import admin_display
-from acountee.admin_mixins import ServiceCallMixin
+from acountee.admin_mixins import ReadOnlyAdminMixin, ServiceCallMixin
 from acountee.search import FoldedSearchAdminMixin
 from approvals.notifications import selectors, services
 from approvals.notifications.models import Notification, NotificationDelivery, NotificationPreference
 
 
 @admin.register(NotificationDelivery)
-class NotificationDeliveryAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
+class NotificationDeliveryAdmin(ReadOnlyAdminMixin, FoldedSearchAdminMixin, ServiceCallMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "channel",
@@ -60,15 +60,6 @@ class NotificationDeliveryAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._owner(request)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: NotificationDelivery) -> str:
         return admin_display.status_badge(obj)
@@ -101,7 +92,7 @@ class NotificationDeliveryAdmin(FoldedSearchAdminMixin, ServiceCallMixin, admin.
 
 
 @admin.register(Notification)
-class NotificationAdmin(ServiceCallMixin, admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, ServiceCallMixin, admin.ModelAdmin):
     """'My notifications': every signed-in user sees only their own."""
 
     list_display = ["title", "kind", "pr", "created_at", "read_badge"]
@@ -118,15 +109,6 @@ class NotificationAdmin(ServiceCallMixin, admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active) and (obj is None or obj.recipient_id == request.user.pk)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("read"), ordering="read_at")
     def read_badge(self, obj: Notification) -> str:

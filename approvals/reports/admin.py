@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from acountee.admin_mixins import ReadOnlyAdminMixin
 from acountee.errors import AcounteeError
 from approvals.reports import exports, registry
 from approvals.reports.charts import chart_for
@@ -20,21 +21,12 @@ from approvals.reports.permissions import can_view_reports
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return can_view_reports(request.user)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return can_view_reports(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self) -> list[Any]:
         return [
