@@ -52,6 +52,27 @@ RATIO_CHECK_MIN_BYTES = 64 * 1024
 # Deadlock, serialization failure, lock timeout: two writers waited on each other's rows.
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
 
+# An invoice's business key (seller tax code, form, series, number), and the key of the original a
+# correction names, as `invoices` columns.
+KEY_COLUMNS = ("seller_tax_code", "template_code", "series", "number_int")
+RELATED_KEY_COLUMNS = ("seller_tax_code", "related_template_code", "related_series", "related_number_int")
+
+
+def _invoices_by_keys(
+    cursor: Any, keys: list[tuple[str, str, str, int]], columns: tuple[str, ...], extra: str, *, where: str = ""
+) -> list[tuple[Any, ...]]:
+    """The invoices `i` whose `columns` equal one of `keys`, as rows of those columns then `extra`:
+    one statement for any number of keys (`JOIN unnest(…)`, one array parameter per key part)."""
+    select = ", ".join(f"i.{column}" for column in columns)
+    on = " AND ".join(f"i.{column} = k.{alias}" for column, alias in zip(columns, "strn", strict=True))
+    cursor.execute(
+        f"SELECT {select}, {extra} FROM invoices i"  # noqa: S608 - columns and clauses are constants
+        f" JOIN unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS k(s, t, r, n) ON {on}"
+        + (f" WHERE {where}" if where else ""),
+        [[key[part] for key in keys] for part in range(4)],
+    )
+    return cursor.fetchall()
+
 
 def _sqlstate(exc: BaseException) -> str:
     cause = exc.__cause__
@@ -475,13 +496,7 @@ class Importer:
         by_key: dict[tuple[str, str, str, int], int] = {}
         by_code: dict[str, int] = {}
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT i.seller_tax_code, i.template_code, i.series, i.number_int, i.id FROM invoices i"
-                " JOIN unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS k(s, t, r, n)"
-                " ON i.seller_tax_code = k.s AND i.template_code = k.t AND i.series = k.r AND i.number_int = k.n",
-                [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [k[3] for k in keys]],
-            )
-            for seller, template, series, number, pk in cursor.fetchall():
+            for seller, template, series, number, pk in _invoices_by_keys(cursor, keys, KEY_COLUMNS, "i.id"):
                 by_key[(seller, template, series, number)] = pk
             if codes:
                 cursor.execute(
@@ -561,13 +576,8 @@ class Importer:
         originals: dict[int, int] = {}  # new invoice id -> original id
         if related:
             wanted = [self._related_key(item.parsed) for item in related]
-            cursor.execute(
-                "SELECT i.seller_tax_code, i.template_code, i.series, i.number_int, i.id FROM invoices i"
-                " JOIN unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS k(s, t, r, n)"
-                " ON i.seller_tax_code = k.s AND i.template_code = k.t AND i.series = k.r AND i.number_int = k.n",
-                [[k[0] for k in wanted], [k[1] for k in wanted], [k[2] for k in wanted], [k[3] for k in wanted]],
-            )
-            stored = {tuple(row[:4]): row[4] for row in cursor.fetchall()}
+            rows = _invoices_by_keys(cursor, wanted, KEY_COLUMNS, "i.id")
+            stored = {tuple(row[:4]): row[4] for row in rows}
             for item, key in zip(related, wanted, strict=True):
                 original = stored.get(key) or batch_ids.get(key)
                 if original is not None and original != item.invoice_id:
@@ -575,15 +585,14 @@ class Importer:
         # Originals arriving after their correction: link it, and import them obsolete when replaced.
         late: dict[int, list[tuple[int, int]]] = {}
         if keys:
-            cursor.execute(
-                "SELECT i.seller_tax_code, i.related_template_code, i.related_series, i.related_number_int, i.id,"
-                " i.related_kind FROM invoices i"
-                " JOIN unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS k(s, t, r, n)"
-                " ON i.seller_tax_code = k.s AND i.related_template_code = k.t AND i.related_series = k.r"
-                " AND i.related_number_int = k.n WHERE i.related_kind IS NOT NULL AND i.original_id IS NULL",
-                [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [k[3] for k in keys]],
+            rows = _invoices_by_keys(
+                cursor,
+                keys,
+                RELATED_KEY_COLUMNS,
+                "i.id, i.related_kind",
+                where="i.related_kind IS NOT NULL AND i.original_id IS NULL",
             )
-            for seller, template, series, number, correction_id, kind in cursor.fetchall():
+            for seller, template, series, number, correction_id, kind in rows:
                 original = batch_ids.get((seller, template, series, number))
                 if original is not None:
                     late.setdefault(original, []).append((correction_id, kind))
