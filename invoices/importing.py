@@ -24,6 +24,7 @@ import contextvars
 import hashlib
 import io
 import json
+import operator
 import queue
 import stat
 import threading
@@ -550,7 +551,7 @@ class Importer:
             originals = self._originals(cursor, items)
             with cursor.copy(f"COPY invoices ({', '.join(INVOICE_COLUMNS)}) FROM STDIN") as copy:
                 for item in items:
-                    copy.write_row(self._invoice_row(item, now, originals))
+                    copy.write_row(_invoice_values(self._invoice_row(item, now, originals)))
             with cursor.copy(f"COPY invoice_services ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
                 for item in items:
                     for line in item.parsed.lines:
@@ -602,7 +603,8 @@ class Importer:
         rel = parsed.related
         return (parsed.seller.tax_code, rel.form or parsed.form, rel.series or parsed.series, rel.number_int)
 
-    def _invoice_row(self, item: _Pending, now: Any, links: dict[str, Any]) -> tuple[Any, ...]:
+    def _invoice_row(self, item: _Pending, now: Any, links: dict[str, Any]) -> dict[str, Any]:
+        """One `invoices` row by column name (INVOICE_COLUMNS names them all; tests compare them to the model)."""
         p = item.parsed
         seller, buyer, rel = p.seller, p.buyer, p.related
         status = InvoiceStatus.IMPORTED.value
@@ -615,59 +617,59 @@ class Importer:
             payment_type = PaymentType.CASH.value
         else:
             payment_type = ""
-        return (
-            item.invoice_id,
-            p.schema_version,
-            p.title,
-            p.form,
-            p.series,
-            p.number,
-            p.number_int,
-            p.issue_date,
-            p.currency,
-            p.exchange_rate,
-            p.payment_method_text,
-            p.issuer_tax_code,
-            p.tax_authority_code,
-            rel.kind if rel and rel.kind in RelatedKind.values else None,
-            rel.form if rel else "",
-            rel.series if rel else "",
-            rel.number if rel else "",
-            rel.number_int if rel else None,
-            rel.issue_date if rel else None,
-            rel.note if rel else "",
-            links["originals"].get(item.invoice_id),
-            seller.name,
-            seller.tax_code,
-            seller.address,
-            seller.bank_account,
-            seller.bank_name,
-            seller.phone,
-            seller.email,
-            buyer.name,
-            buyer.tax_code,
-            buyer.address,
-            p.total_before_tax,
-            p.total_tax,
-            p.trade_discount,
-            p.other_fees,
-            p.total_payable,
-            p.total_in_words,
-            json.dumps([_summary_json(s) for s in p.rate_summaries], ensure_ascii=False),
-            json.dumps(_invoice_extras(p), ensure_ascii=False),
-            status,
-            item.sha256,
-            item.file_id,
-            self._buyer_mismatch(buyer.tax_code),
-            False,
-            payment_type,
-            seller.bank_name if seller.bank_account else "",
-            seller.bank_account,
-            seller.name if seller.bank_account else "",
-            self.actor_id,
-            now,
-            now,
-        )
+        return {
+            "id": item.invoice_id,
+            "schema_version": p.schema_version,
+            "title": p.title,
+            "template_code": p.form,
+            "series": p.series,
+            "number": p.number,
+            "number_int": p.number_int,
+            "issue_date": p.issue_date,
+            "currency": p.currency,
+            "exchange_rate": p.exchange_rate,
+            "payment_method_text": p.payment_method_text,
+            "issuer_tax_code": p.issuer_tax_code,
+            "tax_authority_code": p.tax_authority_code,
+            "related_kind": rel.kind if rel and rel.kind in RelatedKind.values else None,
+            "related_template_code": rel.form if rel else "",
+            "related_series": rel.series if rel else "",
+            "related_number": rel.number if rel else "",
+            "related_number_int": rel.number_int if rel else None,
+            "related_issue_date": rel.issue_date if rel else None,
+            "related_note": rel.note if rel else "",
+            "original_id": links["originals"].get(item.invoice_id),
+            "seller_name": seller.name,
+            "seller_tax_code": seller.tax_code,
+            "seller_address": seller.address,
+            "seller_bank_account": seller.bank_account,
+            "seller_bank_name": seller.bank_name,
+            "seller_phone": seller.phone,
+            "seller_email": seller.email,
+            "buyer_name": buyer.name,
+            "buyer_tax_code": buyer.tax_code,
+            "buyer_address": buyer.address,
+            "total_before_tax": p.total_before_tax,
+            "total_tax": p.total_tax,
+            "trade_discount": p.trade_discount,
+            "other_fees": p.other_fees,
+            "total_payable": p.total_payable,
+            "total_in_words": p.total_in_words,
+            "rate_summaries": json.dumps([_summary_json(s) for s in p.rate_summaries], ensure_ascii=False),
+            "extras": json.dumps(_invoice_extras(p), ensure_ascii=False),
+            "status": status,
+            "content_hash": item.sha256,
+            "source_file_id": item.file_id,
+            "buyer_tax_code_mismatch": self._buyer_mismatch(buyer.tax_code),
+            "superseded_while_linked": False,
+            "payment_type": payment_type,
+            "payment_bank_name": seller.bank_name if seller.bank_account else "",
+            "payment_bank_account": seller.bank_account,
+            "payment_account_name": seller.name if seller.bank_account else "",
+            "imported_by_id": self.actor_id,
+            "created_at": now,
+            "updated_at": now,
+        }
 
     def _buyer_mismatch(self, buyer_tax_code: str) -> bool:
         ours = self.company_tax_code
@@ -839,6 +841,9 @@ INVOICE_COLUMNS = (
     "created_at",
     "updated_at",
 )
+
+# The COPY's values in INVOICE_COLUMNS order (a missing column is a KeyError, never a shifted row).
+_invoice_values = operator.itemgetter(*INVOICE_COLUMNS)
 
 LINE_COLUMNS = (
     "invoice_id",
