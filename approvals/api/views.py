@@ -170,13 +170,6 @@ class PaymentRequestViewSet(ModelViewSet):
         services.payment_request_update(pr=pr, actor=api_user(request), **payload.validated_data)
         return self._fresh(pr.pk)
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().retrieve(request, *args, **kwargs)
-        from approvals.notifications.services import notifications_mark_read_for_pr
-
-        notifications_mark_read_for_pr(user=api_user(request), pr_id=response.data["id"])  # opening a PR reads its news
-        return response
-
     def perform_destroy(self, instance: PaymentRequest) -> None:
         services.payment_request_delete(pr=instance, actor=api_user(self.request))
 

@@ -153,18 +153,26 @@ def test_preferences_are_honoured(maker, client_for):
 
 
 # --- opening a PR marks its notifications read -------------------------------------------------------------
-def test_opening_a_pr_through_the_api_marks_its_notifications_read(maker, approver, client_for):
+def test_reading_a_pr_through_the_api_writes_nothing_and_a_post_marks_its_notifications_read(
+    maker, approver, client_for
+):
+    """A GET is side-effect free; the client that shows the PR says so with POST read-all {pr}."""
     pr, other_pr = inbox_of(approver, 2, maker)
     client = client_for(approver)
     assert client.get(f"/api/payment-requests/{pr.pk}/").status_code == 200
+    assert Notification.objects.get(pr=pr).read_at is None
+    r = client.post(f"{URL}read-all/", {"pr": pr.pk}, format="json")
+    assert r.status_code == 200 and r.json() == {"marked_read": 1, "unread_count": 1}
     assert Notification.objects.get(pr=pr).read_at is not None
     assert Notification.objects.get(pr=other_pr).read_at is None
-    assert client.get(URL).json()["unread_count"] == 1
+    assert client.post(f"{URL}read-all/", {"pr": pr.pk}, format="json").json()["marked_read"] == 0
+    assert client.post(f"{URL}read-all/", {"pr": "x"}, format="json").status_code == 400
 
 
 def test_someone_else_opening_the_pr_reads_nothing_of_mine(maker, approver, finance, client_for):
     (pr,) = inbox_of(approver, 1, maker)
     assert client_for(finance).get(f"/api/payment-requests/{pr.pk}/").status_code == 200
+    assert client_for(finance).post(f"{URL}read-all/", {"pr": pr.pk}, format="json").json()["marked_read"] == 0
     assert Notification.objects.get(pr=pr).read_at is None
 
 

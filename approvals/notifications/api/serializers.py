@@ -33,6 +33,12 @@ class NotificationSerializer(StrictModelSerializer):
         return str(obj.on_behalf_of) if obj.on_behalf_of_id else None
 
 
+class ReadAllInputSerializer(StrictSerializer):
+    pr = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="Only this payment request's notifications."
+    )
+
+
 class ReadAllResultSerializer(serializers.Serializer):
     marked_read = serializers.IntegerField()
     unread_count = serializers.IntegerField()

@@ -24,6 +24,7 @@ from approvals.notifications.api.serializers import (
     NotificationDeliverySerializer,
     NotificationPreferenceSerializer,
     NotificationSerializer,
+    ReadAllInputSerializer,
     ReadAllResultSerializer,
     UnreadFilterSerializer,
 )
@@ -80,10 +81,21 @@ class NotificationViewSet(mixins.ListModelMixin, GenericViewSet):
         notification = services.notification_dismiss(notification_id=int(pk or 0), user=api_user(request))
         return Response(NotificationSerializer(notification).data)
 
-    @extend_schema(tags=TAGS, request=None, responses=ReadAllResultSerializer, summary="Mark all read")
+    @extend_schema(
+        tags=TAGS,
+        request=ReadAllInputSerializer,
+        responses=ReadAllResultSerializer,
+        summary="Mark all read (or all of one payment request: what a client does when it shows the request)",
+    )
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request: Request) -> Response:
-        marked = services.notifications_mark_all_read(user=api_user(request))
+        payload = ReadAllInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        pr_id = payload.validated_data.get("pr")
+        if pr_id is None:
+            marked = services.notifications_mark_all_read(user=api_user(request))
+        else:
+            marked = services.notifications_mark_read_for_pr(user=api_user(request), pr_id=pr_id)
         unread_count = selectors.notification_unread_count(user=api_user(request))
         return Response({"marked_read": marked, "unread_count": unread_count})
 
