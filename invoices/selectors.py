@@ -38,7 +38,8 @@ def invoice_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Invoic
     if not filterset.is_valid():
         errors = filterset.errors
         raise ValidationFailed(details={name: [e["message"] for e in errors[name].get_json_data()] for name in errors})
-    return filterset.qs
+    filtered: QuerySet[Invoice] = filterset.qs
+    return filtered
 
 
 def invoice_detail_queryset() -> QuerySet[Invoice]:

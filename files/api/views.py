@@ -33,7 +33,7 @@ class StoredFilePermission(SignedInPermission):
 
     def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
         if request.method == "POST":
-            return user.has_perm("files.add_storedfile")
+            return bool(user.has_perm("files.add_storedfile"))
         return selectors.user_may_use_files(user)
 
 
