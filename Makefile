@@ -45,6 +45,7 @@ test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(MAKE) --no-print-directory mypy
+	$(VENV)/bin/lint-imports --no-cache
 	ACOUNTEE_ENV=test $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 ## mypy: type-check the apps ([tool.mypy] in pyproject.toml; cache in .mypy_cache). Services, selectors, models
