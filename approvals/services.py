@@ -543,34 +543,8 @@ class _StepState:
     records: list[ApprovalRecord]
 
 
-def _load_step(approval: Approval, number: int) -> _StepState | None:
-    """One step with its approvers and records (two queries); the caller holds the locks."""
-    rows = list(
-        ApprovalStepUser.objects.filter(step__approval=approval, step__number=number)
-        .select_related("step")
-        .order_by("id")
-    )
-    if not rows:
-        step = ApprovalStep.objects.filter(approval=approval, number=number).first()
-        if step is None:
-            return None
-        return _StepState(step=step, approver_ids=[], records=[])
-    step = rows[0].step
-    records = list(ApprovalRecord.objects.filter(step=step).order_by("id"))
-    return _StepState(step=step, approver_ids=[r.user_id for r in rows], records=records)
-
-
-def _delegators_of(actor: User, approver_ids: Iterable[int] | None = None, on: date | None = None) -> list[int]:
-    """Whom `actor` stands in for today (company time zone), optionally among `approver_ids`."""
-    on = on or _today()
-    qs = ApprovalDelegation.objects.filter(substitute=actor, start_date__lte=on, end_date__gte=on)
-    if approver_ids is not None:
-        qs = qs.filter(approver_id__in=list(approver_ids))
-    return sorted(set(qs.values_list("approver_id", flat=True)))
-
-
 class _Delegators:
-    """Whom the actor substitutes for today, read at most once per call."""
+    """Whom the actor substitutes for today (company time zone), read at most once per call."""
 
     def __init__(self, actor: User):
         self.actor = actor
@@ -578,7 +552,12 @@ class _Delegators:
 
     def among(self, approver_ids: Iterable[int]) -> list[int]:
         if self._ids is None:
-            self._ids = set(_delegators_of(self.actor))
+            today = _today()
+            self._ids = set(
+                ApprovalDelegation.objects.filter(
+                    substitute=self.actor, start_date__lte=today, end_date__gte=today
+                ).values_list("approver_id", flat=True)
+            )
         return [pk for pk in approver_ids if pk in self._ids]
 
 
@@ -960,13 +939,17 @@ def payment_request_reject(*, pr: PaymentRequest, actor: User, reason: str) -> P
     if len(reason) > 2000:
         raise ValidationFailed(_("The reason is too long."), details={"reason": [_("At most 2000 characters.")]})
     with transaction.atomic():
-        pr = payment_request_lock(pk=pr.pk)
+        # The chain read the way approve reads it (_load_chains: PR, then approval, locked).
+        chains = _load_chains([int(pr.pk)])
+        if not chains:
+            raise NotFoundError(_("Payment request not found."), code="NOT_FOUND")
+        pr, approval = chains[0].pr, chains[0].approval
         ensure_status(pr, S.PENDING, action=_("reject"))
-        approval = _lock_approval(pr)
-        state = _load_step(approval, approval.current_step)
-        approver_ids = state.approver_ids if state else []
-        if actor.pk not in approver_ids and not _delegators_of(actor, approver_ids):
+        current = chains[0].steps.get(approval.current_step) if approval is not None else None
+        approver_ids = chains[0].approvers.get(current.pk, []) if current is not None else []
+        if actor.pk not in approver_ids and not _Delegators(actor).among(approver_ids):
             raise PermissionDeniedError(_("You are not an approver of the current step."), code="NOT_AN_APPROVER")
+        assert approval is not None  # a pending request has its chain (the status check above)
         step_number = approval.current_step
         # On the row, for the maker's page (saved with the status by _back_to_draft).
         pr.rejection_reason, pr.rejected_at, pr.rejected_by = reason, timezone.now(), actor
