@@ -27,7 +27,7 @@ from audit.models import AuditEntry
 
 TEXT_LIMIT = 200
 
-# Keys of the services' semantic metadata (approvals/services.py, payments, invoices).
+# Keys of the services' semantic metadata (approvals/services/, payments, invoices).
 METADATA_LABELS = {
     "step": _("Step"),
     "steps": _("Steps"),
