@@ -125,7 +125,7 @@ def payee_freeze(pr: PaymentRequest) -> None:
     tax_codes = sorted(
         {
             link.invoice.seller_tax_code
-            for link in pr.invoice_links.select_related("invoice")
+            for link in pr.invoice_links.all()  # prefetched with their invoices by request approval
             if link.invoice.seller_tax_code
         }
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from acountee.errors import (
@@ -20,7 +21,7 @@ from approvals.models import (
 from approvals.services.common import S, linked_invoices, lock_approval, step_snapshot, write_chain
 from audit.models import SecurityEventKind
 from audit.services import security_event_record
-from payments.models import PaymentRequest, PaymentRequestType
+from payments.models import PaymentRequest, PaymentRequestType, PRInvoice
 from payments.selectors import payment_request_bank_details, preparer_ids
 from payments.services import (
     audit,
@@ -47,7 +48,7 @@ def _ensure_ready_for_approval(pr: PaymentRequest) -> None:
                 code="MISSING_BANK_DETAILS",
             )
         # ADVANCED-NEEDS-EVIDENCE: with no invoice behind a typed amount, approvers need a document.
-        if not pr.invoice_links.exists() and pr.attachments.count() < MIN_ADVANCED_DOCUMENTS:
+        if not pr.invoice_links.all() and pr.attachments.count() < MIN_ADVANCED_DOCUMENTS:
             raise ValidationFailed(
                 _(
                     "A payment request without invoices needs a supporting document (contract, "
@@ -56,7 +57,7 @@ def _ensure_ready_for_approval(pr: PaymentRequest) -> None:
                 code="NO_SUPPORTING_DOCUMENT",
             )
     if pr.type == PaymentRequestType.DIRECT:
-        if not pr.invoice_links.exists():
+        if not pr.invoice_links.all():
             raise ValidationFailed(_("A direct payment request needs at least one invoice."), code="NO_INVOICES")
         details = payment_request_bank_details(pr)
         if details.conflict:
@@ -115,6 +116,11 @@ def payment_request_request_approval(*, pr: PaymentRequest, actor: User | None) 
         ensure_status(pr, S.DRAFT, action=_("request approval for"))
         approval = lock_approval(pr)
         invoices = linked_invoices(pr)  # locked: their payment details cannot change under us
+        # Read the links once for every check below (bank details, the payee snapshot): the PR and
+        # invoice locks keep them as read.
+        prefetch_related_objects(
+            [pr], Prefetch("invoice_links", queryset=PRInvoice.objects.select_related("invoice").order_by("id"))
+        )
         payment_request_sync_amount(pr)
         preparers_add(pr=pr, users=[actor], action="request_approval")
         editors = [user for i in invoices for user in i.payment_details_changed_by or []]
