@@ -408,3 +408,36 @@ def test_an_invoice_without_a_bank_account_is_never_paid_to_anothers_account(com
     error = refused("MISSING_BANK_DETAILS", services.payment_request_request_approval, pr=pr, actor=company.clerk)
     assert {c["bank_account"] for c in error.details["candidates"]} == {"0451000111111", ""}
     assert PaymentRequest.objects.get(pk=pr.pk).status == "draft"
+
+
+def test_request_approval_runs_a_fixed_number_of_queries_whatever_the_invoices(company):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for n in (1, 3):
+        pr = direct(company.clerk, *[make_invoice(total="1000000") for _ in range(n)])
+        with CaptureQueriesContext(connection) as queries:
+            services.payment_request_request_approval(pr=pr, actor=company.clerk)
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_flow_alternates_bad_input_is_a_clear_400_and_changes_nothing(company, client_for):
+    """An alternate who is also an approver of the step, or inactive, or unknown: refused, flow unchanged."""
+    from approvals.models import ApprovalFlowStepUser
+
+    owner = client_for(company.owner)
+    url = f"/api/approval-flows/{company.small.pk}/"
+    before = sorted(
+        ApprovalFlowStepUser.objects.filter(step__flow=company.small).values_list("user_id", "is_alternate")
+    )
+    step = {"name": "Ban giám đốc", "mode": "anyof", "approvers": [company.director.pk]}
+    company.chief.is_active = False
+    company.chief.save()
+    for alternates in ([company.director.pk], [company.chief.pk], [987654], ["x"]):
+        r = owner.patch(url, {"steps": [{**step, "alternates": alternates}]}, format="json")
+        assert r.status_code == 400, (alternates, r.content)
+        assert r.json()["error"]["message"]
+    after = sorted(ApprovalFlowStepUser.objects.filter(step__flow=company.small).values_list("user_id", "is_alternate"))
+    assert after == before
