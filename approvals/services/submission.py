@@ -22,7 +22,7 @@ from approvals.services.common import S, linked_invoices, lock_approval, step_sn
 from audit.models import SecurityEventKind
 from audit.services import security_event_record
 from payments.models import PaymentRequest, PaymentRequestType, PRInvoice
-from payments.selectors import payment_request_bank_details, preparer_ids
+from payments.selectors import normalise_account, payment_request_bank_details, preparer_ids
 from payments.services import (
     audit,
     ensure_can_prepare,
@@ -55,6 +55,18 @@ def _ensure_ready_for_approval(pr: PaymentRequest) -> None:
                     "quotation, advance request) attached before approval is requested."
                 ),
                 code="NO_SUPPORTING_DOCUMENT",
+            )
+        # PAYEE-FROZEN: invoices are paid to the account they name, not to one typed beside them.
+        named = {normalise_account(link.invoice.payment_bank_account) for link in pr.invoice_links.all()} - {""}
+        if named and named != {normalise_account(pr.bank_account)}:
+            raise ValidationFailed(
+                _(
+                    "This request pays account %(account)s, but its invoices name %(named)s: make it a direct "
+                    "request (paid as the invoices say) or take the invoices out."
+                )
+                % {"account": normalise_account(pr.bank_account), "named": ", ".join(sorted(named))},
+                code="BANK_DETAILS_CONFLICT",
+                details={"bank_account": normalise_account(pr.bank_account), "invoice_accounts": sorted(named)},
             )
     if pr.type == PaymentRequestType.DIRECT:
         if not pr.invoice_links.all():

@@ -441,3 +441,16 @@ def test_flow_alternates_bad_input_is_a_clear_400_and_changes_nothing(company, c
         assert r.json()["error"]["message"]
     after = sorted(ApprovalFlowStepUser.objects.filter(step__flow=company.small).values_list("user_id", "is_alternate"))
     assert after == before
+
+
+def test_an_advanced_request_pays_its_invoices_account_not_one_typed_beside_them(company, client_for):
+    """PAYEE-FROZEN: linking a supplier's invoice to an advanced request that names another account
+    (e.g. the maker's own) is refused at approval request; the supplier's account passes."""
+    pr = advanced(company.clerk, amount="1")  # typed account 0071000111222
+    invoice_link(invoice=make_invoice(total="90000000", bank_account="0451 000 123456"), pr=pr, actor=company.clerk)
+    r = client_for(company.clerk).post(f"{URL}{pr.pk}/request-approval/")
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "BANK_DETAILS_CONFLICT")
+    assert r.json()["error"]["details"]["invoice_accounts"] == ["0451000123456"]
+    assert PaymentRequest.objects.get(pk=pr.pk).status == "draft"
+    services.payment_request_update(pr=pr, actor=company.clerk, bank_account="0451000123456")
+    assert services.payment_request_request_approval(pr=pr, actor=company.clerk).payee_bank_account == "0451000123456"
