@@ -44,8 +44,26 @@ METADATA_LABELS = {
     "flow": _("Approval flow #"),
     "name": _("Name"),
     "amount": _("Amount"),
+    "description": _("Description"),
+    "is_active": _("Active"),
+    "min_amount": _("Minimum amount (inclusive)"),
+    "max_amount": _("Maximum amount (exclusive)"),
+    "before": _("Before"),
+    "after": _("After"),
+    "custom": _("Custom chain"),
+    "payee": _("Payee"),
+    "fields": _("Fields changed"),
+    "chain_replaced": _("Chain replaced"),
+    "invoice": _("Invoice #"),
+    "from_pr": _("From payment request #"),
+    "to_pr": _("To payment request #"),
+    "file_id": _("File #"),
+    "approver": _("Approver #"),
+    "substitute": _("Substitute #"),
+    "start_date": _("From"),
+    "end_date": _("To"),
 }
-MONEY_KEYS = {"amount", "total", "total_payable", "total_before_tax", "total_tax"}
+MONEY_KEYS = {"amount", "total", "total_payable", "total_before_tax", "total_tax", "min_amount", "max_amount"}
 
 
 @lru_cache(maxsize=256)
