@@ -20,7 +20,7 @@ class _RefusingMailServer:
         return None
 
     def send_messages(self, messages: Any) -> int:
-        from approvals.notifications.services import PermanentFailure
+        from payments.notifications.services import PermanentFailure
 
         raise PermanentFailure("demo: 550 5.1.1 mailbox unavailable")
 
@@ -28,8 +28,8 @@ class _RefusingMailServer:
 def seed_admin_home(log: Callable[[str], Any]) -> None:
     from accounts.models import User
     from acountee.admin_home import needs_me
-    from approvals.notifications.models import DeliveryStatus, NotificationDelivery
-    from approvals.notifications.services import deliveries_dispatch
+    from payments.notifications.models import DeliveryStatus, NotificationDelivery
+    from payments.notifications.services import deliveries_dispatch
 
     if not NotificationDelivery.objects.filter(status=DeliveryStatus.FAILED).exists():
         result = deliveries_dispatch(limit=1, connection=_RefusingMailServer())

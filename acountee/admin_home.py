@@ -31,10 +31,10 @@ def month_start(today: date | None = None) -> date:
 
 
 def needs_me(user: Any) -> list[NeedsMe]:
-    from approvals.notifications.models import DeliveryStatus, NotificationDelivery
-    from approvals.selectors import awaiting, payment_requests_visible_to
     from invoices.models import Invoice, InvoiceStatus
     from payments.models import PaymentRequestStatus
+    from payments.notifications.models import DeliveryStatus, NotificationDelivery
+    from payments.selectors import awaiting, payment_requests_visible_to
 
     if not (user and user.is_authenticated and user.is_active):
         return []

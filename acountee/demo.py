@@ -55,11 +55,12 @@ DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
     ("files", lambda log: __import__("files.demo", fromlist=["seed_files"]).seed_files(log)),
     ("invoices", lambda log: __import__("invoices.demo", fromlist=["seed_invoices"]).seed_invoices(log)),
     ("payments", lambda log: __import__("payments.demo", fromlist=["seed_payments"]).seed_payments(log)),
-    # before approvals: the approvals demo's real transitions then notify per these preferences
-    ("notifications", lambda log: __import__("approvals.notifications.demo", fromlist=["x"]).seed_notifications(log)),
-    ("approvals", lambda log: __import__("approvals.demo", fromlist=["seed_approvals"]).seed_approvals(log)),
+    ("approval flows", lambda log: __import__("approvals.demo", fromlist=["seed_flows"]).seed_flows(log)),
+    # before the requests: their real transitions then notify per these preferences
+    ("notifications", lambda log: __import__("payments.notifications.demo", fromlist=["x"]).seed_notifications(log)),
+    ("payment requests", lambda log: __import__("payments.demo", fromlist=["x"]).seed_payment_requests(log)),
     ("workbench", lambda log: __import__("payments.workbench.demo", fromlist=["x"]).seed_workbench(log)),
-    ("reports", lambda log: __import__("approvals.reports.demo", fromlist=["x"]).seed_reports(log)),
+    ("reports", lambda log: __import__("payments.reports.demo", fromlist=["x"]).seed_reports(log)),
     ("audit", lambda log: __import__("audit.demo", fromlist=["seed_audit"]).seed_audit(log)),
     # last: it reads what the steps above left waiting for each user
     ("admin home", lambda log: __import__("acountee.admin_demo", fromlist=["x"]).seed_admin_home(log)),

@@ -18,6 +18,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TypedDict
 
 from django.utils import translation
+from django.utils.translation import gettext as _
+
+from acountee.errors import ValidationFailed
 
 EMPTY = "—"
 _MINOR_UNITS = {"VND": 0}
@@ -59,3 +62,15 @@ def _decimal(amount: Decimal | int) -> Decimal:
     if not value.is_finite():
         raise ValueError(f"format_money cannot show {value}")
     return value
+
+
+def parse_amount(value: object, field: str) -> Decimal:
+    """An amount typed by a person or a client: a finite, non-negative number below 10^16, to the cent.
+    Anything else is refused as a validation error on `field`."""
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValidationFailed(_("Not a valid amount."), details={field: [_("Not a valid amount.")]}) from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e16"):
+        raise ValidationFailed(_("Not a valid amount."), details={field: [_("Not a valid amount.")]})
+    return amount.quantize(Decimal("0.01"))

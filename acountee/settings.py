@@ -58,11 +58,11 @@ INSTALLED_APPS = [
     "accounts.requestguard",
     "files",
     "audit",
+    "approvals",
     "invoices",
     "payments",
-    "approvals",
-    "approvals.notifications",
-    "approvals.reports",
+    "payments.notifications",
+    "payments.reports",
     "payments.workbench",
 ]
 

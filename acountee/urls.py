@@ -16,9 +16,9 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("invoices.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("approvals.api.urls")),
-    path("", include("approvals.notifications.api.urls")),
+    path("", include("payments.notifications.api.urls")),
     path("", include("payments.workbench.api.urls")),
-    path("", include("approvals.reports.api.urls")),
+    path("", include("payments.reports.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]

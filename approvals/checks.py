@@ -15,7 +15,7 @@ def check_self_approval(app_configs: Any = None, **kwargs: Any) -> list[checks.C
         return []
     return [
         checks.Warning(
-            "ALLOW_SELF_APPROVAL is on: people who prepared a payment request may approve it themselves "
+            "ALLOW_SELF_APPROVAL is on: people who prepared a request may approve it themselves "
             "(segregation of duties is off).",
             hint="Meant only for a one-person company. "
             "Unset ALLOW_SELF_APPROVAL as soon as a second person can approve.",

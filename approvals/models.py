@@ -1,12 +1,11 @@
-"""Approval chains of payment requests, the flow templates they are copied from, and
-approver delegation (docs/payments.md).
+"""The approval engine's tables (docs/approvals.md): approval chains, the flow templates they are
+copied from, and approver delegation.
 
-A PR owns one `Approval` (1:1) with ordered `ApprovalStep`s; each step names its approvers
-(`ApprovalStepUser`) and collects `ApprovalRecord`s. Flows are templates: a PR copies the
+A document owns one `Approval` (a one-to-one link on the document's side: the engine knows nothing
+of what it approves) with ordered `ApprovalStep`s; each step names its approvers
+(`ApprovalStepUser`) and collects `ApprovalRecord`s. Flows are templates: a document copies the
 steps of the flow for its amount when approval is requested (a draft shows them as a preview),
-so later edits to the flow never change a PR in flight.
-
-This app depends on `payments` (never the reverse).
+so later edits to the flow never change a chain in flight.
 """
 
 from __future__ import annotations
@@ -121,13 +120,10 @@ class ApprovalFlowStepUser(models.Model):
 
 
 class Approval(models.Model):
-    """The chain of one PR. `current_step` is 0 while the PR is a draft, the number of the
-    step awaiting approval while it is pending, and the last step's number once approved.
-    Locked after the PR row (lock order PR → approval → steps/records)."""
+    """The chain of one document. `current_step` is 0 while the document is prepared, the number of
+    the step awaiting approval while it is pending, and the last step's number once approved.
+    Locked after the document's row (lock order document → approval → steps/records)."""
 
-    pr = models.OneToOneField(
-        "payments.PaymentRequest", verbose_name=_("payment request"), on_delete=models.CASCADE, related_name="approval"
-    )
     flow = models.ForeignKey(
         ApprovalFlow,
         verbose_name=_("copied from flow"),
@@ -150,11 +146,11 @@ class Approval(models.Model):
         permissions = [("customize_chain", _("Can give a payment request a custom approval chain"))]
 
     def __str__(self) -> str:
-        return f"{self.pr_id} @ {self.current_step}"
+        return f"{self.pk} @ {self.current_step}"
 
 
 class ApprovalStep(models.Model):
-    """One step of a PR's own chain (a copy, never a reference to the flow)."""
+    """One step of a document's own chain (a copy, never a reference to the flow)."""
 
     approval = models.ForeignKey(
         Approval, verbose_name=_("approval chain"), on_delete=models.CASCADE, related_name="steps"
@@ -182,7 +178,7 @@ class ApprovalStep(models.Model):
 
 
 class ApprovalStepUser(models.Model):
-    """An approver assigned to a step of a PR's chain."""
+    """An approver assigned to a step of a document's chain."""
 
     step = models.ForeignKey(ApprovalStep, verbose_name=_("step"), on_delete=models.CASCADE, related_name="step_users")
     user = models.ForeignKey(

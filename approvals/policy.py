@@ -1,4 +1,4 @@
-"""Which chain a payment request must walk, and who may fill each place on it (docs/controls.md:
+"""Which chain a request must walk, and who may fill each place on it (docs/controls.md:
 CHAIN-FROM-POLICY, ELIGIBLE-APPROVERS-UP-FRONT, PREPARER-NEVER-APPROVES).
 
 A request's chain is decided when approval is requested, never by the maker: the owners' active
@@ -109,8 +109,8 @@ class Eligibility:
             names = ", ".join(u.name or u.email for u in blocked_preparers)
             return ValidationFailed(
                 _(
-                    "Step %(n)d (%(step)s) would have no eligible approver: %(names)s prepared this payment "
-                    "request and cannot approve it. Ask an owner to add an alternate approver to this step of the "
+                    "Step %(n)d (%(step)s) would have no eligible approver: %(names)s prepared this request "
+                    "and cannot approve it. Ask an owner to add an alternate approver to this step of the "
                     "approval flow, or have someone else prepare the request."
                 )
                 % {"n": number, "step": name, "names": names},

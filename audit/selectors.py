@@ -7,7 +7,7 @@ from typing import Any, TypedDict
 
 from django.db.models import Count, Max, Min, Q, QuerySet
 
-from audit.history import CHILD_RULES
+from audit.history import CHILD_RULES, OWNED_RULES
 from audit.models import AuditEntry, SecurityEvent
 
 MAX_HISTORY_DEPTH = 4
@@ -51,6 +51,16 @@ def _child_ids(table: str, parent_key: str, parent_ids: list[int]) -> set[str]:
     )
 
 
+def _owned_ids(table: str, key: str, ids: list[int]) -> set[str]:
+    rows = (
+        AuditEntry.objects.filter(table_name=table, record_id__in=[str(i) for i in ids])
+        .order_by()
+        .values_list(f"before__{key}", f"after__{key}")
+        .distinct()[:MAX_HISTORY_IDS]
+    )
+    return {str(value) for pair in rows for value in pair if isinstance(value, int)}
+
+
 def history_condition(*, table: str, record_id: str) -> Q:
     """`Q` matching the entries of the record and of its child rows (see audit.history)."""
     condition = Q(table_name=table, record_id=record_id)
@@ -66,6 +76,11 @@ def history_condition(*, table: str, record_id: str) -> Q:
                 if child_ids:
                     condition |= Q(table_name=rule.table, record_id__in=sorted(child_ids))
                     next_frontier.append((rule.table, child_ids))
+            for owned in OWNED_RULES.get(parent_table, []):
+                owned_ids = _owned_ids(parent_table, owned.key, numeric)
+                if owned_ids:
+                    condition |= Q(table_name=owned.table, record_id__in=sorted(owned_ids))
+                    next_frontier.append((owned.table, owned_ids))
         frontier = next_frontier
         if not frontier:
             break

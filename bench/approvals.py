@@ -77,9 +77,14 @@ def bulk_pending_prs(*, n: int, maker, approver, status: str = "pending", tag: s
     from payments.models import PaymentRequest
 
     with transaction.atomic():
+        # the chains first: each request points at its own (pr.approval_id)
+        approvals = Approval.objects.bulk_create(
+            [Approval(current_step=1 if status == "pending" else 0) for _ in range(n)], batch_size=2000
+        )
         prs = PaymentRequest.objects.bulk_create(
             [
                 PaymentRequest(
+                    approval=approvals[i],
                     name=f"{tag} #{i}",
                     type="advanced",
                     amount=Decimal("1500000") + i,
@@ -95,9 +100,6 @@ def bulk_pending_prs(*, n: int, maker, approver, status: str = "pending", tag: s
                 for i in range(n)
             ],
             batch_size=2000,
-        )
-        approvals = Approval.objects.bulk_create(
-            [Approval(pr=pr, current_step=1 if status == "pending" else 0) for pr in prs], batch_size=2000
         )
         steps = ApprovalStep.objects.bulk_create(
             [ApprovalStep(approval=a, number=1, name="Giám đốc", mode="anyof") for a in approvals], batch_size=2000

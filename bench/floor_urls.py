@@ -18,8 +18,8 @@ from rest_framework.request import Request
 
 from accounts.authentication import TokenAuthentication
 from acountee.urls import urlpatterns as production_urlpatterns
-from approvals.api.serializers import LIST_ROW_FIELDS
 from approvals.models import ApprovalStep
+from payments.api.serializers import LIST_ROW_FIELDS
 from payments.models import PaymentRequest
 
 
@@ -33,7 +33,7 @@ def floor_pr_list(request: HttpRequest) -> JsonResponse:
     page = max(1, int(request.GET.get("page", "1")))
     size = min(500, max(1, int(request.GET.get("page_size", "50"))))
     step_count = (
-        ApprovalStep.objects.filter(approval__pr_id=OuterRef("pk"))
+        ApprovalStep.objects.filter(approval_id=OuterRef("approval_id"))
         .order_by()
         .values("approval_id")
         .annotate(n=Count("id"))

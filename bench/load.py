@@ -238,11 +238,11 @@ def seed_prs(n: int, makers: list[Any], bods: list[Any]) -> None:
                 )
             )
             at_step = {"draft": 0, "pending": rng.choice([1, 1, 2]), "approved": 2, "completed": 2}[status]
+            rows[-1].approval = Approval(current_step=at_step)
             plan.append((first, second, at_step, links, status))
+        # the chains first (bulk_create gives them their ids): each request points at its own
+        approvals = Approval.objects.bulk_create([pr.approval for pr in rows], batch_size=2000)
         prs = PaymentRequest.objects.bulk_create(rows, batch_size=2000)
-        approvals = Approval.objects.bulk_create(
-            [Approval(pr=pr, current_step=p[2]) for pr, p in zip(prs, plan, strict=True)], batch_size=2000
-        )
         steps = ApprovalStep.objects.bulk_create(
             [
                 ApprovalStep(approval=a, number=num, name=name, mode="anyof")

@@ -47,8 +47,8 @@ def make_pending(n: int, tag: str) -> list[int]:
     from django.utils import timezone
 
     from accounts.models import User
-    from approvals.notifications.models import Notification, NotificationDelivery
     from payments.models import PaymentRequest
+    from payments.notifications.models import Notification, NotificationDelivery
 
     user = User.objects.create(email=f"bench-{tag}@acountee.test", name="Bench")
     pr = PaymentRequest.objects.create(name=f"bench {tag}", amount=Decimal("1000000"), maker=user)
@@ -80,7 +80,7 @@ def make_pending(n: int, tag: str) -> list[int]:
 def bench_locmem(n: int, tag: str) -> None:
     from django.test.utils import override_settings
 
-    from approvals.notifications.services import deliveries_dispatch
+    from payments.notifications.services import deliveries_dispatch
 
     make_pending(n, f"locmem-{tag}")
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):

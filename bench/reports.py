@@ -171,8 +171,8 @@ def measure(runs: int) -> None:
     from rest_framework.test import APIClient
 
     from accounts.services import api_token_create
-    from approvals.reports import queries, registry
-    from approvals.reports.params import today
+    from payments.reports import queries, registry
+    from payments.reports.params import today
 
     cases = [
         ("payables-by-month", "from=2025-01&to=2026-12"),

@@ -9,6 +9,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from audit.audit_actions import register_actions
-        from payments.audit_actions import TABLE, PaymentRequestContentAction
+        from payments.audit_actions import TABLE, PaymentRequestAction, PaymentRequestContentAction
 
+        register_actions(TABLE, PaymentRequestAction)
         register_actions(TABLE, PaymentRequestContentAction)

@@ -93,6 +93,16 @@ class PaymentRequest(models.Model):
     maker = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("maker"), on_delete=models.PROTECT, related_name="payment_requests"
     )
+    # The request's approval chain, in the approval engine (which knows nothing of requests). Null
+    # only for a row written outside the services, which gets an empty chain at its first transition.
+    approval = models.OneToOneField(
+        "approvals.Approval",
+        verbose_name=_("approval chain"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pr",
+    )
     status = models.CharField(
         _("status"),
         max_length=16,

@@ -1,12 +1,22 @@
-"""Reads of the payments app: the payment-method registry and the bank details a PR pays to."""
+"""Reads of payment requests: the requests a person may see, their approval queue, list pages and
+detail with chains; the payment-method registry and the bank details a request pays to.
+
+Object scoping lives here (docs/payments.md): holders of `payments.view_paymentrequest`
+(finance, admin, bod, owners) see every PR; anyone else sees the PRs they made, the PRs
+whose chain names them, and the PRs whose chain names someone they substitute for today.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
+from approvals import selectors as chains
+from approvals.models import ApprovalStep
 from payments.models import PR_SEARCH_FIELDS as PR_SEARCH_FIELDS  # re-exported: the API and admin read it here
 from payments.models import (
     PaymentMethod,
@@ -14,7 +24,11 @@ from payments.models import (
     PaymentRequestPreparer,
     PaymentRequestStatus,
     PaymentRequestType,
+    PRInvoice,
 )
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 # What people type to find a payment method (a short list: folded on the fly, no index).
 PAYMENT_METHOD_SEARCH_FIELDS = ("name", "bank_name", "bank_account", "account_name")
@@ -127,3 +141,92 @@ def last_paid_payee(*, tax_code: str, bank_account: str) -> tuple[bool, PaymentR
     supplier = paid.filter(payee_tax_code=tax_code)
     latest = supplier.order_by("-completed_at", "-id").first()
     return supplier.filter(payee_bank_account=bank_account).exists(), latest
+
+
+def payment_requests_visible_to(user: User, qs: QuerySet[PaymentRequest] | None = None) -> QuerySet[PaymentRequest]:
+    qs = PaymentRequest.objects.all() if qs is None else qs
+    if not user or not user.is_authenticated:
+        return qs.none()
+    if user.has_perm("payments.view_paymentrequest"):
+        return qs
+    return qs.filter(Q(maker=user) | chains.chain_names(user, OuterRef("approval_id")))
+
+
+def awaiting(user: User, qs: QuerySet[PaymentRequest] | None = None) -> QuerySet[PaymentRequest]:
+    """Pending PRs whose current step has an open place `user` may fill (their own, or of
+    someone they substitute for today) and on which they have not acted yet."""
+    qs = PaymentRequest.objects.all() if qs is None else qs
+    qs = qs.filter(status=PaymentRequestStatus.PENDING).filter(
+        chains.open_place_for(user, OuterRef("approval_id"), OuterRef("approval__current_step"))
+    )
+    if not settings.ALLOW_SELF_APPROVAL:  # PREPARER-NEVER-APPROVES: not in a preparer's queue
+        qs = qs.exclude(Exists(PaymentRequestPreparer.objects.filter(pr=OuterRef("pk"), user=user)))
+    return qs
+
+
+def payment_request_list(*, user: User, awaiting_me: bool = False) -> QuerySet[PaymentRequest]:
+    """What the list pages over: the PRs `user` may see, newest first, without joins, so that
+    paging (even deep, with OFFSET) scans only the primary key. `payment_request_rows` then
+    reads the page's rows."""
+    qs = payment_requests_visible_to(user)
+    if awaiting_me:
+        qs = awaiting(user, qs)
+    return qs.order_by("-id")
+
+
+def payment_request_rows(*, ids: list[int] | QuerySet[Any]) -> QuerySet[PaymentRequest]:
+    """One page of the list: maker and chain pointer joined, step count annotated; one query
+    whatever the page size. `ids` may be a lazy page of ids (a subquery)."""
+    step_count = (
+        ApprovalStep.objects.filter(approval_id=OuterRef("approval_id"))
+        .order_by()
+        .values("approval_id")
+        .annotate(n=Count("id"))
+        .values("n")[:1]
+    )
+    return (
+        PaymentRequest.objects.filter(pk__in=ids)
+        .select_related("maker", "approval")
+        .only(
+            *LIST_FIELDS,
+            "maker__id",
+            "maker__email",
+            "maker__name",
+            "approval__id",
+            "approval__current_step",
+        )
+        .annotate(step_count=Coalesce(Subquery(step_count), 0))
+        .order_by("-id")
+    )
+
+
+LIST_FIELDS = (
+    "id",
+    "name",
+    "type",
+    "amount",
+    "currency",
+    "status",
+    "maker_id",
+    "approval_id",
+    "payment_reference",
+    "created_at",
+    "updated_at",
+    "completed_at",
+)
+
+
+def payment_request_detail(*, user: User) -> QuerySet[PaymentRequest]:
+    """One PR with its whole chain, records, attachments (and invoices when linked): a fixed
+    number of queries."""
+    qs = (
+        payment_requests_visible_to(user)
+        .select_related("maker", "approval", "approval__flow")
+        .prefetch_related(
+            chains.chain_detail(),
+            "attachments__file",
+            Prefetch("invoice_links", queryset=PRInvoice.objects.select_related("invoice").order_by("id")),
+            Prefetch("preparers", queryset=PaymentRequestPreparer.objects.select_related("user").order_by("id")),
+        )
+    )
+    return qs

@@ -4,7 +4,6 @@ from rest_framework.routers import SimpleRouter
 from approvals.api import views
 
 router = SimpleRouter()
-router.register("payment-requests", views.PaymentRequestViewSet, basename="payment-request")
 router.register("approval-flows", views.ApprovalFlowViewSet, basename="approval-flow")
 router.register("approval-delegations", views.ApprovalDelegationViewSet, basename="approval-delegation")
 

@@ -1,28 +1,23 @@
-"""Approve (one or in bulk) and retract: the approvers' decisions on the current step."""
+"""The approvers' decisions on a chain: who may fill which place on the current step, when a step is
+satisfied, and withdrawing one's approval (docs/approvals.md).
+
+The owning document locks its own rows first (its status rules are its own), then reads the chains
+here under their locks in a fixed number of queries, decides each with the same pure rules and writes
+every outcome in a few statements, whatever the number of documents (one approval or a bulk one).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acountee.db.errors import domain_error
-from acountee.errors import (
-    AcounteeError,
-    ConflictError,
-    InvalidState,
-    NotFoundError,
-    PermissionDeniedError,
-    ValidationFailed,
-)
-from approvals import events
-from approvals.audit_actions import PaymentRequestAction as PRAction
+from acountee.errors import ConflictError, InvalidState, PermissionDeniedError
 from approvals.models import (
     Approval,
     ApprovalDelegation,
@@ -31,29 +26,10 @@ from approvals.models import (
     ApprovalStepUser,
     StepMode,
 )
-from approvals.services.common import MAX_BULK_APPROVE, S, lock_approval, today
-from audit.services import audit_log_many
-from payments.models import PaymentRequest
-from payments.selectors import preparer_ids
-from payments.services import (
-    audit,
-    ensure_status,
-    payment_request_lock,
-)
+from approvals.services.common import today
 
 if TYPE_CHECKING:
     from accounts.models import User
-
-
-# --- approve ----------------------------------------------------------------------------------------
-# One implementation serves a single approval and a bulk approval of many PRs: it locks the PR
-# rows (ascending id), then their approval rows, reads every chain in a fixed number of queries,
-# decides each PR with the same pure rules, and writes all the outcomes in a few statements.
-@dataclass
-class _StepState:
-    step: ApprovalStep
-    approver_ids: list[int]
-    records: list[ApprovalRecord]
 
 
 class Delegators:
@@ -74,23 +50,89 @@ class Delegators:
         return [pk for pk in approver_ids if pk in self._ids]
 
 
+@dataclass
+class Chain:
+    """One chain as read under its lock: steps by number, each step's approver ids in assignment
+    order, and the approvals given so far."""
+
+    approval: Approval
+    steps: dict[int, ApprovalStep] = field(default_factory=dict)
+    approvers: dict[int, list[int]] = field(default_factory=dict)  # step id → user ids
+    records: list[ApprovalRecord] = field(default_factory=list)
+
+    @property
+    def current(self) -> ApprovalStep | None:
+        return self.steps.get(self.approval.current_step)
+
+    def approver_ids(self, step: ApprovalStep) -> list[int]:
+        return self.approvers.get(step.pk, [])
+
+    def given_by(self, actor: User) -> list[ApprovalRecord]:
+        return [r for r in self.records if r.acted_by_id == actor.pk]
+
+
+def chains_lock(approval_ids: Iterable[int]) -> dict[int, Chain]:
+    """Lock the chains (ascending id; after their documents) and read them: four queries whatever
+    their number."""
+    approvals = list(Approval.objects.select_for_update().filter(pk__in=list(approval_ids)).order_by("id"))
+    chains = {a.pk: Chain(approval=a) for a in approvals}
+    step_owner: dict[int, int] = {}
+    for step in ApprovalStep.objects.filter(approval_id__in=list(chains)).order_by("approval_id", "number"):
+        chains[step.approval_id].steps[step.number] = step
+        step_owner[step.pk] = step.approval_id
+    for step_id, user_id in (
+        ApprovalStepUser.objects.filter(step_id__in=list(step_owner)).order_by("id").values_list("step_id", "user_id")
+    ):
+        chains[step_owner[step_id]].approvers.setdefault(step_id, []).append(user_id)
+    for record in ApprovalRecord.objects.filter(approval_id__in=list(chains)).order_by("id"):
+        chains[record.approval_id].records.append(record)
+    return chains
+
+
+def ensure_current_approver(chain: Chain | None, actor: User) -> ApprovalStep:
+    """The current step, if `actor` is one of its approvers or stands in for one today."""
+    current = chain.current if chain is not None else None
+    approver_ids = chain.approver_ids(current) if chain is not None and current is not None else []
+    if chain is None or current is None or (actor.pk not in approver_ids and not Delegators(actor).among(approver_ids)):
+        raise PermissionDeniedError(_("You are not an approver of the current step."), code="NOT_AN_APPROVER")
+    return current
+
+
+@dataclass
+class Decision:
+    chain: Chain
+    record: ApprovalRecord
+    satisfied: bool
+    next_step: ApprovalStep | None
+
+    @property
+    def finished(self) -> bool:
+        """The last step was satisfied: the document is approved."""
+        return self.satisfied and self.next_step is None
+
+
 def _choose_slot(
-    pr: PaymentRequest, state: _StepState, actor: User, delegators: Delegators, preparers: set[int]
+    step: ApprovalStep,
+    approver_ids: list[int],
+    records: list[ApprovalRecord],
+    actor: User,
+    delegators: Delegators,
+    preparers: set[int],
 ) -> int:
     """Whose place on the current step `actor` fills, or the refusal that applies.
-    PREPARER-NEVER-APPROVES: nobody who prepared the request approves it, in their own place or
+    PREPARER-NEVER-APPROVES: nobody who prepared the document approves it, in their own place or
     as a substitute, and a preparer's place is filled by nobody (ALLOW_SELF_APPROVAL, for a
     one-person company, lifts the first rule only)."""
-    filled = {r.approver_id for r in state.records}
-    if any(r.acted_by_id == actor.pk for r in state.records):
+    filled = {r.approver_id for r in records}
+    if any(r.acted_by_id == actor.pk for r in records):
         raise ConflictError(
-            _("You have already approved this step."), code="ALREADY_APPROVED", details={"step": state.step.number}
+            _("You have already approved this step."), code="ALREADY_APPROVED", details={"step": step.number}
         )
-    if actor.pk in state.approver_ids:
+    if actor.pk in approver_ids:
         if actor.pk in preparers and not settings.ALLOW_SELF_APPROVAL:
             raise PermissionDeniedError(
                 _(
-                    "You prepared this payment request (you made it, changed it, or requested its approval): "
+                    "You prepared this request (you made it, changed it, or requested its approval): "
                     "someone who did not prepare it must approve it."
                 ),
                 code="SELF_APPROVAL",
@@ -99,111 +141,47 @@ def _choose_slot(
             raise ConflictError(
                 _("Your approval on this step has already been given by your substitute."),
                 code="ALREADY_APPROVED",
-                details={"step": state.step.number},
+                details={"step": step.number},
             )
         return actor.pk
-    standing_in_for = delegators.among(state.approver_ids)
+    standing_in_for = delegators.among(approver_ids)
     if not standing_in_for:
         raise PermissionDeniedError(
             _("You are not an approver of the current step."),
             code="NOT_AN_APPROVER",
-            details={"step": state.step.number},
+            details={"step": step.number},
         )
     if actor.pk in preparers:
-        raise PermissionDeniedError(
-            _("A substitute never approves a payment request they prepared."), code="SELF_APPROVAL"
-        )
+        raise PermissionDeniedError(_("A substitute never approves a request they prepared."), code="SELF_APPROVAL")
     standing_in_for = [pk for pk in standing_in_for if pk not in preparers or settings.ALLOW_SELF_APPROVAL]
     if not standing_in_for:
         raise PermissionDeniedError(
-            _(
-                "The approver you stand in for prepared this payment request: their place "
-                "cannot be filled by a substitute."
-            ),
+            _("The approver you stand in for prepared this request: their place cannot be filled by a substitute."),
             code="SELF_APPROVAL",
         )
     open_slots = [pk for pk in standing_in_for if pk not in filled]
     if not open_slots:
         raise ConflictError(
-            _("This approval has already been given."), code="ALREADY_APPROVED", details={"step": state.step.number}
+            _("This approval has already been given."), code="ALREADY_APPROVED", details={"step": step.number}
         )
     return open_slots[0]
 
 
-def _is_satisfied(state: _StepState) -> bool:
-    if state.step.mode == StepMode.ANYOF:
-        return bool(state.records)
-    return {r.approver_id for r in state.records} >= set(state.approver_ids)
+def _is_satisfied(step: ApprovalStep, approver_ids: list[int], records: list[ApprovalRecord]) -> bool:
+    if step.mode == StepMode.ANYOF:
+        return bool(records)
+    return {r.approver_id for r in records} >= set(approver_ids)
 
 
-@dataclass
-class _Chain:
-    pr: PaymentRequest
-    approval: Approval | None
-    steps: dict[int, ApprovalStep]  # by number
-    approvers: dict[int, list[int]]  # step id → user ids, in assignment order
-    records: list[ApprovalRecord]
-    preparers: set[int]
-
-
-@dataclass
-class _Decision:
-    chain: _Chain
-    record: ApprovalRecord
-    satisfied: bool
-    next_step: ApprovalStep | None
-
-
-def load_chains(pks: list[int]) -> list[_Chain]:
-    """Lock the PRs (ascending id), then their approvals (same order), and read the chains and
-    the preparers: six queries whatever the number of PRs."""
-    prs = list(PaymentRequest.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("id"))
-    approvals = {
-        a.pr_id: a for a in Approval.objects.select_for_update().filter(pr_id__in=[p.pk for p in prs]).order_by("pr_id")
-    }
-    approval_ids = [a.pk for a in approvals.values()]
-    steps: dict[int | None, dict[int, ApprovalStep]] = {}  # looked up by a PR's approval id, None without one
-    step_owner: dict[int, int] = {}
-    for step in ApprovalStep.objects.filter(approval_id__in=approval_ids).order_by("approval_id", "number"):
-        steps.setdefault(step.approval_id, {})[step.number] = step
-        step_owner[step.pk] = step.approval_id
-    approvers: dict[int, list[int]] = {}
-    for step_id, user_id in (
-        ApprovalStepUser.objects.filter(step_id__in=list(step_owner)).order_by("id").values_list("step_id", "user_id")
-    ):
-        approvers.setdefault(step_id, []).append(user_id)
-    records: dict[int | None, list[ApprovalRecord]] = {}
-    for record in ApprovalRecord.objects.filter(approval_id__in=approval_ids).order_by("id"):
-        records.setdefault(record.approval_id, []).append(record)
-    preparers = preparer_ids([p.pk for p in prs])
-    chains = []
-    for pr in prs:
-        approval = approvals.get(pr.pk)
-        aid = approval.pk if approval else None
-        chains.append(
-            _Chain(
-                pr=pr,
-                approval=approval,
-                steps=steps.get(aid, {}),
-                approvers=approvers,
-                records=records.get(aid, []),
-                preparers=preparers[pr.pk],
-            )
-        )
-    return chains
-
-
-def _decide(chain: _Chain, actor: User, delegators: Delegators, step: int | None) -> _Decision:
-    """The approve rules, on data already read under the locks. Raises the refusal."""
-    pr, approval = chain.pr, chain.approval
-    mine = [r for r in chain.records if r.acted_by_id == actor.pk]
-    if pr.status != S.PENDING:
-        if pr.status in (S.APPROVED, S.COMPLETED) and mine:
-            raise ConflictError(_("You have already approved this payment request."), code="ALREADY_APPROVED")
-        ensure_status(pr, S.PENDING, action=_("approve"))
-    if approval is None or approval.current_step not in chain.steps:
+def decide(chain: Chain, actor: User, delegators: Delegators, *, step: int | None, preparers: set[int]) -> Decision:
+    """The approve rules on a chain read under its lock (the document's own state checked by its
+    caller). `step`, when given, must be the current step (a stale screen never approves the next).
+    Raises the refusal; writes nothing."""
+    approval = chain.approval
+    current = chain.current
+    if current is None:
         raise InvalidState(_("The approval chain is broken."), code="INVALID_STATE")
-    current = chain.steps[approval.current_step]
+    mine = chain.given_by(actor)
     if step is not None and step != current.number:
         if any(r.step_id == getattr(chain.steps.get(step), "pk", None) for r in mine):
             raise ConflictError(
@@ -214,209 +192,69 @@ def _decide(chain: _Chain, actor: User, delegators: Delegators, step: int | None
             code="STEP_CHANGED",
             details={"current_step": current.number},
         )
-    state = _StepState(
-        step=current,
-        approver_ids=chain.approvers.get(current.pk, []),
-        records=[r for r in chain.records if r.step_id == current.pk],
-    )
+    approver_ids = chain.approver_ids(current)
+    records = [r for r in chain.records if r.step_id == current.pk]
     try:
-        slot = _choose_slot(pr, state, actor, delegators, chain.preparers)
+        slot = _choose_slot(current, approver_ids, records, actor, delegators, preparers)
     except PermissionDeniedError as exc:
         # A repeat of an approval that already moved the chain on is a conflict, not a stranger.
         if exc.code == "NOT_AN_APPROVER" and mine:
-            raise ConflictError(_("You have already approved this payment request."), code="ALREADY_APPROVED") from None
+            raise ConflictError(_("You have already approved this request."), code="ALREADY_APPROVED") from None
         raise
     record = ApprovalRecord(approval=approval, step=current, approver_id=slot, acted_by=actor)
-    state.records.append(record)
     later = [n for n in chain.steps if n > current.number]
-    next_step = chain.steps[min(later)] if later else None
-    return _Decision(chain=chain, record=record, satisfied=_is_satisfied(state), next_step=next_step)
+    return Decision(
+        chain=chain,
+        record=record,
+        satisfied=_is_satisfied(current, approver_ids, [*records, record]),
+        next_step=chain.steps[min(later)] if later else None,
+    )
 
 
-def _apply(decisions: list[_Decision], actor: User) -> None:
-    """Write the decided outcomes: records in one INSERT, status and pointer changes in a few
-    UPDATEs, one semantic audit entry per PR; then the event hooks."""
+def decisions_record(decisions: list[Decision]) -> None:
+    """Write the decided approvals in one INSERT and move each satisfied chain to its next step
+    (one UPDATE per step number); the chains in memory follow."""
     if not decisions:
         return
     ApprovalRecord.objects.bulk_create([d.record for d in decisions])
-    now = timezone.now()
-    approved = [d.chain.pr.pk for d in decisions if d.satisfied and d.next_step is None]
-    if approved:
-        PaymentRequest.objects.filter(pk__in=approved).update(status=S.APPROVED, updated_at=now)
-    moves: dict[int, list[int]] = {}
+    moves: dict[int, list[Approval]] = {}
     for d in decisions:
         if d.satisfied and d.next_step is not None:
-            moves.setdefault(d.next_step.number, []).append(d.chain.approval.pk)  # type: ignore[union-attr]
-    for number, approval_ids in moves.items():
-        Approval.objects.filter(pk__in=approval_ids).update(current_step=number, updated_at=now)
-    entries: list[tuple[str | int, dict[str, Any]]] = []
-    for d in decisions:
-        pr, approval = d.chain.pr, d.chain.approval
-        last = d.satisfied and d.next_step is None
-        if last:
-            pr.status = S.APPROVED
-        elif d.satisfied and approval is not None and d.next_step is not None:
-            approval.current_step = d.next_step.number
-        entries.append(
-            (
-                pr.pk,
-                {
-                    "step": d.record.step.number,
-                    "on_behalf_of": d.record.approver_id if d.record.approver_id != actor.pk else None,
-                    "step_satisfied": d.satisfied,
-                    "pr_approved": last,
-                },
-            )
-        )
-    audit_log_many(action=PRAction.APPROVE, table="pr", actor=actor, entries=entries)
-    with events.batch():  # one write of all the PRs' notifications, not a few statements per PR
-        for d in decisions:
-            pr = d.chain.pr
-            last = d.satisfied and d.next_step is None
-            if last:
-                events.pr_approved(pr)
-            elif d.satisfied and d.next_step is not None:
-                events.step_advanced(pr, d.next_step)
-
-
-def _approve_many(pks: list[int], actor: User, *, step: int | None = None) -> tuple[list[_Chain], dict[int, Any]]:
-    """Call inside one transaction. Returns the chains read and, per PR id, either the
-    decision applied or the refusal (an AcounteeError); ids not found are absent."""
-    chains = load_chains(pks)
-    delegators = Delegators(actor)
-    outcome: dict[int, Any] = {}
-    decisions = []
-    for chain in chains:
-        try:
-            decision = _decide(chain, actor, delegators, step)
-        except AcounteeError as exc:
-            outcome[chain.pr.pk] = exc
-        else:
-            decisions.append(decision)
-            outcome[chain.pr.pk] = decision
-    _apply(decisions, actor)
-    return chains, outcome
-
-
-def payment_request_approve(*, pr: PaymentRequest, actor: User, step: int | None = None) -> PaymentRequest:
-    """Approve the current step (as an assigned approver, or as the substitute of one).
-
-    anyof: one approval satisfies the step; allof: every assigned approver's place must be
-    filled. A satisfied step advances the chain; the last one makes the PR approved. `step`,
-    when given, must be the current step (protects a stale screen from approving the next)."""
-    with transaction.atomic():
-        try:
-            chains, outcome = _approve_many([int(pr.pk)], actor, step=step)
-        except IntegrityError:  # the unique constraints: a second line behind the PR lock
-            raise ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED") from None
-        if not chains:
-            raise NotFoundError(_("Payment request not found."), code="NOT_FOUND")
-        result = outcome[chains[0].pr.pk]
-        if isinstance(result, AcounteeError):
-            raise result
-        approved = chains[0].pr
-        approved.approval = chains[0].approval
-        return approved
+            moves.setdefault(d.next_step.number, []).append(d.chain.approval)
+    now = timezone.now()
+    for number, approvals in moves.items():
+        Approval.objects.filter(pk__in=[a.pk for a in approvals]).update(current_step=number, updated_at=now)
+        for approval in approvals:
+            approval.current_step = number
 
 
 @dataclass
-class BulkApproveResult:
-    approved: list[int]
-    failed: list[dict[str, Any]]
+class Retraction:
+    step: int
+    record: ApprovalRecord
+    moved_back: bool
 
 
-BULK_BATCH = 100
-
-
-def payment_requests_bulk_approve(*, ids: Iterable[int], actor: User) -> BulkApproveResult:
-    """Approve many PRs, each succeeding or failing on its own, in ascending id order (the
-    global lock order). PRs go in batches of BULK_BATCH per short transaction: every rule is
-    decided per PR before anything is written, so a refusal never touches the others; if the
-    database itself refuses a batch, that batch is redone one PR per transaction."""
-    try:
-        unique_ids = sorted({int(i) for i in ids})
-    except (TypeError, ValueError):
-        raise ValidationFailed(_("Ids must be integers."), details={"ids": [_("Ids must be integers.")]}) from None
-    if len(unique_ids) > MAX_BULK_APPROVE:
-        raise ValidationFailed(_("At most %d payment requests at once.") % MAX_BULK_APPROVE, code="TOO_MANY_IDS")
-    outcome: dict[int, Any] = {}
-    for start in range(0, len(unique_ids), BULK_BATCH):
-        batch = unique_ids[start : start + BULK_BATCH]
-        try:
-            with transaction.atomic():
-                _chains, batch_outcome = _approve_many(batch, actor)
-            outcome.update(batch_outcome)
-        except DatabaseError:
-            for pk in batch:  # one by one: whatever the database refused stays with its PR
-                try:
-                    with transaction.atomic():
-                        _chains, single = _approve_many([pk], actor)
-                    outcome.update(single)
-                except IntegrityError:
-                    outcome[pk] = ConflictError(_("You have already approved this step."), code="ALREADY_APPROVED")
-                except DatabaseError as exc:  # lock_timeout (BUSY), disk full…: this PR fails, the others go on
-                    failure = domain_error(exc)
-                    outcome[pk] = (
-                        failure.error
-                        if failure
-                        else ConflictError(_("The payment request is busy; try again."), code="BUSY")
-                    )
-    result = BulkApproveResult(approved=[], failed=[])
-    for pk in unique_ids:
-        got = outcome.get(pk)
-        if got is None:
-            result.failed.append({"id": pk, "code": "NOT_FOUND", "message": str(_("Payment request not found."))})
-        elif isinstance(got, AcounteeError):
-            result.failed.append({"id": pk, "code": got.code, "message": str(got.message)})
-        else:
-            result.approved.append(pk)
-    return result
-
-
-# --- retract ---------------------------------------------------------------------------------------
-def payment_request_retract(*, pr: PaymentRequest, actor: User) -> PaymentRequest:
-    """Withdraw one's own approval (given by oneself, or in one's name by a substitute) on
-    the current step — or on the step just satisfied, as long as nobody approved after it.
-    The chain moves back to that step; an approved PR returns to pending."""
-    with transaction.atomic():
-        pr = payment_request_lock(pk=pr.pk)
-        if pr.status not in (S.PENDING, S.APPROVED):
-            ensure_status(pr, S.PENDING, S.APPROVED, action=_("retract an approval on"))
-        approval = lock_approval(pr)
-        mine = Q(acted_by=actor) | Q(approver=actor)
-        current = approval.current_step
-        records = ApprovalRecord.objects.filter(approval=approval).select_related("step")
-        target_step: int | None = None
-        if pr.status == S.APPROVED or records.filter(mine, step__number=current).exists():
-            target_step = current
-        elif not records.filter(step__number=current).exists():
-            previous = ApprovalStep.objects.filter(approval=approval, number__lt=current).order_by("-number").first()
-            if previous is not None:
-                target_step = previous.number
-        record = records.filter(mine, step__number=target_step).order_by("-id").first() if target_step else None
-        if record is None:
-            raise ConflictError(_("You have no approval that can be withdrawn."), code="NOTHING_TO_RETRACT")
-        assert target_step is not None  # a record was found on it (narrows the type)
-        record.delete()
-        moved_back = target_step != current
-        if moved_back:
-            approval.current_step = target_step
-            approval.save(update_fields=["current_step", "updated_at"])
-        was = pr.status
-        if pr.status == S.APPROVED:
-            pr.status = S.PENDING
-            pr.save(update_fields=["status", "updated_at"])
-        audit(
-            action=PRAction.RETRACT,
-            table="pr",
-            record_id=pr.pk,
-            actor=actor,
-            metadata={
-                "step": target_step,
-                "on_behalf_of": record.approver_id if record.approver_id != actor.pk else None,
-                "acted_by": record.acted_by_id,
-                "from_status": was,
-                "chain_moved_back": moved_back,
-            },
-        )
-    return pr
+def retract(approval: Approval, actor: User, *, finished: bool) -> Retraction:
+    """Withdraw `actor`'s approval (given by them, or in their name by a substitute) on the current
+    step — or on the step just satisfied, as long as nobody approved after it. `finished`: the
+    document is approved (its last step satisfied). The chain moves back to that step."""
+    mine = Q(acted_by=actor) | Q(approver=actor)
+    current = approval.current_step
+    records = ApprovalRecord.objects.filter(approval=approval).select_related("step")
+    target_step: int | None = None
+    if finished or records.filter(mine, step__number=current).exists():
+        target_step = current
+    elif not records.filter(step__number=current).exists():
+        previous = ApprovalStep.objects.filter(approval=approval, number__lt=current).order_by("-number").first()
+        if previous is not None:
+            target_step = previous.number
+    record = records.filter(mine, step__number=target_step).order_by("-id").first() if target_step else None
+    if record is None or target_step is None:
+        raise ConflictError(_("You have no approval that can be withdrawn."), code="NOTHING_TO_RETRACT")
+    record.delete()
+    moved_back = target_step != current
+    if moved_back:
+        approval.current_step = target_step
+        approval.save(update_fields=["current_step", "updated_at"])
+    return Retraction(step=target_step, record=record, moved_back=moved_back)

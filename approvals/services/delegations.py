@@ -16,9 +16,7 @@ from approvals.audit_actions import DelegationAction
 from approvals.models import (
     ApprovalDelegation,
 )
-from payments.services import (
-    audit,
-)
+from audit.services import audit_log
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -50,7 +48,7 @@ def approval_delegation_create(
             note=(note or "")[:255],
             created_by=actor,
         )
-        audit(
+        audit_log(
             action=DelegationAction.CREATE,
             table="approval_delegations",
             record_id=delegation.pk,
@@ -69,7 +67,7 @@ def approval_delegation_delete(*, delegation: ApprovalDelegation, actor: User) -
     if actor.pk != delegation.approver_id and not actor.is_owner:
         raise PermissionDeniedError(_("You can only end your own delegations."), code="NOT_DELEGATOR")
     with transaction.atomic():
-        audit(
+        audit_log(
             action=DelegationAction.DELETE,
             table="approval_delegations",
             record_id=delegation.pk,

@@ -14,16 +14,15 @@ from acountee.errors import (
     NotFoundError,
     ValidationFailed,
 )
+from acountee.money import parse_amount
 from approvals.audit_actions import FlowAction
 from approvals.models import (
     ApprovalFlow,
     ApprovalFlowStep,
     ApprovalFlowStepUser,
 )
-from approvals.services.common import MAX_APPROVERS_PER_STEP, StepSpec, clean_steps, ensure_owner, money
-from payments.services import (
-    audit,
-)
+from approvals.services.common import MAX_APPROVERS_PER_STEP, StepSpec, clean_steps, ensure_owner
+from audit.services import audit_log
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -31,8 +30,8 @@ if TYPE_CHECKING:
 
 # --- flows ---------------------------------------------------------------------------------------------
 def _flow_range(min_amount: Any, max_amount: Any) -> tuple[Decimal | None, Decimal | None]:
-    lo = None if min_amount in (None, "") else money(min_amount, "min_amount")
-    hi = None if max_amount in (None, "") else money(max_amount, "max_amount")
+    lo = None if min_amount in (None, "") else parse_amount(min_amount, "min_amount")
+    hi = None if max_amount in (None, "") else parse_amount(max_amount, "max_amount")
     if lo is not None and hi is not None and lo >= hi:
         raise ValidationFailed(
             _("The minimum must be below the maximum."),
@@ -151,7 +150,7 @@ def approval_flow_create(
         flow = ApprovalFlow(name=name, description=description or "", is_active=is_active, min_amount=lo, max_amount=hi)
         _save_flow(flow)
         _write_flow_steps(flow, steps)
-        audit(
+        audit_log(
             action=FlowAction.CREATE,
             table="approval_flows",
             record_id=flow.pk,
@@ -193,7 +192,7 @@ def approval_flow_update(
             if not steps:
                 raise ValidationFailed(_("A flow needs at least one step."), code="NO_APPROVAL_STEPS")
             _write_flow_steps(flow, steps)
-        audit(
+        audit_log(
             action=FlowAction.UPDATE,
             table="approval_flows",
             record_id=flow.pk,
@@ -212,7 +211,7 @@ def approval_flow_delete(*, flow: ApprovalFlow, actor: User | None) -> None:
         if locked is None:
             raise NotFoundError()
         flow = locked
-        audit(
+        audit_log(
             action=FlowAction.DELETE,
             table="approval_flows",
             record_id=flow.pk,

@@ -2,9 +2,10 @@ from django.urls import URLPattern, URLResolver, re_path
 from rest_framework.routers import SimpleRouter
 
 from acountee.api.viewsets import ID_PATTERN
-from payments.api import views
+from payments.api import requests, views
 
 router = SimpleRouter()
+router.register("payment-requests", requests.PaymentRequestViewSet, basename="payment-request")
 router.register("payment-methods", views.PaymentMethodViewSet, basename="payment-method")
 
 # The link endpoints live under /api/invoices/ (API.md) but belong to payments (the link table is ours).

@@ -324,7 +324,7 @@ def _validate(raw: list[RawRow]) -> list[ImportRow]:
 
 def paid_import(*, upload: Any, actor: User, dry_run: bool) -> ImportReport:
     """Read a paid file and (unless `dry_run`) complete each `ok` row's PR with its reference
-    through `approvals.services.payment_request_complete`, each row in its own transaction:
+    through `payments.services.payment_request_complete`, each row in its own transaction:
     one refusal (the PR changed meanwhile) never undoes or blocks the others. Rows already
     completed with the same reference are `unchanged`, so re-running a file changes nothing."""
     ensure_workbench_access(actor)
@@ -333,7 +333,7 @@ def paid_import(*, upload: Any, actor: User, dry_run: bool) -> ImportReport:
     report = ImportReport(dry_run=dry_run, rows=_validate(read_paid_file(upload)))
     if dry_run:
         return report
-    from approvals.services import payment_requests_complete_many
+    from payments.services import payment_requests_complete_many
 
     todo: dict[int, ImportRow] = {}
     for row in report.rows:

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from approvals import services
 from invoices.models import Invoice
+from payments import services
 from payments.models import PaymentRequest, PRInvoice
 from tests.approvals.factories import approver_users, make_flow
 from tests.payments.factories import grant, make_invoice, make_pr

@@ -33,7 +33,7 @@ def _pr(ctx: dict[str, Any]) -> None:
         maker=ctx["maker"], steps=[("anyof", [ctx["a"]]), ("allof", [ctx["b"]])], request=bool(n % 2), name=f"PR {n}"
     )
     if n % 6 == 3:  # requested (odd) and every third
-        from approvals import services
+        from payments import services
 
         services.payment_request_approve(pr=pr, actor=ctx["a"])
 
@@ -69,14 +69,14 @@ def _file(ctx: dict[str, Any]) -> None:
 
 
 def _notification(ctx: dict[str, Any]) -> None:
-    from approvals.notifications.models import Notification
+    from payments.notifications.models import Notification
 
     pr = make_pr(maker=ctx["maker"], steps=[("anyof", [ctx["a"]])])
     Notification.objects.create(recipient=ctx["owner"], kind="approved", pr=pr, title="Đã duyệt", on_behalf_of=ctx["a"])
 
 
 def _delivery(ctx: dict[str, Any]) -> None:
-    from approvals.notifications.models import NotificationDelivery
+    from payments.notifications.models import NotificationDelivery
     from tests.notifications.factories import audit_row_notification
 
     NotificationDelivery.objects.create(
@@ -89,11 +89,11 @@ def _delivery(ctx: dict[str, Any]) -> None:
 
 
 def _delegation(ctx: dict[str, Any]) -> None:
-    from approvals import services
+    from approvals import services as approval_services
 
     n = next(_seq)
     start = datetime.date(2026, 1, 1) + datetime.timedelta(days=3 * n)
-    services.approval_delegation_create(
+    approval_services.approval_delegation_create(
         actor=ctx["owner"],
         approver=ctx["a"],
         substitute=ctx["b"],

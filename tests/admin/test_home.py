@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from acountee.admin_home import needs_me
-from approvals import services
-from approvals.notifications.models import NotificationDelivery
+from payments import services
+from payments.notifications.models import NotificationDelivery
 from tests.approvals.factories import approver_users
 from tests.notifications.factories import audit_row_delivery
 from tests.payments.factories import make_invoice, make_pr

@@ -67,7 +67,7 @@ def test_pr_filters_never_500(query, finance, admin_client_for):
 
 
 def test_delivery_and_notification_badges(owner, admin_client_for):
-    from approvals.notifications.models import NotificationDelivery
+    from payments.notifications.models import NotificationDelivery
     from tests.notifications.factories import audit_row_delivery
 
     NotificationDelivery.objects.filter(pk=audit_row_delivery().pk).update(status="failed")

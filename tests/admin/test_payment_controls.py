@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import User
-from approvals import services
 from approvals.models import ApprovalFlow
+from payments import services
 from tests.approvals.factories import approver_users
 from tests.payments.factories import make_invoice, make_pr
 

@@ -1,4 +1,4 @@
-"""Attaching and detaching files on the PR page (approvals/admin_attachments.py)."""
+"""Attaching and detaching files on the PR page (payments/admin/attachments.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from approvals import services
 from files.models import StoredFile
+from payments import services
 from payments.models import PRAttachment
 from payments.services import payment_request_attachment_add
 from tests.approvals.factories import approver_users

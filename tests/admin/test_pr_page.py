@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from approvals import services
+from payments import services
 from payments.services import payment_request_attachment_add
 from tests.approvals.factories import approver_users
 from tests.files.factories import stored_file

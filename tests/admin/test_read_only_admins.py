@@ -10,10 +10,10 @@ from django.test import RequestFactory
 
 from accounts.requestguard.models import SignInThrottle
 from acountee.admin_mixins import ReadOnlyAdminMixin
-from approvals.notifications.models import Notification, NotificationDelivery
-from approvals.reports.models import Report
 from audit.models import AuditEntry, SecurityEvent
 from files.models import StoredFile
+from payments.notifications.models import Notification, NotificationDelivery
+from payments.reports.models import Report
 
 READ_ONLY = [AuditEntry, SecurityEvent, StoredFile, Notification, NotificationDelivery, Report]
 

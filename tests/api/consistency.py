@@ -72,7 +72,7 @@ def _chains() -> list[str]:
     problems = [
         f"PR {p} has {n} chains"
         for p, n in _rows(
-            "SELECT p.id, count(a.id) FROM pr p LEFT JOIN approval a ON a.pr_id = p.id GROUP BY p.id"
+            "SELECT p.id, count(a.id) FROM pr p LEFT JOIN approval a ON a.id = p.approval_id GROUP BY p.id"
             " HAVING count(a.id) <> 1"
         )
     ]
@@ -93,7 +93,7 @@ def _chains() -> list[str]:
     ):
         steps[approval_id].append((number, mode, places, records))
     for approval_id, pr_id, status, current in _rows(
-        "SELECT a.id, p.id, p.status, a.current_step FROM approval a JOIN pr p ON p.id = a.pr_id"
+        "SELECT a.id, p.id, p.status, a.current_step FROM approval a JOIN pr p ON p.approval_id = a.id"
     ):
         problems += _chain_problems(pr_id, status, current, steps.get(approval_id, []))
     return problems
@@ -129,8 +129,8 @@ def _controls() -> list[str]:
     out = [
         f"PR {pr}: approved by or for preparer {user} (record {record})"
         for record, pr, user in _rows(
-            "SELECT r.id, a.pr_id, pp.user_id FROM approval_records r JOIN approval a ON a.id = r.approval_id"
-            " JOIN pr_preparers pp ON pp.pr_id = a.pr_id AND pp.user_id IN (r.acted_by_id, r.approver_id)"
+            "SELECT r.id, p.id, pp.user_id FROM approval_records r JOIN pr p ON p.approval_id = r.approval_id"
+            " JOIN pr_preparers pp ON pp.pr_id = p.id AND pp.user_id IN (r.acted_by_id, r.approver_id)"
         )
     ]
     out += [

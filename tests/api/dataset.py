@@ -33,13 +33,14 @@ def _ids(model: Any, **filters: Any) -> list[int]:
 
 def seed_dataset() -> Dataset:
     from accounts.models import Role, Team, User
-    from approvals import services
+    from approvals import services as approval_services
     from approvals.models import ApprovalDelegation, ApprovalFlow
-    from approvals.notifications.models import Notification, NotificationDelivery
     from audit.models import AuditEntry, SecurityEvent
     from files.models import StoredFile
     from invoices.models import Invoice
+    from payments import services
     from payments.models import PaymentMethod, PaymentRequest, PRAttachment
+    from payments.notifications.models import Notification, NotificationDelivery
     from payments.services import invoice_link, payment_request_attachment_add
     from payments.workbench.models import ExportTemplate
     from tests.accounts.factories import UserFactory
@@ -98,7 +99,7 @@ def seed_dataset() -> Dataset:
         actor=maker,
     )
     services.payment_request_request_approval(pr=waiting, actor=maker)
-    services.approval_delegation_create(
+    approval_services.approval_delegation_create(
         actor=finance,
         approver=finance,
         substitute=maker,

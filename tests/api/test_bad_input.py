@@ -256,8 +256,8 @@ def test_an_oversized_body_is_a_413(call, endpoint):
 # --- other users' objects: 404, the same answer as for an id that does not exist ---------------------------
 def _others_objects(owner: Any, finance: Any) -> list[tuple[str, str, int]]:
     """(method, url with {id}, id of an object of `finance` that `stranger` may not see)."""
-    from approvals.notifications.models import Notification
     from approvals.services import approval_delegation_create
+    from payments.notifications.models import Notification
     from payments.workbench.services import export_template_create
 
     approver = UserFactory(roles=["bod"])

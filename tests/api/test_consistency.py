@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from approvals import services
 from approvals.models import Approval
+from payments import services
 from tests.api import consistency
 from tests.approvals.factories import approver_users
 from tests.payments.factories import make_invoice, make_pr
@@ -39,7 +39,10 @@ def test_seeded_fuzz_data_set_is_consistent(db):
 @pytest.mark.parametrize(
     ("breakage", "expected"),
     [
-        ("UPDATE approval SET current_step = 1 WHERE pr_id = %s", "a draft with approvals or a current step"),
+        (
+            "UPDATE approval SET current_step = 1 WHERE id = (SELECT approval_id FROM pr WHERE id = %s)",
+            "a draft with approvals or a current step",
+        ),
         ("UPDATE pr SET status = 'approved', payee_bank_account = '1' WHERE id = %s", "approved with steps left"),
         (
             "UPDATE invoices SET status = 'completed' WHERE id IN (SELECT invoice_id FROM pr_invoice WHERE pr_id = %s)",
@@ -47,7 +50,7 @@ def test_seeded_fuzz_data_set_is_consistent(db):
         ),
         (
             "DELETE FROM approval_step_users WHERE step_id IN (SELECT s.id FROM approval_steps s"
-            " JOIN approval a ON a.id = s.approval_id WHERE a.pr_id = %s)",
+            " JOIN pr p ON p.approval_id = s.approval_id WHERE p.id = %s)",
             "has no approvers",
         ),
     ],
@@ -88,8 +91,8 @@ def test_a_tampered_audit_entry_is_reported(prs):
     [
         (
             "INSERT INTO pr_preparers (pr_id, user_id, first_action, added_at)"
-            " SELECT a.pr_id, r.acted_by_id, 'x', now()"
-            " FROM approval_records r JOIN approval a ON a.id = r.approval_id WHERE a.pr_id = %s",
+            " SELECT p.id, r.acted_by_id, 'x', now()"
+            " FROM approval_records r JOIN pr p ON p.approval_id = r.approval_id WHERE p.id = %s",
             "approved by or for preparer",
         ),
         ("UPDATE pr SET amount = amount + 1 WHERE id = %s", "is not its invoices' total"),

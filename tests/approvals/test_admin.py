@@ -47,7 +47,7 @@ def test_changelist_filters_and_queue(maker, finance):
 def test_change_page_shows_chain_step_by_step(maker, finance):
     a, b, c = approver_users(3)
     pr = make_pr(maker=maker, steps=[("anyof", [a, b]), ("allof", [b, c])], request=True)
-    from approvals import services
+    from payments import services
 
     services.payment_request_approve(pr=pr, actor=a)
     page = browser(finance).get(f"{CHANGELIST}{pr.pk}/change/").content.decode()

@@ -243,10 +243,10 @@ def test_awaiting_me(maker, client_for):
     client_for(b).post(f"{URL}{later.pk}/approve/")
     assert ids(ca) == sorted([first.pk, later.pk])
     # a substitute sees the queue of the approver they stand in for, today
-    from approvals import services
+    from approvals import services as approval_services
 
     today = timezone.localdate()
-    services.approval_delegation_create(actor=a, approver=a, substitute=sub, start_date=today, end_date=today)
+    approval_services.approval_delegation_create(actor=a, approver=a, substitute=sub, start_date=today, end_date=today)
     assert ids(client_for(sub)) == sorted([first.pk, later.pk])
     assert ids(client_for(maker)) == []
 
@@ -402,13 +402,13 @@ def test_delegations_api(client_for):
 def test_fast_list_rows_match_the_declared_serializer(maker, finance):
     from rest_framework import serializers as drf
 
-    from approvals.api.serializers import PaymentRequestListSerializer
-    from approvals.selectors import payment_request_list, payment_request_rows
+    from payments.api.serializers import PaymentRequestListSerializer
+    from payments.selectors import payment_request_list, payment_request_rows
 
     (a,) = approver_users(1)
     make_pr(maker=maker, steps=[("anyof", [a])], request=True)
     done = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
-    from approvals import services
+    from payments import services
 
     services.payment_request_approve(pr=done, actor=a)
     services.payment_request_complete(pr=done, actor=finance, payment_reference="FT1")
@@ -418,7 +418,7 @@ def test_fast_list_rows_match_the_declared_serializer(maker, finance):
     class Declared(PaymentRequestListSerializer):  # a subclass takes DRF's generic path
         pass
 
-    from approvals.api.serializers import LIST_ROW_FIELDS, list_row
+    from payments.api.serializers import LIST_ROW_FIELDS, list_row
 
     dict_rows = [list_row(r) for r in payment_request_rows(ids=ids).values(*LIST_ROW_FIELDS)]
     assert dict_rows == Declared(rows, many=True).data

@@ -12,9 +12,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from acountee.errors import AcounteeError
-from approvals import services
+from approvals import services as approval_services
 from approvals.models import Approval, ApprovalRecord, ApprovalStep
 from audit.models import AuditEntry
+from payments import services
 from payments.models import PR_TRANSITIONS, PaymentRequest
 from tests.accounts.factories import UserFactory
 from tests.approvals.factories import approver_users, make_flow
@@ -64,7 +65,9 @@ def test_create_copies_flow_steps_and_later_flow_edits_do_not_change_the_pr(owne
     steps = list(ApprovalStep.objects.filter(approval__pr=pr).order_by("number"))
     assert [(s.number, s.mode) for s in steps] == [(1, "anyof"), (2, "allof")]
     assert sorted(u.pk for u in steps[0].approvers.all()) == sorted([a.pk, b.pk])
-    services.approval_flow_update(flow=flow, actor=owner, steps=[{"name": "X", "mode": "anyof", "approvers": [c]}])
+    approval_services.approval_flow_update(
+        flow=flow, actor=owner, steps=[{"name": "X", "mode": "anyof", "approvers": [c]}]
+    )
     assert ApprovalStep.objects.filter(approval__pr=pr).count() == 2
     assert state(pr) == ("draft", 0)
     assert semantic(pr, "create_pr")
@@ -136,7 +139,7 @@ def test_delete_only_in_draft(maker):
     services.payment_request_recall(pr=pr, actor=maker)
     services.payment_request_delete(pr=pr, actor=maker)
     assert not PaymentRequest.objects.filter(pk=pr.pk).exists()
-    assert not Approval.objects.filter(pr_id=pr.pk).exists()
+    assert pr.approval_id is not None and not Approval.objects.filter(pk=pr.approval_id).exists()
 
 
 def test_outsider_cannot_edit_someone_elses_draft(maker, outsider):
@@ -229,11 +232,11 @@ def test_delegate_acts_inside_the_window_only(maker):
     a, b, sub = approver_users(3)
     today = timezone.localdate()
     pr = make_pr(maker=maker, steps=[("allof", [a, b])], request=True)
-    services.approval_delegation_create(
+    approval_services.approval_delegation_create(
         actor=a, approver=a, substitute=sub, start_date=today + timedelta(days=1), end_date=today + timedelta(days=5)
     )
     refused("NOT_AN_APPROVER", services.payment_request_approve, pr=pr, actor=sub)
-    services.approval_delegation_create(
+    approval_services.approval_delegation_create(
         actor=a, approver=a, substitute=sub, start_date=today - timedelta(days=3), end_date=today
     )
     services.payment_request_approve(pr=pr, actor=sub)
@@ -249,7 +252,7 @@ def test_expired_delegation_grants_nothing(maker):
     a, sub = approver_users(2)
     today = timezone.localdate()
     pr = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
-    services.approval_delegation_create(
+    approval_services.approval_delegation_create(
         actor=a, approver=a, substitute=sub, start_date=today - timedelta(days=9), end_date=today - timedelta(days=1)
     )
     refused("NOT_AN_APPROVER", services.payment_request_approve, pr=pr, actor=sub)
@@ -261,7 +264,7 @@ def test_a_delegate_never_approves_a_pr_they_made(settings):
     (a,) = approver_users(1)
     sub = UserFactory(roles=["finance"])
     today = timezone.localdate()
-    services.approval_delegation_create(actor=a, approver=a, substitute=sub, start_date=today, end_date=today)
+    approval_services.approval_delegation_create(actor=a, approver=a, substitute=sub, start_date=today, end_date=today)
     pr = make_pr(maker=sub, steps=[("anyof", [a])], request=True)
     refused("SELF_APPROVAL", services.payment_request_approve, pr=pr, actor=sub)
 
@@ -271,7 +274,7 @@ def test_delegation_rules(maker, owner):
     today = timezone.localdate()
     refused(
         "NOT_DELEGATOR",
-        services.approval_delegation_create,
+        approval_services.approval_delegation_create,
         actor=b,
         approver=a,
         substitute=b,
@@ -280,7 +283,7 @@ def test_delegation_rules(maker, owner):
     )
     refused(
         "SELF_DELEGATION",
-        services.approval_delegation_create,
+        approval_services.approval_delegation_create,
         actor=a,
         approver=a,
         substitute=a,
@@ -289,14 +292,16 @@ def test_delegation_rules(maker, owner):
     )
     refused(
         "INVALID_RANGE",
-        services.approval_delegation_create,
+        approval_services.approval_delegation_create,
         actor=a,
         approver=a,
         substitute=b,
         start_date=today,
         end_date=today - timedelta(days=1),
     )
-    services.approval_delegation_create(actor=owner, approver=a, substitute=b, start_date=today, end_date=today)
+    approval_services.approval_delegation_create(
+        actor=owner, approver=a, substitute=b, start_date=today, end_date=today
+    )
 
 
 # --- retract --------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 from acountee.db.roles import owner_connection
 from acountee.errors import ValidationFailed
-from approvals import services
 from audit.models import AuditEntry
+from payments import services
 from payments.models import PaymentRequest
 from tests.approvals.factories import approver_users
 from tests.payments.factories import make_pr

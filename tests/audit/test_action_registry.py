@@ -10,11 +10,11 @@ from django.conf import settings
 from django.utils import translation
 
 from accounts.audit_actions import UserAction
-from approvals.audit_actions import DelegationAction, FlowAction, PaymentRequestAction
-from approvals.notifications.audit_actions import DeliveryAction
+from approvals.audit_actions import DelegationAction, FlowAction
 from audit.audit_actions import RowAction, action_label, registered_actions
 from invoices.audit_actions import InvoiceAction
-from payments.audit_actions import PaymentRequestContentAction
+from payments.audit_actions import PaymentRequestAction, PaymentRequestContentAction
+from payments.notifications.audit_actions import DeliveryAction
 
 OWNED = [
     ("users", UserAction),

@@ -36,9 +36,9 @@ def company(db) -> Company:
     director = UserFactory(email="gd@cty.test", name="Giám đốc", roles=["bod"])
     deputy = UserFactory(email="pgd@cty.test", name="Phó giám đốc", roles=["bod"])
     small = make_flow(owner=owner, name="Dưới 50 triệu", max_amount=SMALL_LIMIT, steps=[("anyof", [director, deputy])])
-    from approvals import services
+    from approvals import services as approval_services
 
-    large = services.approval_flow_create(
+    large = approval_services.approval_flow_create(
         actor=owner,
         name="Từ 50 triệu",
         min_amount=SMALL_LIMIT,

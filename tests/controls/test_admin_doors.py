@@ -15,9 +15,9 @@ import re
 import pytest
 from django.test import Client
 
-from approvals import services
 from approvals.models import ApprovalRecord
 from audit.models import AuditEntry, SecurityEvent
+from payments import services
 from payments.models import PaymentRequest
 from tests.accounts.factories import UserFactory
 from tests.approvals.factories import approver_users, make_flow
@@ -130,7 +130,7 @@ def test_a_preparer_cannot_approve_from_the_page_nor_in_bulk(maker):
     assert "Mua máy chủ" not in client.get(f"{PRS}?awaiting_me=yes").content.decode()
 
     r = client.post(f"{PRS}{pr.pk}/action/approve/", follow=True)  # forged: the button was never shown
-    assert r.status_code == 200 and "You prepared this payment request" in messages_of(r)
+    assert r.status_code == 200 and "You prepared this request" in messages_of(r)
     r = client.post(PRS, {"action": "approve_selected", "_selected_action": [pr.pk]}, follow=True)
     assert r.status_code == 200 and "SELF_APPROVAL" in messages_of(r)
     pr.refresh_from_db()

@@ -374,8 +374,8 @@ def test_audit_csv_export_neutralises_formula_prefixes(owner_client):
 
 def test_every_export_reuses_the_codebases_one_formula_helper():
     from acountee import spreadsheet
-    from approvals.reports import exports as reports
     from audit.api import views
+    from payments.reports import exports as reports
     from payments.workbench import exports
 
     assert views.neutralise is exports.neutralise is reports.neutralise is spreadsheet.neutralise

@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from acountee.db.roles import owner_connection
-from approvals import services
+from payments import services
 from payments.models import PaymentRequest, PaymentRequestPreparer
 from payments.services import invoice_link
 from tests.payments.factories import attach_document, make_invoice

@@ -11,12 +11,13 @@ import pytest
 from django.utils import timezone
 
 from acountee.errors import AcounteeError
-from approvals import services
+from approvals import services as approval_services
 from approvals.models import ApprovalRecord, ApprovalStep
-from approvals.notifications.models import Notification
 from audit.models import SecurityEvent
 from invoices.services import invoice_payment_details_update
+from payments import services
 from payments.models import PaymentRequest
+from payments.notifications.models import Notification
 from payments.services import invoice_link, invoice_move, invoice_unlink, payment_request_attachment_remove
 from tests.payments.factories import attach_document, grant, make_invoice
 
@@ -103,7 +104,7 @@ def test_preparer_never_approves_as_a_substitute_nor_through_one(company):
     """The clerk stands in for the deputy: he prepared the request, so he cannot approve in the
     deputy's place. And a preparer's own place cannot be filled by his substitute."""
     today = timezone.localdate()
-    services.approval_delegation_create(
+    approval_services.approval_delegation_create(
         actor=company.deputy, approver=company.deputy, substitute=company.clerk, start_date=today, end_date=today
     )
     pr = advanced(company.clerk)
@@ -112,7 +113,7 @@ def test_preparer_never_approves_as_a_substitute_nor_through_one(company):
     assert services.payment_requests_bulk_approve(ids=[pr.pk], actor=company.clerk).failed[0]["code"] == "SELF_APPROVAL"
 
     grant(company.clerk, "approvals.customize_chain")
-    services.approval_delegation_create(
+    approval_services.approval_delegation_create(
         actor=company.chief, approver=company.chief, substitute=company.colleague, start_date=today, end_date=today
     )
     chained = advanced(
@@ -222,7 +223,7 @@ def test_chain_from_policy_is_rebuilt_for_the_final_amount(company):
 
 
 def test_chain_from_policy_refuses_an_amount_no_flow_covers(company):
-    services.approval_flow_update(flow=company.large, actor=company.owner, max_amount="1000000000")
+    approval_services.approval_flow_update(flow=company.large, actor=company.owner, max_amount="1000000000")
     pr = advanced(company.clerk, amount="2000000000")
     refused("NO_FLOW_FOR_AMOUNT", services.payment_request_request_approval, pr=pr, actor=company.clerk)
 
@@ -230,7 +231,7 @@ def test_chain_from_policy_refuses_an_amount_no_flow_covers(company):
 def test_chain_frozen_against_later_flow_edits(company):
     pr = advanced(company.clerk, amount="1000000")
     services.payment_request_request_approval(pr=pr, actor=company.clerk)
-    services.approval_flow_update(
+    approval_services.approval_flow_update(
         flow=company.small,
         actor=company.owner,
         steps=[{"name": "Chỉ chủ", "mode": "anyof", "approvers": [company.owner]}],
@@ -242,7 +243,7 @@ def test_chain_frozen_against_later_flow_edits(company):
 # --- ELIGIBLE-APPROVERS-UP-FRONT -------------------------------------------------------------------------------------
 def test_eligible_approvers_up_front_inactive_and_substitutes(company):
     pr = advanced(company.clerk, amount="60000000")
-    services.approval_flow_update(
+    approval_services.approval_flow_update(
         flow=company.large,
         actor=company.owner,
         steps=[
@@ -255,7 +256,7 @@ def test_eligible_approvers_up_front_inactive_and_substitutes(company):
     error = refused("INACTIVE_APPROVER", services.payment_request_request_approval, pr=pr, actor=company.clerk)
     assert error.details["step"] == 1
     today = timezone.localdate()
-    services.approval_delegation_create(
+    approval_services.approval_delegation_create(
         actor=company.owner,
         approver=company.chief,
         substitute=company.colleague,
@@ -267,7 +268,7 @@ def test_eligible_approvers_up_front_inactive_and_substitutes(company):
 
 
 def test_eligible_approvers_all_of_step_gets_an_alternate_per_missing_approver(company):
-    services.approval_flow_update(
+    approval_services.approval_flow_update(
         flow=company.large,
         actor=company.owner,
         steps=[
@@ -374,7 +375,7 @@ def test_uncomplete_controlled_in_the_service(company):
 # --- ONE-APPROVAL-PER-PERSON-PER-STEP ---------------------------------------------------------------------------------
 def test_one_approval_per_person_per_step_with_a_substitute_in_both_places(company):
     today = timezone.localdate()
-    services.approval_delegation_create(
+    approval_services.approval_delegation_create(
         actor=company.director, approver=company.director, substitute=company.deputy, start_date=today, end_date=today
     )
     pr = advanced(company.clerk, amount="60000000")

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from approvals import services
+from approvals import services as approval_services
 from approvals.models import ApprovalStep
 from audit.models import AuditEntry, SecurityEvent
 from invoices.services import invoice_payment_details_update
+from payments import services
 from payments.models import PaymentRequest
 from payments.services import invoice_link
 from tests.payments.factories import attach_document, grant, make_invoice
@@ -161,7 +162,7 @@ def test_scenario_5_chief_accountants_own_request_reaches_her_alternate(company)
     services.payment_request_approve(pr=pr, actor=company.director)
     assert services.payment_request_approve(pr=pr, actor=company.deputy).status == "approved"
 
-    services.approval_flow_update(
+    approval_services.approval_flow_update(
         flow=company.large,
         actor=company.owner,
         steps=[

@@ -53,6 +53,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -66,7 +67,7 @@ from hypothesis.stateful import (
 )
 
 from acountee.errors import AcounteeError
-from approvals import services
+from approvals import services as approval_services
 from approvals.models import (
     Approval,
     ApprovalDelegation,
@@ -78,6 +79,7 @@ from approvals.models import (
 from audit.models import AuditEntry
 from invoices.models import Invoice
 from invoices.services import invoice_payment_details_update
+from payments import services
 from payments import services as payments
 from payments.models import PaymentRequest, PaymentRequestPreparer, PRAttachment, PRInvoice
 from payments.selectors import normalise_account, payment_request_bank_details
@@ -199,7 +201,7 @@ def build_world() -> World:
     flows = {"small": small, "big": big}
     for variant in ("small: b1|b2, alternate b3", "big: f3|b3 then b2&b4|b1"):  # with their alternates
         name, changes = variants[variant]
-        services.approval_flow_update(flow=flows[name], actor=owner, **changes)
+        approval_services.approval_flow_update(flow=flows[name], actor=owner, **changes)
     invoices: dict[str, int] = {}
     counts: Counter[str] = Counter()
     for supplier, total in INVOICES:
@@ -298,7 +300,7 @@ class ControlsMachine(RuleBasedStateMachine):
                 .values_list("id", "status", "amount", "updated_at", "payee_bank_account", "bank_account", "name")
             ),
             list(
-                Approval.objects.filter(pr_id__in=pr_ids)
+                Approval.objects.filter(pr__id__in=pr_ids)
                 .order_by("id")
                 .values_list("current_step", "updated_at", "is_custom")
             ),
@@ -672,9 +674,9 @@ class ControlsMachine(RuleBasedStateMachine):
 
     def likely_approvers(self, pr_id: int) -> list[str]:
         """The current step's approvers and whoever stands in for them today, then everyone."""
-        step = Approval.objects.filter(pr_id=pr_id).values_list("current_step", flat=True).first()
+        step = Approval.objects.filter(pr__id=pr_id).values_list("current_step", flat=True).first()
         ids = set(
-            ApprovalStepUser.objects.filter(step__approval__pr_id=pr_id, step__number=step).values_list(
+            ApprovalStepUser.objects.filter(step__approval__pr__id=pr_id, step__number=step).values_list(
                 "user_id", flat=True
             )
         )
@@ -760,8 +762,8 @@ class ControlsMachine(RuleBasedStateMachine):
         pr_id = self.pick_pr(data, PENDING, APPROVED)
         if pr_id is None:
             return
-        ids = set(ApprovalRecord.objects.filter(approval__pr_id=pr_id).values_list("acted_by_id", flat=True))
-        ids |= set(ApprovalRecord.objects.filter(approval__pr_id=pr_id).values_list("approver_id", flat=True))
+        ids = set(ApprovalRecord.objects.filter(approval__pr__id=pr_id).values_list("acted_by_id", flat=True))
+        ids |= set(ApprovalRecord.objects.filter(approval__pr__id=pr_id).values_list("approver_id", flat=True))
         pool = sorted(self.world.name_of(pk) for pk in ids) or EVERYONE
         actor = data.draw(
             st.sampled_from(pool if data.draw(st.integers(0, 3), label="likely") else EVERYONE), label="retracter"
@@ -815,7 +817,7 @@ class ControlsMachine(RuleBasedStateMachine):
         actor = approver if actor == "the approver" else actor
         self.act(
             "create delegation",
-            lambda: services.approval_delegation_create(
+            lambda: approval_services.approval_delegation_create(
                 actor=self.u[actor],
                 approver=self.u[approver],
                 substitute=self.u[substitute],
@@ -831,7 +833,7 @@ class ControlsMachine(RuleBasedStateMachine):
             delegation = ApprovalDelegation.objects.get(pk=data.draw(st.sampled_from(ids), label="delegation"))
             self.act(
                 "delete delegation",
-                lambda: services.approval_delegation_delete(delegation=delegation, actor=self.u[actor]),
+                lambda: approval_services.approval_delegation_delete(delegation=delegation, actor=self.u[actor]),
             )
 
     @rule(
@@ -842,7 +844,7 @@ class ControlsMachine(RuleBasedStateMachine):
         name, changes = flow_variants(self.u)[variant]
         self.act(
             "edit flow",
-            lambda: services.approval_flow_update(flow=self.world.flows[name], actor=self.u[actor], **changes),
+            lambda: approval_services.approval_flow_update(flow=self.world.flows[name], actor=self.u[actor], **changes),
         )
 
     # --- the invariants ----------------------------------------------------------------------------
@@ -858,18 +860,22 @@ class ControlsMachine(RuleBasedStateMachine):
         prs = {pr.pk: pr for pr in PaymentRequest.objects.order_by("id")}
         steps: dict[int, list[ApprovalStep]] = defaultdict(list)
         for step in (
-            ApprovalStep.objects.filter(approval__pr_id__in=list(prs)).select_related("approval").order_by("number")
+            ApprovalStep.objects.filter(approval__pr__id__in=list(prs))
+            .annotate(pr_id=F("approval__pr__id"))
+            .order_by("number")
         ):
-            steps[step.approval.pr_id].append(step)
-        current = dict(Approval.objects.filter(pr_id__in=list(prs)).values_list("pr_id", "current_step"))
+            steps[step.pr_id].append(step)
+        current = dict(Approval.objects.filter(pr__id__in=list(prs)).values_list("pr__id", "current_step"))
         places: dict[int, set[int]] = defaultdict(set)
-        for step_id, user_id in ApprovalStepUser.objects.filter(step__approval__pr_id__in=list(prs)).values_list(
+        for step_id, user_id in ApprovalStepUser.objects.filter(step__approval__pr__id__in=list(prs)).values_list(
             "step_id", "user_id"
         ):
             places[step_id].add(user_id)
         records: dict[int, list[ApprovalRecord]] = defaultdict(list)
-        for record in ApprovalRecord.objects.filter(approval__pr_id__in=list(prs)).select_related("approval"):
-            records[record.approval.pr_id].append(record)
+        for record in ApprovalRecord.objects.filter(approval__pr__id__in=list(prs)).annotate(
+            pr_id=F("approval__pr__id")
+        ):
+            records[record.pr_id].append(record)
         preparers: dict[int, set[int]] = defaultdict(set)
         for pr_id, user_id in PaymentRequestPreparer.objects.values_list("pr_id", "user_id"):
             preparers[pr_id].add(user_id)

@@ -67,7 +67,7 @@ def describe(entry: Entry) -> str:
 
 
 def test_every_project_app_has_a_catalogue():
-    """Nested apps (approvals.notifications, payments.workbench…) live in their parent's catalogue."""
+    """Nested apps (payments.notifications, payments.workbench…) live in their parent's catalogue."""
     apps = locale_apps()
     from django.apps import apps as registry
 

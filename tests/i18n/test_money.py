@@ -13,9 +13,9 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from accounts.models import User
-from approvals.notifications import channels
-from approvals.notifications.models import Notification
 from payments.models import PaymentRequest, PaymentRequestStatus
+from payments.notifications import channels
+from payments.notifications.models import Notification
 from tests.accounts.factories import TeamFactory, UserFactory
 from tests.payments.factories import make_pr
 

@@ -8,7 +8,7 @@ from tests.accounts.factories import UserFactory
 
 
 def enable_email(*users: Any, in_app: bool = True) -> None:
-    from approvals.notifications.services import notification_preference_update
+    from payments.notifications.services import notification_preference_update
 
     for user in users:
         notification_preference_update(user=user, email=True, in_app=in_app)
@@ -16,7 +16,7 @@ def enable_email(*users: Any, in_app: bool = True) -> None:
 
 # --- one bare row per table, for tests/audit/registry.py --------------------------------------------
 def audit_row_notification() -> Any:
-    from approvals.notifications.models import Notification
+    from payments.notifications.models import Notification
     from tests.payments.factories import audit_row_pr
 
     pr = audit_row_pr()
@@ -24,12 +24,12 @@ def audit_row_notification() -> Any:
 
 
 def audit_row_delivery() -> Any:
-    from approvals.notifications.models import NotificationDelivery
+    from payments.notifications.models import NotificationDelivery
 
     return NotificationDelivery.objects.create(notification=audit_row_notification(), channel="email")
 
 
 def audit_row_preference() -> Any:
-    from approvals.notifications.models import NotificationPreference
+    from payments.notifications.models import NotificationPreference
 
     return NotificationPreference.objects.create(user=UserFactory())

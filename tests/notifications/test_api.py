@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from approvals.notifications.models import Notification, NotificationDelivery, NotificationPreference
+from payments.notifications.models import Notification, NotificationDelivery, NotificationPreference
 from tests.accounts.factories import PASSWORD
 from tests.approvals.factories import approver_users
 from tests.notifications.factories import enable_email
@@ -187,7 +187,7 @@ def test_opening_a_pr_in_the_admin_marks_its_notifications_read(maker, approver)
 
 # --- delivery log (owners) ---------------------------------------------------------------------------------
 def failed_delivery(maker, settings) -> NotificationDelivery:
-    from approvals.notifications.services import deliveries_dispatch
+    from payments.notifications.services import deliveries_dispatch
 
     (a,) = approver_users(1)
     enable_email(a)

@@ -9,11 +9,11 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from approvals import services
 from approvals.models import ApprovalDelegation
-from approvals.notifications import services as notification_services
-from approvals.notifications.models import Notification, NotificationDelivery
+from payments import services
 from payments.models import PaymentRequest
+from payments.notifications import services as notification_services
+from payments.notifications.models import Notification, NotificationDelivery
 from tests.approvals.factories import approver_users
 from tests.notifications.factories import enable_email
 from tests.payments.factories import make_pr

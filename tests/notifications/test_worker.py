@@ -15,10 +15,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from acountee.errors import AcounteeError
-from approvals import services
-from approvals.notifications import services as notification_services
-from approvals.notifications.models import Notification, NotificationDelivery
+from payments import services
 from payments.models import PaymentRequest
+from payments.notifications import services as notification_services
+from payments.notifications.models import Notification, NotificationDelivery
 from tests.approvals.factories import approver_users
 from tests.notifications.backends import RecordingBackend
 from tests.notifications.factories import enable_email

@@ -62,7 +62,7 @@ def make_pr(
     granted `approvals.customize_chain` — and `invoices` linked, optionally already requested (a
     requested direct PR gets one invoice when none is given; an advanced PR without invoices gets
     a supporting document). A direct PR's amount is its invoices' total."""
-    from approvals import services
+    from payments import services
 
     fields: dict[str, Any] = (
         {"bank_name": "Vietcombank", "bank_account": "0071000123456", "account_name": "CONG TY TNHH ABC"}

@@ -7,9 +7,9 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from acountee.errors import AcounteeError
-from approvals import services as lifecycle
 from invoices.models import Invoice
 from payments import services
+from payments import services as lifecycle
 from payments.models import PRInvoice
 from payments.selectors import payment_request_bank_details
 from tests.approvals.factories import approver_users

@@ -132,7 +132,7 @@ def test_deadlock_is_a_clear_409_and_nothing_is_half_written(pending_pr, client_
 
     if superuser:
         other.execute("SET deadlock_timeout = '30s'")
-    other.execute("SELECT id FROM approval WHERE pr_id = %s FOR UPDATE", [pr.pk])  # approval first…
+    other.execute("SELECT id FROM approval WHERE id = %s FOR UPDATE", [pr.approval_id])  # approval first…
     thread = threading.Thread(target=approve)
     thread.start()
     barrier.wait(timeout=10)

@@ -72,7 +72,9 @@ def pr(
 
 
 def chain(pr_obj: Any, *, flow: Any, current_step: int, steps: list[tuple[str, list[Any]]]) -> list[ApprovalStep]:
-    approval = Approval.objects.create(pr=pr_obj, flow=flow, current_step=current_step)
+    approval = Approval.objects.create(flow=flow, current_step=current_step)
+    pr_obj.approval = approval
+    pr_obj.save(update_fields=["approval"])
     out = []
     for number, (mode, users) in enumerate(steps, 1):
         step = ApprovalStep.objects.create(approval=approval, number=number, name=f"Bước {number}", mode=mode)

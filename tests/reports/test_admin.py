@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from approvals.reports.registry import REPORTS
+from payments.reports.registry import REPORTS
 from tests.reports.factories import invoice
 
 pytestmark = pytest.mark.django_db

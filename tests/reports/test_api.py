@@ -247,7 +247,7 @@ def test_query_count_does_not_grow_with_data(owner, dataset, name):
 def test_report_query_counts_are_pinned(dataset, django_assert_num_queries, key, query, expected):
     from django.http import QueryDict
 
-    from approvals.reports import registry
+    from payments.reports import registry
 
     with django_assert_num_queries(expected):
         registry.REPORTS[key].run(QueryDict(query))

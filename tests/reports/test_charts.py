@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
-from approvals.reports.charts import stacked_bars
+from payments.reports.charts import stacked_bars
 
 NS = "{http://www.w3.org/2000/svg}"
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from approvals.reports import queries
-from approvals.reports.params import MonthRange
+from payments.reports import queries
+from payments.reports.params import MonthRange
 from tests.reports.factories import A, B, C, invoice
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from tests.payments.factories import make_invoice, make_pr
 
 def approved_pr(*, maker: Any, approver: Any, **kwargs: Any) -> Any:
     """A PR requested and approved through the services (one any-of step by `approver`)."""
-    from approvals import services
+    from payments import services
 
     pr = make_pr(maker=maker, steps=[("anyof", [approver])], request=True, **kwargs)
     return services.payment_request_approve(pr=pr, actor=approver)

@@ -27,7 +27,7 @@ def boss(db):
 
 @pytest.fixture
 def prs(clerk, boss):
-    from approvals.services import payment_request_complete
+    from payments.services import payment_request_complete
 
     a = approved_pr(maker=clerk, approver=boss, name="A")
     b = direct_pr(maker=clerk, approver=boss, accounts=["0451"], name="B")

@@ -1,0 +1,51 @@
+"""The moments of a PR's life that people must hear about (docs/notifications.md).
+
+Every lifecycle service calls these *inside* its transaction, after the change is written,
+so whatever they record commits or rolls back with the change itself. The notifications
+capability (docs/notifications.md) writes its outbox here: in-app notifications and pending e-mail
+deliveries (`payments.notifications.services`), in a savepoint whose failure never fails the
+change, and never sending anything under a row lock (the `dispatch_notifications` worker sends
+after commit).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+from payments.notifications import services as notifications
+
+if TYPE_CHECKING:
+    from approvals.models import ApprovalStep
+    from payments.models import PaymentRequest
+
+
+def batch() -> AbstractContextManager[None]:
+    """Wrap the hooks of a multi-PR operation (bulk approve): their outbox rows are written
+    together when the block ends (still inside the transaction)."""
+    return notifications.batch()
+
+
+def approvals_requested(pr: PaymentRequest, step: ApprovalStep) -> None:
+    """The PR entered the chain: `step` (the first) awaits its approvers."""
+    notifications.notify_approvals_requested(pr=pr, step=step)
+
+
+def step_advanced(pr: PaymentRequest, step: ApprovalStep) -> None:
+    """A step was satisfied and `step` (the next one) now awaits its approvers."""
+    notifications.notify_step_advanced(pr=pr, step=step)
+
+
+def pr_approved(pr: PaymentRequest) -> None:
+    """The last step was satisfied: the maker (and finance) may pay."""
+    notifications.notify_pr_approved(pr=pr)
+
+
+def pr_rejected(pr: PaymentRequest, reason: str) -> None:
+    """An approver rejected the PR back to draft: the maker must hear why."""
+    notifications.notify_pr_rejected(pr=pr, reason=reason)
+
+
+def pr_completed(pr: PaymentRequest) -> None:
+    """Finance paid the PR."""
+    notifications.notify_pr_completed(pr=pr)

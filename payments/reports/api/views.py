@@ -1,0 +1,113 @@
+"""`/api/reports/…`: each report as JSON, or as a download with `?format=csv` / `?format=xlsx`."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import renderers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from acountee.api.params import present
+from payments.reports import exports, queries, registry
+from payments.reports.api.serializers import HomeSummarySerializer, ReportSerializer
+from payments.reports.params import no_params, today
+from payments.reports.permissions import CanViewReports
+
+TAGS = ["reports"]
+FORMAT = OpenApiParameter(
+    "format", OpenApiTypes.STR, enum=["json", "csv", "xlsx"], description="json (default), or a csv / xlsx download."
+)
+
+
+class _DownloadRenderer(renderers.BaseRenderer):
+    """Lets DRF's content negotiation accept `?format=csv|xlsx`; the view writes the bytes itself."""
+
+    charset = None
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return b""
+
+
+class CSVRenderer(_DownloadRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+class XLSXRenderer(_DownloadRenderer):
+    media_type = exports.XLSX_CONTENT_TYPE
+    format = "xlsx"
+
+
+class ReportView(APIView):
+    permission_classes = [CanViewReports]
+    renderer_classes = [renderers.JSONRenderer, CSVRenderer, XLSXRenderer]
+    report_key = ""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors are JSON whatever format was asked for.
+        self.request.accepted_renderer = renderers.JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return super().handle_exception(exc)
+
+    def get(self, request: Request) -> Any:
+        spec = registry.REPORTS[self.report_key]
+        result = spec.run(present(request.query_params))
+        fmt = getattr(request.accepted_renderer, "format", "json")
+        if fmt == "csv":
+            response = HttpResponse(exports.to_csv(result), content_type=exports.CSV_CONTENT_TYPE)
+        elif fmt == "xlsx":
+            response = HttpResponse(exports.to_xlsx(result), content_type=exports.XLSX_CONTENT_TYPE)
+        else:
+            return Response(registry.to_json(result))
+        response["Content-Disposition"] = f'attachment; filename="{exports.filename(result, fmt)}"'
+        return response
+
+
+def _report_view(key: str, parameters: list[OpenApiParameter]) -> type[ReportView]:
+    spec = registry.REPORTS[key]
+    view = cast(type[ReportView], type(f"Report_{key.replace('-', '_')}", (ReportView,), {"report_key": key}))
+    view.get = extend_schema(  # type: ignore[method-assign]  # the schema differs per report: decorate the copy
+        tags=TAGS,
+        summary=str(spec.title),
+        description=str(spec.description),
+        parameters=[*parameters, FORMAT],
+        responses=ReportSerializer,
+    )(view.get)
+    return view
+
+
+def _p(name: str, description: str, type_: Any = OpenApiTypes.STR) -> OpenApiParameter:
+    return OpenApiParameter(name, type_, description=description)
+
+
+PayablesByMonthView = _report_view(
+    "payables-by-month",
+    [_p("from", "First month, YYYY-MM (default: 11 months before `to`)."), _p("to", "Last month, YYYY-MM.")],
+)
+PayablesBySupplierView = _report_view(
+    "payables-by-supplier",
+    [
+        _p("from", "Issue date from, YYYY-MM-DD."),
+        _p("to", "Issue date to (inclusive), YYYY-MM-DD."),
+        _p("top", "How many suppliers, 1-100 (default 10).", OpenApiTypes.INT),
+    ],
+)
+AgingView = _report_view("aging", [_p("as_of", "Age at this date, YYYY-MM-DD (default today).")])
+ApprovalCycleTimeView = _report_view("approval-cycle-time", [])
+
+
+class HomeSummaryView(APIView):
+    """The admin home's compact block: this month's payables by status, oldest pending approvals."""
+
+    permission_classes = [CanViewReports]
+
+    @extend_schema(tags=TAGS, summary="Home summary", responses=HomeSummarySerializer)
+    def get(self, request: Request) -> Response:
+        no_params(present(request.query_params))
+        summary = queries.home_summary(today=today())
+        return Response(HomeSummarySerializer(summary).data)

@@ -1,0 +1,552 @@
+"""One function per report. Every figure is a SQL aggregate (ORM `values().annotate()` with filtered
+`Sum`/`Count`, `width_bucket`, `date_trunc`; the cycle-time report is one SQL statement with
+`percentile_cont`, see CYCLE_TIME_SQL); Python only shapes the few aggregated rows that come back.
+
+Definitions (docs/reports.md):
+- Amounts are in VND: an invoice counts `total_payable x exchange_rate` (1 for VND invoices),
+  a PR without invoices (advanced) counts its own `amount`. Obsolete (redundant) invoices never count.
+- Payable status of an invoice: not in a PR → `unlinked` (imported, not linked); in a PR → the PR's
+  status: draft → `draft`, pending → `pending`, approved → `approved` (approved, unpaid),
+  completed → `paid`.
+- Month of an invoice: the calendar month of its issue date (a date as the seller wrote it, i.e.
+  already Vietnam local time). Month of a PR without invoices: its creation time in Asia/Ho_Chi_Minh.
+- Approval request time: the latest `request_approval` audit entry of the PR (approvals records no
+  such column; a reject/recall + re-request starts a new cycle and deletes the old records).
+  Step completion: the latest approval record of the step; a step starts when the previous step
+  completed (the first step: at the request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import (
+    CharField,
+    Count,
+    DateField,
+    DecimalField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
+from django.utils.translation import gettext_lazy as _
+
+from approvals.models import ApprovalRecord, ApprovalStepUser
+from audit.models import AuditEntry
+from invoices.models import Invoice, InvoiceStatus
+from payments.audit_actions import PaymentRequestAction
+from payments.models import PaymentRequest, PaymentRequestStatus, PaymentRequestType, PRInvoice
+
+S = PaymentRequestStatus
+LOCAL_TZ = ZoneInfo(settings.TIME_ZONE)
+MONEY = DecimalField(max_digits=30, decimal_places=2)
+ZERO = Decimal("0.00")
+
+PAYABLE_STATUSES: list[tuple[str, Any]] = [
+    ("unlinked", _("Imported, not in a PR")),
+    ("draft", _("In draft PRs")),
+    ("pending", _("Pending approval")),
+    ("approved", _("Approved, unpaid")),
+    ("paid", _("Paid")),
+]
+PR_STATUS_TO_PAYABLE = {S.DRAFT: "draft", S.PENDING: "pending", S.APPROVED: "approved", S.COMPLETED: "paid"}
+
+AGING_BUCKETS: list[tuple[str, Any]] = [
+    ("0-30", _("0-30 days")),
+    ("31-60", _("31-60 days")),
+    ("61-90", _("61-90 days")),
+    ("90+", _("over 90 days")),
+]
+AGING_KINDS: list[tuple[str, Any]] = [
+    ("invoice", _("Unlinked invoices")),
+    ("pr", _("Approved, unpaid PRs")),
+]
+
+
+@dataclass
+class ReportResult:
+    """What every report returns: flat `rows` (the table, CSV and XLSX) described by `columns`,
+    the parameters used, and optional extra tables (`sections`)."""
+
+    key: str
+    title: Any
+    columns: list[tuple[str, Any]]
+    rows: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)
+    sections: dict[str, ReportResult] = field(default_factory=dict)
+
+
+class AgeBucket(Func):
+    """`width_bucket(days, ARRAY[31, 61, 91])`: 0 for ≤ 30 days (future dates too), 1 for 31-60,
+    2 for 61-90, 3 beyond; one evaluation of the age per row (a CASE would repeat it per branch)."""
+
+    template = "width_bucket(%(expressions)s, ARRAY[31, 61, 91])"
+    output_field = IntegerField()
+
+
+class MonthOf(Func):
+    """The first day of a date's month (`date_trunc` on a plain timestamp: no time zone involved)."""
+
+    template = "date_trunc('month', %(expressions)s::timestamp)::date"
+    output_field = DateField()
+
+
+class DaysBetween(Func):
+    """`a - b` of two dates: a whole number of days."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+    output_field = IntegerField()
+
+
+def _money(value: Any) -> Decimal:
+    return (value or ZERO).quantize(Decimal("0.01"))
+
+
+def _invoice_amount() -> Any:
+    return F("total_payable") * F("exchange_rate")
+
+
+def _payable_invoices() -> Any:
+    return Invoice.objects.exclude(status=InvoiceStatus.REDUNDANT)
+
+
+def _prs_without_invoices() -> Any:
+    """PRs that carry money without any invoice (advanced PRs, before invoices arrive)."""
+    return PaymentRequest.objects.filter(type=PaymentRequestType.ADVANCED).exclude(
+        Exists(PRInvoice.objects.filter(pr=OuterRef("pk")))
+    )
+
+
+def _requested_at_subquery(pr_ref: str) -> Subquery:
+    """The latest `request_approval` audit entry of the PR named by `pr_ref` (an OuterRef path)."""
+    entries = (
+        AuditEntry.objects.filter(
+            action=PaymentRequestAction.REQUEST_APPROVAL,
+            table_name="pr",
+            record_id=Cast(OuterRef(pr_ref), CharField()),
+        )
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    return Subquery(entries)
+
+
+# --- payables by month and status --------------------------------------------------------------------
+def payables_by_month(*, first: date, end_exclusive: date | None, months: list[date]) -> ReportResult:
+    """Amount and count per (month, payable status) for invoices issued in [first, end) plus PRs
+    without invoices created in that period (local time)."""
+    # Grouped by the raw PR status (NULL: not linked), not by a CASE: the planner then knows the
+    # few groups and hash-aggregates in memory; the names are mapped on the aggregated rows.
+    invoice_rows = (
+        _payable_invoices()
+        .filter(issue_date__gte=first)
+        .filter(**({"issue_date__lt": end_exclusive} if end_exclusive else {}))
+        .annotate(month=MonthOf("issue_date"), pr_status=F("pr_link__pr__status"))
+        .values("month", "pr_status")
+        .annotate(count=Count("id"), amount=Sum(_invoice_amount(), output_field=MONEY))
+        .order_by()
+    )
+    start = datetime.combine(first, datetime.min.time(), tzinfo=LOCAL_TZ)
+    end = datetime.combine(end_exclusive or date.max, datetime.min.time(), tzinfo=LOCAL_TZ)
+    pr_rows = (
+        _prs_without_invoices()
+        .filter(created_at__gte=start, created_at__lt=end)
+        .annotate(month=TruncMonth("created_at", tzinfo=LOCAL_TZ, output_field=DateField()), pr_status=F("status"))
+        .values("month", "pr_status")
+        .annotate(count=Count("id"), amount=Sum("amount", output_field=MONEY))
+        .order_by()
+    )
+    cells: dict[tuple[date, str], list[Any]] = {}
+    for source in (invoice_rows, pr_rows):
+        for row in source:
+            month = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
+            payable = PR_STATUS_TO_PAYABLE[row["pr_status"]] if row["pr_status"] else "unlinked"
+            cell = cells.setdefault((month, payable), [0, ZERO])
+            cell[0] += row["count"]
+            cell[1] += row["amount"] or ZERO
+    rows = []
+    for month in months:
+        for key, label in PAYABLE_STATUSES:
+            count, amount = cells.get((month, key), (0, ZERO))
+            rows.append(
+                {
+                    "month": month.strftime("%Y-%m"),
+                    "status": key,
+                    "status_label": str(label),
+                    "count": count,
+                    "amount": _money(amount),
+                }
+            )
+    return ReportResult(
+        key="payables-by-month",
+        title=_("Payables by month and status"),
+        columns=[
+            ("month", _("Month")),
+            ("status", _("Status")),
+            ("status_label", _("Status name")),
+            ("count", _("Count")),
+            ("amount", _("Amount (VND)")),
+        ],
+        rows=rows,
+        params={"from": first.strftime("%Y-%m"), "to": months[-1].strftime("%Y-%m")},
+    )
+
+
+# --- payables by supplier -----------------------------------------------------------------------------
+def payables_by_supplier(*, date_from: date | None, date_to: date | None, top: int) -> ReportResult:
+    """The `top` suppliers (seller tax code) by outstanding amount (not yet paid), invoices
+    issued within the optional period."""
+    qs = _payable_invoices()
+    if date_from:
+        qs = qs.filter(issue_date__gte=date_from)
+    if date_to:
+        qs = qs.filter(issue_date__lte=date_to)
+    # Paid = the invoice is completed (the PR services complete an invoice exactly when its PR is
+    # completed, and reopen it when the PR is un-completed), so the ranking needs no join at all:
+    # one pass over the covering index of invoices.
+    paid = Q(status=InvoiceStatus.COMPLETED)
+    amount = _invoice_amount()
+    rows = list(
+        qs.values("seller_tax_code")
+        .annotate(
+            count=Count("id"),
+            total=Sum(amount, output_field=MONEY),
+            outstanding=Coalesce(Sum(amount, filter=~paid, output_field=MONEY), Value(ZERO), output_field=MONEY),
+            outstanding_count=Count("id", filter=~paid),
+            paid=Coalesce(Sum(amount, filter=paid, output_field=MONEY), Value(ZERO), output_field=MONEY),
+        )
+        .order_by("-outstanding", "-total", "seller_tax_code")[:top]
+    )
+    # The names in a second query on the few codes chosen (the seller's latest spelling wins ties by
+    # MAX): the ranking itself then reads only the narrow covering index of invoices.
+    names = (
+        dict(
+            Invoice.objects.filter(seller_tax_code__in=[r["seller_tax_code"] for r in rows])
+            .values("seller_tax_code")
+            .annotate(name=Max("seller_name"))
+            .values_list("seller_tax_code", "name")
+            .order_by()
+        )
+        if rows
+        else {}
+    )
+    out = [
+        {
+            "tax_code": r["seller_tax_code"],
+            "name": names.get(r["seller_tax_code"], ""),
+            "count": r["count"],
+            "outstanding_count": r["outstanding_count"],
+            "outstanding": _money(r["outstanding"]),
+            "paid": _money(r["paid"]),
+            "total": _money(r["total"]),
+        }
+        for r in rows
+    ]
+    return ReportResult(
+        key="payables-by-supplier",
+        title=_("Payables by supplier"),
+        columns=[
+            ("tax_code", _("Tax code")),
+            ("name", _("Supplier")),
+            ("count", _("Invoices")),
+            ("outstanding_count", _("Unpaid invoices")),
+            ("outstanding", _("Unpaid (VND)")),
+            ("paid", _("Paid (VND)")),
+            ("total", _("Total (VND)")),
+        ],
+        rows=out,
+        params={
+            "from": date_from.isoformat() if date_from else None,
+            "to": date_to.isoformat() if date_to else None,
+            "top": top,
+        },
+    )
+
+
+# --- aging ----------------------------------------------------------------------------------------------
+BUCKET_KEYS = [key for key, _label in AGING_BUCKETS]
+
+
+def aging(*, as_of: date) -> ReportResult:
+    """Unlinked invoices by days since their issue date, and approved-unpaid PRs by days since
+    their oldest linked invoice's issue date (or, without invoices, their approval date: the local
+    date of the last approval record). Ages ≤ 30 (future dates included) fall in 0-30."""
+    invoice_rows = (
+        Invoice.objects.filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True)
+        .annotate(bucket=AgeBucket(DaysBetween(Value(as_of, output_field=DateField()), F("issue_date"))))
+        .values("bucket")
+        .annotate(count=Count("id"), amount=Sum(_invoice_amount(), output_field=MONEY))
+        .order_by()
+    )
+    # A PR's age needs its oldest invoice first (an aggregate per PR), then a bucket over that: the
+    # ORM runs the per-PR aggregate as a subquery (hash joins, no per-PR probe) and the outer query
+    # counts and sums each bucket with FILTER. The approval-date fallback is a correlated subquery
+    # that COALESCE evaluates only for PRs without invoices.
+    approved_on = Subquery(
+        ApprovalRecord.objects.filter(approval_id=OuterRef("approval_id"))
+        .order_by("-approved_at")
+        .annotate(day=TruncDate("approved_at", tzinfo=LOCAL_TZ))
+        .values("day")[:1],
+        output_field=DateField(),
+    )
+    per_pr = (
+        PaymentRequest.objects.filter(status=S.APPROVED)
+        .annotate(oldest_invoice=Min("invoice_links__invoice__issue_date"))
+        .annotate(
+            bucket=AgeBucket(
+                DaysBetween(
+                    Value(as_of, output_field=DateField()),
+                    Coalesce("oldest_invoice", approved_on, output_field=DateField()),
+                )
+            )
+        )
+    )
+    totals = per_pr.aggregate(
+        **{
+            name: aggregate
+            for i in range(len(BUCKET_KEYS))
+            for name, aggregate in (
+                (f"count_{i}", Count("id", filter=Q(bucket=i))),
+                (f"amount_{i}", Sum("amount", filter=Q(bucket=i), output_field=MONEY)),
+            )
+        }
+    )
+    pr_rows = [
+        {"bucket": i, "count": totals[f"count_{i}"], "amount": totals[f"amount_{i}"]}
+        for i in range(len(BUCKET_KEYS))
+        if totals[f"count_{i}"]
+    ]
+    cells: dict[tuple[str, str], tuple[int, Decimal]] = {}
+    for kind, source in (("invoice", invoice_rows), ("pr", pr_rows)):
+        for row in source:
+            cells[(BUCKET_KEYS[row["bucket"]], kind)] = (row["count"], row["amount"] or ZERO)
+    rows = []
+    for bucket, label in AGING_BUCKETS:
+        for kind, kind_label in AGING_KINDS:
+            count, amount = cells.get((bucket, kind), (0, ZERO))
+            rows.append(
+                {
+                    "bucket": bucket,
+                    "bucket_label": str(label),
+                    "kind": kind,
+                    "kind_label": str(kind_label),
+                    "count": count,
+                    "amount": _money(amount),
+                }
+            )
+    return ReportResult(
+        key="aging",
+        title=_("Aging of unpaid payables"),
+        columns=[
+            ("bucket", _("Age")),
+            ("bucket_label", _("Age name")),
+            ("kind", _("Kind")),
+            ("kind_label", _("Kind name")),
+            ("count", _("Count")),
+            ("amount", _("Amount (VND)")),
+        ],
+        rows=rows,
+        params={"as_of": as_of.isoformat()},
+    )
+
+
+# --- approval cycle time -------------------------------------------------------------------------------
+def _hours(seconds: float | None) -> Decimal | None:
+    if seconds is None:
+        return None
+    return (Decimal(str(seconds)) / Decimal(3600)).quantize(Decimal("0.01"))
+
+
+# Per-step durations need "when did the previous step complete", a window (LAG) over per-step
+# aggregates, and then percentiles over those: an aggregate over a window over an aggregate, which
+# the ORM cannot group. So this one report is a single parameterised SQL statement (hash joins over
+# the whole set, no per-row probes); it reads the same tables the ORM models name.
+CYCLE_TIME_SQL = """
+WITH req AS (
+    SELECT record_id, max(occurred_at) AS requested_at
+    FROM audit WHERE action = 'request_approval' AND table_name = 'pr'
+    GROUP BY record_id
+), done_steps AS (
+    SELECT s.approval_id, s.number, s.name, a.flow_id, pr.id AS pr_id, pr.status AS pr_status, r.completed_at
+    FROM (SELECT step_id, max(approved_at) AS completed_at FROM approval_records GROUP BY step_id) r
+    JOIN approval_steps s ON s.id = r.step_id
+    JOIN approval a ON a.id = s.approval_id
+    JOIN pr ON pr.approval_id = a.id
+    WHERE pr.status = ANY(%(done)s) OR (pr.status = %(pending)s AND s.number < a.current_step)
+), timed AS (
+    SELECT d.*, req.requested_at,
+           COALESCE(lag(d.completed_at) OVER (PARTITION BY d.approval_id ORDER BY d.number),
+                    req.requested_at) AS started_at
+    FROM done_steps d LEFT JOIN req ON req.record_id = d.pr_id::text
+), chains AS (
+    SELECT flow_id, max(completed_at) - max(requested_at) AS duration
+    FROM timed WHERE pr_status = ANY(%(done)s)
+    GROUP BY approval_id, flow_id
+)
+SELECT 0 AS kind, c.flow_id, f.name, NULL::int AS number, '' AS step_name,
+       count(c.duration) AS count,
+       percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM c.duration)) AS pct
+FROM chains c LEFT JOIN approval_flows f ON f.id = c.flow_id
+GROUP BY c.flow_id, f.name
+UNION ALL
+SELECT 1, t.flow_id, f.name, t.number, max(t.name), count(t.started_at),
+       percentile_cont(ARRAY[0.5, 0.9]::float8[])
+           WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM t.completed_at - t.started_at))
+FROM timed t LEFT JOIN approval_flows f ON f.id = t.flow_id
+GROUP BY t.flow_id, f.name, t.number
+ORDER BY kind, name NULLS FIRST, flow_id NULLS FIRST, number
+"""
+
+
+def approval_cycle_time(*, holders_top: int = 10) -> ReportResult:
+    """Request-to-approval time of approved (and paid) PRs per flow, each step's time per flow and
+    step number (median and p90, `percentile_cont`: linear interpolation), and who holds the most
+    pending approvals now.
+
+    Counted: chains of approved/completed PRs (per flow) that have a request entry; completed steps
+    (every step of those PRs, and the steps before the current one of pending PRs). A chain's time
+    runs from the latest request to its last approval record; a step's from the previous step's last
+    record (the first step: from the request) to its own last record."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(CYCLE_TIME_SQL, {"done": [S.APPROVED.value, S.COMPLETED.value], "pending": S.PENDING.value})
+        fetched = cursor.fetchall()
+    per_flow = [r for r in fetched if r[0] == 0]
+    per_step = [r for r in fetched if r[0] == 1]
+    holders = approval_holders(top=holders_top)
+    custom = str(_("(custom chain)"))
+    flow_rows: list[dict[str, Any]] = []
+    step_rows: list[dict[str, Any]] = []
+    for kind, flow_id, flow_name, number, step_name, count, pct in per_flow + per_step:
+        median, p90 = pct if pct else (None, None)
+        (flow_rows if kind == 0 else step_rows).append(
+            {
+                "flow_id": flow_id,
+                "flow": flow_name or custom,
+                "step": number,
+                "step_name": step_name,
+                "count": count,
+                "median_hours": _hours(median),
+                "p90_hours": _hours(p90),
+            }
+        )
+    columns = [
+        ("flow_id", _("Flow id")),
+        ("flow", _("Flow")),
+        ("step", _("Step")),
+        ("step_name", _("Step name")),
+        ("count", _("Approvals")),
+        ("median_hours", _("Median (hours)")),
+        ("p90_hours", _("p90 (hours)")),
+    ]
+    return ReportResult(
+        key="approval-cycle-time",
+        title=_("Approval cycle time"),
+        columns=columns,
+        rows=flow_rows + step_rows,
+        sections={
+            "per_flow": ReportResult(
+                key="per-flow", title=_("Request to approval, per flow"), columns=columns, rows=flow_rows
+            ),
+            "per_step": ReportResult(key="per-step", title=_("Per step"), columns=columns, rows=step_rows),
+            "holders": holders,
+        },
+    )
+
+
+def _pending_assignments() -> Any:
+    """Approver places on the current step of pending PRs that are still waiting for that approver."""
+    return ApprovalStepUser.objects.filter(
+        step__approval__pr__status=S.PENDING,
+        step__number=F("step__approval__current_step"),
+    ).exclude(Exists(ApprovalRecord.objects.filter(step=OuterRef("step_id"), approver=OuterRef("user_id"))))
+
+
+def approval_holders(*, top: int = 10) -> ReportResult:
+    """Who holds the most pending approvals right now (assigned approvers of the current step who
+    have not approved yet; delegations are not expanded)."""
+    rows = list(
+        _pending_assignments()
+        .values("user_id", "user__email", "user__name")
+        .annotate(pending=Count("id"), oldest_pr=Min("step__approval__pr__id"))
+        .order_by("-pending", "user__email")[:top]
+    )
+    out = [
+        {
+            "user_id": r["user_id"],
+            "email": r["user__email"],
+            "name": r["user__name"],
+            "pending": r["pending"],
+            "oldest_pr": r["oldest_pr"],
+        }
+        for r in rows
+    ]
+    return ReportResult(
+        key="holders",
+        title=_("Who holds the most pending approvals"),
+        columns=[
+            ("user_id", _("User id")),
+            ("email", _("E-mail")),
+            ("name", _("Name")),
+            ("pending", _("Pending approvals")),
+            ("oldest_pr", _("Oldest PR")),
+        ],
+        rows=out,
+    )
+
+
+# --- admin home -------------------------------------------------------------------------------------------
+def oldest_pending_approvals(*, limit: int = 5, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The pending PRs that have waited longest since approval was requested."""
+    rows = list(
+        PaymentRequest.objects.filter(status=S.PENDING)
+        .annotate(requested_at=_requested_at_subquery("pk"))
+        .order_by(F("requested_at").asc(nulls_last=True), "id")
+        .values("id", "name", "amount", "requested_at", "approval__current_step")[:limit]
+    )
+    return rows
+
+
+def home_summary(*, today: date) -> dict[str, Any]:
+    """The compact block of the admin home: this month's payables by status, the oldest pending approvals."""
+    first = today.replace(day=1)
+    end = date(first.year + 1, 1, 1) if first.month == 12 else date(first.year, first.month + 1, 1)
+    month = payables_by_month(first=first, end_exclusive=end, months=[first])
+    return {
+        "month": first.strftime("%Y-%m"),
+        "payables": month.rows,
+        "oldest_pending": oldest_pending_approvals(),
+        "total_amount": sum((r["amount"] for r in month.rows), ZERO),
+        "total_count": sum(r["count"] for r in month.rows),
+    }
+
+
+__all__ = [
+    "AGING_BUCKETS",
+    "AGING_KINDS",
+    "PAYABLE_STATUSES",
+    "ReportResult",
+    "aging",
+    "approval_cycle_time",
+    "approval_holders",
+    "home_summary",
+    "oldest_pending_approvals",
+    "payables_by_month",
+    "payables_by_supplier",
+]
