@@ -2,12 +2,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.admin import own_password_change
-from accounts.requestguard.forms import LockoutAdminAuthenticationForm
 from acountee import health
-
-# The admin sign-in counts failures and locks out (docs/api-guard.md).
-admin.site.login_form = LockoutAdminAuthenticationForm
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
@@ -26,8 +21,8 @@ api_patterns: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    # The signed-in user's own password change saves through accounts.services (security event).
-    path("admin/password_change/", admin.site.admin_view(own_password_change)),
+    # The admin pages accounts replaces (the own password change) come before the admin's own.
+    path("admin/", include("accounts.admin_urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
 ]

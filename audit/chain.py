@@ -14,7 +14,7 @@ and `verify_audit`. Changing them breaks every existing checksum: don't; add a v
 All hashes are lowercase hex; the first seal's previous checksum is ''.
 
 The key never reaches a table: each application connection carries it as the session setting
-`acountee.audit_key` (sent in the connection's start-up options, acountee/db/backend), holding
+`acountee.audit_key` (sent in the connection's start-up options, acountee/db/audit_key.py), holding
 the two HMAC pads (key XOR ipad, key XOR opad; 64 bytes each, hex), so PostgreSQL computes the
 HMAC with its built-in sha256(). `verify_audit` checks keyed seals in Python with `hmac`, so a
 superuser who replaces functions in the database cannot make a forged seal pass either.
@@ -25,10 +25,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from acountee.db.audit_key import key_bytes
+
 SEAL_UNKEYED = 1
 SEAL_KEYED = 2
-KEY_SETTING = "acountee.audit_key"
-_BLOCK = 64  # sha256's block size, as in RFC 2104
 
 
 def entry_digest_sql(alias: str) -> str:
@@ -56,22 +56,9 @@ def seal_content(*, seq: int, txn: int, first_id: int, last_id: int, entry_count
     return f'[{int(seq)}, {int(txn)}, {int(first_id)}, {int(last_id)}, {int(entry_count)}, "{entries_digest}"]'
 
 
-def _key_bytes(key: str) -> bytes:
-    raw = key.encode("utf-8")
-    return hashlib.sha256(raw).digest() if len(raw) > _BLOCK else raw
-
-
-def key_pads(key: str) -> str:
-    """The session setting's value: hex(key XOR ipad) || hex(key XOR opad), 256 hex digits."""
-    padded = _key_bytes(key).ljust(_BLOCK, b"\0")
-    inner = bytes(b ^ 0x36 for b in padded)
-    outer = bytes(b ^ 0x5C for b in padded)
-    return inner.hex() + outer.hex()
-
-
 def keyed_checksum(key: str, message: str) -> str:
     """HMAC-SHA256 in Python; equal to what the seal function computes from the pads."""
-    return hmac.new(_key_bytes(key), message.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(key_bytes(key), message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def configured_key() -> str:

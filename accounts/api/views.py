@@ -17,6 +17,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from accounts import selectors, services
+from accounts.api.permissions import IsOwner
 from accounts.api.serializers import (
     ApiTokenSerializer,
     MeSerializer,
@@ -33,7 +34,7 @@ from accounts.models import ApiToken, Role, Team, User
 from accounts.requestguard import lockout
 from accounts.security import record_security_event
 from acountee.api.filters import BooleanFilter
-from acountee.api.permissions import IsAuthenticated, IsOwner
+from acountee.api.permissions import IsAuthenticated
 from acountee.api.viewsets import ID_PATTERN, GenericViewSet, ModelViewSet
 from acountee.errors import AuthenticationError, ValidationFailed
 from acountee.search import SearchTextFilter

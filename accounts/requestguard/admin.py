@@ -11,8 +11,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.requestguard import lockout
+from accounts.requestguard.forms import LockoutAdminAuthenticationForm
 from accounts.requestguard.models import SignInThrottle
 from acountee.admin_mixins import ReadOnlyAdminMixin
+
+# The admin sign-in counts failures and locks out (docs/api-guard.md).
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 
 @admin.register(SignInThrottle)

@@ -8,8 +8,6 @@ from typing import Any
 from rest_framework import permissions
 from rest_framework.request import Request
 
-from acountee.errors import NotOwner
-
 
 class SignedInPermission(permissions.BasePermission):
     """The base of every API permission class: a caller who is not signed in is refused (DRF
@@ -43,15 +41,3 @@ class ModelPermissions(SignedInPermission, permissions.DjangoModelPermissions):
 
 class IsAuthenticated(permissions.IsAuthenticated):
     pass
-
-
-class IsOwner(SignedInPermission):
-    """Owner-only operations (users, teams, roles, flows). Refusals carry the NOT_OWNER code."""
-
-    def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
-        if not user.is_owner:
-            from accounts.security import record_owner_access_denied
-
-            record_owner_access_denied(request)
-            raise NotOwner()
-        return True

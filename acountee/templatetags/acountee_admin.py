@@ -24,11 +24,3 @@ def money(amount: Any, currency: str = "VND") -> Any:
 @register.simple_tag
 def badge(value: Any, label: Any = None) -> SafeString:
     return admin_display.badge(value, label)
-
-
-@register.inclusion_tag("admin/needs_me.html", takes_context=True)
-def needs_me(context: Any) -> dict[str, Any]:
-    from acountee.admin_home import needs_me as items
-
-    request = context.get("request")
-    return {"items": items(getattr(request, "user", None))}

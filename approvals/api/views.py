@@ -12,9 +12,10 @@ from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.serializers import BaseSerializer
 
+from accounts.api.permissions import IsOwner
 from accounts.authentication import api_user
 from acountee.api.filters import BooleanFilter
-from acountee.api.permissions import IsOwner, ModelPermissions, SignedInPermission
+from acountee.api.permissions import ModelPermissions, SignedInPermission
 from acountee.api.viewsets import ModelViewSet
 from acountee.search import SearchTextFilter
 from approvals import selectors, services

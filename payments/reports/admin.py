@@ -1,6 +1,6 @@
 """Admin pages of the reports: an index under Reports, one page per report (chart + table +
 downloads). The compact block on the admin home (`{% reports_home_summary %}`) is included by the
-project's home template, `acountee/templates/admin/acountee_index.html`."""
+home template, `payments/templates/admin/home.html`."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from acountee.admin_home import needs_me
+from payments.admin.home import needs_me
 
 pytestmark = pytest.mark.django_db
 

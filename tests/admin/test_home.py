@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from acountee.admin_home import needs_me
 from payments import services
+from payments.admin.home import needs_me
 from payments.notifications.models import NotificationDelivery
 from tests.approvals.factories import approver_users
 from tests.notifications.factories import audit_row_delivery

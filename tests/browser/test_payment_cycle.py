@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from accounts.demo import DEMO_PASSWORD
 from accounts.models import User
-from acountee.demo import DEMO_PASSWORD
 from approvals.policy import flow_for_amount
 from approvals.services import approval_flow_update
 from payments.models import PaymentRequest, PaymentRequestStatus

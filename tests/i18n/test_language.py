@@ -173,7 +173,7 @@ def test_user_factory_default_follows_the_browser():
 
 def test_demo_users_see_the_deployments_language_whatever_the_browser(settings):
     """`make run` (LANGUAGE_CODE=vi) shows the demo in Vietnamese even to an English browser."""
-    from acountee.demo import seed_accounts
+    from accounts.demo import seed_accounts
 
     settings.LANGUAGE_CODE = "vi"
     seed_accounts(lambda _message: None)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from acountee.demo import DEMO_STEPS, seed_accounts
+from accounts.demo import seed_accounts
 from approvals.demo import seed_flows
 from payments.demo import seed_payment_requests, seed_payments
+from payments.management.commands.seed_demo import DEMO_STEPS
 from payments.notifications.demo import seed_notifications
 from payments.notifications.models import Notification, NotificationDelivery
 from payments.notifications.services import deliveries_dispatch

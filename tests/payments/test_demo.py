@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from acountee.demo import seed_accounts
+from accounts.demo import seed_accounts
 from approvals.demo import seed_flows
 from payments.demo import seed_payment_requests, seed_payments
 from payments.models import PaymentMethod, PaymentRequest

@@ -9,7 +9,7 @@ only public backend methods and leaves the pool to Django, which builds psycopg'
   a request fails fast (503 DATABASE_UNAVAILABLE) instead of queueing for the pool timeout;
 - `get_connection_params` starts the embedded server when the settings ask for it (no PGURI:
   acountee/db/embedded.py) and adds the audit chain key's HMAC pads as the session setting
-  `acountee.audit_key`, sent in the start-up packet's options (audit/chain.py): never stored in a
+  `acountee.audit_key`, sent in the start-up packet's options (acountee/db/audit_key.py): never stored in a
   table, never visible in `pg_stat_activity` or the statement log;
 - test databases are created, migrated and dropped with the owner role (`acountee.db.roles`).
 """
@@ -53,7 +53,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         params = super().get_connection_params()
         key = getattr(settings, "AUDIT_CHAIN_KEY", "")
         if key:
-            from audit.chain import KEY_SETTING, key_pads
+            from acountee.db.audit_key import KEY_SETTING, key_pads
 
             params["options"] = f"{params.get('options', '')} -c {KEY_SETTING}={key_pads(key)}".strip()
         return params

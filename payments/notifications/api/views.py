@@ -14,10 +14,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.permissions import IsOwner
 from accounts.authentication import api_user
 from acountee.api.pagination import PageNumberPagination
 from acountee.api.params import present
-from acountee.api.permissions import IsAuthenticated, IsOwner
+from acountee.api.permissions import IsAuthenticated
 from acountee.api.viewsets import GenericViewSet
 from payments.notifications import selectors, services
 from payments.notifications.api.serializers import (

@@ -1,5 +1,5 @@
-"""Demo data, one idempotent step per capability. `manage.py seed_demo` runs them in order;
-each app adds its step to DEMO_STEPS when it lands, so `make run` shows every capability."""
+"""Demo users, one per role, in their teams (idempotent): the first step of `manage.py seed_demo`
+(payments/management/commands/seed_demo.py), which runs every capability's demo step in order."""
 
 from __future__ import annotations
 
@@ -48,20 +48,3 @@ def seed_accounts(log: Callable[[str], Any]) -> None:
         services.user_update(user=user, language=DEMO_LANGUAGES.get(email, settings.LANGUAGE_CODE))
         services.role_assign(user=user, role=Role.objects.get(name=role))
         log(f"  user {email} ({role})")
-
-
-DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
-    ("accounts", seed_accounts),
-    ("files", lambda log: __import__("files.demo", fromlist=["seed_files"]).seed_files(log)),
-    ("invoices", lambda log: __import__("invoices.demo", fromlist=["seed_invoices"]).seed_invoices(log)),
-    ("payments", lambda log: __import__("payments.demo", fromlist=["seed_payments"]).seed_payments(log)),
-    ("approval flows", lambda log: __import__("approvals.demo", fromlist=["seed_flows"]).seed_flows(log)),
-    # before the requests: their real transitions then notify per these preferences
-    ("notifications", lambda log: __import__("payments.notifications.demo", fromlist=["x"]).seed_notifications(log)),
-    ("payment requests", lambda log: __import__("payments.demo", fromlist=["x"]).seed_payment_requests(log)),
-    ("workbench", lambda log: __import__("payments.workbench.demo", fromlist=["x"]).seed_workbench(log)),
-    ("reports", lambda log: __import__("payments.reports.demo", fromlist=["x"]).seed_reports(log)),
-    ("audit", lambda log: __import__("audit.demo", fromlist=["seed_audit"]).seed_audit(log)),
-    # last: it reads what the steps above left waiting for each user
-    ("admin home", lambda log: __import__("acountee.admin_demo", fromlist=["x"]).seed_admin_home(log)),
-]

@@ -1,5 +1,6 @@
-"""The admin home's "what needs me" block: for the signed-in user, a few counts that each link to
-the changelist filtered to exactly those rows. A block shows only to users whose roles open that list.
+"""The back office's home page (`admin/home.html`: what needs me, the reports block, then the app list)
+and its "what needs me" block: for the signed-in user, a few counts that each link to the changelist
+filtered to exactly those rows. A block shows only to users whose roles open that list.
 
 Three queries at most, whatever the data: one aggregate over payment requests, one count of
 invoices, one count of failed deliveries (owners only). tests/admin/test_home.py pins it.
@@ -11,11 +12,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.contrib import admin
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+
+admin.site.index_template = "admin/home.html"
 
 
 @dataclass(frozen=True)

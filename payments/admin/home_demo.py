@@ -1,4 +1,4 @@
-"""Demo step for the admin home: every "what needs me" block has something to show. The approvals demo
+"""Demo step for the admin home: every "what needs me" block has something to show. The payment requests demo
 already leaves PRs awaiting each director, drafts and an approved PR; this adds one e-mail delivery that
 failed (the mail server refused it for good, through the real dispatch service) so the owner sees the
 failed-deliveries block, and prints each demo user's counts."""
@@ -27,7 +27,7 @@ class _RefusingMailServer:
 
 def seed_admin_home(log: Callable[[str], Any]) -> None:
     from accounts.models import User
-    from acountee.admin_home import needs_me
+    from payments.admin.home import needs_me
     from payments.notifications.models import DeliveryStatus, NotificationDelivery
     from payments.notifications.services import deliveries_dispatch
 
