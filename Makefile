@@ -59,7 +59,7 @@ mypy: setup
 	$(VENV)/bin/mypy-json-report parse --diff-old-report $(MYPY_RATCHET) --output-file /dev/null < $(MYPY_OUT) \
 	|| { echo "mypy: the errors differ from $(MYPY_RATCHET), which may only shrink. New errors (listed above):"\
 	" fix them. Fixed errors: record them with 'make mypy-baseline' and commit $(MYPY_RATCHET)." >&2; exit 1; }
-	@if grep -E '^  "([a-z_]+/)*(services\.py|selectors\.py|models\.py|api/)' $(MYPY_RATCHET); then echo "mypy:"\
+	@if grep -E '^  "([a-z_]+/)*(services\.py|services/|selectors\.py|models\.py|api/)' $(MYPY_RATCHET); then echo "mypy:"\
 	" services, selectors, models and api/ packages stay clean: fix the errors above, never record them." >&2; exit 1; fi
 
 ## mypy-baseline: record the current mypy errors in mypy-ratchet.json (after fixing some; never to accept new ones).

@@ -151,7 +151,7 @@ def test_an_outbox_failure_never_fails_the_approval(maker, monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise RuntimeError("template exploded")
 
-    monkeypatch.setattr(notification_services, "_write", broken)
+    monkeypatch.setattr(notification_services.outbox, "_write", broken)
     services.payment_request_approve(pr=pr, actor=a)
     pr.refresh_from_db()
     assert pr.status == "pending" and pr.approval.current_step == 2
