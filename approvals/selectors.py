@@ -4,8 +4,10 @@ the chains that name a person (docs/approvals.md)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -50,6 +52,49 @@ def open_place_for(user: User, approval: OuterRef, current_step: OuterRef) -> Q:
     )
     acted = ApprovalRecord.objects.filter(approval_id=approval, step__number=current_step, acted_by=user)
     return Q(Exists(open_place)) & ~Q(Exists(acted))
+
+
+@dataclass(frozen=True)
+class NextApprover:
+    """Someone who may act on a step now: an approver, or the substitute standing in for one today."""
+
+    user_id: int
+    on_behalf_of_id: int | None = None
+
+
+def who_may_act(preparers_by_step: Mapping[int, set[int]]) -> dict[int, list[NextApprover]]:
+    """Who is next, per step id: its approvers who did not prepare the document (ALLOW_SELF_APPROVAL keeps
+    them) and, for each, the substitutes standing in for them today who did not prepare it either
+    (PREPARER-NEVER-APPROVES). Two queries for any number of steps."""
+    if not preparers_by_step:
+        return {}
+    approvers: dict[int, list[int]] = {}
+    for step_id, user_id in (
+        ApprovalStepUser.objects.filter(step_id__in=list(preparers_by_step))
+        .order_by("id")
+        .values_list("step_id", "user_id")
+    ):
+        if settings.ALLOW_SELF_APPROVAL or user_id not in preparers_by_step[step_id]:
+            approvers.setdefault(step_id, []).append(user_id)
+    today = timezone.localdate()
+    substitutes: dict[int, list[int]] = {}
+    for approver_id, substitute_id in (
+        ApprovalDelegation.objects.filter(
+            approver_id__in={pk for ids in approvers.values() for pk in ids}, start_date__lte=today, end_date__gte=today
+        )
+        .order_by("id")
+        .values_list("approver_id", "substitute_id")
+    ):
+        substitutes.setdefault(approver_id, []).append(substitute_id)
+    out: dict[int, list[NextApprover]] = {}
+    for step_id, ids in approvers.items():
+        acting = {pk: NextApprover(pk) for pk in ids}
+        for approver_id in ids:
+            for substitute_id in substitutes.get(approver_id, []):
+                if substitute_id not in preparers_by_step[step_id]:
+                    acting.setdefault(substitute_id, NextApprover(substitute_id, on_behalf_of_id=approver_id))
+        out[step_id] = list(acting.values())
+    return out
 
 
 def chain_detail() -> Prefetch:

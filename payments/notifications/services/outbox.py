@@ -12,12 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from acountee.money import format_money
+from approvals.selectors import who_may_act
 from payments.notifications import channels
 from payments.notifications.models import (
     DeliveryStatus,
@@ -96,41 +96,16 @@ def _never_in_the_way(write: Callable[[], Any]) -> None:
 
 
 def _step_recipients(events: list[Event]) -> dict[int, list[Recipient]]:
-    """Per step: its approvers and, for each, the substitute standing in for them today.
-    Two queries for any number of steps."""
-    from approvals.models import ApprovalDelegation, ApprovalStepUser
-
+    """Per step: who may act on it now (the engine's `who_may_act`: its approvers who did not prepare the
+    request and the substitutes standing in for them today). Three queries for any number of steps."""
     steps = {e.step.pk: e for e in events if e.step is not None}
     if not steps:
         return {}
     from payments.selectors import preparer_ids
 
     preparers = preparer_ids(list({e.pr.pk for e in steps.values()}))
-    approvers: dict[int, list[int]] = {}
-    for step_id, user_id in (
-        ApprovalStepUser.objects.filter(step_id__in=list(steps)).order_by("id").values_list("step_id", "user_id")
-    ):
-        if settings.ALLOW_SELF_APPROVAL or user_id not in preparers.get(steps[step_id].pr.pk, ()):
-            approvers.setdefault(step_id, []).append(user_id)
-    today = timezone.localdate()
-    substitutes: dict[int, list[int]] = {}
-    all_approvers = {pk for ids in approvers.values() for pk in ids}
-    for approver_id, substitute_id in (
-        ApprovalDelegation.objects.filter(approver_id__in=all_approvers, start_date__lte=today, end_date__gte=today)
-        .order_by("id")
-        .values_list("approver_id", "substitute_id")
-    ):
-        substitutes.setdefault(approver_id, []).append(substitute_id)
-    out: dict[int, list[Recipient]] = {}
-    for step_id, ids in approvers.items():
-        blocked = preparers.get(steps[step_id].pr.pk, set())
-        recipients = {pk: Recipient(pk) for pk in ids}
-        for approver_id in ids:
-            for substitute_id in substitutes.get(approver_id, []):
-                if substitute_id not in blocked:
-                    recipients.setdefault(substitute_id, Recipient(substitute_id, on_behalf_of_id=approver_id))
-        out[step_id] = list(recipients.values())
-    return out
+    acting = who_may_act({pk: preparers.get(e.pr.pk, set()) for pk, e in steps.items()})
+    return {pk: [Recipient(a.user_id, a.on_behalf_of_id) for a in actors] for pk, actors in acting.items()}
 
 
 def _write(events: list[Event]) -> list[Notification]:
