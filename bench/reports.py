@@ -63,9 +63,10 @@ INSERT INTO pr_invoice (id, linked_at, invoice_id, pr_id)
 SELECT g, now(), g, (g - 1) % %(direct)s + 1 FROM generate_series(1, %(linked)s) g;
 UPDATE invoices SET status = 'completed' FROM pr_invoice l JOIN pr ON pr.id = l.pr_id
  WHERE l.invoice_id = invoices.id AND pr.status = 'completed';
-INSERT INTO approval (id, current_step, created_at, updated_at, pr_id, flow_id)
+INSERT INTO approval (id, current_step, created_at, updated_at, flow_id)
 SELECT pr.id, CASE pr.status WHEN 'draft' THEN 0 WHEN 'pending' THEN 1 + pr.id % 2 ELSE 2 END,
-  pr.created_at, now(), pr.id, pr.id % 3 + 1 FROM pr;
+  pr.created_at, now(), pr.id % 3 + 1 FROM pr;
+UPDATE pr SET approval_id = pr.id;
 INSERT INTO approval_steps (id, number, name, mode, approval_id)
 SELECT (a.id - 1) * 2 + s, s, 'Bước ' || s, 'anyof', a.id FROM approval a, generate_series(1, 2) s;
 INSERT INTO approval_step_users (id, step_id, user_id, added_at)
@@ -78,7 +79,7 @@ FROM pr WHERE pr.status <> 'draft';
 INSERT INTO approval_records (approved_at, acted_by_id, approval_id, approver_id, step_id)
 SELECT pr.created_at + interval '1 hour' + st.number * (1 + pr.id % 48) * interval '1 hour',
   su.user_id, st.approval_id, su.user_id, st.id
-FROM approval_steps st JOIN approval a ON a.id = st.approval_id JOIN pr ON pr.id = a.pr_id
+FROM approval_steps st JOIN approval a ON a.id = st.approval_id JOIN pr ON pr.approval_id = a.id
 JOIN approval_step_users su ON su.step_id = st.id AND su.id = (st.id - 1) * 2 + 1
 WHERE pr.status IN ('approved', 'completed') OR (pr.status = 'pending' AND st.number < a.current_step);
 INSERT INTO audit (action, table_name, record_id, actor, occurred_at, user_agent, metadata, checksum)
