@@ -241,6 +241,8 @@ LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 # Project-layer strings and templates; each app ships its own <app>/locale catalogue;
 # locale_thirdparty completes DRF's partial Vietnamese (docs/i18n.md).
 LOCALE_PATHS = [BASE_DIR / "acountee" / "locale", BASE_DIR / "acountee" / "locale_thirdparty"]
+# Day-first date input on Vietnamese pages (Django's vi formats declare none: 06/12/2026 was 12 June).
+FORMAT_MODULE_PATH = ["acountee.formats"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
