@@ -43,7 +43,7 @@ class StoredFileAdmin(ReadOnlyAdminMixin, FoldedSearchAdminMixin, ServiceCallMix
     @admin.display(description=_("download"))
     def download_link(self, obj: StoredFile) -> str:
         url = reverse("admin:files_storedfile_download", args=[obj.pk])
-        label = _("Open") if obj.is_pdf else _("Download")
+        label = _("Open") if obj.is_pdf or obj.is_image else _("Download")
         return format_html('<a href="{}">{}</a>', url, label)
 
     def get_urls(self) -> list[Any]:

@@ -1,8 +1,8 @@
 """File type from the bytes, never from the client's name or Content-Type header.
 
 XML (with or without a UTF-8/UTF-16 BOM and leading whitespace), PDF, ZIP, XLSX (a ZIP holding
-`[Content_Types].xml` and `xl/`), XLS (OLE2 compound document); anything else is
-`application/octet-stream`.
+`[Content_Types].xml` and `xl/`), XLS (OLE2 compound document), PNG, JPEG and WebP images (by their
+signatures: photos of receipts and transfer slips); anything else is `application/octet-stream`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # local file header; empty archive
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _XML_WHITESPACE = b" \t\r\n"
+_PNG = b"\x89PNG\r\n\x1a\n"
+_JPEG = b"\xff\xd8\xff"
 
 
 def _looks_like_xml(head: bytes) -> bool:
@@ -48,6 +50,12 @@ def detect_content_type(stream: IO[bytes]) -> str:
             return FileType.PDF
         if head.startswith(_OLE2):
             return FileType.XLS
+        if head.startswith(_PNG):
+            return FileType.PNG
+        if head.startswith(_JPEG):
+            return FileType.JPEG
+        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+            return FileType.WEBP
         if head.startswith(_ZIP_MAGICS):
             return FileType.XLSX if _is_xlsx(stream) else FileType.ZIP
         if _looks_like_xml(head):

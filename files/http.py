@@ -1,7 +1,7 @@
 """The download response, shared by the API and the admin: streamed in chunks, with
 `ETag` (the SHA-256), `If-None-Match` (304), single `Range: bytes=` requests (206, 416) and
-`If-Range`, `Content-Length`, and `Content-Disposition` (PDF inline for preview, everything
-else as an attachment; non-ASCII names as RFC 6266/5987 `filename*`)."""
+`If-Range`, `Content-Length`, and `Content-Disposition` (PDFs and images inline for preview,
+everything else as an attachment; non-ASCII names as RFC 6266/5987 `filename*`)."""
 
 from __future__ import annotations
 
@@ -97,6 +97,8 @@ def stored_file_response(request: HttpRequest, file: StoredFile) -> HttpResponse
     response["Content-Length"] = str(end - start + 1)
     if byte_range:
         response["Content-Range"] = f"bytes {start}-{end}/{file.size}"
-    response["Content-Disposition"] = content_disposition_header(not file.is_pdf, file.original_name)
+    # PDFs and images open in the browser (previews on the request page); everything else downloads.
+    inline = file.is_pdf or file.is_image
+    response["Content-Disposition"] = content_disposition_header(not inline, file.original_name)
     _common_headers(response, file)
     return response

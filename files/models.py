@@ -29,7 +29,13 @@ class FileType(models.TextChoices):
     ZIP = "application/zip", _("ZIP archive")
     XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _("Excel workbook (XLSX)")
     XLS = "application/vnd.ms-excel", _("Excel 97-2003 workbook (XLS)")
+    PNG = "image/png", _("PNG image")
+    JPEG = "image/jpeg", _("JPEG image")
+    WEBP = "image/webp", _("WebP image")
     OTHER = "application/octet-stream", _("Other (binary)")
+
+
+IMAGE_TYPES = frozenset({FileType.PNG, FileType.JPEG, FileType.WEBP})
 
 
 class StoredFileContentField(models.BinaryField):
@@ -100,3 +106,8 @@ class StoredFile(models.Model):
     @property
     def is_pdf(self) -> bool:
         return self.content_type == FileType.PDF
+
+    @property
+    def is_image(self) -> bool:
+        """A raster image people can look at in the page (never SVG: it could carry script)."""
+        return self.content_type in IMAGE_TYPES

@@ -195,6 +195,9 @@ class PRAttachment(models.Model):
         PaymentRequest, verbose_name=_("payment request"), on_delete=models.CASCADE, related_name="attachments"
     )
     file = models.ForeignKey("files.StoredFile", verbose_name=_("file"), on_delete=models.PROTECT, related_name="+")
+    # The name it was attached under: the file store keeps one row per content (the first upload's name),
+    # so the same bytes attached as "hop-dong-ky.pdf" to another request keep that name here.
+    name = models.CharField(_("name"), max_length=255, blank=True, default="")
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("added by"),

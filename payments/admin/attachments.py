@@ -94,9 +94,12 @@ class PRAttachmentsMixin:
         stored = call(request, stored_file_create, content=upload, name=upload.name or "", created_by=request.user)
         if (
             stored is not None
-            and call(request, payment_request_attachment_add, pr=pr, file=stored, actor=request.user) is not None
+            and call(
+                request, payment_request_attachment_add, pr=pr, file=stored, actor=request.user, name=upload.name or ""
+            )
+            is not None
         ):
-            messages.success(request, gettext("Attached “%(name)s”.") % {"name": stored.original_name})
+            messages.success(request, gettext("Attached “%(name)s”.") % {"name": upload.name or stored.original_name})
         return _back(pr.pk)
 
     def attachment_remove_view(self, request: HttpRequest, object_id: int, file_id: int) -> HttpResponse:

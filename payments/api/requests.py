@@ -268,13 +268,14 @@ class PaymentRequestViewSet(ModelViewSet):
 
             upload = payload.validated_data["file"]
             stored = stored_file_create(content=upload, name=upload.name, created_by=api_user(request))
+            name = upload.name or ""
         else:
             # Only a file the user may see can be attached (no attaching by guessing ids).
             visible = stored_files_visible_to(request.user).filter(pk=payload.validated_data["file_id"]).first()
             if visible is None:
                 raise NotFoundError(code="FILE_NOT_FOUND")
-            stored = visible
-        services.payment_request_attachment_add(pr=pr, file=stored, actor=api_user(request))
+            stored, name = visible, ""
+        services.payment_request_attachment_add(pr=pr, file=stored, actor=api_user(request), name=name)
         return self._fresh(pr.pk, code=status.HTTP_201_CREATED)
 
     @extend_schema(

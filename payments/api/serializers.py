@@ -341,7 +341,7 @@ class PaymentRequestDetailSerializer(PaymentRequestListSerializer):
         return [
             {
                 "file_id": a.file_id,
-                "name": a.file.original_name,
+                "name": a.name or a.file.original_name,
                 "size": a.file.size,
                 "content_type": a.file.content_type,
                 "added_at": a.added_at.isoformat(),

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from acountee.errors import Duplicate, NotFoundError
 from audit.services import audit_log
+from files.services import clean_file_name
 from payments.audit_actions import PaymentRequestContentAction as PRContentAction
 from payments.models import PaymentRequest, PaymentRequestStatus, PRAttachment
 from payments.services.common import ensure_can_prepare, ensure_status, payment_request_lock
@@ -18,10 +19,13 @@ if TYPE_CHECKING:
 
 
 # --- attachments ----------------------------------------------------------------------------------
-def payment_request_attachment_add(*, pr: PaymentRequest, file: Any, actor: User | None) -> PRAttachment:
+def payment_request_attachment_add(
+    *, pr: PaymentRequest, file: Any, actor: User | None, name: str = ""
+) -> PRAttachment:
     """Attach a stored file. Allowed in every state: supporting documents (contracts, the
-    bank's transfer receipt) keep arriving after approval. Attaching the same file twice
-    answers ALREADY_ATTACHED."""
+    bank's transfer receipt) keep arriving after approval. `name` is what it was uploaded as (the file
+    store keeps the first upload's name for shared bytes). Attaching the same file twice answers
+    ALREADY_ATTACHED."""
     with transaction.atomic():
         pr = payment_request_lock(pk=pr.pk)
         ensure_can_prepare(pr, actor)
@@ -29,7 +33,9 @@ def payment_request_attachment_add(*, pr: PaymentRequest, file: Any, actor: User
             raise Duplicate(_("This file is already attached."), code="ALREADY_ATTACHED")
         try:
             with transaction.atomic():
-                attachment = PRAttachment.objects.create(pr=pr, file=file, added_by=actor)
+                attachment = PRAttachment.objects.create(
+                    pr=pr, file=file, added_by=actor, name=clean_file_name(name) if name else file.original_name
+                )
         except IntegrityError:
             raise Duplicate(_("This file is already attached."), code="ALREADY_ATTACHED") from None
         audit_log(
@@ -37,7 +43,7 @@ def payment_request_attachment_add(*, pr: PaymentRequest, file: Any, actor: User
             table="pr",
             record_id=pr.pk,
             actor=actor,
-            metadata={"file_id": file.pk, "name": file.original_name},
+            metadata={"file_id": file.pk, "name": attachment.name},
         )
     return attachment
 

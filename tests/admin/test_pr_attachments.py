@@ -149,3 +149,49 @@ def test_cut_off_and_oversized_bodies_are_refused_before_anything_is_stored(pr, 
     assert huge.status_code == 302 and texts(huge) == ["The file is larger than the limit of 1.0\xa0KB."]
     assert not PRAttachment.objects.filter(pr=pr).exists()
     assert not StoredFile.objects.filter(original_name="x.pdf").exists()
+
+
+def _png() -> bytes:
+    """A real 1x1 PNG (signature, IHDR, IDAT, IEND with their CRCs)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_a_photo_of_a_receipt_is_an_image_previewed_inline(pr, finance, admin_client_for):
+    client = admin_client_for(finance)
+    png = _png()
+    response = client.post(ADD_URL.format(pr.pk), {"file": SimpleUploadedFile("bien-lai.png", png, "image/png")})
+    assert response.status_code == 302
+    (attachment,) = PRAttachment.objects.filter(pr=pr).select_related("file")
+    assert attachment.file.content_type == "image/png" and attachment.file.is_image
+    html = client.get(PR_URL.format(pr.pk)).content.decode()
+    src = re.search(r'<img class="image-preview" src="([^"]+)" alt="bien-lai.png"', html).group(1)
+    shown = client.get(src)
+    assert shown.status_code == 200 and shown["Content-Type"] == "image/png"
+    assert shown["Content-Disposition"].startswith("inline") and b"".join(shown.streaming_content) == png
+
+
+def test_the_same_bytes_attached_under_another_name_keep_that_name(maker, finance, admin_client_for):
+    (a,) = approver_users(1)
+    first, second = direct_pr(maker, steps=[("anyof", [a])]), direct_pr(maker, steps=[("anyof", [a])])
+    client = admin_client_for(finance)
+    client.post(ADD_URL.format(first.pk), {"file": upload("hop-dong.pdf")})
+    response = client.post(ADD_URL.format(second.pk), {"file": upload("hop-dong-da-ky.pdf")})
+    assert texts(response) == ["Attached “hop-dong-da-ky.pdf”."]
+    one, two = (PRAttachment.objects.get(pr=pr) for pr in (first, second))
+    assert one.file_id == two.file_id  # the file store keeps one row per content
+    assert ">hop-dong-da-ky.pdf</a>" in client.get(PR_URL.format(second.pk)).content.decode()
+    assert ">hop-dong.pdf</a>" in client.get(PR_URL.format(first.pk)).content.decode()
+    api = client.get(f"/api/payment-requests/{second.pk}/attachments/")
+    assert [row["name"] for row in api.json()] == ["hop-dong-da-ky.pdf"]

@@ -2,9 +2,8 @@
 the app shows them (`d-m-Y`, `d/m/Y`). Django's own `vi` formats declare no input formats, so without these
 the defaults apply and `06/12/2026` is read month first — 12 June. Only four-digit years: `06/12/26` is
 refused rather than guessed. ISO (`2026-12-06`) stays accepted for pasted values. The admin's date picker
-writes the first format. Display formats are Django's (`from django.conf.locale.vi.formats import *`)."""
-
-from django.conf.locale.vi.formats import *  # noqa: F403 - the display formats and separators stay Django's
+writes the first format. Display formats and separators stay Django's: `get_format` looks in this module
+first, then in `django.conf.locale.vi.formats`."""
 
 DATE_INPUT_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"]
 DATETIME_INPUT_FORMATS = [
