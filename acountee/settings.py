@@ -332,6 +332,14 @@ SPECTACULAR_SETTINGS = {
 # --- Product rules ------------------------------------------------------------------------------
 ALLOW_SELF_APPROVAL = env.bool("ALLOW_SELF_APPROVAL", default=False)
 COMPANY_TAX_CODE = env.str("COMPANY_TAX_CODE", default="")
+# The company as the printed payment request form (Mẫu số 05-TT, docs/admin.md "Printing") heads it: name and
+# address (blank: a dotted line to fill in by hand) and the circular whose form it follows: 200 (Thông tư
+# 200/2014/TT-BTC, the default) or 133 (133/2016/TT-BTC, small and medium enterprises).
+COMPANY_NAME = env.str("COMPANY_NAME", default="")
+COMPANY_ADDRESS = env.str("COMPANY_ADDRESS", default="")
+ACCOUNTING_CIRCULAR = env.str("ACCOUNTING_CIRCULAR", default="200")
+if ACCOUNTING_CIRCULAR not in {"200", "133"}:
+    raise ImproperlyConfigured("ACCOUNTING_CIRCULAR must be 200 (Thông tư 200/2014/TT-BTC) or 133 (133/2016/TT-BTC)")
 
 # Invoice import limits (docs/invoices.md): per XML file, per ZIP archive, and the batch size of the importer.
 INVOICE_IMPORT_MAX_XML_BYTES = env.int("INVOICE_IMPORT_MAX_XML_BYTES", default=5 * 1024 * 1024)

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from acountee.months import Month
 from approvals import selectors as chains
 from approvals.models import ApprovalStep
 from payments.models import PR_SEARCH_FIELDS as PR_SEARCH_FIELDS  # re-exported: the API and admin read it here
@@ -24,6 +25,7 @@ from payments.models import (
     PaymentRequestPreparer,
     PaymentRequestStatus,
     PaymentRequestType,
+    PRAttachment,
     PRInvoice,
 )
 
@@ -230,3 +232,29 @@ def payment_request_detail(*, user: User) -> QuerySet[PaymentRequest]:
         )
     )
     return qs
+
+
+def payment_request_print(*, user: User) -> QuerySet[PaymentRequest]:
+    """The requests `user` may see, with what their payment request form (Mẫu số 05-TT) prints: maker and team,
+    the chain's steps with approvers and records, the invoices (by issue date), the number of attachments. Six
+    queries whatever the number of requests (one form, or a month of them)."""
+    attachments = (
+        PRAttachment.objects.filter(pr=OuterRef("pk")).order_by().values("pr").annotate(n=Count("id")).values("n")[:1]
+    )
+    invoices = PRInvoice.objects.select_related("invoice").order_by("invoice__issue_date", "invoice__number", "id")
+    return (
+        payment_requests_visible_to(user)
+        .select_related("maker", "maker__team", "approval")
+        .prefetch_related(chains.chain_detail(), Prefetch("invoice_links", queryset=invoices))
+        .annotate(attachment_count=Coalesce(Subquery(attachments), 0))
+    )
+
+
+def payment_requests_completed_in(*, user: User, month: Month) -> QuerySet[PaymentRequest]:
+    """The requests `user` may see that were completed (paid) in `month`, local time, in the order they were
+    paid: the month's batch of printed forms."""
+    start, end = month.local_bounds()
+    qs = payment_request_print(user=user).filter(status=PaymentRequestStatus.COMPLETED, completed_at__gte=start)
+    if end is not None:
+        qs = qs.filter(completed_at__lt=end)
+    return qs.order_by("completed_at", "id")

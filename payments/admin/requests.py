@@ -38,6 +38,7 @@ from audit.admin import AuditHistoryMixin
 from audit.context import current_request
 from payments import selectors, services
 from payments.admin.attachments import PRAttachmentsMixin
+from payments.admin.printing import PRPrintMixin
 from payments.admin.request_page import (
     PRActionsMixin,
     ReasonForm,
@@ -167,6 +168,7 @@ class PaymentRequestForm(ModelForm):
 
 @admin.register(PaymentRequest)
 class PaymentRequestAdmin(
+    PRPrintMixin,
     PRActionsMixin,
     PRAttachmentsMixin,
     FoldedSearchAdminMixin,
