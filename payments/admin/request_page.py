@@ -32,7 +32,6 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from approvals.models import ApprovalRecord, ApprovalStep, ApprovalStepUser, StepMode
-from audit.context import user_label
 from payments import selectors, services
 from payments.admin.attachments import can_attach
 from payments.models import PaymentRequest, PaymentRequestPreparer, PaymentRequestStatus, PRAttachment, PRInvoice
@@ -222,7 +221,8 @@ def _last_rejection(pr: PaymentRequest) -> dict[str, Any] | None:
     if pr.rejected_at is None:
         return None  # never rejected, or re-submitted since
     by = pr.rejected_by
-    return {"by": user_label(by) if by is not None else "", "at": pr.rejected_at, "reason": pr.rejection_reason}
+    # The person's name, as the rest of the page names people (their e-mail only when they have no name).
+    return {"by": str(by) if by is not None else "", "at": pr.rejected_at, "reason": pr.rejection_reason}
 
 
 def invoices_panel(pr: PaymentRequest, *, editable: bool) -> SafeString:

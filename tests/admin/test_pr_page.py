@@ -45,6 +45,8 @@ def test_rejected_draft_says_by_whom_and_why(maker, finance, admin_client_for):
     services.payment_request_reject(pr=pr, actor=a, reason="Thiếu chứng từ gốc")
     html = admin_client_for(maker).get(PR_URL.format(pr.pk)).content.decode()
     assert 'id="last-rejection"' in html and "Thiếu chứng từ gốc" in html
+    rejection = html.split('id="last-rejection"')[1].split("</p>")[0]
+    assert a.name and a.name in rejection and a.email not in rejection  # the person, not their e-mail
 
 
 def test_linked_invoices_and_total(maker, finance, admin_client_for):
