@@ -149,6 +149,12 @@ class PaymentRequestForm(ModelForm):
         super().__init__(*args, **kwargs)
         if "amount" in self.fields:
             self.fields["amount"].required = False  # required for advanced only (clean)
+        flow = self.fields.get("flow")
+        if isinstance(flow, forms.ModelChoiceField):
+            flow.empty_label = _("(the approval flow for the amount)")
+            approval = self.instance.approval if self.instance.pk and self.instance.approval_id else None
+            if approval is not None and approval.is_custom and approval.flow_id:
+                flow.initial = approval.flow_id  # the flow chosen for this request, not an empty choice
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -455,7 +461,10 @@ class PaymentRequestAdmin(
             self._call_or_refuse(policy.ensure_may_customize, actor=request.user)
         fields = {k: data[k] for k in PaymentRequestForm.Meta.fields if k in data}
         extra: dict[str, Any] = {}
-        if data.get("flow"):
+        if change:
+            if "flow" in form.changed_data:  # chosen, changed, or emptied (back to the amount's flow)
+                extra["flow"] = data.get("flow")
+        elif data.get("flow"):
             extra["flow"] = data["flow"]
         if change:
             fields = {k: v for k, v in fields.items() if k in form.changed_data}

@@ -135,3 +135,43 @@ def test_pr_page_queries_do_not_grow_with_invoices_steps_or_attachments(maker, f
         payment_request_attachment_add(pr=big, file=stored_file(content=PDF + bytes([i]), name=f"{i}.pdf"), actor=maker)
     count(small)  # warms the per-process content-type cache
     assert count(small) == count(big) == PR_PAGE_QUERIES
+
+
+def test_a_chosen_flow_shows_chosen_and_saving_the_draft_keeps_its_chain(maker, owner, admin_client_for):
+    from audit.models import AuditEntry
+    from tests.approvals.factories import make_flow
+    from tests.payments.factories import grant
+
+    (a,) = approver_users(1)
+    chosen = make_flow(owner=owner, name="Quy trình riêng", steps=[("anyof", [a])])
+    grant(maker, "approvals.customize_chain")
+    pr = services.payment_request_create(
+        actor=maker,
+        name="Tạm ứng",
+        amount="2000000",
+        type="advanced",
+        bank_account="0071",
+        account_name="CTY",
+        flow=chosen,
+    )
+    client = admin_client_for(maker)
+    html = client.get(PR_URL.format(pr.pk)).content.decode()
+    select = html.split('name="flow"')[1].split("</select>")[0]
+    assert f'<option value="{chosen.pk}" selected>' in select
+    assert "(the approval flow for the amount)" in select and "---------" not in select
+    data = {
+        "name": "Tạm ứng (sửa)",
+        "type": "advanced",
+        "amount": "2000000",
+        "currency": "VND",
+        "note": "",
+        "bank_name": "",
+        "bank_account": "0071",
+        "account_name": "CTY",
+        "flow": str(chosen.pk),
+    }
+    assert client.post(PR_URL.format(pr.pk), data).status_code == 302
+    update = AuditEntry.objects.filter(table_name="pr", record_id=str(pr.pk), action="update_pr").latest("id")
+    assert "chain_replaced" not in update.metadata  # the flow was not touched: the chain stays as it was
+    pr.refresh_from_db()
+    assert pr.name == "Tạm ứng (sửa)" and (pr.approval.flow, pr.approval.is_custom) == (chosen, True)
