@@ -9,20 +9,31 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 PALETTE = ["#79aec8", "#417690", "#f5dd5d", "#70bf2b", "#ba2121", "#9b59b6", "#e67e22"]
 WIDTH, BAR_AREA_HEIGHT, TOP, LEFT, BOTTOM = 760, 220, 30, 90, 70
 
 
+def _scales() -> tuple[tuple[Decimal, str], ...]:
+    """Short amounts in the reader's language: 1,3 tỷ / 250 triệu in Vietnamese, 1.3B / 250M in English."""
+    return (
+        (Decimal(10**9), pgettext("short amount in billions", "%(number)sB")),
+        (Decimal(10**6), pgettext("short amount in millions", "%(number)sM")),
+        (Decimal(10**3), pgettext("short amount in thousands", "%(number)sk")),
+    )
+
+
 def _fmt(value: Any) -> str:
     value = Decimal(str(value or 0))
-    for limit, suffix in ((Decimal(10**9), "B"), (Decimal(10**6), "M"), (Decimal(10**3), "k")):
+    for limit, template in _scales():
         if abs(value) >= limit:
-            return f"{(value / limit).quantize(Decimal('0.1'))}{suffix}"
-    return f"{value.quantize(Decimal('0.01')).normalize():f}"
+            return template % {"number": number_format((value / limit).quantize(Decimal("0.1")).normalize())}
+    return number_format(value.quantize(Decimal("0.01")).normalize())
 
 
 def stacked_bars(

@@ -29,3 +29,19 @@ def test_stacked_bars_are_valid_svg_with_escaped_labels():
 
 def test_empty_chart_is_valid():
     ET.fromstring(str(stacked_bars(categories=[], series=[], title="")))
+
+
+def test_axis_amounts_read_in_the_readers_language():
+    from django.utils import translation
+
+    from payments.reports.charts import _fmt
+
+    with translation.override("vi"):
+        assert [_fmt(v) for v in (1_300_000_000, 250_000_000, 45_000, 12.5)] == [
+            "1,3 tỷ",
+            "250 triệu",
+            "45 nghìn",
+            "12,5",
+        ]
+    with translation.override("en"):
+        assert [_fmt(v) for v in (1_300_000_000, 250_000_000, 45_000, 12.5)] == ["1.3B", "250M", "45k", "12.5"]
