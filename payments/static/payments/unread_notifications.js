@@ -1,0 +1,27 @@
+// The header's unread-notification indicator (payments/templates/admin/unread_notifications.html): the count
+// comes from the notifications API with the page's own session, so rendering a page costs no query.
+(function () {
+  "use strict";
+  var link = document.getElementById("unread-notifications");
+  if (!link || !window.fetch) {
+    return;
+  }
+  var count = link.querySelector(".count");
+  function refresh() {
+    fetch(link.dataset.countUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (data) {
+        if (!data) {
+          return;
+        }
+        var unread = data.unread_count || 0;
+        count.textContent = unread;
+        link.hidden = unread === 0;
+      })
+      .catch(function () {});
+  }
+  refresh();
+  window.setInterval(refresh, 30000);
+})();
