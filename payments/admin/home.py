@@ -9,13 +9,11 @@ invoices, one count of failed deliveries (owners only). tests/admin/test_home.py
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
@@ -28,10 +26,6 @@ class NeedsMe:
     label: str
     count: int
     url: str
-
-
-def month_start(today: date | None = None) -> date:
-    return (today or timezone.localdate()).replace(day=1)
 
 
 def needs_me(user: Any) -> list[NeedsMe]:
@@ -79,14 +73,13 @@ def needs_me(user: Any) -> list[NeedsMe]:
                 )
             )
     if user.has_perm("invoices.view_invoice") and user.has_perm("payments.add_paymentrequest"):
-        count = Invoice.objects.filter(
-            status=InvoiceStatus.IMPORTED, pr_link__isnull=True, created_at__date__gte=month_start()
-        ).count()
-        query = urlencode({"status__exact": InvoiceStatus.IMPORTED, "linked": "false", "imported": "this_month"})
+        # Every imported invoice still to be bundled, whenever it came: what is waiting, not this month's share.
+        count = Invoice.objects.filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True).count()
+        query = urlencode({"status__exact": InvoiceStatus.IMPORTED, "linked": "false"})
         items.append(
             NeedsMe(
                 "unlinked",
-                _("Invoices imported this month, not in a payment request"),
+                _("Imported invoices not yet in a payment request"),
                 count,
                 f"{reverse('admin:invoices_invoice_changelist')}?{query}",
             )

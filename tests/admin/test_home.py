@@ -95,3 +95,22 @@ def test_home_page_query_count_does_not_grow_with_data(owner, maker, admin_clien
         make_pr(maker=maker, steps=[("anyof", [a])], request=bool(i % 2), name=f"PR {i}")
         make_invoice()
     assert count() == empty == HOME_QUERIES
+
+
+def test_each_count_is_the_count_of_the_list_it_opens_for_every_persona(
+    dataset, maker, owner, finance, admin_client_for
+):
+    """The home never contradicts the lists: each block's number is what its link lists (issue: the home said
+    24 invoices to bundle where the list showed 0)."""
+    approver = dataset
+    make_invoice()  # an older import is still waiting too: the block counts what waits, not a month's share
+    for persona in (approver, maker, owner, finance):
+        client = admin_client_for(persona)
+        html = client.get("/admin/").content.decode()
+        keys = re.findall(r'<li id="needs-me-([a-z-]+)">', html)
+        assert keys, persona
+        for key in keys:
+            url, count = block(html, key)
+            listing = client.get(url)
+            assert listing.status_code == 200, (persona, key)
+            assert listing.context["cl"].result_count == count, (persona.email, key, url)
