@@ -23,8 +23,9 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from accounts.authentication import admin_user
 from acountee import admin_display
@@ -189,10 +190,12 @@ class PaymentRequestAdmin(
         "name",
         "type_short",
         "amount_display",
+        "payee_name",
         "payee_flag",
         "status_badge",
         "maker",
         "step_display",
+        "waiting_for",
         "created_short",
     ]
     list_display_links = ["id", "name"]
@@ -309,6 +312,19 @@ class PaymentRequestAdmin(
         if obj.payee_is_new and obj.status != PaymentRequestStatus.DRAFT:
             return admin_display.badge("new_payee", _("New payee"), tone="failed")
         return ""
+
+    @admin.display(description=_("supplier"))
+    def payee_name(self, obj: PaymentRequest) -> str:
+        """Who is paid: the account holder frozen at approval request, else the one typed on a draft."""
+        return obj.payee_account_name or obj.account_name or ""
+
+    @admin.display(description=pgettext_lazy("list column: how long the current step has waited", "waited"))
+    def waiting_for(self, obj: PaymentRequest) -> str:
+        """How long the current step has waited (since the chain last moved): the approval queue's age."""
+        approval = obj.approval
+        if obj.status != PaymentRequestStatus.PENDING or approval is None:
+            return ""
+        return timesince(approval.updated_at, depth=1)
 
     @admin.display(description=_("payee"))
     def payee_display(self, obj: PaymentRequest) -> SafeString:

@@ -103,3 +103,21 @@ def test_invoice_page_shows_its_pr_and_history(maker, owner, finance, outsider, 
     assert 'class="audit-history"' in admin_client_for(owner).get(url).content.decode()
     assert admin_client_for(finance).get("/admin/audit/auditentry/").status_code == 403  # not the audit log
     assert admin_client_for(outsider).get(f"/admin/invoices/invoice/{inv.pk}/history/").status_code in (302, 403, 404)
+
+
+def test_the_approval_queue_shows_amount_supplier_and_how_long_it_waited(maker, admin_client_for):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from approvals.models import Approval
+
+    (a,) = approver_users(1)
+    pr = make_pr(
+        maker=maker, steps=[("anyof", [a])], request=True, amount="21670000", account_name="CTY TNHH MINH PHAT"
+    )
+    Approval.objects.filter(pk=pr.approval_id).update(updated_at=timezone.now() - timedelta(days=3, hours=2))
+    html = admin_client_for(a).get("/admin/payments/paymentrequest/?awaiting_me=yes").content.decode()
+    row = html.split('class="field-waiting_for"')[0].rsplit("<tr", 1)[1]
+    assert "21,670,000 VND" in row and "CTY TNHH MINH PHAT" in row
+    assert "3\xa0days" in html.split('class="field-waiting_for"')[1].split("</td>")[0]
