@@ -71,8 +71,9 @@ mypy-baseline: setup
 ## messages: regenerate the Vietnamese catalogues (<app>/locale/vi/LC_MESSAGES/django.po; nested apps
 ## are covered by their parent's) and compile them (.mo files are committed). Needs GNU gettext.
 LOCALE_APPS := accounts files audit invoices payments approvals acountee
-# Hand-kept Vietnamese for third-party messages (DRF's validation errors), compiled, never extracted.
-LOCALE_THIRDPARTY := acountee/locale_thirdparty
+# Hand-kept Vietnamese, compiled, never extracted: Django's own messages its vi lacks or gets wrong
+# (django and djangojs domains), and third-party messages (DRF's validation errors).
+LOCALE_THIRDPARTY := acountee/locale_django acountee/locale_thirdparty
 messages: setup
 	set -e; for app in $(LOCALE_APPS); do \
 		mkdir -p $$app/locale; \
@@ -80,7 +81,9 @@ messages: setup
 			--ignore migrations --ignore tests --ignore bench --ignore .venv); \
 	done
 	set -e; for dir in $(LOCALE_APPS:%=%/locale) $(LOCALE_THIRDPARTY); do \
-		msgfmt --check -o $$dir/vi/LC_MESSAGES/django.mo $$dir/vi/LC_MESSAGES/django.po; \
+		for po in $$dir/vi/LC_MESSAGES/django.po $$dir/vi/LC_MESSAGES/djangojs.po; do \
+			if [ -f $$po ]; then msgfmt --check -o $${po%.po}.mo $$po; fi; \
+		done; \
 	done
 
 ## screenshots: run the browser scenario (tests/browser) and save its key pages to docs/screenshots/.

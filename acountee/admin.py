@@ -8,3 +8,5 @@ from django.utils.translation import gettext_lazy as _
 admin.site.site_header = _("Acountee back office")
 admin.site.site_title = _("Acountee")
 admin.site.index_title = _("Home")
+# No public site behind the back office: Django's "View site" link in the header led to a 404.
+admin.site.site_url = None

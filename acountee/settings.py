@@ -239,8 +239,14 @@ SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en" if ACOUNTEE_ENV == "test" else "vi")
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 # Project-layer strings and templates; each app ships its own <app>/locale catalogue;
-# locale_thirdparty completes DRF's partial Vietnamese (docs/i18n.md).
-LOCALE_PATHS = [BASE_DIR / "acountee" / "locale", BASE_DIR / "acountee" / "locale_thirdparty"]
+# locale_django completes and corrects Django's own Vietnamese (admin, auth, validation messages),
+# locale_thirdparty DRF's (docs/i18n.md). LOCALE_PATHS win over every app's and Django's catalogues,
+# the first listed first.
+LOCALE_PATHS = [
+    BASE_DIR / "acountee" / "locale",
+    BASE_DIR / "acountee" / "locale_django",
+    BASE_DIR / "acountee" / "locale_thirdparty",
+]
 # Day-first date input on Vietnamese pages (Django's vi formats declare none: 06/12/2026 was 12 June).
 FORMAT_MODULE_PATH = ["acountee.formats"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"

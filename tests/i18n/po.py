@@ -100,9 +100,9 @@ def read_po(path: Path) -> list[Entry]:
     return entries
 
 
-# %(name)s, %d, %.1f … and {name}: a translation must keep exactly the same ones.
+# %(name)s, %d, %.1f … and {name}, {}: a translation must keep exactly the same ones.
 _PERCENT = re.compile(r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
-_BRACE = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+_BRACE = re.compile(r"\{(?:[A-Za-z_][A-Za-z0-9_]*)?\}")
 
 
 def placeholders(text: str, *, python_format: bool) -> list[str]:
