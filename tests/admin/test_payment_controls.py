@@ -67,10 +67,10 @@ def changed_payee(maker, finance, owner):
         (
             "vi",
             [
-                "Tài khoản người nhận mới",
+                "Tài khoản thụ hưởng mới",
                 "Tài khoản trước đây",
                 "Tài khoản mới",
-                "Người nhận (cố định khi gửi phê duyệt)",
+                "Người thụ hưởng (cố định khi gửi phê duyệt)",
                 "Người chuẩn bị",
                 "11.000.000 ₫",
                 "tổng các hóa đơn",
