@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import capfirst
@@ -72,6 +73,25 @@ def _model_for_table(table: str) -> type[models.Model] | None:
         if model._meta.db_table == table:
             return model
     return None
+
+
+def table_label(table: str) -> str:
+    """What a table holds, in the reader's language (the model's plural name); the raw name when no model
+    of ours has that table."""
+    model = _model_for_table(table)
+    return capfirst(str(model._meta.verbose_name_plural)) if model is not None else table
+
+
+def audited_tables() -> list[tuple[str, str]]:
+    """(table, label) of every table our apps' models have, by label: the log's table filter, read from the
+    models instead of a scan of the log."""
+    root = str(settings.BASE_DIR)
+    tables = {
+        m._meta.db_table
+        for m in apps.get_models()
+        if m._meta.managed and m._meta.app_config is not None and m._meta.app_config.path.startswith(root)
+    }
+    return sorted(((t, table_label(t)) for t in tables), key=lambda pair: pair[1].lower())
 
 
 def _field(table: str, column: str) -> models.Field | None:

@@ -25,9 +25,10 @@ def test_audit_changelist_filters_search_and_is_read_only(client, owner):
     team = TeamFactory(name="Searchable")
     client.force_login(owner)
     url = reverse("admin:audit_auditentry_changelist")
-    response = client.get(url, {"table_name": "teams", "q": str(team.pk)})
+    response = client.get(url, {"table_name__exact": "teams", "q": str(team.pk)})
     assert response.status_code == 200
-    assert f"teams#{team.pk}" in response.content.decode()
+    row = response.content.decode().split('class="field-table_display"')[1].split("</tr>")[0]
+    assert ">Teams<" in row and f"#{team.pk}" in row  # the table as people call it, not `teams`
     entry = AuditEntry.objects.filter(table_name="teams", record_id=str(team.pk)).first()
     assert client.get(reverse("admin:audit_auditentry_change", args=[entry.pk])).status_code == 200
     assert client.get(reverse("admin:audit_auditentry_add")).status_code == 403
@@ -65,3 +66,16 @@ def test_history_mixin_shows_who_when_and_old_to_new(owner):
     with pytest.raises(Exception) as excinfo:
         model_admin.history_view(request, str(team.pk))
     assert excinfo.type.__name__ == "PermissionDenied"
+
+
+def test_the_log_names_tables_and_actions_in_the_readers_language(client, owner):
+    from accounts.models import User
+
+    TeamFactory(name="Kế toán")
+    User.objects.filter(pk=owner.pk).update(language="vi")
+    client.force_login(User.objects.get(pk=owner.pk))
+    html = client.get(reverse("admin:audit_auditentry_changelist"), {"table_name__exact": "teams"}).content.decode()
+    row = html.split('class="field-table_display"')[1].split("</tr>")[0]
+    assert ">teams<" not in row and ">INSERT<" not in html.split('class="field-action_display"')[1].split("</td>")[0]
+    sidebar = html.split('id="changelist-filter"')[1]
+    assert "?table_name__exact=teams" in sidebar and ">teams<" not in sidebar  # choices by label, read from the models
