@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -20,7 +21,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
-from accounts.forms import OwnerSetPasswordForm, OwnPasswordChangeForm, UserChangeForm, UserCreationForm
+from accounts.forms import (
+    OwnerSetPasswordForm,
+    OwnPasswordChangeForm,
+    PermissionChoiceField,
+    UserChangeForm,
+    UserCreationForm,
+)
 from accounts.models import ApiToken, Role, Team, User, UserRole
 from acountee.admin_mixins import ReadOnlyAdminMixin, RefusalRedirectMixin, ServiceCallMixin
 from acountee.search import FoldedSearchAdminMixin
@@ -224,6 +231,13 @@ class RoleAdmin(OwnerOnlyAdmin):
     autocomplete_fields = ["parent"]
     fields = ["name", "description", "parent", "permissions", "is_builtin"]
     readonly_fields = ["is_builtin"]
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "permissions":
+            # In the reader's language, each read with its content type in the same query.
+            kwargs["form_class"] = PermissionChoiceField
+            kwargs["queryset"] = Permission.objects.select_related("content_type")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is not None and obj.is_owner_role:
