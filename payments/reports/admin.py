@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from acountee.admin_mixins import ReadOnlyAdminMixin
 from acountee.errors import AcounteeError
@@ -94,14 +96,20 @@ class ReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "tables": tables,
                 "chart": chart_for(result) if result is not None else "",
                 "query": query.urlencode(),
-                "param_names": [(name, hint, request.GET.get(name, "")) for name, hint in _param_names(key)],
+                "params": [(name, label, kind, request.GET.get(name, "")) for name, label, kind in _params(key)],
             },
         )
 
 
-def _param_names(key: str) -> list[tuple[str, str]]:
+def _params(key: str) -> list[tuple[str, str, str]]:
+    """(parameter, label in the reader's language, input type): the browser's month and date pickers show
+    dates the reader's way and send them as the API reads them (YYYY-MM, YYYY-MM-DD)."""
     return {
-        "payables-by-month": [("from", "YYYY-MM"), ("to", "YYYY-MM")],
-        "payables-by-supplier": [("from", "YYYY-MM-DD"), ("to", "YYYY-MM-DD"), ("top", "10")],
-        "aging": [("as_of", "YYYY-MM-DD")],
+        "payables-by-month": [("from", _("From month"), "month"), ("to", _("To month"), "month")],
+        "payables-by-supplier": [
+            ("from", pgettext("report parameter: first day", "From"), "date"),
+            ("to", pgettext("report parameter: last day", "To"), "date"),
+            ("top", _("Number of suppliers"), "number"),
+        ],
+        "aging": [("as_of", _("As of"), "date")],
     }.get(key, [])

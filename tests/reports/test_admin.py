@@ -83,3 +83,17 @@ def test_admin_home_block(owner_admin, outsider_admin, dataset):
     assert 'id="reports-home"' in html
     assert f"/admin/payments/paymentrequest/{dataset.prs['pending'].pk}/change/" in html
     assert 'id="reports-home"' not in outsider_admin.get("/admin/").content.decode()
+
+
+def test_report_parameters_are_labelled_in_vietnamese_with_pickers(owner, dataset):
+    from accounts.models import User
+
+    User.objects.filter(pk=owner.pk).update(language="vi")
+    client = Client()
+    client.force_login(User.objects.get(pk=owner.pk))
+    html = client.get("/admin/reports/report/payables-by-month/?from=2026-10&to=2026-11").content.decode()
+    form = html.split('class="report-params"')[1].split("</form>")[0]
+    assert "Từ tháng" in form and 'type="month" name="from" value="2026-10"' in form
+    assert ">from <" not in form and "YYYY" not in form
+    aging = client.get("/admin/reports/report/aging/").content.decode().split('class="report-params"')[1]
+    assert 'type="date" name="as_of"' in aging.split("</form>")[0]
