@@ -311,7 +311,7 @@ admin.site.unregister(Group)
 
 @admin.register(Group)
 class GroupAdmin(DjangoGroupAdmin):
-    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest | None, **kwargs: Any) -> Any:
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest | None = None, **kwargs: Any) -> Any:
         if db_field.name == "permissions":
             kwargs["form_class"] = PermissionChoiceField
             kwargs["queryset"] = Permission.objects.select_related("content_type")
