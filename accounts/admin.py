@@ -8,7 +8,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
-from django.contrib.auth.models import Permission
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -29,6 +30,7 @@ from accounts.forms import (
     UserCreationForm,
 )
 from accounts.models import ApiToken, Role, Team, User, UserRole
+from accounts.roles import role_description
 from acountee.admin_mixins import ReadOnlyAdminMixin, RefusalRedirectMixin, ServiceCallMixin
 from acountee.search import FoldedSearchAdminMixin
 
@@ -224,7 +226,7 @@ class TeamAdmin(OwnerOnlyAdmin):
 
 @admin.register(Role)
 class RoleAdmin(OwnerOnlyAdmin):
-    list_display = ["name", "parent", "is_builtin", "description"]
+    list_display = ["name", "parent", "is_builtin", "role_description"]
     search_fields = ["name"]
     list_select_related = ["parent"]
     filter_horizontal = ["permissions"]
@@ -241,8 +243,17 @@ class RoleAdmin(OwnerOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is not None and obj.is_owner_role:
-            return self.fields
+            return self.get_fields(request, obj)
         return self.readonly_fields
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and obj.is_owner_role:  # read-only: its description in the reader's language
+            return ["role_description" if name == "description" else name for name in self.fields]
+        return self.fields
+
+    @admin.display(description=_("description"), ordering="description")
+    def role_description(self, obj: Role) -> str:
+        return role_description(obj)
 
     def save_model(self, request: HttpRequest, obj: Role, form: ModelForm, change: bool) -> None:
         request._role_form = form  # type: ignore[attr-defined]
@@ -291,3 +302,17 @@ class ApiTokenAdmin(OwnerOnlyAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         for token in queryset.select_related("user"):
             services.api_token_revoke(token=token, request=request)
+
+
+# Django's own groups page (it registers it itself): its permissions read like the roles page's, in the reader's
+# language, not as Django stored their names ("Can add payment request").
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest | None = None, **kwargs: Any) -> Any:
+        if db_field.name == "permissions":
+            kwargs["form_class"] = PermissionChoiceField
+            kwargs["queryset"] = Permission.objects.select_related("content_type")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import OWNER_ROLE
@@ -82,6 +83,18 @@ def sync_builtin_role_permissions(sender: Any = None, using: str = "default", **
         missing = Permission.objects.using(using).filter(wanted).exclude(pk__in=existing)
         if missing.exists():
             role.permissions.add(*missing)
+
+
+def role_description(role: Any) -> str:
+    """What a role is for, in the reader's language. A built-in role's description is stored once, in English,
+    when the role is made: while it is still that text, the translation is shown; an owner's own words as written."""
+    builtin = BUILTIN_ROLES.get(role.name) if role.is_builtin else None
+    if builtin is not None:
+        with translation.override("en"):
+            shipped = str(builtin)
+        if role.description == shipped:
+            return str(builtin)
+    return role.description
 
 
 def ensure_builtin_roles() -> None:

@@ -79,11 +79,15 @@ class ReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         tables = []
         if result is not None:
             for table in result.sections.values() if result.sections else [result]:
+                # A code column (status, bucket, kind) is for the API and the exports: the page shows its name
+                # column ("status_label") alone, so a Vietnamese reader never meets "draft" or "approved".
+                keys = {k for k, _l in table.columns}
+                shown = [(k, label) for k, label in table.columns if f"{k}_label" not in keys]
                 tables.append(
                     {
                         "title": table.title,
-                        "columns": [label for _k, label in table.columns],
-                        "rows": [[row.get(k) for k, _l in table.columns] for row in table.rows],
+                        "columns": [label for _k, label in shown],
+                        "rows": [[row.get(k) for k, _l in shown] for row in table.rows],
                     }
                 )
         return TemplateResponse(
