@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from acountee.admin_mixins import ReadOnlyAdminMixin
 from audit import selectors
+from audit.audit_actions import action_choices
 from audit.context import current_request
 from audit.display import action_label, audited_tables, history_rows, table_label
 from audit.models import AuditEntry, SecurityEvent
@@ -84,6 +85,19 @@ class ReadOnlyLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return {}
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """By action, named in the reader's language (the stored values are the API's contract)."""
+
+    title = _("action")
+    parameter_name = "action__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return action_choices()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 class TableFilter(admin.SimpleListFilter):
     """By table, named as people know them; the choices come from the models, not a scan of the log."""
 
@@ -100,7 +114,7 @@ class TableFilter(admin.SimpleListFilter):
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyLogAdmin):
     list_display = ["id", "occurred_at", "action_display", "table_display", "record_link", "actor", "ip"]
-    list_filter = ["action", TableFilter, ("occurred_at", admin.DateFieldListFilter)]
+    list_filter = [ActionFilter, TableFilter, ("occurred_at", admin.DateFieldListFilter)]
     search_fields = ["=record_id", "actor", "=table_name", "=action"]
     # No date_hierarchy: it scans the whole log for its dates on every page.
     show_full_result_count = False  # counting a million rows on every page is wasted work

@@ -44,6 +44,17 @@ def registered_actions() -> dict[tuple[str, str], str | Promise]:
     return dict(_LABELS)
 
 
+def action_choices() -> list[tuple[str, str]]:
+    """(stored value, label) of every action, row and semantic, by label; a value two apps share on different
+    tables (`complete`) shows both labels."""
+    labels: dict[str, list[str]] = {value: [str(label)] for value, label in RowAction.choices}
+    for (_table, value), label in _LABELS.items():
+        named = labels.setdefault(value, [])
+        if str(label) not in named:
+            named.append(str(label))
+    return sorted(((value, " / ".join(names)) for value, names in labels.items()), key=lambda pair: pair[1].lower())
+
+
 def action_label(table: str, action: str) -> str:
     """The translated label of an entry's action; an unregistered one reads as its own name."""
     label = _LABELS.get((table, action))
