@@ -113,6 +113,16 @@ def main() -> None:
     )
 
 
+def stored_columns(cursor, table: str) -> list[str]:
+    """The table's columns that hold data (not dropped, not generated), in table order."""
+    cursor.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+        " AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+        [f"public.{table}"],
+    )
+    return [name for (name,) in cursor.fetchall()]
+
+
 def copy_floor(connection, series: str) -> float:
     """The same rows, exported from the tables and re-loaded with COPY into scratch copies."""
     from django.db import transaction
@@ -126,15 +136,21 @@ def copy_floor(connection, series: str) -> float:
         cursor.execute(trigger_sql("bench_floor.files".replace(".", '"."'), ("content",)))
         cursor.execute(trigger_sql('bench_floor"."invoices'))
         cursor.execute(trigger_sql('bench_floor"."invoice_services'))
+        # Generated columns (invoices.search_document) are computed by PostgreSQL: COPY FROM refuses
+        # values for them ("extra data after last expected column"), so both sides name the stored columns.
+        columns = {table: stored_columns(cursor, table) for table in ("files", "invoices", "invoice_services")}
         exports = {}
         queries = {
-            "files": "SELECT f.* FROM files f JOIN invoices i ON i.source_file_id = f.id WHERE i.series = %s",
-            "invoices": "SELECT * FROM invoices WHERE series = %s",
-            "invoice_services": "SELECT s.* FROM invoice_services s JOIN invoices i ON i.id = s.invoice_id"
+            "files": "SELECT {cols} FROM files f JOIN invoices i ON i.source_file_id = f.id WHERE i.series = %s",
+            "invoices": "SELECT {cols} FROM invoices i WHERE i.series = %s",
+            "invoice_services": "SELECT {cols} FROM invoice_services s JOIN invoices i ON i.id = s.invoice_id"
             " WHERE i.series = %s",
         }
+        aliases = {"files": "f", "invoices": "i", "invoice_services": "s"}
         for table, query in queries.items():
             buffer = io.BytesIO()
+            cols = ", ".join(f'{aliases[table]}."{column}"' for column in columns[table])
+            query = query.format(cols=cols)
             sql = cursor.mogrify(query, [series]) if hasattr(cursor, "mogrify") else query.replace("%s", f"'{series}'")
             with cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
                 for chunk in copy:
@@ -144,7 +160,8 @@ def copy_floor(connection, series: str) -> float:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("WITH actor AS (SELECT 1) SELECT 1")
         for table in ("files", "invoices", "invoice_services"):
-            with cursor.copy(f"COPY bench_floor.{table} FROM STDIN") as copy:
+            names = ", ".join(f'"{column}"' for column in columns[table])
+            with cursor.copy(f"COPY bench_floor.{table} ({names}) FROM STDIN") as copy:
                 copy.write(exports[table])
     elapsed = time.perf_counter() - started
     with connection.cursor() as cursor:
