@@ -22,7 +22,7 @@ from acountee.admin_mixins import ServiceCallMixin
 from acountee.search import FoldedSearchAdminMixin
 from audit.admin import AuditHistoryMixin
 from invoices import selectors, services
-from invoices.models import Invoice, InvoiceService, InvoiceStatus
+from invoices.models import Invoice, InvoiceService, InvoiceStatus, RelatedMatch
 
 
 class LinkedFilter(admin.SimpleListFilter):
@@ -176,6 +176,7 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
         SupplierFilter,
         "buyer_tax_code_mismatch",
         "superseded_while_linked",
+        "related_match",
     ]
     date_hierarchy = "issue_date"
     search_fields = selectors.INVOICE_SEARCH_FIELDS
@@ -197,6 +198,7 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
                     "title",
                     "schema_version",
                     "currency",
+                    "currency_as_written",
                     "exchange_rate",
                     "payment_method_text",
                     "tax_authority_code",
@@ -244,6 +246,8 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
                     "related_number",
                     "related_issue_date",
                     "related_note",
+                    "related_from_line_text",
+                    "related_match",
                     "original",
                     "superseded_while_linked",
                 ]
@@ -311,6 +315,8 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
             notes.append(str(_("replaced while in a PR")))
         if obj.related_kind:
             notes.append(str(obj.get_related_kind_display()))
+        if obj.related_match in (RelatedMatch.AMBIGUOUS, RelatedMatch.NOT_FOUND):
+            notes.append(str(obj.get_related_match_display()))
         return "; ".join(notes)
 
     @admin.display(description=_("source file"))

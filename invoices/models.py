@@ -40,6 +40,15 @@ class RelatedKind(models.IntegerChoices):
     ADJUSTMENT = 2, _("adjustment")
 
 
+class RelatedMatch(models.TextChoices):
+    """How the original a correction names was found (docs/invoices.md, "Corrections"): by seller tax
+    code and number, plus date, form and series where the correction gives them."""
+
+    LINKED = "linked", _("linked to its original")
+    NOT_FOUND = "not_found", _("original not imported yet")
+    AMBIGUOUS = "ambiguous", _("several invoices match the original")
+
+
 class LineNature(models.IntegerChoices):
     """`HHDVu/TChat`."""
 
@@ -80,6 +89,9 @@ class Invoice(models.Model):
     number_int = models.BigIntegerField(_("number (integer)"))
     issue_date = models.DateField(_("issue date"))
     currency = models.CharField(_("currency"), max_length=3, default="VND")
+    currency_as_written = models.CharField(
+        _("currency (as written)"), max_length=20, blank=True, help_text=_("DVTTe as the file writes it")
+    )
     exchange_rate = models.DecimalField(_("exchange rate"), max_digits=18, decimal_places=6, default=1)
     payment_method_text = models.CharField(_("payment method (as written)"), max_length=100, blank=True)
     issuer_tax_code = models.CharField(_("e-invoice provider tax code"), max_length=20, blank=True)
@@ -95,6 +107,12 @@ class Invoice(models.Model):
     related_number_int = models.BigIntegerField(_("original number (integer)"), null=True, blank=True)
     related_issue_date = models.DateField(_("original issue date"), null=True, blank=True)
     related_note = models.CharField(_("related invoice note"), max_length=500, blank=True)
+    related_from_line_text = models.BooleanField(
+        _("original named in a line's text"),
+        default=False,
+        help_text=_("The file has no related-invoice block: the original was read from a line's text."),
+    )
+    related_match = models.CharField(_("original lookup"), max_length=16, choices=RelatedMatch.choices, blank=True)
     original = models.ForeignKey(
         "self",
         verbose_name=_("original invoice"),

@@ -31,6 +31,7 @@ LIST_FIELDS = [
     "total_payable",
     "tax_authority_code",
     "related_kind",
+    "related_match",
     "original",
     "buyer_tax_code_mismatch",
     "superseded_while_linked",
@@ -101,6 +102,7 @@ class InvoiceDetailSerializer(InvoiceListSerializer):
             *InvoiceListSerializer.Meta.fields,
             "schema_version",
             "title",
+            "currency_as_written",
             "payment_method_text",
             "issuer_tax_code",
             "related_template_code",
@@ -109,6 +111,7 @@ class InvoiceDetailSerializer(InvoiceListSerializer):
             "related_number_int",
             "related_issue_date",
             "related_note",
+            "related_from_line_text",
             "seller_address",
             "seller_bank_account",
             "seller_bank_name",
@@ -165,6 +168,11 @@ class ImportEntrySerializer(serializers.Serializer):
     result = serializers.ChoiceField(choices=["success", "skipped", "failure"])
     reason = serializers.CharField()
     invoice = serializers.IntegerField(allow_null=True)
+    notes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What the import noticed about an imported invoice (its original found, ambiguous, not yet"
+        " imported, …), in the reader's language.",
+    )
 
 
 class ImportFileSerializer(serializers.Serializer):
