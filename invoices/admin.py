@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from acountee import admin_display
@@ -22,6 +22,7 @@ from acountee.admin_mixins import ServiceCallMixin
 from acountee.search import FoldedSearchAdminMixin
 from audit.admin import AuditHistoryMixin
 from invoices import selectors, services
+from invoices.findings import findings_texts
 from invoices.models import Invoice, InvoiceService, InvoiceStatus, RelatedMatch
 
 
@@ -37,6 +38,23 @@ class LinkedFilter(admin.SimpleListFilter):
             if services.pr_link_available():
                 return queryset.filter(pr_link__isnull=self.value() == "false")
             return queryset.none() if self.value() == "true" else queryset
+        return queryset
+
+
+class FindingsFilter(admin.SimpleListFilter):
+    """Invoices whose lines, per-rate summary and header disagree (issue 18)."""
+
+    title = _("consistency")
+    parameter_name = "findings"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("true", _("with findings")), ("false", _("lines, summary and header agree"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        if self.value() == "true":
+            return queryset.exclude(consistency_findings=[])
+        if self.value() == "false":
+            return queryset.filter(consistency_findings=[])
         return queryset
 
 
@@ -171,6 +189,7 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
     list_filter = [
         "status",
         LinkedFilter,
+        FindingsFilter,
         ImportedFilter,
         AmountFilter,
         SupplierFilter,
@@ -233,6 +252,7 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
                     "total_payable",
                     "total_in_words",
                     "rate_summaries",
+                    "consistency_display",
                 ]
             },
         ),
@@ -313,11 +333,25 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
             notes.append(str(_("buyer tax code is not ours")))
         if obj.superseded_while_linked:
             notes.append(str(_("replaced while in a PR")))
+        if obj.consistency_findings:
+            notes.append(str(_("%(n)s consistency finding(s)")) % {"n": len(obj.consistency_findings)})
         if obj.related_kind:
             notes.append(str(obj.get_related_kind_display()))
         if obj.related_match in (RelatedMatch.AMBIGUOUS, RelatedMatch.NOT_FOUND):
             notes.append(str(obj.get_related_match_display()))
         return "; ".join(notes)
+
+    @admin.display(description=_("consistency findings"))
+    def consistency_display(self, obj: Invoice) -> str:
+        texts = findings_texts(obj.consistency_findings, obj.currency)
+        if not texts:
+            return str(_("None: the lines, the per-rate summary and the header agree."))
+        items = format_html_join("", "<li>{}</li>", ((text,) for text in texts))
+        return format_html(
+            '<ul class="errorlist">{}</ul><p class="help">{}</p>',
+            items,
+            _("The amount payable is the header's TgTTTBSo whatever the lines add up to."),
+        )
 
     @admin.display(description=_("source file"))
     def source_file_link(self, obj: Invoice) -> str:

@@ -109,19 +109,20 @@ class _Filter(django_filters.Filter):
 class InvoiceFilter(django_filters.FilterSet):
     """status, month (YYYY-MM of the issue date), supplier_tax_code, q (words found, accents and
     case ignored, in the supplier name or tax code, series, number or MCCQT), linked (true/false),
-    amount_min, amount_max."""
+    findings (true/false: lines, summary and header disagree), amount_min, amount_max."""
 
     status = _Filter(field_class=StatusField, field_name="status")
     month = _Filter(field_class=MonthField, method="filter_month")
     supplier_tax_code = _Filter(field_class=PlainTextField, method="filter_supplier")
     q = _Filter(field_class=PlainTextField, method="filter_text", cut=Q_MAX)
     linked = _Filter(field_class=YesNoField, method="filter_linked")
+    findings = _Filter(field_class=YesNoField, method="filter_findings")
     amount_min = _Filter(field_class=AmountField, field_name="total_payable", lookup_expr="gte")
     amount_max = _Filter(field_class=AmountField, field_name="total_payable", lookup_expr="lte")
 
     class Meta:
         model = Invoice
-        fields = ["status", "month", "supplier_tax_code", "q", "linked", "amount_min", "amount_max"]
+        fields = ["status", "month", "supplier_tax_code", "q", "linked", "findings", "amount_min", "amount_max"]
 
     def filter_month(self, qs: QuerySet[Invoice], name: str, value: Month) -> QuerySet[Invoice]:
         return qs.filter(value.date_filter("issue_date"))
@@ -131,6 +132,10 @@ class InvoiceFilter(django_filters.FilterSet):
 
     def filter_text(self, qs: QuerySet[Invoice], name: str, value: str) -> QuerySet[Invoice]:
         return search_filter(qs, value, INVOICE_SEARCH_FIELDS, document="search_document")
+
+    def filter_findings(self, qs: QuerySet[Invoice], name: str, value: bool) -> QuerySet[Invoice]:
+        """Invoices whose lines, per-rate summary and header disagree (true) or agree (false)."""
+        return qs.exclude(consistency_findings=[]) if value else qs.filter(consistency_findings=[])
 
     def filter_linked(self, qs: QuerySet[Invoice], name: str, value: bool) -> QuerySet[Invoice]:
         if _pr_link_available():  # the payments app (above) adds the link

@@ -43,6 +43,7 @@ from django.utils.translation import gettext_lazy
 from audit.connection import apply_actor
 from invoices.audit_actions import TABLE as AUDIT_TABLE
 from invoices.audit_actions import InvoiceAction
+from invoices.findings import finding_text
 from invoices.models import Invoice, InvoiceStatus, PaymentType, RelatedKind, RelatedMatch
 from invoices.parser import InvoiceParseError, ParsedInvoice, parse_invoice
 
@@ -147,9 +148,14 @@ class EntryResult:
     reason: str = ""
     invoice_id: int | None = None
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # invoices.consistency, as stored
+    currency: str = "VND"
 
     def note(self, code: str, **params: Any) -> None:
         self.notes.append((code, params))
+
+    def finding_texts(self) -> list[str]:
+        return [finding_text(finding, self.currency) for finding in self.findings]
 
     def note_texts(self) -> list[str]:
         return [str(NOTE_MESSAGES[code]) % params for code, params in self.notes]
@@ -161,6 +167,7 @@ class EntryResult:
             "reason": self.reason,
             "invoice": self.invoice_id,
             "notes": self.note_texts(),
+            "findings": [{**finding, "text": finding_text(finding, self.currency)} for finding in self.findings],
         }
 
 
@@ -533,6 +540,9 @@ class Importer:
     def _succeed(self, item: _Pending) -> None:
         item.result.result, item.result.invoice_id = SUCCESS, item.invoice_id
         item.result.reason = ""
+        if item.parsed is not None:
+            item.result.findings = [finding.as_json() for finding in item.parsed.findings]
+            item.result.currency = item.parsed.currency
         item.data = b""
         item.parsed = None
 
@@ -702,6 +712,7 @@ class Importer:
             "total_in_words": p.total_in_words,
             "rate_summaries": json.dumps([_summary_json(s) for s in p.rate_summaries], ensure_ascii=False),
             "extras": json.dumps(_invoice_extras(p), ensure_ascii=False),
+            "consistency_findings": json.dumps([f.as_json() for f in p.findings]),
             "status": status,
             "content_hash": item.sha256,
             "source_file_id": item.file_id,
@@ -906,6 +917,7 @@ INVOICE_COLUMNS = (
     "total_in_words",
     "rate_summaries",
     "extras",
+    "consistency_findings",
     "status",
     "content_hash",
     "source_file_id",

@@ -143,6 +143,9 @@ class Invoice(models.Model):
     total_in_words = models.CharField(_("total in words"), max_length=500, blank=True)
     rate_summaries = models.JSONField(_("per-rate summary"), default=list, blank=True)
     extras = models.JSONField(_("other information (TTKhac)"), default=dict, blank=True)
+    # Where the lines, the per-rate summary and the header disagree (invoices.consistency): a list of
+    # {code, rate, expected, found, difference}, empty when all agree. The amount payable stays TgTTTBSo.
+    consistency_findings = models.JSONField(_("consistency findings"), default=list, blank=True)
 
     # --- ours
     status = models.CharField(_("status"), max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.IMPORTED)

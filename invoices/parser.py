@@ -24,7 +24,7 @@ from typing import Any
 
 from lxml import etree
 
-from invoices import vat
+from invoices import consistency, vat
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 MAX_NUMBER_DIGITS = 18
@@ -146,6 +146,8 @@ class ParsedInvoice:
     total_payable: Decimal
     total_in_words: str
     extras: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Where lines, per-rate summary and header disagree (invoices.consistency); the payable stays TgTTTBSo.
+    findings: tuple[consistency.Finding, ...] = ()
 
 
 # --- the hardened XML reader ------------------------------------------------------------------
@@ -474,7 +476,7 @@ def _parse_tree(root: etree._Element) -> ParsedInvoice:
 
     total_payable = _amount(tt, "TgTTTBSo", tp, required=True)
     assert total_payable is not None  # required=True raises instead (narrows the type)
-    total_before_tax = _amount(tt, "TgTCThue", tp)
+    header_before_tax = total_before_tax = _amount(tt, "TgTCThue", tp)
     if total_before_tax is None:
         total_before_tax = sum((line.amount for line in lines), Decimal("0.00"))
     total_tax = header_tax
@@ -487,6 +489,17 @@ def _parse_tree(root: etree._Element) -> ParsedInvoice:
         if values:
             extras[section] = values
 
+    trade_discount = _amount(tt, "TTCKTMai", tp) or Decimal("0.00")
+    other_fees = _amount(tt, "TGTKhac", tp) or Decimal("0.00")
+    findings = consistency.check(
+        lines=lines,
+        summaries=summaries,
+        header_before_tax=header_before_tax,
+        header_tax=header_tax,
+        trade_discount=trade_discount,
+        other_fees=other_fees,
+        payable=total_payable,
+    )
     if related is None:
         related = related_from_line_text(lines, total_payable, series=series, number_int=number_int)
 
@@ -512,11 +525,12 @@ def _parse_tree(root: etree._Element) -> ParsedInvoice:
         rate_summaries=summaries,
         total_before_tax=total_before_tax,
         total_tax=total_tax,
-        trade_discount=_amount(tt, "TTCKTMai", tp) or Decimal("0.00"),
-        other_fees=_amount(tt, "TGTKhac", tp) or Decimal("0.00"),
+        trade_discount=trade_discount,
+        other_fees=other_fees,
         total_payable=total_payable,
         total_in_words=_get(tt, "TgTTTBChu")[:500],
         extras=extras,
+        findings=findings,
     )
 
 

@@ -9,6 +9,8 @@ from rest_framework import serializers
 
 from acountee.api.fields import JSONObjectField
 from acountee.api.serializers import BulkFailureSerializer, StrictSerializer
+from invoices.findings import LABELS as FINDING_LABELS
+from invoices.findings import finding_text
 from invoices.models import Invoice, InvoiceService, PaymentType
 from invoices.selectors import invoice_pr_id
 
@@ -41,18 +43,38 @@ LIST_FIELDS = [
 ]
 
 
+class ConsistencyFindingSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=list(FINDING_LABELS), help_text="What disagrees.")
+    rate = serializers.CharField(help_text="The tax rate as written, for per-rate findings; blank otherwise.")
+    expected = serializers.DecimalField(
+        max_digits=20, decimal_places=2, help_text="The header's (or summary's) figure."
+    )
+    found = serializers.DecimalField(max_digits=20, decimal_places=2, help_text="What the other side adds up to.")
+    difference = serializers.DecimalField(max_digits=20, decimal_places=2, help_text="found - expected")
+    text = serializers.CharField(help_text="The finding in the reader's language.")
+
+
 class InvoiceListSerializer(serializers.ModelSerializer):
     pr = serializers.SerializerMethodField()
     status_label = serializers.CharField(source="get_status_display", read_only=True)
+    consistency_findings = serializers.SerializerMethodField(
+        help_text="Where the lines, per-rate summary and header disagree, and by how much (empty: they agree)."
+        " The amount payable is always the header's TgTTTBSo."
+    )
 
     class Meta:
         model = Invoice
-        fields = [*LIST_FIELDS, "status_label"]
+        fields = [*LIST_FIELDS, "status_label", "consistency_findings"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_pr(self, obj: Invoice) -> int | None:
         return invoice_pr_id(obj)
+
+    @extend_schema_field(ConsistencyFindingSerializer(many=True))
+    def get_consistency_findings(self, obj: Invoice) -> list[dict[str, Any]]:
+        findings: list[dict[str, Any]] = list(obj.consistency_findings or [])
+        return [{**finding, "text": finding_text(finding, obj.currency)} for finding in findings]
 
 
 class InvoiceServiceSerializer(serializers.ModelSerializer):
@@ -168,6 +190,7 @@ class ImportEntrySerializer(serializers.Serializer):
     result = serializers.ChoiceField(choices=["success", "skipped", "failure"])
     reason = serializers.CharField()
     invoice = serializers.IntegerField(allow_null=True)
+    findings = ConsistencyFindingSerializer(many=True)
     notes = serializers.ListField(
         child=serializers.CharField(),
         help_text="What the import noticed about an imported invoice (its original found, ambiguous, not yet"

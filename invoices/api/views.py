@@ -99,6 +99,9 @@ LIST_PARAMETERS = [
         "q", str, description="words (accents, case ignored) in supplier name, tax code, series, number, MCCQT"
     ),
     OpenApiParameter("linked", bool, description="in a payment request or not"),
+    OpenApiParameter(
+        "findings", bool, description="with consistency findings (lines, per-rate summary and header disagree) or not"
+    ),
     OpenApiParameter("amount_min", str, description="amount payable at least"),
     OpenApiParameter("amount_max", str, description="amount payable at most"),
 ]
