@@ -24,6 +24,7 @@ from audit.admin import AuditHistoryMixin
 from invoices import selectors, services
 from invoices.findings import findings_texts
 from invoices.models import Invoice, InvoiceService, InvoiceStatus, RelatedMatch
+from invoices.signature_texts import chain_text, reason_text
 
 
 class LinkedFilter(admin.SimpleListFilter):
@@ -196,6 +197,9 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
         "buyer_tax_code_mismatch",
         "superseded_while_linked",
         "related_match",
+        "seller_signature",
+        "tax_authority_signature",
+        "seller_certificate_matches",
     ]
     date_hierarchy = "issue_date"
     search_fields = selectors.INVOICE_SEARCH_FIELDS
@@ -237,6 +241,21 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
                     "seller_bank_name",
                     "seller_phone",
                     "seller_email",
+                ]
+            },
+        ),
+        (
+            _("Signatures"),
+            {
+                "fields": [
+                    "seller_signature",
+                    "tax_authority_signature",
+                    "signatures_display",
+                    "seller_certificate_tax_code",
+                    "seller_certificate_matches",
+                    "signature_override_reason",
+                    "signature_override_by",
+                    "signature_override_at",
                 ]
             },
         ),
@@ -329,6 +348,11 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
     @admin.display(description=_("flags"))
     def flags(self, obj: Invoice) -> str:
         notes = []
+        verdict = selectors.invoice_payment_eligibility(invoice=obj)
+        if verdict.code and not verdict.overridden:
+            notes.append(str(_("SIGNATURE CHECK FAILED")))
+        elif verdict.overridden:
+            notes.append(str(_("signature check overridden")))
         if obj.buyer_tax_code_mismatch:
             notes.append(str(_("buyer tax code is not ours")))
         if obj.superseded_while_linked:
@@ -340,6 +364,48 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
         if obj.related_match in (RelatedMatch.AMBIGUOUS, RelatedMatch.NOT_FOUND):
             notes.append(str(obj.get_related_match_display()))
         return "; ".join(notes)
+
+    @admin.display(description=_("signature details"))
+    def signatures_display(self, obj: Invoice) -> str:
+        details = obj.signature_details or {}
+        rows = []
+        for party, label in (("seller", _("Seller")), ("tax_authority", _("Tax authority"))):
+            check = details.get(party) or {}
+            if not check:
+                continue
+            validity = ""
+            if check.get("not_before"):
+                validity = f"{check.get('not_before', '')[:10]} → {check.get('not_after', '')[:10]}"
+            rows.append(
+                format_html(
+                    "<tr><th>{}</th><td><strong>{}</strong> {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                    "<td>{}</td></tr>",
+                    label,
+                    check.get("status", ""),
+                    reason_text(check.get("code", "")),
+                    check.get("subject", ""),
+                    check.get("serial", ""),
+                    validity,
+                    check.get("signing_time") or _("issue date used"),
+                    chain_text(check.get("chain", "not_checked")),
+                )
+            )
+        if not rows:
+            return str(_("Not checked (imported before signature verification, or verification is off)."))
+        verdict = selectors.invoice_payment_eligibility(invoice=obj)
+        warning = format_html('<p class="errornote">{}</p>', verdict.message) if verdict.code else ""
+        return format_html(
+            "{}<table><thead><tr><th></th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            warning,
+            _("outcome"),
+            _("certificate subject"),
+            _("serial"),
+            _("validity"),
+            _("signing time"),
+            _("chain trust"),
+            format_html_join("", "{}", ((row,) for row in rows)),
+        )
 
     @admin.display(description=_("consistency findings"))
     def consistency_display(self, obj: Invoice) -> str:

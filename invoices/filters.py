@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from acountee.errors import ValidationFailed
 from acountee.months import Month, parse_month
 from acountee.search import search_filter
-from invoices.models import INVOICE_SEARCH_FIELDS, Invoice, InvoiceStatus
+from invoices.models import INVOICE_SEARCH_FIELDS, Invoice, InvoiceStatus, SignatureStatus
 from invoices.selectors import _pr_link_available
 
 # NUL cannot reach PostgreSQL text at all; other C0 controls never belong in a filter either.
@@ -50,6 +50,13 @@ class StatusField(_Stripped):
     def read(self, text: str) -> str:
         if text not in InvoiceStatus.values:
             raise forms.ValidationError(_("Unknown status."))
+        return text
+
+
+class SignatureField(_Stripped):
+    def read(self, text: str) -> str:
+        if text not in SignatureStatus.values:
+            raise forms.ValidationError(_("Unknown signature outcome."))
         return text
 
 
@@ -117,12 +124,27 @@ class InvoiceFilter(django_filters.FilterSet):
     q = _Filter(field_class=PlainTextField, method="filter_text", cut=Q_MAX)
     linked = _Filter(field_class=YesNoField, method="filter_linked")
     findings = _Filter(field_class=YesNoField, method="filter_findings")
+    seller_signature = _Filter(field_class=SignatureField, field_name="seller_signature")
+    tax_authority_signature = _Filter(field_class=SignatureField, field_name="tax_authority_signature")
+    signer_is_seller = _Filter(field_class=YesNoField, field_name="seller_certificate_matches")
     amount_min = _Filter(field_class=AmountField, field_name="total_payable", lookup_expr="gte")
     amount_max = _Filter(field_class=AmountField, field_name="total_payable", lookup_expr="lte")
 
     class Meta:
         model = Invoice
-        fields = ["status", "month", "supplier_tax_code", "q", "linked", "findings", "amount_min", "amount_max"]
+        fields = [
+            "status",
+            "month",
+            "supplier_tax_code",
+            "q",
+            "linked",
+            "findings",
+            "seller_signature",
+            "tax_authority_signature",
+            "signer_is_seller",
+            "amount_min",
+            "amount_max",
+        ]
 
     def filter_month(self, qs: QuerySet[Invoice], name: str, value: Month) -> QuerySet[Invoice]:
         return qs.filter(value.date_filter("issue_date"))

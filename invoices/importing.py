@@ -46,6 +46,7 @@ from invoices.audit_actions import InvoiceAction
 from invoices.findings import finding_text
 from invoices.models import Invoice, InvoiceStatus, PaymentType, RelatedKind, RelatedMatch
 from invoices.parser import InvoiceParseError, ParsedInvoice, parse_invoice
+from invoices.signatures import INVALID, SELLER, TAX_AUTHORITY, SignatureCheck, load_trust_store, verify_signatures
 
 SUCCESS, SKIPPED, FAILURE, PARTIAL = "success", "skipped", "failure", "partial"
 
@@ -138,6 +139,17 @@ NOTE_MESSAGES: dict[str, Any] = {
     ),
     "original_from_line_text": gettext_lazy("The original it corrects was read from a line's text."),
     "is_original_of": gettext_lazy("Invoice #%(correction)s corrects this one and is now linked to it."),
+    "seller_signature_invalid": gettext_lazy(
+        "The seller's signature is INVALID (%(reason)s): it cannot be put in a payment request without an owner's"
+        " override."
+    ),
+    "tax_authority_signature_invalid": gettext_lazy(
+        "The tax authority's signature is INVALID (%(reason)s): it cannot be put in a payment request without an"
+        " owner's override."
+    ),
+    "signer_not_seller": gettext_lazy(
+        "The seller's signature was made with a certificate of tax code %(signer)s, not the seller's %(seller)s."
+    ),
 }
 
 
@@ -158,7 +170,14 @@ class EntryResult:
         return [finding_text(finding, self.currency) for finding in self.findings]
 
     def note_texts(self) -> list[str]:
-        return [str(NOTE_MESSAGES[code]) % params for code, params in self.notes]
+        from invoices.signature_texts import reason_text
+
+        texts = []
+        for code, params in self.notes:
+            if "reason" in params:
+                params = {**params, "reason": reason_text(params["reason"])}
+            texts.append(str(NOTE_MESSAGES[code]) % params)
+        return texts
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -247,6 +266,7 @@ class _Pending:
     parsed: ParsedInvoice | None = None
     invoice_id: int | None = None
     file_id: int | None = None
+    signatures: dict[str, SignatureCheck] | None = None  # None: verification is off
 
 
 # --- entries from uploads ---------------------------------------------------------------------
@@ -410,6 +430,9 @@ class Importer:
         self.progress = progress
         self.batch_size = limit("INVOICE_IMPORT_BATCH_SIZE")
         self.company_tax_code = "".join(str(getattr(settings, "COMPANY_TAX_CODE", "") or "").split())
+        self.verify = bool(getattr(settings, "INVOICE_VERIFY_SIGNATURES", True))
+        trust_store_path = str(getattr(settings, "INVOICE_SIGNATURE_TRUST_STORE", "") or "")
+        self.trust_store = load_trust_store(trust_store_path) if self.verify and trust_store_path else None
 
     def run(self, uploads: Iterable[tuple[str, bytes | IO[bytes]]]) -> ImportReport:
         report = ImportReport()
@@ -511,6 +534,13 @@ class Importer:
                 )
                 item.data = b""
                 continue
+            if self.verify:
+                item.signatures = verify_signatures(
+                    item.data,
+                    seller_tax_code=item.parsed.seller.tax_code,
+                    issue_date=item.parsed.issue_date,
+                    trust_store=self.trust_store,
+                )
             parsed.append(item)
         return parsed
 
@@ -543,8 +573,19 @@ class Importer:
         if item.parsed is not None:
             item.result.findings = [finding.as_json() for finding in item.parsed.findings]
             item.result.currency = item.parsed.currency
+        checks = item.signatures or {}
+        for party in (SELLER, TAX_AUTHORITY):
+            check = checks.get(party)
+            if check is not None and check.status == INVALID:
+                item.result.note(f"{party}_signature_invalid", reason=check.code)
+        seller_check = checks.get(SELLER)
+        if seller_check is not None and seller_check.tax_code_matches is False and item.parsed is not None:
+            item.result.note(
+                "signer_not_seller", signer=seller_check.tax_code or "—", seller=item.parsed.seller.tax_code
+            )
         item.data = b""
         item.parsed = None
+        item.signatures = None
 
     def _write_one(self, item: _Pending) -> None:
         try:
@@ -713,6 +754,7 @@ class Importer:
             "rate_summaries": json.dumps([_summary_json(s) for s in p.rate_summaries], ensure_ascii=False),
             "extras": json.dumps(_invoice_extras(p), ensure_ascii=False),
             "consistency_findings": json.dumps([f.as_json() for f in p.findings]),
+            **_signature_columns(item.signatures),
             "status": status,
             "content_hash": item.sha256,
             "source_file_id": item.file_id,
@@ -799,6 +841,23 @@ def link_corrections(
             entry.note("original_not_found", number=number)
     if replaced:
         _supersede(replaced)
+
+
+def _signature_columns(checks: dict[str, SignatureCheck] | None) -> dict[str, Any]:
+    """The invoice's authenticity columns from the import's signature checks (None: not checked)."""
+    seller, authority = (checks or {}).get(SELLER), (checks or {}).get(TAX_AUTHORITY)
+    return {
+        "seller_signature": seller.status if seller else "unchecked",
+        "tax_authority_signature": authority.status if authority else "unchecked",
+        "signature_details": json.dumps(
+            {party: check.as_json() for party, check in (checks or {}).items()}, ensure_ascii=False
+        ),
+        "seller_certificate_tax_code": seller.tax_code if seller else "",
+        "seller_certificate_matches": seller.tax_code_matches if seller and seller.subject else None,
+        "signature_override_reason": "",
+        "signature_override_by_id": None,
+        "signature_override_at": None,
+    }
 
 
 def _parsed(item: _Pending) -> ParsedInvoice:
@@ -923,6 +982,14 @@ INVOICE_COLUMNS = (
     "source_file_id",
     "buyer_tax_code_mismatch",
     "superseded_while_linked",
+    "seller_signature",
+    "tax_authority_signature",
+    "signature_details",
+    "seller_certificate_tax_code",
+    "seller_certificate_matches",
+    "signature_override_reason",
+    "signature_override_by_id",
+    "signature_override_at",
     "payment_type",
     "payment_bank_name",
     "payment_bank_account",

@@ -49,6 +49,17 @@ class RelatedMatch(models.TextChoices):
     AMBIGUOUS = "ambiguous", _("several invoices match the original")
 
 
+class SignatureStatus(models.TextChoices):
+    """One XML signature's outcome (invoices.signatures); `unchecked` only for invoices imported
+    before verification existed, or with INVOICE_VERIFY_SIGNATURES off."""
+
+    VALID = "valid", _("valid")
+    INVALID = "invalid", _("invalid")
+    ABSENT = "absent", _("absent")
+    UNSUPPORTED = "unsupported", _("unsupported")
+    UNCHECKED = "unchecked", _("not checked")
+
+
 class LineNature(models.IntegerChoices):
     """`HHDVu/TChat`."""
 
@@ -163,6 +174,40 @@ class Invoice(models.Model):
         default=False,
         help_text=_("The seller issued a replacement while this invoice was already in a payment request."),
     )
+    # --- authenticity (docs/invoices.md, "Signatures"): checked at import from the source file
+    seller_signature = models.CharField(
+        _("seller signature"), max_length=12, choices=SignatureStatus.choices, default=SignatureStatus.UNCHECKED
+    )
+    tax_authority_signature = models.CharField(
+        _("tax-authority signature"), max_length=12, choices=SignatureStatus.choices, default=SignatureStatus.UNCHECKED
+    )
+    signature_details = models.JSONField(
+        _("signature details"),
+        default=dict,
+        blank=True,
+        help_text=_("Per signature: outcome, reason, certificate subject, serial, validity, tax code, signing time."),
+    )
+    seller_certificate_tax_code = models.CharField(_("signer certificate tax code"), max_length=20, blank=True)
+    seller_certificate_matches = models.BooleanField(
+        _("signer is the seller"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Whether the tax code in the seller signature's certificate is the seller's (empty: no certificate)."
+        ),
+    )
+    # An owner's decision that an invoice failing the signature check may be paid all the same (audited).
+    signature_override_reason = models.TextField(_("signature override reason"), blank=True)
+    signature_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("signature override by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    signature_override_at = models.DateTimeField(_("signature override at"), null=True, blank=True)
+
     payment_type = models.CharField(_("payment type"), max_length=20, choices=PaymentType.choices, blank=True)
     payment_bank_name = models.CharField(_("payment bank name"), max_length=400, blank=True)
     payment_bank_account = models.CharField(_("payment bank account"), max_length=50, blank=True)

@@ -12,7 +12,7 @@ from acountee.api.serializers import BulkFailureSerializer, StrictSerializer
 from invoices.findings import LABELS as FINDING_LABELS
 from invoices.findings import finding_text
 from invoices.models import Invoice, InvoiceService, PaymentType
-from invoices.selectors import invoice_pr_id
+from invoices.selectors import invoice_payment_eligibility, invoice_pr_id
 
 LIST_FIELDS = [
     "id",
@@ -37,6 +37,9 @@ LIST_FIELDS = [
     "original",
     "buyer_tax_code_mismatch",
     "superseded_while_linked",
+    "seller_signature",
+    "tax_authority_signature",
+    "seller_certificate_matches",
     "pr",
     "source_file",
     "created_at",
@@ -54,8 +57,18 @@ class ConsistencyFindingSerializer(serializers.Serializer):
     text = serializers.CharField(help_text="The finding in the reader's language.")
 
 
+class PaymentEligibilitySerializer(serializers.Serializer):
+    allowed = serializers.BooleanField(help_text="May it be put in a payment request (authenticity)?")
+    code = serializers.CharField(help_text="INVOICE_SIGNATURE_INVALID, INVOICE_SIGNER_NOT_SELLER or blank.")
+    message = serializers.CharField()
+    overridden = serializers.BooleanField(help_text="Allowed only because an owner overrode the refusal.")
+
+
 class InvoiceListSerializer(serializers.ModelSerializer):
     pr = serializers.SerializerMethodField()
+    payment_eligibility = serializers.SerializerMethodField(
+        help_text="Whether the invoice may be put in a payment request as far as its signatures go."
+    )
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     consistency_findings = serializers.SerializerMethodField(
         help_text="Where the lines, per-rate summary and header disagree, and by how much (empty: they agree)."
@@ -64,12 +77,22 @@ class InvoiceListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Invoice
-        fields = [*LIST_FIELDS, "status_label", "consistency_findings"]
+        fields = [*LIST_FIELDS, "status_label", "consistency_findings", "payment_eligibility"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_pr(self, obj: Invoice) -> int | None:
         return invoice_pr_id(obj)
+
+    @extend_schema_field(PaymentEligibilitySerializer)
+    def get_payment_eligibility(self, obj: Invoice) -> dict[str, Any]:
+        verdict = invoice_payment_eligibility(invoice=obj)
+        return {
+            "allowed": verdict.allowed,
+            "code": verdict.code,
+            "message": str(verdict.message),
+            "overridden": verdict.overridden,
+        }
 
     @extend_schema_field(ConsistencyFindingSerializer(many=True))
     def get_consistency_findings(self, obj: Invoice) -> list[dict[str, Any]]:
@@ -114,6 +137,12 @@ class InvoiceDetailSerializer(InvoiceListSerializer):
         child=JSONObjectField(), read_only=True, help_text="Per-rate summary (TToanThue/THTTLTSuat), as imported."
     )
     extras = JSONObjectField(read_only=True, help_text="Other information (TTKhac), as imported.")
+    signature_details = JSONObjectField(
+        read_only=True,
+        help_text="Per signature (seller, tax_authority): status, code, algorithm, subject, serial, not_before,"
+        " not_after, tax_code, tax_code_matches, signing_time, within_validity, chain (not_checked unless a trust"
+        " store is configured: certificate chain trust is otherwise not checked).",
+    )
 
     def get_history_url(self, obj: Invoice) -> str:
         """The audit trail of the invoice and its lines (audit API)."""
@@ -152,6 +181,11 @@ class InvoiceDetailSerializer(InvoiceListSerializer):
             "payment_account_name",
             "imported_by",
             "updated_at",
+            "signature_details",
+            "seller_certificate_tax_code",
+            "signature_override_reason",
+            "signature_override_by",
+            "signature_override_at",
             "services",
             "history_url",
         ]
@@ -168,6 +202,10 @@ class PaymentDetailsSerializer(StrictSerializer):
         if not attrs:
             raise serializers.ValidationError("Send at least one payment detail.")
         return attrs
+
+
+class SignatureOverrideSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=1000, help_text="Why this invoice may be paid despite its signature.")
 
 
 class IdsSerializer(StrictSerializer):
