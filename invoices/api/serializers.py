@@ -11,7 +11,7 @@ from acountee.api.fields import JSONObjectField
 from acountee.api.serializers import BulkFailureSerializer, StrictSerializer
 from invoices.findings import LABELS as FINDING_LABELS
 from invoices.findings import finding_text
-from invoices.models import Invoice, InvoiceService, PaymentType
+from invoices.models import Invoice, InvoiceService, PaymentType, RelatedMatch
 from invoices.selectors import invoice_payment_eligibility, invoice_pr_id
 
 LIST_FIELDS = [
@@ -66,6 +66,12 @@ class PaymentEligibilitySerializer(serializers.Serializer):
 
 class InvoiceListSerializer(serializers.ModelSerializer):
     pr = serializers.SerializerMethodField()
+    related_match = serializers.ChoiceField(
+        choices=RelatedMatch.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="How the original a correction names was found; blank when the invoice corrects none.",
+    )
     payment_eligibility = serializers.SerializerMethodField(
         help_text="Whether the invoice may be put in a payment request as far as its signatures go."
     )
