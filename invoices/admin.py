@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from acountee import admin_display
@@ -22,7 +22,9 @@ from acountee.admin_mixins import ServiceCallMixin
 from acountee.search import FoldedSearchAdminMixin
 from audit.admin import AuditHistoryMixin
 from invoices import selectors, services
-from invoices.models import Invoice, InvoiceService, InvoiceStatus
+from invoices.findings import findings_texts
+from invoices.models import Invoice, InvoiceService, InvoiceStatus, RelatedMatch
+from invoices.signature_texts import chain_text, reason_text
 
 
 class LinkedFilter(admin.SimpleListFilter):
@@ -37,6 +39,23 @@ class LinkedFilter(admin.SimpleListFilter):
             if services.pr_link_available():
                 return queryset.filter(pr_link__isnull=self.value() == "false")
             return queryset.none() if self.value() == "true" else queryset
+        return queryset
+
+
+class FindingsFilter(admin.SimpleListFilter):
+    """Invoices whose lines, per-rate summary and header disagree (issue 18)."""
+
+    title = _("consistency")
+    parameter_name = "findings"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("true", _("with findings")), ("false", _("lines, summary and header agree"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+        if self.value() == "true":
+            return queryset.exclude(consistency_findings=[])
+        if self.value() == "false":
+            return queryset.filter(consistency_findings=[])
         return queryset
 
 
@@ -171,11 +190,16 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
     list_filter = [
         "status",
         LinkedFilter,
+        FindingsFilter,
         ImportedFilter,
         AmountFilter,
         SupplierFilter,
         "buyer_tax_code_mismatch",
         "superseded_while_linked",
+        "related_match",
+        "seller_signature",
+        "tax_authority_signature",
+        "seller_certificate_matches",
     ]
     date_hierarchy = "issue_date"
     search_fields = selectors.INVOICE_SEARCH_FIELDS
@@ -197,6 +221,7 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
                     "title",
                     "schema_version",
                     "currency",
+                    "currency_as_written",
                     "exchange_rate",
                     "payment_method_text",
                     "tax_authority_code",
@@ -219,6 +244,21 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
                 ]
             },
         ),
+        (
+            _("Signatures"),
+            {
+                "fields": [
+                    "seller_signature",
+                    "tax_authority_signature",
+                    "signatures_display",
+                    "seller_certificate_tax_code",
+                    "seller_certificate_matches",
+                    "signature_override_reason",
+                    "signature_override_by",
+                    "signature_override_at",
+                ]
+            },
+        ),
         (_("Buyer"), {"fields": ["buyer_name", "buyer_tax_code", "buyer_address", "buyer_tax_code_mismatch"]}),
         (
             _("Totals"),
@@ -231,6 +271,7 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
                     "total_payable",
                     "total_in_words",
                     "rate_summaries",
+                    "consistency_display",
                 ]
             },
         ),
@@ -244,6 +285,8 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
                     "related_number",
                     "related_issue_date",
                     "related_note",
+                    "related_from_line_text",
+                    "related_match",
                     "original",
                     "superseded_while_linked",
                 ]
@@ -305,13 +348,76 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
     @admin.display(description=_("flags"))
     def flags(self, obj: Invoice) -> str:
         notes = []
+        verdict = selectors.invoice_payment_eligibility(invoice=obj)
+        if verdict.code and not verdict.overridden:
+            notes.append(str(_("SIGNATURE CHECK FAILED")))
+        elif verdict.overridden:
+            notes.append(str(_("signature check overridden")))
         if obj.buyer_tax_code_mismatch:
             notes.append(str(_("buyer tax code is not ours")))
         if obj.superseded_while_linked:
             notes.append(str(_("replaced while in a PR")))
+        if obj.consistency_findings:
+            notes.append(str(_("%(n)s consistency finding(s)")) % {"n": len(obj.consistency_findings)})
         if obj.related_kind:
             notes.append(str(obj.get_related_kind_display()))
+        if obj.related_match in (RelatedMatch.AMBIGUOUS, RelatedMatch.NOT_FOUND):
+            notes.append(str(obj.get_related_match_display()))
         return "; ".join(notes)
+
+    @admin.display(description=_("signature details"))
+    def signatures_display(self, obj: Invoice) -> str:
+        details = obj.signature_details or {}
+        rows = []
+        for party, label in (("seller", _("Seller")), ("tax_authority", _("Tax authority"))):
+            check = details.get(party) or {}
+            if not check:
+                continue
+            validity = ""
+            if check.get("not_before"):
+                validity = f"{check.get('not_before', '')[:10]} → {check.get('not_after', '')[:10]}"
+            rows.append(
+                format_html(
+                    "<tr><th>{}</th><td><strong>{}</strong> {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                    "<td>{}</td></tr>",
+                    label,
+                    check.get("status", ""),
+                    reason_text(check.get("code", "")),
+                    check.get("subject", ""),
+                    check.get("serial", ""),
+                    validity,
+                    check.get("signing_time") or _("issue date used"),
+                    chain_text(check.get("chain", "not_checked")),
+                )
+            )
+        if not rows:
+            return str(_("Not checked (imported before signature verification, or verification is off)."))
+        verdict = selectors.invoice_payment_eligibility(invoice=obj)
+        warning = format_html('<p class="errornote">{}</p>', verdict.message) if verdict.code else ""
+        return format_html(
+            "{}<table><thead><tr><th></th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            warning,
+            _("outcome"),
+            _("certificate subject"),
+            _("serial"),
+            _("validity"),
+            _("signing time"),
+            _("chain trust"),
+            format_html_join("", "{}", ((row,) for row in rows)),
+        )
+
+    @admin.display(description=_("consistency findings"))
+    def consistency_display(self, obj: Invoice) -> str:
+        texts = findings_texts(obj.consistency_findings, obj.currency)
+        if not texts:
+            return str(_("None: the lines, the per-rate summary and the header agree."))
+        items = format_html_join("", "<li>{}</li>", ((text,) for text in texts))
+        return format_html(
+            '<ul class="errorlist">{}</ul><p class="help">{}</p>',
+            items,
+            _("The amount payable is the header's TgTTTBSo whatever the lines add up to."),
+        )
 
     @admin.display(description=_("source file"))
     def source_file_link(self, obj: Invoice) -> str:

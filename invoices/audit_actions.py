@@ -17,3 +17,4 @@ class InvoiceAction(models.TextChoices):
     REOPEN = "reopen", _("Reopen")
     UPDATE_PAYMENT_DETAILS = "update_payment_details", _("Update payment details")
     IMPORT = "import", _("Import")
+    OVERRIDE_SIGNATURE = "override_signature", _("Override signature check")

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from acountee.errors import ValidationFailed
 from acountee.months import Month, parse_month
 from acountee.search import search_filter
-from invoices.models import INVOICE_SEARCH_FIELDS, Invoice, InvoiceStatus
+from invoices.models import INVOICE_SEARCH_FIELDS, Invoice, InvoiceStatus, SignatureStatus
 from invoices.selectors import _pr_link_available
 
 # NUL cannot reach PostgreSQL text at all; other C0 controls never belong in a filter either.
@@ -50,6 +50,13 @@ class StatusField(_Stripped):
     def read(self, text: str) -> str:
         if text not in InvoiceStatus.values:
             raise forms.ValidationError(_("Unknown status."))
+        return text
+
+
+class SignatureField(_Stripped):
+    def read(self, text: str) -> str:
+        if text not in SignatureStatus.values:
+            raise forms.ValidationError(_("Unknown signature outcome."))
         return text
 
 
@@ -109,19 +116,35 @@ class _Filter(django_filters.Filter):
 class InvoiceFilter(django_filters.FilterSet):
     """status, month (YYYY-MM of the issue date), supplier_tax_code, q (words found, accents and
     case ignored, in the supplier name or tax code, series, number or MCCQT), linked (true/false),
-    amount_min, amount_max."""
+    findings (true/false: lines, summary and header disagree), amount_min, amount_max."""
 
     status = _Filter(field_class=StatusField, field_name="status")
     month = _Filter(field_class=MonthField, method="filter_month")
     supplier_tax_code = _Filter(field_class=PlainTextField, method="filter_supplier")
     q = _Filter(field_class=PlainTextField, method="filter_text", cut=Q_MAX)
     linked = _Filter(field_class=YesNoField, method="filter_linked")
+    findings = _Filter(field_class=YesNoField, method="filter_findings")
+    seller_signature = _Filter(field_class=SignatureField, field_name="seller_signature")
+    tax_authority_signature = _Filter(field_class=SignatureField, field_name="tax_authority_signature")
+    signer_is_seller = _Filter(field_class=YesNoField, field_name="seller_certificate_matches")
     amount_min = _Filter(field_class=AmountField, field_name="total_payable", lookup_expr="gte")
     amount_max = _Filter(field_class=AmountField, field_name="total_payable", lookup_expr="lte")
 
     class Meta:
         model = Invoice
-        fields = ["status", "month", "supplier_tax_code", "q", "linked", "amount_min", "amount_max"]
+        fields = [
+            "status",
+            "month",
+            "supplier_tax_code",
+            "q",
+            "linked",
+            "findings",
+            "seller_signature",
+            "tax_authority_signature",
+            "signer_is_seller",
+            "amount_min",
+            "amount_max",
+        ]
 
     def filter_month(self, qs: QuerySet[Invoice], name: str, value: Month) -> QuerySet[Invoice]:
         return qs.filter(value.date_filter("issue_date"))
@@ -131,6 +154,10 @@ class InvoiceFilter(django_filters.FilterSet):
 
     def filter_text(self, qs: QuerySet[Invoice], name: str, value: str) -> QuerySet[Invoice]:
         return search_filter(qs, value, INVOICE_SEARCH_FIELDS, document="search_document")
+
+    def filter_findings(self, qs: QuerySet[Invoice], name: str, value: bool) -> QuerySet[Invoice]:
+        """Invoices whose lines, per-rate summary and header disagree (true) or agree (false)."""
+        return qs.exclude(consistency_findings=[]) if value else qs.filter(consistency_findings=[])
 
     def filter_linked(self, qs: QuerySet[Invoice], name: str, value: bool) -> QuerySet[Invoice]:
         if _pr_link_available():  # the payments app (above) adds the link

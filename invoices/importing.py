@@ -38,12 +38,15 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.connection import apply_actor
 from invoices.audit_actions import TABLE as AUDIT_TABLE
 from invoices.audit_actions import InvoiceAction
-from invoices.models import Invoice, InvoiceStatus, PaymentType, RelatedKind
+from invoices.findings import finding_text
+from invoices.models import Invoice, InvoiceStatus, PaymentType, RelatedKind, RelatedMatch
 from invoices.parser import InvoiceParseError, ParsedInvoice, parse_invoice
+from invoices.signatures import INVALID, SELLER, TAX_AUTHORITY, SignatureCheck, load_trust_store, verify_signatures
 
 SUCCESS, SKIPPED, FAILURE, PARTIAL = "success", "skipped", "failure", "partial"
 
@@ -53,10 +56,30 @@ RATIO_CHECK_MIN_BYTES = 64 * 1024
 # Deadlock, serialization failure, lock timeout: two writers waited on each other's rows.
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
 
-# An invoice's business key (seller tax code, form, series, number), and the key of the original a
-# correction names, as `invoices` columns.
+# An invoice's business key (seller tax code, form, series, number) as `invoices` columns.
 KEY_COLUMNS = ("seller_tax_code", "template_code", "series", "number_int")
-RELATED_KEY_COLUMNS = ("seller_tax_code", "related_template_code", "related_series", "related_number_int")
+
+# The original a correction names (docs/invoices.md, "Corrections"): same seller, same number, and the
+# date, form and series where the correction gives them (real adjustments often give only the number).
+# Every candidate per correction, so several are an "ambiguous" outcome rather than a guess.
+MATCH_ORIGINALS_SQL = """
+SELECT c.id, c.related_kind, array_remove(array_agg(o.id ORDER BY o.id), NULL)
+FROM invoices c
+LEFT JOIN invoices o
+  ON o.seller_tax_code = c.seller_tax_code AND o.number_int = c.related_number_int AND o.id <> c.id
+ AND (c.related_template_code = '' OR o.template_code = c.related_template_code)
+ AND (c.related_series = '' OR upper(o.series) = upper(c.related_series))
+ AND (c.related_issue_date IS NULL OR o.issue_date = c.related_issue_date)
+WHERE c.id = ANY(%s) AND c.original_id IS NULL AND c.related_kind IS NOT NULL AND c.related_number_int IS NOT NULL
+GROUP BY c.id, c.related_kind
+ORDER BY c.id
+"""
+# Stored corrections still without their original that may name one of these (seller, number) pairs.
+WAITING_CORRECTIONS_SQL = """
+SELECT c.id FROM invoices c
+JOIN unnest(%s::text[], %s::bigint[]) AS k(s, n) ON c.seller_tax_code = k.s AND c.related_number_int = k.n
+WHERE c.related_kind IS NOT NULL AND c.original_id IS NULL
+"""
 
 
 def _invoices_by_keys(
@@ -75,6 +98,24 @@ def _invoices_by_keys(
     return cursor.fetchall()
 
 
+# Parser refusals a user must act on, in the reader's language (the others name the element in English).
+PARSE_ERROR_MESSAGES: dict[str, Any] = {
+    "old_schema": gettext_lazy(
+        "schema version %(version)s is the e-invoice format from before Decree 123/2020 (issue date in TDLap),"
+        " which is not read: ask the seller for the invoice in the current format (2.0.0, 2.0.1 or 2.1.0)."
+    ),
+    "unknown_schema": gettext_lazy(
+        "unknown schema version %(version)s (TTChung/PBan): only versions 2.0.0, 2.0.1 and 2.1.0 are read."
+    ),
+    "currency": gettext_lazy("TTChung/DVTTe: %(value)s is not a currency (a three-letter code such as VND or USD)."),
+}
+
+
+def parse_error_text(exc: InvoiceParseError) -> str:
+    template = PARSE_ERROR_MESSAGES.get(exc.code)
+    return str(template) % exc.params if template is not None else exc.message
+
+
 def _sqlstate(exc: BaseException) -> str:
     cause = exc.__cause__
     return str(getattr(cause, "sqlstate", "") or "")
@@ -87,15 +128,66 @@ def limit(name: str) -> int:
 # --- results ----------------------------------------------------------------------------------
 
 
+# Notes on an imported entry, said in the reader's language when the report is shown.
+NOTE_MESSAGES: dict[str, Any] = {
+    "original_linked": gettext_lazy("Linked to the original it corrects, invoice #%(original)s."),
+    "original_not_found": gettext_lazy(
+        "The original it corrects (number %(number)s) is not imported yet: it will be linked when it is."
+    ),
+    "original_ambiguous": gettext_lazy(
+        "%(count)s invoices match the original it corrects (number %(number)s): not linked, check by hand."
+    ),
+    "original_from_line_text": gettext_lazy("The original it corrects was read from a line's text."),
+    "is_original_of": gettext_lazy("Invoice #%(correction)s corrects this one and is now linked to it."),
+    "seller_signature_invalid": gettext_lazy(
+        "The seller's signature is INVALID (%(reason)s): it cannot be put in a payment request without an owner's"
+        " override."
+    ),
+    "tax_authority_signature_invalid": gettext_lazy(
+        "The tax authority's signature is INVALID (%(reason)s): it cannot be put in a payment request without an"
+        " owner's override."
+    ),
+    "signer_not_seller": gettext_lazy(
+        "The seller's signature was made with a certificate of tax code %(signer)s, not the seller's %(seller)s."
+    ),
+}
+
+
 @dataclass(slots=True)
 class EntryResult:
     name: str
     result: str = ""
     reason: str = ""
     invoice_id: int | None = None
+    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # invoices.consistency, as stored
+    currency: str = "VND"
+
+    def note(self, code: str, **params: Any) -> None:
+        self.notes.append((code, params))
+
+    def finding_texts(self) -> list[str]:
+        return [finding_text(finding, self.currency) for finding in self.findings]
+
+    def note_texts(self) -> list[str]:
+        from invoices.signature_texts import reason_text
+
+        texts = []
+        for code, params in self.notes:
+            if "reason" in params:
+                params = {**params, "reason": reason_text(params["reason"])}
+            texts.append(str(NOTE_MESSAGES[code]) % params)
+        return texts
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "result": self.result, "reason": self.reason, "invoice": self.invoice_id}
+        return {
+            "name": self.name,
+            "result": self.result,
+            "reason": self.reason,
+            "invoice": self.invoice_id,
+            "notes": self.note_texts(),
+            "findings": [{**finding, "text": finding_text(finding, self.currency)} for finding in self.findings],
+        }
 
 
 @dataclass(slots=True)
@@ -174,6 +266,7 @@ class _Pending:
     parsed: ParsedInvoice | None = None
     invoice_id: int | None = None
     file_id: int | None = None
+    signatures: dict[str, SignatureCheck] | None = None  # None: verification is off
 
 
 # --- entries from uploads ---------------------------------------------------------------------
@@ -337,6 +430,9 @@ class Importer:
         self.progress = progress
         self.batch_size = limit("INVOICE_IMPORT_BATCH_SIZE")
         self.company_tax_code = "".join(str(getattr(settings, "COMPANY_TAX_CODE", "") or "").split())
+        self.verify = bool(getattr(settings, "INVOICE_VERIFY_SIGNATURES", True))
+        trust_store_path = str(getattr(settings, "INVOICE_SIGNATURE_TRUST_STORE", "") or "")
+        self.trust_store = load_trust_store(trust_store_path) if self.verify and trust_store_path else None
 
     def run(self, uploads: Iterable[tuple[str, bytes | IO[bytes]]]) -> ImportReport:
         report = ImportReport()
@@ -434,10 +530,17 @@ class Importer:
             except InvoiceParseError as exc:
                 item.result.result, item.result.reason = (
                     FAILURE,
-                    _("Invalid e-invoice: %(reason)s") % {"reason": exc.message},
+                    _("Invalid e-invoice: %(reason)s") % {"reason": parse_error_text(exc)},
                 )
                 item.data = b""
                 continue
+            if self.verify:
+                item.signatures = verify_signatures(
+                    item.data,
+                    seller_tax_code=item.parsed.seller.tax_code,
+                    issue_date=item.parsed.issue_date,
+                    trust_store=self.trust_store,
+                )
             parsed.append(item)
         return parsed
 
@@ -467,14 +570,29 @@ class Importer:
     def _succeed(self, item: _Pending) -> None:
         item.result.result, item.result.invoice_id = SUCCESS, item.invoice_id
         item.result.reason = ""
+        if item.parsed is not None:
+            item.result.findings = [finding.as_json() for finding in item.parsed.findings]
+            item.result.currency = item.parsed.currency
+        checks = item.signatures or {}
+        for party in (SELLER, TAX_AUTHORITY):
+            check = checks.get(party)
+            if check is not None and check.status == INVALID:
+                item.result.note(f"{party}_signature_invalid", reason=check.code)
+        seller_check = checks.get(SELLER)
+        if seller_check is not None and seller_check.tax_code_matches is False and item.parsed is not None:
+            item.result.note(
+                "signer_not_seller", signer=seller_check.tax_code or "—", seller=item.parsed.seller.tax_code
+            )
         item.data = b""
         item.parsed = None
+        item.signatures = None
 
     def _write_one(self, item: _Pending) -> None:
         try:
             with transaction.atomic():
                 self._write([item])
         except IntegrityError:
+            item.result.notes.clear()
             if self._drop_known_invoices([item]):  # not a duplicate after all
                 item.result.result = FAILURE
                 item.result.reason = _("The invoice conflicts with one already stored.")
@@ -548,15 +666,27 @@ class Importer:
             )
             for item, (pk,) in zip(items, cursor.fetchall(), strict=True):
                 item.invoice_id = pk
-            originals = self._originals(cursor, items)
             with cursor.copy(f"COPY invoices ({', '.join(INVOICE_COLUMNS)}) FROM STDIN") as copy:
                 for item in items:
-                    copy.write_row(_invoice_values(self._invoice_row(item, now, originals)))
+                    copy.write_row(_invoice_values(self._invoice_row(item, now)))
             with cursor.copy(f"COPY invoice_services ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
                 for item in items:
                     for line in item.parsed.lines:
                         copy.write_row(_line_row(item.invoice_id, line))
-            self._apply_corrections(cursor, items, originals)
+            entries: dict[int, EntryResult] = {}
+            corrections: list[int] = []
+            pairs: list[tuple[str, int]] = []
+            for item in items:
+                parsed, pk = _parsed(item), item.invoice_id
+                assert pk is not None  # allocated above
+                entries[pk] = item.result
+                item.result.notes.clear()  # a batch replayed entry by entry notes again
+                pairs.append((parsed.seller.tax_code, parsed.number_int))
+                if parsed.related and parsed.related.number_int is not None:
+                    corrections.append(pk)
+                    if parsed.related.from_line_text:
+                        item.result.note("original_from_line_text")
+            link_corrections(cursor, corrections, pairs, entries)
 
     def _write_files(self, items: list[_Pending]) -> None:
         """The batch's source files, through the file store's batch writer."""
@@ -568,49 +698,12 @@ class Importer:
         for item, file_id in zip(items, ids, strict=True):
             item.file_id = file_id
 
-    def _originals(self, cursor: Any, items: list[_Pending]) -> dict[str, Any]:
-        """Links both ways: the original a replacement/adjustment names (stored or in this
-        batch), and the replacement already stored for an original arriving late."""
-        related = [item for item in items if item.parsed.related and item.parsed.related.number_int is not None]
-        keys = [self._key(item.parsed) for item in items]
-        batch_ids = {key: item.invoice_id for key, item in zip(keys, items, strict=True)}
-        originals: dict[int, int] = {}  # new invoice id -> original id
-        if related:
-            wanted = [self._related_key(item.parsed) for item in related]
-            rows = _invoices_by_keys(cursor, wanted, KEY_COLUMNS, "i.id")
-            stored = {tuple(row[:4]): row[4] for row in rows}
-            for item, key in zip(related, wanted, strict=True):
-                original = stored.get(key) or batch_ids.get(key)
-                if original is not None and original != item.invoice_id:
-                    originals[item.invoice_id] = original
-        # Originals arriving after their correction: link it, and import them obsolete when replaced.
-        late: dict[int, list[tuple[int, int]]] = {}
-        if keys:
-            rows = _invoices_by_keys(
-                cursor,
-                keys,
-                RELATED_KEY_COLUMNS,
-                "i.id, i.related_kind",
-                where="i.related_kind IS NOT NULL AND i.original_id IS NULL",
-            )
-            for seller, template, series, number, correction_id, kind in rows:
-                original = batch_ids.get((seller, template, series, number))
-                if original is not None:
-                    late.setdefault(original, []).append((correction_id, kind))
-        return {"originals": originals, "late": late}
-
-    def _related_key(self, parsed: ParsedInvoice) -> tuple[str, str, str, int]:
-        rel = parsed.related
-        return (parsed.seller.tax_code, rel.form or parsed.form, rel.series or parsed.series, rel.number_int)
-
-    def _invoice_row(self, item: _Pending, now: Any, links: dict[str, Any]) -> dict[str, Any]:
-        """One `invoices` row by column name (INVOICE_COLUMNS names them all; tests compare them to the model)."""
-        p = item.parsed
+    def _invoice_row(self, item: _Pending, now: Any) -> dict[str, Any]:
+        """One `invoices` row by column name (INVOICE_COLUMNS names them all; tests compare them to the model).
+        Corrections are linked to their originals once the rows are in (`link_corrections`)."""
+        p = _parsed(item)
         seller, buyer, rel = p.seller, p.buyer, p.related
         status = InvoiceStatus.IMPORTED.value
-        late = links["late"].get(item.invoice_id)
-        if late and any(kind == RelatedKind.REPLACEMENT for _cid, kind in late):
-            status = InvoiceStatus.REDUNDANT.value
         if seller.bank_account:
             payment_type = PaymentType.BANK_TRANSFER.value
         elif p.payment_method_text.strip().upper() == "TM":
@@ -627,6 +720,7 @@ class Importer:
             "number_int": p.number_int,
             "issue_date": p.issue_date,
             "currency": p.currency,
+            "currency_as_written": p.currency_as_written,
             "exchange_rate": p.exchange_rate,
             "payment_method_text": p.payment_method_text,
             "issuer_tax_code": p.issuer_tax_code,
@@ -638,7 +732,9 @@ class Importer:
             "related_number_int": rel.number_int if rel else None,
             "related_issue_date": rel.issue_date if rel else None,
             "related_note": rel.note if rel else "",
-            "original_id": links["originals"].get(item.invoice_id),
+            "related_from_line_text": bool(rel and rel.from_line_text),
+            "related_match": RelatedMatch.NOT_FOUND.value if rel and rel.number_int is not None else "",
+            "original_id": None,
             "seller_name": seller.name,
             "seller_tax_code": seller.tax_code,
             "seller_address": seller.address,
@@ -657,6 +753,8 @@ class Importer:
             "total_in_words": p.total_in_words,
             "rate_summaries": json.dumps([_summary_json(s) for s in p.rate_summaries], ensure_ascii=False),
             "extras": json.dumps(_invoice_extras(p), ensure_ascii=False),
+            "consistency_findings": json.dumps([f.as_json() for f in p.findings]),
+            **_signature_columns(item.signatures),
             "status": status,
             "content_hash": item.sha256,
             "source_file_id": item.file_id,
@@ -678,47 +776,94 @@ class Importer:
         theirs = "".join(buyer_tax_code.split())
         return not (theirs == ours or theirs.startswith(ours + "-"))
 
-    def _apply_corrections(self, cursor: Any, items: list[_Pending], links: dict[str, Any]) -> None:
-        """A replacement supersedes its original: obsolete, or flagged when it is in a PR or
-        completed (docs/invoices.md). Late originals get their stored corrections pointed at them."""
-        for original_id, corrections in links["late"].items():
-            for correction_id, _unused in corrections:
-                Invoice.objects.filter(pk=correction_id, original__isnull=True).update(original_id=original_id)
-        replaced = [
-            original
-            for new_id, original in links["originals"].items()
-            if next(i for i in items if i.invoice_id == new_id).parsed.related.kind == RelatedKind.REPLACEMENT
-        ]
-        if not replaced:
-            return
-        _supersede(replaced)
-
     def _reconcile(self, upload: UploadResult) -> None:
         """Corrections and originals of one upload stored by different writers at the same
         time could not see each other: link what is still unlinked now that all is committed."""
-        ids = [e.invoice_id for e in upload.entries if e.result == SUCCESS and e.invoice_id]
-        if not ids:
+        entries = {e.invoice_id: e for e in upload.entries if e.result == SUCCESS and e.invoice_id}
+        if not entries:
             return
-        with transaction.atomic():
-            for correction in Invoice.objects.filter(
-                pk__in=ids, related_kind__isnull=False, related_number_int__isnull=False, original__isnull=True
-            ).order_by("pk"):
-                original = (
-                    Invoice.objects.filter(
-                        seller_tax_code=correction.seller_tax_code,
-                        template_code=correction.related_template_code or correction.template_code,
-                        series=correction.related_series or correction.series,
-                        number_int=correction.related_number_int,
-                    )
-                    .exclude(pk=correction.pk)
-                    .values_list("pk", flat=True)
-                    .first()
-                )
-                if original is None:
-                    continue
-                Invoice.objects.filter(pk=correction.pk).update(original_id=original, updated_at=timezone.now())
-                if correction.related_kind == RelatedKind.REPLACEMENT:
-                    _supersede([original])
+        rows = Invoice.objects.filter(pk__in=list(entries)).values_list(
+            "pk", "seller_tax_code", "number_int", "related_kind", "original_id"
+        )
+        corrections: list[int] = []
+        pairs: list[tuple[str, int]] = []
+        for pk, seller, number, kind, original in rows:
+            pairs.append((seller, number))
+            if kind is not None and original is None:
+                corrections.append(pk)
+        with transaction.atomic(), connection.cursor() as cursor:
+            link_corrections(cursor, corrections, pairs, entries, renote=False)
+
+
+def link_corrections(
+    cursor: Any,
+    correction_ids: list[int],
+    pairs: list[tuple[str, int]],
+    entries: dict[int, EntryResult],
+    *,
+    renote: bool = True,
+) -> None:
+    """Links corrections to the originals they name, whichever arrived first: `correction_ids` (just
+    stored) and every stored correction still waiting for one of `pairs` (seller tax code, number) just
+    stored. One match links (a replacement then supersedes its original), several are `ambiguous`, none
+    waits (`not_found`). A link once made stays. Notes go on the entries of this import (`entries`)."""
+    waiting: list[int] = []
+    if pairs:
+        cursor.execute(WAITING_CORRECTIONS_SQL, [[seller for seller, _n in pairs], [n for _s, n in pairs]])
+        waiting = [pk for (pk,) in cursor.fetchall()]
+    ids = sorted(set(correction_ids) | set(waiting))
+    if not ids:
+        return
+    cursor.execute(MATCH_ORIGINALS_SQL, [ids])
+    replaced: list[int] = []
+    now = timezone.now()
+    for correction_id, kind, candidates in cursor.fetchall():
+        entry = entries.get(correction_id)
+        if len(candidates) == 1:
+            original = candidates[0]
+            Invoice.objects.filter(pk=correction_id, original__isnull=True).update(
+                original_id=original, related_match=RelatedMatch.LINKED, updated_at=now
+            )
+            if kind == RelatedKind.REPLACEMENT:
+                replaced.append(original)
+            if entry is not None:
+                entry.notes = [note for note in entry.notes if note[0] != "original_not_found"]
+                entry.note("original_linked", original=original)
+            if original in entries and entries[original] is not entry:
+                entries[original].note("is_original_of", correction=correction_id)
+        elif candidates:
+            Invoice.objects.filter(pk=correction_id).update(related_match=RelatedMatch.AMBIGUOUS, updated_at=now)
+            if entry is not None and renote:
+                number = Invoice.objects.filter(pk=correction_id).values_list("related_number", flat=True).first()
+                entry.note("original_ambiguous", count=len(candidates), number=number)
+        elif entry is not None and renote:
+            number = Invoice.objects.filter(pk=correction_id).values_list("related_number", flat=True).first()
+            entry.note("original_not_found", number=number)
+    if replaced:
+        _supersede(replaced)
+
+
+def _signature_columns(checks: dict[str, SignatureCheck] | None) -> dict[str, Any]:
+    """The invoice's authenticity columns from the import's signature checks (None: not checked)."""
+    seller, authority = (checks or {}).get(SELLER), (checks or {}).get(TAX_AUTHORITY)
+    return {
+        "seller_signature": seller.status if seller else "unchecked",
+        "tax_authority_signature": authority.status if authority else "unchecked",
+        "signature_details": json.dumps(
+            {party: check.as_json() for party, check in (checks or {}).items()}, ensure_ascii=False
+        ),
+        "seller_certificate_tax_code": seller.tax_code if seller else "",
+        "seller_certificate_matches": seller.tax_code_matches if seller and seller.subject else None,
+        "signature_override_reason": "",
+        "signature_override_by_id": None,
+        "signature_override_at": None,
+    }
+
+
+def _parsed(item: _Pending) -> ParsedInvoice:
+    """The entry's invoice: only parsed entries reach the write."""
+    assert item.parsed is not None
+    return item.parsed
 
 
 def _supersede(original_ids: list[int]) -> None:
@@ -798,6 +943,7 @@ INVOICE_COLUMNS = (
     "number_int",
     "issue_date",
     "currency",
+    "currency_as_written",
     "exchange_rate",
     "payment_method_text",
     "issuer_tax_code",
@@ -809,6 +955,8 @@ INVOICE_COLUMNS = (
     "related_number_int",
     "related_issue_date",
     "related_note",
+    "related_from_line_text",
+    "related_match",
     "original_id",
     "seller_name",
     "seller_tax_code",
@@ -828,11 +976,20 @@ INVOICE_COLUMNS = (
     "total_in_words",
     "rate_summaries",
     "extras",
+    "consistency_findings",
     "status",
     "content_hash",
     "source_file_id",
     "buyer_tax_code_mismatch",
     "superseded_while_linked",
+    "seller_signature",
+    "tax_authority_signature",
+    "signature_details",
+    "seller_certificate_tax_code",
+    "seller_certificate_matches",
+    "signature_override_reason",
+    "signature_override_by_id",
+    "signature_override_at",
     "payment_type",
     "payment_bank_name",
     "payment_bank_account",

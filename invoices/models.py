@@ -40,6 +40,26 @@ class RelatedKind(models.IntegerChoices):
     ADJUSTMENT = 2, _("adjustment")
 
 
+class RelatedMatch(models.TextChoices):
+    """How the original a correction names was found (docs/invoices.md, "Corrections"): by seller tax
+    code and number, plus date, form and series where the correction gives them."""
+
+    LINKED = "linked", _("linked to its original")
+    NOT_FOUND = "not_found", _("original not imported yet")
+    AMBIGUOUS = "ambiguous", _("several invoices match the original")
+
+
+class SignatureStatus(models.TextChoices):
+    """One XML signature's outcome (invoices.signatures); `unchecked` only for invoices imported
+    before verification existed, or with INVOICE_VERIFY_SIGNATURES off."""
+
+    VALID = "valid", _("valid")
+    INVALID = "invalid", _("invalid")
+    ABSENT = "absent", _("absent")
+    UNSUPPORTED = "unsupported", _("unsupported")
+    UNCHECKED = "unchecked", _("not checked")
+
+
 class LineNature(models.IntegerChoices):
     """`HHDVu/TChat`."""
 
@@ -80,6 +100,9 @@ class Invoice(models.Model):
     number_int = models.BigIntegerField(_("number (integer)"))
     issue_date = models.DateField(_("issue date"))
     currency = models.CharField(_("currency"), max_length=3, default="VND")
+    currency_as_written = models.CharField(
+        _("currency (as written)"), max_length=20, blank=True, help_text=_("DVTTe as the file writes it")
+    )
     exchange_rate = models.DecimalField(_("exchange rate"), max_digits=18, decimal_places=6, default=1)
     payment_method_text = models.CharField(_("payment method (as written)"), max_length=100, blank=True)
     issuer_tax_code = models.CharField(_("e-invoice provider tax code"), max_length=20, blank=True)
@@ -95,6 +118,12 @@ class Invoice(models.Model):
     related_number_int = models.BigIntegerField(_("original number (integer)"), null=True, blank=True)
     related_issue_date = models.DateField(_("original issue date"), null=True, blank=True)
     related_note = models.CharField(_("related invoice note"), max_length=500, blank=True)
+    related_from_line_text = models.BooleanField(
+        _("original named in a line's text"),
+        default=False,
+        help_text=_("The file has no related-invoice block: the original was read from a line's text."),
+    )
+    related_match = models.CharField(_("original lookup"), max_length=16, choices=RelatedMatch.choices, blank=True)
     original = models.ForeignKey(
         "self",
         verbose_name=_("original invoice"),
@@ -125,6 +154,9 @@ class Invoice(models.Model):
     total_in_words = models.CharField(_("total in words"), max_length=500, blank=True)
     rate_summaries = models.JSONField(_("per-rate summary"), default=list, blank=True)
     extras = models.JSONField(_("other information (TTKhac)"), default=dict, blank=True)
+    # Where the lines, the per-rate summary and the header disagree (invoices.consistency): a list of
+    # {code, rate, expected, found, difference}, empty when all agree. The amount payable stays TgTTTBSo.
+    consistency_findings = models.JSONField(_("consistency findings"), default=list, blank=True)
 
     # --- ours
     status = models.CharField(_("status"), max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.IMPORTED)
@@ -142,6 +174,40 @@ class Invoice(models.Model):
         default=False,
         help_text=_("The seller issued a replacement while this invoice was already in a payment request."),
     )
+    # --- authenticity (docs/invoices.md, "Signatures"): checked at import from the source file
+    seller_signature = models.CharField(
+        _("seller signature"), max_length=12, choices=SignatureStatus.choices, default=SignatureStatus.UNCHECKED
+    )
+    tax_authority_signature = models.CharField(
+        _("tax-authority signature"), max_length=12, choices=SignatureStatus.choices, default=SignatureStatus.UNCHECKED
+    )
+    signature_details = models.JSONField(
+        _("signature details"),
+        default=dict,
+        blank=True,
+        help_text=_("Per signature: outcome, reason, certificate subject, serial, validity, tax code, signing time."),
+    )
+    seller_certificate_tax_code = models.CharField(_("signer certificate tax code"), max_length=20, blank=True)
+    seller_certificate_matches = models.BooleanField(
+        _("signer is the seller"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Whether the tax code in the seller signature's certificate is the seller's (empty: no certificate)."
+        ),
+    )
+    # An owner's decision that an invoice failing the signature check may be paid all the same (audited).
+    signature_override_reason = models.TextField(_("signature override reason"), blank=True)
+    signature_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("signature override by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    signature_override_at = models.DateTimeField(_("signature override at"), null=True, blank=True)
+
     payment_type = models.CharField(_("payment type"), max_length=20, choices=PaymentType.choices, blank=True)
     payment_bank_name = models.CharField(_("payment bank name"), max_length=400, blank=True)
     payment_bank_account = models.CharField(_("payment bank account"), max_length=50, blank=True)

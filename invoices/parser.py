@@ -24,6 +24,8 @@ from typing import Any
 
 from lxml import etree
 
+from invoices import consistency, vat
+
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 MAX_NUMBER_DIGITS = 18
 
@@ -33,8 +35,10 @@ PRECISE_PLACES = Decimal("0.000001")
 AMOUNT_LIMIT = Decimal("1e18")
 PRECISE_LIMIT = Decimal("1e18")
 
-# Keys vendors use in a line's TTKhac for the line's VAT amount (compared case-insensitively).
-LINE_VAT_KEYS = ("vatamount", "tienthue", "tthue", "vat_amount", "taxamount", "tienthuegtgt")
+# Schema versions (TTChung/PBan) of the current format (Decree 123/2020, Circular 78/2021).
+SUPPORTED_SCHEMA_VERSIONS = ("2.0.0", "2.0.1", "2.1.0")
+# How sellers write the đồng in DVTTe, folded (accents, case, spaces and dots removed); empty is VND too.
+VND_ALIASES = frozenset({"vnd", "d", "vnđ", "đ", "dong", "đong", "đồng", "vndong", "vnđong", "vietnamdong", "₫"})
 
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _DIGITS_RE = re.compile(r"^\d+$")
@@ -46,11 +50,16 @@ _UTF8_NAMES = {"utf-8", "utf8"}
 
 
 class InvoiceParseError(ValueError):
-    """What is wrong (`element`, a path such as `TTChung/SHDon`) and why (`reason`)."""
+    """What is wrong (`element`, a path such as `TTChung/SHDon`) and why (`reason`, in English).
 
-    def __init__(self, element: str, reason: str):
+    Refusals a user must act on carry a `code` and its `params` too, so the importer can say them
+    in the reader's language (invoices.importing.PARSE_ERROR_MESSAGES)."""
+
+    def __init__(self, element: str, reason: str, *, code: str = "", params: dict[str, str] | None = None):
         self.element = element
         self.reason = reason
+        self.code = code
+        self.params = params or {}
         super().__init__(self.message)
 
     @property
@@ -107,6 +116,7 @@ class RelatedInvoice:
     number_int: int | None
     issue_date: date | None
     note: str = ""
+    from_line_text: bool = False  # no TTHDLQuan: read from a line's text ("điều chỉnh giảm ... hóa đơn số ...")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +128,8 @@ class ParsedInvoice:
     number: str  # SHDon as written (leading zeros kept)
     number_int: int  # business key
     issue_date: date
-    currency: str
+    currency: str  # ISO code: VND for every way of writing the đồng
+    currency_as_written: str  # DVTTe as the file writes it (đ, VNĐ, Đồng, …)
     exchange_rate: Decimal
     payment_method_text: str
     issuer_tax_code: str  # MSTTCGP: the e-invoice provider
@@ -135,6 +146,8 @@ class ParsedInvoice:
     total_payable: Decimal
     total_in_words: str
     extras: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Where lines, per-rate summary and header disagree (invoices.consistency); the payable stays TgTTTBSo.
+    findings: tuple[consistency.Finding, ...] = ()
 
 
 # --- the hardened XML reader ------------------------------------------------------------------
@@ -434,14 +447,14 @@ def _parse_tree(root: etree._Element) -> ParsedInvoice:
 
     p = "TTChung"
     tc = _fields(ttchung)
+    schema_version = _schema_version(tc)
     form = _short(_required(tc, "KHMSHDon", p), 20, f"{p}/KHMSHDon")
     series = _short(_required(tc, "KHHDon", p), 20, f"{p}/KHHDon")
     number = _required(tc, "SHDon", p).replace(" ", "")
     number_int = _invoice_number(number, f"{p}/SHDon")
     issue_date = _date(_required(tc, "NLap", p), f"{p}/NLap")
-    currency = (_get(tc, "DVTTe") or "VND").upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise InvoiceParseError(f"{p}/DVTTe", f"not a currency code: {currency[:20]!r}")
+    currency_written = _get(tc, "DVTTe")[:20]
+    currency = currency_code(currency_written)
     exchange_rate = _precise(tc, "TGia", p) or Decimal("1.000000")
     if exchange_rate <= 0:
         raise InvoiceParseError(f"{p}/TGia", "the exchange rate must be positive")
@@ -456,16 +469,17 @@ def _parse_tree(root: etree._Element) -> ParsedInvoice:
         raise InvoiceParseError("NDHDon/TToan", "missing required element")
     summaries = _summaries(ttoan)
     raw_lines = _raw_lines(ndhdon.find("DSHHDVu"))
-    lines = _lines_with_vat(raw_lines, summaries, currency)
-
     tp = "NDHDon/TToan"
     tt = _fields(ttoan)
+    header_tax = _amount(tt, "TgTThue", tp)
+    lines = _lines_with_vat(raw_lines, summaries, header_tax, currency)
+
     total_payable = _amount(tt, "TgTTTBSo", tp, required=True)
     assert total_payable is not None  # required=True raises instead (narrows the type)
-    total_before_tax = _amount(tt, "TgTCThue", tp)
+    header_before_tax = total_before_tax = _amount(tt, "TgTCThue", tp)
     if total_before_tax is None:
         total_before_tax = sum((line.amount for line in lines), Decimal("0.00"))
-    total_tax = _amount(tt, "TgTThue", tp)
+    total_tax = header_tax
     if total_tax is None:
         total_tax = sum((line.tax_amount for line in lines), Decimal("0.00"))
 
@@ -475,9 +489,23 @@ def _parse_tree(root: etree._Element) -> ParsedInvoice:
         if values:
             extras[section] = values
 
+    trade_discount = _amount(tt, "TTCKTMai", tp) or Decimal("0.00")
+    other_fees = _amount(tt, "TGTKhac", tp) or Decimal("0.00")
+    findings = consistency.check(
+        lines=lines,
+        summaries=summaries,
+        header_before_tax=header_before_tax,
+        header_tax=header_tax,
+        trade_discount=trade_discount,
+        other_fees=other_fees,
+        payable=total_payable,
+    )
+    if related is None:
+        related = related_from_line_text(lines, total_payable, series=series, number_int=number_int)
+
     mccqt = _text(hdon.find("MCCQT"))
     return ParsedInvoice(
-        schema_version=_get(tc, "PBan")[:10],
+        schema_version=schema_version,
         title=_get(tc, "THDon")[:200],
         form=form,
         series=series,
@@ -485,6 +513,7 @@ def _parse_tree(root: etree._Element) -> ParsedInvoice:
         number_int=number_int,
         issue_date=issue_date,
         currency=currency,
+        currency_as_written=currency_written,
         exchange_rate=exchange_rate,
         payment_method_text=_get(tc, "HTTToan")[:100],
         issuer_tax_code=_get(tc, "MSTTCGP")[:20],
@@ -496,11 +525,12 @@ def _parse_tree(root: etree._Element) -> ParsedInvoice:
         rate_summaries=summaries,
         total_before_tax=total_before_tax,
         total_tax=total_tax,
-        trade_discount=_amount(tt, "TTCKTMai", tp) or Decimal("0.00"),
-        other_fees=_amount(tt, "TGTKhac", tp) or Decimal("0.00"),
+        trade_discount=trade_discount,
+        other_fees=other_fees,
         total_payable=total_payable,
         total_in_words=_get(tt, "TgTTTBChu")[:500],
         extras=extras,
+        findings=findings,
     )
 
 
@@ -518,15 +548,27 @@ def _related(el: etree._Element | None) -> RelatedInvoice | None:
     number = _get(f, "SHDCLQuan").replace(" ", "")
     number_int = _invoice_number(number, f"{p}/SHDCLQuan") if number else None
     issued = _get(f, "NLHDCLQuan")
+    form, series = _form_and_series("".join(_get(f, "KHMSHDCLQuan").split()), "".join(_get(f, "KHHDCLQuan").split()))
     return RelatedInvoice(
         kind=kind,
-        form=_get(f, "KHMSHDCLQuan")[:20],
-        series=_get(f, "KHHDCLQuan")[:20],
+        form=form[:20],
+        series=series[:20],
         number=number[:20],
         number_int=number_int,
         issue_date=_date(issued, f"{p}/NLHDCLQuan") if issued else None,
         note=_get(f, "GChu")[:500],
     )
+
+
+_FORM_SERIES_RE = re.compile(r"^([1-9])([CK]\d{2}[A-Z]{3})$")
+
+
+def _form_and_series(form: str, series: str) -> tuple[str, str]:
+    """Corrections often write the original's series with its form in front (`1C25TAA`): split it."""
+    match = _FORM_SERIES_RE.match(series.upper())
+    if match and form in ("", match.group(1)):
+        return match.group(1), match.group(2)
+    return form, series
 
 
 def _summaries(ttoan: etree._Element) -> tuple[RateSummary, ...]:
@@ -567,11 +609,6 @@ def _raw_lines(block: etree._Element | None) -> list[dict[str, Any]]:
             else:
                 amount = Decimal("0.00")
         rate_text = _get(f, "TSuat")[:20]
-        line_vat = None
-        for key, value in extras.items():
-            if key.lower() in LINE_VAT_KEYS and value.strip():
-                line_vat = _decimal(value, f"{p}/TTKhac/{key}")
-                break
         result.append(
             {
                 "position": position,
@@ -587,65 +624,153 @@ def _raw_lines(block: etree._Element | None) -> list[dict[str, Any]]:
                 "amount": amount,
                 "tax_rate_text": rate_text,
                 "tax_rate": parse_tax_rate(rate_text),
-                "line_vat": line_vat,
+                "line_vat": vat.stated_vat(nature, amount, _get(f, "TThue"), extras),
                 "extras": extras,
             }
         )
     return result
 
 
-def _lines_with_vat(raw: list[dict[str, Any]], summaries: tuple[RateSummary, ...], currency: str) -> tuple[Line, ...]:
-    """Line VAT: the line's TTKhac, else the per-rate summary, else computed (docs/invoices.md)."""
-    unit = Decimal("1") if currency == "VND" else AMOUNT_PLACES
-    summary_by_rate: dict[str, RateSummary] = {}
-    for summary in summaries:
-        summary_by_rate.setdefault(_rate_key(summary.tax_rate_text), summary)
-
-    vat: dict[int, tuple[Decimal, str]] = {}
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for item in raw:
-        if item["line_vat"] is not None:
-            vat[item["position"]] = (item["line_vat"], "line")
-        elif item["nature"] != 4:
-            groups.setdefault(_rate_key(item["tax_rate_text"]), []).append(item)
-
-    line_vat_by_rate: dict[str, Decimal] = {}
-    for item in raw:
-        if item["line_vat"] is not None:
-            key = _rate_key(item["tax_rate_text"])
-            line_vat_by_rate[key] = line_vat_by_rate.get(key, Decimal("0")) + item["line_vat"]
-
-    for key, items in groups.items():
-        rate_summary = summary_by_rate.get(key)
-        if rate_summary is not None:
-            # The summary covers every line of its rate: what lines already state is taken off.
-            rest = rate_summary.tax_amount - line_vat_by_rate.get(key, Decimal("0"))
-            for item, share in zip(items, _distribute(rest, [i["amount"] for i in items], unit), strict=True):
-                vat[item["position"]] = (share, "summary")
-        else:
-            for item in items:
-                rate = item["tax_rate"] or Decimal("0")
-                computed = (item["amount"] * rate / 100).quantize(unit, rounding=ROUND_HALF_UP)
-                vat[item["position"]] = (computed.quantize(AMOUNT_PLACES), "computed")
-
+def _lines_with_vat(
+    raw: list[dict[str, Any]], summaries: tuple[RateSummary, ...], header_tax: Decimal | None, currency: str
+) -> tuple[Line, ...]:
+    """Line VAT from where the file states it, derived only where it does not (invoices.vat)."""
+    resolved = vat.resolve(
+        [
+            vat.VatLine(
+                position=item["position"],
+                nature=item["nature"],
+                amount=item["amount"],
+                rate_key=_rate_key(item["tax_rate_text"]),
+                rate=item["tax_rate"],
+                stated=item["line_vat"],
+            )
+            for item in raw
+        ],
+        [vat.VatSummary(rate_key=_rate_key(s.tax_rate_text), tax_amount=s.tax_amount) for s in summaries],
+        header_tax,
+        currency,
+    )
     lines = []
     for item in raw:
-        tax_amount, source = vat.get(item["position"], (Decimal("0.00"), "computed"))
+        tax_amount, source = resolved[item["position"]]
         del item["line_vat"]
         lines.append(Line(**item, tax_amount=tax_amount, tax_amount_source=source))
     return tuple(lines)
 
 
-def _distribute(total: Decimal, weights: list[Decimal], unit: Decimal) -> list[Decimal]:
-    """Split `total` over lines in proportion to their amounts; the shares add up exactly."""
-    if len(weights) == 1:
-        return [total]
-    base = sum(weights, Decimal("0"))
-    if base == 0:
-        return [total] + [Decimal("0.00")] * (len(weights) - 1)
-    shares = [(total * w / base).quantize(unit, rounding=ROUND_HALF_UP).quantize(AMOUNT_PLACES) for w in weights]
-    remainder = total - sum(shares, Decimal("0"))
-    if remainder:
-        biggest = max(range(len(weights)), key=lambda i: abs(weights[i]))
-        shares[biggest] += remainder
-    return shares
+# --- schema version, currency, a credit note's original in its line text ----------------------------
+
+
+def _schema_version(tc: Fields) -> str:
+    """The current format's versions are read; the pre-Decree-123 one (1.0.0, issue date in `TDLap`)
+    and unknown ones are refused naming the version, before any other field is looked at."""
+    version = "".join(_get(tc, "PBan").split())[:10]
+    if version in SUPPORTED_SCHEMA_VERSIONS:
+        return version
+    old = version.startswith("1.") or version == "1"
+    if not version:
+        if "NLap" in tc or "TDLap" not in tc:
+            return ""  # no version written: read as the current format
+        old = True
+    if old:
+        raise InvoiceParseError(
+            "TTChung/PBan",
+            f"schema version {version or '(none, date in TDLap)'} is the e-invoice format from before"
+            f" Decree 123/2020; only {', '.join(SUPPORTED_SCHEMA_VERSIONS)} are read",
+            code="old_schema",
+            params={"version": version or "1.0.0"},
+        )
+    raise InvoiceParseError(
+        "TTChung/PBan",
+        f"unknown schema version {version}: only {', '.join(SUPPORTED_SCHEMA_VERSIONS)} are read",
+        code="unknown_schema",
+        params={"version": version},
+    )
+
+
+_VND_NAMES = frozenset({"d", "vnd", "dong", "vndong", "vietnamdong", "vietnamesedong"})
+
+
+def currency_code(written: str) -> str:
+    """`DVTTe` as an ISO code: every way sellers write the đồng (`đ`, `VNĐ`, `Đồng`, `vnd`, `VN Đồng`,
+    empty) is VND; other currencies are their three-letter code in any case."""
+    text = written.strip()
+    if not text or text == "₫":
+        return "VND"
+    name = vat.key_name(text)
+    if name in _VND_NAMES:
+        return "VND"
+    if re.fullmatch(r"[a-z]{3}", name) and re.fullmatch(r"[A-Za-z]{3}", "".join(text.split())):
+        return name.upper()
+    raise InvoiceParseError(
+        "TTChung/DVTTe",
+        f"not a currency code: {text[:20]!r}",
+        code="currency",
+        params={"value": text[:20]},
+    )
+
+
+# In a line's text, folded (no accents, lower case): "điều chỉnh giảm ... hóa đơn (GTGT) số 0000123
+# ký hiệu 1C25TAA ngày 15/01/2025" and its variants (HĐ, "số:", "mẫu số 1", "ngày 15 tháng 01 năm 2025").
+_ADJUST_RE = re.compile(r"\bdieu\s+chinh\b")
+_REF_RE = re.compile(
+    r"\b(?:hoa\s+don|hd)(?:\s+(?:gtgt|gia\s+tri\s+gia\s+tang|dien\s+tu|ban\s+hang))*"
+    r"(?:\s+(?:mau\s+so|ky\s+hieu|kh)\s*[:.]?\s*[0-9a-z/]+)*\s*(?:,\s*)?so\s*[:.]?\s*(\d{1,18})\b"
+)
+_SERIES_RE = re.compile(r"\b(?:ky\s+hieu|kh)\s*[:.]?\s*([1-9])?\s*([ck]\d{2}[a-z]{3})\b")
+_FORM_RE = re.compile(r"\bmau\s+so\s*[:.]?\s*([1-9])\b")
+_DATE_RE_TEXT = re.compile(
+    r"\bngay\s*[:.]?\s*(\d{1,2})\s*(?:[/.-]|\s+thang\s+)(\d{1,2})\s*(?:[/.-]|\s+nam\s+)(\d{4})\b"
+)
+
+
+def related_from_line_text(
+    lines: tuple[Line, ...], total_payable: Decimal, *, series: str, number_int: int
+) -> RelatedInvoice | None:
+    """A credit note that names its original only in a line's text ("Điều chỉnh giảm … hóa đơn số …").
+
+    Read only when it cannot be mistaken: the invoice has no `TTHDLQuan`, it reduces (a negative
+    amount payable, or "điều chỉnh giảm"), the text says "điều chỉnh" and names an invoice number,
+    and every line that names one names the same invoice (other than this one)."""
+    found: dict[tuple[int, str], tuple[str, date | None, str]] = {}
+    decrease = total_payable < 0
+    for line in lines:
+        text = vat.fold(line.name)
+        if not _ADJUST_RE.search(text):
+            continue
+        decrease = decrease or "dieu chinh giam" in " ".join(text.split())
+        numbers = {int(reference.group(1)) for reference in _REF_RE.finditer(text)}
+        if not numbers:
+            continue
+        if len(numbers) > 1:
+            return None  # one line names several invoices: not a guess to make
+        number = numbers.pop()
+        series_match = _SERIES_RE.search(text)
+        form_match = _FORM_RE.search(text)
+        series_form = (series_match.group(1) or "") if series_match else ""
+        form = form_match.group(1) if form_match else series_form
+        rel_series = series_match.group(2).upper() if series_match else ""
+        when = _DATE_RE_TEXT.search(text)
+        issued = None
+        if when:
+            try:
+                issued = date(int(when.group(3)), int(when.group(2)), int(when.group(1)))
+            except ValueError:
+                issued = None
+        found[(number, rel_series)] = (form, issued, line.name[:500])
+    if len(found) != 1 or not decrease:
+        return None
+    (number, rel_series), (form, issued, text) = next(iter(found.items()))
+    if number == number_int and rel_series in ("", series.upper()):
+        return None  # names itself
+    return RelatedInvoice(
+        kind=2,
+        form=form,
+        series=rel_series,
+        number=str(number),
+        number_int=number,
+        issue_date=issued,
+        note=text,
+        from_line_text=True,
+    )

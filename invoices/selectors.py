@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
-from acountee.errors import NotFoundError, ValidationFailed
+from acountee.errors import InvalidState, NotFoundError, ValidationFailed
 from invoices.models import INVOICE_SEARCH_FIELDS as INVOICE_SEARCH_FIELDS  # the admin's search reads it here
-from invoices.models import Invoice, InvoiceService
+from invoices.models import Invoice, InvoiceService, SignatureStatus
 
 
 def _pr_link_available() -> bool:
@@ -64,3 +65,59 @@ def invoice_pr_id(invoice: Invoice) -> int | None:
     except Exception:  # RelatedObjectDoesNotExist
         return None
     return getattr(link, "pr_id", None)
+
+
+# --- may it be paid? (docs/invoices.md, "Signatures") ---------------------------------------------
+
+SIGNATURE_INVALID = "INVOICE_SIGNATURE_INVALID"
+SIGNER_NOT_SELLER = "INVOICE_SIGNER_NOT_SELLER"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentEligibility:
+    """Whether an invoice may be put in a payment request, as far as its authenticity goes."""
+
+    allowed: bool
+    code: str = ""  # INVOICE_SIGNATURE_INVALID / INVOICE_SIGNER_NOT_SELLER when refused
+    message: str = ""
+    overridden: bool = False  # allowed only because an owner overrode the refusal
+
+    def raise_if_refused(self, invoice: Invoice) -> None:
+        """For the payments app's link service: a refusal as the InvalidState (409) every entry point renders."""
+        if not self.allowed:
+            raise InvalidState(self.message, code=self.code, details={"id": invoice.pk})
+
+
+def invoice_payment_eligibility(*, invoice: Invoice) -> PaymentEligibility:
+    """The one answer to "may this invoice be put in a payment request?" on authenticity grounds.
+
+    Refused when the seller's or the tax authority's signature is invalid, or when the seller's signature
+    was made with a certificate whose tax code is not the seller's — unless an owner overrode it with a
+    reason (`invoices.services.invoice_signature_override`, audited). Absent, unsupported and unchecked
+    signatures do not refuse (they are shown). Reads only the invoice row: no query."""
+    problem = ""
+    code = ""
+    if SignatureStatus.INVALID in (invoice.seller_signature, invoice.tax_authority_signature):
+        code = SIGNATURE_INVALID
+        problem = _(
+            "Invoice %(number)s fails the signature check (the file was changed after signing, or is not signed"
+            " by the certificate it carries)."
+        ) % {"number": invoice.number}
+    elif invoice.seller_certificate_matches is False:
+        code = SIGNER_NOT_SELLER
+        problem = _(
+            "Invoice %(number)s is signed with a certificate of tax code %(signer)s, not the seller's %(seller)s."
+        ) % {
+            "number": invoice.number,
+            "signer": invoice.seller_certificate_tax_code or "—",
+            "seller": invoice.seller_tax_code,
+        }
+    if not code:
+        return PaymentEligibility(allowed=True)
+    if invoice.signature_override_at is not None:
+        return PaymentEligibility(allowed=True, code=code, message=problem, overridden=True)
+    return PaymentEligibility(
+        allowed=False,
+        code=code,
+        message=str(problem) + " " + str(_("It cannot be put in a payment request without an owner's override.")),
+    )

@@ -13,7 +13,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acountee.errors import InvalidState, NotFoundError, ValidationFailed
+from acountee.errors import InvalidState, NotFoundError, NotOwner, ValidationFailed
 from invoices.audit_actions import InvoiceAction
 from invoices.importing import Importer, ImportReport
 from invoices.models import INVOICE_TRANSITIONS, Invoice, InvoiceStatus, PaymentType
@@ -262,5 +262,59 @@ def invoice_payment_details_update(*, invoice: Invoice, actor: User | None, **ch
             invoice_id=locked.pk,
             actor=actor,
             metadata={"before": before, "after": {name: getattr(locked, name) for name in changes}},
+        )
+        return locked
+
+
+# --- signature override ---------------------------------------------------------------------------
+
+SIGNATURE_OVERRIDE_REASON_MAX = 1000
+
+
+def invoice_signature_override(*, invoice: Invoice, actor: User | None, reason: str) -> Invoice:
+    """An owner lets an invoice that fails the signature check (invoices.selectors.invoice_payment_eligibility)
+    be put in a payment request all the same, saying why. Only owners; a reason is required; refused when
+    there is nothing to override. Audited (`override_signature`, with the reason and the outcomes overridden)."""
+    from invoices.selectors import invoice_payment_eligibility
+
+    if actor is None or not getattr(actor, "is_owner", False):
+        raise NotOwner(_("Only owners can override a failed signature check."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(details={"reason": [_("Say why this invoice may be paid despite its signature.")]})
+    if len(reason) > SIGNATURE_OVERRIDE_REASON_MAX:
+        raise ValidationFailed(
+            details={"reason": [_("At most %(n)s characters.") % {"n": SIGNATURE_OVERRIDE_REASON_MAX}]}
+        )
+    with _acting(actor), transaction.atomic():
+        locked = _locked(invoice.pk)
+        verdict = invoice_payment_eligibility(invoice=locked)
+        if not verdict.code:
+            raise InvalidState(
+                _("Invoice %(number)s passes the signature check: there is nothing to override.")
+                % {"number": locked.number},
+                details={"id": locked.pk},
+            )
+        if verdict.overridden:
+            raise InvalidState(
+                _("The signature check of this invoice is already overridden."), details={"id": locked.pk}
+            )
+        locked.signature_override_reason = reason
+        locked.signature_override_by = actor
+        locked.signature_override_at = timezone.now()
+        locked.save(
+            update_fields=["signature_override_reason", "signature_override_by", "signature_override_at", "updated_at"]
+        )
+        _audit(
+            action=InvoiceAction.OVERRIDE_SIGNATURE,
+            invoice_id=locked.pk,
+            actor=actor,
+            metadata={
+                "reason": reason,
+                "refusal": verdict.code,
+                "seller_signature": locked.seller_signature,
+                "tax_authority_signature": locked.tax_authority_signature,
+                "seller_certificate_tax_code": locked.seller_certificate_tax_code,
+            },
         )
         return locked

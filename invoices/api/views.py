@@ -29,6 +29,7 @@ from invoices.api.serializers import (
     InvoiceDetailSerializer,
     InvoiceListSerializer,
     PaymentDetailsSerializer,
+    SignatureOverrideSerializer,
 )
 from invoices.filters import InvoiceFilter
 from invoices.models import Invoice
@@ -42,6 +43,7 @@ ACTION_PERMISSIONS = {
     "restore": "invoices.change_invoice",
     "bulk_obsolete": "invoices.change_invoice",
     "bulk_restore": "invoices.change_invoice",
+    "signature_override": "invoices.change_invoice",  # and owners only (the service says NOT_OWNER)
 }
 
 
@@ -99,6 +101,14 @@ LIST_PARAMETERS = [
         "q", str, description="words (accents, case ignored) in supplier name, tax code, series, number, MCCQT"
     ),
     OpenApiParameter("linked", bool, description="in a payment request or not"),
+    OpenApiParameter(
+        "findings", bool, description="with consistency findings (lines, per-rate summary and header disagree) or not"
+    ),
+    OpenApiParameter("seller_signature", str, enum=["valid", "invalid", "absent", "unsupported", "unchecked"]),
+    OpenApiParameter("tax_authority_signature", str, enum=["valid", "invalid", "absent", "unsupported", "unchecked"]),
+    OpenApiParameter(
+        "signer_is_seller", bool, description="the seller signature's certificate tax code is the seller's"
+    ),
     OpenApiParameter("amount_min", str, description="amount payable at least"),
     OpenApiParameter("amount_max", str, description="amount payable at most"),
 ]
@@ -186,6 +196,25 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
     @action(detail=True, methods=["post"])
     def restore(self, request: Request, pk: str) -> Response:
         invoice = services.invoice_restore(invoice=self.get_object(), actor=api_user(request))
+        return self._detail(invoice)
+
+    @extend_schema(
+        summary="Override a failed signature check (owners)",
+        description="Lets an invoice whose signature is invalid, or signed by another tax code, be put in a payment"
+        " request, with a reason; audited as `override_signature`. 403 NOT_OWNER for anyone but owners, 409 when"
+        " there is nothing to override.",
+        request=SignatureOverrideSerializer,
+        responses={200: InvoiceDetailSerializer},
+        tags=["invoices"],
+    )
+    @action(detail=True, methods=["post"], url_path="signature-override")
+    def signature_override(self, request: Request, pk: str) -> Response:
+        invoice = self.get_object()
+        payload = SignatureOverrideSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        invoice = services.invoice_signature_override(
+            invoice=invoice, actor=api_user(request), reason=payload.validated_data["reason"]
+        )
         return self._detail(invoice)
 
     @extend_schema(

@@ -36,7 +36,7 @@ def test_the_line_columns_are_the_line_models():
 def test_a_row_is_keyed_by_exactly_the_columns():
     parsed = parse_invoice(make_invoice(7).content)
     item = _Pending(result=EntryResult(name="7.xml"), data=b"", sha256="0" * 64, parsed=parsed, invoice_id=1, file_id=2)
-    row = Importer(actor=None)._invoice_row(item, timezone.now(), {"late": {}, "originals": {}})
+    row = Importer(actor=None)._invoice_row(item, timezone.now())
     assert set(row) == set(INVOICE_COLUMNS)
     values = _invoice_values(row)
     assert values[INVOICE_COLUMNS.index("seller_tax_code")] == parsed.seller.tax_code
