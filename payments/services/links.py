@@ -38,7 +38,10 @@ def _lock_invoice(invoice_id: int) -> Any:
 
 
 def _ensure_linkable(invoice: Invoice) -> None:
+    """Imported, and authentic (AUTHENTIC-INVOICES-ONLY: a failed signature check refuses it until an owner
+    overrides it; the invoice row is locked and read, so this costs no query)."""
     from invoices.models import InvoiceStatus
+    from invoices.selectors import invoice_payment_eligibility
 
     if invoice.status != InvoiceStatus.IMPORTED:
         raise InvalidState(
@@ -47,6 +50,7 @@ def _ensure_linkable(invoice: Invoice) -> None:
             code="INVALID_STATE",
             details={"invoice": invoice.pk, "status": invoice.status},
         )
+    invoice_payment_eligibility(invoice=invoice).raise_if_refused(invoice)
 
 
 def _current_link(invoice_id: int, *, lock: bool = False) -> PRInvoice | None:

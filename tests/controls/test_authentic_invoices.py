@@ -1,0 +1,96 @@
+"""AUTHENTIC-INVOICES-ONLY (docs/controls.md): an invoice whose signature check failed — changed after its
+seller signed it, or signed with a certificate of another tax code — is never put in a payment request, by
+any door (the services, the API's link and move, the admin's invoice actions, creating a request from
+invoices), until an owner overrides it with a reason; the override is audited."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from acountee.errors import AcounteeError
+from audit.models import AuditEntry
+from invoices.models import Invoice
+from invoices.services import invoice_signature_override
+from payments import services
+from payments.models import PaymentRequest, PRInvoice
+from tests.payments.factories import make_invoice
+
+pytestmark = pytest.mark.django_db
+INVOICES = "/admin/invoices/invoice/"
+
+
+def tampered(**fields) -> Invoice:
+    """An imported invoice whose seller signature failed (e.g. an amount edited after signing)."""
+    invoice = make_invoice(**fields)
+    Invoice.objects.filter(pk=invoice.pk).update(seller_signature="invalid")
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+def foreign_signer(**fields) -> Invoice:
+    """Validly signed, but with a certificate of another tax code than the seller's."""
+    invoice = make_invoice(**fields)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        seller_signature="valid", seller_certificate_matches=False, seller_certificate_tax_code="0109999999"
+    )
+    return Invoice.objects.get(pk=invoice.pk)
+
+
+def refused_code(call, **kwargs) -> str:
+    with pytest.raises(AcounteeError) as refused:
+        call(**kwargs)
+    return refused.value.code
+
+
+def test_authentic_invoices_only_through_the_services_and_the_api(company):
+    draft = services.payment_request_create(actor=company.clerk, name="NCC", type="direct")
+    bad, other, good = tampered(), foreign_signer(), make_invoice()
+    link = services.invoice_link
+    assert refused_code(link, invoice=bad, pr=draft, actor=company.clerk) == "INVOICE_SIGNATURE_INVALID"
+    assert refused_code(link, invoice=other, pr=draft, actor=company.clerk) == "INVOICE_SIGNER_NOT_SELLER"
+    assert (
+        refused_code(services.payment_request_create_from_invoices, actor=company.clerk, invoice_ids=[good.pk, bad.pk])
+        == "INVOICE_SIGNATURE_INVALID"
+    )
+    assert PaymentRequest.objects.count() == 1  # nothing half-made: the whole request is refused
+    api = APIClient()
+    api.force_authenticate(company.clerk)
+    response = api.post(f"/api/invoices/{bad.pk}/link/", {"pr": draft.pk}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "INVOICE_SIGNATURE_INVALID"
+    assert not PRInvoice.objects.filter(invoice__in=[bad, other]).exists()
+
+
+def test_authentic_invoices_only_when_moving_between_requests(company):
+    source = services.payment_request_create(actor=company.clerk, name="A", type="direct")
+    target = services.payment_request_create(actor=company.clerk, name="B", type="direct")
+    invoice = make_invoice()
+    services.invoice_link(invoice=invoice, pr=source, actor=company.clerk)
+    Invoice.objects.filter(pk=invoice.pk).update(seller_signature="invalid")  # re-verified since: it fails
+    code = refused_code(services.invoice_move, invoice=invoice, pr=target, actor=company.clerk)
+    assert code == "INVOICE_SIGNATURE_INVALID"
+    assert PRInvoice.objects.get(invoice=invoice).pr_id == source.pk
+
+
+def test_authentic_invoices_only_through_the_admin_invoice_actions(company):
+    draft = services.payment_request_create(actor=company.clerk, name="Nháp", type="direct")
+    bad = tampered()
+    client = Client()
+    client.force_login(company.clerk)
+    selected = {"apply": "1", "_selected_action": [bad.pk]}
+    client.post(INVOICES, {**selected, "action": "create_payment_request", "name": "X"})
+    client.post(INVOICES, {**selected, "action": "add_to_payment_request", "pr": draft.pk})
+    assert not PRInvoice.objects.filter(invoice=bad).exists()
+    assert PaymentRequest.objects.count() == 1
+
+
+def test_authentic_invoices_only_until_an_owners_audited_override(company):
+    draft = services.payment_request_create(actor=company.clerk, name="NCC", type="direct")
+    bad = tampered()
+    override = invoice_signature_override
+    assert refused_code(override, invoice=bad, actor=company.clerk, reason="Đã gọi NCC") == "NOT_OWNER"
+    invoice_signature_override(invoice=bad, actor=company.owner, reason="NCC xác nhận bằng văn bản ngày 06/12")
+    services.invoice_link(invoice=Invoice.objects.get(pk=bad.pk), pr=draft, actor=company.clerk)
+    assert PRInvoice.objects.filter(invoice=bad, pr=draft).exists()
+    entry = AuditEntry.objects.filter(table_name="invoices", record_id=str(bad.pk), action="override_signature").get()
+    assert entry.actor_user_id == company.owner.pk and "06/12" in str(entry.metadata)
