@@ -207,6 +207,7 @@ def history_rows(entries: Any) -> list[dict[str, Any]]:
         {
             "entry": entry,
             "action": action_label(entry),
+            "table": table_label(entry.table_name),
             "changes": entry_changes(entry),
             "details": entry_details(entry),
         }
