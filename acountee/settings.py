@@ -321,6 +321,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PaymentRequestStatusEnum": "payments.models.PaymentRequestStatus",
         "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
+        # seller_signature and tax_authority_signature share the outcomes valid / invalid / absent / …
+        "SignatureStatusEnum": "invoices.models.SignatureStatus",
     },
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
