@@ -37,6 +37,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -80,6 +81,11 @@ SELECT c.id FROM invoices c
 JOIN unnest(%s::text[], %s::bigint[]) AS k(s, n) ON c.seller_tax_code = k.s AND c.related_number_int = k.n
 WHERE c.related_kind IS NOT NULL AND c.original_id IS NULL
 """
+
+
+def _grouped(number: int) -> str:
+    """A count or a size in a message, grouped the reader's way (5.242.880 in Vietnamese, 5,242,880 in English)."""
+    return number_format(number, force_grouping=True)
 
 
 def _invoices_by_keys(
@@ -309,7 +315,7 @@ def _entries(name: str, content: bytes | IO[bytes], upload: UploadResult) -> Ite
 
 def _refuse_content(name: str, data: bytes, cap: int, *, in_archive: bool) -> str:
     if len(data) > cap:
-        return _("The file is larger than the limit of %(limit)s bytes.") % {"limit": f"{cap:,}"}
+        return _("The file is larger than the limit of %(limit)s bytes.") % {"limit": _grouped(cap)}
     if not data.strip():
         return _("The file is empty.")
     if data.startswith(ARCHIVE_MAGICS):
@@ -349,16 +355,16 @@ def _zip_entries(stream: IO[bytes], upload: UploadResult) -> Iterator[_Pending]:
     if len(infos) > max_entries:
         upload.result = FAILURE
         upload.reason = _("The archive holds %(count)s files, over the limit of %(limit)s.") % {
-            "count": f"{len(infos):,}",
-            "limit": f"{max_entries:,}",
+            "count": _grouped(len(infos)),
+            "limit": _grouped(max_entries),
         }
         return
     declared_total = sum(info.file_size for info in infos)
     if declared_total > max_total:
         upload.result = FAILURE
         upload.reason = _("The archive expands to %(size)s bytes, over the limit of %(limit)s.") % {
-            "size": f"{declared_total:,}",
-            "limit": f"{max_total:,}",
+            "size": _grouped(declared_total),
+            "limit": _grouped(max_total),
         }
         return
     cap = limit("INVOICE_IMPORT_MAX_XML_BYTES")
@@ -370,7 +376,7 @@ def _zip_entries(stream: IO[bytes], upload: UploadResult) -> Iterator[_Pending]:
             upload.entries.append(entry)
             reason = _zip_entry_refusal(info, cap, max_ratio)
             if not reason and expanded >= max_total:
-                reason = _("The archive expands beyond the limit of %(limit)s bytes.") % {"limit": f"{max_total:,}"}
+                reason = _("The archive expands beyond the limit of %(limit)s bytes.") % {"limit": _grouped(max_total)}
             if reason:
                 entry.result, entry.reason = FAILURE, reason
                 continue
@@ -404,7 +410,7 @@ def _zip_entry_refusal(info: zipfile.ZipInfo, cap: int, max_ratio: int) -> str:
     if not lower.endswith(".xml"):
         return _("Not an XML file: only .xml entries are imported from an archive.")
     if info.file_size > cap:
-        return _("The file is larger than the limit of %(limit)s bytes.") % {"limit": f"{cap:,}"}
+        return _("The file is larger than the limit of %(limit)s bytes.") % {"limit": _grouped(cap)}
     if (
         info.file_size > RATIO_CHECK_MIN_BYTES
         and info.compress_size > 0

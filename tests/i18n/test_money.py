@@ -144,3 +144,14 @@ def test_report_export_headers_in_the_users_language(owner, client_for, language
     amounts = [row[4] for row in sheet.active.iter_rows(min_row=2) if row[4].value]
     assert [Decimal(str(c.value)) for c in amounts] == [Decimal(AMOUNT)]
     assert amounts[0].number_format == "#,##0"
+
+
+def test_numbers_in_import_messages_are_grouped_the_readers_way():
+    from django.utils import translation
+
+    from invoices.importing import _grouped
+
+    with translation.override("vi"):
+        assert _grouped(5_242_880) == "5.242.880"
+    with translation.override("en"):
+        assert _grouped(5_242_880) == "5,242,880"

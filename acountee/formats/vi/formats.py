@@ -18,3 +18,7 @@ DATETIME_INPUT_FORMATS = [
     "%Y-%m-%d %H:%M",
     "%Y-%m-%d",
 ]
+
+# Django's vi leaves grouping off: numbers formatted with grouping forced (counts and sizes in messages) read
+# 5.242.880 with the vi THOUSAND_SEPARATOR.
+NUMBER_GROUPING = 3
