@@ -358,6 +358,16 @@ INVOICE_IMPORT_BATCH_SIZE = env.int("INVOICE_IMPORT_BATCH_SIZE", default=500)
 # Writer threads (own connections) that store batches while the next is parsed; 0 = none.
 INVOICE_IMPORT_WRITERS = env.int("INVOICE_IMPORT_WRITERS", default=2)
 
+# Signature verification at import (docs/invoices.md, "Signatures"): on by default; a PEM bundle of trusted
+# root certificates turns on chain trust (without one, a valid signature proves the file unchanged, not who
+# issued the certificate).
+INVOICE_VERIFY_SIGNATURES = env.bool("INVOICE_VERIFY_SIGNATURES", default=True)
+INVOICE_SIGNATURE_TRUST_STORE = env.str("INVOICE_SIGNATURE_TRUST_STORE", default="")
+if INVOICE_SIGNATURE_TRUST_STORE and not Path(INVOICE_SIGNATURE_TRUST_STORE).is_file():
+    raise ImproperlyConfigured(
+        f"INVOICE_SIGNATURE_TRUST_STORE={INVOICE_SIGNATURE_TRUST_STORE!r} is not a file (a PEM bundle of trusted roots)"
+    )
+
 # --- E-mail (notifications, docs/notifications.md) ------------------------------------------------
 # SMTP when EMAIL_HOST is set; otherwise the console backend outside production (the worker
 # prints the e-mails it would send). EMAIL_BACKEND overrides both.

@@ -9,22 +9,29 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from acountee import admin_display
 from acountee.admin_mixins import ServiceCallMixin
+from acountee.errors import NotFoundError
 from acountee.search import FoldedSearchAdminMixin
 from audit.admin import AuditHistoryMixin
 from invoices import selectors, services
 from invoices.findings import findings_texts
-from invoices.models import Invoice, InvoiceService, InvoiceStatus, RelatedMatch
+from invoices.models import Invoice, InvoiceService, InvoiceStatus, RelatedMatch, SignatureStatus
 from invoices.signature_texts import chain_text, reason_text
+
+
+def status_label(value: str) -> str:
+    """A stored signature outcome as people read it (an unknown value as written)."""
+    return str(SignatureStatus(value).label) if value in SignatureStatus.values else value
 
 
 class LinkedFilter(admin.SimpleListFilter):
@@ -165,6 +172,15 @@ class MultipleFileField(forms.FileField):
         if isinstance(data, list | tuple):
             return [single(item, initial) for item in data]
         return [single(data, initial)]
+
+
+class SignatureOverrideForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why may it be paid all the same?"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        max_length=services.SIGNATURE_OVERRIDE_REASON_MAX,
+        help_text=_("For example: the seller confirmed the amount in writing and sent the original again."),
+    )
 
 
 class ImportForm(forms.Form):
@@ -381,7 +397,7 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
                     "<tr><th>{}</th><td><strong>{}</strong> {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                     "<td>{}</td></tr>",
                     label,
-                    check.get("status", ""),
+                    status_label(check.get("status", "")),
                     reason_text(check.get("code", "")),
                     check.get("subject", ""),
                     check.get("serial", ""),
@@ -459,12 +475,66 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
     def get_urls(self) -> list[Any]:
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="invoices_invoice_import"),
+            path(
+                "<int:object_id>/signature-override/",
+                self.admin_site.admin_view(self.signature_override_view),
+                name="invoices_invoice_signature_override",
+            ),
             *super().get_urls(),
         ]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         extra_context = {**(extra_context or {}), "can_import": request.user.has_perm("invoices.add_invoice")}
         return super().changelist_view(request, extra_context=extra_context)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Invoice | None = None,
+    ) -> HttpResponse:
+        if obj is not None and getattr(request.user, "is_owner", False):
+            verdict = selectors.invoice_payment_eligibility(invoice=obj)
+            context["may_override_signature"] = bool(verdict.code) and not verdict.overridden
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def signature_override_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """An owner lets an invoice that fails the signature check be paid all the same, saying why
+        (invoices.services.invoice_signature_override: audited)."""
+        if not getattr(request.user, "is_owner", False):
+            raise PermissionDenied
+        try:
+            invoice = selectors.invoice_get(invoice_id=object_id)
+        except NotFoundError:
+            raise Http404 from None
+        verdict = selectors.invoice_payment_eligibility(invoice=invoice)
+        form = SignatureOverrideForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            done = self.call_service(
+                request,
+                services.invoice_signature_override,
+                invoice=invoice,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+            if done is not None:
+                messages.success(request, _("The signature check of this invoice is overridden: it may be paid."))
+                return redirect("admin:invoices_invoice_change", object_id)
+        return TemplateResponse(
+            request,
+            "admin/invoices/invoice/signature_override.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Override the signature check"),
+                "original": invoice,
+                "verdict": verdict,
+                "form": form,
+            },
+        )
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("invoices.add_invoice"):
@@ -480,7 +550,8 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
                 messages.add_message(
                     request,
                     level,
-                    _("%(success)s imported, %(skipped)s skipped (duplicates), %(failure)s failed.") % counts,
+                    _("%(success)s imported, %(skipped)s skipped (duplicates), %(failure)s failed.")
+                    % {name: number_format(count, force_grouping=True) for name, count in counts.items()},
                 )
                 form = ImportForm()
         return TemplateResponse(

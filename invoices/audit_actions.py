@@ -18,3 +18,4 @@ class InvoiceAction(models.TextChoices):
     UPDATE_PAYMENT_DETAILS = "update_payment_details", _("Update payment details")
     IMPORT = "import", _("Import")
     OVERRIDE_SIGNATURE = "override_signature", _("Override signature check")
+    VERIFY_SIGNATURES = "verify_signatures", _("Signatures checked again")

@@ -47,7 +47,15 @@ from invoices.audit_actions import InvoiceAction
 from invoices.findings import finding_text
 from invoices.models import Invoice, InvoiceStatus, PaymentType, RelatedKind, RelatedMatch
 from invoices.parser import InvoiceParseError, ParsedInvoice, parse_invoice
-from invoices.signatures import INVALID, SELLER, TAX_AUTHORITY, SignatureCheck, load_trust_store, verify_signatures
+from invoices.signatures import (
+    INVALID,
+    SELLER,
+    TAX_AUTHORITY,
+    SignatureCheck,
+    load_trust_store,
+    signature_fields,
+    verify_signatures,
+)
 
 SUCCESS, SKIPPED, FAILURE, PARTIAL = "success", "skipped", "failure", "partial"
 
@@ -125,6 +133,13 @@ def parse_error_text(exc: InvoiceParseError) -> str:
 def _sqlstate(exc: BaseException) -> str:
     cause = exc.__cause__
     return str(getattr(cause, "sqlstate", "") or "")
+
+
+def configured_trust_store() -> Any:
+    """The trusted roots signer certificates are checked against (INVOICE_SIGNATURE_TRUST_STORE), or None:
+    chain trust not checked."""
+    path = str(settings.INVOICE_SIGNATURE_TRUST_STORE or "")
+    return load_trust_store(path) if path else None
 
 
 def limit(name: str) -> int:
@@ -436,9 +451,8 @@ class Importer:
         self.progress = progress
         self.batch_size = limit("INVOICE_IMPORT_BATCH_SIZE")
         self.company_tax_code = "".join(str(getattr(settings, "COMPANY_TAX_CODE", "") or "").split())
-        self.verify = bool(getattr(settings, "INVOICE_VERIFY_SIGNATURES", True))
-        trust_store_path = str(getattr(settings, "INVOICE_SIGNATURE_TRUST_STORE", "") or "")
-        self.trust_store = load_trust_store(trust_store_path) if self.verify and trust_store_path else None
+        self.verify = bool(settings.INVOICE_VERIFY_SIGNATURES)
+        self.trust_store = configured_trust_store() if self.verify else None
 
     def run(self, uploads: Iterable[tuple[str, bytes | IO[bytes]]]) -> ImportReport:
         report = ImportReport()
@@ -850,16 +864,12 @@ def link_corrections(
 
 
 def _signature_columns(checks: dict[str, SignatureCheck] | None) -> dict[str, Any]:
-    """The invoice's authenticity columns from the import's signature checks (None: not checked)."""
-    seller, authority = (checks or {}).get(SELLER), (checks or {}).get(TAX_AUTHORITY)
+    """The invoice's authenticity columns from the import's signature checks (None: not checked), as COPY
+    values; a fresh import carries no override."""
+    fields = signature_fields(checks)
     return {
-        "seller_signature": seller.status if seller else "unchecked",
-        "tax_authority_signature": authority.status if authority else "unchecked",
-        "signature_details": json.dumps(
-            {party: check.as_json() for party, check in (checks or {}).items()}, ensure_ascii=False
-        ),
-        "seller_certificate_tax_code": seller.tax_code if seller else "",
-        "seller_certificate_matches": seller.tax_code_matches if seller and seller.subject else None,
+        **fields,
+        "signature_details": json.dumps(fields["signature_details"], ensure_ascii=False),
         "signature_override_reason": "",
         "signature_override_by_id": None,
         "signature_override_at": None,

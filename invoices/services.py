@@ -7,6 +7,7 @@ Transitions follow `INVOICE_TRANSITIONS`, each inside one transaction with the r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from django.db import models, transaction
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from acountee.errors import InvalidState, NotFoundError, NotOwner, ValidationFailed
 from invoices.audit_actions import InvoiceAction
 from invoices.importing import Importer, ImportReport
-from invoices.models import INVOICE_TRANSITIONS, Invoice, InvoiceStatus, PaymentType
+from invoices.models import INVOICE_TRANSITIONS, Invoice, InvoiceStatus, PaymentType, SignatureStatus
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -318,3 +319,109 @@ def invoice_signature_override(*, invoice: Invoice, actor: User | None, reason: 
             },
         )
         return locked
+
+
+# --- signatures checked again ---------------------------------------------------------------------------
+
+
+@dataclass
+class SignatureRecheck:
+    """What `invoices_verify_signatures` did: how many invoices it checked, which changed, and which of
+    those may no longer be paid (with the request each is in, if any)."""
+
+    checked: int = 0
+    changed: list[int] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)  # id, message, code, pr
+    missing_file: list[int] = field(default_factory=list)
+
+
+def invoices_verify_signatures(
+    *, ids: Iterable[int] | None = None, everything: bool = False, actor: User | None = None, batch_size: int = 100
+) -> SignatureRecheck:
+    """Checks the signatures of stored invoices again, from their source files, as the import would today
+    (docs/invoices.md, "Signatures"): by default those imported before verification existed or while it was
+    off (`unchecked`); `everything` (e.g. once a trust store is configured) or the given `ids`.
+
+    Each batch is one transaction with its rows locked. Only invoices whose outcome changed are written,
+    each with a semantic `verify_signatures` entry (before and after). An owner's override is withdrawn when
+    the outcome it was given for changes: it was a decision about those outcomes, not about the invoice."""
+    from files.models import StoredFile
+    from files.services import stored_file_open
+    from invoices.importing import configured_trust_store
+    from invoices.selectors import invoice_payment_eligibility, invoice_pr_id
+    from invoices.signatures import signature_fields, verify_signatures
+
+    wanted = Invoice.objects.order_by("pk")
+    if ids is not None:
+        wanted = wanted.filter(pk__in=list(ids))
+    elif not everything:
+        wanted = wanted.filter(
+            models.Q(seller_signature=SignatureStatus.UNCHECKED)
+            | models.Q(tax_authority_signature=SignatureStatus.UNCHECKED)
+        )
+    all_ids = list(wanted.values_list("pk", flat=True))
+    trust_store = configured_trust_store()
+    result = SignatureRecheck()
+    compared = (
+        "seller_signature",
+        "tax_authority_signature",
+        "seller_certificate_tax_code",
+        "seller_certificate_matches",
+    )
+    for start in range(0, len(all_ids), batch_size):
+        chunk = all_ids[start : start + batch_size]
+        with _acting(actor), transaction.atomic():
+            rows = list(Invoice.objects.select_for_update().filter(pk__in=chunk).order_by("pk"))
+            sources = StoredFile.objects.in_bulk([row.source_file_id for row in rows])
+            for row in rows:
+                source = sources.get(row.source_file_id)
+                if source is None:
+                    result.missing_file.append(row.pk)
+                    continue
+                result.checked += 1
+                with stored_file_open(source) as stream:
+                    content = stream.read()
+                checks = verify_signatures(
+                    content,
+                    seller_tax_code=row.seller_tax_code,
+                    issue_date=row.issue_date,
+                    trust_store=trust_store,
+                )
+                fields = signature_fields(checks)
+                before = {name: getattr(row, name) for name in compared}
+                if (
+                    before == {name: fields[name] for name in compared}
+                    and row.signature_details == fields["signature_details"]
+                ):
+                    continue
+                for name, value in fields.items():
+                    setattr(row, name, value)
+                withdrawn = bool(row.signature_override_at) and before != {name: fields[name] for name in compared}
+                if withdrawn:
+                    row.signature_override_reason, row.signature_override_by, row.signature_override_at = "", None, None
+                row.save(
+                    update_fields=[
+                        *fields,
+                        "signature_override_reason",
+                        "signature_override_by",
+                        "signature_override_at",
+                        "updated_at",
+                    ]
+                )
+                _audit(
+                    action=InvoiceAction.VERIFY_SIGNATURES,
+                    invoice_id=row.pk,
+                    actor=actor,
+                    metadata={
+                        "before": before,
+                        "after": {name: fields[name] for name in compared},
+                        "override_withdrawn": withdrawn,
+                    },
+                )
+                result.changed.append(row.pk)
+                verdict = invoice_payment_eligibility(invoice=row)
+                if not verdict.allowed:
+                    result.refused.append(
+                        {"id": row.pk, "message": verdict.message, "code": verdict.code, "pr": invoice_pr_id(row)}
+                    )
+    return result

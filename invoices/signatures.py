@@ -313,6 +313,19 @@ def verify_signatures(
     return result
 
 
+def signature_fields(checks: dict[str, SignatureCheck] | None) -> dict[str, Any]:
+    """The invoice's authenticity columns (invoices.Invoice) from `verify_signatures`' result;
+    None: not checked (`unchecked`)."""
+    seller, authority = (checks or {}).get(SELLER), (checks or {}).get(TAX_AUTHORITY)
+    return {
+        "seller_signature": seller.status if seller else "unchecked",
+        "tax_authority_signature": authority.status if authority else "unchecked",
+        "signature_details": {party: check.as_json() for party, check in (checks or {}).items()},
+        "seller_certificate_tax_code": seller.tax_code if seller else "",
+        "seller_certificate_matches": seller.tax_code_matches if seller and seller.subject else None,
+    }
+
+
 def load_trust_store(path: str) -> Any:
     """A cryptography verification Store from a PEM bundle of trusted roots (INVOICE_SIGNATURE_TRUST_STORE)."""
     from cryptography.x509.verification import Store

@@ -29,6 +29,16 @@ def _builtin_roles_in_transactional_tests(request: pytest.FixtureRequest) -> Non
     ensure_builtin_roles()
 
 
+@pytest.fixture(autouse=True)
+def _language_left_as_found() -> Iterator[None]:
+    """A request or a test that activates a language (the locale middleware does, for the thread) must not
+    decide the language of the next test on the same worker: each test starts from LANGUAGE_CODE."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

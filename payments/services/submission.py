@@ -12,6 +12,7 @@ from acountee.errors import ConflictError, ValidationFailed
 from approvals import services as engine
 from audit.models import SecurityEventKind
 from audit.services import audit_log, security_event_record
+from invoices.selectors import invoice_payment_eligibility
 from payments import events
 from payments.audit_actions import PaymentRequestAction as PRAction
 from payments.models import PaymentRequest, PaymentRequestType, PRInvoice
@@ -84,6 +85,10 @@ def _ensure_ready_for_approval(pr: PaymentRequest) -> None:
             )
     if pr.amount <= 0:
         raise ValidationFailed(_("The amount must be greater than zero."), code="INVALID_AMOUNT")
+    # AUTHENTIC-INVOICES-ONLY: an invoice found refused after it was linked (verify_invoice_signatures checks
+    # invoices imported before verification) is not sent for approval either.
+    for link in pr.invoice_links.all():
+        invoice_payment_eligibility(invoice=link.invoice).raise_if_refused(link.invoice)
 
 
 def payment_request_request_approval(*, pr: PaymentRequest, actor: User | None) -> PaymentRequest:

@@ -94,3 +94,21 @@ def test_authentic_invoices_only_until_an_owners_audited_override(company):
     assert PRInvoice.objects.filter(invoice=bad, pr=draft).exists()
     entry = AuditEntry.objects.filter(table_name="invoices", record_id=str(bad.pk), action="override_signature").get()
     assert entry.actor_user_id == company.owner.pk and "06/12" in str(entry.metadata)
+
+
+def test_authentic_invoices_only_when_a_request_is_sent_for_approval(company):
+    """An invoice found refused after it was linked (verify_invoice_signatures rechecks old imports) keeps its
+    request from being sent for approval, through the service and the API."""
+    draft = services.payment_request_create(actor=company.clerk, name="NCC", type="direct")
+    invoice = make_invoice()
+    services.invoice_link(invoice=invoice, pr=draft, actor=company.clerk)
+    Invoice.objects.filter(pk=invoice.pk).update(seller_signature="invalid")  # checked again since: it fails
+    send = services.payment_request_request_approval
+    assert refused_code(send, pr=draft, actor=company.clerk) == "INVOICE_SIGNATURE_INVALID"
+    api = APIClient()
+    api.force_authenticate(company.clerk)
+    response = api.post(f"/api/payment-requests/{draft.pk}/request-approval/", {}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "INVOICE_SIGNATURE_INVALID"
+    assert PaymentRequest.objects.get(pk=draft.pk).status == "draft"
+    invoice_signature_override(invoice=invoice, actor=company.owner, reason="NCC gửi lại bản gốc")
+    assert send(pr=draft, actor=company.clerk).status == "pending"

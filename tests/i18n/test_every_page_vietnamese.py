@@ -276,6 +276,11 @@ def dataset(db) -> dict[str, Any]:
     prs["rejected"] = payment_request_reject(pr=rejected, actor=chief, reason="Thiếu chứng từ")
     invoices = {"imported": make_invoice()}
     invoices["obsolete"] = invoice_mark_obsolete(invoice=make_invoice(), actor=maker)
+    invoices["tampered"] = make_invoice()  # its seller signature failed: the page warns, owners may override
+    type(invoices["tampered"]).objects.filter(pk=invoices["tampered"].pk).update(
+        seller_signature="invalid",
+        signature_details={"seller": {"status": "invalid", "code": "digest", "chain": "not_checked"}},
+    )
     approval_services.approval_delegation_create(
         actor=users["owner"],
         approver=director,
@@ -330,6 +335,7 @@ def admin_pages(data: dict[str, Any]) -> list[str]:
     ]
     for invoice in data["invoices"].values():
         urls.append(_url("admin:invoices_invoice_change", invoice.pk))
+    urls.append(_url("admin:invoices_invoice_signature_override", data["invoices"]["tampered"].pk))
     urls += [_url("admin:invoices_invoice_import"), _url("admin:workbench_tools"), _url("admin:workbench_export")]
     urls += [_url("admin:reports_report_changelist")]
     urls += [_url("admin:reports_report_detail", key) for key in registry.REPORTS]

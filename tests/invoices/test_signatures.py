@@ -282,3 +282,30 @@ def test_verification_can_be_turned_off(settings, seller, finance):
     report = invoices_import(uploads=[("s.xml", signed(seller, number="705"))], actor=finance)
     stored = Invoice.objects.get(pk=report.uploads[0].entries[0].invoice_id)
     assert (stored.seller_signature, stored.tax_authority_signature) == ("unchecked", "unchecked")
+
+
+def test_an_owner_overrides_from_the_invoice_page_with_a_reason(imported, owner, finance, password):
+    tampered_id = imported["tampered"].invoice_id
+    page_url = f"/admin/invoices/invoice/{tampered_id}/change/"
+    override_url = f"/admin/invoices/invoice/{tampered_id}/signature-override/"
+    clerk = Client()
+    assert clerk.login(email=finance.email, password=password)
+    assert "invoice-signature-override" not in clerk.get(page_url).content.decode()
+    assert clerk.get(override_url).status_code == 403
+    assert clerk.post(override_url, {"reason": "trust me"}).status_code == 403
+    boss = Client()
+    assert boss.login(email=owner.email, password=password)
+    assert 'id="invoice-signature-override"' in boss.get(page_url).content.decode()
+    form = boss.get(override_url).content.decode()
+    assert "702" in form and 'class="errornote"' in form and 'name="reason"' in form
+    refused = boss.post(override_url, {"reason": "   "})
+    assert refused.status_code == 200 and "errorlist" in refused.content.decode()
+    assert Invoice.objects.get(pk=tampered_id).signature_override_at is None
+    done = boss.post(override_url, {"reason": "Người bán xác nhận bằng văn bản"})
+    assert done.status_code == 302 and done["Location"].endswith(page_url)
+    stored = Invoice.objects.get(pk=tampered_id)
+    assert stored.signature_override_by_id == owner.pk and stored.signature_override_reason.startswith("Người bán")
+    assert AuditEntry.objects.filter(action="override_signature", record_id=str(tampered_id)).count() == 1
+    assert 'id="invoice-signature-override"' not in boss.get(page_url).content.decode()
+    assert "nothing to override" in boss.get(override_url).content.decode()
+    assert boss.get("/admin/invoices/invoice/999999/signature-override/").status_code == 404

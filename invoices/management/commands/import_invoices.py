@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from audit.commands import SystemCommand
 from invoices.services import invoices_import
@@ -35,10 +37,10 @@ class Command(SystemCommand):
 
             actor = User.objects.filter(email__iexact=options["user"], is_active=True).first()
             if actor is None:
-                raise CommandError(f"No active user with e-mail {options['user']}")
+                raise CommandError(_("No active user with e-mail %(email)s") % {"email": options["user"]})
         files, missing = self._collect(options["paths"])
         for path in missing:
-            self.stdout.write(f"FAIL {path}: no such file")
+            self.stdout.write(f"FAIL {path}: " + _("no such file"))
         total = sum(self._entry_count(path) for path in files)
         progress = None
         if sys.stderr.isatty() and not options["no_progress"] and total:
@@ -58,7 +60,11 @@ class Command(SystemCommand):
                     self.stdout.write(self._line(entry, prefix=""))
         counts = report.counts()
         failures = counts["failure"] + len(missing)
-        summary = f"{counts['success']} imported, {counts['skipped']} skipped (duplicates), {failures} failed"
+        summary = _("%(success)s imported, %(skipped)s skipped (duplicates), %(failure)s failed.") % {
+            "success": number_format(counts["success"], force_grouping=True),
+            "skipped": number_format(counts["skipped"], force_grouping=True),
+            "failure": number_format(failures, force_grouping=True),
+        }
         if failures:
             self.stdout.write(self.style.ERROR(summary))
             sys.exit(1)
@@ -66,7 +72,9 @@ class Command(SystemCommand):
 
     @staticmethod
     def _line(entry: Any, prefix: str) -> str:
-        where = f" → invoice #{entry.invoice_id}" if entry.invoice_id and entry.result == "success" else ""
+        where = (
+            _(" → invoice #%(id)s") % {"id": entry.invoice_id} if entry.invoice_id and entry.result == "success" else ""
+        )
         reason = f": {entry.reason}" if entry.reason else ""
         return f"{SYMBOLS[entry.result]} {prefix}{entry.name}{where}{reason}"
 
