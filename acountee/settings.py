@@ -309,6 +309,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "COERCE_DECIMAL_TO_STRING": True,
+    # No `?format=` renderer override: `?format=api` answered HTML; exports that take `format` read it themselves.
+    "URL_FORMAT_OVERRIDE": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:

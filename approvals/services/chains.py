@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
-from acountee.errors import ValidationFailed
+from acountee.errors import InvalidState, ValidationFailed
 from approvals import policy
 from approvals.models import Approval, ApprovalFlow, ApprovalRecord, ApprovalStep, ApprovalStepUser
 from approvals.services.common import StepSpec, clean_steps
@@ -94,7 +94,7 @@ def chain_fix(approval: Approval, *, amount: Decimal, preparers: set[int]) -> li
             for step in approval.steps.order_by("number").prefetch_related("step_users__user")
         ]
         if not current:
-            raise ValidationFailed(_("The request has no approval steps."), code="NO_APPROVAL_STEPS")
+            raise InvalidState(_("The request has no approval steps."), code="NO_APPROVAL_STEPS")
         policy.ensure_custom_chain_eligible(current, preparers)
         if flow is not None and required is not None:
             policy.ensure_covers_policy(current, required, flow)

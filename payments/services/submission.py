@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import gettext as _
 
-from acountee.errors import ConflictError, ValidationFailed
+from acountee.errors import ConflictError, InvalidState
 from approvals import services as engine
 from audit.models import SecurityEventKind
 from audit.services import audit_log, security_event_record
@@ -37,15 +37,17 @@ MIN_ADVANCED_DOCUMENTS = 1
 
 
 def _ensure_ready_for_approval(pr: PaymentRequest) -> None:
+    """What the request must hold before it goes to its approvers. Each refusal is about the request's
+    state, not the call (which has no body): 409, fixed by changing the request (docs/API.md, "Status codes")."""
     if pr.type == PaymentRequestType.ADVANCED:
         if not (pr.bank_account and pr.account_name):
-            raise ValidationFailed(
+            raise InvalidState(
                 _("An advanced payment request needs a bank account and account holder name."),
                 code="MISSING_BANK_DETAILS",
             )
         # ADVANCED-NEEDS-EVIDENCE: with no invoice behind a typed amount, approvers need a document.
         if not pr.invoice_links.all() and pr.attachments.count() < MIN_ADVANCED_DOCUMENTS:
-            raise ValidationFailed(
+            raise InvalidState(
                 _(
                     "A payment request without invoices needs a supporting document (contract, "
                     "quotation, advance request) attached before approval is requested."
@@ -55,7 +57,7 @@ def _ensure_ready_for_approval(pr: PaymentRequest) -> None:
         # PAYEE-FROZEN: invoices are paid to the account they name, not to one typed beside them.
         named = {normalise_account(link.invoice.payment_bank_account) for link in pr.invoice_links.all()} - {""}
         if named and named != {normalise_account(pr.bank_account)}:
-            raise ValidationFailed(
+            raise InvalidState(
                 _(
                     "This request pays account %(account)s, but its invoices name %(named)s: make it a direct "
                     "request (paid as the invoices say) or take the invoices out."
@@ -66,10 +68,10 @@ def _ensure_ready_for_approval(pr: PaymentRequest) -> None:
             )
     if pr.type == PaymentRequestType.DIRECT:
         if not pr.invoice_links.all():
-            raise ValidationFailed(_("A direct payment request needs at least one invoice."), code="NO_INVOICES")
+            raise InvalidState(_("A direct payment request needs at least one invoice."), code="NO_INVOICES")
         details = payment_request_bank_details(pr)
         if details.conflict:
-            raise ValidationFailed(
+            raise InvalidState(
                 _(
                     "The invoices name different bank accounts: split them into separate "
                     "requests or use an advanced request."
@@ -78,13 +80,13 @@ def _ensure_ready_for_approval(pr: PaymentRequest) -> None:
                 details={"candidates": details.candidates},
             )
         if details.missing:
-            raise ValidationFailed(
+            raise InvalidState(
                 _("An invoice of this request names no bank account: fill in its payment details first."),
                 code="MISSING_BANK_DETAILS",
                 details={"candidates": details.candidates},
             )
     if pr.amount <= 0:
-        raise ValidationFailed(_("The amount must be greater than zero."), code="INVALID_AMOUNT")
+        raise InvalidState(_("The amount must be greater than zero."), code="INVALID_AMOUNT")
     # AUTHENTIC-INVOICES-ONLY: an invoice found refused after it was linked (verify_invoice_signatures checks
     # invoices imported before verification) is not sent for approval either.
     for link in pr.invoice_links.all():

@@ -181,7 +181,7 @@ def test_advanced_needs_evidence(company, client_for):
         actor=company.clerk, name="Tạm ứng", amount="5000000", type="advanced", bank_account="1", account_name="A"
     )
     r = client_for(company.clerk).post(f"{URL}{pr.pk}/request-approval/")
-    assert (r.status_code, r.json()["error"]["code"]) == (400, "NO_SUPPORTING_DOCUMENT")
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "NO_SUPPORTING_DOCUMENT")
     attach_document(pr, company.clerk)
     assert client_for(company.clerk).post(f"{URL}{pr.pk}/request-approval/").status_code == 200
 
@@ -450,7 +450,7 @@ def test_an_advanced_request_pays_its_invoices_account_not_one_typed_beside_them
     pr = advanced(company.clerk, amount="1")  # typed account 0071000111222
     invoice_link(invoice=make_invoice(total="90000000", bank_account="0451 000 123456"), pr=pr, actor=company.clerk)
     r = client_for(company.clerk).post(f"{URL}{pr.pk}/request-approval/")
-    assert (r.status_code, r.json()["error"]["code"]) == (400, "BANK_DETAILS_CONFLICT")
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "BANK_DETAILS_CONFLICT")
     assert r.json()["error"]["details"]["invoice_accounts"] == ["0451000123456"]
     assert PaymentRequest.objects.get(pk=pr.pk).status == "draft"
     services.payment_request_update(pr=pr, actor=company.clerk, bank_account="0451000123456")

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from acountee.api.negotiation import QueryFormatNegotiation
 from acountee.api.params import present
 from payments.reports import exports, queries, registry
 from payments.reports.api.serializers import HomeSummarySerializer, ReportSerializer
@@ -46,6 +47,7 @@ class XLSXRenderer(_DownloadRenderer):
 class ReportView(APIView):
     permission_classes = [CanViewReports]
     renderer_classes = [renderers.JSONRenderer, CSVRenderer, XLSXRenderer]
+    content_negotiation_class = QueryFormatNegotiation  # `?format=csv|xlsx`, declared below
     report_key = ""
 
     def handle_exception(self, exc: Exception) -> Response:

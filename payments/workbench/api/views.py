@@ -40,7 +40,8 @@ TAGS = ["workbench"]
 
 
 class _IgnoreFormatParameter(DefaultContentNegotiation):
-    """The export's `?format=csv|xlsx` names the file format, not a DRF renderer."""
+    """The export writes its file itself (`?format=csv|xlsx` is its own parameter): whatever `Accept` says, no
+    406; errors render with the first renderer (JSON)."""
 
     def select_renderer(
         self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
