@@ -303,11 +303,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "acountee.api.exception_handler.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "acountee.api.parsers.JSONParser",  # deep nesting is a 400, not a RecursionError
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON bodies only (issue 20: a body declared JSON, multipart and form made generated clients send
+    # multipart labelled as form data); the operations that take files name MultiPartParser themselves.
+    "DEFAULT_PARSER_CLASSES": ["acountee.api.parsers.JSONParser"],  # deep nesting is a 400, not a RecursionError
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
     # No `?format=` renderer override: `?format=api` answered HTML; exports that take `format` read it themselves.
     "URL_FORMAT_OVERRIDE": None,

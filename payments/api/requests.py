@@ -12,11 +12,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.authentication import api_user
 from acountee.api.pagination import LazyPageNumberPagination
+from acountee.api.parsers import JSONParser
 from acountee.api.permissions import ModelPermissions, SignedInPermission
 from acountee.api.viewsets import ID_PATTERN, ModelViewSet
 from acountee.errors import NotFoundError
@@ -256,7 +258,12 @@ class PaymentRequestViewSet(ModelViewSet):
         responses={201: PaymentRequestDetailSerializer},
         summary="Attach a file (upload or file_id)",
     )
-    @action(detail=True, methods=["get", "post"], pagination_class=None)  # GET: a plain array
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        pagination_class=None,  # GET: a plain array
+        parser_classes=[JSONParser, MultiPartParser],  # a file_id in JSON, or the upload itself
+    )
     def attachments(self, request: Request, pk: str | None = None) -> Response:
         pr = self.get_object()
         if request.method == "GET":
