@@ -84,13 +84,14 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
-    """`new_page()` opens a page in its own context (own cookies: one signed-in user each)."""
+    """`new_page()` opens a page in its own context (own cookies: one signed-in user each); `locale` is the
+    browser's language (its `Accept-Language`), which speaks only where the user chose none."""
     contexts = []
 
-    def make() -> Any:
+    def make(locale: str = "en-US") -> Any:
         context = browser.new_context(
             base_url=live_server.url,
-            locale="en-US",
+            locale=locale,
             timezone_id="Asia/Ho_Chi_Minh",
             viewport={"width": 1600, "height": 1000},
         )
