@@ -5,7 +5,8 @@ Playwright's own browser download is never used: the tests launch the Chromium t
 installed (Debian's `chromium` package; `.ci/run` installs it when missing). On a machine
 without one they skip, saying how to get one.
 
-`SCREENSHOTS=1` (what `make screenshots` sets) saves the key pages to docs/screenshots/.
+`SCREENSHOTS=1` (what `make screenshots` sets) saves every page of the Vietnamese tour
+(test_tour_vietnamese.py) to docs/screenshots/, the README's "Tour".
 """
 
 from __future__ import annotations
