@@ -56,7 +56,7 @@ PEOPLE = {
     "owner": "owner@acountee.local",
 }
 AXE_INSTALL_HINT = (
-    "axe-core is missing for the accessibility checks: `npm install --prefix .tools axe-core@4` "
+    "axe-core is missing for the accessibility checks: `npm install --prefix .tools axe-core@4.14.1` "
     "(what .ci/run does), or point AXE_CORE_JS at an axe.min.js"
 )
 AXE_URL = "/__axe-core__/axe.min.js"  # served to the page by the test itself: same origin, so CSP allows it
