@@ -11,8 +11,8 @@ pages each tab loads, so a page visited without being checked fails the test.
 axe-core (`.ci/run` installs it from the npm registry into `.tools/`; `AXE_CORE_JS` points at another
 `axe.min.js`) checks the home page, the invoice list, the payment request page, the invoice page and the import
 page for accessibility: any violation of impact "serious" or "critical" fails the test, listed with its nodes.
-Without axe-core the tour runs without them, then skips, saying how to get it. One test, one browser, one dataset: the whole tour runs
-in about a minute."""
+Without axe-core the tour runs without them, then skips, saying how to get it. One test, one browser, one
+dataset: the whole tour runs in about a minute."""
 
 from __future__ import annotations
 
