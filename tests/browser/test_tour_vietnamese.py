@@ -123,7 +123,7 @@ class Tour:
         url = urlparse(page.url).path
         found = leaks(page.content(), "vi", url)
         if found:
-            self.leaks[f"{name or url}"] = found
+            self.leaks[name or url] = found
         if axe and self._axe_js is not None:
             self.violations[name or url] = self.axe(page)
         if name is not None:
