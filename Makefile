@@ -86,10 +86,11 @@ messages: setup
 		done; \
 	done
 
-## screenshots: run the browser scenario (tests/browser) and save its key pages to docs/screenshots/.
+## screenshots: run the Vietnamese tour (tests/browser/test_tour_vietnamese.py, the README's payment cycle) and save
+## every page it visits to docs/screenshots/ (01-home.png, 02-invoice-import.png, …: the README's "Tour").
 ## Needs a Chromium (Debian: `apt-get install chromium`, or CHROMIUM_PATH=...).
 screenshots: setup
-	SCREENSHOTS=1 ACOUNTEE_ENV=test $(VENV)/bin/pytest -p no:cacheprovider tests/browser $(PYTEST_ARGS)
+	SCREENSHOTS=1 ACOUNTEE_ENV=test $(VENV)/bin/pytest -p no:cacheprovider tests/browser/test_tour_vietnamese.py $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

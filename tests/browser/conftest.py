@@ -5,7 +5,8 @@ Playwright's own browser download is never used: the tests launch the Chromium t
 installed (Debian's `chromium` package; `.ci/run` installs it when missing). On a machine
 without one they skip, saying how to get one.
 
-`SCREENSHOTS=1` (what `make screenshots` sets) saves the key pages to docs/screenshots/.
+`SCREENSHOTS=1` (what `make screenshots` sets) saves every page of the Vietnamese tour
+(test_tour_vietnamese.py) to docs/screenshots/, the README's "Tour".
 """
 
 from __future__ import annotations
@@ -84,13 +85,14 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
-    """`new_page()` opens a page in its own context (own cookies: one signed-in user each)."""
+    """`new_page()` opens a page in its own context (own cookies: one signed-in user each); `locale` is the
+    browser's language (its `Accept-Language`), which speaks only where the user chose none."""
     contexts = []
 
-    def make() -> Any:
+    def make(locale: str = "en-US") -> Any:
         context = browser.new_context(
             base_url=live_server.url,
-            locale="en-US",
+            locale=locale,
             timezone_id="Asia/Ho_Chi_Minh",
             viewport={"width": 1600, "height": 1000},
         )

@@ -48,7 +48,7 @@ def paid():
     return {"owner": owner, "chief": chief, "director": director, "pr": pr, "invoice": invoices[0]}
 
 
-def test_ctrl_p_prints_the_content_only_and_the_form_prints_to_pdf(new_page, paid, screenshot):
+def test_ctrl_p_prints_the_content_only_and_the_form_prints_to_pdf(new_page, paid):
     page = new_page()
     sign_in(page, paid["owner"])
     pr = paid["pr"]
@@ -79,7 +79,6 @@ def test_ctrl_p_prints_the_content_only_and_the_form_prints_to_pdf(new_page, pai
     page.locator("#pr-print").click()
     expect(page.locator(f"#pr-form-{pr.pk}")).to_contain_text(WORDS)
     expect(page.locator("#print-now")).to_be_visible()
-    screenshot(page, "09-payment-request-form")
     page.emulate_media(media="print")
     expect(page.locator("#print-now")).to_be_hidden()
     text = _pdf_text(page.pdf(format="A4"))  # what Ctrl+P → "Save as PDF" gives
