@@ -149,7 +149,7 @@ def invoice_page(
         rates=rate_rows(invoice.rate_summaries, currency),
         totals=[
             ("before_tax", _("Total amount before VAT"), format_amount(invoice.total_before_tax, currency)),
-            ("tax", _("VAT amount"), format_amount(invoice.total_tax, currency)),
+            ("tax", _("Total VAT amount"), format_amount(invoice.total_tax, currency)),
             ("trade_discount", _("Trade discount"), format_amount(invoice.trade_discount, currency)),
             ("other_fees", _("Other fees"), format_amount(invoice.other_fees, currency)),
             ("payable", _("Total payment amount"), format_amount(invoice.total_payable, currency)),
@@ -229,14 +229,10 @@ def words_if_different(written: str, ours: str) -> str:
 
 def identity(form: str, series: str, number: str, issued: date | None) -> str:
     """An invoice named the way Vietnamese documents cite one: form, series, number, date."""
-    text = _("form %(form)s, series %(series)s, No. %(number)s") % {
-        "form": form or EMPTY,
-        "series": series or EMPTY,
-        "number": number or EMPTY,
-    }
-    if issued is not None:
-        text += " " + _("of %(date)s") % {"date": day(issued)}
-    return text
+    values = {"form": form or EMPTY, "series": series or EMPTY, "number": number or EMPTY}
+    if issued is None:
+        return _("form %(form)s, series %(series)s, No. %(number)s") % values
+    return _("form %(form)s, series %(series)s, No. %(number)s of %(date)s") % {**values, "date": day(issued)}
 
 
 def related_invoices(
