@@ -38,6 +38,15 @@ RATE_WORDS: dict[str, Any] = {
 }
 
 
+# Lines the table marks, as the portal does: anything but goods or services (TChat 1).
+MARKED: dict[LineNature, str] = {
+    LineNature.PROMOTION: "promotion",
+    LineNature.DISCOUNT: "discount",
+    LineNature.NOTE: "note",
+    LineNature.SPECIAL: "special",
+}
+
+
 @dataclass(frozen=True)
 class Party:
     """The seller or the buyer as the invoice names them; empty fields are left out of the page."""
@@ -169,12 +178,8 @@ def line_row(line: InvoiceService, currency: str) -> LineRow:
     """One row of the lines table. A trade-discount line reduces the amount before tax: its amount shows negative
     whatever sign the file writes, like its VAT (docs/invoices.md, "Reading what suppliers send")."""
     amount = -abs(line.amount) if line.nature == LineNature.DISCOUNT else line.amount
-    kind = {
-        LineNature.PROMOTION: "promotion",
-        LineNature.DISCOUNT: "discount",
-        LineNature.NOTE: "note",
-        LineNature.SPECIAL: "special",
-    }.get(line.nature or LineNature.GOODS, "")
+    nature = LineNature(line.nature) if line.nature in LineNature.values else None
+    kind = MARKED.get(nature, "") if nature is not None else ""
     return LineRow(
         number=line_number(line),
         name=line.name,
@@ -185,7 +190,7 @@ def line_row(line: InvoiceService, currency: str) -> LineRow:
         rate=rate_text(line.tax_rate_text, line.tax_rate),
         tax=format_amount(line.tax_amount, currency),
         kind=kind,
-        kind_label=str(LineNature(line.nature).label) if kind else "",
+        kind_label=str(nature.label) if nature is not None and kind else "",
     )
 
 
