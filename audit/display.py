@@ -141,6 +141,12 @@ def format_value(value: Any, *, key: str = "", field: models.Field | None = None
         formatted = _money(value, currency)
         if formatted is not None:
             return formatted
+    if isinstance(field, models.DecimalField) or isinstance(value, float):
+        # Quantities, unit prices and rates (six decimals, stored as JSON numbers): 15.000.000, not 15000000.0.
+        try:
+            return format_number(Decimal(str(value)))
+        except (InvalidOperation, ValueError, TypeError):
+            pass
     when = _when(value)
     if when is not None:  # the template formats it (active language, local time zone)
         return {"datetime": when} if isinstance(when, dt.datetime) else {"date": when}
@@ -158,10 +164,10 @@ def _plain(value: Any) -> str:
         return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items())
     if isinstance(value, bool):
         return gettext("Yes") if value else gettext("No")
-    if isinstance(value, str) and _DECIMAL.match(value):
+    if isinstance(value, float) or (isinstance(value, str) and _DECIMAL.match(value)):
         # Amounts inside JSON (an invoice's per-rate summary: "1470000.00") grouped the reader's way; digit strings
         # without a point (bank accounts, tax codes) are left as written.
-        return format_number(Decimal(value))
+        return format_number(Decimal(str(value)))
     return "—" if value is None else str(value)
 
 

@@ -88,3 +88,5 @@ def test_dates_stay_dates_and_amounts_inside_json_are_grouped():
         summary = [{"tax_rate_text": "10%", "tax_amount": "1470000.00", "taxable_amount": "14700000.00"}]
         assert format_value(summary) == "tax_rate_text: 10%; tax_amount: 1.470.000; taxable_amount: 14.700.000"
         assert format_value({"account": "0071000123456"}) == "account: 0071000123456"
+        assert format_value(15000000.0) == "15.000.000" and format_value(2.5) == "2,5"  # a line's unit price, quantity
+        assert format_value(7) == "7"  # ids and counts as they are
