@@ -134,6 +134,7 @@ def invoice_page(
     an invoice's page from its id."""
     lines = list(lines)
     currency = invoice.currency or "VND"
+    words = amount_in_words_vi(invoice.total_payable, currency)  # ours, never the supplier's text
     return InvoicePage(
         title=invoice.title or _("Invoice"),
         form=invoice.template_code,
@@ -163,8 +164,8 @@ def invoice_page(
             ("other_fees", _("Other fees"), format_amount(invoice.other_fees, currency)),
             ("payable", _("Total payment amount"), format_amount(invoice.total_payable, currency)),
         ],
-        words=amount_in_words_vi(invoice.total_payable, currency),
-        words_in_file=words_if_different(invoice.total_in_words, amount_in_words_vi(invoice.total_payable, currency)),
+        words=words,
+        words_in_file=words_if_different(invoice.total_in_words, words),
         related=related_invoices(invoice, corrections, change_url),
     )
 
