@@ -265,6 +265,7 @@ def test_mark_obsolete_asks_first_and_says_what_will_happen(finance, maker):
     assert page.status_code == 200
     html = page.content.decode()
     assert f'href="{page_url(free)}"' in section(html, "obsolete-will")
+    assert "01/11/2026" in section(html, "obsolete-will") and "11.000.000 ₫" in section(html, "obsolete-will")
     refused = unescape(section(html, "obsolete-refused"))
     assert f"#{pr.pk}" in refused and "hoàn tất" in refused and "không còn hiệu lực" in refused
     assert re.findall(r'name="_selected_action" value="(\d+)"', html) == [str(free.pk)]
