@@ -37,18 +37,43 @@ def format_money(amount: Decimal | int | None, currency: str = "VND", *, languag
     """The amount as text for people, in ``language`` (default: the active Django language)."""
     if amount is None:
         return EMPTY
-    value = _decimal(amount)
     code = (currency or "VND").strip().upper()
-    places = _MINOR_UNITS.get(code, 2)
+    unit = "₫" if _vietnamese(language) and code == "VND" else code
+    return f"{format_amount(amount, code, language=language)} {unit}"
+
+
+def format_amount(amount: Decimal | int | None, currency: str = "VND", *, language: str | None = None) -> str:
+    """The figures of ``format_money`` without the unit (``21.670.000``), for a table whose heading or
+    document already says the currency, as an invoice's lines do."""
+    if amount is None:
+        return EMPTY
+    value = _decimal(amount)
+    places = _MINOR_UNITS.get((currency or "VND").strip().upper(), 2)
     value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return ("-" if value < 0 else "") + _grouped(abs(value), places, language)
+
+
+def format_number(value: Decimal | int | None, *, language: str | None = None) -> str:
+    """A quantity, unit price or rate as written, grouped the reader's way and without the trailing zeros its
+    six stored decimals add: ``15.000.000`` (not ``15000000,000000``), ``2,5`` in Vietnamese; ``2.5`` in English."""
+    if value is None:
+        return EMPTY
+    number = _decimal(value)
+    text = f"{abs(number):f}"
+    places = len(text.split(".")[1].rstrip("0")) if "." in text else 0
+    return ("-" if number < 0 else "") + _grouped(abs(number), places, language)
+
+
+def _vietnamese(language: str | None) -> bool:
     lang = (language or translation.get_language() or "en").lower()
-    vietnamese = lang == "vi" or lang.startswith("vi-")
-    grouped = f"{abs(value):,.{places}f}"  # English grouping: 1,234.50
-    if vietnamese:
+    return lang == "vi" or lang.startswith("vi-")
+
+
+def _grouped(value: Decimal, places: int, language: str | None) -> str:
+    grouped = f"{value:,.{places}f}"  # English grouping: 1,234.50
+    if _vietnamese(language):
         grouped = grouped.translate(str.maketrans(",.", ".,"))
-    sign = "-" if value < 0 else ""
-    unit = "₫" if vietnamese and code == "VND" else code
-    return f"{sign}{grouped} {unit}"
+    return grouped
 
 
 def _decimal(amount: Decimal | int) -> Decimal:

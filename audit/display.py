@@ -10,6 +10,7 @@ they are the models' own translated verbose names.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -22,11 +23,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from acountee.money import format_money
+from acountee.money import format_money, format_number
 from audit import audit_actions, selectors
 from audit.models import AuditEntry
 
 TEXT_LIMIT = 200
+_DECIMAL = re.compile(r"^-?\d+\.\d+$")
 
 # Keys of the services' semantic metadata (approvals/services/, payments, invoices).
 METADATA_LABELS = {
@@ -120,7 +122,8 @@ def _when(value: Any) -> dt.datetime | dt.date | None:
     if not isinstance(value, str) or len(value) < 10 or not value[:4].isdigit():
         return None
     try:
-        return parse_datetime(value) or parse_date(value)
+        # A date alone is a date: parse_datetime reads "2026-10-01" as midnight, shown as "00:00 …".
+        return parse_date(value) if len(value) == 10 else parse_datetime(value)
     except ValueError:
         return None
 
@@ -138,6 +141,12 @@ def format_value(value: Any, *, key: str = "", field: models.Field | None = None
         formatted = _money(value, currency)
         if formatted is not None:
             return formatted
+    if isinstance(field, models.DecimalField) or isinstance(value, float):
+        # Quantities, unit prices and rates (six decimals, stored as JSON numbers): 15.000.000, not 15000000.0.
+        try:
+            return format_number(Decimal(str(value)))
+        except (InvalidOperation, ValueError, TypeError):
+            pass
     when = _when(value)
     if when is not None:  # the template formats it (active language, local time zone)
         return {"datetime": when} if isinstance(when, dt.datetime) else {"date": when}
@@ -155,6 +164,10 @@ def _plain(value: Any) -> str:
         return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items())
     if isinstance(value, bool):
         return gettext("Yes") if value else gettext("No")
+    if isinstance(value, float) or (isinstance(value, str) and _DECIMAL.match(value)):
+        # Amounts inside JSON (an invoice's per-rate summary: "1470000.00") grouped the reader's way; digit strings
+        # without a point (bank accounts, tax codes) are left as written.
+        return format_number(Decimal(str(value)))
     return "—" if value is None else str(value)
 
 

@@ -7,10 +7,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -23,9 +25,9 @@ from acountee.admin_mixins import ServiceCallMixin
 from acountee.errors import NotFoundError
 from acountee.search import FoldedSearchAdminMixin
 from audit.admin import AuditHistoryMixin
-from invoices import selectors, services
+from invoices import presentation, selectors, services
 from invoices.findings import findings_texts
-from invoices.models import Invoice, InvoiceService, InvoiceStatus, RelatedMatch, SignatureStatus
+from invoices.models import Invoice, InvoiceStatus, RelatedMatch, SignatureStatus
 from invoices.signature_texts import chain_text, reason_text
 
 
@@ -133,33 +135,6 @@ class SupplierFilter(admin.SimpleListFilter):
         return queryset.filter(seller_tax_code=self.value()) if self.value() else queryset
 
 
-class InvoiceServiceInline(admin.TabularInline):
-    model = InvoiceService
-    extra = 0
-    can_delete = False
-    fields = [
-        "position",
-        "nature",
-        "code",
-        "name",
-        "unit",
-        "quantity",
-        "unit_price",
-        "amount",
-        "tax_rate_text",
-        "tax_amount",
-        "tax_amount_source",
-    ]
-    readonly_fields = fields
-    ordering = ["position"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -223,49 +198,19 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
     list_per_page = 50
     show_full_result_count = False
     actions = ["mark_obsolete", "restore"]
-    inlines = [InvoiceServiceInline]
+    # The invoice itself (header, parties, lines, summary, totals, words, related invoices) is drawn from
+    # invoices.presentation by the change form template, as the tax authority's portal shows it; these fieldsets
+    # are what the back office adds around it. payments.admin.invoices inserts "Payment request" after the first.
     fieldsets = [
+        (_("Status"), {"fields": ["status_badge", "flags"]}),
         (
-            _("Invoice"),
-            {
-                "fields": [
-                    "status",
-                    "template_code",
-                    "series",
-                    "number",
-                    "issue_date",
-                    "title",
-                    "schema_version",
-                    "currency",
-                    "currency_as_written",
-                    "exchange_rate",
-                    "payment_method_text",
-                    "tax_authority_code",
-                    "issuer_tax_code",
-                    "source_file_link",
-                ]
-            },
-        ),
-        (
-            _("Seller"),
-            {
-                "fields": [
-                    "seller_name",
-                    "seller_tax_code",
-                    "seller_address",
-                    "seller_bank_account",
-                    "seller_bank_name",
-                    "seller_phone",
-                    "seller_email",
-                ]
-            },
+            _("Payment details"),
+            {"fields": ["payment_type", "payment_bank_name", "payment_bank_account", "payment_account_name"]},
         ),
         (
             _("Signatures"),
             {
                 "fields": [
-                    "seller_signature",
-                    "tax_authority_signature",
                     "signatures_display",
                     "seller_certificate_tax_code",
                     "seller_certificate_matches",
@@ -275,44 +220,11 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
                 ]
             },
         ),
-        (_("Buyer"), {"fields": ["buyer_name", "buyer_tax_code", "buyer_address", "buyer_tax_code_mismatch"]}),
+        (_("Consistency"), {"fields": ["consistency_display"]}),
         (
-            _("Totals"),
-            {
-                "fields": [
-                    "total_before_tax",
-                    "total_tax",
-                    "trade_discount",
-                    "other_fees",
-                    "total_payable",
-                    "total_in_words",
-                    "rate_summaries",
-                    "consistency_display",
-                ]
-            },
+            _("Technical details"),
+            {"classes": ["collapse"], "fields": ["source_file_link", "technical_display"]},
         ),
-        (
-            _("Related invoice"),
-            {
-                "fields": [
-                    "related_kind",
-                    "related_template_code",
-                    "related_series",
-                    "related_number",
-                    "related_issue_date",
-                    "related_note",
-                    "related_from_line_text",
-                    "related_match",
-                    "original",
-                    "superseded_while_linked",
-                ]
-            },
-        ),
-        (
-            _("Payment details"),
-            {"fields": ["payment_type", "payment_bank_name", "payment_bank_account", "payment_account_name"]},
-        ),
-        (_("Record"), {"fields": ["content_hash", "extras", "imported_by", "created_at", "updated_at"]}),
         (_("History"), {"fields": ["audit_history"]}),
     ]
 
@@ -334,6 +246,13 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
         return selectors.invoice_base_queryset()
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Invoice | None:
+        """The change page reads the invoice with its lines, corrections and the people it names at once
+        (selectors.invoice_page_queryset), so the page runs a fixed number of queries."""
+        if from_field not in (None, "id", "pk") or not str(object_id).isdigit():
+            return super().get_object(request, object_id, from_field)
+        return selectors.invoice_page_queryset().filter(pk=int(object_id)).first()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # invoices come from import only
@@ -435,6 +354,13 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
             _("The amount payable is the header's TgTTTBSo whatever the lines add up to."),
         )
 
+    @admin.display(description=_("recorded with the invoice"))
+    def technical_display(self, obj: Invoice) -> str:
+        return render_to_string(
+            "admin/invoices/invoice/technical.html",
+            {"technical": presentation.technical(obj, lines=obj.services.all())},
+        )
+
     @admin.display(description=_("source file"))
     def source_file_link(self, obj: Invoice) -> str:
         if not obj.source_file_id:
@@ -445,15 +371,28 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
             url = f"/api/files/{obj.source_file_id}/content/"
         return format_html('<a href="{}">{}</a>', url, obj.source_file.original_name)
 
-    @admin.action(description=_("Mark selected invoices obsolete"), permissions=["change"])
-    def mark_obsolete(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
-        result = self.call_service(
+    @admin.action(description=_("Mark selected invoices obsolete…"), permissions=["change"])
+    def mark_obsolete(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> HttpResponse | None:
+        """Setting invoices aside takes them out of what waits to be paid: a page first says which invoices will
+        become obsolete and which cannot (in a payment request, completed), like Django's delete confirmation;
+        only its POST (`post=yes`) marks them, through the service, which decides again under lock."""
+        ids = list(queryset.values_list("pk", flat=True))
+        if request.POST.get("post") == "yes":
+            result = self.call_service(request, services.invoices_bulk_mark_obsolete, ids=ids, actor=request.user)
+            self._report(request, result, _("%(n)s invoice(s) marked obsolete."))
+            return None
+        preview = selectors.invoices_obsolete_preview(ids=ids)
+        return TemplateResponse(
             request,
-            services.invoices_bulk_mark_obsolete,
-            ids=list(queryset.values_list("pk", flat=True)),
-            actor=request.user,
+            "admin/invoices/invoice/mark_obsolete_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Mark invoices obsolete?"),
+                "preview": preview,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            },
         )
-        self._report(request, result, _("%(n)s invoice(s) marked obsolete."))
 
     @admin.action(description=_("Restore selected obsolete invoices"), permissions=["change"])
     def restore(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
@@ -499,6 +438,13 @@ class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, 
         if obj is not None and getattr(request.user, "is_owner", False):
             verdict = selectors.invoice_payment_eligibility(invoice=obj)
             context["may_override_signature"] = bool(verdict.code) and not verdict.overridden
+        if obj is not None:
+            context["invoice_page"] = presentation.invoice_page(
+                obj,
+                lines=obj.services.all(),
+                corrections=obj.corrections.all(),
+                change_url=lambda pk: reverse("admin:invoices_invoice_change", args=[pk]),
+            )
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def signature_override_view(self, request: HttpRequest, object_id: int) -> HttpResponse:

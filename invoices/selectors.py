@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from acountee.errors import InvalidState, NotFoundError, ValidationFailed
 from invoices.models import INVOICE_SEARCH_FIELDS as INVOICE_SEARCH_FIELDS  # the admin's search reads it here
-from invoices.models import Invoice, InvoiceService, SignatureStatus
+from invoices.models import Invoice, InvoiceService, InvoiceStatus, SignatureStatus
 
 
 def _pr_link_available() -> bool:
@@ -47,6 +47,56 @@ def invoice_detail_queryset() -> QuerySet[Invoice]:
     return invoice_base_queryset().prefetch_related(
         Prefetch("services", queryset=InvoiceService.objects.order_by("position"))
     )
+
+
+def invoice_page_queryset() -> QuerySet[Invoice]:
+    """The invoice page (admin change view): the row with its source file, original, PR link and the people it
+    names, then its lines and the invoices that correct it — three queries whatever it holds."""
+    corrections = Invoice.objects.only(
+        "id", "original_id", "related_kind", "template_code", "series", "number", "issue_date"
+    ).order_by("issue_date", "id")
+    return (
+        invoice_base_queryset()
+        .select_related("imported_by", "signature_override_by")
+        .prefetch_related(
+            Prefetch("services", queryset=InvoiceService.objects.order_by("position")),
+            Prefetch("corrections", queryset=corrections),
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ObsoletePreview:
+    """What "mark obsolete" would do to the selected invoices, for the confirmation page."""
+
+    will: list[Invoice]  # imported and in no payment request: they become obsolete
+    in_request: list[tuple[Invoice, int]]  # (invoice, its payment request's id): remove them from it first
+    completed: list[Invoice]  # paid: they stay
+    already: list[Invoice]  # obsolete already
+
+    @property
+    def refused(self) -> int:
+        return len(self.in_request) + len(self.completed) + len(self.already)
+
+
+def invoices_obsolete_preview(*, ids: list[int]) -> ObsoletePreview:
+    """The selected invoices sorted by what marking them obsolete would do, by the rules of
+    `invoices.services.invoice_mark_obsolete` (which decides again, under lock, when it is confirmed). One query."""
+    will: list[Invoice] = []
+    in_request: list[tuple[Invoice, int]] = []
+    completed: list[Invoice] = []
+    already: list[Invoice] = []
+    for invoice in invoice_base_queryset().filter(pk__in=ids).order_by("issue_date", "id"):
+        pr_id = invoice_pr_id(invoice)
+        if invoice.status == InvoiceStatus.REDUNDANT:
+            already.append(invoice)
+        elif invoice.status == InvoiceStatus.COMPLETED:
+            completed.append(invoice)
+        elif pr_id is not None:
+            in_request.append((invoice, pr_id))
+        else:
+            will.append(invoice)
+    return ObsoletePreview(will=will, in_request=in_request, completed=completed, already=already)
 
 
 def invoice_get(*, invoice_id: int) -> Invoice:

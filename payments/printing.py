@@ -26,12 +26,12 @@ from urllib.request import url2pathname
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.templatetags.static import static
-from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from acountee.amount_words import amount_in_words_vi
+from acountee.dates import day, moment
 from acountee.money import format_money
 from approvals.models import StepMode
 from payments.models import PaymentRequest, PaymentRequestStatus
@@ -80,23 +80,6 @@ class PrintedRequest:
     status: str
     final: bool
     paid: str = ""
-
-
-def day(value: date | datetime) -> str:
-    """A date as people write it on a form: 06/12/2026 in Vietnamese, 6 Dec 2026 in English."""
-    if isinstance(value, datetime):
-        value = timezone.localtime(value).date()
-    return date_format(value, "d/m/Y" if _vietnamese() else "j M Y")
-
-
-def moment(value: datetime) -> str:
-    """A time of day, local (Asia/Ho_Chi_Minh): 06/12/2026 14:05 in Vietnamese, 6 Dec 2026 14:05 in English."""
-    return date_format(timezone.localtime(value), "d/m/Y H:i" if _vietnamese() else "j M Y H:i")
-
-
-def _vietnamese() -> bool:
-    lang = (translation.get_language() or "").lower()
-    return lang == "vi" or lang.startswith("vi-")
 
 
 def printed_request(pr: PaymentRequest) -> PrintedRequest:

@@ -189,7 +189,7 @@ def test_bulk_approve_and_obsolete_restore(maker, finance, admin_client_for):
     assert PaymentRequest.objects.filter(pk__in=[p.pk for p in prs], status="approved").count() == 2
     assert any(m.level_tag == "error" for m in r.context["messages"])  # the draft is refused, the rest go on
     inv = make_invoice()
-    admin_client_for(finance).post(INVOICES, {"action": "mark_obsolete", "_selected_action": [inv.pk]})
+    admin_client_for(finance).post(INVOICES, {"action": "mark_obsolete", "_selected_action": [inv.pk], "post": "yes"})
     inv.refresh_from_db()
     assert inv.status == "redundant"
     admin_client_for(finance).post(INVOICES, {"action": "restore", "_selected_action": [inv.pk]})
@@ -200,7 +200,7 @@ def test_bulk_approve_and_obsolete_restore(maker, finance, admin_client_for):
 def test_obsolete_refusal_is_a_message(finance, admin_client_for):
     done = make_invoice(status="completed")
     r = admin_client_for(finance).post(
-        INVOICES, {"action": "mark_obsolete", "_selected_action": [done.pk]}, follow=True
+        INVOICES, {"action": "mark_obsolete", "_selected_action": [done.pk], "post": "yes"}, follow=True
     )
     assert r.status_code == 200 and any(m.level_tag == "error" for m in r.context["messages"])
     done.refresh_from_db()

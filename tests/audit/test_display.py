@@ -78,3 +78,15 @@ def test_a_created_row_lists_its_values_without_arrows():
     e = entry(action="INSERT", table_name="pr", record_id="7", after={"id": 7, "name": "Cước", "status": "draft"})
     html = render_to_string("admin/audit/history_table.html", {"rows": history_rows([e])})
     assert "Created" in html and "<strong>Status</strong>: Draft</div>" in html and "→" not in html.split("<tbody>")[1]
+
+
+def test_dates_stay_dates_and_amounts_inside_json_are_grouped():
+    """An invoice's history (issue 19): its original's issue date is a date, not "00:00 …"; its per-rate summary
+    reads 1.470.000, not 1470000.00; a bank account is left as written."""
+    with translation.override("vi"):
+        assert format_value("2026-10-01") == {"date": dt.date(2026, 10, 1)}
+        summary = [{"tax_rate_text": "10%", "tax_amount": "1470000.00", "taxable_amount": "14700000.00"}]
+        assert format_value(summary) == "tax_rate_text: 10%; tax_amount: 1.470.000; taxable_amount: 14.700.000"
+        assert format_value({"account": "0071000123456"}) == "account: 0071000123456"
+        assert format_value(15000000.0) == "15.000.000" and format_value(2.5) == "2,5"  # a line's unit price, quantity
+        assert format_value(7) == "7"  # ids and counts as they are

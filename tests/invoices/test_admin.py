@@ -107,7 +107,9 @@ def test_bulk_actions(finance, admin_client_for):
     client = admin_client_for(finance)
     a, b = create_invoice(1), create_invoice(2)
     invoices_mark_completed(invoices=[b], actor=finance)
-    response = client.post(CHANGELIST, {"action": "mark_obsolete", "_selected_action": [a.pk, b.pk]}, follow=True)
+    response = client.post(
+        CHANGELIST, {"action": "mark_obsolete", "_selected_action": [a.pk, b.pk], "post": "yes"}, follow=True
+    )
     assert response.status_code == 200
     a.refresh_from_db()
     b.refresh_from_db()
