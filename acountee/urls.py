@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from acountee import health, views
-from acountee.api.negotiation import QueryFormatNegotiation
+from acountee.api.schema_view import SchemaView
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
@@ -16,7 +16,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("payments.workbench.api.urls")),
     path("", include("payments.reports.api.urls")),
     # `?format=json|yaml` picks the document's encoding (the only other place `format` is honoured: reports).
-    path("schema/", SpectacularAPIView.as_view(content_negotiation_class=QueryFormatNegotiation), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     re_path(r"^(?P<path>.*)$", views.api_not_found),  # last: JSON 404s, no slash redirects (acountee/views.py)
 ]

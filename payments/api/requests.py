@@ -36,6 +36,7 @@ from payments.api.serializers import (
     BulkApproveInputSerializer,
     BulkApproveResultSerializer,
     CompleteInputSerializer,
+    FromInvoicesInputSerializer,
     PaymentRequestDetailSerializer,
     PaymentRequestInputSerializer,
     PaymentRequestListSerializer,
@@ -83,7 +84,7 @@ class PaymentRequestPermission(SignedInPermission):
     the lifecycle actions are open to any signed-in user because the services decide
     (approver of the current step, maker, finance) and answer with specific codes."""
 
-    MODEL_ACTIONS = {"create", "partial_update", "update", "destroy"}
+    MODEL_ACTIONS = {"create", "from_invoices", "partial_update", "update", "destroy"}
 
     def has_user_permission(self, request: Request, view: Any, user: Any) -> bool:
         if view.action in self.MODEL_ACTIONS:
@@ -147,6 +148,29 @@ class PaymentRequestViewSet(ModelViewSet):
         payload = PaymentRequestInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         pr = services.payment_request_create(actor=api_user(request), **payload.validated_data)
+        return self._fresh(pr.pk, code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=TAGS,
+        request=FromInvoicesInputSerializer,
+        responses={201: PaymentRequestDetailSerializer},
+        summary="Create a request from invoices, in one call",
+        description=(
+            "A direct draft paying the given invoices: the amount is their total payable, the name defaults to "
+            "their sellers, the approval chain is the flow for that amount. All or nothing: an invoice that "
+            "cannot be linked (missing 404, in another request or not imported 409, signature refused 409, "
+            "mixed currencies 400) creates nothing. Send an Idempotency-Key to retry safely."
+        ),
+    )
+    @action(detail=False, methods=["post"], url_path="from-invoices")
+    def from_invoices(self, request: Request) -> Response:
+        payload = FromInvoicesInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        pr = services.payment_request_create_from_invoices(
+            actor=api_user(request),
+            invoice_ids=payload.validated_data["invoice_ids"],
+            name=payload.validated_data["name"].strip(),
+        )
         return self._fresh(pr.pk, code=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:

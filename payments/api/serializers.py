@@ -30,6 +30,24 @@ class InvoiceLinkResultSerializer(serializers.Serializer):
     pr = serializers.IntegerField(allow_null=True)
 
 
+MAX_FROM_INVOICES = 1000
+
+
+class FromInvoicesInputSerializer(StrictSerializer):
+    """One call for a request paying these invoices (issue 20): a direct draft whose amount is their total
+    payable and whose chain is the flow for that amount; all or nothing."""
+
+    invoice_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=MAX_FROM_INVOICES,
+        help_text="Imported invoices in no other request, in one currency.",
+    )
+    name = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default="", help_text="Default: the sellers' names."
+    )
+
+
 class PaymentRequestInputSerializer(StrictSerializer):
     """Create (all required fields) and PATCH (partial). The chain comes from the approval flow
     for the amount; `flow` or `steps` set a custom chain (permission `approvals.customize_chain`,

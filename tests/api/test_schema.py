@@ -157,3 +157,17 @@ def test_main_operations_carry_examples(document, method, path):
     bodies = [c for c in operation.get("requestBody", {}).get("content", {}).values()]
     responses = [c for r in operation["responses"].values() for c in r.get("content", {}).values()]
     assert any("examples" in c for c in bodies + responses), f"{method.upper()} {path} has no example"
+
+
+@pytest.mark.django_db
+def test_the_document_is_the_same_whatever_the_callers_language(client_for):
+    """Generated clients must not depend on who fetched the document (issue 20): names derived from enum
+    labels and every description are the English ones, for a Vietnamese user and a Vietnamese browser alike."""
+    from tests.accounts.factories import UserFactory
+
+    vietnamese = client_for(UserFactory(roles=["owner"], language="vi"))
+    english = client_for(UserFactory(roles=["owner"], language="en"))
+    as_vi = vietnamese.get("/api/schema/?format=json", HTTP_ACCEPT_LANGUAGE="vi").content
+    as_en = english.get("/api/schema/?format=json", HTTP_ACCEPT_LANGUAGE="en").content
+    assert as_vi == as_en
+    assert "Trạng thái".encode() not in as_vi and "Đề nghị thanh toán".encode() not in as_vi
