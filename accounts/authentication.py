@@ -56,8 +56,11 @@ class TokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        # Token clients are known only here, after every middleware: their language applies now.
-        activate_user_language(request._request, token.user)
+        # Token clients are known only here, after every middleware. A client that says which language it
+        # reads (Accept-Language, already applied by LocaleMiddleware) keeps it: a script's parsing must not
+        # depend on whose token it runs with (issue 20); otherwise the user's own setting applies.
+        if not request.META.get("HTTP_ACCEPT_LANGUAGE"):
+            activate_user_language(request._request, token.user)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:
