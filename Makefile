@@ -22,18 +22,20 @@ migrate: setup
 seed: migrate
 	$(PY) manage.py seed_demo
 
-## run: set up, start the database (embedded unless PGURI is set), migrate, seed, serve,
+## run: set up, start the database (embedded unless PGURI is set), migrate, seed, serve (Django's dev server:
+## WSGI, so each open page's live stream holds one of its threads, docs/live.md),
 ## with one notification worker beside the server (stopped with it: Ctrl-C stops both).
 run: seed
 	$(PY) manage.py dispatch_notifications & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## serve: production-style server (gunicorn); needs ACOUNTEE_ENV=production, SECRET_KEY, ALLOWED_HOSTS, PGURI,
-## and HTTPS in front (a TLS proxy; SECURE_PROXY_SSL_HEADER and the rest: docs/security.md).
+## serve: production-style server (gunicorn with uvicorn workers, the ASGI app: the live stream holds no thread,
+## docs/live.md); needs ACOUNTEE_ENV=production, SECRET_KEY, ALLOWED_HOSTS, PGURI,
+## and HTTPS in front (a TLS proxy that does not buffer /live/events; SECURE_PROXY_SSL_HEADER and the rest: docs/security.md).
 serve: migrate
-	$(VENV)/bin/gunicorn acountee.wsgi:application --bind $(HOST):$(PORT) \
-		--workers $${WEB_WORKERS:-3} --threads $${WEB_THREADS:-4} --timeout 60
+	$(VENV)/bin/gunicorn acountee.asgi:application -k uvicorn_worker.UvicornWorker --bind $(HOST):$(PORT) \
+		--workers $${WEB_WORKERS:-3} --timeout 60 --graceful-timeout 10
 
 ## worker: the notification worker alone (production: run it beside `make serve`, any number of them).
 worker: migrate

@@ -5,7 +5,7 @@ The stream is an async view over an async iterator: under an ASGI server (`make 
 uvicorn workers) an open page costs a queue and a coroutine, no thread and no database connection — the
 connection the session check used is handed back to the pool before the first byte, and later checks
 borrow one for a moment. Under `runserver` (WSGI) the same stream is served from a thread of its own
-that it holds while open (`_served_by_a_thread`): fine for development, not for production.
+that it holds while open (`_served_by_a_thread`): fine for development (DEBUG), refused otherwise.
 """
 
 from __future__ import annotations
@@ -120,6 +120,10 @@ async def events(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     user = await request.auser()
     if not (user.is_authenticated and user.is_active):
         return _not_signed_in()
+    if not isinstance(request, ASGIRequest) and not settings.DEBUG:
+        # A WSGI server in production: a stream would hold one of its few threads for as long as the page is
+        # open. 204 tells the browser to stop asking; the page works as before, without live updates.
+        return HttpResponse(status=204)
     viewer = await sync_to_async(Viewer)(user)
     await sync_to_async(close_old_connections)()  # the session's connection goes back to the pool now
     stream = event_stream(viewer)
