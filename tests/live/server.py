@@ -42,8 +42,11 @@ def database_uri() -> str:
 
 
 @contextmanager
-def asgi_server(*, workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, Any]]:
-    """uvicorn serving the project's ASGI app; yields (base URL, process). Stopped (SIGTERM, then kill) after."""
+def asgi_server(
+    *, app: str = "acountee.asgi:application", workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Any]]:
+    """uvicorn serving the project's ASGI app (`app`); yields (base URL, process). Stopped (SIGTERM, then kill)
+    after."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("PGURI_OWNER", "PYTEST_XDIST_WORKER")}
     env.update(
@@ -53,7 +56,7 @@ def asgi_server(*, workers: int = 1, extra_env: dict[str, str] | None = None) ->
         LIVE_HEARTBEAT_SECONDS="1",
         **(extra_env or {}),
     )
-    cmd = [sys.executable, "-m", "uvicorn", "acountee.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--lifespan", "off", "--log-level", "warning", "--workers", str(workers)]
     process = subprocess.Popen(cmd, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"

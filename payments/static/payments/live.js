@@ -54,7 +54,12 @@
 
   var opened = false;
   var source = new EventSource(config.dataset.eventsUrl);
+  config.dataset.state = "connecting"; // "open" while the stream is up (tests and curious people read it)
+  source.addEventListener("error", function () {
+    config.dataset.state = source.readyState === EventSource.CLOSED ? "closed" : "connecting";
+  });
   source.addEventListener("open", function () {
+    config.dataset.state = "open";
     if (opened) {
       // Reconnected: whatever happened while the stream was down was not heard.
       soon();
