@@ -29,7 +29,7 @@ class StreamASGIHandler(ASGIHandler):
     and permission reads — short) run on asgiref's single shared thread, one request after the other; the
     view streams on the event loop."""
 
-    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+    async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         await self.handle(scope, receive, send)
@@ -38,7 +38,7 @@ class StreamASGIHandler(ASGIHandler):
 stream_application = StreamASGIHandler()
 
 
-async def application(scope, receive, send):  # type: ignore[no-untyped-def]
+async def application(scope, receive, send):
     if scope["type"] == "http" and scope.get("path", "").startswith(STREAM_PREFIXES):
         await stream_application(scope, receive, send)
     else:

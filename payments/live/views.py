@@ -105,7 +105,7 @@ def _served_by_a_thread(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
     try:
         while True:
             try:
-                yield loop.run_until_complete(anext(stream))  # type: ignore[arg-type]
+                yield loop.run_until_complete(anext(stream))
             except StopAsyncIteration:
                 return
     finally:
