@@ -109,3 +109,20 @@ def test_one_listening_connection_serves_every_stream(open_stream: Any, maker: A
             [connection.settings_dict["NAME"]],
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_the_listener_comes_back_after_losing_its_connection(open_stream: Any, maker: Any) -> None:
+    """The database drops the LISTEN connection (as in an outage or a restart): the server's listener reconnects
+    by itself, tells every stream to resync (what was said meanwhile is lost), and events flow again."""
+    (a,) = approver_users(1)
+    pr = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
+    watcher = open_stream(maker)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'acountee-live'"
+        )
+        assert [row[0] for row in cursor.fetchall()] == [True]
+    assert watcher.next(timeout=10) == ("resync", {})
+
+    services.payment_request_approve(pr=pr, actor=a)
+    assert watcher.next(timeout=5) == ("pr", {"pr": [pr.pk]})

@@ -53,33 +53,51 @@
   }
 
   var opened = false;
-  var source = new EventSource(config.dataset.eventsUrl);
-  config.dataset.state = "connecting"; // "open" while the stream is up (tests and curious people read it)
-  source.addEventListener("error", function () {
-    config.dataset.state = source.readyState === EventSource.CLOSED ? "closed" : "connecting";
-  });
-  source.addEventListener("open", function () {
-    config.dataset.state = "open";
-    if (opened) {
-      // Reconnected: whatever happened while the stream was down was not heard.
+  var source = null;
+  var retryDelay = 5000;
+
+  function connect() {
+    source = new EventSource(config.dataset.eventsUrl);
+    config.dataset.state = "connecting"; // "open" while the stream is up (tests and curious people read it)
+    source.addEventListener("error", function () {
+      if (source.readyState !== EventSource.CLOSED) {
+        config.dataset.state = "connecting"; // a dropped stream: the browser reconnects by itself
+        return;
+      }
+      // Refused (503 while the database is away; 204 where live updates are not served): the browser gives
+      // up, so try again ourselves, less and less often.
+      config.dataset.state = "closed";
+      window.setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 300000);
+    });
+    source.addEventListener("open", function () {
+      config.dataset.state = "open";
+      retryDelay = 5000;
+      if (opened) {
+        // Reconnected: whatever happened while the stream was down was not heard.
+        soon();
+        unread();
+      }
+      opened = true;
+    });
+    source.addEventListener("pr", function (event) {
+      var data = JSON.parse(event.data);
+      soon();
+      if (banner && data.pr && data.pr.indexOf(shownPr) !== -1) {
+        banner.hidden = false;
+      }
+    });
+    source.addEventListener("unread", unread);
+    source.addEventListener("resync", function () {
       soon();
       unread();
-    }
-    opened = true;
-  });
-  source.addEventListener("pr", function (event) {
-    var data = JSON.parse(event.data);
-    soon();
-    if (banner && data.pr && data.pr.indexOf(shownPr) !== -1) {
-      banner.hidden = false;
-    }
-  });
-  source.addEventListener("unread", unread);
-  source.addEventListener("resync", function () {
-    soon();
-    unread();
-  });
+    });
+  }
+
+  connect();
   window.addEventListener("pagehide", function () {
-    source.close();
+    if (source) {
+      source.close();
+    }
   });
 })();
