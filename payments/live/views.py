@@ -110,8 +110,10 @@ def _served_by_a_thread(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
                 return
     finally:
         loop.run_until_complete(stream.aclose())  # type: ignore[attr-defined]
-        for task in asyncio.all_tasks(loop):
+        tasks = asyncio.all_tasks(loop)  # this loop's listener: stopped, its connection closed
+        for task in tasks:
             task.cancel()
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         loop.close()
 
 
