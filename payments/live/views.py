@@ -28,6 +28,7 @@ from acountee.live import KIND_PR, KIND_UNREAD
 from payments.live.hub import hub
 
 RETRY_MS = 5000  # how long the browser waits before reconnecting a dropped stream
+RETRY_AFTER_END_MS = 250  # ... and after the stream ended as planned (LIVE_STREAM_MAX_SECONDS)
 
 
 class Viewer:
@@ -93,6 +94,7 @@ async def event_stream(viewer: Viewer) -> AsyncIterator[bytes]:
             data = await viewer.concerns(event)
             if data is not None:
                 yield frame(str(event["kind"]), data)
+        yield f"retry: {RETRY_AFTER_END_MS}\n\n".encode()  # a planned end: come back at once, not in 5 s
     finally:
         the_hub.close(stream)
 

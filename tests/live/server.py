@@ -112,6 +112,8 @@ class EventStream:
         self.status = self.response.status
         self.comments: queue.Queue[str] = queue.Queue()
         self.events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+        self.lines: list[str] = []  # every line read, for the assertions on fields other than events
+        self.ended = threading.Event()  # the server closed the stream
         if self.status == 200:
             if self.conn.sock is not None:
                 self.conn.sock.settimeout(None)
@@ -139,6 +141,7 @@ class EventStream:
         try:
             while line := self.response.readline():
                 text = line.decode().rstrip("\r\n")
+                self.lines.append(text)
                 if text == "":
                     if data:
                         self.events.put((kind, json.loads(data)))
@@ -151,6 +154,8 @@ class EventStream:
                     data += text[5:].strip()
         except (OSError, ValueError, AttributeError):
             pass  # closed by the test
+        finally:
+            self.ended.set()
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

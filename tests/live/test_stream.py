@@ -126,3 +126,14 @@ def test_the_listener_comes_back_after_losing_its_connection(open_stream: Any, m
 
     services.payment_request_approve(pr=pr, actor=a)
     assert watcher.next(timeout=5) == ("pr", {"pr": [pr.pk]})
+
+
+def test_a_stream_ends_after_its_time_asking_to_be_reopened_at_once(maker: Any) -> None:
+    with asgi_server(extra_env={"LIVE_STREAM_MAX_SECONDS": "2"}) as (base, _process):
+        stream = EventStream(base, session_cookie(maker))
+        try:
+            assert stream.connected()
+            assert stream.ended.wait(10), "the stream did not end"
+            assert "retry: 250" in stream.lines
+        finally:
+            stream.close()
