@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.db import close_old_connections, connections
+from django.db import DatabaseError, close_old_connections, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -27,6 +28,7 @@ from django.views.decorators.http import require_GET
 from acountee.live import KIND_PR, KIND_UNREAD
 from payments.live.hub import hub
 
+logger = logging.getLogger(__name__)
 RETRY_MS = 5000  # how long the browser waits before reconnecting a dropped stream
 RETRY_AFTER_END_MS = 250  # ... and after the stream ended as planned (LIVE_STREAM_MAX_SECONDS)
 
@@ -61,7 +63,11 @@ class Viewer:
             if not ids:
                 return None
             if not self.sees_all:
-                ids = await sync_to_async(self.visible, thread_sensitive=False)(ids)
+                try:
+                    ids = await sync_to_async(self.visible, thread_sensitive=False)(ids)
+                except DatabaseError:  # cannot tell what they may see: tell nothing (the listener resyncs later)
+                    logger.warning("live: visibility check failed; event withheld from user %s", self.user_id)
+                    return None
             return {"pr": ids} if ids else None
         if kind == "resync":
             return {}
