@@ -48,3 +48,68 @@ def test_runserver_streams_chunk_by_chunk(maker: Any, settings: Any) -> None:
     chunks = iter(response.streaming_content)
     assert next(chunks) == b"retry: 5000\n: connected\n\n"
     response.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_going_away_unsubscribes_its_stream(maker: Any) -> None:
+    """The project's ASGI app, driven in process: the stream subscribes when it starts; when the client
+    disconnects, Django's handler cancels the response and the stream leaves the hub — nothing stays behind."""
+    import asyncio
+
+    from django.conf import settings as django_settings
+
+    from acountee.asgi import application
+    from payments.live.hub import hub
+
+    client = Client()
+    client.force_login(maker)
+    cookie = f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
+
+    async def scenario() -> tuple[int, int, list[bytes]]:
+        gone = asyncio.Event()
+        started = asyncio.Event()
+        bodies: list[bytes] = []
+        requested = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                bodies.append(message["body"])
+                started.set()
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/live/events",
+            "raw_path": b"/live/events",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"testserver"), (b"cookie", cookie.encode())],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+        }
+        serving = asyncio.create_task(application(scope, receive, send))
+        await asyncio.wait_for(started.wait(), 10)
+        open_streams = len(hub().streams)
+        gone.set()
+        await asyncio.wait_for(serving, 10)
+        left = len(hub().streams)
+        task = hub()._task
+        if task is not None:  # this loop's listener: stopped with the loop
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        return open_streams, left, bodies
+
+    open_streams, left, bodies = asyncio.run(scenario())
+    assert bodies[0].startswith(b"retry: 5000\n: connected")
+    assert (open_streams, left) == (1, 0)
