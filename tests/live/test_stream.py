@@ -21,9 +21,14 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
-    with django_db_blocker.unblock(), asgi_server() as (base, _process):
-        yield base
+def served(django_db_setup: Any, django_db_blocker: Any) -> Iterator[tuple[str, Any]]:
+    with django_db_blocker.unblock(), asgi_server() as (base, process):
+        yield base, process
+
+
+@pytest.fixture
+def server(served: tuple[str, Any]) -> str:
+    return served[0]
 
 
 @pytest.fixture
@@ -137,3 +142,16 @@ def test_a_stream_ends_after_its_time_asking_to_be_reopened_at_once(maker: Any) 
             assert "retry: 250" in stream.lines
         finally:
             stream.close()
+
+
+def test_open_streams_hold_no_thread(open_stream: Any, served: tuple[str, Any], maker: Any) -> None:
+    """40 open pages cost the server no thread each (acountee/asgi.py's StreamASGIHandler): a pin against an
+    upgrade of Django or asgiref bringing the per-request thread back."""
+    import psutil
+
+    server_process = psutil.Process(served[1].pid)
+    open_stream(maker)
+    baseline = server_process.num_threads()
+    for _ in range(40):
+        open_stream(maker)
+    assert server_process.num_threads() <= baseline + 6  # the loop's small pool may grow; never one per stream
