@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup migrate seed serve worker lint format check db-stop bench clean messages screenshots mypy mypy-baseline
+.PHONY: run test setup migrate seed serve serve-live worker lint format check db-stop bench clean messages screenshots mypy mypy-baseline
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,18 +22,30 @@ migrate: setup
 seed: migrate
 	$(PY) manage.py seed_demo
 
-## run: set up, start the database (embedded unless PGURI is set), migrate, seed, serve,
+## run: set up, start the database (embedded unless PGURI is set), migrate, seed, serve (Django's dev server:
+## WSGI, so each open page's live stream holds one of its threads, docs/live.md),
 ## with one notification worker beside the server (stopped with it: Ctrl-C stops both).
 run: seed
 	$(PY) manage.py dispatch_notifications & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## serve: production-style server (gunicorn); needs ACOUNTEE_ENV=production, SECRET_KEY, ALLOWED_HOSTS, PGURI,
-## and HTTPS in front (a TLS proxy; SECURE_PROXY_SSL_HEADER and the rest: docs/security.md).
+## serve: production-style servers; need ACOUNTEE_ENV=production, SECRET_KEY, ALLOWED_HOSTS, PGURI,
+## and HTTPS in front (a TLS proxy; SECURE_PROXY_SSL_HEADER and the rest: docs/security.md):
+## gunicorn (WSGI, gthread) on PORT for every page, and the live-update stream's ASGI server on LIVE_PORT
+## (gunicorn with uvicorn workers: an open page holds no thread there). The proxy sends /live/events to LIVE_PORT,
+## unbuffered; without that rule pages simply get no live updates (docs/live.md). Ctrl-C stops both.
 serve: migrate
+	$(VENV)/bin/gunicorn acountee.asgi:application -k uvicorn_worker.UvicornWorker --bind $(HOST):$${LIVE_PORT:-8001} \
+		--workers $${LIVE_WORKERS:-1} --timeout 60 --graceful-timeout 5 & live=$$!; \
+	trap 'kill $$live 2>/dev/null; wait $$live 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/gunicorn acountee.wsgi:application --bind $(HOST):$(PORT) \
 		--workers $${WEB_WORKERS:-3} --threads $${WEB_THREADS:-4} --timeout 60
+
+## serve-live: the live-update stream's ASGI server alone (docs/live.md), e.g. on another host than `serve`.
+serve-live: migrate
+	$(VENV)/bin/gunicorn acountee.asgi:application -k uvicorn_worker.UvicornWorker --bind $(HOST):$${LIVE_PORT:-8001} \
+		--workers $${LIVE_WORKERS:-1} --timeout 60 --graceful-timeout 5
 
 ## worker: the notification worker alone (production: run it beside `make serve`, any number of them).
 worker: migrate

@@ -394,6 +394,15 @@ NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", def
 NOTIFICATION_RETRY_MAX_SECONDS = env.int("NOTIFICATION_RETRY_MAX_SECONDS", default=6 * 3600)
 NOTIFICATION_POLL_SECONDS = env.float("NOTIFICATION_POLL_SECONDS", default=5.0)
 
+# --- Live updates (docs/live.md) -------------------------------------------------------------------
+# Server-Sent Events at /live/events, fed by one LISTEN connection per server process: a comment line
+# every LIVE_HEARTBEAT_SECONDS keeps proxies from closing an idle stream; a stream ends after
+# LIVE_STREAM_MAX_SECONDS (the browser reconnects by itself, with the session and permissions of then);
+# the listener, when the database goes away, retries after 0.5 s, doubling up to LIVE_RECONNECT_MAX_SECONDS.
+LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=15.0)
+LIVE_STREAM_MAX_SECONDS = env.float("LIVE_STREAM_MAX_SECONDS", default=900.0)
+LIVE_RECONNECT_MAX_SECONDS = env.float("LIVE_RECONNECT_MAX_SECONDS", default=10.0)
+
 # --- Request guard (docs/api-guard.md) -----------------------------------------------------------
 # Idempotency-Key on API writes: how long a key replays its first answer, and after how long a
 # claim whose request never finished (process killed) may be taken over by a retry.

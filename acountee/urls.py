@@ -28,6 +28,8 @@ urlpatterns = [
     path("admin/", include("accounts.admin_urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    # Server-Sent Events and what the pages re-read on them (docs/live.md); streamed by the ASGI app.
+    path("live/", include("payments.live.urls")),
 ]
 
 handler404 = "acountee.views.page_not_found"

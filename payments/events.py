@@ -1,18 +1,20 @@
 """The moments of a PR's life that people must hear about (docs/notifications.md).
 
 Every lifecycle service calls these *inside* its transaction, after the change is written,
-so whatever they record commits or rolls back with the change itself. The notifications
-capability (docs/notifications.md) writes its outbox here: in-app notifications and pending e-mail
-deliveries (`payments.notifications.services`), in a savepoint whose failure never fails the
-change, and never sending anything under a row lock (the `dispatch_notifications` worker sends
-after commit).
+so whatever they record commits or rolls back with the change itself. Every hook also tells open
+pages (a NOTIFY sent at commit, docs/live.md). The notifications capability (docs/notifications.md)
+writes its outbox here: in-app notifications and pending e-mail deliveries
+(`payments.notifications.services`), in a savepoint whose failure never fails the change, and never
+sending anything under a row lock (the `dispatch_notifications` worker sends after commit).
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from acountee import live
 from payments.notifications import services as notifications
 
 if TYPE_CHECKING:
@@ -20,32 +22,45 @@ if TYPE_CHECKING:
     from payments.models import PaymentRequest
 
 
-def batch() -> AbstractContextManager[None]:
-    """Wrap the hooks of a multi-PR operation (bulk approve): their outbox rows are written
-    together when the block ends (still inside the transaction)."""
-    return notifications.batch()
+@contextmanager
+def batch() -> Iterator[None]:
+    """Wrap the hooks of a multi-PR operation (bulk approve): their outbox rows are written, and open
+    pages told (docs/live.md), together when the block ends (still inside the transaction)."""
+    with live.batch(), notifications.batch():
+        yield
+
+
+def pr_changed(pr: PaymentRequest) -> None:
+    """Anything people may be looking at changed (status, chain, amount, invoices, attachments): open
+    pages are told at commit (a NOTIFY in this transaction, docs/live.md); nobody is notified."""
+    live.prs_changed([pr.pk])
 
 
 def approvals_requested(pr: PaymentRequest, step: ApprovalStep) -> None:
     """The PR entered the chain: `step` (the first) awaits its approvers."""
+    live.prs_changed([pr.pk])
     notifications.notify_approvals_requested(pr=pr, step=step)
 
 
 def step_advanced(pr: PaymentRequest, step: ApprovalStep) -> None:
     """A step was satisfied and `step` (the next one) now awaits its approvers."""
+    live.prs_changed([pr.pk])
     notifications.notify_step_advanced(pr=pr, step=step)
 
 
 def pr_approved(pr: PaymentRequest) -> None:
     """The last step was satisfied: the maker (and finance) may pay."""
+    live.prs_changed([pr.pk])
     notifications.notify_pr_approved(pr=pr)
 
 
 def pr_rejected(pr: PaymentRequest, reason: str) -> None:
     """An approver rejected the PR back to draft: the maker must hear why."""
+    live.prs_changed([pr.pk])
     notifications.notify_pr_rejected(pr=pr, reason=reason)
 
 
 def pr_completed(pr: PaymentRequest) -> None:
     """Finance paid the PR."""
+    live.prs_changed([pr.pk])
     notifications.notify_pr_completed(pr=pr)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from acountee.errors import Duplicate, NotFoundError
 from audit.services import audit_log
 from files.services import clean_file_name
+from payments import events
 from payments.audit_actions import PaymentRequestContentAction as PRContentAction
 from payments.models import PaymentRequest, PaymentRequestStatus, PRAttachment
 from payments.services.common import ensure_can_prepare, ensure_status, payment_request_lock
@@ -38,6 +39,7 @@ def payment_request_attachment_add(
                 )
         except IntegrityError:
             raise Duplicate(_("This file is already attached."), code="ALREADY_ATTACHED") from None
+        events.pr_changed(pr)
         audit_log(
             action=PRContentAction.ATTACH_FILE,
             table="pr",
@@ -59,6 +61,7 @@ def payment_request_attachment_remove(*, pr: PaymentRequest, file_id: int, actor
             raise NotFoundError(_("This file is not attached to the payment request."), code="NOT_FOUND")
         ensure_status(pr, PaymentRequestStatus.DRAFT, action=_("remove an attachment from"))
         attachment.delete()
+        events.pr_changed(pr)
         audit_log(
             action=PRContentAction.DETACH_FILE, table="pr", record_id=pr.pk, actor=actor, metadata={"file_id": file_id}
         )

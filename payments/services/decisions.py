@@ -93,6 +93,7 @@ def _apply(decisions: list[tuple[PaymentRequest, engine.Decision]], actor: User)
     audit_log_many(action=PRAction.APPROVE, table="pr", actor=actor, entries=entries)
     with events.batch():  # one write of all the PRs' notifications, not a few statements per PR
         for pr, d in decisions:
+            events.pr_changed(pr)  # every approval changes the page (its records), satisfied or not
             if d.finished:
                 events.pr_approved(pr)
             elif d.satisfied and d.next_step is not None:
@@ -208,6 +209,7 @@ def payment_request_retract(*, pr: PaymentRequest, actor: User) -> PaymentReques
             pr.status = S.PENDING
             pr.save(update_fields=["status", "updated_at"])
         record = retraction.record
+        events.pr_changed(pr)
         audit_log(
             action=PRAction.RETRACT,
             table="pr",

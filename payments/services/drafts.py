@@ -14,6 +14,7 @@ from acountee.money import parse_amount
 from approvals import services as engine
 from approvals.models import ApprovalFlow
 from audit.services import audit_log
+from payments import events
 from payments.audit_actions import PaymentRequestAction as PRAction
 from payments.models import PaymentMethod, PaymentRequest, PaymentRequestType
 from payments.services.common import (
@@ -113,6 +114,7 @@ def payment_request_create(
         pr.approval = engine.chain_create(flow=source_flow, steps=chain, is_custom=is_custom)
         pr.save()
         preparers_add(pr=pr, users=[pr.maker, actor], action="create_pr")
+        events.pr_changed(pr)
         audit_log(
             action=PRAction.CREATE,
             table="pr",
@@ -200,6 +202,7 @@ def payment_request_update(
                     "custom": is_custom,
                 }
             )
+        events.pr_changed(pr)
         audit_log(action=PRAction.UPDATE, table="pr", record_id=pr.pk, actor=actor, metadata=metadata)
     return pr
 
@@ -210,6 +213,7 @@ def payment_request_delete(*, pr: PaymentRequest, actor: User | None) -> None:
         pr = payment_request_lock(pk=pr.pk)
         ensure_can_prepare(pr, actor, perm="delete")
         ensure_status(pr, S.DRAFT, action=_("delete"))
+        events.pr_changed(pr)
         audit_log(action=PRAction.DELETE, table="pr", record_id=pr.pk, actor=actor, metadata={"name": pr.name})
         approval = lock_approval(pr)
         pr.delete()

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from acountee.errors import Duplicate, InvalidState, NotFoundError
 from audit.services import audit_log
+from payments import events
 from payments.audit_actions import PaymentRequestContentAction as PRContentAction
 from payments.models import PaymentRequest, PaymentRequestStatus, PRInvoice
 from payments.services.common import (
@@ -86,6 +87,7 @@ def invoice_link(*, invoice: Invoice, pr: PaymentRequest, actor: User | None) ->
             raise Duplicate(_("The invoice is already in a payment request."), code="INVOICE_ALREADY_LINKED") from None
         preparers_add(pr=pr, users=[actor, *(locked.payment_details_changed_by or [])], action="link_invoice")
         payment_request_sync_amount(pr)
+        events.pr_changed(pr)
         audit_log(
             action=PRContentAction.LINK_INVOICE,
             table="pr",
@@ -113,6 +115,7 @@ def invoice_unlink(*, invoice: Invoice, actor: User | None) -> PaymentRequest:
             link.delete()
             preparers_add(pr=pr, users=[actor], action="unlink_invoice")
             payment_request_sync_amount(pr)
+            events.pr_changed(pr)
             audit_log(
                 action=PRContentAction.UNLINK_INVOICE,
                 table="pr",
@@ -152,6 +155,7 @@ def invoice_move(*, invoice: Invoice, pr: PaymentRequest, actor: User | None) ->
             preparers_add(pr=target, users=locked.payment_details_changed_by or [], action="move_invoice")
             for each in (source, target):
                 payment_request_sync_amount(each)
+                events.pr_changed(each)
             audit_log(
                 action=PRContentAction.MOVE_INVOICE,
                 table="pr",

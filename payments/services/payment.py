@@ -187,6 +187,7 @@ def payment_request_uncomplete(*, pr: PaymentRequest, actor: User | None, reason
             from invoices.services import invoices_mark_reopened
 
             invoices_mark_reopened(invoices=invoices, actor=actor)
+        events.pr_changed(pr)
         audit_log(
             action=PRAction.UNCOMPLETE,
             table="pr",

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acountee import live
 from acountee.errors import NotFoundError
 from payments.notifications.models import (
     Notification,
@@ -37,6 +38,7 @@ def notification_mark_read(*, notification_id: int, user: User) -> Notification:
         if notification.read_at is None:
             notification.read_at = timezone.now()
             notification.save(update_fields=["read_at"])
+            live.unread_changed([user.pk])
     return notification
 
 
@@ -48,12 +50,20 @@ def notification_dismiss(*, notification_id: int, user: User) -> Notification:
         notification.dismissed_at = now
         notification.read_at = notification.read_at or now
         notification.save(update_fields=["dismissed_at", "read_at"])
+        live.unread_changed([user.pk])
     return notification
 
 
 def notifications_mark_all_read(*, user: User) -> int:
-    """Mark every unread notification of the user read; returns how many changed."""
-    return Notification.objects.filter(recipient=user, in_app=True, read_at__isnull=True).update(read_at=timezone.now())
+    """Mark every unread notification of the user read; returns how many changed. The user's other
+    pages hear of it (their bells, docs/live.md)."""
+    with transaction.atomic():
+        changed = Notification.objects.filter(recipient=user, in_app=True, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        if changed:
+            live.unread_changed([user.pk])
+    return changed
 
 
 def notifications_mark_read_for_pr(*, user: Any, pr_id: int) -> int:
@@ -65,7 +75,11 @@ def notifications_mark_read_for_pr(*, user: Any, pr_id: int) -> int:
     unread = Notification.objects.filter(recipient=user, pr_id=pr_id, read_at__isnull=True)
     if not unread.exists():
         return 0
-    return unread.update(read_at=timezone.now())
+    with transaction.atomic():
+        changed = unread.update(read_at=timezone.now())
+        if changed:
+            live.unread_changed([user.pk])
+    return changed
 
 
 def notification_preference_update(

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from acountee import live
 from acountee.money import format_money
 from approvals.selectors import who_may_act
 from payments.notifications import channels
@@ -158,6 +159,7 @@ def _write(events: list[Event]) -> list[Notification]:
             if email:
                 emails.append((notification, user))
     Notification.objects.bulk_create(notifications)
+    live.unread_changed(n.recipient_id for n in notifications if n.in_app)  # their bells, at commit (docs/live.md)
     if emails:
         now = timezone.now()
         NotificationDelivery.objects.bulk_create(

@@ -1,5 +1,6 @@
 // The header's unread-notification indicator (payments/templates/admin/unread_notifications.html): the count
-// comes from the notifications API with the page's own session, so rendering a page costs no query.
+// comes from the notifications API with the page's own session, so rendering a page costs no query. Re-read every
+// 30 seconds, and at once when the live stream says the count changed (payments/live.js).
 (function () {
   "use strict";
   var link = document.getElementById("unread-notifications");
@@ -24,4 +25,6 @@
   }
   refresh();
   window.setInterval(refresh, 30000);
+  // payments/live.js: told at once when this user's unread notifications change (docs/live.md).
+  document.addEventListener("acountee:unread", refresh);
 })();
