@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from xml.sax.saxutils import escape
 
+from acountee.amount_words import amount_in_words_vi
+
 SELLERS = [
     (
         "0312345678",
@@ -131,7 +133,7 @@ def make_invoice(
         f"<NMua><Ten>{BUYER[1]}</Ten><MST>{BUYER[0]}</MST><DChi>{escape(BUYER[2])}</DChi></NMua>"
         f"<DSHHDVu>{''.join(rows)}</DSHHDVu><TToan><THTTLTSuat>{summaries}</THTTLTSuat>"
         f"<TgTCThue>{before}</TgTCThue><TgTThue>{tax}</TgTThue><TTCKTMai>0</TTCKTMai>"
-        f"<TgTTTBSo>{before + tax}</TgTTTBSo><TgTTTBChu>Số tiền viết bằng chữ</TgTTTBChu></TToan>"
+        f"<TgTTTBSo>{before + tax}</TgTTTBSo><TgTTTBChu>{amount_in_words_vi(before + tax)}</TgTTTBChu></TToan>"
         f"</NDHDon></DLHDon>{mccqt}<DSCKS><NBan/><NMua/></DSCKS></HDon>"
     )
     return SampleInvoice(name=f"{tax_code}_{series}_{number:08d}.xml", content=xml.encode("utf-8"), lines=count)
