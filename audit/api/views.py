@@ -31,6 +31,7 @@ from audit.api.serializers import (
     AuditQuerySerializer,
     AuditStatSerializer,
     HistoryQuerySerializer,
+    SecurityEventFilterSerializer,
     SecurityEventQuerySerializer,
     SecurityEventSerializer,
 )
@@ -180,7 +181,10 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
         return Response(AuditStatSerializer(rows, many=True).data)
 
 
-@extend_schema_view(list=extend_schema(tags=["audit"]), retrieve=extend_schema(tags=["audit"]))
+@extend_schema_view(
+    list=extend_schema(tags=["audit"], parameters=[SecurityEventFilterSerializer]),
+    retrieve=extend_schema(tags=["audit"]),
+)
 class SecurityEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
     """Sign-ins, sign-outs, lockouts, tokens, role changes and refused owner operations."""
 
