@@ -330,6 +330,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "acountee.api.schema.make_nullable_explicit",
         "acountee.api.schema.add_error_responses",
         "accounts.requestguard.schema.add_idempotency_header",
     ],

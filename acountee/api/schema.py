@@ -64,6 +64,51 @@ TAGS = [
 ]
 
 
+# --- nullable references (issue 20) ------------------------------------------------------------------------
+# OpenAPI 3.0 reads `nullable: true` only beside a `type` (3.0.3, "nullable"): `{allOf: [{$ref}], nullable: true}`,
+# as drf-spectacular writes a nullable nested serializer (a step approver's `acted_by`), does NOT admit null, and
+# strict validators and generated clients refuse the null the server sends. The 3.0 way: one of the reference or
+# this null-only schema.
+NULL_SCHEMA: dict[str, Any] = {"type": "object", "nullable": True, "enum": [None], "description": "null"}
+
+
+def _admits_null(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("nullable") and "type" in schema:
+        return True
+    return None in schema.get("enum", []) or schema.get("$ref", "").endswith("/NullEnum")
+
+
+def _explicit_nullable(node: Any) -> None:
+    if isinstance(node, list):
+        for value in node:
+            _explicit_nullable(value)
+        return
+    if not isinstance(node, dict):
+        return
+    for value in node.values():
+        _explicit_nullable(value)
+    if not node.get("nullable") or "type" in node:
+        return
+    del node["nullable"]  # a no-op without `type`: said below in a way 3.0 reads
+    if len(node.get("allOf", [])) == 1:
+        node["oneOf"] = [node.pop("allOf")[0], dict(NULL_SCHEMA)]
+    elif "oneOf" in node or "anyOf" in node:
+        members = node["oneOf"] if "oneOf" in node else node["anyOf"]
+        if not any(_admits_null(member) for member in members):
+            members.append(dict(NULL_SCHEMA))
+    else:
+        node["nullable"] = True  # nothing to rewrite: left for tests/api/test_document_validates.py to name
+
+
+def make_nullable_explicit(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Every `nullable: true` without a `type` becomes `oneOf: [schema, NULL_SCHEMA]` (after the enum hook, which
+    writes `oneOf: [XEnum, NullEnum]` with a no-op `nullable` beside it: that one only loses the `nullable`)."""
+    _explicit_nullable(result)
+    return result
+
+
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("Error", ERROR_SCHEMA)
