@@ -72,3 +72,39 @@ def test_a_nullable_reference_still_refuses_what_is_not_the_object(served):
     schema = served["components"]["schemas"]["StepApprover"]["properties"]["acted_by"]
     assert list(_validator(served, schema).iter_errors("someone"))
     assert list(_validator(served, schema).iter_errors({"id": 1}))  # not any object: an ActedBy
+
+
+def _references(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"].rsplit("/", 1)[-1]} if isinstance(node.get("$ref"), str) else set()
+        for value in node.values():
+            found |= _references(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_references(value) for value in node)) if node else set()
+    return set()
+
+
+def test_no_component_references_itself(served):
+    """Generators drop (or loop on) recursive schemas: none refers to itself, directly or through others."""
+    schemas = served["components"]["schemas"]
+    graph = {name: _references(schema) for name, schema in schemas.items()}
+    cycles = []
+    for start in graph:
+        seen: set[str] = set()
+        stack = list(graph[start])
+        while stack:
+            name = stack.pop()
+            if name == start:
+                cycles.append(start)
+                break
+            if name not in seen:
+                seen.add(name)
+                stack.extend(graph.get(name, ()))
+    assert not cycles, f"recursive components: {sorted(cycles)}"
+
+
+def test_any_json_value_is_one_non_recursive_schema(served):
+    """Errors' details, audit before/after/metadata and report cells: any value, described."""
+    assert "Any JSON value" in served["components"]["schemas"]["JsonValue"]["description"]
+    assert not _references(served["components"]["schemas"]["JsonValue"])
