@@ -31,6 +31,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}  # 0 or less: no such page (404)
             if parameter["name"] == self.page_size_query_param:
                 parameter["description"] = f"Results per page, 1-{self.max_page_size} (larger values are clamped)."
                 parameter["schema"] = {"type": "integer", "minimum": 1}

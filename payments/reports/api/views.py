@@ -13,7 +13,9 @@ from rest_framework.response import Response
 
 from acountee.api.negotiation import QueryFormatNegotiation
 from acountee.api.params import present
+from acountee.api.schema import CONTENT_DISPOSITION
 from acountee.api.viewsets import APIView
+from acountee.months import MONTH_PATTERN
 from payments.reports import exports, queries, registry
 from payments.reports.api.serializers import HomeSummarySerializer, ReportSerializer
 from payments.reports.params import no_params, today
@@ -82,7 +84,7 @@ def _report_view(key: str, parameters: list[OpenApiParameter]) -> type[ReportVie
         tags=TAGS,
         summary=str(spec.title),
         description=str(spec.description),
-        parameters=[*parameters, FORMAT],
+        parameters=[*parameters, FORMAT, CONTENT_DISPOSITION],
         responses=ReportSerializer,
     )(get)
     return cast(
@@ -90,13 +92,16 @@ def _report_view(key: str, parameters: list[OpenApiParameter]) -> type[ReportVie
     )
 
 
-def _p(name: str, description: str, type_: Any = OpenApiTypes.STR) -> OpenApiParameter:
-    return OpenApiParameter(name, type_, description=description)
+def _p(name: str, description: str, type_: Any = OpenApiTypes.STR, pattern: str | None = None) -> OpenApiParameter:
+    return OpenApiParameter(name, type_, description=description, pattern=pattern)
 
 
 PayablesByMonthView = _report_view(
     "payables-by-month",
-    [_p("from", "First month, YYYY-MM (default: 11 months before `to`)."), _p("to", "Last month, YYYY-MM.")],
+    [
+        _p("from", "First month, YYYY-MM (default: 11 months before `to`).", pattern=MONTH_PATTERN),
+        _p("to", "Last month, YYYY-MM.", pattern=MONTH_PATTERN),
+    ],
 )
 PayablesBySupplierView = _report_view(
     "payables-by-supplier",

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from accounts.authentication import api_user
 from acountee.api.pagination import page_parameters
 from acountee.api.params import present
+from acountee.api.schema import CONTENT_DISPOSITION
 from acountee.api.viewsets import APIView, GenericAPIView, GenericViewSet
 from payments.workbench import exports, selectors, services
 from payments.workbench.api.permissions import HasWorkbench
@@ -113,7 +114,7 @@ class ExportView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Bank-transfer file of approved PRs (CSV UTF-8 with BOM, or XLSX)",
-        parameters=[ExportQuerySerializer],
+        parameters=[ExportQuerySerializer, CONTENT_DISPOSITION],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV, streamed"),
             (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiResponse(
