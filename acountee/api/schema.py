@@ -78,22 +78,23 @@ class AutoSchema(openapi.AutoSchema):
     `allow_empty=False`), a nested list its `min_length`/`max_length`."""
 
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
-        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        base: Any = super()  # drf-spectacular is untyped
+        schema: dict[str, Any] = base._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(serializer, StrictSerializer):
             schema["additionalProperties"] = False
         return schema
 
     def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> Any:
-        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        base: Any = super()
+        schema = base._map_serializer_field(field, direction, bypass_extensions)
         if not isinstance(field, serializers.ListField | serializers.ListSerializer) or not isinstance(schema, dict):
             return schema
         if schema.get("type") != "array":
             return schema
         if isinstance(field, serializers.ListSerializer):
-            if field.min_length is not None:
-                schema["minItems"] = field.min_length
-            if field.max_length is not None:
-                schema["maxItems"] = field.max_length
+            for attribute, keyword in (("min_length", "minItems"), ("max_length", "maxItems")):
+                if getattr(field, attribute, None) is not None:
+                    schema[keyword] = getattr(field, attribute)
         if field.allow_empty is False and not schema.get("minItems"):
             schema["minItems"] = 1
         return schema
