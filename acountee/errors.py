@@ -31,6 +31,12 @@ class ValidationFailed(AcounteeError):
     default_message = _("The input is not valid.")
 
 
+class UnknownParameter(ValidationFailed):
+    """A query parameter the operation does not declare in the OpenAPI document (acountee.api.declared)."""
+
+    code = "UNKNOWN_PARAMETER"
+
+
 class AuthenticationError(AcounteeError):
     code = "AUTHENTICATION_FAILED"
     status_code = 401

@@ -21,6 +21,8 @@ from acountee.errors import ValidationFailed
 
 MIN_YEAR, MAX_YEAR = 1900, 9999
 _MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+# The same rule for the OpenAPI document (ECMA regex; the parser also forgives surrounding spaces).
+MONTH_PATTERN = r"^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"
 
 
 @dataclass(frozen=True, order=True)

@@ -300,7 +300,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "acountee.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["acountee.api.filters.FilterBackend"],  # django-filter, `?x=` = no filter
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "acountee.api.schema.AutoSchema",  # drf-spectacular's, stating more constraints
     "EXCEPTION_HANDLER": "acountee.api.exception_handler.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON bodies only (issue 20: a body declared JSON, multipart and form made generated clients send
@@ -330,7 +330,9 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "acountee.api.schema.make_nullable_explicit",
         "acountee.api.schema.add_error_responses",
+        "acountee.api.schema.add_constraints",
         "accounts.requestguard.schema.add_idempotency_header",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -14,7 +14,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
-from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.api.permissions import IsOwner
@@ -35,7 +34,7 @@ from accounts.requestguard import lockout
 from accounts.security import record_security_event
 from acountee.api.filters import BooleanFilter
 from acountee.api.permissions import IsAuthenticated
-from acountee.api.viewsets import ID_PATTERN, GenericViewSet, ModelViewSet
+from acountee.api.viewsets import ID_PATTERN, APIView, GenericViewSet, ModelViewSet
 from acountee.errors import AuthenticationError, ValidationFailed
 from acountee.search import SearchTextFilter
 

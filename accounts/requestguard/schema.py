@@ -1,5 +1,6 @@
 """drf-spectacular post-processing hook (after acountee.api.schema.add_error_responses):
-declares the `Idempotency-Key` header and its 409/422 answers on every API write it covers."""
+declares the `Idempotency-Key` header and its 409/422 answers on every API write it covers, and the
+`Idempotent-Replayed` header its replays carry (any stored answer below 500: idempotency.replay)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ HEADER_PARAMETER = {
 IN_PROGRESS = " IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this Idempotency-Key is still running."
 REUSED = "IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was already used for a different request."
 ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+REPLAYED_HEADER = {
+    "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key "
+    "(the write did not run again).",
+    "schema": {"type": "string", "enum": ["true"]},
+}
 
 
 def add_idempotency_header(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
@@ -38,4 +44,7 @@ def add_idempotency_header(result: dict[str, Any], generator: Any, request: Any,
             if IN_PROGRESS not in conflict.get("description", ""):
                 conflict["description"] = conflict.get("description", "") + IN_PROGRESS
             responses.setdefault("422", {"description": REUSED, "content": ERROR_REF})
+            for code, response in responses.items():
+                if code[:1] in ("2", "3", "4") and code != "422":  # any answer the guard stores may come back replayed
+                    response.setdefault("headers", {})[REPLAY_MARKER] = REPLAYED_HEADER
     return result

@@ -36,17 +36,15 @@ class DateTimeField(serializers.DateTimeField):
 
 
 # --- typed JSON in the OpenAPI document (no untyped `{}` fields) ------------------------------------------
-# Any JSON value; the component is added by acountee.api.schema.add_error_responses.
+# Any JSON value; the component is added by acountee.api.schema.add_error_responses. Deliberately the any-value
+# schema, not a recursive one (`anyOf: [..., {type: array, items: {$ref: JsonValue}}]`, as it was until issue 20):
+# client generators drop or loop on schemas that reference themselves (tests/api/test_document_validates.py).
 JSON_VALUE: dict[str, Any] = {"$ref": "#/components/schemas/JsonValue"}
 JSON_VALUE_SCHEMA: dict[str, Any] = {
-    "description": "Any JSON value.",
-    "anyOf": [
-        {"type": "string", "nullable": True},
-        {"type": "number"},
-        {"type": "boolean"},
-        {"type": "object", "additionalProperties": True},
-        {"type": "array", "items": JSON_VALUE},
-    ],
+    "description": (
+        "Any JSON value: a string, a number, a boolean, null, an object or an array (of any of these, nested). "
+        "Where it appears, the field's description says what it holds."
+    ),
 }
 
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.paginator import InvalidPage
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -30,10 +31,21 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}  # 0 or less: no such page (404)
             if parameter["name"] == self.page_size_query_param:
                 parameter["description"] = f"Results per page, 1-{self.max_page_size} (larger values are clamped)."
                 parameter["schema"] = {"type": "integer", "minimum": 1}
         return parameters
+
+
+def page_parameters() -> list[OpenApiParameter]:
+    """`page` and `page_size` as the paginator declares them, for a view that paginates in its own handler (the
+    document adds them by itself only to list actions)."""
+    return [
+        OpenApiParameter(p["name"], p["schema"], description=p["description"])
+        for p in PageNumberPagination().get_schema_operation_parameters(view=None)
+    ]
 
 
 class LazyPageNumberPagination(PageNumberPagination):

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular import openapi
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
 from acountee.api.fields import JSON_VALUE, JSON_VALUE_SCHEMA
+from acountee.api.serializers import StrictSerializer
+from acountee.months import MONTH_PATTERN
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -62,6 +69,112 @@ TAGS = [
     ("workbench", "Period-end cleanup, bank-transfer export, export templates and the paid import."),
     ("reports", "Payables, aging and approval cycle-time reports (JSON, CSV, XLSX)."),
 ]
+
+
+# --- what the server enforces, stated (issue 20) --------------------------------------------------------------
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's, stating two rules the serializers enforce: a StrictSerializer body refuses fields it
+    does not know (`additionalProperties: false`), and a list that may not be empty has `minItems: 1` (DRF's
+    `allow_empty=False`), a nested list its `min_length`/`max_length`."""
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        base: Any = super()  # drf-spectacular is untyped
+        schema: dict[str, Any] = base._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictSerializer):
+            schema["additionalProperties"] = False
+        return schema
+
+    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> Any:
+        base: Any = super()
+        schema = base._map_serializer_field(field, direction, bypass_extensions)
+        if not isinstance(field, serializers.ListField | serializers.ListSerializer) or not isinstance(schema, dict):
+            return schema
+        if schema.get("type") != "array":
+            return schema
+        if isinstance(field, serializers.ListSerializer):
+            for attribute, keyword in (("min_length", "minItems"), ("max_length", "maxItems")):
+                if getattr(field, attribute, None) is not None:
+                    schema[keyword] = getattr(field, attribute)
+        if field.allow_empty is False and not schema.get("minItems"):
+            schema["minItems"] = 1
+        return schema
+
+
+# Downloads name their file; declared on the operations that send one (`parameters=[..., CONTENT_DISPOSITION]`).
+CONTENT_DISPOSITION = OpenApiParameter(
+    "Content-Disposition",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description='On a download: `attachment; filename="…"` (inline for a PDF file).',
+)
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying (nothing was saved).",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+
+
+def add_constraints(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Month parameters' YYYY-MM pattern (acountee/months.py, the one parser) and `Retry-After` on the answers that
+    carry it: 503 (database), 429 (sign-in lock-out), 409 (BUSY, CONFLICT_RETRY). After add_error_responses."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and parameter.get("name") == "month":
+                    parameter["schema"] = {**parameter.get("schema", {}), "type": "string", "pattern": MONTH_PATTERN}
+            for code, response in operation.get("responses", {}).items():
+                if code in ("409", "429", "503"):
+                    response.setdefault("headers", {}).update(RETRY_AFTER)
+    return result
+
+
+# --- nullable references (issue 20) ------------------------------------------------------------------------
+# OpenAPI 3.0 reads `nullable: true` only beside a `type` (3.0.3, "nullable"): `{allOf: [{$ref}], nullable: true}`,
+# as drf-spectacular writes a nullable nested serializer (a step approver's `acted_by`), does NOT admit null, and
+# strict validators and generated clients refuse the null the server sends. The 3.0 way: one of the reference or
+# this null-only schema.
+NULL_SCHEMA: dict[str, Any] = {"type": "object", "nullable": True, "enum": [None], "description": "null"}
+
+
+def _admits_null(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("nullable") and "type" in schema:
+        return True
+    return None in schema.get("enum", []) or schema.get("$ref", "").endswith("/NullEnum")
+
+
+def _explicit_nullable(node: Any) -> None:
+    if isinstance(node, list):
+        for value in node:
+            _explicit_nullable(value)
+        return
+    if not isinstance(node, dict):
+        return
+    for value in node.values():
+        _explicit_nullable(value)
+    if not node.get("nullable") or "type" in node:
+        return
+    del node["nullable"]  # a no-op without `type`: said below in a way 3.0 reads
+    if len(node.get("allOf", [])) == 1:
+        node["oneOf"] = [node.pop("allOf")[0], dict(NULL_SCHEMA)]
+    elif "oneOf" in node or "anyOf" in node:
+        members = node["oneOf"] if "oneOf" in node else node["anyOf"]
+        if not any(_admits_null(member) for member in members):
+            members.append(dict(NULL_SCHEMA))
+    else:
+        node["nullable"] = True  # nothing to rewrite: left for tests/api/test_document_validates.py to name
+
+
+def make_nullable_explicit(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Every `nullable: true` without a `type` becomes `oneOf: [schema, NULL_SCHEMA]` (after the enum hook, which
+    writes `oneOf: [XEnum, NullEnum]` with a no-op `nullable` beside it: that one only loses the `nullable`)."""
+    _explicit_nullable(result)
+    return result
 
 
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:

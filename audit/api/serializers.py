@@ -53,19 +53,24 @@ class HistoryQuerySerializer(StrictSerializer):
     page_size = serializers.IntegerField(required=False, min_value=1)
 
 
-class SecurityEventQuerySerializer(StrictSerializer):
+class SecurityEventFilterSerializer(StrictSerializer):
+    """The security log's filters, declared in the OpenAPI document as the list's query parameters."""
+
     kind = serializers.ChoiceField(required=False, choices=SecurityEventKind.choices)
     user_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     email = serializers.CharField(required=False, max_length=255)
-    from_ = DateTimeField(required=False)
-    to = DateTimeField(required=False)
-    page = serializers.IntegerField(required=False, min_value=1)
-    page_size = serializers.IntegerField(required=False, min_value=1)
+    from_ = DateTimeField(required=False, help_text=_("Entries at or after this time (ISO 8601)."))
+    to = DateTimeField(required=False, help_text=_("Entries before this time (ISO 8601)."))
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
         fields["from"] = fields.pop("from_")
         return fields
+
+
+class SecurityEventQuerySerializer(SecurityEventFilterSerializer):
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1)
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from acountee.api.params import present
+from acountee.api.schema import CONTENT_DISPOSITION
 from acountee.api.viewsets import GenericViewSet
 
 # The codebase's one formula-injection helper (`=`, `+`, `-`, `@`, tab, CR → a leading `'`), shared by every
@@ -31,6 +32,7 @@ from audit.api.serializers import (
     AuditQuerySerializer,
     AuditStatSerializer,
     HistoryQuerySerializer,
+    SecurityEventFilterSerializer,
     SecurityEventQuerySerializer,
     SecurityEventSerializer,
 )
@@ -154,7 +156,7 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
         return self.get_paginated_response(AuditEntrySerializer(page, many=True).data)
 
     @extend_schema(
-        parameters=[*FILTER_PARAMETERS, OpenApiParameter("format", str, enum=["csv", "json"])],
+        parameters=[*FILTER_PARAMETERS, OpenApiParameter("format", str, enum=["csv", "json"]), CONTENT_DISPOSITION],
         responses={200: OpenApiResponse(description="CSV or JSON array, streamed")},
         tags=["audit"],
     )
@@ -180,7 +182,10 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
         return Response(AuditStatSerializer(rows, many=True).data)
 
 
-@extend_schema_view(list=extend_schema(tags=["audit"]), retrieve=extend_schema(tags=["audit"]))
+@extend_schema_view(
+    list=extend_schema(tags=["audit"], parameters=[SecurityEventFilterSerializer]),
+    retrieve=extend_schema(tags=["audit"]),
+)
 class SecurityEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
     """Sign-ins, sign-outs, lockouts, tokens, role changes and refused owner operations."""
 

@@ -18,12 +18,13 @@ from rest_framework.response import Response
 
 from accounts.authentication import api_user
 from acountee.api.permissions import SignedInPermission
+from acountee.api.schema import CONTENT_DISPOSITION
 from acountee.api.viewsets import GenericViewSet
 from acountee.errors import ValidationFailed
 from files import selectors, services
 from files.api.serializers import StoredFileSerializer, StoredFileUploadSerializer
 from files.http import stored_file_response
-from files.models import StoredFile
+from files.models import FileType, StoredFile
 from files.uploads import install_upload_handlers
 
 
@@ -134,10 +135,15 @@ class StoredFileViewSet(mixins.RetrieveModelMixin, GenericViewSet):
             ),
             OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
             OpenApiParameter("If-Range", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
+            CONTENT_DISPOSITION,
         ],
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The content."),
-            (206, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The range."),
+            # The type detected from the bytes at upload (files.detection): one of these, never the client's.
+            **{
+                (code, content_type): OpenApiResponse(OpenApiTypes.BINARY, description=description)
+                for code, description in ((200, "The content."), (206, "The range."))
+                for content_type in FileType.values
+            },
             304: OpenApiResponse(description="Not modified (ETag matched)."),
             416: OpenApiResponse(description="Range not satisfiable."),
             **_ERRORS,

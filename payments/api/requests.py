@@ -273,6 +273,7 @@ class PaymentRequestViewSet(ModelViewSet):
         methods=["GET"],
         request=None,
         responses=AttachmentSerializer(many=True),
+        filters=False,  # the PR's attachments, not a filtered list of PRs
         summary="The PR's attachments",
     )
     @extend_schema(

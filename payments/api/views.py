@@ -12,11 +12,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
-from rest_framework.views import APIView
 
 from accounts.authentication import api_user
 from acountee.api.permissions import SignedInPermission
-from acountee.api.viewsets import ModelViewSet
+from acountee.api.viewsets import APIView, ModelViewSet
 from acountee.errors import NotFoundError
 from acountee.search import SearchTextFilter
 from payments import selectors, services

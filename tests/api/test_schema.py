@@ -171,3 +171,112 @@ def test_the_document_is_the_same_whatever_the_callers_language(client_for):
     as_en = english.get("/api/schema/?format=json", HTTP_ACCEPT_LANGUAGE="en").content
     assert as_vi == as_en
     assert "Trạng thái".encode() not in as_vi and "Đề nghị thanh toán".encode() not in as_vi
+
+
+# --- what the server enforces, stated in the document (issue 20) ----------------------------------------------
+def _component(document: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
+    return document["components"]["schemas"][ref["$ref"].rsplit("/", 1)[-1]]
+
+
+def _body(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    return _component(document, document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/payment-requests/bulk-approve/"),
+        ("post", "/api/payment-requests/{id}/complete/"),
+        ("patch", "/api/payment-requests/{id}/"),
+        ("post", "/api/approval-flows/"),
+    ],
+)
+def test_strict_bodies_refuse_unknown_fields_in_the_document_too(document, method, path):
+    """StrictSerializer refuses fields it does not know: `additionalProperties: false`, nested ones included."""
+    body = _body(document, method, path)
+    assert body["additionalProperties"] is False
+
+
+def test_a_strict_body_with_an_unknown_field_is_refused_as_the_document_says(document):
+    from acountee.api.serializers import StrictSerializer
+    from payments.api.serializers import BulkApproveInputSerializer
+
+    assert issubclass(BulkApproveInputSerializer, StrictSerializer)
+    assert not BulkApproveInputSerializer(data={"ids": [1], "idz": [2]}).is_valid()
+
+
+def test_list_bounds_are_stated(document):
+    ids = _body(document, "post", "/api/payment-requests/bulk-approve/")["properties"]["ids"]
+    assert (ids["minItems"], ids["maxItems"]) == (1, 1000)  # allow_empty=False is minItems 1
+    steps = _body(document, "post", "/api/approval-flows/")["properties"]["steps"]
+    assert steps["type"] == "array" and "maxItems" in steps  # a nested list's max_length
+
+
+def _query(document: dict[str, Any], path: str, name: str) -> dict[str, Any]:
+    return next(p for p in document["paths"][path]["get"]["parameters"] if p["in"] == "query" and p["name"] == name)
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/invoices/", "month"),
+        ("/api/payment-requests/", "month"),
+        ("/api/workbench/cleanup/", "month"),
+        ("/api/workbench/export/", "month"),
+        ("/api/reports/payables-by-month/", "from"),
+        ("/api/reports/payables-by-month/", "to"),
+    ],
+)
+def test_months_carry_the_yyyy_mm_pattern(document, path, name):
+    from acountee.months import MONTH_PATTERN, parse_month
+
+    pattern = re.compile(_query(document, path, name)["schema"]["pattern"])
+    assert pattern.pattern == MONTH_PATTERN
+    for good in ("1900-01", "2026-12", "9999-12"):
+        assert pattern.match(good) and parse_month(good)
+    for bad in ("1899-12", "2026-13", "2026-00", "2026-1", "26-01", "2026-01-01"):
+        assert not pattern.match(bad)
+
+
+@pytest.mark.parametrize("path", ["/api/invoices/", "/api/workbench/cleanup/", "/api/audit/security-events/"])
+def test_page_and_page_size_start_at_one(document, path):
+    assert _query(document, path, "page")["schema"]["minimum"] == 1
+    assert _query(document, path, "page_size")["schema"]["minimum"] == 1
+
+
+def test_retry_after_is_declared_where_it_is_sent(document):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for code in ("409", "429", "503"):
+                if code in operation["responses"]:
+                    assert "Retry-After" in operation["responses"][code].get("headers", {}), (method, path, code)
+
+
+def test_replayed_writes_are_declared(document):
+    created = document["paths"]["/api/payment-requests/"]["post"]["responses"]["201"]
+    assert created["headers"]["Idempotent-Replayed"]["schema"]["enum"] == ["true"]
+    assert "Idempotent-Replayed" not in document["paths"]["/api/payment-requests/"]["get"]["responses"]["200"].get(
+        "headers", {}
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/files/{id}/content/",
+        "/api/audit/export/",
+        "/api/workbench/export/",
+        "/api/reports/aging/",
+        "/api/reports/payables-by-supplier/",
+    ],
+)
+def test_downloads_declare_content_disposition(document, path):
+    assert "Content-Disposition" in document["paths"][path]["get"]["responses"]["200"]["headers"]
+
+
+def test_file_content_declares_the_types_it_serves(document):
+    from files.models import FileType
+
+    content = document["paths"]["/api/files/{id}/content/"]["get"]["responses"]["200"]["content"]
+    assert set(content) == set(FileType.values)
+    assert {"application/pdf", "image/jpeg", "application/xml"} <= set(content)

@@ -228,7 +228,7 @@ def test_template_columns_order_and_labels(clerk_client, prs, month):
         ({"month": "2026-11", "ids": "99999999999999999999"}, "INVALID_IDS"),
         ({"month": "2026-11", "template": "abc"}, "TEMPLATE_NOT_FOUND"),
         ({"month": "2026-11", "template": "999999"}, "TEMPLATE_NOT_FOUND"),
-        ({"month": "2026-11", "bogus": "1"}, "VALIDATION_ERROR"),
+        ({"month": "2026-11", "bogus": "1"}, "UNKNOWN_PARAMETER"),  # not in the document (issue 20)
     ],
 )
 def test_bad_export_params(clerk_client, params, code):

@@ -10,10 +10,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import renderers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from acountee.api.negotiation import QueryFormatNegotiation
 from acountee.api.params import present
+from acountee.api.schema import CONTENT_DISPOSITION
+from acountee.api.viewsets import APIView
+from acountee.months import MONTH_PATTERN
 from payments.reports import exports, queries, registry
 from payments.reports.api.serializers import HomeSummarySerializer, ReportSerializer
 from payments.reports.params import no_params, today
@@ -72,24 +74,34 @@ class ReportView(APIView):
 
 def _report_view(key: str, parameters: list[OpenApiParameter]) -> type[ReportView]:
     spec = registry.REPORTS[key]
-    view = cast(type[ReportView], type(f"Report_{key.replace('-', '_')}", (ReportView,), {"report_key": key}))
-    view.get = extend_schema(  # type: ignore[method-assign]  # the schema differs per report: decorate the copy
+
+    # A function of its own per report: extend_schema annotates the function it decorates, and decorating
+    # ReportView.get itself gave every report the parameters of all of them (issue 20).
+    def get(self: ReportView, request: Request) -> Any:
+        return ReportView.get(self, request)
+
+    get = extend_schema(
         tags=TAGS,
         summary=str(spec.title),
         description=str(spec.description),
-        parameters=[*parameters, FORMAT],
+        parameters=[*parameters, FORMAT, CONTENT_DISPOSITION],
         responses=ReportSerializer,
-    )(view.get)
-    return view
+    )(get)
+    return cast(
+        type[ReportView], type(f"Report_{key.replace('-', '_')}", (ReportView,), {"report_key": key, "get": get})
+    )
 
 
-def _p(name: str, description: str, type_: Any = OpenApiTypes.STR) -> OpenApiParameter:
-    return OpenApiParameter(name, type_, description=description)
+def _p(name: str, description: str, type_: Any = OpenApiTypes.STR, pattern: str | None = None) -> OpenApiParameter:
+    return OpenApiParameter(name, type_, description=description, pattern=pattern)
 
 
 PayablesByMonthView = _report_view(
     "payables-by-month",
-    [_p("from", "First month, YYYY-MM (default: 11 months before `to`)."), _p("to", "Last month, YYYY-MM.")],
+    [
+        _p("from", "First month, YYYY-MM (default: 11 months before `to`).", pattern=MONTH_PATTERN),
+        _p("to", "Last month, YYYY-MM.", pattern=MONTH_PATTERN),
+    ],
 )
 PayablesBySupplierView = _report_view(
     "payables-by-supplier",

@@ -9,17 +9,18 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, mixins, status
+from rest_framework import mixins, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.authentication import api_user
+from acountee.api.pagination import page_parameters
 from acountee.api.params import present
-from acountee.api.viewsets import GenericViewSet
+from acountee.api.schema import CONTENT_DISPOSITION
+from acountee.api.viewsets import APIView, GenericAPIView, GenericViewSet
 from payments.workbench import exports, selectors, services
 from payments.workbench.api.permissions import HasWorkbench
 from payments.workbench.api.serializers import (
@@ -57,7 +58,7 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
     return validated
 
 
-class CleanupView(generics.GenericAPIView):
+class CleanupView(GenericAPIView):
     permission_classes = [HasWorkbench]
     serializer_class = CleanupInvoiceSerializer
     filter_backends: list[Any] = []
@@ -71,7 +72,10 @@ class CleanupView(generics.GenericAPIView):
     @extend_schema(
         tags=TAGS,
         summary="Invoices of a month still to clean (imported, never linked), with counts",
-        parameters=[OpenApiParameter("month", OpenApiTypes.STR, required=True, description="YYYY-MM")],
+        parameters=[
+            OpenApiParameter("month", OpenApiTypes.STR, required=True, description="YYYY-MM"),
+            *page_parameters(),  # it pages like every list (the document did not say so)
+        ],
         responses=CleanupPageSerializer,
     )
     def get(self, request: Request) -> Response:
@@ -110,7 +114,7 @@ class ExportView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Bank-transfer file of approved PRs (CSV UTF-8 with BOM, or XLSX)",
-        parameters=[ExportQuerySerializer],
+        parameters=[ExportQuerySerializer, CONTENT_DISPOSITION],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV, streamed"),
             (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiResponse(
