@@ -14,6 +14,8 @@ from rest_framework.request import Request
 from accounts.backends import RoleBackend, token_user_permissions
 from accounts.middleware import activate_user_language
 from accounts.models import ApiToken, User
+from accounts.tokens import scope_allows
+from acountee.errors import PermissionDeniedError
 
 LAST_USED_RESOLUTION = timedelta(minutes=10)
 
@@ -52,8 +54,15 @@ class TokenAuthentication(authentication.BaseAuthentication):
         )
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
-        RoleBackend.prime(token.user, token.user_permissions)
         now = timezone.now()
+        if token.expires_at is not None and token.expires_at <= now:
+            raise exceptions.AuthenticationFailed(_("This token has expired."))
+        if not scope_allows(token.scopes, request.method or "", request.path):
+            raise PermissionDeniedError(
+                _("This token's scopes (%(scopes)s) do not allow this call.") % {"scopes": ", ".join(token.scopes)},
+                code="TOKEN_SCOPE",
+            )
+        RoleBackend.prime(token.user, token.user_permissions)
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         # Token clients are known only here, after every middleware. A client that says which language it

@@ -149,6 +149,9 @@ class User(AbstractBaseUser):
         default="",
         help_text=_("Language of the back office and of your e-mails. Empty follows the browser."),
     )
+    # An API-only principal made by an owner (accounts.services.service_account_create): no password, no
+    # back office, acts only through scoped tokens (docs/security.md, "Service accounts").
+    is_service_account = models.BooleanField(_("service account"), default=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -184,8 +187,9 @@ class User(AbstractBaseUser):
 
     @property
     def is_staff(self) -> bool:
-        # Every active user works in the back office; what they see there is up to roles.
-        return self.is_active
+        # Every active person works in the back office; what they see there is up to roles. A service
+        # account never does.
+        return self.is_active and not self.is_service_account
 
     def get_user_permissions(self, obj: Any = None) -> set[str]:
         return set()
@@ -250,6 +254,15 @@ class UserRole(models.Model):
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
 
+class TokenScope(models.TextChoices):
+    """What a service account's token may do (accounts.tokens.scope_allows); a person's token has none
+    and may do what its user may."""
+
+    READ = "read", _("read")
+    IMPORT = "import", _("import invoices")
+    EXPORT = "export", _("exports and reports")
+
+
 class ApiToken(models.Model):
     """An API token. Only its SHA-256 is stored: a leaked database does not leak tokens."""
 
@@ -258,6 +271,10 @@ class ApiToken(models.Model):
     prefix = models.CharField(_("prefix"), max_length=8, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    scopes = ArrayField(
+        models.CharField(max_length=16, choices=TokenScope.choices), verbose_name=_("scopes"), default=list, blank=True
+    )
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
 
     class Meta:
         db_table = "api_tokens"

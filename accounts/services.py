@@ -9,6 +9,7 @@ each other at once cannot leave the company with none.
 
 from __future__ import annotations
 
+import secrets
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -20,9 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.backends import RoleBackend
-from accounts.models import OWNER_ROLE, ApiToken, Role, Team, User, UserRole
+from accounts.models import OWNER_ROLE, ApiToken, Role, Team, TokenScope, User, UserRole
 from accounts.security import record_security_event
-from acountee.errors import Duplicate, NotFoundError, ProtectedError, ValidationFailed
+from acountee.errors import Duplicate, NotFoundError, NotOwner, ProtectedError, ValidationFailed
 
 _UNSET: Any = object()
 
@@ -315,12 +316,55 @@ def role_revoke(*, user: User, role: Role, actor: User | None = None) -> None:
 
 
 # --- API tokens ----------------------------------------------------------------------------
-def api_token_create(*, user: User, request: Any = None) -> tuple[ApiToken, str]:
+def api_token_create(
+    *, user: User, request: Any = None, scopes: list[str] | None = None, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
     """Returns the token row and the clear key, which exists only in this response."""
     key = ApiToken.generate_key()
-    token = ApiToken.objects.create(user=user, key_hash=ApiToken.hash_key(key), prefix=key[:8])
+    token = ApiToken.objects.create(
+        user=user, key_hash=ApiToken.hash_key(key), prefix=key[:8], scopes=scopes or [], expires_at=expires_at
+    )
     record_security_event("token_created", request=request, user=user, token=token.prefix)
     return token, key
+
+
+SERVICE_ACCOUNT_DOMAIN = "service.acountee.invalid"  # never a mailbox: `.invalid` is reserved (RFC 2606)
+
+
+def service_account_create(
+    *,
+    name: str,
+    scopes: list[str],
+    actor: User | None,
+    expires_at: datetime | None = None,
+    roles: list[str] | tuple[str, ...] = (),
+    request: Any = None,
+) -> tuple[User, str]:
+    """An API-only principal for an integration (docs/security.md, "Service accounts"): no password (it never
+    signs in, so it never locks a person out), no back office, one token with at least one scope and an
+    optional expiry. Its permissions come from `roles`, as a person's; the scopes narrow them. Owners only.
+    Returns the account and the token's clear key (shown once)."""
+    if actor is None or not actor.is_owner:
+        raise NotOwner(_("Only owners can create service accounts."))
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(details={"name": [_("This field is required.")]})
+    wanted = list(dict.fromkeys(scopes or []))
+    if not wanted or set(wanted) - set(TokenScope.values):
+        raise ValidationFailed(
+            details={"scopes": [_("Choose one or more of: %(scopes)s.") % {"scopes": ", ".join(TokenScope.values)}]}
+        )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed(details={"expires_at": [_("The expiry must be in the future.")]})
+    if OWNER_ROLE in roles:
+        raise ValidationFailed(details={"roles": [_("A service account cannot be an owner.")]})
+    with transaction.atomic():
+        email = f"{secrets.token_hex(6)}@{SERVICE_ACCOUNT_DOMAIN}"
+        user = user_create(email=email, name=name[:150], roles=roles, actor=actor)
+        User.objects.filter(pk=user.pk).update(is_service_account=True)
+        user.is_service_account = True
+        _token, key = api_token_create(user=user, request=request, scopes=wanted, expires_at=expires_at)
+    return user, key
 
 
 def api_token_revoke(*, token: ApiToken, request: Any = None) -> None:

@@ -177,6 +177,9 @@ def decide(chain: Chain, actor: User, delegators: Delegators, *, step: int | Non
     """The approve rules on a chain read under its lock (the document's own state checked by its
     caller). `step`, when given, must be the current step (a stale screen never approves the next).
     Raises the refusal; writes nothing."""
+    if getattr(actor, "is_service_account", False):
+        # A machine never approves, whatever roles or scopes it was given (docs/security.md).
+        raise PermissionDeniedError(_("A service account cannot approve."), code="SERVICE_ACCOUNT")
     approval = chain.approval
     current = chain.current
     if current is None:

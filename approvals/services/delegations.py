@@ -33,6 +33,10 @@ def approval_delegation_create(
         raise ValidationFailed(_("Nobody can be their own substitute."), code="SELF_DELEGATION")
     if not substitute.is_active:
         raise ValidationFailed(_("The substitute is inactive."), code="INACTIVE_APPROVER")
+    if getattr(substitute, "is_service_account", False):
+        raise ValidationFailed(
+            _("A service account cannot approve, so it cannot be a substitute."), code="SERVICE_ACCOUNT"
+        )
     if end_date < start_date:
         raise ValidationFailed(
             _("The end date is before the start date."),
