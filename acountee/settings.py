@@ -318,7 +318,7 @@ if DEBUG:
 SPECTACULAR_SETTINGS = {
     "TITLE": "Acountee API",
     "DESCRIPTION": "Accounts payable: e-invoices, payment requests, approval chains.",
-    "VERSION": "1.0.0",
+    "VERSION": "2.0.0",  # docs/adr/0009: the integrator release tightened v1 once
     "ENUM_NAME_OVERRIDES": {
         "PaymentRequestStatusEnum": "payments.models.PaymentRequestStatus",
         "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
