@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, User
 from accounts.services import service_account_create
-from acountee.errors import NotOwner, PermissionDeniedError, ValidationFailed
-from tests.payments.factories import make_pr
+from acountee.errors import NotOwner, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 URL = "/api/service-accounts/"
@@ -62,31 +61,6 @@ def test_scopes_narrow_what_the_token_may_call(owner):
     reader = token_client(read_key)
     assert reader.get("/api/invoices/").status_code == 200
     assert reader.post("/api/payment-requests/", {"name": "x"}).json()["error"]["code"] == "TOKEN_SCOPE"
-
-
-def test_a_service_account_never_approves(owner, finance):
-    """Even holding an approver's role and named in the chain: no scope reaches the approve call, and the
-    approval engine refuses the account itself (a door that does not go through a token: the services)."""
-    from payments import services
-
-    account, key = service_account_create(name="Bot", scopes=["read", "import", "export"], actor=owner, roles=["bod"])
-    pr = make_pr(maker=finance, steps=[("anyof", [account])], type="direct", request=True)
-    through_api = token_client(key).post(f"/api/payment-requests/{pr.pk}/approve/", {})
-    assert (through_api.status_code, through_api.json()["error"]["code"]) == (403, "TOKEN_SCOPE")
-    with pytest.raises(PermissionDeniedError) as refused:
-        services.payment_request_approve(pr=pr, actor=account)
-    assert refused.value.code == "SERVICE_ACCOUNT"
-    assert services.payment_requests_bulk_approve(ids=[pr.pk], actor=account).failed[0]["code"] == "SERVICE_ACCOUNT"
-    # Nor through a delegation: it cannot be named a substitute.
-    from datetime import date
-
-    from approvals.services import approval_delegation_create
-
-    with pytest.raises(ValidationFailed) as named:
-        approval_delegation_create(
-            actor=owner, approver=finance, substitute=account, start_date=date(2026, 1, 1), end_date=date(2026, 1, 2)
-        )
-    assert named.value.code == "SERVICE_ACCOUNT"
 
 
 def test_expired_and_retired_tokens_stop_working(owner, owner_client):
