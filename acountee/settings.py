@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "invoices",
     "payments",
     "payments.notifications",
+    "payments.webhooks",
     "payments.reports",
     "payments.workbench",
 ]
@@ -393,6 +394,15 @@ NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
 NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=60)
 NOTIFICATION_RETRY_MAX_SECONDS = env.int("NOTIFICATION_RETRY_MAX_SECONDS", default=6 * 3600)
 NOTIFICATION_POLL_SECONDS = env.float("NOTIFICATION_POLL_SECONDS", default=5.0)
+
+# --- Webhooks (docs/webhooks.md) -------------------------------------------------------------------
+# Sent by the dispatch_notifications worker: attempts per delivery (then `failed`), the first retry delay
+# (doubling each time, capped), the HTTP timeout per attempt, and an optional egress proxy (default: direct).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600.0)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_PROXY = env.str("WEBHOOK_PROXY", default="")
 
 # --- Request guard (docs/api-guard.md) -----------------------------------------------------------
 # Idempotency-Key on API writes: how long a key replays its first answer, and after how long a
