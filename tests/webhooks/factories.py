@@ -17,8 +17,9 @@ ALL_TYPES = [
 ]
 
 
-def make_endpoint(*, owner: Any = None, url: str = "http://127.0.0.1:9/hooks", types: list[str] | None = None,
-                  is_active: bool = True) -> Any:
+def make_endpoint(
+    *, owner: Any = None, url: str = "http://127.0.0.1:9/hooks", types: list[str] | None = None, is_active: bool = True
+) -> Any:
     from payments.webhooks.services import webhook_endpoint_create
 
     owner = owner or UserFactory(roles=["owner"])

@@ -39,7 +39,12 @@ def test_each_moment_of_a_request_is_one_event_with_stable_keys(maker, owner):
     }
     assert event.payload["step"] == {"number": 1}
     assert set(event.payload["payee"]) == {
-        "bank_name", "bank_account", "account_name", "tax_code", "is_new", "previous_bank_account"
+        "bank_name",
+        "bank_account",
+        "account_name",
+        "tax_code",
+        "is_new",
+        "previous_bank_account",
     }
     services.payment_request_approve(pr=pr, actor=a)
     assert types()[-1] == "payment_request.approved"

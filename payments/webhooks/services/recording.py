@@ -165,7 +165,9 @@ def record_invoices_imported(*, invoice_ids: Iterable[int], **_: Any) -> None:
         "status",
     ]
     invoices = Invoice.objects.filter(pk__in=ids).only(*fields).order_by("id")
-    _emit_many([PendingEvent(type=EventType.INVOICE_IMPORTED, payload={"invoice": invoice_payload(i)}) for i in invoices])
+    _emit_many(
+        [PendingEvent(type=EventType.INVOICE_IMPORTED, payload={"invoice": invoice_payload(i)}) for i in invoices]
+    )
 
 
 def _emit_many(events: list[PendingEvent]) -> None:
