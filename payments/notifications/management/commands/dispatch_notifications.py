@@ -31,9 +31,8 @@ class Command(SystemCommand):
             result = deliveries_dispatch(limit=limit)
             self.stdout.write(f"sent {len(result.sent)}, failed {len(result.failed)}")
             hooks = webhooks.webhook_deliveries_dispatch(limit=limit)
-            self.stdout.write(
-                f"webhooks: delivered {len(hooks.delivered)}, retrying {len(hooks.retrying)}, failed {len(hooks.failed)}"
-            )
+            delivered, retrying, failed = len(hooks.delivered), len(hooks.retrying), len(hooks.failed)
+            self.stdout.write(f"webhooks: delivered {delivered}, retrying {retrying}, failed {failed}")
             return
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
