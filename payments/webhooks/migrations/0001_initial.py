@@ -82,6 +82,6 @@ class Migration(migrations.Migration):
             },
         ),
         AuditTrigger("events"),
-        AuditTrigger("webhook_endpoints"),
+        AuditTrigger("webhook_endpoints", exclude_columns=["secret"]),
         AuditTrigger("webhook_deliveries"),
     ]
