@@ -71,3 +71,15 @@ def test_only_owners_see_the_pages(finance):
     client = signed_in(finance)
     assert client.get("/admin/webhooks/webhookendpoint/").status_code == 403
     assert client.get("/admin/webhooks/webhookdelivery/").status_code == 403
+
+
+def test_the_demo_has_one_inactive_endpoint_and_is_idempotent():
+    from accounts.demo import seed_accounts
+    from payments.webhooks.demo import DEMO_URL, seed_webhooks
+
+    lines: list[str] = []
+    for _ in range(2):
+        seed_accounts(lines.append)
+        seed_webhooks(lines.append)
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.url == DEMO_URL and not endpoint.is_active
