@@ -18,7 +18,34 @@ from audit.admin import AuditHistoryMixin
 from payments.webhooks import selectors, services
 from payments.webhooks.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 
-DELIVERY_TONES = {DeliveryStatus.PENDING: "waiting", DeliveryStatus.DELIVERED: "done", DeliveryStatus.FAILED: "failed"}
+DELIVERY_TONES: dict[str, str] = {
+    DeliveryStatus.PENDING: "waiting",
+    DeliveryStatus.DELIVERED: "done",
+    DeliveryStatus.FAILED: "failed",
+}
+ENDPOINT_FIELDS: tuple[str, ...] = (
+    "url",
+    "description",
+    "event_types",
+    "is_active",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+DELIVERY_FIELDS: tuple[str, ...] = (
+    "endpoint",
+    "event_type",
+    "event_id",
+    "event_occurred_at",
+    "status_badge",
+    "attempts",
+    "last_response_code",
+    "last_error",
+    "next_attempt_at",
+    "delivered_at",
+    "created_at",
+    "updated_at",
+)
 
 
 class OwnersOnlyMixin:
@@ -50,14 +77,11 @@ class WebhookEndpointAdmin(
     list_display = ["url", "description", "active_badge", "events", "created_by", "created_at"]
     list_filter = ["is_active"]
     list_select_related = ["created_by"]
-    fields = ["url", "description", "event_types", "is_active", "created_by", "created_at", "updated_at"]
-    readonly_fields = ["created_by", "created_at", "updated_at"]
+    fields = ENDPOINT_FIELDS
+    readonly_fields = ["created_by", "created_at", "updated_at", "audit_history"]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [*self.fields, "audit_history"] if obj is not None else list(self.fields)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [*self.readonly_fields, "audit_history"]
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*ENDPOINT_FIELDS, "audit_history"] if obj is not None else ENDPOINT_FIELDS
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return self._owner(request)
@@ -121,21 +145,8 @@ class WebhookDeliveryAdmin(OwnersOnlyMixin, ReadOnlyAdminMixin, ServiceCallMixin
     ]
     list_filter = ["status"]
     actions = ["redeliver"]
-    fields = [
-        "endpoint",
-        "event_type",
-        "event_id",
-        "event_occurred_at",
-        "status_badge",
-        "attempts",
-        "last_response_code",
-        "last_error",
-        "next_attempt_at",
-        "delivered_at",
-        "created_at",
-        "updated_at",
-    ]
-    readonly_fields = fields
+    fields = DELIVERY_FIELDS
+    readonly_fields = DELIVERY_FIELDS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookDelivery]:
         return selectors.delivery_log()

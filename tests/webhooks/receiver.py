@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +26,8 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     url: str = ""
     arrived: threading.Condition = field(default_factory=threading.Condition)
+    # Optional: the status from the request's headers (bench/webhooks.py fails chosen events' first attempt).
+    decide: Callable[[dict[str, str]], int] | None = None
 
     def answer(self) -> tuple[int, float]:
         status = self.statuses.pop(0) if self.statuses else 200
@@ -42,6 +44,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             status, delay = receiver.answer()
+            if receiver.decide is not None:
+                status = receiver.decide(dict(self.headers.items()))
             with receiver.arrived:
                 receiver.requests.append(Received(self.path, dict(self.headers.items()), body, time.monotonic()))
                 receiver.arrived.notify_all()

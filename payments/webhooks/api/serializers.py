@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from acountee.api.fields import BooleanField
@@ -56,15 +57,31 @@ class WebhookDeliverySerializer(StrictModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "example": {"payment_request": {"id": 42, "status": "approved", "amount": "21670000.00", "currency": "VND"}},
+    }
+)
+class PayloadField(serializers.JSONField):
+    """An event's payload: an object with stable English keys (docs/webhooks.md lists them per type)."""
+
+
 class EventSerializer(serializers.ModelSerializer):
     """One event of the feed: the same document a webhook POSTs (`data` is the payload)."""
 
-    data = serializers.JSONField(source="payload", read_only=True, help_text="The payload; stable English keys.")
-
     class Meta:
         model = Event
-        fields = ["id", "type", "occurred_at", "data"]
+        fields = ["id", "type", "occurred_at"]
         read_only_fields = fields
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `data` is the field's name in the document (and the webhook body); declared here, not as a class
+        # attribute, where it would hide Serializer.data.
+        fields = super().get_fields()
+        fields["data"] = PayloadField(source="payload", read_only=True, help_text="The payload; stable English keys.")
+        return fields
 
 
 class EventPageSerializer(serializers.Serializer):
