@@ -122,6 +122,7 @@ def main() -> None:
                 with lock:
                     failing.add(event_id)
             time.sleep(max(0.0, started + (i + 1) / args.rate - time.monotonic()))
+        commit_seconds = time.monotonic() - started
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if WebhookDelivery.objects.filter(endpoint=endpoint, status="delivered").count() == args.n:
@@ -136,7 +137,9 @@ def main() -> None:
     first_try = [delivered_at[e] - committed[e] for e in committed if e in delivered_at and e not in failing]
     retried = [delivered_at[e] - committed[e] for e in committed if e in delivered_at and e in failing]
     rows = WebhookDelivery.objects.filter(endpoint=endpoint)
-    print(f"{args.n} approvals committed at {args.rate}/s; {len(requests)} POSTs received")
+    achieved = args.n / commit_seconds
+    print(f"{args.n} approvals committed in {commit_seconds:.1f} s ({achieved:.0f}/s, asked {args.rate:.0f}/s)")
+    print(f"{len(requests)} POSTs received")
     print(f"delivered {rows.filter(status='delivered').count()}, pending {rows.filter(status='pending').count()}")
     print(f"attempts: {sum(rows.values_list('attempts', flat=True))} (retried deliveries: {len(failing)})")
     for name, values in [("first attempt", first_try), ("after one 500", retried)]:
