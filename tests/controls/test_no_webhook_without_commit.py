@@ -22,7 +22,7 @@ def approved_events() -> int:
     return Event.objects.filter(type="payment_request.approved").count()
 
 
-def test_a_refused_approval_through_the_api_records_nothing(client_for, maker, owner):
+def test_no_webhook_without_commit_a_refused_api_approval_records_nothing(client_for, maker, owner):
     make_endpoint(owner=owner)
     a, b = approver_users(2)
     pr = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
@@ -34,7 +34,7 @@ def test_a_refused_approval_through_the_api_records_nothing(client_for, maker, o
     assert approved_events() == 1 and WebhookDelivery.objects.filter(event__type="payment_request.approved").count()
 
 
-def test_bulk_approve_announces_only_what_it_approved(maker, owner):
+def test_no_webhook_without_commit_bulk_approve_announces_only_what_it_approved(maker, owner):
     make_endpoint(owner=owner)
     a, b = approver_users(2)
     mine = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
@@ -45,7 +45,7 @@ def test_bulk_approve_announces_only_what_it_approved(maker, owner):
     assert ids == [mine.pk]
 
 
-def test_an_error_after_the_change_takes_the_event_with_it(maker, owner):
+def test_no_webhook_without_commit_an_error_after_the_change_takes_the_event(maker, owner):
     make_endpoint(owner=owner)
     (a,) = approver_users(1)
     pr = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
@@ -56,7 +56,7 @@ def test_an_error_after_the_change_takes_the_event_with_it(maker, owner):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_overlapping_writers_make_ids_visible_in_order():
+def test_no_webhook_without_commit_overlapping_writers_ids_visible_in_order():
     """Writer A takes its event id first and commits last; writer B must wait for A's commit before taking its
     id, so a reader never sees B's (higher) id while A's (lower) is still invisible."""
     from payments.webhooks.services.recording import PendingEvent, events_write
