@@ -325,6 +325,10 @@ SPECTACULAR_SETTINGS = {
         "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
         # seller_signature and tax_authority_signature share the outcomes valid / invalid / absent / …
         "SignatureStatusEnum": "invoices.models.SignatureStatus",
+        # an event's type, an endpoint's event_types and the feed's type filter (docs/webhooks.md)
+        "WebhookEventTypeEnum": "payments.webhooks.models.EventType",
+        # …so that the request's `type` keeps the name it had before events had a `type` too
+        "TypeEnum": "payments.models.PaymentRequestType",
     },
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
