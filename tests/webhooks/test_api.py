@@ -158,3 +158,50 @@ def test_the_feed_needs_owner_or_its_permission(client_for, finance):
     from accounts.models import User
 
     assert client_for(User.objects.get(pk=finance.pk)).get("/api/events/").status_code == 200
+
+
+def _queries(client, url, params=None) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, params or {}).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_lists_run_a_fixed_number_of_queries(client_for, owner, maker):
+    from payments.webhooks.services.recording import PendingEvent, events_write
+
+    client = client_for(owner)
+    endpoint = make_endpoint(owner=owner, types=["invoice.imported"])
+    events_write([PendingEvent("invoice.imported", {"invoice": {"id": 0}})])
+    _queries(client, "/api/events/")  # warms the token's last-use stamp and per-process caches
+    counts = [
+        (
+            _queries(client, "/api/events/", {"limit": 500}),
+            _queries(client, "/api/webhooks/"),
+            _queries(client, f"/api/webhooks/{endpoint.pk}/deliveries/"),
+        )
+    ]
+    for n in range(30):
+        make_endpoint(owner=owner, types=["payment_request.approved"], url=f"https://e{n}.example.vn/")
+    events_write([PendingEvent("invoice.imported", {"invoice": {"id": n}}) for n in range(30)])
+    counts.append(
+        (
+            _queries(client, "/api/events/", {"limit": 500}),
+            _queries(client, "/api/webhooks/"),
+            _queries(client, f"/api/webhooks/{endpoint.pk}/deliveries/"),
+        )
+    )
+    assert counts[0] == counts[1] == (2, 3, 4), counts  # events: token + page; lists: token, count, rows (+ endpoint)
+
+
+def test_dispatch_once_reports_webhooks(capsys, owner):
+    from django.core.management import call_command
+
+    from payments.webhooks.services.recording import PendingEvent, events_write
+
+    make_endpoint(owner=owner, url="http://127.0.0.1:9/closed", types=["invoice.imported"])
+    events_write([PendingEvent("invoice.imported", {"invoice": {"id": 1}})])
+    call_command("dispatch_notifications", "--once")
+    assert "webhooks: delivered 0, retrying 1, failed 0" in capsys.readouterr().out

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from payments.webhooks.models import DeliveryStatus, Event, EventType, WebhookDelivery, WebhookEndpoint
@@ -70,21 +70,24 @@ def events_write(events: list[PendingEvent]) -> list[Event]:
     number of events, plus a NOTIFY when something is to be sent."""
     if not events:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENTS_LOCK])
-    now = timezone.now()
-    rows = Event.objects.bulk_create([Event(type=e.type, occurred_at=now, payload=e.payload) for e in events])
-    endpoints = list(WebhookEndpoint.objects.filter(is_active=True).only("pk", "event_types"))
-    deliveries = [
-        WebhookDelivery(event=row, endpoint=endpoint, status=DeliveryStatus.PENDING, next_attempt_at=now)
-        for row in rows
-        for endpoint in endpoints
-        if row.type in endpoint.event_types
-    ]
-    if deliveries:
-        WebhookDelivery.objects.bulk_create(deliveries)
-        with connection.cursor() as cursor:  # wakes listening workers at commit; dropped on rollback
-            cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
+    # Inside the caller's transaction (a savepoint): the lock is held until the caller commits. Called outside
+    # one, this block is the transaction, so the lock still covers the inserts and their commit.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENTS_LOCK])
+        now = timezone.now()
+        rows = Event.objects.bulk_create([Event(type=e.type, occurred_at=now, payload=e.payload) for e in events])
+        endpoints = list(WebhookEndpoint.objects.filter(is_active=True).only("pk", "event_types"))
+        deliveries = [
+            WebhookDelivery(event=row, endpoint=endpoint, status=DeliveryStatus.PENDING, next_attempt_at=now)
+            for row in rows
+            for endpoint in endpoints
+            if row.type in endpoint.event_types
+        ]
+        if deliveries:
+            WebhookDelivery.objects.bulk_create(deliveries)
+            with connection.cursor() as cursor:  # wakes listening workers at commit; dropped on rollback
+                cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
     return rows
 
 
