@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "invoices",
     "payments",
     "payments.notifications",
+    "payments.webhooks",
     "payments.reports",
     "payments.workbench",
 ]
@@ -324,6 +325,10 @@ SPECTACULAR_SETTINGS = {
         "InvoiceStatusEnum": "invoices.models.InvoiceStatus",
         # seller_signature and tax_authority_signature share the outcomes valid / invalid / absent / …
         "SignatureStatusEnum": "invoices.models.SignatureStatus",
+        # an event's type, an endpoint's event_types and the feed's type filter (docs/webhooks.md)
+        "WebhookEventTypeEnum": "payments.webhooks.models.EventType",
+        # …so that the request's `type` keeps the name it had before events had a `type` too
+        "TypeEnum": "payments.models.PaymentRequestType",
     },
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -404,6 +409,15 @@ NOTIFICATION_POLL_SECONDS = env.float("NOTIFICATION_POLL_SECONDS", default=5.0)
 LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=15.0)
 LIVE_STREAM_MAX_SECONDS = env.float("LIVE_STREAM_MAX_SECONDS", default=900.0)
 LIVE_RECONNECT_MAX_SECONDS = env.float("LIVE_RECONNECT_MAX_SECONDS", default=10.0)
+
+# --- Webhooks (docs/webhooks.md) -------------------------------------------------------------------
+# Sent by the dispatch_notifications worker: attempts per delivery (then `failed`), the first retry delay
+# (doubling each time, capped), the HTTP timeout per attempt, and an optional egress proxy (default: direct).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600.0)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_PROXY = env.str("WEBHOOK_PROXY", default="")
 
 # --- Request guard (docs/api-guard.md) -----------------------------------------------------------
 # Idempotency-Key on API writes: how long a key replays its first answer, and after how long a

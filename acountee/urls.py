@@ -13,6 +13,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("payments.api.urls")),
     path("", include("approvals.api.urls")),
     path("", include("payments.notifications.api.urls")),
+    path("", include("payments.webhooks.api.urls")),
     path("", include("payments.workbench.api.urls")),
     path("", include("payments.reports.api.urls")),
     # `?format=json|yaml` picks the document's encoding (the only other place `format` is honoured: reports).

@@ -136,6 +136,10 @@ def format_value(value: Any, *, key: str = "", field: models.Field | None = None
         return gettext("Yes") if value else gettext("No")
     if field is not None and field.choices:
         return _text(dict(field.flatchoices).get(value, value))
+    base = getattr(field, "base_field", None)  # an array of choices (webhook endpoints' event types)
+    if isinstance(value, list) and base is not None and base.choices:
+        labels = dict(base.flatchoices)
+        return _text(", ".join(str(labels.get(item, item)) for item in value))
     money_field = isinstance(field, models.DecimalField) and field.decimal_places == 2
     if money_field or (field is None and key in MONEY_KEYS):
         formatted = _money(value, currency)
@@ -205,8 +209,12 @@ def entry_details(entry: AuditEntry) -> list[dict[str, Any]]:
     for key, value in metadata.items():
         if value is None:
             continue
-        label = METADATA_LABELS.get(key) or capfirst(str(key).replace("_", " "))
-        details.append({"label": label, "value": format_value(value, key=key, currency=currency)})
+        # A key named like a column of the entry's table reads as that column (its label, its choices' labels).
+        field = _field(entry.table_name, str(key))
+        label = METADATA_LABELS.get(key) or (
+            capfirst(str(field.verbose_name)) if field is not None else capfirst(str(key).replace("_", " "))
+        )
+        details.append({"label": label, "value": format_value(value, key=key, field=field, currency=currency)})
     return details
 
 

@@ -47,6 +47,7 @@ from invoices.audit_actions import InvoiceAction
 from invoices.findings import finding_text
 from invoices.models import Invoice, InvoiceStatus, PaymentType, RelatedKind, RelatedMatch
 from invoices.parser import InvoiceParseError, ParsedInvoice, parse_invoice
+from invoices.signals import invoices_imported
 from invoices.signatures import (
     INVALID,
     SELLER,
@@ -707,6 +708,8 @@ class Importer:
                     if parsed.related.from_line_text:
                         item.result.note("original_from_line_text")
             link_corrections(cursor, corrections, pairs, entries)
+        # Same transaction as the batch: what receivers record rolls back with it (invoices/signals.py).
+        invoices_imported.send(sender=Invoice, invoice_ids=[item.invoice_id for item in items])
 
     def _write_files(self, items: list[_Pending]) -> None:
         """The batch's source files, through the file store's batch writer."""

@@ -5,7 +5,9 @@ so whatever they record commits or rolls back with the change itself. Every hook
 pages (a NOTIFY sent at commit, docs/live.md). The notifications capability (docs/notifications.md)
 writes its outbox here: in-app notifications and pending e-mail deliveries
 (`payments.notifications.services`), in a savepoint whose failure never fails the change, and never
-sending anything under a row lock (the `dispatch_notifications` worker sends after commit).
+sending anything under a row lock (the `dispatch_notifications` worker sends after commit). The webhooks
+capability (docs/webhooks.md) records each moment as an `Event` (the events feed) with a pending delivery
+per subscribed endpoint, in the same transaction (`payments.webhooks.services`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from acountee import live
 from payments.notifications import services as notifications
+from payments.webhooks import services as webhooks
+from payments.webhooks.models import EventType
 
 if TYPE_CHECKING:
     from approvals.models import ApprovalStep
@@ -24,9 +28,9 @@ if TYPE_CHECKING:
 
 @contextmanager
 def batch() -> Iterator[None]:
-    """Wrap the hooks of a multi-PR operation (bulk approve): their outbox rows are written, and open
-    pages told (docs/live.md), together when the block ends (still inside the transaction)."""
-    with live.batch(), notifications.batch():
+    """Wrap the hooks of a multi-PR operation (bulk approve): their outbox rows and events are written, and
+    open pages told (docs/live.md), together when the block ends (still inside the transaction)."""
+    with live.batch(), notifications.batch(), webhooks.batch():
         yield
 
 
@@ -40,6 +44,7 @@ def approvals_requested(pr: PaymentRequest, step: ApprovalStep) -> None:
     """The PR entered the chain: `step` (the first) awaits its approvers."""
     live.prs_changed([pr.pk])
     notifications.notify_approvals_requested(pr=pr, step=step)
+    webhooks.record_approvals_requested(pr=pr, step_number=step.number)
 
 
 def step_advanced(pr: PaymentRequest, step: ApprovalStep) -> None:
@@ -52,15 +57,23 @@ def pr_approved(pr: PaymentRequest) -> None:
     """The last step was satisfied: the maker (and finance) may pay."""
     live.prs_changed([pr.pk])
     notifications.notify_pr_approved(pr=pr)
+    webhooks.record_pr_event(type=EventType.APPROVED, pr=pr)
 
 
 def pr_rejected(pr: PaymentRequest, reason: str) -> None:
     """An approver rejected the PR back to draft: the maker must hear why."""
     live.prs_changed([pr.pk])
     notifications.notify_pr_rejected(pr=pr, reason=reason)
+    webhooks.record_pr_event(type=EventType.REJECTED, pr=pr, reason=reason)
 
 
 def pr_completed(pr: PaymentRequest) -> None:
     """Finance paid the PR."""
     live.prs_changed([pr.pk])
     notifications.notify_pr_completed(pr=pr)
+    webhooks.record_pr_event(type=EventType.COMPLETED, pr=pr)
+
+
+def pr_uncompleted(pr: PaymentRequest, reason: str) -> None:
+    """A recorded payment was reversed (UNCOMPLETE-CONTROLLED): the request is payable again."""
+    webhooks.record_pr_event(type=EventType.UNCOMPLETED, pr=pr, reason=reason)

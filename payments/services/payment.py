@@ -200,4 +200,5 @@ def payment_request_uncomplete(*, pr: PaymentRequest, actor: User | None, reason
             user=actor,
             details={"pr": pr.pk, "payment_reference": old_reference, "reason": reason},
         )
+        events.pr_uncompleted(pr, reason)
     return pr

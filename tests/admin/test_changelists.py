@@ -120,6 +120,22 @@ def _template(ctx: dict[str, Any]) -> None:
     )
 
 
+def _webhook_endpoint(ctx: dict[str, Any]) -> None:
+    from tests.webhooks.factories import make_endpoint
+
+    make_endpoint(owner=ctx["owner"], url=f"https://erp{next(_seq)}.example.vn/hooks", is_active=False)
+
+
+def _webhook_delivery(ctx: dict[str, Any]) -> None:
+    from payments.webhooks.models import WebhookDelivery
+    from tests.webhooks.factories import audit_row_delivery
+
+    delivery = audit_row_delivery()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status="failed", attempts=8, next_attempt_at=None, last_response_code=500, last_error="HTTP 500"
+    )
+
+
 PAGES: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "invoices": ("/admin/invoices/invoice/", _invoice),
     "payment requests": ("/admin/payments/paymentrequest/", _pr),
@@ -136,6 +152,8 @@ PAGES: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "notifications": ("/admin/notifications/notification/", _notification),
     "deliveries": ("/admin/notifications/notificationdelivery/", _delivery),
     "export templates": ("/admin/workbench/exporttemplate/", _template),
+    "webhook endpoints": ("/admin/webhooks/webhookendpoint/", _webhook_endpoint),
+    "webhook deliveries": ("/admin/webhooks/webhookdelivery/", _webhook_delivery),
 }
 
 # Queries of each page for an owner (session, user, permissions, the page's count and rows, filters).
@@ -155,6 +173,8 @@ PINNED: dict[str, int] = {
     "notifications": 7,
     "deliveries": 7,
     "export templates": 7,
+    "webhook endpoints": 7,
+    "webhook deliveries": 7,
 }
 
 

@@ -72,6 +72,9 @@ AUDITED_TABLE_FACTORIES: dict[str, Callable[[], Any]] = {
     "notification_deliveries": _lazy("tests.notifications.factories", "audit_row_delivery"),
     "notification_preferences": _lazy("tests.notifications.factories", "audit_row_preference"),
     "workbench_export_templates": _lazy("tests.workbench.factories", "audit_row_export_template"),
+    "events": _lazy("tests.webhooks.factories", "audit_row_event"),
+    "webhook_endpoints": _lazy("tests.webhooks.factories", "audit_row_endpoint"),
+    "webhook_deliveries": _lazy("tests.webhooks.factories", "audit_row_delivery"),
     # role_permissions is an M2M through table: covered by tests/audit via role.permissions.add().
 }
 

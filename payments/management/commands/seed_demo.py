@@ -17,6 +17,7 @@ from payments.admin.home_demo import seed_admin_home
 from payments.demo import seed_payment_requests, seed_payments
 from payments.notifications.demo import seed_notifications
 from payments.reports.demo import seed_reports
+from payments.webhooks.demo import seed_webhooks
 from payments.workbench.demo import seed_workbench
 
 DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
@@ -27,6 +28,7 @@ DEMO_STEPS: list[tuple[str, Callable[[Callable[[str], Any]], None]]] = [
     ("approval flows", seed_flows),
     # before the requests: their real transitions then notify per these preferences
     ("notifications", seed_notifications),
+    ("webhooks", seed_webhooks),
     ("payment requests", seed_payment_requests),
     ("workbench", seed_workbench),
     ("reports", seed_reports),

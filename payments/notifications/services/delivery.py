@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -189,10 +189,14 @@ def worker_run(
     poll_seconds: float,
     limit: int = 100,
     on_pass: Callable[[DispatchResult], Any] | None = None,
+    also: Sequence[Callable[[int], int]] = (),
+    also_channels: Sequence[str] = (),
 ) -> None:
     """The worker loop: deliver what is due, then wait for a wake-up (NOTIFY at the commit of
     an outbox write) or `poll_seconds` (retries that fall due, missed wake-ups), until `stop`.
-    A database outage is logged and waited out."""
+    A database outage is logged and waited out. `also`: sibling outboxes' passes run in the same
+    loop (each takes a limit, returns how many it handled; webhooks, docs/webhooks.md), woken by
+    NOTIFY on `also_channels` too."""
     from django.db import DatabaseError, close_old_connections
 
     listener = None
@@ -200,11 +204,12 @@ def worker_run(
         try:
             close_old_connections()
             if listener is None:
-                listener = _listen()
+                listener = _listen([WAKE_CHANNEL, *also_channels])
             result = deliveries_dispatch(limit=limit)
             if on_pass is not None and result.count:
                 on_pass(result)
-            if result.count >= limit:
+            others = [run(limit) for run in also]
+            if result.count >= limit or any(n >= limit for n in others):
                 continue  # more may be due: no wait
         except DatabaseError:
             logger.exception("notifications: database error in the worker; waiting")
@@ -214,14 +219,15 @@ def worker_run(
     _close_listener(listener)
 
 
-def _listen() -> Any:
-    """A dedicated autocommit connection LISTENing on WAKE_CHANNEL (None if it cannot be made:
+def _listen(channels: Sequence[str] = (WAKE_CHANNEL,)) -> Any:
+    """A dedicated autocommit connection LISTENing on the wake channels (None if it cannot be made:
     the worker then just polls)."""
     import psycopg
 
     try:
         conn = psycopg.connect(**connection.get_connection_params(), autocommit=True)
-        conn.execute(f"LISTEN {WAKE_CHANNEL}")
+        for channel in channels:
+            conn.execute(f"LISTEN {channel}")
         return conn
     except Exception:
         logger.warning("notifications: cannot LISTEN, polling only", exc_info=True)

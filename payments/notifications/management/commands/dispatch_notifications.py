@@ -1,4 +1,5 @@
-"""`manage.py dispatch_notifications [--once]`: deliver pending notifications.
+"""`manage.py dispatch_notifications [--once]`: deliver pending notifications and webhooks
+(docs/webhooks.md: the webhook outbox is a sibling pass of the same loop).
 
 Without --once it loops (`services.worker_run`): deliver everything due, then wait for a
 wake-up from PostgreSQL (NOTIFY at the commit of an approval that queued e-mail) or
@@ -15,10 +16,11 @@ from django.conf import settings
 
 from audit.commands import SystemCommand
 from payments.notifications.services import DispatchResult, deliveries_dispatch, worker_run
+from payments.webhooks import services as webhooks
 
 
 class Command(SystemCommand):
-    help = "Deliver pending notifications (e-mail); loops unless --once."
+    help = "Deliver pending notifications (e-mail) and webhooks; loops unless --once."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="One pass over what is due, then exit.")
@@ -28,6 +30,9 @@ class Command(SystemCommand):
         if once:
             result = deliveries_dispatch(limit=limit)
             self.stdout.write(f"sent {len(result.sent)}, failed {len(result.failed)}")
+            hooks = webhooks.webhook_deliveries_dispatch(limit=limit)
+            delivered, retrying, failed = len(hooks.delivered), len(hooks.retrying), len(hooks.failed)
+            self.stdout.write(f"webhooks: delivered {delivered}, retrying {retrying}, failed {failed}")
             return
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -38,4 +43,11 @@ class Command(SystemCommand):
         def report(result: DispatchResult) -> None:
             self.stdout.write(f"sent {len(result.sent)}, failed {len(result.failed)}")
 
-        worker_run(stop=stop, poll_seconds=poll, limit=limit or 100, on_pass=report)
+        worker_run(
+            stop=stop,
+            poll_seconds=poll,
+            limit=limit or 100,
+            on_pass=report,
+            also=[webhooks.webhook_pass],
+            also_channels=[webhooks.WAKE_CHANNEL],
+        )

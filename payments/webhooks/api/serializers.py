@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from acountee.api.fields import BooleanField
+from acountee.api.serializers import StrictModelSerializer, StrictSerializer
+from payments.webhooks.models import Event, EventType, WebhookDelivery, WebhookEndpoint
+
+
+class WebhookEndpointSerializer(StrictModelSerializer):
+    """An endpoint as listed and read: never its secret (shown once, in the answer to the creation)."""
+
+    url = serializers.CharField(max_length=500, help_text="https://… (http only to localhost outside production).")
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventType.choices), min_length=1, max_length=len(EventType)
+    )
+    is_active = BooleanField(required=False)
+    created_by = serializers.IntegerField(source="created_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "description", "event_types", "is_active", "created_by", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_by", "created_at", "updated_at"]
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    """The answer to the creation: the only time the signing secret is shown."""
+
+    secret = serializers.CharField(read_only=True, help_text="The signing secret. Shown once: store it now.")
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = [*WebhookEndpointSerializer.Meta.read_only_fields, "secret"]
+
+
+class WebhookDeliverySerializer(StrictModelSerializer):
+    event_type = serializers.CharField(source="event.type", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event",
+            "event_type",
+            "endpoint",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_response_code",
+            "last_error",
+            "delivered_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "example": {"payment_request": {"id": 42, "status": "approved", "amount": "21670000.00", "currency": "VND"}},
+    }
+)
+class PayloadField(serializers.JSONField):
+    """An event's payload: an object with stable English keys (docs/webhooks.md lists them per type)."""
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """One event of the feed: the same document a webhook POSTs (`data` is the payload)."""
+
+    class Meta:
+        model = Event
+        fields = ["id", "type", "occurred_at"]
+        read_only_fields = fields
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `data` is the field's name in the document (and the webhook body); declared here, not as a class
+        # attribute, where it would hide Serializer.data.
+        fields = super().get_fields()
+        fields["data"] = PayloadField(source="payload", read_only=True, help_text="The payload; stable English keys.")
+        return fields
+
+
+class EventPageSerializer(serializers.Serializer):
+    results = EventSerializer(many=True)
+    next = serializers.IntegerField(
+        help_text="The cursor to send as `after` for the following page (the last id returned, or `after` when "
+        "nothing was new)."
+    )
+    has_more = serializers.BooleanField(help_text="More events are there right now: ask again at once.")
+
+
+class EventQuerySerializer(StrictSerializer):
+    after = serializers.IntegerField(
+        required=False, default=0, min_value=0, max_value=2**63 - 1, help_text="Events with an id above this one."
+    )
+    limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=500)
+    type = serializers.MultipleChoiceField(
+        choices=EventType.choices, required=False, help_text="Only these types (repeat the parameter for several)."
+    )
