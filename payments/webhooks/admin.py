@@ -60,6 +60,8 @@ class OwnersOnlyMixin:
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    # An address typed without a scheme is read as https (Django 6's default): webhooks are https.
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
         label=_("events"), choices=EventType.choices, widget=forms.CheckboxSelectMultiple
     )

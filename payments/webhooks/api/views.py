@@ -11,14 +11,13 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.api.permissions import IsOwner
 from accounts.authentication import api_user
 from acountee.api.pagination import PageNumberPagination
 from acountee.api.params import present
 from acountee.api.permissions import SignedInPermission
-from acountee.api.viewsets import GenericViewSet, ModelViewSet
+from acountee.api.viewsets import APIView, GenericViewSet, ModelViewSet
 from acountee.errors import PermissionDeniedError
 from payments.webhooks import selectors, services
 from payments.webhooks.api.serializers import (
