@@ -202,3 +202,19 @@ def test_the_worker_loop_sends_at_commit(maker, owner, settings):
     latency = receiver.requests[0].at - committed
     assert latency < 5, latency  # a wake-up, not the 30 s poll
     assert WebhookDelivery.objects.get().status == "delivered"
+
+
+def test_a_private_address_is_refused_in_production_unless_allowed(maker, settings):
+    """An owner's endpoint must not make the worker reach the database host, a metadata service or the office
+    network: in production a receiver on 127.0.0.1 gets nothing, the delivery says why and is retried later;
+    WEBHOOK_ALLOW_PRIVATE_TARGETS (receivers on the company's own network) lets it through."""
+    with running_receiver() as receiver:
+        approve_one(maker, url=receiver.url)
+        settings.PRODUCTION = True
+        refused = webhook_deliveries_dispatch()
+        assert receiver.requests == [] and len(refused.retrying) == 1
+        delivery = WebhookDelivery.objects.get()
+        assert "127.0.0.1 is not a public address" in delivery.last_error
+        settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+        WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+        assert len(webhook_deliveries_dispatch().delivered) == 1 and len(receiver.requests) == 1

@@ -6,14 +6,17 @@ every webhook; receivers deduplicate on `Acountee-Event-Id`."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import socket
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -114,7 +117,31 @@ def _opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(urllib.request.ProxyHandler(proxies), _NoRedirects())
 
 
+def _refused_target(url: str) -> str:
+    """Why the worker will not POST to `url`, or "" (docs/webhooks.md, "Where webhooks may go"). Webhooks go
+    to the internet: an address that is not public (the database's host, a cloud's metadata service, the
+    office network) is refused unless WEBHOOK_ALLOW_PRIVATE_TARGETS says the receivers are on the LAN;
+    outside production this machine's loopback is allowed (development receivers, the tests). Checked on
+    the addresses the name resolves to now, at each attempt; with WEBHOOK_PROXY the proxy decides."""
+    if settings.WEBHOOK_PROXY or settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        return ""
+    parts = urlsplit(url)
+    try:
+        infos = socket.getaddrinfo(parts.hostname or "", parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        return f"DNS: {exc}"[:MAX_ERROR_LENGTH]
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if address.is_global or (address.is_loopback and not settings.PRODUCTION):
+            continue
+        return f"refused: {address} is not a public address (WEBHOOK_ALLOW_PRIVATE_TARGETS)"
+    return ""
+
+
 def _send(claim: _Claim) -> _Outcome:
+    refusal = _refused_target(claim.url)
+    if refusal:
+        return _Outcome(ok=False, error=refusal)
     timestamp = int(time.time())
     request = urllib.request.Request(  # noqa: S310 (the URL is an owner's https endpoint, checked at save)
         claim.url,
