@@ -131,6 +131,7 @@ class PaymentEligibility:
     code: str = ""  # INVOICE_SIGNATURE_INVALID / INVOICE_SIGNER_NOT_SELLER when refused
     message: str = ""
     overridden: bool = False  # allowed only because an owner overrode the refusal
+    reason: str = ""  # what is wrong with the invoice, without what it stops (the message adds that)
 
     def raise_if_refused(self, invoice: Invoice) -> None:
         """For the payments app's link service: a refusal as the InvalidState (409) every entry point renders."""
@@ -165,9 +166,10 @@ def invoice_payment_eligibility(*, invoice: Invoice) -> PaymentEligibility:
     if not code:
         return PaymentEligibility(allowed=True)
     if invoice.signature_override_at is not None:
-        return PaymentEligibility(allowed=True, code=code, message=problem, overridden=True)
+        return PaymentEligibility(allowed=True, code=code, message=problem, overridden=True, reason=str(problem))
     return PaymentEligibility(
         allowed=False,
         code=code,
         message=str(problem) + " " + str(_("It cannot be put in a payment request without an owner's override.")),
+        reason=str(problem),
     )

@@ -81,6 +81,7 @@ def _complete_batch(
     actor: User | None,
 ) -> dict[int, AcounteeError | None]:
     from invoices.models import Invoice, InvoiceStatus
+    from invoices.selectors import invoice_payment_eligibility
     from invoices.services import invoices_mark_completed
 
     outcome: dict[int, AcounteeError | None] = {}
@@ -111,11 +112,25 @@ def _complete_batch(
     for pr in candidates:
         payable = (InvoiceStatus.IMPORTED, InvoiceStatus.COMPLETED)
         stuck = [i for i in invoices_by_pr.get(pr.pk, []) if i.status not in payable]
+        # AUTHENTIC-INVOICES-ONLY: an invoice found refused after its request was approved
+        # (verify_invoice_signatures) is not recorded as paid either, unless an owner overrode it.
+        refused = [
+            (i, eligibility)
+            for i in invoices_by_pr.get(pr.pk, [])
+            if not (eligibility := invoice_payment_eligibility(invoice=i)).allowed
+        ]
         if stuck:
             outcome[pr.pk] = InvalidState(
                 _("Invoice %(number)s is %(status)s.")
                 % {"number": stuck[0].number, "status": InvoiceStatus(stuck[0].status).label},
                 details={"id": stuck[0].pk, "status": stuck[0].status},
+            )
+        elif refused:
+            invoice, eligibility = refused[0]
+            outcome[pr.pk] = InvalidState(
+                eligibility.reason + " " + _("The request cannot be recorded as paid without an owner's override."),
+                code=eligibility.code,
+                details={"id": invoice.pk},
             )
         else:
             ready.append(pr)

@@ -112,3 +112,40 @@ def test_authentic_invoices_only_when_a_request_is_sent_for_approval(company):
     assert PaymentRequest.objects.get(pk=draft.pk).status == "draft"
     invoice_signature_override(invoice=invoice, actor=company.owner, reason="NCC gửi lại bản gốc")
     assert send(pr=draft, actor=company.clerk).status == "pending"
+
+
+def test_authentic_invoices_only_when_a_paid_request_is_recorded(company):
+    """An invoice found refused after its request was approved (verify_invoice_signatures) keeps the request from
+    being recorded as paid — through the service, the API, the paid-file import and the admin's complete page —
+    until an owner overrides it; nothing changes on a refusal."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    draft = services.payment_request_create(actor=company.clerk, name="NCC", type="direct")
+    invoice = make_invoice()
+    services.invoice_link(invoice=invoice, pr=draft, actor=company.clerk)
+    services.payment_request_request_approval(pr=draft, actor=company.clerk)
+    services.payment_request_approve(pr=draft, actor=company.director)
+    Invoice.objects.filter(pk=invoice.pk).update(seller_signature="invalid")  # checked again since: it fails
+    complete = services.payment_request_complete
+    assert (
+        refused_code(complete, pr=draft, actor=company.colleague, payment_reference="FT1")
+        == "INVOICE_SIGNATURE_INVALID"
+    )
+    api = APIClient()
+    api.force_authenticate(company.colleague)
+    response = api.post(f"/api/payment-requests/{draft.pk}/complete/", {"payment_reference": "FT1"}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "INVOICE_SIGNATURE_INVALID"
+    upload = SimpleUploadedFile("paid.csv", f"pr_id,payment_reference\n{draft.pk},FT2\n".encode(), "text/csv")
+    report = api.post("/api/workbench/import-paid/", {"file": upload}, format="multipart").json()
+    assert [row["code"] for row in report["rows"]] == ["INVOICE_SIGNATURE_INVALID"] and report["completed"] == 0
+    admin = Client()
+    admin.force_login(company.colleague)
+    page = admin.post(
+        f"/admin/payments/paymentrequest/{draft.pk}/action/complete/", {"payment_reference": "FT3"}, follow=True
+    )
+    assert any("cannot be recorded as paid" in str(m) for m in page.context["messages"])
+    unpaid = PaymentRequest.objects.get(pk=draft.pk)
+    assert (unpaid.status, unpaid.payment_reference) == ("approved", "")
+    assert Invoice.objects.get(pk=invoice.pk).status != "completed"
+    invoice_signature_override(invoice=invoice, actor=company.owner, reason="NCC gửi lại bản gốc")
+    assert complete(pr=draft, actor=company.colleague, payment_reference="FT4").status == "completed"
