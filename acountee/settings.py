@@ -300,7 +300,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["acountee.api.permissions.ModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "acountee.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["acountee.api.filters.FilterBackend"],  # django-filter, `?x=` = no filter
+    "DEFAULT_FILTER_BACKENDS": [
+        "acountee.api.filters.FilterBackend",  # django-filter, `?x=` = no filter
+        "acountee.api.sync.SyncFilterBackend",  # `updated_since`, `ordering` (docs/API.md, Syncing a list)
+    ],
     "DEFAULT_SCHEMA_CLASS": "acountee.api.schema.AutoSchema",  # drf-spectacular's, stating more constraints
     "EXCEPTION_HANDLER": "acountee.api.exception_handler.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -129,6 +129,8 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
     permission_classes = [CanReadAudit]
     serializer_class = AuditEntrySerializer
     queryset = AuditEntry.objects.none()  # for the schema; get_queryset is what runs
+    updated_since_field = "occurred_at"  # append-only: an entry never changes after it is written
+    ordering_fields = ("id", "occurred_at")
 
     def get_queryset(self) -> QuerySet[AuditEntry]:
         if self.action == "list":
@@ -192,6 +194,8 @@ class SecurityEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Gen
     permission_classes = [CanReadSecurityEvents]
     serializer_class = SecurityEventSerializer
     queryset = SecurityEvent.objects.none()
+    updated_since_field = "occurred_at"  # append-only
+    ordering_fields = ("id", "occurred_at")
 
     def get_queryset(self) -> QuerySet[SecurityEvent]:
         if self.action != "list":
