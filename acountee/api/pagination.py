@@ -39,6 +39,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return min(int(raw), self.max_page_size)
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        sync.check_pagination_switch(request)
         if not sync.cursor_mode(request):
             return super().paginate_queryset(queryset, request, view)
         return self.cursor_page(queryset, request)
@@ -116,6 +117,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 "nullable": True,
                 "description": "Cursor paging (`pagination=cursor`): pass as `cursor` for the next page; null on "
                 "the last page and in page-number paging.",
+                "example": None,
             },
             "results": page["properties"]["results"],
         }
@@ -170,6 +172,7 @@ class LazyPageNumberPagination(PageNumberPagination):
     def paginate_queryset(  # type: ignore[override]
         self, queryset: QuerySet[Any], request: Request, view: Any = None
     ) -> QuerySet[Any] | list[Any]:
+        sync.check_pagination_switch(request)
         if sync.cursor_mode(request):  # a list of ids (the page's keys are read in one query)
             return self.cursor_page(queryset, request)
         self.request = request

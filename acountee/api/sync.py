@@ -50,6 +50,14 @@ def cursor_mode(request: Request) -> bool:
     return request.query_params.get(PAGINATION) == "cursor" or bool(request.query_params.get(CURSOR))
 
 
+def check_pagination_switch(request: Request) -> None:
+    value = request.query_params.get(PAGINATION, "")
+    if value not in ("", "page", "cursor"):
+        raise ValidationFailed(details={PAGINATION: [_("Give page or cursor.")]})
+    if value == "page" and request.query_params.get(CURSOR):
+        raise ValidationFailed(details={CURSOR: [_("A cursor needs pagination=cursor (or no pagination).")]})
+
+
 def parse_updated_since(raw: str) -> datetime:
     """ISO 8601 with its offset (`2026-12-01T08:00:00+07:00`, `…Z`); a naive or unreadable value is a 400."""
     try:
