@@ -344,6 +344,7 @@ SPECTACULAR_SETTINGS = {
         "acountee.api.schema.add_error_responses",
         "acountee.api.schema.add_constraints",
         "accounts.requestguard.schema.add_idempotency_header",
+        "accounts.requestguard.schema.add_rate_limit_headers",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

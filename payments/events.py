@@ -20,8 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from django.db.models import Func
-from django.db.models.functions import Now
+from django.db.models import DateTimeField, Func
 
 from acountee import live
 from payments.notifications import services as notifications
@@ -56,13 +55,15 @@ _touch = threading.local()
 
 def _bump(pr_ids: Iterable[int]) -> None:
     """`updated_at` to the database's clock, for the requests this transaction has not saved yet (`updated_at`
-    before the transaction's start, `now()`): one UPDATE, none when the service already saved them."""
+    before the transaction's start, `transaction_timestamp()`): one UPDATE, matching no row when the service saved
+    them already."""
     from payments.models import PaymentRequest  # the models import this module's callers, not the reverse
 
     ids = sorted(set(pr_ids))
     if ids:
-        PaymentRequest.objects.filter(pk__in=ids, updated_at__lt=Now()).update(
-            updated_at=Func(function="clock_timestamp")
+        started = Func(function="transaction_timestamp", output_field=DateTimeField())
+        PaymentRequest.objects.filter(pk__in=ids, updated_at__lt=started).update(
+            updated_at=Func(function="clock_timestamp", output_field=DateTimeField())
         )
 
 

@@ -33,6 +33,8 @@ ORDERING = "ordering"
 CURSOR = "cursor"
 PAGINATION = "pagination"
 TIE_BREAKER = "id"
+# Read by SyncFilterBackend and the paginator: a view validating its own query leaves these to them.
+SYNC_PARAMETERS = frozenset({UPDATED_SINCE, ORDERING, CURSOR, PAGINATION})
 
 
 @dataclass(frozen=True)

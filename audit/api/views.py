@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from acountee.api.params import present
 from acountee.api.schema import CONTENT_DISPOSITION
+from acountee.api.sync import SYNC_PARAMETERS
 from acountee.api.viewsets import GenericViewSet
 
 # The codebase's one formula-injection helper (`=`, `+`, `-`, `@`, tab, CR → a leading `'`), shared by every
@@ -64,7 +65,9 @@ EXPORT_COLUMNS = [
 
 
 def _params(request: Request, serializer_class: type) -> Any:
-    payload = serializer_class(data=present(request.query_params).dict())
+    # updated_since, ordering, pagination, cursor: read by the sync filter and the paginator (acountee.api.sync).
+    query = {key: value for key, value in present(request.query_params).dict().items() if key not in SYNC_PARAMETERS}
+    payload = serializer_class(data=query)
     payload.is_valid(raise_exception=True)
     return payload
 

@@ -19,7 +19,7 @@ from accounts.authentication import api_user
 from acountee.api.pagination import PageNumberPagination
 from acountee.api.params import present
 from acountee.api.permissions import IsAuthenticated
-from acountee.api.sync import SyncFilterBackend
+from acountee.api.sync import SYNC_PARAMETERS, SyncFilterBackend
 from acountee.api.viewsets import GenericViewSet
 from payments.notifications import selectors, services
 from payments.notifications.api.serializers import (
@@ -63,7 +63,8 @@ class NotificationViewSet(mixins.ListModelMixin, GenericViewSet):
     def get_queryset(self) -> QuerySet[Any]:
         unread = None
         if self.action == "list":
-            params = UnreadFilterSerializer(data=present(self.request.query_params).dict())
+            query = present(self.request.query_params).dict()
+            params = UnreadFilterSerializer(data={k: v for k, v in query.items() if k not in SYNC_PARAMETERS})
             params.is_valid(raise_exception=True)
             unread = {"true": True, "false": False}.get(params.validated_data.get("unread", ""))
         return selectors.notification_inbox(user=api_user(self.request), unread=unread)
