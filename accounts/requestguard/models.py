@@ -66,7 +66,8 @@ class SignInThrottle(models.Model):
 class ApiRateCounter(models.Model):
     """API requests of one caller (a token, a signed-in session's user, an anonymous IP) in the current fixed
     window (docs/api-guard.md, "Rate limits"). One row per caller, reset when a new window starts; one upsert per
-    request (accounts.requestguard.ratelimit)."""
+    request (accounts.requestguard.ratelimit). The table is UNLOGGED (migration 0002): a crash empties it, and a
+    request's count commits without waiting for the disk."""
 
     key = models.CharField(_("caller"), max_length=80, primary_key=True)
     window_start = models.DateTimeField(_("window started at"))
