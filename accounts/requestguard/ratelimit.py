@@ -18,7 +18,7 @@ The hook is DRF's throttling (`throttle_classes`, `BaseThrottle.allow_request` /
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -87,7 +87,7 @@ def api_rate_counters_purge(*, now: datetime | None = None) -> int:
     from accounts.requestguard.models import ApiRateCounter
 
     now = now or timezone.now()
-    cutoff = now - timezone.timedelta(seconds=settings.API_RATE_LIMIT_WINDOW_SECONDS)
+    cutoff = now - timedelta(seconds=settings.API_RATE_LIMIT_WINDOW_SECONDS)
     deleted, _ = ApiRateCounter.objects.filter(window_start__lt=cutoff).delete()
     return deleted
 

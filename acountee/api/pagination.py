@@ -84,11 +84,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
             return super().get_next_link()
         if self.next_cursor is None:
             return None
+        assert self.request is not None  # set by cursor_page
         url = remove_query_param(self.request.build_absolute_uri(), sync.PAGINATION)
         return replace_query_param(url, sync.CURSOR, self.next_cursor)
 
     def get_paginated_response(self, data: Any) -> Response:
         if not self.cursor_mode:
+            assert self.page is not None  # set by paginate_queryset
             return Response(
                 {
                     "count": self.page.paginator.count,

@@ -128,7 +128,7 @@ class SyncFilterBackend:
             queryset = queryset.filter(**{f"{field}__gte": parse_updated_since(raw_since)})
         keys: list[Key] | None = None
         raw_ordering = request.query_params.get(ORDERING, "")
-        if raw_ordering and getattr(view, "ordering_fields", ()):
+        if raw_ordering and getattr(view, "ordering_fields", None):
             keys = parse_ordering(view, raw_ordering)
         elif cursor_mode(request):
             keys = default_cursor_ordering(view)

@@ -5,7 +5,7 @@ every documented operation is served by one of these)."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NoReturn
 
 from rest_framework import generics, mixins, views, viewsets
 from rest_framework.request import Request
@@ -39,7 +39,7 @@ class DeclaredQueryParameters:
         request._acountee_rate_checked = True  # type: ignore[attr-defined]
         super().check_throttles(request)  # type: ignore[misc]
 
-    def throttled(self, request: Request, wait: float | None) -> None:
+    def throttled(self, request: Request, wait: float) -> NoReturn:
         raise RateLimited(retry_after=math.ceil(wait or 1))
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
