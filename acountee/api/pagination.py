@@ -58,6 +58,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
             keys = sync.default_cursor_ordering(None)
             queryset = queryset.order_by(*(key.expression() for key in keys))
         self.keys = keys
+        sync.check_cursor_ordering(queryset.model, keys)  # a field that may be empty cannot hold a cursor
         self.count = queryset.count()
         token = request.query_params.get(sync.CURSOR, "")
         if token:

@@ -85,6 +85,10 @@ def ordering_choices(view: Any) -> list[str]:
     return [choice for name in fields for choice in (name, f"-{name}")]
 
 
+def enum_names(choices: list[str]) -> list[str]:
+    return [f"{choice[1:].upper()}_DESC" if choice.startswith("-") else choice.upper() for choice in choices]
+
+
 def parse_ordering(view: Any, raw: str) -> list[Key]:
     allowed = set(getattr(view, "ordering_fields", ()))
     keys: list[Key] = []
@@ -164,7 +168,8 @@ class SyncFilterBackend:
                     "required": False,
                     "description": "Sort by a field (`-` for descending); `id` breaks ties. Default: the list's own "
                     f"order; with `pagination=cursor`, `{default}`.",
-                    "schema": {"type": "string", "enum": choices},
+                    # Generated clients name the members (`AMOUNT_DESC`, not `VALUE_3`; openapi-python-client).
+                    "schema": {"type": "string", "enum": choices, "x-enum-varnames": enum_names(choices)},
                 }
             )
         return parameters
@@ -183,6 +188,10 @@ def _fields(model: type[Model], keys: list[Key]) -> list[Field[Any, Any]]:
             )
         fields.append(field)
     return fields
+
+
+def check_cursor_ordering(model: type[Model], keys: list[Key]) -> None:
+    _fields(model, keys)
 
 
 def _plain(value: Any) -> Any:
