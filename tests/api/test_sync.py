@@ -325,3 +325,27 @@ def test_list_query_count_does_not_grow_with_the_page_in_cursor_mode(maker, fina
         return len(ctx.captured_queries)
 
     assert count(1) == count(5)
+
+
+def test_roles_team_members_and_service_account_tokens_bump_what_their_lists_show(owner):
+    from accounts import services as accounts
+    from accounts.models import Role, Team, User
+
+    team, other = Team.objects.create(name="Kế toán"), Team.objects.create(name="Mua hàng")
+    user = accounts.user_create(email="ke-toan@example.com", name="Kế toán", team=team, actor=owner)
+    role = Role.objects.create(name="Xem hoá đơn")
+
+    def bumped(*rows: Any, action: Any) -> None:
+        pasts = [_age(type(row), row.pk) for row in rows]
+        action()
+        for row, past in zip(rows, pasts, strict=True):
+            row.refresh_from_db()
+            assert row.updated_at > past, row
+
+    bumped(user, action=lambda: accounts.role_assign(user=user, role=role, actor=owner))
+    bumped(user, action=lambda: accounts.role_revoke(user=user, role=role, actor=owner))
+    bumped(team, other, action=lambda: accounts.user_update(user=user, team=other, actor=owner))
+    robot = User.objects.create(email="robot@example.com", name="Robot", is_service_account=True)
+    bumped(robot, action=lambda: accounts.api_token_create(user=robot))
+    token = robot.api_tokens.get()
+    bumped(robot, action=lambda: accounts.api_token_revoke(token=token))
