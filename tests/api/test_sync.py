@@ -290,23 +290,30 @@ def test_reading_a_notification_bumps_it(maker, approver, client_for):
 
 
 # --- query counts ------------------------------------------------------------------------------------------------
-def test_payment_request_list_queries_are_pinned(maker, client_for, django_assert_num_queries):
+# (list, caller) → queries: the token, the count, the page (payment requests in cursor mode: its keys, then its rows)
+PINNED = {PRS: (3, 4), INVOICES: (3, 3), "/api/payment-methods/": (3, 3)}
+
+
+@pytest.mark.parametrize("url", list(PINNED))
+def test_list_queries_are_pinned(maker, finance, client_for, django_assert_num_queries, url):
     for _ in range(6):
         make_pr(maker=maker)
-    client = client_for(maker)
-    client.get(PRS)  # warm: the declared-parameter map, the user's permissions
+        make_invoice()
+        PaymentMethodFactory()
+    client = client_for(maker if url == PRS else finance)
+    client.get(url)  # warm: the declared-parameter map, the caller's permissions
     since = (timezone.now() - timedelta(days=1)).isoformat()
-    # token + permissions, count, the page's rows
-    with django_assert_num_queries(_baseline(client, PRS)):
-        assert len(client.get(PRS, {"updated_since": since, "ordering": "-updated_at"}).json()["results"]) == 6
-    with django_assert_num_queries(_baseline(client, PRS) + 1):  # cursor: the page's keys, then its rows
-        assert len(client.get(PRS, {"pagination": "cursor", "page_size": 4}).json()["results"]) == 4
-
-
-def _baseline(client: Any, url: str) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        client.get(url)
-    return len(ctx.captured_queries)
+    page, cursor = PINNED[url]
+    with django_assert_num_queries(page):
+        assert client.get(url).status_code == 200
+    with django_assert_num_queries(page):
+        response = client.get(url, {"updated_since": since, "ordering": "-updated_at"})
+        assert len(response.json()["results"]) == 6
+    with django_assert_num_queries(cursor):
+        body = client.get(url, {"pagination": "cursor", "page_size": 4}).json()
+        assert len(body["results"]) == 4
+    with django_assert_num_queries(cursor):
+        assert len(client.get(url, {"cursor": body["next_cursor"], "page_size": 4}).json()["results"]) == 2
 
 
 @pytest.mark.parametrize("url", [PRS, INVOICES, "/api/payment-methods/"])
