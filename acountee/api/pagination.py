@@ -149,8 +149,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
                     "name": sync.CURSOR,
                     "in": "query",
                     "required": False,
-                    "description": "The `next_cursor` of the previous page (implies `pagination=cursor`).",
-                    "schema": {"type": "string"},
+                    "description": "The `next_cursor` of the previous page (implies `pagination=cursor`); an opaque "
+                    "token: one the server did not give for this list and ordering is a 400 INVALID_CURSOR.",
+                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
                 },
             ]
         return parameters
