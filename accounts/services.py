@@ -59,7 +59,22 @@ def user_create(
             raise Duplicate(_("A user with this e-mail address already exists."), code="DUPLICATE_EMAIL") from None
         for role_name in roles:
             role_assign(user=user, role=Role.objects.get(name=role_name), actor=actor)
+        _teams_touch([team.pk] if team is not None else [])  # its member_count
     return user
+
+
+# --- `updated_at` where a list shows something another table holds (docs/API.md, "Syncing a list") ---------
+def _users_touch(ids: list[int]) -> None:
+    """A user's roles (the users list) or a service account's tokens (the service-accounts list) changed."""
+    if ids:
+        User.objects.filter(pk__in=ids).update(updated_at=timezone.now())
+
+
+def _teams_touch(ids: list[int | None]) -> None:
+    """A team's members changed (its member_count)."""
+    present = sorted({pk for pk in ids if pk is not None})
+    if present:
+        Team.objects.filter(pk__in=present).update(updated_at=timezone.now())
 
 
 def user_update(
@@ -80,6 +95,7 @@ def user_update(
         _check_language(language)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
+        team_before = user.team_id
         if email is not _UNSET:
             email = _clean_email(email)
             if User.objects.with_email(email).exclude(pk=user.pk).exists():
@@ -100,6 +116,8 @@ def user_update(
                 deactivated = True
             user.is_active = is_active
         user.save()
+        if user.team_id != team_before:
+            _teams_touch([team_before, user.team_id])
         if password is not _UNSET:
             # The row's audit entry never shows it (users.password is excluded): say that it happened.
             record_security_event("password_set", user=actor, target_user=user.pk)
@@ -293,6 +311,7 @@ def role_assign(*, user: User, role: Role, actor: User | None = None, expires_at
             assignment.assigned_by = actor
             assignment.assigned_at = timezone.now()
             assignment.save()
+        _users_touch([user.pk])
         record_security_event(
             "role_assigned",
             user=actor,
@@ -311,6 +330,7 @@ def role_revoke(*, user: User, role: Role, actor: User | None = None) -> None:
         deleted, _detail = UserRole.objects.filter(user=user, role=role).delete()
         if not deleted:
             raise NotFoundError(_("This user does not hold this role."))
+        _users_touch([user.pk])
         record_security_event("role_revoked", user=actor, target_user=user.pk, role=role.name)
     RoleBackend.forget(user)
 
@@ -325,6 +345,8 @@ def api_token_create(
         user=user, key_hash=ApiToken.hash_key(key), prefix=key[:8], scopes=scopes or [], expires_at=expires_at
     )
     record_security_event("token_created", request=request, user=user, token=token.prefix)
+    if user.is_service_account:  # the service-accounts list shows its tokens
+        _users_touch([user.pk])
     return token, key
 
 
@@ -369,6 +391,8 @@ def service_account_create(
 
 def api_token_revoke(*, token: ApiToken, request: Any = None) -> None:
     token.delete()
+    if token.user.is_service_account:
+        _users_touch([token.user_id])
     record_security_event("token_revoked", request=request, user=token.user, token=token.prefix)
 
 

@@ -91,3 +91,25 @@ class ServiceUnavailable(AcounteeError):
     code = "DATABASE_UNAVAILABLE"
     status_code = 503
     default_message = _("The database is unavailable or busy. Please try again shortly.")
+
+
+# The response headers the rate limiter (accounts.requestguard.ratelimit, DRF's DEFAULT_THROTTLE_CLASSES) leaves on
+# the request for the API bases to send (acountee.api.viewsets): RateLimit-Limit, -Remaining, -Reset, -Policy.
+RATE_LIMIT_HEADERS_ATTRIBUTE = "_acountee_rate_limit_headers"
+
+
+class RateLimited(AcounteeError):
+    """Past the caller's API rate limit (accounts.requestguard.ratelimit, docs/api-guard.md)."""
+
+    code = "RATE_LIMITED"
+    status_code = 429
+    default_message = _("Too many requests. Try again later.")
+
+    def __init__(self, message: Any = None, *, retry_after: int, **kwargs: Any):
+        retry_after = max(1, int(retry_after))
+        if message is None:
+            message = _("Too many requests: try again in %(seconds)d seconds.") % {"seconds": retry_after}
+        super().__init__(message, details={"retry_after": retry_after}, **kwargs)
+        self.retry_after = retry_after
+        # acountee.api.exception_handler sends these with the error body.
+        self.headers = {"Retry-After": str(retry_after)}

@@ -300,9 +300,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["acountee.api.permissions.ModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "acountee.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["acountee.api.filters.FilterBackend"],  # django-filter, `?x=` = no filter
+    "DEFAULT_FILTER_BACKENDS": [
+        "acountee.api.filters.FilterBackend",  # django-filter, `?x=` = no filter
+        "acountee.api.sync.SyncFilterBackend",  # `updated_since`, `ordering` (docs/API.md, Syncing a list)
+    ],
     "DEFAULT_SCHEMA_CLASS": "acountee.api.schema.AutoSchema",  # drf-spectacular's, stating more constraints
     "EXCEPTION_HANDLER": "acountee.api.exception_handler.api_exception_handler",
+    # Per token / user / IP, counted in PostgreSQL; API_RATE_LIMIT_* below (docs/api-guard.md, "Rate limits").
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.requestguard.ratelimit.ApiRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON bodies only (issue 20: a body declared JSON, multipart and form made generated clients send
     # multipart labelled as form data); the operations that take files name MultiPartParser themselves.
@@ -339,6 +344,7 @@ SPECTACULAR_SETTINGS = {
         "acountee.api.schema.add_error_responses",
         "acountee.api.schema.add_constraints",
         "accounts.requestguard.schema.add_idempotency_header",
+        "accounts.requestguard.schema.add_rate_limit_headers",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -433,6 +439,16 @@ SIGN_IN_LOCKOUT_FAILURES = env.int("SIGN_IN_LOCKOUT_FAILURES", default=5)
 SIGN_IN_LOCKOUT_IP_FAILURES = env.int("SIGN_IN_LOCKOUT_IP_FAILURES", default=20)
 SIGN_IN_LOCKOUT_WINDOW_SECONDS = env.int("SIGN_IN_LOCKOUT_WINDOW_SECONDS", default=15 * 60)
 SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=15 * 60)
+# API rate limits: requests per caller per fixed window of API_RATE_LIMIT_WINDOW_SECONDS, counted in PostgreSQL
+# (every app server shares them): per API token, per signed-in session user, per client IP when anonymous.
+# 0 turns a limit off; off by default under ACOUNTEE_ENV=test (the suite's tests turn them on themselves).
+_RATE_DEFAULT_ON = ACOUNTEE_ENV != "test"
+API_RATE_LIMIT_WINDOW_SECONDS = env.int("API_RATE_LIMIT_WINDOW_SECONDS", default=60)
+API_RATE_LIMIT_TOKEN = env.int("API_RATE_LIMIT_TOKEN", default=600 if _RATE_DEFAULT_ON else 0)
+API_RATE_LIMIT_USER = env.int("API_RATE_LIMIT_USER", default=600 if _RATE_DEFAULT_ON else 0)
+API_RATE_LIMIT_ANONYMOUS = env.int("API_RATE_LIMIT_ANONYMOUS", default=60 if _RATE_DEFAULT_ON else 0)
+if API_RATE_LIMIT_WINDOW_SECONDS < 1:
+    raise ImproperlyConfigured("API_RATE_LIMIT_WINDOW_SECONDS must be at least 1")
 
 # --- Security (docs/security.md) --------------------------------------------------------------------
 # HTTPS: secure cookies, redirect and HSTS default on in production. Behind a TLS-terminating proxy

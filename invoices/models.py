@@ -263,6 +263,8 @@ class Invoice(models.Model):
         ]
         indexes = [
             models.Index(fields=["issue_date", "id"], name="invoices_issue_date_idx"),
+            # `?updated_since=` and cursor paging in the sync order (docs/API.md, Syncing a list).
+            models.Index(fields=["updated_at", "id"], name="invoices_updated_at_id_idx"),
             models.Index(fields=["status", "issue_date"], name="invoices_status_date_idx"),
             models.Index(
                 fields=["seller_tax_code", "related_template_code", "related_series", "related_number_int"],

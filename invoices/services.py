@@ -149,6 +149,15 @@ def invoices_bulk_restore(*, ids: Iterable[int], actor: User | None) -> dict[str
     return _bulk(invoice_restore, ids, actor)
 
 
+def invoices_touch(*, invoice_ids: Iterable[int]) -> None:
+    """These invoices changed in a way their own row does not show (linked to, unlinked from or moved between
+    payment requests: the list's `pr`): bump `updated_at` so `?updated_since=` lists them (docs/API.md). Inside
+    the caller's transaction, which holds the invoice rows locked."""
+    ids = sorted(set(invoice_ids))
+    if ids:
+        Invoice.objects.filter(pk__in=ids).update(updated_at=timezone.now())
+
+
 def invoices_mark_completed(*, invoices: Iterable[Invoice], actor: User | None) -> list[Invoice]:
     """imported → completed, for the payments app when a PR is completed. Runs in the
     caller's transaction (atomic here is a savepoint when one is open)."""

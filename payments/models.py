@@ -179,6 +179,8 @@ class PaymentRequest(models.Model):
         ]
         indexes = [
             models.Index(fields=["maker", "status"], name="pr_maker_status_idx"),
+            # `?updated_since=` and cursor paging in the sync order (docs/API.md, Syncing a list).
+            models.Index(fields=["updated_at", "id"], name="pr_updated_at_id_idx"),
             GinIndex(fields=["search_document"], opclasses=["gin_trgm_ops"], name="pr_search_document_trgm"),
         ]
 

@@ -71,6 +71,8 @@ class ServiceAccountViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, Gen
     permission_classes = [IsOwner]
     serializer_class = ServiceAccountSerializer
     queryset = User.objects.none()  # for the schema; get_queryset is what runs
+    updated_since_field = "updated_at"
+    ordering_fields = ("id", "updated_at", "created_at")
 
     def get_queryset(self) -> QuerySet[User]:
         return (

@@ -132,6 +132,9 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, GenericVi
     permission_classes = [IsAuthenticated]
     serializer_class = ApiTokenSerializer
     queryset = ApiToken.objects.none()  # for the schema; get_queryset is what runs
+    # A token does not change once issued (revoking deletes it): its creation time is its last change.
+    updated_since_field = "created_at"
+    ordering_fields = ("id", "created_at")
 
     def get_queryset(self) -> QuerySet[ApiToken]:
         return selectors.api_token_list(user=api_user(self.request))
@@ -160,6 +163,8 @@ class UserViewSet(ModelViewSet):
     permission_classes = [IsOwner]
     serializer_class = UserSerializer
     filterset_class = UserFilter
+    updated_since_field = "updated_at"
+    ordering_fields = ("id", "updated_at", "created_at", "email")
 
     def get_queryset(self) -> QuerySet[User]:
         return selectors.user_list()
@@ -202,6 +207,8 @@ class TeamViewSet(ModelViewSet):
     permission_classes = [IsOwner]
     serializer_class = TeamSerializer
     filterset_class = TeamFilter
+    updated_since_field = "updated_at"
+    ordering_fields = ("id", "updated_at", "created_at", "name")
 
     def get_queryset(self) -> QuerySet[Team]:
         return selectors.team_list()
@@ -223,6 +230,8 @@ class TeamViewSet(ModelViewSet):
 class RoleViewSet(ModelViewSet):
     permission_classes = [IsOwner]
     serializer_class = RoleSerializer
+    updated_since_field = "updated_at"
+    ordering_fields = ("id", "updated_at", "created_at", "name")
 
     def get_queryset(self) -> QuerySet[Role]:
         return selectors.role_list()

@@ -61,3 +61,23 @@ class SignInThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.value}"
+
+
+class ApiRateCounter(models.Model):
+    """API requests of one caller (a token, a signed-in session's user, an anonymous IP) in the current fixed
+    window (docs/api-guard.md, "Rate limits"). One row per caller, reset when a new window starts; one upsert per
+    request (accounts.requestguard.ratelimit). The table is UNLOGGED (migration 0002): a crash empties it, and a
+    request's count commits without waiting for the disk."""
+
+    key = models.CharField(_("caller"), max_length=80, primary_key=True)
+    window_start = models.DateTimeField(_("window started at"))
+    hits = models.PositiveIntegerField(_("requests in the window"))
+
+    class Meta:
+        db_table = "api_rate_counters"
+        verbose_name = _("API rate counter")
+        verbose_name_plural = _("API rate counters")
+        indexes = [models.Index(fields=["window_start"], name="api_rate_counters_window_idx")]
+
+    def __str__(self) -> str:
+        return self.key

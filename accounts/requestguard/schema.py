@@ -48,3 +48,51 @@ def add_idempotency_header(result: dict[str, Any], generator: Any, request: Any,
                 if code[:1] in ("2", "3", "4") and code != "422":  # any answer the guard stores may come back replayed
                     response.setdefault("headers", {})[REPLAY_MARKER] = REPLAYED_HEADER
     return result
+
+
+# --- rate limits (accounts.requestguard.ratelimit) ---------------------------------------------------------------
+RATE_LIMIT_HEADERS: dict[str, dict[str, Any]] = {
+    "RateLimit-Limit": {
+        "description": "Requests allowed per window to this caller (API token, session user or anonymous IP); "
+        "draft-ietf-httpapi-ratelimit-headers-06. Absent when the caller has no limit.",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimit-Remaining": {
+        "description": "Requests left in the current window (0: the next one is refused with 429 RATE_LIMITED).",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until the current window ends and the quota is whole again.",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimit-Policy": {
+        "description": "The quota policy: `<limit>;w=<window seconds>`, e.g. `600;w=60`.",
+        "schema": {"type": "string", "pattern": "^[0-9]+;w=[0-9]+$", "example": "600;w=60"},
+    },
+}
+RATE_LIMITED = "RATE_LIMITED: past this caller's rate limit; retry after Retry-After seconds (docs/api-guard.md)."
+
+
+def add_rate_limit_headers(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """The RateLimit-* headers on every answer of every operation (as components, referenced), and the 429
+    RATE_LIMITED answer with its Retry-After. After acountee.api.schema.add_constraints."""
+    components = result.setdefault("components", {}).setdefault("headers", {})
+    components.update(RATE_LIMIT_HEADERS)
+    refs = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete", "head"} or not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            limited = responses.setdefault("429", {"description": RATE_LIMITED})
+            if RATE_LIMITED not in limited["description"]:
+                limited["description"] = f"{limited['description']} Or {RATE_LIMITED}"
+            limited.setdefault("content", ERROR_REF)
+            limited.setdefault("headers", {}).setdefault(
+                "Retry-After",
+                {"description": "Seconds to wait before retrying.", "schema": {"type": "integer", "minimum": 1}},
+            )
+            for response in responses.values():
+                if isinstance(response, dict) and "$ref" not in response:
+                    response.setdefault("headers", {}).update(refs)
+    return result

@@ -49,6 +49,8 @@ class ApprovalFlowViewSet(ModelViewSet):
     permission_classes = [FlowPermission]
     serializer_class = ApprovalFlowSerializer
     filterset_class = ApprovalFlowFilter
+    updated_since_field = "updated_at"
+    ordering_fields = ("id", "updated_at", "created_at", "name")
 
     def get_queryset(self) -> QuerySet[ApprovalFlow]:
         return selectors.flow_list()
@@ -81,6 +83,9 @@ class ApprovalDelegationViewSet(ModelViewSet):
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = ApprovalDelegationSerializer
     http_method_names = ["get", "post", "delete", "head", "options"]
+    # A delegation is never edited (delete and create again): its creation time is its last change.
+    updated_since_field = "created_at"
+    ordering_fields = ("id", "created_at", "start_date")
 
     def get_queryset(self) -> QuerySet[ApprovalDelegation]:
         return selectors.delegation_list(user=api_user(self.request))

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from acountee.api.params import present
 from acountee.api.schema import CONTENT_DISPOSITION
+from acountee.api.sync import SYNC_PARAMETERS
 from acountee.api.viewsets import GenericViewSet
 
 # The codebase's one formula-injection helper (`=`, `+`, `-`, `@`, tab, CR → a leading `'`), shared by every
@@ -64,7 +65,9 @@ EXPORT_COLUMNS = [
 
 
 def _params(request: Request, serializer_class: type) -> Any:
-    payload = serializer_class(data=present(request.query_params).dict())
+    # updated_since, ordering, pagination, cursor: read by the sync filter and the paginator (acountee.api.sync).
+    query = {key: value for key, value in present(request.query_params).dict().items() if key not in SYNC_PARAMETERS}
+    payload = serializer_class(data=query)
     payload.is_valid(raise_exception=True)
     return payload
 
@@ -129,6 +132,8 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
     permission_classes = [CanReadAudit]
     serializer_class = AuditEntrySerializer
     queryset = AuditEntry.objects.none()  # for the schema; get_queryset is what runs
+    updated_since_field = "occurred_at"  # append-only: an entry never changes after it is written
+    ordering_fields = ("id", "occurred_at")
 
     def get_queryset(self) -> QuerySet[AuditEntry]:
         if self.action == "list":
@@ -192,6 +197,8 @@ class SecurityEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Gen
     permission_classes = [CanReadSecurityEvents]
     serializer_class = SecurityEventSerializer
     queryset = SecurityEvent.objects.none()
+    updated_since_field = "occurred_at"  # append-only
+    ordering_fields = ("id", "occurred_at")
 
     def get_queryset(self) -> QuerySet[SecurityEvent]:
         if self.action != "list":

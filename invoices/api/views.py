@@ -122,6 +122,8 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
     permission_classes = [InvoicePermission]
     queryset = Invoice.objects.none()  # for the schema; requests use get_queryset()
     filterset_class = InvoiceFilter
+    updated_since_field = "updated_at"
+    ordering_fields = ("id", "updated_at", "created_at", "issue_date", "total_payable")
 
     def get_queryset(self) -> QuerySet[Invoice]:
         if self.action == "list":

@@ -20,6 +20,7 @@ from accounts.authentication import api_user
 from acountee.api.pagination import LazyPageNumberPagination
 from acountee.api.parsers import JSONParser
 from acountee.api.permissions import ModelPermissions, SignedInPermission
+from acountee.api.sync import request_ordering
 from acountee.api.viewsets import ID_PATTERN, ModelViewSet
 from acountee.errors import NotFoundError
 from acountee.months import parse_month
@@ -110,6 +111,8 @@ class PaymentRequestViewSet(ModelViewSet):
     permission_classes = [PaymentRequestPermission]
     filterset_class = PaymentRequestFilter
     pagination_class = LazyPageNumberPagination
+    updated_since_field = "updated_at"
+    ordering_fields = ("id", "updated_at", "created_at", "amount")
 
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         drf_request = super().initialize_request(request, *args, **kwargs)
@@ -133,12 +136,16 @@ class PaymentRequestViewSet(ModelViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The hottest read: the page is a subquery over ids only (cheap even deep in the list),
         and the page's rows are read as dicts in the same statement (no model instances): a
-        count and one query whatever the page size. Both order by -id, so rows keep page order."""
+        count and one query whatever the page size. Both order by -id (or both by `?ordering=`), so rows keep
+        page order. Cursor paging (acountee.api.sync) reads the page's ids, then its rows: one query more."""
         queryset = self.filter_queryset(self.get_queryset())
-        # LazyPageNumberPagination: the page is a lazy queryset of ids, not the list DRF's types promise.
+        # LazyPageNumberPagination: the page is a lazy queryset of ids (a list in cursor mode), not DRF's list.
         page = cast("QuerySet[Any, int]", self.paginate_queryset(queryset.values_list("pk", flat=True)))
-        rows = selectors.payment_request_rows(ids=page).values(*LIST_ROW_FIELDS)
-        return self.get_paginated_response([list_row(row) for row in rows])
+        rows = selectors.payment_request_rows(ids=page)
+        keys = request_ordering(request)
+        if keys is not None:
+            rows = rows.order_by(*(key.expression() for key in keys))
+        return self.get_paginated_response([list_row(row) for row in rows.values(*LIST_ROW_FIELDS)])
 
     def _fresh(self, pk: int, *, code: int = status.HTTP_200_OK) -> Response:
         pr = selectors.payment_request_detail(user=api_user(self.request)).get(pk=pk)

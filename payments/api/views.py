@@ -37,6 +37,8 @@ class PaymentMethodFilter(django_filters.FilterSet):
 class PaymentMethodViewSet(ModelViewSet):
     serializer_class = PaymentMethodSerializer
     filterset_class = PaymentMethodFilter
+    updated_since_field = "updated_at"
+    ordering_fields = ("id", "updated_at", "created_at")
 
     def get_queryset(self) -> QuerySet[PaymentMethod]:
         return selectors.payment_method_list()

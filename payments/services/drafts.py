@@ -16,7 +16,7 @@ from approvals.models import ApprovalFlow
 from audit.services import audit_log
 from payments import events
 from payments.audit_actions import PaymentRequestAction as PRAction
-from payments.models import PaymentMethod, PaymentRequest, PaymentRequestType
+from payments.models import PaymentMethod, PaymentRequest, PaymentRequestType, PRInvoice
 from payments.services.common import (
     UNSET,
     S,
@@ -216,5 +216,10 @@ def payment_request_delete(*, pr: PaymentRequest, actor: User | None) -> None:
         events.pr_changed(pr)
         audit_log(action=PRAction.DELETE, table="pr", record_id=pr.pk, actor=actor, metadata={"name": pr.name})
         approval = lock_approval(pr)
+        linked = list(PRInvoice.objects.filter(pr=pr).values_list("invoice_id", flat=True))
         pr.delete()
+        if linked:  # free again: their `pr` changed (docs/API.md, Syncing a list)
+            from invoices.services import invoices_touch
+
+            invoices_touch(invoice_ids=linked)
         approval.delete()  # the request owns its chain (the link is the request's)

@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 # Invoices are bundled while a PR is a draft: once submitted, the invoices are part of what the
 # approvers approve, so adding, removing or moving one needs the PR(s) back in draft. Lock order:
 # PR rows (ascending id) → invoice row → link row.
+def _touch_invoices(ids: list[int]) -> None:
+    from invoices.services import invoices_touch
+
+    invoices_touch(invoice_ids=ids)
+
+
 def _lock_invoice(invoice_id: int) -> Any:
     from invoices.models import Invoice
 
@@ -85,6 +91,7 @@ def invoice_link(*, invoice: Invoice, pr: PaymentRequest, actor: User | None) ->
                 link = PRInvoice.objects.create(pr=pr, invoice=locked, linked_by=actor)
         except IntegrityError:
             raise Duplicate(_("The invoice is already in a payment request."), code="INVOICE_ALREADY_LINKED") from None
+        _touch_invoices([locked.pk])
         preparers_add(pr=pr, users=[actor, *(locked.payment_details_changed_by or [])], action="link_invoice")
         payment_request_sync_amount(pr)
         events.pr_changed(pr)
@@ -113,6 +120,7 @@ def invoice_unlink(*, invoice: Invoice, actor: User | None) -> PaymentRequest:
             ensure_can_prepare(pr, actor)
             ensure_status(pr, PaymentRequestStatus.DRAFT, action=_("remove an invoice from"))
             link.delete()
+            _touch_invoices([invoice.pk])
             preparers_add(pr=pr, users=[actor], action="unlink_invoice")
             payment_request_sync_amount(pr)
             events.pr_changed(pr)
@@ -150,6 +158,7 @@ def invoice_move(*, invoice: Invoice, pr: PaymentRequest, actor: User | None) ->
             current.pr = target
             current.linked_by = actor
             current.save(update_fields=["pr", "linked_by"])
+            _touch_invoices([locked.pk])
             for each in (source, target):
                 preparers_add(pr=each, users=[actor], action="move_invoice")
             preparers_add(pr=target, users=locked.payment_details_changed_by or [], action="move_invoice")

@@ -84,6 +84,7 @@ NOT_AUDITED: dict[str, str] = {
     # Request-guard infrastructure (accounts.requestguard, docs/api-guard.md): short-lived state, no business data.
     "idempotency_keys": "replay cache of API writes, purged after IDEMPOTENCY_KEY_TTL_HOURS",
     "sign_in_throttles": "failed sign-in counters; every lock-out is a security event",
+    "api_rate_counters": "API requests per caller in the current rate-limit window; rewritten on every request",
 }
 
 # Auto-created many-to-many tables tested through their relation instead of a factory.

@@ -19,6 +19,7 @@ from accounts.authentication import api_user
 from acountee.api.pagination import PageNumberPagination
 from acountee.api.params import present
 from acountee.api.permissions import IsAuthenticated
+from acountee.api.sync import SYNC_PARAMETERS, SyncFilterBackend
 from acountee.api.viewsets import GenericViewSet
 from payments.notifications import selectors, services
 from payments.notifications.api.serializers import (
@@ -55,12 +56,15 @@ class NotificationViewSet(mixins.ListModelMixin, GenericViewSet):
     permission_classes = [IsAuthenticated]
     pagination_class = NotificationPagination
     serializer_class = NotificationSerializer
-    filter_backends: list[Any] = []
+    filter_backends: list[Any] = [SyncFilterBackend]  # `unread` is read by get_queryset
+    updated_since_field = "updated_at"  # read and dismissed bump it
+    ordering_fields = ("id", "updated_at", "created_at")
 
     def get_queryset(self) -> QuerySet[Any]:
         unread = None
         if self.action == "list":
-            params = UnreadFilterSerializer(data=present(self.request.query_params).dict())
+            query = present(self.request.query_params).dict()
+            params = UnreadFilterSerializer(data={k: v for k, v in query.items() if k not in SYNC_PARAMETERS})
             params.is_valid(raise_exception=True)
             unread = {"true": True, "false": False}.get(params.validated_data.get("unread", ""))
         return selectors.notification_inbox(user=api_user(self.request), unread=unread)
@@ -146,6 +150,8 @@ class NotificationDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMix
     permission_classes = [IsOwner]
     serializer_class = NotificationDeliverySerializer
     filterset_class = DeliveryFilter
+    updated_since_field = "updated_at"
+    ordering_fields = ("id", "updated_at", "created_at")
 
     def get_queryset(self) -> QuerySet[NotificationDelivery]:
         return selectors.delivery_log()

@@ -37,7 +37,7 @@ def notification_mark_read(*, notification_id: int, user: User) -> Notification:
         notification = _own(notification_id, user)
         if notification.read_at is None:
             notification.read_at = timezone.now()
-            notification.save(update_fields=["read_at"])
+            notification.save(update_fields=["read_at", "updated_at"])
             live.unread_changed([user.pk])
     return notification
 
@@ -49,7 +49,7 @@ def notification_dismiss(*, notification_id: int, user: User) -> Notification:
         now = timezone.now()
         notification.dismissed_at = now
         notification.read_at = notification.read_at or now
-        notification.save(update_fields=["dismissed_at", "read_at"])
+        notification.save(update_fields=["dismissed_at", "read_at", "updated_at"])
         live.unread_changed([user.pk])
     return notification
 
@@ -59,7 +59,7 @@ def notifications_mark_all_read(*, user: User) -> int:
     pages hear of it (their bells, docs/live.md)."""
     with transaction.atomic():
         changed = Notification.objects.filter(recipient=user, in_app=True, read_at__isnull=True).update(
-            read_at=timezone.now()
+            read_at=timezone.now(), updated_at=timezone.now()
         )
         if changed:
             live.unread_changed([user.pk])
@@ -76,7 +76,7 @@ def notifications_mark_read_for_pr(*, user: Any, pr_id: int) -> int:
     if not unread.exists():
         return 0
     with transaction.atomic():
-        changed = unread.update(read_at=timezone.now())
+        changed = unread.update(read_at=timezone.now(), updated_at=timezone.now())
         if changed:
             live.unread_changed([user.pk])
     return changed

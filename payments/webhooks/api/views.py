@@ -17,6 +17,7 @@ from accounts.authentication import api_user
 from acountee.api.pagination import PageNumberPagination
 from acountee.api.params import present
 from acountee.api.permissions import SignedInPermission
+from acountee.api.sync import SyncFilterBackend
 from acountee.api.viewsets import APIView, GenericViewSet, ModelViewSet
 from acountee.errors import PermissionDeniedError
 from payments.webhooks import selectors, services
@@ -55,7 +56,9 @@ class WebhookEndpointViewSet(ModelViewSet):
 
     permission_classes = [IsOwner]
     serializer_class = WebhookEndpointSerializer
-    filter_backends: list[Any] = []
+    filter_backends: list[Any] = [SyncFilterBackend]
+    updated_since_field = "updated_at"
+    ordering_fields = ("id", "updated_at", "created_at")
 
     def get_queryset(self) -> QuerySet[WebhookEndpoint]:
         return selectors.endpoint_list()

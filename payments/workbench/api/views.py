@@ -20,6 +20,7 @@ from accounts.authentication import api_user
 from acountee.api.pagination import page_parameters
 from acountee.api.params import present
 from acountee.api.schema import CONTENT_DISPOSITION
+from acountee.api.sync import SyncFilterBackend
 from acountee.api.viewsets import APIView, GenericAPIView, GenericViewSet
 from payments.workbench import exports, selectors, services
 from payments.workbench.api.permissions import HasWorkbench
@@ -150,8 +151,10 @@ class ExportTemplateViewSet(
 ):
     permission_classes = [HasWorkbench]
     serializer_class = ExportTemplateSerializer
-    filter_backends: list[Any] = []
-    pagination_class = None
+    filter_backends: list[Any] = [SyncFilterBackend]
+    pagination_class = None  # a plain array (a handful of templates): no cursor
+    updated_since_field = "updated_at"
+    ordering_fields = ("id", "updated_at", "created_at", "name")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[ExportTemplate]:
