@@ -220,7 +220,9 @@ class IdsSerializer(StrictSerializer):
     )
 
 
-class ImportRequestSerializer(serializers.Serializer):
+class ImportRequestSerializer(StrictSerializer):
+    """Multipart: `files` only (the view refuses any other field)."""
+
     files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), min_length=1)
 
 
