@@ -5,7 +5,7 @@ real HTTP server: people sign in, an owner makes a scoped service account and re
 account imports an e-invoice, a clerk makes a request from it in one call and sends it for approval, two
 approvers each decide their step, the worker delivers the webhooks to a local receiver that checks their
 signatures with the snippet of docs/webhooks.md, the service account exports the bank CSV, the clerk completes
-the request with the bank's reference, and the owner reads the cycle's events from the feed by cursor."""
+the request with the bank's reference, and the service account reads the cycle's events from the feed by cursor."""
 
 from __future__ import annotations
 
@@ -195,7 +195,14 @@ def test_the_payment_cycle_through_the_generated_client_only(api, live_server):
         )
         assert endpoint.secret.startswith("whsec_")
 
-        # 2. A service account for the integration: import and export, never approve.
+        # 2. A service account for the integration: import and export, never approve; its role also reads the feed.
+        _ok(
+            _op("accounts", "roles_create").sync_detailed(
+                client=as_owner,
+                body=_model("RoleRequest")(name="integration-feed", permissions=["webhooks.view_event_feed"]),
+            ),
+            201,
+        )
         scopes = _model("ScopesEnum")
         account = _ok(
             _op("accounts", "service_accounts_create").sync_detailed(
@@ -203,7 +210,7 @@ def test_the_payment_cycle_through_the_generated_client_only(api, live_server):
                 body=_model("ServiceAccountInputRequest")(
                     name="ERP",
                     scopes=[scopes.READ, scopes.IMPORT, scopes.EXPORT],
-                    roles=["finance"],
+                    roles=["finance", "integration-feed"],
                     expires_at=timezone.now() + timedelta(days=30),
                 ),
             ),
@@ -239,6 +246,12 @@ def test_the_payment_cycle_through_the_generated_client_only(api, live_server):
             201,
         )
         assert (pr.status, pr.amount) == ("draft", invoice.total_payable)
+        replayed = _op("payment_requests", "payment_requests_from_invoices_create").sync_detailed(
+            client=as_clerk,
+            body=_model("FromInvoicesInputRequest")(invoice_ids=[invoice_id]),
+            idempotency_key="erp-cycle-1",
+        )
+        assert _ok(replayed, 201).id == pr.id and replayed.headers["Idempotent-Replayed"] == "true"  # a safe retry
         pr_id = str(pr.id)
         requested = _ok(
             _op("payment_requests", "payment_requests_request_approval_create").sync_detailed(pr_id, client=as_clerk)
@@ -288,11 +301,11 @@ def test_the_payment_cycle_through_the_generated_client_only(api, live_server):
         assert verify(endpoint.secret, last.headers["Acountee-Signature"], last.body)
         assert json.loads(last.body)["type"] == "payment_request.completed"
 
-    # 9. The owner reads the feed from a cursor, two at a time: the cycle's events in order.
+    # 9. The integration reads the feed from a cursor, two at a time: the cycle's events in order.
     feed = _op("webhooks", "events_retrieve")
     events, cursor = [], 0
     while True:
-        page = _ok(feed.sync_detailed(client=as_owner, after=cursor, limit=2))
+        page = _ok(feed.sync_detailed(client=as_erp, after=cursor, limit=2))
         events += page.results
         cursor = page.next_
         if not page.has_more:
@@ -306,7 +319,7 @@ def test_the_payment_cycle_through_the_generated_client_only(api, live_server):
         "payment_request.completed",
     ]
     assert {hook["id"] for hook in hooks} | {json.loads(last.body)["id"]} == {event.id for event in events}
-    assert _ok(feed.sync_detailed(client=as_owner, after=cursor)).results == []  # nothing new after the cursor
+    assert _ok(feed.sync_detailed(client=as_erp, after=cursor)).results == []  # nothing new after the cursor
     assert PaymentRequest.objects.get(pk=pr.id).payment_reference == "FT26340123456"
     print(  # figures for the reader (-s), never asserted
         f"\ngenerated client: the worker pass after the approval (started {timings[0] * 1000:.0f} ms after its answer)"
