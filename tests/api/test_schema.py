@@ -327,3 +327,15 @@ def test_answers_that_are_not_json_are_typed_as_served(document):
     audit = document["paths"]["/api/audit/export/"]["get"]["responses"]["200"]["content"]
     assert list(audit) == ["text/csv", "application/json"]  # the default first: what a generated client reads
     assert audit["application/json"]["schema"]["type"] == "array"
+
+
+def test_event_payloads_are_typed(document):
+    """An event's `data` (the feed and the webhook body) names its keys, so a generated client reads them typed;
+    none is required but `payment_request`'s own, and no object refuses a key added later."""
+    schemas = document["components"]["schemas"]
+    data = schemas["EventData"]
+    assert set(data["properties"]) == {"payment_request", "payee", "step", "reason", "invoice"}
+    assert "required" not in data
+    assert {"id", "status", "amount", "payment_reference"} <= set(schemas["EventPaymentRequest"]["required"])
+    for name in ("EventData", "EventPaymentRequest", "EventPayee", "EventInvoice", "EventStep"):
+        assert schemas[name].get("additionalProperties") is not False, name
