@@ -343,6 +343,7 @@ SPECTACULAR_SETTINGS = {
         "acountee.api.schema.make_nullable_explicit",
         "acountee.api.schema.add_error_responses",
         "acountee.api.schema.add_constraints",
+        "acountee.api.schema.type_file_content",
         "accounts.requestguard.schema.add_idempotency_header",
         "accounts.requestguard.schema.add_rate_limit_headers",
     ],

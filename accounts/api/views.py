@@ -70,8 +70,12 @@ class TokenView(APIView):
         request=TokenRequestSerializer,
         responses={
             200: TokenResponseSerializer,
-            429: OpenApiResponse(description="Too many failed sign-ins: locked out (TOO_MANY_ATTEMPTS, Retry-After)."),
+            429: OpenApiResponse(
+                response={"$ref": "#/components/schemas/Error"},
+                description="Too many failed sign-ins: locked out (TOO_MANY_ATTEMPTS, Retry-After).",
+            ),
         },
+        auth=[],  # signing in needs no credentials: generated clients call it without a token
         tags=["auth"],
         examples=[
             OpenApiExample(

@@ -196,3 +196,28 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
                 declared = responses.setdefault(code, {"description": description})
                 declared.setdefault("content", ref)  # views that declare a status give it no body
     return result
+
+
+# --- file content typed as served (issue 20) ---------------------------------------------------------------
+TEXT_SCHEMA: dict[str, Any] = {"type": "string"}
+BINARY_SCHEMA: dict[str, Any] = {"type": "string", "format": "binary"}
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def type_file_content(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """A response's non-JSON media types carry what they say: `text/*` (CSV) is text, `{type: string}` — generated
+    clients read it as a string (openapi-python-client wraps a binary `text/csv` answer in a file from the text and
+    fails); anything else (XLSX, PDF, …) is bytes, `format: binary`. drf-spectacular gives a renderer's media type
+    the JSON schema of the serializer (a report's CSV declared as a `Report` object) or whatever the view said."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for response in operation.get("responses", {}).values():
+                for media_type, content in (response.get("content") or {}).items():
+                    if not _is_json(media_type) and isinstance(content, dict):
+                        content["schema"] = dict(TEXT_SCHEMA if media_type.startswith("text/") else BINARY_SCHEMA)
+    return result

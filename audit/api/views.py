@@ -162,7 +162,13 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
 
     @extend_schema(
         parameters=[*FILTER_PARAMETERS, OpenApiParameter("format", str, enum=["csv", "json"]), CONTENT_DISPOSITION],
-        responses={200: OpenApiResponse(description="CSV or JSON array, streamed")},
+        responses={  # CSV first: the default format, and what a generated client reads the answer as
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, streamed (`format=csv`, default)"),
+            (200, "application/json"): OpenApiResponse(
+                {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+                description="JSON array of entries, streamed (`format=json`)",
+            ),
+        },
         tags=["audit"],
     )
     @action(detail=False, methods=["get"])

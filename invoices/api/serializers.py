@@ -220,7 +220,9 @@ class IdsSerializer(StrictSerializer):
     )
 
 
-class ImportRequestSerializer(serializers.Serializer):
+class ImportRequestSerializer(StrictSerializer):
+    """Multipart: `files` only (the view refuses any other field)."""
+
     files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), min_length=1)
 
 
@@ -242,15 +244,23 @@ class ImportEntrySerializer(serializers.Serializer):
     )
 
 
+class ImportCountsSerializer(serializers.Serializer):
+    """How many entries ended each way (always the three keys)."""
+
+    success = serializers.IntegerField(min_value=0)
+    skipped = serializers.IntegerField(min_value=0, help_text="Duplicates of invoices already imported.")
+    failure = serializers.IntegerField(min_value=0)
+
+
 class ImportFileSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=["xml", "zip"])
     result = serializers.ChoiceField(choices=["success", "skipped", "failure", "partial"])
     reason = serializers.CharField()
-    counts = serializers.DictField(child=serializers.IntegerField())
+    counts = ImportCountsSerializer()
     entries = ImportEntrySerializer(many=True)
 
 
 class ImportReportSerializer(serializers.Serializer):
-    summary = serializers.DictField(child=serializers.IntegerField())
+    summary = ImportCountsSerializer()
     files = ImportFileSerializer(many=True)

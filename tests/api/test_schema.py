@@ -280,3 +280,62 @@ def test_file_content_declares_the_types_it_serves(document):
     content = document["paths"]["/api/files/{id}/content/"]["get"]["responses"]["200"]["content"]
     assert set(content) == set(FileType.values)
     assert {"application/pdf", "image/jpeg", "application/xml"} <= set(content)
+
+
+# --- what a generated client revealed (tests/api/test_generated_client.py) -----------------------------------
+def test_signing_in_needs_no_credentials_in_the_document(document):
+    """A security requirement (even with `{}` among its options) makes openapi-python-client ask for an
+    authenticated client to sign in; signing out still needs the token."""
+    token = document["paths"]["/api/auth/token/"]
+    assert "security" not in token["post"]
+    assert {"tokenAuth": []} in token["delete"]["security"]
+    locked = token["post"]["responses"]["429"]
+    assert locked["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_import_counts_are_typed(document):
+    """The import's summary and per-file counts: the three results, not an untyped map."""
+    schemas = document["components"]["schemas"]
+    assert schemas["ImportReport"]["properties"]["summary"] == {"$ref": "#/components/schemas/ImportCounts"}
+    assert schemas["ImportFile"]["properties"]["counts"] == {"$ref": "#/components/schemas/ImportCounts"}
+    counts = schemas["ImportCounts"]
+    assert set(counts["required"]) == set(counts["properties"]) == {"success", "skipped", "failure"}
+
+
+def test_the_multipart_import_refuses_unknown_fields_in_the_document_too(document):
+    body = document["paths"]["/api/invoices/import/"]["post"]["requestBody"]["content"]
+    assert list(body) == ["multipart/form-data"]
+    assert _component(document, body["multipart/form-data"]["schema"])["additionalProperties"] is False
+
+
+def test_answers_that_are_not_json_are_typed_as_served(document):
+    """`text/*` is text (`{type: string}`: a generated client reads a binary `text/csv` into a file from its text and
+    fails), any other non-JSON type bytes — never a JSON component (a report's CSV is not a `Report` object)."""
+    seen = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for code, response in operation["responses"].items():
+                for media_type, content in (response.get("content") or {}).items():
+                    if media_type == "application/json":
+                        continue
+                    seen.add(media_type)
+                    expected = (
+                        {"type": "string"} if media_type.startswith("text/") else {"type": "string", "format": "binary"}
+                    )
+                    assert content["schema"] == expected, (method, path, code, media_type)
+    assert {"text/csv", "application/pdf"} <= seen
+    audit = document["paths"]["/api/audit/export/"]["get"]["responses"]["200"]["content"]
+    assert list(audit) == ["text/csv", "application/json"]  # the default first: what a generated client reads
+    assert audit["application/json"]["schema"]["type"] == "array"
+
+
+def test_event_payloads_are_typed(document):
+    """An event's `data` (the feed and the webhook body) names its keys, so a generated client reads them typed;
+    none is required but `payment_request`'s own, and no object refuses a key added later."""
+    schemas = document["components"]["schemas"]
+    data = schemas["EventData"]
+    assert set(data["properties"]) == {"payment_request", "payee", "step", "reason", "invoice"}
+    assert "required" not in data
+    assert {"id", "status", "amount", "payment_reference"} <= set(schemas["EventPaymentRequest"]["required"])
+    for name in ("EventData", "EventPaymentRequest", "EventPayee", "EventInvoice", "EventStep"):
+        assert schemas[name].get("additionalProperties") is not False, name

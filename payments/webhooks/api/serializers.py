@@ -57,13 +57,63 @@ class WebhookDeliverySerializer(StrictModelSerializer):
         read_only_fields = fields
 
 
-@extend_schema_field(
-    {
-        "type": "object",
-        "additionalProperties": True,
-        "example": {"payment_request": {"id": 42, "status": "approved", "amount": "21670000.00", "currency": "VND"}},
-    }
-)
+# --- the payload's shape, for the document (recording.py writes it; docs/webhooks.md lists it per type) ----------
+# Read-only descriptions: a generated client gets typed payloads. Keys are only ever added, so none of these
+# refuses a key it does not know (responses carry no `additionalProperties: false`).
+class EventPaymentRequestSerializer(serializers.Serializer):
+    """The request after the change (`payments.webhooks.services.recording.pr_payload`)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    type = serializers.CharField(help_text="direct or advanced")
+    status = serializers.CharField(help_text="The state after the change (rejected: draft; uncompleted: approved).")
+    amount = serializers.CharField(help_text="Decimal as a string, e.g. 21670000.00.")
+    currency = serializers.CharField()
+    maker_id = serializers.IntegerField()
+    payment_reference = serializers.CharField(allow_null=True, help_text="The bank's reference once paid.")
+
+
+class EventPayeeSerializer(serializers.Serializer):
+    """The payee frozen at the approval request (`recording.payee_payload`)."""
+
+    bank_name = serializers.CharField(allow_blank=True)
+    bank_account = serializers.CharField(allow_blank=True)
+    account_name = serializers.CharField(allow_blank=True)
+    tax_code = serializers.CharField(allow_blank=True)
+    is_new = serializers.BooleanField(help_text="Never paid before for the supplier (NEW-PAYEE-FLAGGED).")
+    previous_bank_account = serializers.CharField(allow_null=True)
+
+
+class EventInvoiceSerializer(serializers.Serializer):
+    """An imported invoice (`recording.invoice_payload`)."""
+
+    id = serializers.IntegerField()
+    template_code = serializers.CharField()
+    series = serializers.CharField()
+    number = serializers.CharField()
+    issue_date = serializers.DateField()
+    seller_name = serializers.CharField()
+    seller_tax_code = serializers.CharField()
+    amount = serializers.CharField(help_text="Total payable, decimal as a string.")
+    currency = serializers.CharField()
+    status = serializers.CharField()
+
+
+class EventStepSerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="The step now waiting for approval.")
+
+
+class EventDataSerializer(serializers.Serializer):
+    """The payload: stable English keys; which are present depends on the type (docs/webhooks.md)."""
+
+    payment_request = EventPaymentRequestSerializer(required=False, help_text="Every payment_request.* event.")
+    payee = EventPayeeSerializer(required=False, help_text="approval_requested and new_payee.")
+    step = EventStepSerializer(required=False, help_text="approval_requested.")
+    reason = serializers.CharField(required=False, help_text="rejected and uncompleted.")
+    invoice = EventInvoiceSerializer(required=False, help_text="invoice.imported.")
+
+
+@extend_schema_field(EventDataSerializer)
 class PayloadField(serializers.JSONField):
     """An event's payload: an object with stable English keys (docs/webhooks.md lists them per type)."""
 
