@@ -236,23 +236,31 @@ def check_archives(key: str, *, load: bool) -> tuple[list[Any], int, int]:
             )
     for record in records:
         if not key or not hmac.compare_digest(archive_mac(key, record), record.mac):
-            problems.append(BrokenEntry(id=record.first_id, seal_seq=None, problem="archive_forged", detail=record.storage_name))
+            problems.append(
+                BrokenEntry(id=record.first_id, seal_seq=None, problem="archive_forged", detail=record.storage_name)
+            )
             continue
         try:
             handle = default_storage.open(record.storage_name, "rb")
         except (FileNotFoundError, OSError):
-            problems.append(BrokenEntry(id=record.first_id, seal_seq=None, problem="archive_missing", detail=record.storage_name))
+            problems.append(
+                BrokenEntry(id=record.first_id, seal_seq=None, problem="archive_missing", detail=record.storage_name)
+            )
             continue
         with handle:
             data = handle.read()
         if hashlib.sha256(data).hexdigest() != record.digest:
-            problems.append(BrokenEntry(id=record.first_id, seal_seq=None, problem="archive_digest", detail=record.storage_name))
+            problems.append(
+                BrokenEntry(id=record.first_id, seal_seq=None, problem="archive_digest", detail=record.storage_name)
+            )
             continue
         if load:
             count = _load(data)
             loaded += count
             if count != record.rows:
-                problems.append(BrokenEntry(id=record.first_id, seal_seq=None, problem="archive_rows", detail=record.storage_name))
+                problems.append(
+                    BrokenEntry(id=record.first_id, seal_seq=None, problem="archive_rows", detail=record.storage_name)
+                )
     return problems, loaded, len(records)
 
 
