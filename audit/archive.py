@@ -98,7 +98,8 @@ def export_partition(partition: str, out: IO[bytes], *, month: date) -> dict[str
         cursor.execute(
             f"""
             SELECT min(s.seq), max(s.seq) FROM audit_seals s
-             WHERE EXISTS (SELECT 1 FROM ONLY {partition} a WHERE a.txn = s.txn AND a.id BETWEEN s.first_id AND s.last_id)
+             WHERE EXISTS (SELECT 1 FROM ONLY {partition} a
+                            WHERE a.txn = s.txn AND a.id BETWEEN s.first_id AND s.last_id)
             """  # noqa: S608 - catalogue name
         )
         first_seal, last_seal = cursor.fetchone()
@@ -169,7 +170,7 @@ def archive_before(before: date, *, drop: bool = False) -> list[Archived]:
         if part.month is None or part.month >= before:
             continue
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {part.name} IN SHARE MODE")  # noqa: S608 - catalogue name
+            cursor.execute(f"LOCK TABLE {part.name} IN SHARE MODE")
             cursor.execute(
                 f"SELECT count(*) FROM ONLY {part.name} a WHERE NOT EXISTS (SELECT 1 FROM audit_seals s"  # noqa: S608
                 " WHERE s.txn = a.txn AND a.id BETWEEN s.first_id AND s.last_id AND s.seq <= %s)",
@@ -209,9 +210,9 @@ def archive_before(before: date, *, drop: bool = False) -> list[Archived]:
                 actor=None,
                 metadata={"month": header["month"], "rows": header["rows"], "file": name, "sha256": digest},
             )
-            cursor.execute(f"ALTER TABLE audit DETACH PARTITION {part.name}")  # noqa: S608 - catalogue name
+            cursor.execute(f"ALTER TABLE audit DETACH PARTITION {part.name}")
             if drop:
-                cursor.execute(f"DROP TABLE {part.name}")  # noqa: S608 - catalogue name
+                cursor.execute(f"DROP TABLE {part.name}")
         done.append(Archived(part.month, part.name, name, header["rows"], digest, drop))
     return done
 

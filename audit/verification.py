@@ -20,7 +20,6 @@ from before the checkpoint is found by a full run only (docs/audit.md).
 from __future__ import annotations
 
 import hmac
-
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +96,7 @@ COLUMNS = (
 def _source(with_archives: bool) -> str:
     if not with_archives:
         return "audit"
-    return f"(SELECT {COLUMNS} FROM audit UNION ALL SELECT {COLUMNS} FROM {ARCHIVED})"
+    return f"(SELECT {COLUMNS} FROM audit UNION ALL SELECT {COLUMNS} FROM {ARCHIVED})"  # noqa: S608 - constants
 
 
 def entries_sql(src: str) -> str:
@@ -246,7 +245,7 @@ def verify_chain(
                     first_after = cursor.fetchone()[0]
                     floor = min(checkpoint.max_entry_id + 1, first_after or checkpoint.max_entry_id + 1)
         full_run = since == 0
-        archive_problems, archived_rows, archives = check_archives(key, load=full_run)
+        archive_problems, _archived_rows, archives = check_archives(key, load=full_run)
         broken += archive_problems
         src = _source(with_archives=full_run and archives > 0)
         params = {"floor": floor, "since": since, "limit": limit}

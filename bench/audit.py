@@ -5,7 +5,10 @@
    `INSERT … SELECT generate_series` (pure server cost, the worst case for the ratio) and
    batched multi-row INSERTs sent by the client through Django's connection (a bulk import).
    "With triggers" includes the row entries and sealing them into the hash chain at commit.
-2. `verify_audit` over M entries (default 1 000 000; target <= 30 s).
+2. `verify_audit --full` over M entries (default 1 000 000; target <= 30 s), and the incremental
+   run from the checkpoint it records over a day's new work (100 transactions), in entries/s and
+   seals/s. The audit log is partitioned by month (audit.0012): compare the insert figures with
+   those in docs/audit.md taken before partitioning.
 
 Runs in a scratch database created next to PGURI's (`<name>_auditbench`), migrated first
 and dropped at the end:
@@ -261,13 +264,37 @@ def run(uri: str, args: argparse.Namespace) -> None:
         f"generated audit entries through the trigger: {total} in the log ({seals} seals), "
         f"{time.perf_counter() - start:.1f} s"
     )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit'::regclass")
+        print(f"audit partitions attached: {cursor.fetchone()[0]} (monthly + default)")
     start = time.perf_counter()
-    result = verify_chain()
+    result = verify_chain(full=True, record_checkpoint=True)
     elapsed = time.perf_counter() - start
-    print(f"verify_audit over {result.checked} entries: {elapsed:.1f} s, ok={result.ok} (target <= 30 s)")
+    print(
+        f"verify_audit --full over {result.checked} entries, {result.seals_checked} seals: {elapsed:.1f} s "
+        f"({result.checked / elapsed:,.0f} entries/s, {result.seals_checked / elapsed:,.0f} seals/s), "
+        f"ok={result.ok} (target <= 30 s)"
+    )
+    # A day's new work after the checkpoint: 100 transactions of 10 rows.
+    from accounts.models import Team
+
+    for t in range(100):
+        with acting_as(bench.user), transaction.atomic():
+            Team.objects.bulk_create([Team(name=f"bench-inc-{t}-{k}") for k in range(10)])
+    start = time.perf_counter()
+    result = verify_chain(full=False, record_checkpoint=True)
+    elapsed = time.perf_counter() - start
+    print(
+        f"verify_audit (incremental from the checkpoint) over {result.checked} new entries, {result.seals_checked} "
+        f"seals: {elapsed:.2f} s ({result.checked / elapsed:,.0f} entries/s, {result.seals_checked / elapsed:,.0f} "
+        f"seals/s), ok={result.ok}"
+    )
     start = time.perf_counter()
     call_command("verify_audit", verbosity=0)
-    print(f"manage.py verify_audit (command path): {time.perf_counter() - start:.1f} s")
+    print(f"manage.py verify_audit (command path, incremental, nothing new): {time.perf_counter() - start:.2f} s")
+    start = time.perf_counter()
+    call_command("verify_audit", "--full", verbosity=0)
+    print(f"manage.py verify_audit --full (command path): {time.perf_counter() - start:.1f} s")
 
 
 if __name__ == "__main__":
