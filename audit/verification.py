@@ -114,7 +114,7 @@ WITH covered AS (
     SELECT s.seq, count(a.id) AS n, min(a.id) AS f, max(a.id) AS l,
            encode(sha256(convert_to(COALESCE(string_agg(a.checksum, '' ORDER BY a.id), ''), 'UTF8')), 'hex') AS d
       FROM audit_seals s
-      LEFT JOIN {src} a ON a.txn = s.txn AND a.id BETWEEN s.first_id AND s.last_id
+      LEFT JOIN {src} a ON a.txn = s.txn AND a.id BETWEEN s.first_id AND s.last_id AND a.id >= %(floor)s
      WHERE s.seq > %(since)s
      GROUP BY s.seq
 ), chain AS (
