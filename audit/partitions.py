@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import connection
+from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,14 @@ def ensure_partitions(months_ahead: int = MONTHS_AHEAD) -> list[str]:
     missing; returns the names created. Works as the runtime role (SECURITY DEFINER function)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT audit_ensure_partitions(%s)", [months_ahead])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def absorb_default() -> list[str]:
+    """Move the default partition's rows into their months' partitions (created now); returns
+    the partitions filled. Owner only, in a maintenance window (ACCESS EXCLUSIVE on `audit`)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT audit_absorb_default()")
         return [row[0] for row in cursor.fetchall()]
 
 

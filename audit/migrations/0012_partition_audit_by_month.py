@@ -28,7 +28,7 @@ COLUMNS = (
     "metadata, checksum, txn"
 )
 
-FUNCTIONS = r"""
+FUNCTIONS = rf"""
 CREATE OR REPLACE FUNCTION audit_partition_name(month date) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$ SELECT 'audit_y' || to_char(month, 'YYYY') || 'm' || to_char(month, 'MM') $$;
 
@@ -86,6 +86,36 @@ END
 $$;
 REVOKE ALL ON FUNCTION audit_create_partition(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_guard_partition(regclass) FROM PUBLIC;
+
+-- Rows that went to the default partition (their month had no partition) move to their month's
+-- partition, created now; the default is detached meanwhile (PostgreSQL refuses a partition whose
+-- rows sit in the default). Rows keep id, content, checksum and txn: the seals still match. The
+-- owner runs it (`manage.py audit_partitions --absorb-default`), in a maintenance window: it
+-- holds an ACCESS EXCLUSIVE lock on `audit` for the move. Months archived stay in the default.
+CREATE OR REPLACE FUNCTION audit_absorb_default() RETURNS SETOF text
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+    m date;
+    name text;
+BEGIN
+    ALTER TABLE audit DETACH PARTITION audit_default;
+    ALTER TABLE audit_default RENAME TO audit_default_absorbing;
+    FOR m IN SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date
+               FROM audit_default_absorbing ORDER BY 1 LOOP
+        name := audit_create_partition(m);
+        CONTINUE WHEN name IS NULL;
+        EXECUTE format('ALTER TABLE %I DISABLE TRIGGER audit_entry_before_insert', name);
+        EXECUTE format('INSERT INTO %I ({COLUMNS}) SELECT {COLUMNS} FROM audit_default_absorbing'
+                       ' WHERE date_trunc(''month'', occurred_at AT TIME ZONE ''UTC'')::date = %L', name, m);
+        EXECUTE format('ALTER TABLE %I ENABLE TRIGGER audit_entry_before_insert', name);
+        DELETE FROM audit_default_absorbing WHERE date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date = m;
+        RETURN NEXT name;
+    END LOOP;
+    ALTER TABLE audit_default_absorbing RENAME TO audit_default;
+    ALTER TABLE audit ATTACH PARTITION audit_default DEFAULT;
+END
+$$;
+REVOKE ALL ON FUNCTION audit_absorb_default() FROM PUBLIC;
 
 -- The current UTC month and the next `months_ahead` (0..36). SECURITY DEFINER: runs as the
 -- tables' owner, so the runtime role (notification worker) may call it; it can do nothing else.
@@ -243,6 +273,7 @@ CREATE TRIGGER audit_entry_before_insert BEFORE INSERT ON audit
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
     FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 DROP FUNCTION IF EXISTS audit_ensure_partitions(integer);
+DROP FUNCTION IF EXISTS audit_absorb_default();
 DROP FUNCTION IF EXISTS audit_create_partition(date);
 DROP FUNCTION IF EXISTS audit_guard_partition(regclass);
 DROP FUNCTION IF EXISTS audit_partition_name(date);

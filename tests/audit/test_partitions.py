@@ -12,7 +12,9 @@ from django.db import DatabaseError, connection, transaction
 from acountee.db.roles import runtime_user
 from audit.models import AuditEntry
 from audit.partitions import ensure_partitions, partitions
+from audit.verification import verify_chain
 from tests.accounts.factories import TeamFactory
+from tests.audit.helpers import superuser_sql
 
 
 def _partition_names() -> list[str]:
@@ -112,3 +114,34 @@ def test_the_runtime_role_can_create_months_but_not_any_partition():
         cursor.execute("SELECT audit_create_partition('2001-01-01')")
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT audit_ensure_partitions(100)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_in_the_default_partition_move_to_their_month_and_still_verify(capsys):
+    TeamFactory()
+    far = dt.datetime(2091, 5, 17, tzinfo=dt.UTC)
+    with transaction.atomic():
+        late = AuditEntry.objects.create(action="note", table_name="teams", record_id="2", occurred_at=far)
+        TeamFactory()  # the same transaction: one seal over the stray entry and a current one
+    try:
+        call_command("audit_partitions", "--absorb-default", "--count")
+        captured = capsys.readouterr()
+        assert "into audit_y2091m05" in captured.out and "audit_default" not in captured.err
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT tableoid::regclass::text FROM audit WHERE id = %s", [late.pk])
+            assert cursor.fetchone()[0] == "audit_y2091m05"
+            cursor.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_y2091m05'::regclass AND NOT tgisinternal"
+            )
+            assert cursor.fetchone()[0] == 3  # row triggers enabled again, TRUNCATE guard
+            cursor.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'audit_default'::regclass AND tgenabled = 'O'"
+                " AND tgname IN ('audit_append_only', 'audit_entry_before_insert', 'audit_no_truncate')"
+            )
+            assert cursor.fetchone()[0] == 3  # the default is attached again, guarded
+        result = verify_chain(full=True)
+        assert result.ok, result.broken
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE audit_y2091m05 SET actor = 'mallory'")
+    finally:
+        superuser_sql("DROP TABLE IF EXISTS audit_y2091m05")

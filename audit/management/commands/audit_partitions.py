@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.db import connection
 
+from acountee.db.roles import owner_connection
 from audit.commands import SystemCommand
-from audit.partitions import MONTHS_AHEAD, ensure_partitions, partitions
+from audit.partitions import MONTHS_AHEAD, absorb_default, ensure_partitions, partitions
 
 
 class Command(SystemCommand):
@@ -16,9 +18,18 @@ class Command(SystemCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--ahead", type=int, default=MONTHS_AHEAD, help="Months ahead (0..36).")
+        parser.add_argument(
+            "--absorb-default",
+            action="store_true",
+            help="Move the default partition's rows into their months' partitions (as the owner; locks the log).",
+        )
         parser.add_argument("--count", action="store_true", help="Count rows exactly (slow on a large log).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["absorb_default"]:
+            with owner_connection(connection):
+                for name in absorb_default():
+                    self.stdout.write(f"moved the default partition's rows of its month into {name}")
         made = ensure_partitions(options["ahead"])
         for name in made:
             self.stdout.write(f"created {name}")
@@ -28,5 +39,5 @@ class Command(SystemCommand):
             if part.month is None and part.rows:
                 self.stderr.write(
                     f"{part.rows} entries are in {part.name}: a month had no partition when they were written "
-                    "(see docs/audit.md, 'Rows in the default partition')."
+                    "(audit_partitions --absorb-default moves them; docs/audit.md, 'Rows in the default partition')."
                 )
