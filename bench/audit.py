@@ -354,7 +354,7 @@ def partitioning(uri: str, args: argparse.Namespace, truncate) -> None:  # type:
                 truncate()
                 start = time.perf_counter()
                 with raw.transaction():
-                    raw.execute(SERVER_LOAD.replace("%%", "%"), [args.rows])
+                    raw.execute(SERVER_LOAD, [args.rows])
                 bulk = min(bulk, time.perf_counter() - start)
         return commits, bulk
 
