@@ -9,7 +9,14 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AuditEntry(models.Model):
-    """Append-only: the database refuses UPDATE, DELETE and TRUNCATE on this table."""
+    """Append-only: the database refuses UPDATE, DELETE and TRUNCATE on this table.
+
+    Partitioned by month on `occurred_at` (migration audit.0012, docs/adr/0010): the database's
+    primary key is (id, occurred_at), because a partitioned table's unique constraints must
+    contain the partition key. For the ORM `id` stays the primary key: ids come from one
+    sequence (`audit_id_seq`) and are never reused, so `pk=` lookups find one row (an index
+    probe per partition). Nothing has a foreign key to this table (there could be none: no
+    unique constraint on id alone can exist)."""
 
     action = models.CharField(_("action"), max_length=64)
     table_name = models.CharField(_("table"), max_length=128)
@@ -75,6 +82,58 @@ class AuditSeal(models.Model):
 
     def __str__(self) -> str:
         return f"seal #{self.seq} ({self.entry_count} entries)"
+
+
+class AuditCheckpoint(models.Model):
+    """A chain position `verify_audit` proved intact: the next run verifies from here to the head
+    (audit/verification.py). `mac` = HMAC with AUDIT_CHAIN_KEY over the other fields, so a
+    checkpoint cannot be made up or moved in SQL; one that does not verify is ignored."""
+
+    seal_seq = models.BigIntegerField(_("seal position"))
+    seal_checksum = models.CharField(_("seal checksum"), max_length=64)
+    max_entry_id = models.BigIntegerField(_("highest entry id verified"))
+    entries = models.BigIntegerField(_("entries verified"))
+    full = models.BooleanField(_("full verification"), default=False)
+    verified_at = models.DateTimeField(_("verified at"))
+    mac = models.CharField(_("MAC"), max_length=64)
+
+    class Meta:
+        db_table = "audit_checkpoints"
+        ordering = ["-id"]
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+
+    def __str__(self) -> str:
+        return f"checkpoint at seal #{self.seal_seq}"
+
+
+class AuditArchive(models.Model):
+    """A monthly partition of `audit` exported to the file store (`manage.py audit_archive`) and
+    detached. `verify_audit` reads the file back: its sha256 must be `digest`, and its rows still
+    fit the seals (kept in `audit_seals`). `mac` = HMAC with AUDIT_CHAIN_KEY over the fields."""
+
+    month = models.DateField(_("month"), unique=True)
+    partition = models.CharField(_("partition"), max_length=63)
+    storage_name = models.CharField(_("file"), max_length=255)
+    rows = models.BigIntegerField(_("entries"))
+    first_id = models.BigIntegerField(_("first entry id"), null=True)
+    last_id = models.BigIntegerField(_("last entry id"), null=True)
+    first_seal = models.BigIntegerField(_("first seal"), null=True)
+    last_seal = models.BigIntegerField(_("last seal"), null=True)
+    digest = models.CharField(_("sha256 of the file"), max_length=64)
+    size = models.BigIntegerField(_("size"))
+    archived_at = models.DateTimeField(_("archived at"))
+    dropped = models.BooleanField(_("partition dropped"), default=False)
+    mac = models.CharField(_("MAC"), max_length=64)
+
+    class Meta:
+        db_table = "audit_archives"
+        ordering = ["month"]
+        verbose_name = _("audit archive")
+        verbose_name_plural = _("audit archives")
+
+    def __str__(self) -> str:
+        return f"{self.partition} → {self.storage_name}"
 
 
 class SecurityEventKind(models.TextChoices):

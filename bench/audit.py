@@ -5,13 +5,16 @@
    `INSERT … SELECT generate_series` (pure server cost, the worst case for the ratio) and
    batched multi-row INSERTs sent by the client through Django's connection (a bulk import).
    "With triggers" includes the row entries and sealing them into the hash chain at commit.
-2. `verify_audit` over M entries (default 1 000 000; target <= 30 s).
+2. `verify_audit --full` over M entries (default 1 000 000; target <= 30 s), and the incremental
+   run from the checkpoint it records over a day's new work (100 transactions), in entries/s and
+   seals/s. The audit log is partitioned by month (audit.0012): compare the insert figures with
+   those in docs/audit.md taken before partitioning.
 
 Runs in a scratch database created next to PGURI's (`<name>_auditbench`), migrated first
 and dropped at the end:
 
     PGURI=postgres://postgres@127.0.0.1:5432/acountee_audit .venv/bin/python bench/audit.py \
-        [--rows 100000] [--entries 1000000]
+        [--rows 100000] [--entries 1000000] [--months 120]
 """
 
 from __future__ import annotations
@@ -58,6 +61,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="bulk-insert runs per variant (best is kept)")
+    parser.add_argument(
+        "--only-partitioning",
+        action="store_true",
+        help="only the partitioning comparison (insert and commit cost: plain table, partitioned, 10 years of months)",
+    )
+    parser.add_argument(
+        "--months", type=int, default=0, help="create this many past monthly audit partitions first (120: ten years)"
+    )
     args = parser.parse_args()
     pguri = os.environ.get("PGURI")
     if not pguri:
@@ -104,6 +115,16 @@ def run(uri: str, args: argparse.Namespace) -> None:
         f"entries={args.entries}"
     )
 
+    if args.months:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(audit_create_partition((date_trunc('month', now() AT TIME ZONE 'UTC')"
+                " - make_interval(months => i))::date)) FROM generate_series(1, %s) i",
+                [args.months],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit'::regclass")
+        print(f"audit partitions attached: {cursor.fetchone()[0]} (monthly + default)")
     with connection.cursor() as cursor:
         cursor.execute(CREATE_TABLE)
         cursor.execute(trigger_sql(TABLE))
@@ -175,6 +196,10 @@ def run(uri: str, args: argparse.Namespace) -> None:
             cursor.execute("ALTER TABLE teams DISABLE TRIGGER audit_row_change")
             cursor.execute("DELETE FROM teams WHERE name LIKE 'bench-%%'")
             cursor.execute("ALTER TABLE teams ENABLE TRIGGER audit_row_change")
+
+    partitioning(uri, args, truncate)
+    if args.only_partitioning:
+        return
 
     timings = {}
     for enabled in (False, True):
@@ -262,12 +287,97 @@ def run(uri: str, args: argparse.Namespace) -> None:
         f"{time.perf_counter() - start:.1f} s"
     )
     start = time.perf_counter()
-    result = verify_chain()
+    result = verify_chain(full=True, record_checkpoint=True)
     elapsed = time.perf_counter() - start
-    print(f"verify_audit over {result.checked} entries: {elapsed:.1f} s, ok={result.ok} (target <= 30 s)")
+    print(
+        f"verify_audit --full over {result.checked} entries, {result.seals_checked} seals: {elapsed:.1f} s "
+        f"({result.checked / elapsed:,.0f} entries/s, {result.seals_checked / elapsed:,.0f} seals/s), "
+        f"ok={result.ok} (target <= 30 s)"
+    )
+    # A day's new work after the checkpoint: 100 transactions of 10 rows.
+    from accounts.models import Team
+
+    for t in range(100):
+        with acting_as(bench.user), transaction.atomic():
+            Team.objects.bulk_create([Team(name=f"bench-inc-{t}-{k}") for k in range(10)])
+    start = time.perf_counter()
+    result = verify_chain(full=False, record_checkpoint=True)
+    elapsed = time.perf_counter() - start
+    print(
+        f"verify_audit (incremental from the checkpoint) over {result.checked} new entries, {result.seals_checked} "
+        f"seals: {elapsed:.2f} s ({result.checked / elapsed:,.0f} entries/s, {result.seals_checked / elapsed:,.0f} "
+        f"seals/s), ok={result.ok}"
+    )
     start = time.perf_counter()
     call_command("verify_audit", verbosity=0)
-    print(f"manage.py verify_audit (command path): {time.perf_counter() - start:.1f} s")
+    print(f"manage.py verify_audit (command path, incremental, nothing new): {time.perf_counter() - start:.2f} s")
+    start = time.perf_counter()
+    call_command("verify_audit", "--full", verbosity=0)
+    print(f"manage.py verify_audit --full (command path): {time.perf_counter() - start:.1f} s")
+
+
+COMMITS = 2000
+COMMITS_PROC = f"""
+CREATE OR REPLACE PROCEDURE bench_commits(n integer) LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..n LOOP
+        INSERT INTO {TABLE} (number, supplier_tax_code, supplier_name, amount, issued_at)
+        VALUES ('C' || i, '0312345', 'Công ty TNHH Một', 1000, now());
+        COMMIT;  -- each row its own transaction: one audit entry and one seal per commit
+    END LOOP;
+END
+$$
+"""  # noqa: S608 - fixed names
+
+
+def partitioning(uri: str, args: argparse.Namespace, truncate) -> None:  # type: ignore[no-untyped-def]
+    """The same loads on the plain `audit` table (migration audit.0011), on the partitioned one
+    (audit.0012: this month, 3 ahead and the default) and with 120 more past months (ten years),
+    measured server-side (no client round trips: the figures are the database's own cost)."""
+    import psycopg
+    from django.core.management import call_command
+    from django.db import connection
+
+    def partitions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit'::regclass")
+            return int(cursor.fetchone()[0])
+
+    def measure() -> tuple[float, float]:
+        commits, bulk = float("inf"), float("inf")
+        with psycopg.connect(uri, autocommit=True) as raw:
+            raw.execute(COMMITS_PROC)
+            # The database's own cost per commit, not the disk's flush (which dwarfs and hides it).
+            raw.execute("SET synchronous_commit = off")
+            for _ in range(args.repeat):
+                truncate()
+                start = time.perf_counter()
+                raw.execute("CALL bench_commits(%s)", [COMMITS])
+                commits = min(commits, (time.perf_counter() - start) / COMMITS * 1e6)
+                truncate()
+                start = time.perf_counter()
+                with raw.transaction():
+                    raw.execute(SERVER_LOAD, [args.rows])
+                bulk = min(bulk, time.perf_counter() - start)
+        return commits, bulk
+
+    results = []
+    call_command("migrate", "audit", "0011", verbosity=0)
+    results.append(("plain table (audit.0011)", partitions(), *measure()))
+    call_command("migrate", "audit", verbosity=0)
+    results.append(("partitioned (audit.0012)", partitions(), *measure()))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(audit_create_partition((date_trunc('month', now() AT TIME ZONE 'UTC')"
+            " - make_interval(months => i))::date)) FROM generate_series(1, 120) i"
+        )
+    results.append(("partitioned, ten years of months", partitions(), *measure()))
+    for label, parts, commits, bulk in results:
+        print(
+            f"audit log {label}: {parts} partitions; one audited row per transaction {commits:.0f} µs/commit; "
+            f"{args.rows} rows INSERT…SELECT with triggers {bulk:.2f} s"
+        )
+    truncate()
 
 
 if __name__ == "__main__":

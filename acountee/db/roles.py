@@ -120,8 +120,13 @@ def grant_runtime_privileges(connection: Any) -> None:
         cursor.execute("SELECT current_user")
         if cursor.fetchone()[0] == role:
             return
+        # The logs and, for a partitioned log (audit), every partition: a partition can be
+        # written directly, and its privileges are its own.
         cursor.execute(
-            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname = ANY(%s)", [list(APPEND_ONLY_TABLES)]
+            "SELECT c.relname FROM pg_class c WHERE c.relkind IN ('r', 'p') AND c.relname = ANY(%s)"
+            " UNION SELECT p.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent"
+            " JOIN pg_class p ON p.oid = i.inhrelid WHERE c.relname = ANY(%s) ORDER BY 1",
+            [list(APPEND_ONLY_TABLES), list(APPEND_ONLY_TABLES)],
         )
         present = [row[0] for row in cursor.fetchall()]
         for statement in runtime_grants(role, present):

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from audit.commands import SystemCommand
+from audit.partitions import partitions_pass
 from payments.notifications.services import DispatchResult, deliveries_dispatch, worker_run
 from payments.webhooks import services as webhooks
 
@@ -48,6 +49,6 @@ class Command(SystemCommand):
             poll_seconds=poll,
             limit=limit or 100,
             on_pass=report,
-            also=[webhooks.webhook_pass],
+            also=[webhooks.webhook_pass, partitions_pass],  # partitions: hourly, docs/audit.md
             also_channels=[webhooks.WAKE_CHANNEL],
         )
