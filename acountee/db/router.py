@@ -127,7 +127,7 @@ def _look() -> ReplicaStatus:
     lag_bytes: int | None = None
     try:
         with connections[PRIMARY].cursor() as cursor:
-            cursor.execute("SELECT pg_current_wal_lsn()::text")
+            cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
             current = parse_lsn(cursor.fetchone()[0])
         lag_bytes = max(current - replay, 0) if current is not None else None
     except DatabaseError:
@@ -241,6 +241,9 @@ def reads_from_replica(func: F | None = None) -> Any:
             if status is None or not status.usable or not _served_by_replica():
                 raise
             mark_replica_unusable(exc)
+            routing = _request.get()
+            if routing is not None and routing.served_by is not None:
+                routing.served_by.discard(REPLICA)  # what the answer says comes from the primary only
             return func(*args, **kwargs)
 
     return wrapper
@@ -252,9 +255,12 @@ def _served_by_replica() -> bool:
 
 
 def _primary_lsn() -> str | None:
+    """Where the primary's WAL ends now: past the commit record of every transaction committed so far. The
+    insert position, not `pg_current_wal_lsn()` (the write position), which lags it when commits are
+    asynchronous (synchronous_commit = off): a replica that replayed that far may still miss the commit."""
     try:
         with connections[PRIMARY].cursor() as cursor:
-            cursor.execute("SELECT pg_current_wal_lsn()::text")
+            cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
             return str(cursor.fetchone()[0])
     except DatabaseError:
         return None
