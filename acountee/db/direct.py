@@ -11,10 +11,12 @@ from typing import Any
 def session_connection_params() -> dict[str, Any]:
     """psycopg connection parameters of the default database, on PGURI_DIRECT's server when it is set."""
     from django.conf import settings
-    from django.db import connection
+    from django.db import DEFAULT_DB_ALIAS, connections
 
+    default = connections[DEFAULT_DB_ALIAS]
     direct = getattr(settings, "DATABASE_DIRECT", None)
     if not direct:
-        return dict(connection.get_connection_params())
-    wrapper = connection.__class__({**connection.settings_dict, **direct}, alias=connection.alias)
+        return dict(default.get_connection_params())
+    # The same backend and settings, another server: a wrapper that never connects, asked for its parameters.
+    wrapper = type(default)({**default.settings_dict, **direct}, alias=DEFAULT_DB_ALIAS)
     return dict(wrapper.get_connection_params())

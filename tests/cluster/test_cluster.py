@@ -168,6 +168,18 @@ class Cluster:
         _wait_for(lambda: _answers(base + "/healthz"), f"gunicorn on {port}", 60, process)
         return base
 
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = open(self.root / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "dispatch_notifications"],
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return process
+
     def destroy(self) -> None:
         for process in reversed(self.processes):
             process.terminate()
@@ -272,6 +284,11 @@ def _names(response: requests.Response) -> set[str]:
 def test_two_app_servers_pgbouncer_and_a_streaming_replica(cluster: Cluster) -> None:
     started = time.monotonic()
     servers = [cluster.start_app_server(), cluster.start_app_server()]
+    # Several notification workers: each LISTENs on a connection of its own to the primary itself (PGURI_DIRECT),
+    # never through PgBouncer, where a LISTEN would hear nothing.
+    workers = [cluster.start_worker(), cluster.start_worker()]
+    listening = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %%' AND state = 'idle'"
+    _wait_for(lambda: cluster.sql(cluster.primary_port, listening)[0][0] == len(workers), "the workers' LISTEN", 30)
     writer = Client(servers[0])
     reader = Client(servers[1])  # never writes: no pin, so its list reads may go to the replica
 
@@ -330,4 +347,5 @@ def test_two_app_servers_pgbouncer_and_a_streaming_replica(cluster: Cluster) -> 
         assert ready.json()["replica"]["reads"] == "primary"
     # Writes still go through PgBouncer to the primary.
     assert writer.post(f"{servers[1]}/api/payment-requests/", {"name": "after", "type": "advanced", "amount": "1"})
+    assert all(worker.poll() is None for worker in workers), "the workers keep running"
     print(f"cluster test: {WRITES} writes, {served_replica} replica reads, {time.monotonic() - started:.1f} s")

@@ -67,7 +67,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def pooled(self) -> bool:
         """Whether this connection goes through PgBouncer (PGURI_POOLED): the owner role's and PGURI_DIRECT's
         connections, which go to the primary itself, do not."""
-        at = self.settings_dict.get("POOLED_AT")
+        at = self.settings_dict.get("POOLED_AT") or []
         return bool(at) and [str(self.settings_dict["HOST"]), str(self.settings_dict["PORT"])] == list(at)
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
