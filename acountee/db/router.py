@@ -111,10 +111,13 @@ def _look() -> ReplicaStatus:
     now = time.monotonic()
     try:
         with connections[REPLICA].cursor() as cursor:
+            # Caught up with what it received from a live WAL stream: no lag. Otherwise (replaying, or cut off
+            # from the primary, when it cannot know what it misses) the age of the last transaction replayed.
             cursor.execute(
                 "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text,"
-                " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
-                " ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"
+                " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()"
+                " AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver) THEN 0"  # our role sees the row, not its status
+                " ELSE greatest(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END"
             )
             in_recovery, replay_text, lag_seconds = cursor.fetchone()
     except DatabaseError as exc:
@@ -127,7 +130,9 @@ def _look() -> ReplicaStatus:
     lag_bytes: int | None = None
     try:
         with connections[PRIMARY].cursor() as cursor:
-            cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
+            # What the primary has flushed (and so may have sent), not its insert position: an idle system's
+            # replica is 0 bytes behind.
+            cursor.execute("SELECT pg_current_wal_flush_lsn()::text")
             current = parse_lsn(cursor.fetchone()[0])
         lag_bytes = max(current - replay, 0) if current is not None else None
     except DatabaseError:

@@ -334,6 +334,13 @@ def test_two_app_servers_pgbouncer_and_a_streaming_replica(cluster: Cluster) -> 
         assert isinstance(replica["lag_seconds"], float | int) and replica["lag_seconds"] >= 0
         assert isinstance(replica["lag_bytes"], int) and replica["lag_bytes"] >= 0
 
+    # Once the load is over and replayed, the lag reads 0 s and 0 bytes.
+    def caught_up() -> bool:
+        replica = requests.get(f"{servers[0]}/readyz", timeout=5).json()["replica"]
+        return replica["lag_seconds"] == 0 and replica["lag_bytes"] == 0
+
+    _wait_for(caught_up, "/readyz to report no lag", 20)
+
     # The replica stops: reads keep being served, from the primary, on both servers; never an error.
     cluster.stop_server(cluster.root / "replica")
     for base in servers * 3:
