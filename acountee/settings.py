@@ -210,7 +210,59 @@ _db.update(
         "TEST": {"NAME": env.str("PGTEST_DBNAME", default="test_acountee")},
     }
 )
+import copy as _copy  # noqa: E402
+
 DATABASES = {"default": _db}
+
+# --- More than one machine (docs/deployment.md, docs/adr/0011) ------------------------------------
+# PGURI_POOLED: PGURI points at PgBouncer in transaction mode. Then no start-up `options` (PgBouncer refuses
+# them: the timeouts and the audit key come from its `connect_query`, `manage.py pgbouncer_config`), no
+# server-side cursors and no prepared statements (a transaction may land on another server connection), and
+# whatever needs a session of its own (LISTEN for live updates and the workers' wake-ups) connects to
+# PGURI_DIRECT, the primary itself. PGURI_REPLICA: a streaming replica, the `replica` alias, read by the
+# views that opt in (acountee/db/router.py) while its lag stays under REPLICA_MAX_LAG seconds.
+PGURI_POOLED = env.bool("PGURI_POOLED", default=False)
+PGURI_DIRECT = env.str("PGURI_DIRECT", default="")
+PGURI_REPLICA = env.str("PGURI_REPLICA", default="")
+REPLICA_MAX_LAG = env.float("REPLICA_MAX_LAG", default=30.0)
+# How long a replica found unreachable or lagging is left alone before it is looked at again, and how
+# long a look at its lag is reused by the routing (each process looks at most this often).
+REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=5.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=1.0)
+# Responses say which database served their reads (X-Acountee-Read-DB) outside production.
+DB_ROUTING_HEADER = env.bool("DB_ROUTING_HEADER", default=not PRODUCTION)
+if (PGURI_POOLED or PGURI_DIRECT or PGURI_REPLICA) and not PGURI:
+    raise ImproperlyConfigured("PGURI_POOLED, PGURI_DIRECT and PGURI_REPLICA need PGURI too")
+if PGURI_POOLED and not PGURI_DIRECT:
+    raise ImproperlyConfigured("PGURI_POOLED needs PGURI_DIRECT (the primary itself, for LISTEN)")
+if PGURI_POOLED:
+    # Django already turns psycopg's prepared statements off (prepare_threshold None) unless OPTIONS ask.
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    # Where PgBouncer listens: a connection there sends no start-up options (acountee/db/backend).
+    _db["POOLED_AT"] = [str(_db["HOST"]), str(_db["PORT"])]
+DATABASE_DIRECT: dict | None = None
+if PGURI_DIRECT:
+    _direct = _db_url(PGURI_DIRECT)
+    if _direct["NAME"] != _db["NAME"]:
+        raise ImproperlyConfigured("PGURI_DIRECT must name the same database as PGURI")
+    DATABASE_DIRECT = {key: _direct[key] for key in ("USER", "PASSWORD", "HOST", "PORT")}
+if PGURI_REPLICA:
+    _replica = _db_url(PGURI_REPLICA)
+    if _replica["NAME"] != _db["NAME"]:
+        raise ImproperlyConfigured("PGURI_REPLICA must name the same database as PGURI")
+    DATABASES["replica"] = _copy.deepcopy(_db)
+    DATABASES["replica"].update({key: _replica[key] for key in ("USER", "PASSWORD", "HOST", "PORT")})
+    # Straight to the replica's own PostgreSQL (never PgBouncer's transaction mode): its start-up options work.
+    DATABASES["replica"].pop("DISABLE_SERVER_SIDE_CURSORS", None)
+    DATABASES["replica"].pop("POOLED_AT", None)
+    DATABASES["replica"]["OPTIONS"]["application_name"] = "acountee-replica"
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["acountee.db.router.ReplicaRouter"]
+    # Read-your-writes: after a write, this client reads from the primary until the replica has it.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("acountee.middleware.DatabaseUnavailableMiddleware") + 1,
+        "acountee.db.router.ReadYourWritesMiddleware",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Identity ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ COMMANDS_WITHOUT_DATABASE = frozenset(
         "--version",
         "makemessages",
         "compilemessages",
+        "pgbouncer_config",  # writes the configuration of the PgBouncer that is not running yet
         "startapp",
         "startproject",
         "collectstatic",

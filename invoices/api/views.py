@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from accounts.authentication import api_user
 from acountee.api.permissions import SignedInPermission
 from acountee.api.viewsets import GenericViewSet
+from acountee.db.router import reads_from_replica
 from acountee.errors import ValidationFailed
 from invoices import selectors, services
 from invoices.api.serializers import (
@@ -129,6 +130,10 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         if self.action == "list":
             return selectors.invoice_list_queryset()
         return selectors.invoice_detail_queryset()
+
+    @reads_from_replica  # a large list: lag tolerated, read-your-writes kept (docs/deployment.md)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
 
     def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
         # The list's filters only: one invoice (and its actions) is found whatever the query says.

@@ -22,6 +22,7 @@ from acountee.api.parsers import JSONParser
 from acountee.api.permissions import ModelPermissions, SignedInPermission
 from acountee.api.sync import request_ordering
 from acountee.api.viewsets import ID_PATTERN, ModelViewSet
+from acountee.db.router import reads_from_replica
 from acountee.errors import NotFoundError
 from acountee.months import parse_month
 from acountee.search import SearchTextFilter
@@ -133,6 +134,7 @@ class PaymentRequestViewSet(ModelViewSet):
             return PaymentRequestInputSerializer
         return PaymentRequestDetailSerializer
 
+    @reads_from_replica  # a large list: lag tolerated, read-your-writes kept (docs/deployment.md)
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The hottest read: the page is a subquery over ids only (cheap even deep in the list),
         and the page's rows are read as dicts in the same statement (no model instances): a

@@ -49,9 +49,9 @@ class Stream:
 def listen_params() -> dict[str, Any]:
     """Connection parameters of the default database for a plain psycopg connection (without
     Django's cursor class and adapters), named so it can be told apart in pg_stat_activity."""
-    from django.db import connection
+    from acountee.db.direct import session_connection_params
 
-    params = dict(connection.get_connection_params())
+    params = session_connection_params()  # the primary itself, never PgBouncer (docs/deployment.md)
     for key in ("cursor_factory", "context", "prepare_threshold"):
         params.pop(key, None)
     params["application_name"] = "acountee-live"

@@ -10,7 +10,8 @@ only public backend methods and leaves the pool to Django, which builds psycopg'
 - `get_connection_params` starts the embedded server when the settings ask for it (no PGURI:
   acountee/db/embedded.py) and adds the audit chain key's HMAC pads as the session setting
   `acountee.audit_key`, sent in the start-up packet's options (acountee/db/audit_key.py): never stored in a
-  table, never visible in `pg_stat_activity` or the statement log;
+  table, never visible in `pg_stat_activity` or the statement log — except through PgBouncer
+  (PGURI_POOLED), which refuses start-up options and sets both in its own `connect_query`;
 - test databases are created, migrated and dropped with the owner role (`acountee.db.roles`).
 """
 
@@ -51,12 +52,23 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
         ensure_embedded_server()
         params = super().get_connection_params()
+        if self.pooled():
+            # PgBouncer (transaction mode) refuses start-up options: its `connect_query` sets the timeouts and
+            # the audit key on each server connection instead (`manage.py pgbouncer_config`, docs/deployment.md).
+            params.pop("options", None)
+            return params
         key = getattr(settings, "AUDIT_CHAIN_KEY", "")
         if key:
             from acountee.db.audit_key import KEY_SETTING, key_pads
 
             params["options"] = f"{params.get('options', '')} -c {KEY_SETTING}={key_pads(key)}".strip()
         return params
+
+    def pooled(self) -> bool:
+        """Whether this connection goes through PgBouncer (PGURI_POOLED): the owner role's and PGURI_DIRECT's
+        connections, which go to the primary itself, do not."""
+        at = self.settings_dict.get("POOLED_AT") or []
+        return bool(at) and [str(self.settings_dict["HOST"]), str(self.settings_dict["PORT"])] == list(at)
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         pool = self.pool

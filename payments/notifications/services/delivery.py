@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -224,8 +224,11 @@ def _listen(channels: Sequence[str] = (WAKE_CHANNEL,)) -> Any:
     the worker then just polls)."""
     import psycopg
 
+    from acountee.db.direct import session_connection_params
+
     try:
-        conn = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+        # The primary itself (PGURI_DIRECT), never PgBouncer's transaction mode (docs/deployment.md).
+        conn = psycopg.connect(**session_connection_params(), autocommit=True)
         for channel in channels:
             conn.execute(f"LISTEN {channel}")
         return conn

@@ -15,6 +15,7 @@ from acountee.api.negotiation import QueryFormatNegotiation
 from acountee.api.params import present
 from acountee.api.schema import CONTENT_DISPOSITION
 from acountee.api.viewsets import APIView
+from acountee.db.router import reads_from_replica
 from acountee.months import MONTH_PATTERN
 from payments.reports import exports, queries, registry
 from payments.reports.api.serializers import HomeSummarySerializer, ReportSerializer
@@ -58,6 +59,7 @@ class ReportView(APIView):
         self.request.accepted_media_type = "application/json"
         return super().handle_exception(exc)
 
+    @reads_from_replica  # reports tolerate lag (docs/deployment.md)
     def get(self, request: Request) -> Any:
         spec = registry.REPORTS[self.report_key]
         result = spec.run(present(request.query_params))
