@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -64,9 +64,11 @@ def parse_updated_since(raw: str) -> datetime:
     """ISO 8601 with its offset (`2026-12-01T08:00:00+07:00`, `…Z`); a naive or unreadable value is a 400."""
     try:
         value = datetime.fromisoformat(raw.replace("z", "Z"))
-    except ValueError:
+        # In UTC: PostgreSQL refuses offsets past ±15:59 that Python reads (`+16:12`), and the instant is the same.
+        value = value.astimezone(UTC) if value.tzinfo is not None and value.utcoffset() is not None else None
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the calendar's ends
         value = None
-    if value is None or value.tzinfo is None or value.utcoffset() is None:
+    if value is None:
         raise ValidationFailed(
             details={
                 UPDATED_SINCE: [
