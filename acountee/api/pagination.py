@@ -1,3 +1,4 @@
+from functools import partial
 from typing import Any, cast
 
 from django.conf import settings
@@ -9,16 +10,59 @@ from rest_framework import pagination
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
+from acountee.db.counts import EstimatingPaginator
 from acountee.errors import ValidationFailed
+
+# Query parameters that only choose a page of the list: without any other, the list is unfiltered.
+NOT_FILTERS = {"page", "page_size", "format"}
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
     """`?page=` and `?page_size=` on every list, the same way: a page size above API_MAX_PAGE_SIZE is
     clamped to it; one that is not a whole number ≥ 1 is a 400 (DRF would silently use the default);
-    a page that is not a number or beyond the last is a 404."""
+    a page that is not a number or beyond the last is a 404.
+
+    `count` is exact whenever the request filters the list; an unfiltered list of at least
+    API_ESTIMATED_COUNT_FROM rows reports the planner's estimate instead (acountee/db/counts.py), and every page
+    says which with `count_is_estimate`."""
 
     page_size_query_param = "page_size"
     max_page_size = settings.API_MAX_PAGE_SIZE
+    django_paginator_class = EstimatingPaginator
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        self.django_paginator_class = self.paginator_for(request)
+        return super().paginate_queryset(queryset, request, view)
+
+    @staticmethod
+    def paginator_for(request: Request) -> Any:
+        filtered = any(value != "" for name, value in request.query_params.items() if name not in NOT_FILTERS)
+        return partial(EstimatingPaginator, estimate=not filtered)
+
+    def get_paginated_response(self, data: Any) -> Any:
+        response = super().get_paginated_response(data)
+        estimate = bool(getattr(self.page.paginator, "count_is_estimate", False))
+        items = list(response.data.items())
+        response.data = dict([items[0], ("count_is_estimate", estimate), *items[1:]])
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        document = super().get_paginated_response_schema(schema)
+        document["properties"]["count"]["description"] = (
+            "Rows in the list; the planner's estimate when `count_is_estimate` is true."
+        )
+        document["properties"] = {
+            "count": document["properties"]["count"],
+            "count_is_estimate": {
+                "type": "boolean",
+                "example": False,
+                "description": "True when the list is unfiltered and so large that `count` is PostgreSQL's "
+                "estimate (pages and links follow it); any filter makes the count exact.",
+            },
+            **{k: v for k, v in document["properties"].items() if k != "count"},
+        }
+        document["required"] = [*document.get("required", []), "count_is_estimate"]
+        return document
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param, "")
@@ -58,7 +102,7 @@ class LazyPageNumberPagination(PageNumberPagination):
         self, queryset: QuerySet[Any], request: Request, view: Any = None
     ) -> QuerySet[Any]:
         self.request = request
-        paginator = self.django_paginator_class(queryset, self.get_page_size(request))
+        paginator = self.paginator_for(request)(queryset, self.get_page_size(request))
         page_number = self.get_page_number(request, paginator)
         try:
             self.page = paginator.page(page_number)
