@@ -16,7 +16,9 @@ Method (docs/performance.md says the same):
    timestamps move back by up to ten years (copies spread evenly over 3,650 days), the invoice's business key,
    content hash and MCCQT are made unique, the seller is one of 2,000 suppliers with Vietnamese names, and each
    invoice's lines are copied three times (≈ 10.6 lines per invoice). PR copies are interleaved with invoice
-   copies (PR copy k links invoice copy j(k), shifted by the same number of days).
+   copies (PR copy k links invoice copy j(k), shifted by the same number of days). Copies older than 30 days
+   keep only the template's drafts and completed PRs (nobody leaves a PR pending for years): pending and
+   approved PRs are those of the last month, as in a real back office.
 4. The semantic entries of the template (`import`, `create_pr`, `request_approval`, `approve`, `complete`, …) are
    copied for each copy with their record id re-pointed (their metadata still names the template's ids).
 
@@ -31,10 +33,14 @@ from dataclasses import dataclass
 from typing import Any
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
-INVOICES_PER_PR = 5  # 2k / 20k / 200k PRs
+INVOICES_PER_PR = 5  # at most one PR per 5 invoices (≈ 1.7k / 17k / 175k PRs: one PR copy per invoice copy)
 LINE_COPIES = 3
 DAYS = 3650
 SUPPLIERS = 2000
+# PRs are not left waiting for years: copies older than this many days keep only the template's drafts and
+# completed PRs (with everything that belongs to them); newer copies keep every state.
+OPEN_WINDOW_DAYS = 30
+OLD_STATES = ("draft", "completed")
 
 # Tables copied per invoice copy and per PR copy, parents first.
 INVOICE_TABLES = ["invoices", "invoice_services"]
@@ -162,8 +168,22 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
         )
         cursor.execute("SELECT count(*) FROM tpl_invoices")
         per_copy = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM tpl_pr")
-        prs_per_copy = cursor.fetchone()[0]
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS tpl_old AS"
+            " WITH p AS (SELECT id, approval_id FROM tpl_pr WHERE status = ANY(%s)),"
+            " s AS (SELECT id FROM tpl_approval_steps WHERE approval_id IN (SELECT approval_id FROM p))"
+            " SELECT 'pr' AS tbl, id FROM p UNION ALL SELECT 'approval', approval_id FROM p"
+            " UNION ALL SELECT 'approval_steps', id FROM s"
+            " UNION ALL SELECT 'approval_step_users', id FROM tpl_approval_step_users WHERE step_id IN (SELECT id FROM s)"
+            " UNION ALL SELECT 'approval_records', id FROM tpl_approval_records"
+            "  WHERE approval_id IN (SELECT approval_id FROM p)"
+            " UNION ALL SELECT t, x.id FROM (SELECT 'pr_invoice' AS t, id, pr_id FROM tpl_pr_invoice UNION ALL"
+            "  SELECT 'pr_preparers', id, pr_id FROM tpl_pr_preparers UNION ALL"
+            "  SELECT 'pr_attachments', id, pr_id FROM tpl_pr_attachments) x WHERE x.pr_id IN (SELECT id FROM p)",
+            [list(OLD_STATES)],
+        )
+        cursor.execute("SELECT count(*) FROM tpl_old WHERE tbl = 'pr'")
+        prs_per_copy = cursor.fetchone()[0]  # in almost every copy (the old ones)
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS scale_progress (kind text PRIMARY KEY, copies int NOT NULL, seconds float)"
         )
@@ -176,7 +196,7 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
             [FIRST, TRADE, SUPPLIERS],
         )
     k_inv = -(-invoices // per_copy)
-    k_pr = max(1, invoices // INVOICES_PER_PR // prs_per_copy)
+    k_pr = min(k_inv, max(1, invoices // INVOICES_PER_PR // prs_per_copy))
     started = time.perf_counter()
     inv_shift = f"(({{k}} - 1)::bigint * {DAYS} / {k_inv})"
     batch = max(1, 5000 // per_copy)
@@ -185,6 +205,7 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
     k = done.get("invoices", 0) + 1
     while k <= k_inv:
         k1 = min(k_inv, k + batch - 1)
+        batch_started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT set_config('acountee.actor', 'system:bench-scale', true)")
             shift = inv_shift.format(k="g.k")
@@ -215,7 +236,7 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
             cursor.execute(
                 "INSERT INTO scale_progress VALUES ('invoices', %s, %s) ON CONFLICT (kind) DO UPDATE"
                 " SET copies = EXCLUDED.copies, seconds = COALESCE(scale_progress.seconds, 0) + EXCLUDED.seconds",
-                [k1, time.perf_counter() - started],
+                [k1, time.perf_counter() - batch_started],
             )
         log(f"  invoices: copy {k1}/{k_inv} ({k1 * per_copy:,} invoices) {time.perf_counter() - started:.0f} s")
         k = k1 + 1
@@ -227,6 +248,7 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
     k = done.get("prs", 0) + 1
     while k <= k_pr:
         k1 = min(k_pr, k + batch - 1)
+        batch_started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT set_config('acountee.actor', 'system:bench-scale', true)")
             shift = inv_shift.format(k=j.format(k="g.k"))
@@ -240,7 +262,8 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
                 cursor.execute(
                     f"INSERT INTO {table} ({_names(cols)}) SELECT"  # noqa: S608
                     f" {', '.join(e for _, e in cols)} FROM generate_series({k}, {k1}) AS g(k)"
-                    f" CROSS JOIN tpl_{table} t ORDER BY g.k, t.id"
+                    f" CROSS JOIN tpl_{table} t WHERE {shift} <= {OPEN_WINDOW_DAYS}"
+                    f" OR t.id IN (SELECT id FROM tpl_old WHERE tbl = '{table}') ORDER BY g.k, t.id"
                 )
             pr = spans["pr"]
             cursor.execute(
@@ -249,12 +272,14 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
                 " t.actor, t.actor_user_id, t.ip, t.user_agent, t.metadata,"
                 f" t.occurred_at - {shift} * interval '1 day'"
                 f" FROM generate_series({k}, {k1}) AS g(k) CROSS JOIN tpl_audit t"
-                " WHERE t.table_name = 'pr' AND t.record_id ~ '^[0-9]+$' ORDER BY g.k, t.id"
+                " WHERE t.table_name = 'pr' AND t.record_id ~ '^[0-9]+$'"
+                f" AND ({shift} <= {OPEN_WINDOW_DAYS} OR t.record_id::bigint IN (SELECT id FROM tpl_old WHERE tbl = 'pr'))"
+                " ORDER BY g.k, t.id"
             )
             cursor.execute(
                 "INSERT INTO scale_progress VALUES ('prs', %s, %s) ON CONFLICT (kind) DO UPDATE"
                 " SET copies = EXCLUDED.copies, seconds = COALESCE(scale_progress.seconds, 0) + EXCLUDED.seconds",
-                [k1, time.perf_counter() - started],
+                [k1, time.perf_counter() - batch_started],
             )
         log(f"  PRs: copy {k1}/{k_pr} ({k1 * prs_per_copy:,} PRs) {time.perf_counter() - started:.0f} s")
         k = k1 + 1
