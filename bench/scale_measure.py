@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-# What each target is (docs/performance.md): "wait" rows must be ≤ 100 ms p95 and ≤ 2× their 10k figure,
+# What each target is (docs/performance.md): "wait" rows must be ≤ 100 ms p95 and ≤ 2x their 10k figure,
 # "report" rows ≤ 500 ms p95.
 KIND_WAIT, KIND_REPORT, KIND_OTHER = "wait", "report", "other"
 MARK_BEGIN, MARK_END = "<!-- scale-table:begin -->", "<!-- scale-table:end -->"
@@ -205,8 +205,14 @@ def run(size: str, runs: int, with_import: bool, with_verify: bool, results: Pat
           f" {audit:,} audit entries, {db_bytes / 1e9:.1f} GB", flush=True)  # fmt: skip
     data: dict[str, Any] = json.loads(results.read_text()) if results.exists() else {}
     entry: dict[str, Any] = {
-        "data": {"invoices": invoices, "lines": lines, "prs": prs, "records": records, "audit": audit,
-                 "gb": round(db_bytes / 1e9, 1)},  # fmt: skip
+        "data": {
+            "invoices": invoices,
+            "lines": lines,
+            "prs": prs,
+            "records": records,
+            "audit": audit,
+            "gb": round(db_bytes / 1e9, 1),
+        },
         "runs": runs,
         "rows": measure_cases(runs),
     }
@@ -231,18 +237,18 @@ def report(data: dict[str, Any], docs: Path) -> None:
         kind = "other"
         for size in sizes:
             row = next((r for r in data[size]["rows"] if r["label"] == label), None)
-            cells.append(f"{row['p50']:.0f} / {row['p95']:.0f}" if row else "–")
+            cells.append(f"{row['p50']:.0f} / {row['p95']:.0f}" if row else "-")
             kind = row["kind"] if row else kind
-        target = {"wait": "p95 ≤ 100, ≤ 2× 10k", "report": "p95 ≤ 500"}.get(kind, "")
+        target = {"wait": "p95 ≤ 100, ≤ 2x 10k", "report": "p95 ≤ 500"}.get(kind, "")
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
     if any("import" in data[s] for s in sizes):
-        cells = [f"{data[s]['import']['rate']:.0f} /s" if "import" in data[s] else "–" for s in sizes]
+        cells = [f"{data[s]['import']['rate']:.0f} /s" if "import" in data[s] else "-" for s in sizes]
         lines.append("| import 10,000-invoice ZIP (invoices/s) | " + " | ".join(cells) + " | ≥ 80 % of empty DB |")
     if any("verify" in data[s] for s in sizes):
         cells = [
             f"{data[s]['verify']['seconds']:.1f} s ({data[s]['verify']['entries'] / 1e6:.2f} M entries)"
             if "verify" in data[s]
-            else "–"
+            else "-"
             for s in sizes
         ]
         lines.append("| verify_audit, full | " + " | ".join(cells) + " | |")

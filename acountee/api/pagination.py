@@ -23,7 +23,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     a page that is not a number or beyond the last is a 404.
 
     `count` is exact whenever the request filters the list; an unfiltered list of at least
-    API_ESTIMATED_COUNT_FROM rows reports the planner's estimate instead (acountee/db/counts.py), and every page
+    ESTIMATED_COUNT_FROM rows reports the planner's estimate instead (acountee/db/counts.py), and every page
     says which with `count_is_estimate`."""
 
     page_size_query_param = "page_size"

@@ -1,4 +1,4 @@
-"""Estimated counts (issue 22): an unfiltered list of at least API_ESTIMATED_COUNT_FROM rows reports the planner's
+"""Estimated counts (issue 22): an unfiltered list of at least ESTIMATED_COUNT_FROM rows reports the planner's
 estimate with `count_is_estimate: true`; any filter, or a smaller list, is counted exactly. Same query count."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def test_a_small_list_is_counted_exactly(finance, client_for, invoices):
 
 
 def test_an_unfiltered_list_past_the_threshold_reports_the_planners_estimate(finance, client_for, invoices, settings):
-    settings.API_ESTIMATED_COUNT_FROM = 1
+    settings.ESTIMATED_COUNT_FROM = 1
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE invoices")
     body = client_for(finance).get(URL, {"page_size": 2}).json()
@@ -40,7 +40,7 @@ def test_an_unfiltered_list_past_the_threshold_reports_the_planners_estimate(fin
 
 
 def test_any_filter_makes_the_count_exact(finance, client_for, invoices, settings):
-    settings.API_ESTIMATED_COUNT_FROM = 1
+    settings.ESTIMATED_COUNT_FROM = 1
     body = client_for(finance).get(URL, {"month": "2026-10", "page_size": 2}).json()
     assert body["count_is_estimate"] is False and body["count"] == 5
     body = client_for(finance).get(URL, {"q": invoices[0].number}).json()
@@ -53,7 +53,7 @@ def test_the_estimate_replaces_the_count_query(finance, client_for, invoices, se
     client.get(URL)  # warm up
     with CaptureQueriesContext(connection) as exact:
         assert client.get(URL).json()["count_is_estimate"] is False
-    settings.API_ESTIMATED_COUNT_FROM = 1
+    settings.ESTIMATED_COUNT_FROM = 1
     with CaptureQueriesContext(connection) as estimated:
         assert client.get(URL).json()["count_is_estimate"] is True
     counts = [q for q in exact.captured_queries if q["sql"].upper().startswith("SELECT COUNT(")]
@@ -67,7 +67,7 @@ def test_the_estimate_replaces_the_count_query(finance, client_for, invoices, se
 
 
 def test_the_pr_list_estimates_too(finance, client_for, settings):
-    settings.API_ESTIMATED_COUNT_FROM = 0
+    settings.ESTIMATED_COUNT_FROM = 0
     body = client_for(finance).get("/api/payment-requests/").json()
     assert body["count_is_estimate"] is True
     body = client_for(finance).get("/api/payment-requests/", {"status": "draft"}).json()
