@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--db-prefix", default="acountee_scale")
     parser.add_argument("--no-import", action="store_true")
     parser.add_argument("--no-verify", action="store_true")
-    parser.add_argument("--worker", choices=["template", "build", "measure"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["template", "build", "measure", "import"], help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not os.environ.get("PGURI"):
@@ -136,8 +136,22 @@ def main() -> None:
         from bench import scale_measure
 
         return scale_measure.run(args.size, args.runs, not args.no_import, not args.no_verify, RESULTS)
+    if args.worker == "import":
+        from bench import scale_measure
+
+        return scale_measure.run_import_only(RESULTS)
     base = os.environ["PGURI"]
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    have_empty = RESULTS.exists() and "empty" in json.loads(RESULTS.read_text())
+    if not args.build_only and not args.no_import and (args.rebuild or not have_empty):
+        # The empty-database figure the import at each size is compared with: a fresh copy of the template.
+        ensure(base, args.db_prefix, "10k", False)  # makes the template when missing
+        empty = f"{args.db_prefix}_empty"
+        if exists(base, empty):
+            psql(base, f'DROP DATABASE "{empty}"')
+        psql(base, f'CREATE DATABASE "{empty}" TEMPLATE "{args.db_prefix}_template"')
+        child(["--worker", "import"], empty, base)
+        psql(base, f'DROP DATABASE "{empty}"')
     for size in sizes:
         if size not in SIZES:
             sys.exit(f"unknown size {size!r}: {', '.join(SIZES)}")

@@ -288,7 +288,5 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
         k = k1 + 1
     with connection.cursor() as cursor:
         for table in INVOICE_TABLES + PR_TABLES + ["audit"]:
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-            )
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     return {"seconds": time.perf_counter() - started, "invoice_copies": k_inv, "pr_copies": k_pr}

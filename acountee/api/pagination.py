@@ -41,7 +41,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_paginated_response(self, data: Any) -> Any:
         response = super().get_paginated_response(data)
-        estimate = bool(getattr(self.page.paginator, "count_is_estimate", False))
+        page = self.page
+        estimate = bool(page is not None and getattr(page.paginator, "count_is_estimate", False))
         items = list(response.data.items())
         response.data = dict([items[0], ("count_is_estimate", estimate), *items[1:]])
         return response

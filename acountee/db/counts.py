@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -69,8 +69,8 @@ class IdPagePaginator(EstimatingPaginator):
         rows = self.object_list
         if isinstance(rows, QuerySet) and rows.ordered and not rows.query.distinct:
             ids = rows.values_list("pk", flat=True)[bottom:top]
-            return self._get_page(rows.filter(pk__in=ids), number, self)
-        return self._get_page(rows[bottom:top], number, self)
+            return Page(rows.filter(pk__in=ids), number, self)
+        return Page(rows[bottom:top], number, self)
 
 
 # Changelist parameters that only choose a page or an order: without any other, the list is unfiltered.

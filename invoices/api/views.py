@@ -4,7 +4,7 @@ The link / unlink / move endpoints belong to the payments app (they need PRs).""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -130,7 +130,8 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         about what the first one does (issue 22); the page's rows and their joins are read for those ids in the
         same statement, in the list's order. A count and one query whatever the page."""
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset.values_list("pk", flat=True))
+        # LazyPageNumberPagination: the page is a lazy queryset of ids, not the list DRF's types promise.
+        page = cast("QuerySet[Any, int]", self.paginate_queryset(queryset.values_list("pk", flat=True)))
         rows = selectors.invoice_list_queryset().filter(pk__in=page)
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
