@@ -86,7 +86,7 @@ def worker_template() -> None:
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
 
-def worker_build(size: str) -> None:
+def worker_build(size: str, phase: str = "all") -> None:
     import django
 
     django.setup()
@@ -101,13 +101,15 @@ def worker_build(size: str) -> None:
         have = cursor.fetchone()[0]
         cursor.execute("SELECT to_regclass('scale_progress') IS NOT NULL")
         built = cursor.fetchone()[0]
-    if built and have >= SIZES[size]:
+    if built and have >= SIZES[size] and phase == "all":
         cursor = connection.cursor()
         cursor.execute("SELECT string_agg(kind || ' ' || round(seconds::numeric, 1) || ' s', ', ') FROM scale_progress")
         print(f"{size}: reusing the built database ({have:,} invoices; built in {cursor.fetchone()[0]})")
         return
     print(f"{size}: building {SIZES[size]:,} invoices")
-    outcome = scale_data.build(connection, SIZES[size], log=lambda m: print(m, flush=True))
+    outcome = scale_data.build(connection, SIZES[size], log=lambda m: print(m, flush=True), phase=phase)
+    if phase != "all":
+        return
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
@@ -125,13 +127,14 @@ def main() -> None:
     parser.add_argument("--no-verify", action="store_true")
     parser.add_argument("--worker", choices=["template", "build", "measure", "import"], help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
+    parser.add_argument("--phase", default="all", choices=["all", "invoices", "prs"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not os.environ.get("PGURI"):
         sys.exit("Set PGURI to the PostgreSQL server (see the docstring).")
     if args.worker == "template":
         return worker_template()
     if args.worker == "build":
-        return worker_build(args.size)
+        return worker_build(args.size, args.phase)
     if args.worker == "measure":
         from bench import scale_measure
 

@@ -156,8 +156,11 @@ def _select(cursor: Any, table: str, spans: dict[str, Span], copy: str, shift: s
     return out
 
 
-def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
-    """Multiply the template already in `connection`'s database up to `invoices` invoices."""
+def build(connection: Any, invoices: int, log: Any = print, phase: str = "all") -> dict[str, Any]:
+    """Multiply the template already in `connection`'s database up to `invoices` invoices.
+
+    `phase` "invoices" or "prs" runs one half only (two processes can then build one database side by side:
+    the PR copies go only as far as the invoice copies already committed)."""
     from django.db import transaction
 
     with connection.cursor() as cursor:
@@ -205,7 +208,7 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
     with connection.cursor() as cursor:
         spans = _spans(cursor, INVOICE_TABLES)
     k = done.get("invoices", 0) + 1
-    while k <= k_inv:
+    while k <= k_inv and phase in {"all", "invoices"}:
         k1 = min(k_inv, k + batch - 1)
         batch_started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
@@ -248,8 +251,9 @@ def build(connection: Any, invoices: int, log: Any = print) -> dict[str, Any]:
     j = f"((({{k}} - 1)::bigint * {k_inv}) / {k_pr} + 1)"
     batch = max(1, 2000 // prs_per_copy)
     k = done.get("prs", 0) + 1
-    while k <= k_pr:
-        k1 = min(k_pr, k + batch - 1)
+    last_pr = k_pr if phase == "all" else min(k_pr, done.get("invoices", 0) if phase == "prs" else 0)
+    while k <= last_pr:
+        k1 = min(last_pr, k + batch - 1)
         batch_started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT set_config('acountee.actor', 'system:bench-scale', true)")
