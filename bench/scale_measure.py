@@ -17,6 +17,7 @@ from typing import Any
 KIND_WAIT, KIND_REPORT, KIND_OTHER = "wait", "report", "other"
 MARK_BEGIN, MARK_END = "<!-- scale-table:begin -->", "<!-- scale-table:end -->"
 DATA_BEGIN, DATA_END = "<!-- scale-data:begin -->", "<!-- scale-data:end -->"
+VERDICT_BEGIN, VERDICT_END = "<!-- scale-verdict:begin -->", "<!-- scale-verdict:end -->"
 
 
 def _between(text: str, begin: str, end: str, inner: str) -> str:
@@ -316,8 +317,35 @@ def report(data: dict[str, Any], docs: Path) -> None:
     for size in sizes:
         d = data[size]["data"]
         rows.append(f"| {size} | {d['invoices']:,} | {d['lines']:,} | {d['prs']:,} | {d['audit']:,} | {d['gb']} GB |")
-    page.write_text(_between(text, DATA_BEGIN, DATA_END, "\n".join(rows)))
+    text = _between(text, DATA_BEGIN, DATA_END, "\n".join(rows))
+    page.write_text(_between(text, VERDICT_BEGIN, VERDICT_END, verdict(data, sizes)))
     (docs / "performance-scale.svg").write_text(svg(data, sizes))
+
+
+def verdict(data: dict[str, Any], sizes: list[str]) -> str:
+    """Each target at the largest size measured, against its figure (written by the script, not by hand)."""
+    top, base = sizes[-1], sizes[0]
+    held, missed = [], []
+    for row in data[top]["rows"]:
+        first = next((r for r in data[base]["rows"] if r["label"] == row["label"]), None)
+        if row["kind"] == KIND_WAIT:
+            ok_abs, ok_rel = row["p95"] <= 100, first is not None and row["p95"] <= 2 * first["p95"]
+            text = f"{row['label']}: p95 {row['p95']:.0f} ms (≤ 100: {'yes' if ok_abs else 'no'}; {base} p95"
+            text += f" {first['p95']:.0f} ms, ≤ 2x: {'yes' if ok_rel else 'no'})" if first else ")"
+            (held if ok_abs and ok_rel else missed).append(text)
+        elif row["kind"] == KIND_REPORT:
+            text = f"{row['label']}: p95 {row['p95']:.0f} ms (≤ 500)"
+            (held if row["p95"] <= 500 else missed).append(text)
+    empty = data.get("empty", {}).get("import", {}).get("rate")
+    if empty and "import" in data[top]:
+        rate = data[top]["import"]["rate"]
+        text = f"import: {rate:.0f} invoices/s at {top} against {empty:.0f} /s empty ({rate / empty:.0%})"
+        (held if rate >= 0.8 * empty else missed).append(text)
+    out = [f"At {top} (the largest size measured), **held**:", ""]
+    out += [f"- {t}" for t in held] or ["- none"]
+    out += ["", "**Not held**:", ""]
+    out += [f"- {t}" for t in missed] or ["- none"]
+    return "\n".join(out)
 
 
 def svg(data: dict[str, Any], sizes: list[str]) -> str:
