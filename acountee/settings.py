@@ -344,6 +344,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 
 # --- REST framework ----------------------------------------------------------------------------
 API_MAX_PAGE_SIZE = 500
+# An unfiltered list whose planner estimate reaches this many rows reports that estimate as `count`
+# (`count_is_estimate: true`) instead of counting them all (acountee/db/counts.py, docs/performance.md).
+ESTIMATED_COUNT_FROM = env.int("ESTIMATED_COUNT_FROM", default=100_000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TokenAuthentication",

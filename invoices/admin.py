@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from acountee import admin_display
 from acountee.admin_mixins import ServiceCallMixin
+from acountee.db.counts import LargeTableAdminMixin
 from acountee.errors import NotFoundError
 from acountee.search import FoldedSearchAdminMixin
 from audit.admin import AuditHistoryMixin
@@ -166,7 +167,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
+class InvoiceAdmin(LargeTableAdminMixin, FoldedSearchAdminMixin, AuditHistoryMixin, ServiceCallMixin, admin.ModelAdmin):
     list_display = [
         "invoice_no",
         "issue_date_short",

@@ -1,3 +1,4 @@
+from functools import partial
 from typing import Any, cast
 
 from django.conf import settings
@@ -12,7 +13,11 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from acountee.api import sync
+from acountee.db.counts import EstimatingPaginator, estimated_count
 from acountee.errors import ValidationFailed
+
+# Query parameters that only choose a page, its order or its paging: without any other, the list is unfiltered.
+NOT_FILTERS = {"page", "page_size", "format", sync.ORDERING, sync.CURSOR, sync.PAGINATION}
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -22,13 +27,35 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     Or cursor paging, on the lists that declare it (acountee.api.sync): `?pagination=cursor` for the first page,
     then `?cursor=` (the `next_cursor` of the previous page, or follow `next`). One response shape either way:
-    `count` (all rows the filters match), `next`, `previous` (null in cursor mode: forward only), `next_cursor`
-    (null in page mode and on the last page) and `results`."""
+    `count` (all rows the filters match), `count_is_estimate`, `next`, `previous` (null in cursor mode: forward
+    only), `next_cursor` (null in page mode and on the last page) and `results`.
+
+    `count` is exact whenever the request filters the list; an unfiltered list of at least ESTIMATED_COUNT_FROM
+    rows reports the planner's estimate instead (acountee/db/counts.py), and every page says which with
+    `count_is_estimate`."""
 
     page_size_query_param = "page_size"
     max_page_size = settings.API_MAX_PAGE_SIZE
+    django_paginator_class = EstimatingPaginator
     cursor_mode = False
     next_cursor: str | None = None
+    count_is_estimate = False
+
+    @staticmethod
+    def is_filtered(request: Request) -> bool:
+        return any(value != "" for name, value in request.query_params.items() if name not in NOT_FILTERS)
+
+    def paginator_for(self, request: Request) -> Any:
+        return partial(EstimatingPaginator, estimate=not self.is_filtered(request))
+
+    def list_count(self, queryset: QuerySet[Any], request: Request) -> int:
+        """The cursor mode's count, estimated on the same terms as the page mode's (EstimatingPaginator)."""
+        if not self.is_filtered(request):
+            guess = estimated_count(queryset)
+            if guess >= settings.ESTIMATED_COUNT_FROM:
+                self.count_is_estimate = True
+                return guess
+        return queryset.count()
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param, "")
@@ -41,6 +68,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
         sync.check_pagination_switch(request)
         if not sync.cursor_mode(request):
+            self.django_paginator_class = self.paginator_for(request)
             return super().paginate_queryset(queryset, request, view)
         return self.cursor_page(queryset, request)
 
@@ -59,7 +87,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
             queryset = queryset.order_by(*(key.expression() for key in keys))
         self.keys = keys
         sync.check_cursor_ordering(queryset.model, keys)  # a field that may be empty cannot hold a cursor
-        self.count = queryset.count()
+        self.count = self.list_count(queryset, request)
         token = request.query_params.get(sync.CURSOR, "")
         if token:
             queryset = queryset.filter(sync.after(keys, sync.decode_cursor(token, queryset.model, keys)))
@@ -95,6 +123,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
             return Response(
                 {
                     "count": self.page.paginator.count,
+                    "count_is_estimate": bool(getattr(self.page.paginator, "count_is_estimate", False)),
                     "next": self.get_next_link(),
                     "previous": self.get_previous_link(),
                     "next_cursor": None,
@@ -104,6 +133,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return Response(
             {
                 "count": self.count,
+                "count_is_estimate": self.count_is_estimate,
                 "next": self.get_next_link(),
                 "previous": None,
                 "next_cursor": self.next_cursor,
@@ -113,8 +143,16 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         page: dict[str, Any] = super().get_paginated_response_schema(schema)
+        page["properties"]["count"]["description"] = "Rows in the list; the planner's estimate when `count_is_estimate` is true."
         page["properties"] = {
-            **{name: value for name, value in page["properties"].items() if name != "results"},
+            "count": page["properties"]["count"],
+            "count_is_estimate": {
+                "type": "boolean",
+                "example": False,
+                "description": "True when the list is unfiltered and so large that `count` is PostgreSQL's "
+                "estimate (pages and links follow it); any filter makes the count exact.",
+            },
+            **{name: value for name, value in page["properties"].items() if name not in ("count", "results")},
             "next_cursor": {
                 "type": "string",
                 "nullable": True,
@@ -124,7 +162,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
             },
             "results": page["properties"]["results"],
         }
-        page["required"] = ["count", "next", "previous", "next_cursor", "results"]
+        page["required"] = ["count", "count_is_estimate", "next", "previous", "next_cursor", "results"]
         return page
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
@@ -180,7 +218,7 @@ class LazyPageNumberPagination(PageNumberPagination):
         if sync.cursor_mode(request):  # a list of ids (the page's keys are read in one query)
             return self.cursor_page(queryset, request)
         self.request = request
-        paginator = self.django_paginator_class(queryset, self.get_page_size(request))
+        paginator = self.paginator_for(request)(queryset, self.get_page_size(request))
         page_number = self.get_page_number(request, paginator)
         try:
             self.page = paginator.page(page_number)

@@ -30,6 +30,7 @@ from django.utils.translation import ngettext, pgettext_lazy
 from accounts.authentication import admin_user
 from acountee import admin_display
 from acountee.admin_mixins import RefusalRedirectMixin, ServiceCallMixin, ServiceRefused
+from acountee.db.counts import LargeTableAdminMixin
 from acountee.search import FoldedSearchAdminMixin, search_filter
 from approvals import policy
 from approvals.models import (
@@ -175,6 +176,7 @@ class PaymentRequestForm(ModelForm):
 
 @admin.register(PaymentRequest)
 class PaymentRequestAdmin(
+    LargeTableAdminMixin,
     PRPrintMixin,
     PRActionsMixin,
     PRAttachmentsMixin,
