@@ -143,7 +143,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         page: dict[str, Any] = super().get_paginated_response_schema(schema)
-        page["properties"]["count"]["description"] = "Rows in the list; the planner's estimate when `count_is_estimate` is true."
+        page["properties"]["count"]["description"] = (
+            "Rows in the list; the planner's estimate when `count_is_estimate` is true."
+        )
         page["properties"] = {
             "count": page["properties"]["count"],
             "count_is_estimate": {

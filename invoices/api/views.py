@@ -18,8 +18,8 @@ from rest_framework.response import Response
 
 from accounts.authentication import api_user
 from acountee.api.pagination import LazyPageNumberPagination
-from acountee.api.sync import request_ordering
 from acountee.api.permissions import SignedInPermission
+from acountee.api.sync import request_ordering
 from acountee.api.viewsets import GenericViewSet
 from acountee.db.router import reads_from_replica
 from acountee.errors import ValidationFailed
@@ -129,6 +129,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
     ordering_fields = ("id", "updated_at", "created_at", "issue_date", "total_payable")
     pagination_class = LazyPageNumberPagination
 
+    @reads_from_replica  # a large list: lag tolerated, read-your-writes kept (docs/deployment.md)
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Paged over ids only: OFFSET walks the (issue_date, id) index, not joined rows, so a deep page costs
         about what the first one does (issue 22); the page's rows and their joins are read for those ids in the
@@ -147,10 +148,6 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVi
         if self.action == "list":
             return selectors.invoice_list_queryset()
         return selectors.invoice_detail_queryset()
-
-    @reads_from_replica  # a large list: lag tolerated, read-your-writes kept (docs/deployment.md)
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
 
     def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
         # The list's filters only: one invoice (and its actions) is found whatever the query says.
