@@ -147,7 +147,7 @@ def test_page_numbers_stay_the_default_with_a_null_next_cursor(finance, client_f
     for _ in range(3):
         PaymentMethodFactory()
     body = client_for(finance).get("/api/payment-methods/", {"page_size": 2}).json()
-    assert set(body) == {"count", "next", "previous", "next_cursor", "results"}
+    assert set(body) == {"count", "count_is_estimate", "next", "previous", "next_cursor", "results"}
     assert body["next_cursor"] is None and "page=2" in body["next"]
 
 
@@ -294,8 +294,10 @@ def test_reading_a_notification_bumps_it(maker, approver, client_for):
 
 
 # --- query counts ------------------------------------------------------------------------------------------------
-# (list, caller) → queries: the token, the count, the page (payment requests in cursor mode: its keys, then its rows)
+# (list, caller) → queries of a filtered list: the token, the count, the page (payment requests in cursor mode: its
+# keys, then its rows). Unfiltered, one more: the planner's estimate decides whether the count is exact (issue 22).
 PINNED = {PRS: (3, 4), INVOICES: (3, 3), "/api/payment-methods/": (3, 3)}
+ESTIMATE = 1
 
 
 @pytest.mark.parametrize("url", list(PINNED))
@@ -308,15 +310,15 @@ def test_list_queries_are_pinned(maker, finance, client_for, django_assert_num_q
     client.get(url)  # warm: the declared-parameter map, the caller's permissions
     since = (timezone.now() - timedelta(days=1)).isoformat()
     page, cursor = PINNED[url]
-    with django_assert_num_queries(page):
+    with django_assert_num_queries(page + ESTIMATE):
         assert client.get(url).status_code == 200
     with django_assert_num_queries(page):
         response = client.get(url, {"updated_since": since, "ordering": "-updated_at"})
         assert len(response.json()["results"]) == 6
-    with django_assert_num_queries(cursor):
+    with django_assert_num_queries(cursor + ESTIMATE):
         body = client.get(url, {"pagination": "cursor", "page_size": 4}).json()
         assert len(body["results"]) == 4
-    with django_assert_num_queries(cursor):
+    with django_assert_num_queries(cursor + ESTIMATE):
         assert len(client.get(url, {"cursor": body["next_cursor"], "page_size": 4}).json()["results"]) == 2
 
 
