@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -63,8 +63,11 @@ def check_pagination_switch(request: Request) -> None:
 def parse_updated_since(raw: str) -> datetime:
     """ISO 8601 with its offset (`2026-12-01T08:00:00+07:00`, `…Z`); a naive or unreadable value is a 400."""
     try:
-        value = datetime.fromisoformat(raw.replace("z", "Z"))
-    except ValueError:
+        value: datetime | None = datetime.fromisoformat(raw.replace("z", "Z"))
+        if value is not None and value.utcoffset() is not None:
+            # In UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows (+16:12).
+            value = value.astimezone(UTC)
+    except (ValueError, OverflowError):  # unreadable, or out of range once in UTC (year 1 or 9999)
         value = None
     if value is None or value.tzinfo is None or value.utcoffset() is None:
         raise ValidationFailed(
