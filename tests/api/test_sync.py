@@ -63,6 +63,10 @@ def test_updated_since_lists_rows_changed_at_or_after_the_instant(finance, clien
     far = client.get("/api/payment-methods/", {"updated_since": "4286-02-22T15:30:40+16:12"})
     assert far.status_code == 200 and far.json()["count"] == 0
     assert client.get("/api/payment-methods/", {"updated_since": "0001-01-01T00:00:00+01:00"}).status_code == 400
+    # ISO 8601 offsets PostgreSQL would refuse (beyond ±15:59) are read in UTC; the year 9999 edge too
+    assert client.get("/api/payment-methods/", {"updated_since": "2000-01-01T00:00:00+16:12"}).json()["count"] == 2
+    far = client.get("/api/payment-methods/", {"updated_since": "9999-12-31T23:00:00-05:00"})
+    assert far.status_code == 400
 
 
 @pytest.mark.parametrize("value", ["yesterday", "2026-12-01", "2026-12-01T08:00:00", "2026-13-01T00:00:00Z"])
