@@ -21,18 +21,43 @@ class WebhookEndpointSerializer(StrictModelSerializer):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["id", "url", "description", "event_types", "is_active", "created_by", "created_at", "updated_at"]
-        read_only_fields = ["id", "created_by", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "is_active",
+            "previous_secret_expires_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "previous_secret_expires_at", "created_by", "created_at", "updated_at"]
+        extra_kwargs = {
+            "previous_secret_expires_at": {
+                "help_text": "After a secret rotation: until then the previous secret signs too (a second `v1=`)."
+            }
+        }
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
-    """The answer to the creation: the only time the signing secret is shown."""
+    """The answer to the creation (and to a secret rotation): the only time the signing secret is shown."""
 
     secret = serializers.CharField(read_only=True, help_text="The signing secret. Shown once: store it now.")
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
         read_only_fields = [*WebhookEndpointSerializer.Meta.read_only_fields, "secret"]
+
+
+class SecretRotationSerializer(StrictSerializer):
+    overlap_hours = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=168,
+        help_text="How long the previous secret keeps signing beside the new one (default "
+        "WEBHOOK_SECRET_OVERLAP_HOURS, 24; 0 stops it at once).",
+    )
 
 
 class WebhookDeliverySerializer(StrictModelSerializer):
