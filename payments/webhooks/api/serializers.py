@@ -7,11 +7,20 @@ from acountee.api.fields import BooleanField
 from acountee.api.serializers import StrictModelSerializer, StrictSerializer
 from payments.webhooks.models import Event, EventType, WebhookDelivery, WebhookEndpoint
 
+# What `services.webhook_url_check` accepts, stated for clients (issue 20): an https URL with a host, no user
+# name or password. Plain http to localhost, accepted outside production for development receivers, is left
+# out of the contract.
+URL_PATTERN = r"^https://[A-Za-z0-9._~-]+(:[0-9]{1,4})?([/?#][!-~]*)?$"
+
+
+class WebhookURLField(serializers.CharField):
+    request_pattern = URL_PATTERN  # in request bodies only (acountee.api.schema.AutoSchema): stored URLs may be older
+
 
 class WebhookEndpointSerializer(StrictModelSerializer):
     """An endpoint as listed and read: never its secret (shown once, in the answer to the creation)."""
 
-    url = serializers.CharField(max_length=500, help_text="https://… (http only to localhost outside production).")
+    url = WebhookURLField(max_length=500, help_text="https://… (http only to localhost outside production).")
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EventType.choices), min_length=1, max_length=len(EventType)
