@@ -77,7 +77,8 @@ TAGS = [
 # controls but tab, LF and CR, DEL and lone surrogates (acountee.api.serializers.CONTROL_RE); query text: every C0
 # control and DEL (acountee.search, invoices.filters). Months as YYYY-MM; decimals as the DecimalField reads them.
 # (Lone surrogates, refused too, are not text at all: JSON generators and validators cannot name them in a pattern.)
-BODY_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$"  # "" is the blank branch drf-spectacular adds
+BODY_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$"
+BLANK_TEXT_PATTERN = BODY_TEXT_PATTERN[:-2] + "*$"  # a field that may be blank
 QUERY_TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 # YYYY-MM-DD with a year 1900-9998 (payments.reports.params.parse_date), beside `format: date`.
 DATE_YEAR_PATTERN = r"^(19[0-9]{2}|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
@@ -110,6 +111,16 @@ class AutoSchema(openapi.AutoSchema):
             schema["minProperties"] = serializer.min_properties  # "send at least one field"
         return schema
 
+    def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:
+        """drf-spectacular wraps a blank-allowed string that has a pattern in `oneOf: [it, {maxLength: 0}]`; with
+        BLANK_TEXT_PATTERN "" matches both branches, which `oneOf` forbids: the text pattern, which admits
+        "" itself, stays a plain string schema."""
+        base: Any = super()
+        base._insert_field_validators(field, schema)
+        members = schema.get("oneOf")
+        if isinstance(members, list) and len(members) == 2 and members[0].get("pattern") == BLANK_TEXT_PATTERN:
+            schema.update(schema.pop("oneOf")[0])
+
     def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> Any:
         base: Any = super()
         schema = base._map_serializer_field(field, direction, bypass_extensions)
@@ -136,14 +147,18 @@ def _text_constraints(field: Any, schema: dict[str, Any]) -> None:
         return
     if not isinstance(field, serializers.CharField) or schema.get("type") != "string":
         return
-    if getattr(field, "request_pattern", None):
-        schema["pattern"] = field.request_pattern  # a field's own statement of what it accepts
+    own = getattr(field, "request_pattern", None)
+    if own:
+        schema["pattern"] = own  # a field's own statement of what it accepts
         return
     if "enum" in schema or "format" in schema or "pattern" in schema:
         return
     if any(isinstance(v, RegexValidator) for v in field.validators):
         return  # drf-spectacular states the field's own pattern
-    schema["pattern"] = MONTH_PATTERN if field.field_name == "month" else BODY_TEXT_PATTERN
+    if field.field_name == "month":
+        schema["pattern"] = MONTH_PATTERN
+    else:  # blank allowed: the same characters, none at all included (not a oneOf with "", see below)
+        schema["pattern"] = BLANK_TEXT_PATTERN if field.allow_blank else BODY_TEXT_PATTERN
 
 
 # Downloads name their file; declared on the operations that send one (`parameters=[..., CONTENT_DISPOSITION]`).

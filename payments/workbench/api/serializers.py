@@ -73,7 +73,7 @@ class TemplateColumnSerializer(StrictSerializer):
     )
 
 
-@extend_schema_field(TemplateColumnSerializer(many=True, min_length=1, max_length=len(COLUMNS)))
+@extend_schema_field(TemplateColumnSerializer(many=True, min_length=1, max_length=len(COLUMNS)))  # type: ignore[call-arg]
 class TemplateColumnsField(serializers.JSONField):
     """Checked by the service (known keys, no duplicates, label length); typed here for the document,
     and a label that is not text is refused here (the service would have printed `{}` as the header)."""
