@@ -310,7 +310,7 @@ def _range_within_the_file(case: Any, dataset: Dataset) -> None:
 def _transfer_keeps_an_account(case: Any, dataset: Dataset) -> None:
     """Invoice payment details: an invoice paid by bank transfer keeps a bank account (its stored type decides)."""
     body = case.body if isinstance(case.body, dict) else {}
-    if body.get("payment_bank_account") == "" and body.get("payment_type") in (None, "", "transfer", "TM/CK"):
+    if body.get("payment_bank_account") == "" and body.get("payment_type") in (None, "", "bank_transfer"):
         body["payment_bank_account"] = "0071000123456"
 
 
