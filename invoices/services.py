@@ -18,6 +18,7 @@ from acountee.errors import InvalidState, NotFoundError, NotOwner, ValidationFai
 from invoices.audit_actions import InvoiceAction
 from invoices.importing import Importer, ImportReport
 from invoices.models import INVOICE_TRANSITIONS, Invoice, InvoiceStatus, PaymentType, SignatureStatus
+from invoices.signals import invoice_marked_obsolete
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -111,6 +112,7 @@ def invoice_mark_obsolete(*, invoice: Invoice, actor: User | None) -> Invoice:
         locked.status = InvoiceStatus.REDUNDANT
         locked.save(update_fields=["status", "updated_at"])
         _audit(action=InvoiceAction.MARK_OBSOLETE, invoice_id=locked.pk, actor=actor)
+        invoice_marked_obsolete.send(sender=Invoice, invoice=locked)  # in this transaction (invoices/signals.py)
         return locked
 
 

@@ -7,10 +7,11 @@ writes its outbox here: in-app notifications and pending e-mail deliveries
 (`payments.notifications.services`), in a savepoint whose failure never fails the change, and never
 sending anything under a row lock (the `dispatch_notifications` worker sends after commit). The webhooks
 capability (docs/webhooks.md) records each moment as an `Event` (the events feed) with a pending delivery
-per subscribed endpoint, in the same transaction (`payments.webhooks.services`). And every hook bumps the
-request's `updated_at` when the service did not already (an approval recorded, a step advanced, an invoice or an
-attachment added or removed change other tables only): `?updated_since=` never misses a change (docs/API.md,
-Syncing a list).
+per subscribed endpoint, in the same transaction (`payments.webhooks.services`). The invoices app, below
+payments, reaches its hook here through a signal sent inside its own transaction (`invoices/signals.py`). And
+every hook bumps the request's `updated_at` when the service did not already (an approval recorded, a step
+advanced, an invoice or an attachment added or removed change other tables only): `?updated_since=` never misses a
+change (docs/API.md, Syncing a list).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from payments.webhooks.models import EventType
 
 if TYPE_CHECKING:
     from approvals.models import ApprovalStep
+    from invoices.models import Invoice
     from payments.models import PaymentRequest
 
 
@@ -93,6 +95,7 @@ def step_advanced(pr: PaymentRequest, step: ApprovalStep) -> None:
     """A step was satisfied and `step` (the next one) now awaits its approvers."""
     _changed(pr.pk)
     notifications.notify_step_advanced(pr=pr, step=step)
+    webhooks.record_pr_event(type=EventType.STEP_ADVANCED, pr=pr, step={"number": step.number})
 
 
 def pr_approved(pr: PaymentRequest) -> None:
@@ -120,3 +123,22 @@ def pr_uncompleted(pr: PaymentRequest, reason: str) -> None:
     """A recorded payment was reversed (UNCOMPLETE-CONTROLLED): the request is payable again (the service saved
     its `updated_at` and called pr_changed)."""
     webhooks.record_pr_event(type=EventType.UNCOMPLETED, pr=pr, reason=reason)
+
+
+def pr_recalled(pr: PaymentRequest, step_number: int) -> None:
+    """The maker pulled a pending PR back to draft (its approvals cleared) while `step_number` was current."""
+    _changed(pr.pk)
+    webhooks.record_pr_event(type=EventType.RECALLED, pr=pr, step={"number": step_number})
+
+
+def approval_retracted(pr: PaymentRequest, step_number: int, chain_moved_back: bool) -> None:
+    """An approver withdrew an approval on `step_number`; an approved PR is pending again."""
+    _changed(pr.pk)
+    webhooks.record_pr_event(
+        type=EventType.APPROVAL_RETRACTED, pr=pr, step={"number": step_number}, chain_moved_back=chain_moved_back
+    )
+
+
+def invoice_marked_obsolete(invoice: Invoice, **_: object) -> None:
+    """The `invoice_marked_obsolete` receiver (invoices/signals.py): the invoice will not be paid."""
+    webhooks.record_invoice_event(type=EventType.INVOICE_OBSOLETE, invoice=invoice)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular import openapi
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -72,21 +73,59 @@ TAGS = [
 
 
 # --- what the server enforces, stated (issue 20) --------------------------------------------------------------
+# Text the server refuses (issue 20: every refusal explained by the document). Bodies: StrictSerializer refuses C0
+# controls but tab, LF and CR, DEL and lone surrogates (acountee.api.serializers.CONTROL_RE); query text: every C0
+# control and DEL (acountee.search, invoices.filters). Months as YYYY-MM; decimals as the DecimalField reads them.
+# (Lone surrogates, refused too, are not text at all: JSON generators and validators cannot name them in a pattern.)
+BODY_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$"
+BLANK_TEXT_PATTERN = BODY_TEXT_PATTERN[:-2] + "*$"  # a field that may be blank
+QUERY_TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+# YYYY-MM-DD with a year 1900-9998 (payments.reports.params.parse_date), beside `format: date`.
+DATE_YEAR_PATTERN = r"^(19[0-9]{2}|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+
+
+def decimal_pattern(field: Any) -> str | None:
+    """What a DecimalField reads: digits (at most max_digits, decimal_places after the point), a sign only
+    when negatives are allowed (drf-spectacular's own pattern also matched "" and "-")."""
+    digits, places = field.max_digits, field.decimal_places
+    if digits is None or places is None:
+        return None
+    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    whole = digits - places
+    fraction = rf"(\.[0-9]{{1,{places}}})?" if places else ""
+    return rf"^{sign}[0-9]{{1,{max(whole, 1)}}}{fraction}$"
+
+
 class AutoSchema(openapi.AutoSchema):
-    """drf-spectacular's, stating two rules the serializers enforce: a StrictSerializer body refuses fields it
-    does not know (`additionalProperties: false`), and a list that may not be empty has `minItems: 1` (DRF's
-    `allow_empty=False`), a nested list its `min_length`/`max_length`."""
+    """drf-spectacular's, stating rules the serializers enforce: a StrictSerializer body refuses fields it
+    does not know (`additionalProperties: false`), a list that may not be empty has `minItems: 1` (DRF's
+    `allow_empty=False`), a nested list its `min_length`/`max_length`; text in a body refuses control
+    characters (a `pattern`), decimals are what DecimalField reads, a body `month` is YYYY-MM."""
 
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         base: Any = super()  # drf-spectacular is untyped
         schema: dict[str, Any] = base._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(serializer, StrictSerializer):
             schema["additionalProperties"] = False
+        if direction == "request" and getattr(serializer, "min_properties", None):
+            schema["minProperties"] = serializer.min_properties  # "send at least one field"
         return schema
+
+    def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:
+        """drf-spectacular wraps a blank-allowed string that has a pattern in `oneOf: [it, {maxLength: 0}]`; with
+        BLANK_TEXT_PATTERN "" matches both branches, which `oneOf` forbids: the text pattern, which admits
+        "" itself, stays a plain string schema."""
+        base: Any = super()
+        base._insert_field_validators(field, schema)
+        members = schema.get("oneOf")
+        if isinstance(members, list) and len(members) == 2 and members[0].get("pattern") == BLANK_TEXT_PATTERN:
+            schema.update(schema.pop("oneOf")[0])
 
     def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> Any:
         base: Any = super()
         schema = base._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and isinstance(schema, dict):
+            _text_constraints(field, schema)
         if not isinstance(field, serializers.ListField | serializers.ListSerializer) or not isinstance(schema, dict):
             return schema
         if schema.get("type") != "array":
@@ -98,6 +137,28 @@ class AutoSchema(openapi.AutoSchema):
         if field.allow_empty is False and not schema.get("minItems"):
             schema["minItems"] = 1
         return schema
+
+
+def _text_constraints(field: Any, schema: dict[str, Any]) -> None:
+    if isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
+        pattern = decimal_pattern(field)
+        if pattern:
+            schema["pattern"] = pattern
+        return
+    if not isinstance(field, serializers.CharField) or schema.get("type") != "string":
+        return
+    own = getattr(field, "request_pattern", None)
+    if own:
+        schema["pattern"] = own  # a field's own statement of what it accepts
+        return
+    if "enum" in schema or "format" in schema or "pattern" in schema:
+        return
+    if any(isinstance(v, RegexValidator) for v in field.validators):
+        return  # drf-spectacular states the field's own pattern
+    if field.field_name == "month":
+        schema["pattern"] = MONTH_PATTERN
+    else:  # blank allowed: the same characters, none at all included (not a oneOf with "", see below)
+        schema["pattern"] = BLANK_TEXT_PATTERN if field.allow_blank else BODY_TEXT_PATTERN
 
 
 # Downloads name their file; declared on the operations that send one (`parameters=[..., CONTENT_DISPOSITION]`).
@@ -126,10 +187,37 @@ def add_constraints(result: dict[str, Any], generator: Any, request: Any, public
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "query" and parameter.get("name") == "month":
                     parameter["schema"] = {**parameter.get("schema", {}), "type": "string", "pattern": MONTH_PATTERN}
+                if parameter.get("in") == "query":
+                    _query_text_constraints(parameter)
+            _body_required_when_fields_are(operation, result)
             for code, response in operation.get("responses", {}).items():
                 if code in ("409", "429", "503"):
                     response.setdefault("headers", {}).update(RETRY_AFTER)
     return result
+
+
+def _body_required_when_fields_are(operation: dict[str, Any], result: dict[str, Any]) -> None:
+    """A body that must hold a field (`minProperties`) cannot be left out either: PATCH bodies are optional
+    otherwise."""
+    body = operation.get("requestBody")
+    if not isinstance(body, dict):
+        return
+    schemas = result.get("components", {}).get("schemas", {})
+    for media in body.get("content", {}).values():
+        ref = media.get("schema", {}).get("$ref", "")
+        if schemas.get(ref.rsplit("/", 1)[-1], {}).get("minProperties"):
+            body["required"] = True
+
+
+def _query_text_constraints(parameter: dict[str, Any]) -> None:
+    """Query text: no control characters; a required one is never empty (the server reads "" as missing)."""
+    schema = parameter.get("schema")
+    if not isinstance(schema, dict) or schema.get("type") != "string":
+        return
+    if parameter.get("required"):
+        schema.setdefault("minLength", 1)
+    if not ({"enum", "format", "pattern"} & set(schema)):
+        schema["pattern"] = QUERY_TEXT_PATTERN
 
 
 # --- nullable references (issue 20) ------------------------------------------------------------------------

@@ -89,7 +89,7 @@ class FlowStepSerializer(StrictSerializer):
 
 
 class ApprovalFlowSerializer(StrictModelSerializer):
-    steps = FlowStepSerializer(many=True, max_length=20)  # type: ignore[call-arg]  # as in PaymentRequestInputSerializer
+    steps = FlowStepSerializer(many=True, min_length=1, max_length=20)  # type: ignore[call-arg]  # as in PaymentRequestInputSerializer
     min_amount = serializers.DecimalField(min_value=0, required=False, allow_null=True, **MONEY)
     max_amount = serializers.DecimalField(min_value=0, required=False, allow_null=True, **MONEY)
 

@@ -13,6 +13,8 @@ from audit.selectors import row_changes
 
 EXPORT_FORMATS = (("csv", "CSV"), ("json", "JSON"))
 
+RECORD_ID_PATTERN = r"^[0-9A-Za-z_\-:.]{1,64}$"  # a history's record id (stated in the document too)
+
 
 class AuditQuerySerializer(StrictSerializer):
     """Query parameters of the audit list and export (unknown ones are refused)."""
@@ -47,7 +49,7 @@ class AuditQuerySerializer(StrictSerializer):
 
 class HistoryQuerySerializer(StrictSerializer):
     table = serializers.CharField(max_length=128)
-    record_id = serializers.RegexField(r"^[0-9A-Za-z_\-:.]{1,64}$", max_length=64)
+    record_id = serializers.RegexField(RECORD_ID_PATTERN, max_length=64)
     # The history is paginated like every list (these were refused as unknown fields).
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1)

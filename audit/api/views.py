@@ -29,6 +29,7 @@ from acountee.spreadsheet import neutralise
 from audit import selectors
 from audit.api.permissions import CanReadAudit, CanReadSecurityEvents
 from audit.api.serializers import (
+    RECORD_ID_PATTERN,
     AuditEntrySerializer,
     AuditQuerySerializer,
     AuditStatSerializer,
@@ -145,7 +146,10 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
         return super().perform_content_negotiation(request, force=force or self.action == "export")
 
     @extend_schema(
-        parameters=[OpenApiParameter("table", str, required=True), OpenApiParameter("record_id", str, required=True)],
+        parameters=[
+            OpenApiParameter("table", str, required=True),
+            OpenApiParameter("record_id", str, required=True, pattern=RECORD_ID_PATTERN),
+        ],
         responses=AuditEntrySerializer(many=True),
         tags=["audit"],
     )

@@ -199,6 +199,7 @@ class InvoiceDetailSerializer(InvoiceListSerializer):
 
 
 class PaymentDetailsSerializer(StrictSerializer):
+    min_properties = 1  # stated in the document (acountee.api.schema.AutoSchema)
     payment_type = serializers.ChoiceField(choices=PaymentType.choices, required=False, allow_blank=True)
     payment_bank_name = serializers.CharField(max_length=400, required=False, allow_blank=True)
     payment_bank_account = serializers.CharField(max_length=50, required=False, allow_blank=True)

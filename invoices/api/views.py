@@ -96,6 +96,7 @@ IMPORT_EXAMPLE = OpenApiExample(
         ],
     },
 )
+AMOUNT_PATTERN = r"^ *-?[0-9]{1,17}(\.[0-9]{1,6})? *$"
 LIST_PARAMETERS = [
     OpenApiParameter("status", str, enum=["imported", "redundant", "completed"]),
     OpenApiParameter("month", str, description="YYYY-MM of the issue date"),
@@ -112,8 +113,9 @@ LIST_PARAMETERS = [
     OpenApiParameter(
         "signer_is_seller", bool, description="the seller signature's certificate tax code is the seller's"
     ),
-    OpenApiParameter("amount_min", str, description="amount payable at least"),
-    OpenApiParameter("amount_max", str, description="amount payable at most"),
+    # What invoices.filters.AmountField reads (issue 20: the document states what the server refuses).
+    OpenApiParameter("amount_min", str, description="amount payable at least", pattern=AMOUNT_PATTERN),
+    OpenApiParameter("amount_max", str, description="amount payable at most", pattern=AMOUNT_PATTERN),
 ]
 
 

@@ -209,7 +209,7 @@ def payment_request_retract(*, pr: PaymentRequest, actor: User) -> PaymentReques
             pr.status = S.PENDING
             pr.save(update_fields=["status", "updated_at"])
         record = retraction.record
-        events.pr_changed(pr)
+        events.approval_retracted(pr, retraction.step, retraction.moved_back)
         audit_log(
             action=PRAction.RETRACT,
             table="pr",

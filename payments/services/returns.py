@@ -77,7 +77,7 @@ def payment_request_recall(*, pr: PaymentRequest, actor: User) -> PaymentRequest
         approval = lock_approval(pr)
         step_number = approval.current_step
         cleared = _back_to_draft(pr, approval)
-        events.pr_changed(pr)
+        events.pr_recalled(pr, step_number)
         audit_log(
             action=PRAction.RECALL,
             table="pr",

@@ -80,10 +80,34 @@ class WebhookEndpointAdmin(
     list_filter = ["is_active"]
     list_select_related = ["created_by"]
     fields = ENDPOINT_FIELDS
-    readonly_fields = ["created_by", "created_at", "updated_at", "audit_history"]
+    readonly_fields = ["previous_secret_expires_at", "created_by", "created_at", "updated_at", "audit_history"]
+    actions = ["rotate_secret"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return [*ENDPOINT_FIELDS, "audit_history"] if obj is not None else ENDPOINT_FIELDS
+        if obj is None:
+            return ENDPOINT_FIELDS
+        return [*ENDPOINT_FIELDS[:4], "previous_secret_expires_at", *ENDPOINT_FIELDS[4:], "audit_history"]
+
+    @admin.action(description=_("Rotate the signing secret (the old one signs too for the overlap)"))
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            rotated = self.call_service(
+                request, services.webhook_endpoint_rotate_secret, endpoint=endpoint, actor=request.user
+            )
+            if rotated is None:
+                continue
+            messages.warning(
+                request,
+                _(
+                    "New signing secret of %(url)s, shown only now: %(secret)s. The previous one also signs "
+                    "until %(until)s."
+                )
+                % {
+                    "url": rotated.url,
+                    "secret": rotated.secret,
+                    "until": rotated.previous_secret_expires_at or "—",
+                },
+            )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return self._owner(request)

@@ -11,6 +11,7 @@ class EndpointAction(models.TextChoices):
     CREATE = "create_webhook", _("Create webhook")
     UPDATE = "update_webhook", _("Change webhook")
     DELETE = "delete_webhook", _("Delete webhook")
+    ROTATE_SECRET = "rotate_webhook_secret", _("Rotate webhook secret")
 
 
 class DeliveryAction(models.TextChoices):

@@ -22,11 +22,15 @@ from django.utils.translation import gettext_lazy as _
 class EventType(models.TextChoices):
     APPROVAL_REQUESTED = "payment_request.approval_requested", _("Approval requested")
     NEW_PAYEE = "payment_request.new_payee", _("New payee account")
+    STEP_ADVANCED = "payment_request.step_advanced", _("Approval step advanced")
     APPROVED = "payment_request.approved", _("Payment request approved")
     REJECTED = "payment_request.rejected", _("Payment request rejected")
     COMPLETED = "payment_request.completed", _("Payment request paid")
     UNCOMPLETED = "payment_request.uncompleted", _("Payment request un-completed")
+    RECALLED = "payment_request.recalled", _("Payment request recalled by its maker")
+    APPROVAL_RETRACTED = "payment_request.approval_retracted", _("Approval retracted")
     INVOICE_IMPORTED = "invoice.imported", _("Invoice imported")
+    INVOICE_OBSOLETE = "invoice.marked_obsolete", _("Invoice marked obsolete")
 
 
 class DeliveryStatus(models.TextChoices):
@@ -62,11 +66,16 @@ class Event(models.Model):
 
 class WebhookEndpoint(models.Model):
     """An owner's subscription: where to POST which events. The secret signs every body (HMAC-SHA256); it is
-    made by the server and shown once, when the endpoint is created."""
+    made by the server and shown once, when the endpoint is created or its secret rotated. After a rotation the
+    old secret still signs (a second `v1=`) until `previous_secret_expires_at`, so receivers can switch."""
 
     url = models.URLField(_("URL"), max_length=500)
     description = models.CharField(_("description"), max_length=200, blank=True)
     secret = models.CharField(_("signing secret"), max_length=100, editable=False)
+    previous_secret = models.CharField(_("previous signing secret"), max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(
+        _("previous secret signs until"), null=True, blank=True, editable=False
+    )
     event_types = ArrayField(
         models.CharField(max_length=64, choices=EventType.choices), verbose_name=_("events"), default=list
     )

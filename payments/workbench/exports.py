@@ -4,7 +4,13 @@ from `selectors.export_rows` (a server-side cursor read in chunks), never a list
 
 Every text cell is neutralised against formula injection: a value starting with `=`, `+`,
 `-`, `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet shows it as text
-instead of evaluating it (a PR name like `=HYPERLINK(...)` stays inert)."""
+instead of evaluating it (a PR name like `=HYPERLINK(...)` stays inert).
+
+One language for machines (docs/workbench.md, "Who reads which file"): the CSV is the bank's and the
+integrators' file, so without a template its header is the column keys (`pr_id,name,…`) and its values are
+language-neutral (`type` is `direct`/`advanced`, `bank_check` in English): the same bytes whoever runs it. A
+template's own headers win (the bank's layout). The XLSX is the file a person opens: headers, types, checks
+and the total row follow the reader's language."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from acountee.spreadsheet import FORMULA_PREFIXES, neutralise
@@ -69,21 +76,33 @@ DEFAULT_COLUMN_KEYS = [
 TOTAL_LABEL = _("Total")
 
 
-def default_layout() -> list[dict[str, str]]:
-    return [{"key": key, "label": str(COLUMNS[key].label)} for key in DEFAULT_COLUMN_KEYS]
+def default_layout(*, machine: bool = False) -> list[dict[str, str]]:
+    """The default columns: headed by their keys for machines (the CSV), by their labels in the reader's
+    language for people (the XLSX)."""
+    return [{"key": key, "label": key if machine else str(COLUMNS[key].label)} for key in DEFAULT_COLUMN_KEYS]
 
 
-def _bank_check(pr: Any, details: Any) -> str:
+CONFLICT_TEXT = gettext_noop("CONFLICT: the invoices name different accounts (%(accounts)s)")
+MISSING_TEXT = gettext_noop("MISSING: no bank account %(where)s")
+ON_REQUEST_TEXT = gettext_noop("on the request")
+ON_INVOICES_TEXT = gettext_noop("on the linked invoices")
+
+
+def _bank_check(pr: Any, details: Any, *, machine: bool = False) -> str:
+    """Empty when the payee is usable; else why not, in English for machines, in the reader's language
+    for people."""
+    text = (lambda message: message) if machine else gettext
     if details.conflict:
         accounts = ", ".join(c["bank_account"] or "?" for c in details.candidates)
-        return str(_("CONFLICT: the invoices name different accounts (%(accounts)s)")) % {"accounts": accounts}
+        return text(CONFLICT_TEXT) % {"accounts": accounts}
     if details.missing:
-        where = _("on the request") if pr.type == PaymentRequestType.ADVANCED else _("on the linked invoices")
-        return str(_("MISSING: no bank account %(where)s")) % {"where": where}
+        where = text(ON_REQUEST_TEXT if pr.type == PaymentRequestType.ADVANCED else ON_INVOICES_TEXT)
+        return text(MISSING_TEXT) % {"where": where}
     return ""
 
 
-def pr_values(pr: Any, type_labels: dict[str, str]) -> dict[str, Any]:
+def pr_values(pr: Any, type_labels: dict[str, str] | None) -> dict[str, Any]:
+    """`type_labels` None: the row for machines (raw type values, English checks)."""
     """One PR as a row of raw values (Decimal for money, int for the id, str otherwise)."""
     details = payment_request_bank_details(pr)
     if pr.type == PaymentRequestType.DIRECT:
@@ -100,8 +119,8 @@ def pr_values(pr: Any, type_labels: dict[str, str]) -> dict[str, Any]:
         "bank_name": details.bank_name,
         "bank_account": details.bank_account,
         "account_name": details.account_name,
-        "bank_check": _bank_check(pr, details),
-        "type": type_labels.get(pr.type, pr.type),
+        "bank_check": _bank_check(pr, details, machine=type_labels is None),
+        "type": pr.type if type_labels is None else type_labels.get(pr.type, pr.type),
         "maker": pr.maker_name,
         "note": pr.note,
         "payment_reference": pr.payment_reference,
@@ -112,9 +131,9 @@ def _type_labels() -> dict[str, str]:
     return {value: str(label).split(" (")[0] for value, label in PaymentRequestType.choices}
 
 
-def iter_rows(prs: Iterable[Any]) -> Iterator[dict[str, Any]]:
-    """Rows of `selectors.export_rows` (or anything with the same attributes)."""
-    labels = _type_labels()
+def iter_rows(prs: Iterable[Any], *, machine: bool = False) -> Iterator[dict[str, Any]]:
+    """Rows of `selectors.export_rows` (or anything with the same attributes); `machine`: language-neutral."""
+    labels = None if machine else _type_labels()
     for pr in prs:
         yield pr_values(pr, labels)
 
@@ -262,7 +281,7 @@ def export_response(*, user: Any, month: Any = None, ids: Any = None, template_i
     template = (
         selectors.export_template_get(user=user, template_id=template_id) if template_id not in (None, "") else None
     )
-    layout = services.export_layout(template=template)
+    layout = services.export_layout(template=template, machine=fmt == "csv")
     prs = selectors.export_rows(month=month, ids=ids, chunk_size=CHUNK_SIZE)
     stem = f"bank-transfer-{month or 'selection'}-{timezone.localtime():%Y%m%d-%H%M}"
     if fmt == "xlsx":
@@ -273,6 +292,8 @@ def export_response(*, user: Any, month: Any = None, ids: Any = None, template_i
             filename=f"{stem}.xlsx",
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-    response = StreamingHttpResponse(csv_stream(iter_rows(prs), layout), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_stream(iter_rows(prs, machine=True), layout), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
     return response

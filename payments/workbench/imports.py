@@ -1,6 +1,10 @@
 """Reader of the paid-PR file: CSV `pr_id,payment_reference` (header required), or the XLSX
 the export produced with its payment reference column filled in.
 
+The header is found by the column keys (`pr_id`, `payment_reference`: the export's CSV header, the
+contract) or by the export's header labels in any language we ship (`PR id` / `Payment reference`, and
+their Vietnamese labels), so a file keeps importing whoever exported it and whoever imports it.
+
 Hostile files fail as a whole with one clear error before anything is completed: too big,
 too many rows, not UTF-8, binary, wrong header or delimiter, an XLSX whose ZIP would inflate
 beyond the limit (ZIP bomb). Row-level problems (ids that are not numbers, empty references)
@@ -50,13 +54,29 @@ def _norm(value: Any) -> str:
     )
 
 
-def _header_positions(header: list[Any]) -> tuple[int, int]:
-    """Where `pr_id` and `payment_reference` are: by key (`pr_id`) or by the export's default
-    header labels ("PR id", "Payment reference", in any language we ship)."""
-    names = {
-        "pr_id": {_norm("pr_id"), _norm(COLUMNS["pr_id"].label), "pr id", "id"},
-        "payment_reference": {_norm("payment_reference"), _norm(COLUMNS["payment_reference"].label)},
+def _in_every_language(text: Any) -> set[str]:
+    """`text` (a lazy translation) normalised, in English and in every language of LANGUAGES."""
+    from django.utils import translation
+
+    found = set()
+    for code in ["en", *(code for code, _name in settings.LANGUAGES)]:
+        with translation.override(code):
+            found.add(_norm(text))
+    return found
+
+
+def accepted_headers() -> dict[str, set[str]]:
+    """The header cells that name each column the import reads (normalised: case, spaces and `_` ignored)."""
+    return {
+        "pr_id": {_norm("pr_id"), "id", *_in_every_language(COLUMNS["pr_id"].label)},
+        "payment_reference": {_norm("payment_reference"), *_in_every_language(COLUMNS["payment_reference"].label)},
     }
+
+
+def _header_positions(header: list[Any]) -> tuple[int, int]:
+    """Where `pr_id` and `payment_reference` are: by key or by the export's header labels in any language
+    we ship (`accepted_headers`)."""
+    names = accepted_headers()
     cells = [_norm(c) for c in header]
     found = {}
     for key, accepted in names.items():
@@ -91,14 +111,14 @@ def _rows(records: Iterator[list[Any]]) -> list[RawRow]:
     if header is None or not any(str(c or "").strip() for c in header):
         raise ValidationFailed(_("The file is empty."), code="EMPTY_FILE")
     id_at, ref_at = _header_positions(list(header))
-    total = _norm(TOTAL_LABEL)
+    totals = _in_every_language(TOTAL_LABEL)
     rows: list[RawRow] = []
     limit = max_rows()
     for number, values in enumerate(records, 2):
         values = list(values)
         if not any(str(v if v is not None else "").strip() for v in values):
             continue  # blank lines
-        if _norm(_cell(values, id_at)) == total or (id_at and _norm(_cell(values, 0)) == total):
+        if _norm(_cell(values, id_at)) in totals or (id_at and _norm(_cell(values, 0)) in totals):
             continue  # the export's total row
         if len(rows) >= limit:
             raise TooLarge(

@@ -157,14 +157,15 @@ def export_template_delete(*, template: ExportTemplate, actor: User) -> None:
         ExportTemplate.objects.filter(pk=template.pk).delete()
 
 
-def export_layout(*, template: ExportTemplate | None) -> list[dict[str, str]]:
-    """The columns of an export: the template's (re-validated: column keys may have been
-    retired since it was saved), or the default layout."""
+def export_layout(*, template: ExportTemplate | None, machine: bool = False) -> list[dict[str, str]]:
+    """The columns of an export: the template's, under its own headers (re-validated: column keys may have
+    been retired since it was saved), or the default layout (headed by the keys when `machine`)."""
     from payments.workbench.exports import default_layout
 
     if template is None:
-        return default_layout()
-    return [c for c in template.columns if isinstance(c, dict) and c.get("key") in COLUMNS] or default_layout()
+        return default_layout(machine=machine)
+    columns = [c for c in template.columns if isinstance(c, dict) and c.get("key") in COLUMNS]
+    return columns or default_layout(machine=machine)
 
 
 # --- paid-PR import -----------------------------------------------------------------------------

@@ -9,11 +9,15 @@ from tests.accounts.factories import UserFactory
 ALL_TYPES = [
     "payment_request.approval_requested",
     "payment_request.new_payee",
+    "payment_request.step_advanced",
     "payment_request.approved",
     "payment_request.rejected",
     "payment_request.completed",
     "payment_request.uncompleted",
+    "payment_request.recalled",
+    "payment_request.approval_retracted",
     "invoice.imported",
+    "invoice.marked_obsolete",
 ]
 
 

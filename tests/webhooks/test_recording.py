@@ -138,3 +138,75 @@ def test_uncomplete_needs_its_permission_before_any_event(maker, finance):
     grant(finance, "payments.uncomplete_paymentrequest")
     payment_request_uncomplete(pr=pr, actor=finance, reason="Sai")
     assert types()[-1] == "payment_request.uncompleted"
+
+
+def test_every_event_type_is_subscribable_and_in_the_document():
+    from payments.webhooks.models import EventType
+    from tests.webhooks.factories import ALL_TYPES
+
+    assert sorted(ALL_TYPES) == sorted(EventType.values)
+
+
+def test_a_step_advancing_is_an_event_with_the_step_now_current(maker, owner):
+    make_endpoint(owner=owner, types=["payment_request.step_advanced"])
+    a, b = approver_users(2)
+    pr = make_pr(maker=maker, steps=[("anyof", [a]), ("anyof", [b])], request=True)
+    services.payment_request_approve(pr=pr, actor=a)
+    event = Event.objects.get(type="payment_request.step_advanced")
+    assert event.payload["step"] == {"number": 2}
+    assert event.payload["payment_request"]["status"] == "pending"
+    assert event.deliveries.count() == 1
+    services.payment_request_approve(pr=pr, actor=b)
+    assert types()[-1] == "payment_request.approved"
+    assert Event.objects.filter(type="payment_request.step_advanced").count() == 1  # the last step is `approved`
+
+
+def test_a_recall_is_an_event_and_rolls_back_with_the_change(maker, owner):
+    from payments.services.returns import payment_request_recall
+
+    make_endpoint(owner=owner, types=["payment_request.recalled"])
+    (a,) = approver_users(1)
+    pr = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        payment_request_recall(pr=pr, actor=maker)
+        raise RuntimeError("rolled back")
+    assert not Event.objects.filter(type="payment_request.recalled").exists()
+    payment_request_recall(pr=pr, actor=maker)
+    event = Event.objects.get(type="payment_request.recalled")
+    assert event.payload["payment_request"]["status"] == "draft"
+    assert event.payload["step"] == {"number": 1}
+    assert event.deliveries.count() == 1
+
+
+def test_a_retracted_approval_is_an_event(maker, owner):
+    from payments.services.decisions import payment_request_retract
+
+    make_endpoint(owner=owner, types=["payment_request.approval_retracted"])
+    (a,) = approver_users(1)
+    pr = make_pr(maker=maker, steps=[("anyof", [a])], request=True)
+    services.payment_request_approve(pr=pr, actor=a)
+    payment_request_retract(pr=pr, actor=a)
+    event = Event.objects.get(type="payment_request.approval_retracted")
+    assert event.payload["payment_request"]["status"] == "pending"
+    assert event.payload["step"] == {"number": 1}
+    assert event.payload["chain_moved_back"] in (True, False)
+    assert event.deliveries.count() == 1
+
+
+def test_an_invoice_marked_obsolete_is_an_event_in_its_transaction(finance, owner):
+    from invoices.services import invoice_mark_obsolete, invoices_bulk_mark_obsolete
+    from tests.invoices.factories import import_one, invoice_xml
+
+    make_endpoint(owner=owner, types=["invoice.marked_obsolete"])
+    invoice = import_one(invoice_xml(4712), actor=finance)
+    other = import_one(invoice_xml(4713), actor=finance)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        invoice_mark_obsolete(invoice=invoice, actor=owner)
+        raise RuntimeError("rolled back")
+    assert not Event.objects.filter(type="invoice.marked_obsolete").exists()
+    invoice_mark_obsolete(invoice=invoice, actor=owner)
+    invoices_bulk_mark_obsolete(ids=[other.pk], actor=owner)
+    events = list(Event.objects.filter(type="invoice.marked_obsolete").order_by("id"))
+    assert [e.payload["invoice"]["id"] for e in events] == [invoice.pk, other.pk]
+    assert {e.payload["invoice"]["status"] for e in events} == {"redundant"}
+    assert WebhookDelivery.objects.filter(event__in=events).count() == 2

@@ -85,57 +85,103 @@ def prs(clerk, boss):
 
 
 def test_csv_default_layout(clerk_client, prs, month):
+    """The CSV is for machines: headed by the column keys, values language-neutral (docs/workbench.md)."""
     response = clerk_client.get(URL, {"month": month, "format": "csv"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = _csv(response)
     assert rows[0] == [
-        "PR id",
-        "Name",
-        "Supplier",
-        "Amount",
-        "Bank name",
-        "Bank account",
-        "Account name",
-        "Bank details check",
-        "Type",
-        "Maker",
-        "Note",
-        "Payment reference",
+        "pr_id",
+        "name",
+        "supplier",
+        "amount",
+        "bank_name",
+        "bank_account",
+        "account_name",
+        "bank_check",
+        "type",
+        "maker",
+        "note",
+        "payment_reference",
     ]
     by_id = {int(r[0]): dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert set(by_id) == {p.pk for k, p in prs.items() if k != "draft"}
     adv = by_id[prs["advanced"].pk]
-    assert adv["Name"] == "Tạm ứng công tác Đà Nẵng"
-    assert (adv["Amount"], adv["Bank name"], adv["Bank account"], adv["Account name"]) == (
+    assert adv["name"] == "Tạm ứng công tác Đà Nẵng"
+    assert (adv["amount"], adv["bank_name"], adv["bank_account"], adv["account_name"]) == (
         "2500000.00",
         "Vietcombank",
         "0071000999888",
         "NGUYỄN VĂN AN",
     )
-    assert adv["Type"] == "Advanced" and adv["Bank details check"] == ""
-    assert adv["Maker"] == "Nguyễn Thị Kế Toán" and adv["Note"] == "Chuyến đi tháng 11"
+    assert adv["type"] == "advanced" and adv["bank_check"] == ""
+    assert adv["maker"] == "Nguyễn Thị Kế Toán" and adv["note"] == "Chuyến đi tháng 11"
     direct = by_id[prs["direct"].pk]
-    assert (direct["Bank account"], direct["Supplier"], direct["Type"]) == (
+    assert (direct["bank_account"], direct["supplier"], direct["type"]) == (
         "12210000345678",
         "Công ty CP Cung ứng Minh Phát",
-        "Direct",
+        "direct",
     )
     frozen = by_id[prs["conflict"].pk]
-    assert (frozen["Bank account"], frozen["Bank details check"]) == ("111", "")
+    assert (frozen["bank_account"], frozen["bank_check"]) == ("111", "")
     frozen = by_id[prs["missing"].pk]
-    assert (frozen["Bank account"], frozen["Bank details check"]) == ("333", "")
+    assert (frozen["bank_account"], frozen["bank_check"]) == ("333", "")
     assert [int(r[0]) for r in rows[1:]] == sorted(by_id)  # oldest first
+
+
+def _set_language(user, code):
+    type(user).objects.filter(pk=user.pk).update(language=code)
+
+
+def test_csv_is_the_same_bytes_for_a_vietnamese_and_an_english_user(clerk, client_for, prs, month):
+    """Machine output in one language (issue 20): neither the user's setting nor Accept-Language changes it."""
+    bodies = {}
+    for language in ("vi", "en"):
+        _set_language(clerk, language)
+        for accept in ("vi", "en", None):
+            headers = {"HTTP_ACCEPT_LANGUAGE": accept} if accept else {}
+            response = client_for(clerk).get(URL, {"month": month, "format": "csv"}, **headers)
+            bodies[(language, accept)] = _body(response)
+    assert len(set(bodies.values())) == 1
+    assert bodies[("vi", None)].startswith(b"\xef\xbb\xbfpr_id,name,supplier,amount,")
+
+
+def test_xlsx_is_for_people_in_their_language(clerk, client_for, prs, month):
+    headers = {}
+    for language in ("vi", "en"):
+        _set_language(clerk, language)
+        ws = load_workbook(io.BytesIO(_body(client_for(clerk).get(URL, {"month": month, "format": "xlsx"})))).active
+        headers[language] = [c.value for c in ws[1]]
+        types = {row[8] for row in ws.iter_rows(min_row=2, values_only=True) if isinstance(row[0], int)}
+        headers[language + " types"] = types
+    assert headers["en"][:2] == ["PR id", "Name"] and headers["vi"][0] == "Mã ĐNTT"
+    assert headers["en types"] == {"Advanced", "Direct"} and headers["vi types"].isdisjoint({"Advanced", "Direct"})
+
+
+def test_bank_check_is_english_for_machines_and_translated_for_people():
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from payments.workbench.exports import _bank_check
+
+    pr = SimpleNamespace(type="direct")
+    conflict = SimpleNamespace(conflict=True, missing=False, candidates=[{"bank_account": "1"}, {"bank_account": ""}])
+    missing = SimpleNamespace(conflict=False, missing=True, candidates=[])
+    with translation.override("vi"):
+        assert _bank_check(pr, conflict, machine=True) == "CONFLICT: the invoices name different accounts (1, ?)"
+        assert _bank_check(pr, missing, machine=True) == "MISSING: no bank account on the linked invoices"
+        assert _bank_check(pr, missing) != _bank_check(pr, missing, machine=True)
 
 
 def test_formula_injection_neutralised(clerk_client, prs, month):
     rows = _csv(clerk_client.get(URL, {"month": month, "format": "csv"}))
     row = dict(zip(rows[0], next(r for r in rows if r[0] == str(prs["hostile"].pk)), strict=True))
-    assert row["Name"] == '\'=HYPERLINK("http://evil","x")'
-    assert row["Bank name"] == "'+Bank"
-    assert row["Account name"] == "'@SUM(A1)"
-    assert row["Note"] == "'-2+3"
+    assert row["name"] == '\'=HYPERLINK("http://evil","x")'
+    assert row["bank_name"] == "'+Bank"
+    assert row["account_name"] == "'@SUM(A1)"
+    assert row["note"] == "'-2+3"
     ws = load_workbook(io.BytesIO(_body(clerk_client.get(URL, {"month": month, "format": "xlsx"})))).active
     names = [c.value for c in ws["B"]]
     assert '\'=HYPERLINK("http://evil","x")' in names

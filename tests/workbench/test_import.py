@@ -266,3 +266,41 @@ def test_xlsx_xml_entity_bomb_refused(clerk_client, prs):
     response = _post(clerk_client, out.getvalue(), name="bomb.xlsx")
     assert response.status_code == 400 and response.json()["error"]["code"] == "BAD_XLSX"
     assert _state() == before
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "pr_id,payment_reference",  # the CSV export's header (the contract)
+        "PR id,Payment reference",  # English labels (files made before the keys)
+        "Mã ĐNTT,Tham chiếu thanh toán",  # Vietnamese labels
+        "ID , PAYMENT REFERENCE",  # case and spaces ignored
+    ],
+)
+def test_the_paid_import_reads_keys_and_the_labels_of_every_language(clerk, client_for, prs, header):
+    """Whoever exported the file and whoever imports it (issue 20): the header is found in any language."""
+    type(clerk).objects.filter(pk=clerk.pk).update(language="en")
+    content = f"{header}\r\n{prs['a'].pk},FT-L{prs['a'].pk}\r\n"
+    body = _post(client_for(clerk), content, dry_run=True).json()
+    assert [r["status"] for r in body["rows"]] == ["ok"], body
+
+
+def test_an_xlsx_exported_in_vietnamese_imports_for_an_english_user(clerk, client_for, prs, month):
+    type(clerk).objects.filter(pk=clerk.pk).update(language="vi")
+    raw = b"".join(
+        client_for(clerk).get("/api/workbench/export/", {"month": month, "format": "xlsx"}).streaming_content
+    )
+    ws = load_workbook(io.BytesIO(raw)).active
+    header = [c.value for c in ws[1]]
+    id_col, ref_col = header.index("Mã ĐNTT"), header.index("Tham chiếu thanh toán")
+    out = Workbook()
+    for i, row in enumerate(ws.iter_rows(values_only=True)):
+        row = list(row)
+        if i and isinstance(row[id_col], int):
+            row[ref_col] = f"FT-V{row[id_col]}"
+        out.active.append(row)
+    buffer = io.BytesIO()
+    out.save(buffer)
+    type(clerk).objects.filter(pk=clerk.pk).update(language="en")
+    body = _post(client_for(clerk), buffer.getvalue(), name="paid.xlsx", dry_run=True).json()
+    assert [r["status"] for r in body["rows"]] == ["ok", "ok", "ok"], body  # the "Tổng cộng" row is skipped

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from acountee.api.negotiation import QueryFormatNegotiation
 from acountee.api.params import present
-from acountee.api.schema import CONTENT_DISPOSITION
+from acountee.api.schema import CONTENT_DISPOSITION, DATE_YEAR_PATTERN
 from acountee.api.viewsets import APIView
 from acountee.db.router import reads_from_replica
 from acountee.months import MONTH_PATTERN
@@ -108,12 +108,22 @@ PayablesByMonthView = _report_view(
 PayablesBySupplierView = _report_view(
     "payables-by-supplier",
     [
-        _p("from", "Issue date from, YYYY-MM-DD."),
-        _p("to", "Issue date to (inclusive), YYYY-MM-DD."),
-        _p("top", "How many suppliers, 1-100 (default 10).", OpenApiTypes.INT),
+        _p("from", "Issue date from, YYYY-MM-DD (year 1900-9998).", OpenApiTypes.DATE, DATE_YEAR_PATTERN),
+        _p("to", "Issue date to (inclusive), YYYY-MM-DD (year 1900-9998).", OpenApiTypes.DATE, DATE_YEAR_PATTERN),
+        _p("top", "How many suppliers, 1-100 (default 10).", {"type": "integer", "minimum": 1, "maximum": 100}),
     ],
 )
-AgingView = _report_view("aging", [_p("as_of", "Age at this date, YYYY-MM-DD (default today).")])
+AgingView = _report_view(
+    "aging",
+    [
+        _p(
+            "as_of",
+            "Age at this date, YYYY-MM-DD, year 1900-9998 (default today).",
+            OpenApiTypes.DATE,
+            DATE_YEAR_PATTERN,
+        )
+    ],
+)
 ApprovalCycleTimeView = _report_view("approval-cycle-time", [])
 
 

@@ -7,11 +7,20 @@ from acountee.api.fields import BooleanField
 from acountee.api.serializers import StrictModelSerializer, StrictSerializer
 from payments.webhooks.models import Event, EventType, WebhookDelivery, WebhookEndpoint
 
+# What `services.webhook_url_check` accepts, stated for clients (issue 20): an https URL with a host, no user
+# name or password. Plain http to localhost, accepted outside production for development receivers, is left
+# out of the contract.
+URL_PATTERN = r"^https://[A-Za-z0-9._~-]+(:[0-9]{1,4})?([/?#][!-~]*)?$"
+
+
+class WebhookURLField(serializers.CharField):
+    request_pattern = URL_PATTERN  # in request bodies only (acountee.api.schema.AutoSchema): stored URLs may be older
+
 
 class WebhookEndpointSerializer(StrictModelSerializer):
     """An endpoint as listed and read: never its secret (shown once, in the answer to the creation)."""
 
-    url = serializers.CharField(max_length=500, help_text="https://… (http only to localhost outside production).")
+    url = WebhookURLField(max_length=500, help_text="https://… (http only to localhost outside production).")
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EventType.choices), min_length=1, max_length=len(EventType)
@@ -21,18 +30,43 @@ class WebhookEndpointSerializer(StrictModelSerializer):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["id", "url", "description", "event_types", "is_active", "created_by", "created_at", "updated_at"]
-        read_only_fields = ["id", "created_by", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "is_active",
+            "previous_secret_expires_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "previous_secret_expires_at", "created_by", "created_at", "updated_at"]
+        extra_kwargs = {
+            "previous_secret_expires_at": {
+                "help_text": "After a secret rotation: until then the previous secret signs too (a second `v1=`)."
+            }
+        }
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
-    """The answer to the creation: the only time the signing secret is shown."""
+    """The answer to the creation (and to a secret rotation): the only time the signing secret is shown."""
 
     secret = serializers.CharField(read_only=True, help_text="The signing secret. Shown once: store it now.")
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
         read_only_fields = [*WebhookEndpointSerializer.Meta.read_only_fields, "secret"]
+
+
+class SecretRotationSerializer(StrictSerializer):
+    overlap_hours = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=168,
+        help_text="How long the previous secret keeps signing beside the new one (default "
+        "WEBHOOK_SECRET_OVERLAP_HOURS, 24; 0 stops it at once).",
+    )
 
 
 class WebhookDeliverySerializer(StrictModelSerializer):

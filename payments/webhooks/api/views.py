@@ -25,6 +25,7 @@ from payments.webhooks.api.serializers import (
     EventPageSerializer,
     EventQuerySerializer,
     EventSerializer,
+    SecretRotationSerializer,
     WebhookDeliverySerializer,
     WebhookEndpointCreatedSerializer,
     WebhookEndpointSerializer,
@@ -88,6 +89,25 @@ class WebhookEndpointViewSet(ModelViewSet):
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.webhook_endpoint_delete(endpoint=self.get_object(), actor=api_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Rotate the signing secret (the answer shows the new one, once)",
+        description="The previous secret keeps signing beside the new one (two `v1=` entries in "
+        "`Acountee-Signature`) until `previous_secret_expires_at`, so receivers switch without refusing a webhook.",
+        request=SecretRotationSerializer,
+        responses={200: WebhookEndpointCreatedSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
+        payload = SecretRotationSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        endpoint = services.webhook_endpoint_rotate_secret(
+            endpoint=self.get_object(),
+            actor=api_user(request),
+            overlap_hours=payload.validated_data.get("overlap_hours"),
+        )
+        return Response(WebhookEndpointCreatedSerializer(endpoint).data)
 
     @extend_schema(
         tags=TAGS,

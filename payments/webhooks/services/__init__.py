@@ -20,6 +20,7 @@ from payments.webhooks.services.endpoints import (
     webhook_delivery_redeliver,
     webhook_endpoint_create,
     webhook_endpoint_delete,
+    webhook_endpoint_rotate_secret,
     webhook_endpoint_update,
     webhook_url_check,
 )
@@ -27,6 +28,7 @@ from payments.webhooks.services.recording import (
     batch,
     events_write,
     record_approvals_requested,
+    record_invoice_event,
     record_invoices_imported,
     record_pr_event,
 )
@@ -38,6 +40,7 @@ __all__ = [
     "event_body",
     "events_write",
     "record_approvals_requested",
+    "record_invoice_event",
     "record_invoices_imported",
     "record_pr_event",
     "retry_delay",
@@ -47,6 +50,7 @@ __all__ = [
     "webhook_delivery_redeliver",
     "webhook_endpoint_create",
     "webhook_endpoint_delete",
+    "webhook_endpoint_rotate_secret",
     "webhook_endpoint_update",
     "webhook_pass",
     "webhook_url_check",

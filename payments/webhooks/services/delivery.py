@@ -66,6 +66,7 @@ class _Claim:
     attempts: int
     url: str
     secret: str
+    previous_secret: str
     event_id: int
     event_type: str
     body: bytes
@@ -76,6 +77,12 @@ class _Outcome:
     ok: bool
     code: int | None = None
     error: str = ""
+
+
+def _previous_secret(endpoint: Any, now: datetime) -> str:
+    """The old secret while a rotation's overlap lasts (it signs too), else ""."""
+    expires = endpoint.previous_secret_expires_at
+    return endpoint.previous_secret if endpoint.previous_secret and expires and expires > now else ""
 
 
 def _claim(now: datetime) -> _Claim | None:
@@ -98,6 +105,7 @@ def _claim(now: datetime) -> _Claim | None:
             attempts=delivery.attempts,
             url=delivery.endpoint.url,
             secret=delivery.endpoint.secret,
+            previous_secret=_previous_secret(delivery.endpoint, now),
             event_id=delivery.event_id,
             event_type=delivery.event.type,
             body=event_body(delivery.event),
@@ -152,7 +160,9 @@ def _send(claim: _Claim) -> _Outcome:
             "User-Agent": USER_AGENT,
             "Acountee-Event-Id": str(claim.event_id),
             "Acountee-Event-Type": claim.event_type,
-            "Acountee-Signature": signature_header(secret=claim.secret, body=claim.body, timestamp=timestamp),
+            "Acountee-Signature": signature_header(
+                secret=claim.secret, body=claim.body, timestamp=timestamp, previous_secret=claim.previous_secret
+            ),
         },
     )
     try:

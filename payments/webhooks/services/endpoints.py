@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -97,7 +98,7 @@ def webhook_endpoint_create(
         event_types=_event_types(event_types),
         description=(description or "").strip(),
         is_active=is_active,
-        secret="whsec_" + secrets.token_urlsafe(32),
+        secret=_new_secret(),
         created_by=actor,
     )
     with transaction.atomic():
@@ -143,6 +144,54 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor: User, **changes
             record_id=locked.pk,
             actor=actor,
             metadata={k: {"old": before[k], "new": after[k]} for k in after if before[k] != after[k]},
+        )
+    return locked
+
+
+MAX_OVERLAP_HOURS = 24 * 7
+
+
+def _new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def webhook_endpoint_rotate_secret(
+    *, endpoint: WebhookEndpoint, actor: User, overlap_hours: float | None = None
+) -> WebhookEndpoint:
+    """A new signing secret (returned on this object once). For `overlap_hours` (WEBHOOK_SECRET_OVERLAP_HOURS by
+    default, 0 to stop the old secret at once, at most a week) deliveries are signed with both, the new one
+    first, so receivers can switch without refusing a webhook. Rotating again during an overlap drops the
+    oldest secret: only the one being replaced keeps signing. The audit entry records the window, never a
+    secret."""
+    from audit.services import audit_log
+
+    _ensure_owner(actor)
+    hours = settings.WEBHOOK_SECRET_OVERLAP_HOURS if overlap_hours is None else overlap_hours
+    if not 0 <= hours <= MAX_OVERLAP_HOURS:
+        raise _invalid("overlap_hours", _("Between 0 and %(max)d hours.") % {"max": MAX_OVERLAP_HOURS})
+    with transaction.atomic():
+        locked = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk).first()
+        if locked is None:
+            raise NotFoundError(_("Webhook endpoint not found."), code="WEBHOOK_NOT_FOUND")
+        now = timezone.now()
+        if hours > 0:
+            locked.previous_secret = locked.secret
+            locked.previous_secret_expires_at = now + timedelta(hours=hours)
+        else:
+            locked.previous_secret, locked.previous_secret_expires_at = "", None
+        locked.secret = _new_secret()
+        locked.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+        audit_log(
+            action=EndpointAction.ROTATE_SECRET,
+            table=TABLE_ENDPOINTS,
+            record_id=locked.pk,
+            actor=actor,
+            metadata={
+                "overlap_hours": hours,
+                "previous_secret_expires_at": (
+                    locked.previous_secret_expires_at.isoformat() if locked.previous_secret_expires_at else None
+                ),
+            },
         )
     return locked
 

@@ -173,6 +173,11 @@ def record_invoices_imported(*, invoice_ids: Iterable[int], **_: Any) -> None:
     )
 
 
+def record_invoice_event(*, type: str, invoice: Any) -> None:
+    """Record `type` for one invoice (called by `payments.events`), its payload as `invoice.imported`'s."""
+    _emit(PendingEvent(type=str(type), payload={"invoice": invoice_payload(invoice)}))
+
+
 def _emit_many(events: list[PendingEvent]) -> None:
     pending = getattr(_batch, "events", None)
     if pending is not None:

@@ -66,14 +66,14 @@ class CleanupResultSerializer(serializers.Serializer):
     counts = CleanupCountsSerializer(required=False)
 
 
-class TemplateColumnSerializer(serializers.Serializer):
+class TemplateColumnSerializer(StrictSerializer):
     key = serializers.ChoiceField(choices=list(COLUMNS))
     label = serializers.CharField(  # type: ignore[assignment]  # the column's header; shadows Field.label
         max_length=100, required=False, allow_blank=True
     )
 
 
-@extend_schema_field(TemplateColumnSerializer(many=True))
+@extend_schema_field(TemplateColumnSerializer(many=True, min_length=1, max_length=len(COLUMNS)))  # type: ignore[call-arg]
 class TemplateColumnsField(serializers.JSONField):
     """Checked by the service (known keys, no duplicates, label length); typed here for the document,
     and a label that is not text is refused here (the service would have printed `{}` as the header)."""
@@ -97,11 +97,23 @@ class ExportTemplateSerializer(StrictModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
+# What `selectors.parse_ids` reads (positive whole numbers, at most 18 digits, comma-separated), stated in the
+# document (issue 20); the server's own check and its INVALID_IDS code stay.
+@extend_schema_field({"type": "string", "pattern": r"^ *[1-9][0-9]{0,17} *(, *[1-9][0-9]{0,17} *)*$"})
+class IdsText(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{1,18}$"})
+class IdText(serializers.CharField):
+    pass
+
+
 class ExportQuerySerializer(StrictSerializer):
     month = serializers.CharField(required=False, help_text="YYYY-MM; required unless ids are given.")
     format = serializers.ChoiceField(choices=["csv", "xlsx"], default="csv")
-    ids = serializers.CharField(required=False, help_text="Comma-separated PR ids (only approved ones export).")
-    template = serializers.CharField(required=False, help_text="Id of one of your export templates.")
+    ids = IdsText(required=False, help_text="Comma-separated PR ids (only approved ones export).")
+    template = IdText(required=False, help_text="Id of one of your export templates.")
 
 
 class PaidImportQuerySerializer(StrictSerializer):
