@@ -62,10 +62,12 @@ def check_pagination_switch(request: Request) -> None:
 
 def parse_updated_since(raw: str) -> datetime:
     """ISO 8601 with its offset (`2026-12-01T08:00:00+07:00`, `…Z`); a naive or unreadable value is a 400."""
+    value: datetime | None = None
     try:
-        value = datetime.fromisoformat(raw.replace("z", "Z"))
+        parsed = datetime.fromisoformat(raw.replace("z", "Z"))
         # In UTC: PostgreSQL refuses offsets past ±15:59 that Python reads (`+16:12`), and the instant is the same.
-        value = value.astimezone(UTC) if value.tzinfo is not None and value.utcoffset() is not None else None
+        if parsed.utcoffset() is not None:
+            value = parsed.astimezone(UTC)
     except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the calendar's ends
         value = None
     if value is None:
