@@ -41,16 +41,21 @@ class PageNumberPagination(pagination.PageNumberPagination):
     next_cursor: str | None = None
     count_is_estimate = False
 
-    @staticmethod
-    def is_filtered(request: Request) -> bool:
-        return any(value != "" for name, value in request.query_params.items() if name not in NOT_FILTERS)
+    view: Any = None
+
+    def may_estimate(self, request: Request) -> bool:
+        """Only lists over tables that grow without bound opt in (`estimated_count = True` on the view: invoices,
+        payment requests, the audit log), and only unfiltered: elsewhere an exact count costs less than asking."""
+        if not getattr(self.view, "estimated_count", False):
+            return False
+        return not any(value != "" for name, value in request.query_params.items() if name not in NOT_FILTERS)
 
     def paginator_for(self, request: Request) -> Any:
-        return partial(EstimatingPaginator, estimate=not self.is_filtered(request))
+        return partial(EstimatingPaginator, estimate=self.may_estimate(request))
 
     def list_count(self, queryset: QuerySet[Any], request: Request) -> int:
         """The cursor mode's count, estimated on the same terms as the page mode's (EstimatingPaginator)."""
-        if not self.is_filtered(request):
+        if self.may_estimate(request):
             guess = estimated_count(queryset)
             if guess >= settings.ESTIMATED_COUNT_FROM:
                 self.count_is_estimate = True
@@ -67,6 +72,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
         sync.check_pagination_switch(request)
+        self.view = view
         if not sync.cursor_mode(request):
             self.django_paginator_class = self.paginator_for(request)
             return super().paginate_queryset(queryset, request, view)
@@ -217,6 +223,7 @@ class LazyPageNumberPagination(PageNumberPagination):
         self, queryset: QuerySet[Any], request: Request, view: Any = None
     ) -> QuerySet[Any] | list[Any]:
         sync.check_pagination_switch(request)
+        self.view = view
         if sync.cursor_mode(request):  # a list of ids (the page's keys are read in one query)
             return self.cursor_page(queryset, request)
         self.request = request

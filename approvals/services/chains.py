@@ -85,7 +85,18 @@ def resolve_chain(
 def chain_fix(approval: Approval, *, amount: Decimal, preparers: set[int]) -> list[ApprovalStep]:
     """CHAIN-FROM-POLICY at approval request: the amount's flow, copied now and frozen (later flow
     edits change nothing); a custom chain must contain it. Every step must have an eligible
-    approver (ELIGIBLE-APPROVERS-UP-FRONT). Returns the steps, in order."""
+    approver (ELIGIBLE-APPROVERS-UP-FRONT). Returns the steps, in order.
+
+    Its refusals are the state's, not the call's (docs/API.md, "400 or 409"): the sending call is always well
+    formed, and something must change first — a flow set up for the amount, an approver reactivated, the chain
+    edited — so each is a 409 with its own code."""
+    try:
+        return _chain_fix(approval, amount=amount, preparers=preparers)
+    except ValidationFailed as refusal:
+        raise InvalidState(refusal.message, code=refusal.code, details=refusal.details) from None
+
+
+def _chain_fix(approval: Approval, *, amount: Decimal, preparers: set[int]) -> list[ApprovalStep]:
     flow = policy.flow_for_amount(amount)
     required = policy.policy_chain(flow, preparers) if flow is not None else None
     if approval.is_custom:

@@ -135,6 +135,7 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generi
     queryset = AuditEntry.objects.none()  # for the schema; get_queryset is what runs
     updated_since_field = "occurred_at"  # append-only: an entry never changes after it is written
     ordering_fields = ("id", "occurred_at")
+    estimated_count = True  # millions of entries: an unfiltered count is the planner's estimate (issue 22)
 
     def get_queryset(self) -> QuerySet[AuditEntry]:
         if self.action == "list":

@@ -129,8 +129,8 @@ def _keep_test_connection(db):
 
 def _real(value: Any, pool: list[int]) -> Any:
     """An existing id for three generated integers in four (chosen by the value: reproducible)."""
-    if not pool or isinstance(value, bool) or not isinstance(value, int) or value % 4 == 0:
-        return value
+    if not pool or isinstance(value, bool) or not isinstance(value, int) or value < 1 or value % 4 == 0:
+        return value  # below 1: not an id at all (negative data keeps it, the document's `minimum` refuses it)
     return pool[value % len(pool)]
 
 
@@ -197,6 +197,30 @@ def make_positive_valid(case: Any, dataset: Dataset) -> None:
             case.query[name] = pools[pool][value % len(pools[pool])]
     for fix in SEMANTIC_RULES.get((case.method.upper(), case.path), []):
         fix(case, dataset)
+    if case.method.upper() == "GET":
+        _list_paging(case)
+
+
+def _list_paging(case: Any) -> None:
+    """Every list (docs/API.md, "Syncing a list"): a `cursor` is a token the server gave (a made-up one is
+    INVALID_CURSOR), so positive data starts from the first page; page numbers and cursor paging do not mix, and a
+    cursor keeps to the sync order; `updated_since` names an instant the calendar holds in UTC."""
+    query = case.query
+    if not query:
+        return
+    query.pop("cursor", None)
+    if query.get("pagination") == "cursor":
+        query.pop("page", None)
+        query.pop("ordering", None)
+    since = query.get("updated_since")
+    if isinstance(since, str) and since:
+        from acountee.api.sync import parse_updated_since
+        from acountee.errors import ValidationFailed
+
+        try:
+            parse_updated_since(since)
+        except ValidationFailed:
+            query["updated_since"] = "2000-01-01T00:00:00Z"
 
 
 def _future_expiry(case: Any, dataset: Dataset) -> None:

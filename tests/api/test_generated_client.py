@@ -286,6 +286,7 @@ def test_the_payment_cycle_through_the_generated_client_only(api, live_server):
         assert by_type["payment_request.approval_requested"].data.step.number == 1
         assert by_type["payment_request.approval_requested"].data.payee.bank_account == "0071000123456"
         assert by_type["payment_request.approved"].data.payment_request.status == "approved"
+        assert by_type["payment_request.step_advanced"].data.step.number == 2
         for hook in hooks.values():  # every key sent is in the document (a generated model keeps others aside)
             parts = [hook, hook.data, *(getattr(hook.data, key) for key in ("payment_request", "payee", "invoice"))]
             assert not any(getattr(part, "additional_properties", None) for part in parts), hook.to_dict()
@@ -329,6 +330,7 @@ def test_the_payment_cycle_through_the_generated_client_only(api, live_server):
         "invoice.imported",
         "payment_request.approval_requested",
         "payment_request.new_payee",
+        "payment_request.step_advanced",  # step 1 satisfied: step 2's approvers are asked
         "payment_request.approved",
         "payment_request.completed",
     ]
