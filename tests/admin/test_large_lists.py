@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from acountee.db.counts import estimated_count
 from invoices.admin import InvoiceAdmin
 from invoices.models import Invoice
 from tests.invoices.factories import create_invoice
@@ -56,7 +57,8 @@ def test_the_unfiltered_list_estimates_its_count_and_a_filtered_one_counts(clerk
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE invoices")
     paginator = clerk.get(LIST).context["cl"].paginator
-    assert paginator.count_is_estimate is True and paginator.count == 7
+    # The planner's figure, whatever it is (PostgreSQL 15 says 7 for these 7 rows; 18 may say more): an estimate.
+    assert paginator.count_is_estimate is True and paginator.count == estimated_count(Invoice.objects.all())
     for params in ({"q": invoices[0].number}, {"status__exact": "imported"}, {"issue_date__year": "2026"}):
         paginator = clerk.get(LIST, params).context["cl"].paginator
         assert paginator.count_is_estimate is False, params

@@ -35,7 +35,9 @@ def test_an_unfiltered_list_past_the_threshold_reports_the_planners_estimate(fin
         cursor.execute("ANALYZE invoices")
     body = client_for(finance).get(URL, {"page_size": 2}).json()
     assert body["count_is_estimate"] is True
-    assert body["count"] == estimated_count(Invoice.objects.all()) == 5  # analyzed: the estimate is the row count
+    # The planner's figure, whatever it is: PostgreSQL 15 says 5 for these 5 rows, 18 says 10 (ANALYZE inside the
+    # test's transaction, and a floor on a small table's pages): an estimate, not the count.
+    assert body["count"] == estimated_count(Invoice.objects.all()) >= 1
     assert len(body["results"]) == 2 and body["next"]
 
 
