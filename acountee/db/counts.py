@@ -54,6 +54,20 @@ class EstimatingPaginator(Paginator):
                 return guess
         return super().count
 
+    def page_bounds(self, number: int) -> tuple[int, int]:
+        """The page's slice. Django's own cuts the last page at `count`; an estimate may be below the real number
+        of rows, so then the page is read whole (`per_page` rows, or what is left)."""
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if not self.count_is_estimate and top + self.orphans >= self.count:
+            top = self.count
+        return bottom, top
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)  # evaluates `count`, so `count_is_estimate` is known below
+        bottom, top = self.page_bounds(number)
+        return Page(self.object_list[bottom:top], number, self)
+
 
 class IdPagePaginator(EstimatingPaginator):
     """For admin changelists over tables of millions of rows: the count as `EstimatingPaginator` decides, and a
@@ -62,10 +76,7 @@ class IdPagePaginator(EstimatingPaginator):
 
     def page(self, number: Any) -> Any:
         number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
+        bottom, top = self.page_bounds(number)
         rows = self.object_list
         if isinstance(rows, QuerySet) and rows.ordered and not rows.query.distinct:
             ids = rows.values_list("pk", flat=True)[bottom:top]
