@@ -16,6 +16,7 @@ from accounts.api.permissions import IsOwner
 from accounts.authentication import api_user
 from accounts.models import ApiToken, Role, TokenScope, User
 from acountee.api.fields import DateTimeField
+from acountee.api.secrets import secret_response
 from acountee.api.serializers import StrictSerializer
 from acountee.api.viewsets import GenericViewSet
 
@@ -95,7 +96,7 @@ class ServiceAccountViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, Gen
         )
         fresh = self.get_queryset().get(pk=user.pk)
         body = {**ServiceAccountSerializer(fresh).data, "token": key}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return secret_response(body, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: User) -> None:
         services.user_deactivate(user=instance, actor=api_user(self.request))

@@ -34,6 +34,7 @@ from accounts.requestguard import lockout
 from accounts.security import record_security_event
 from acountee.api.filters import BooleanFilter
 from acountee.api.permissions import IsAuthenticated
+from acountee.api.secrets import secret_response
 from acountee.api.viewsets import ID_PATTERN, APIView, GenericViewSet, ModelViewSet
 from acountee.errors import AuthenticationError, ValidationFailed
 from acountee.search import SearchTextFilter
@@ -102,7 +103,7 @@ class TokenView(APIView):
             )
         lockout.sign_in_success_record(email=email)
         _token, key = services.api_token_create(user=user, request=request)
-        return Response({"token": key})
+        return secret_response({"token": key})
 
     @extend_schema(request=None, responses={204: None}, tags=["auth"])
     def delete(self, request: Request) -> Response:

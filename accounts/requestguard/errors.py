@@ -17,6 +17,16 @@ class IdempotencyKeyInProgress(ConflictError):
     default_message = _("A request with this Idempotency-Key is still being processed. Retry shortly.")
 
 
+class IdempotentSecretNotReplayed(ConflictError):
+    """What a retry gets instead of an answer that carried a secret (idempotency.carries_secret)."""
+
+    code = "IDEMPOTENCY_SECRET_NOT_REPLAYED"
+    default_message = _(
+        "This request was already carried out. Its answer held a secret that is shown only once and is not "
+        "kept: find what it created and rotate its secret, or create a new one."
+    )
+
+
 class IdempotencyKeyReused(AcounteeError):
     code = "IDEMPOTENCY_KEY_REUSED"
     status_code = 422

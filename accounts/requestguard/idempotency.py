@@ -9,6 +9,7 @@ back) and replayed to every identical retry until the key expires.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -21,8 +22,14 @@ from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 
-from accounts.requestguard.errors import IdempotencyKeyInProgress, IdempotencyKeyReused, InvalidIdempotencyKey
+from accounts.requestguard.errors import (
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+    IdempotentSecretNotReplayed,
+    InvalidIdempotencyKey,
+)
 from accounts.requestguard.models import IdempotencyKey
+from acountee.api.exception_handler import error_body
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +215,8 @@ def idempotency_finish(*, claim: Claim, response: HttpResponseBase | None) -> No
     answers, streamed or large bodies. A failure here (database gone) leaves the claim to
     expire after the claim timeout."""
     try:
+        if response is not None and carries_secret(response):
+            response = withheld(response)
         if not _storable(response):
             IdempotencyKey.objects.filter(pk=claim.id).delete()
             return
@@ -220,6 +229,35 @@ def idempotency_finish(*, claim: Claim, response: HttpResponseBase | None) -> No
         )
     except DatabaseError:
         logger.warning("idempotency key %s: could not store or release the response", claim.id, exc_info=True)
+
+
+def carries_secret(response: HttpResponseBase) -> bool:
+    """An answer marked `Cache-Control: no-store` holds a credential shown once (a service account's token, a
+    webhook's signing secret): its body is never written to the keys table, where it would outlive the
+    hashed or encrypted copy for IDEMPOTENCY_KEY_TTL_HOURS."""
+    return "no-store" in (response.get("Cache-Control") or "")
+
+
+def withheld(response: HttpResponseBase) -> HttpResponse:
+    """What is stored for a secret-bearing answer: the write is done (a retry must not repeat it), so a retry
+    gets 409 IDEMPOTENCY_SECRET_NOT_REPLAYED naming the status the first answer had, the `id` of what it
+    created or changed (when its body had one), and its `Location`."""
+    details: dict[str, Any] = {"status": response.status_code, "id": None}
+    try:
+        body = json.loads(response.content) if isinstance(response, HttpResponse) else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("id"), int):
+        details["id"] = body["id"]
+    error = IdempotentSecretNotReplayed(details=details)
+    stored = HttpResponse(
+        json.dumps(error_body(error.code, error.message, error.details)),
+        status=error.status_code,
+        content_type="application/json",
+    )
+    if response.has_header("Location"):
+        stored["Location"] = response["Location"]
+    return stored
 
 
 def _storable(response: HttpResponseBase | None) -> TypeGuard[HttpResponse]:

@@ -16,7 +16,9 @@ HEADER_PARAMETER = {
     "description": (
         "Makes the write safe to retry: a retry with the same key and the same request gets the first "
         f"answer back (marked `{REPLAY_MARKER}: true`) without a second effect, for 24 hours "
-        "(IDEMPOTENCY_KEY_TTL_HOURS). Scoped per user. 1-255 visible ASCII characters, e.g. a UUID."
+        "(IDEMPOTENCY_KEY_TTL_HOURS). Scoped per user. 1-255 visible ASCII characters, e.g. a UUID. An answer "
+        "that shows a secret once (`Cache-Control: no-store`) is not kept: its retry gets 409 "
+        "IDEMPOTENCY_SECRET_NOT_REPLAYED with the first answer's status and the id of what it created."
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[!-~]+$"},
 }

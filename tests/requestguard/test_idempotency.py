@@ -303,3 +303,54 @@ def test_a_large_upload_spills_to_disk_and_keeps_the_upload_limit(finance, clien
     )
     assert too_large.status_code == 413 and err(too_large) == "TOO_LARGE"
     assert StoredFile.objects.count() == 1
+
+
+# --- answers that carry a secret (acountee.api.secrets) ---------------------------------------------------------
+SECRET_WRITES = [
+    ("/api/service-accounts/", {"name": "Máy xuất ngân hàng", "scopes": ["read"]}, "token", 201),
+    ("/api/webhooks/", {"url": "https://erp.example.vn/h", "event_types": ["payment_request.approved"]}, "secret", 201),
+]
+
+
+@pytest.mark.parametrize(("path", "payload", "secret_field", "created"), SECRET_WRITES)
+def test_a_secret_is_never_stored_and_a_retry_is_told_so(owner, client_for, path, payload, secret_field, created):
+    client = client_for(owner)
+    first = client.post(path, payload, format="json", HTTP_IDEMPOTENCY_KEY=f"secret-{path}")
+    assert first.status_code == created, first.content
+    secret = first.json()[secret_field]
+    assert "no-store" in first["Cache-Control"]
+    stored = IdempotencyKey.objects.get(user=owner, key=f"secret-{path}")
+    assert secret.encode() not in bytes(stored.response_body)
+    again = client.post(path, payload, format="json", HTTP_IDEMPOTENCY_KEY=f"secret-{path}")
+    assert again.status_code == 409 and err(again) == "IDEMPOTENCY_SECRET_NOT_REPLAYED"
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["error"]["details"] == {"status": created, "id": first.json()["id"]}
+    assert secret not in again.content.decode()
+    # The write ran once.
+    listed = client.get(path).json()["results"]
+    assert [row["id"] for row in listed].count(first.json()["id"]) == 1 and len(listed) == 1
+
+
+def test_a_rotated_secret_is_never_stored(owner, client_for):
+    client = client_for(owner)
+    endpoint = client.post(SECRET_WRITES[1][0], SECRET_WRITES[1][1], format="json").json()
+    rotate = f"/api/webhooks/{endpoint['id']}/rotate-secret/"
+    first = client.post(rotate, {}, format="json", HTTP_IDEMPOTENCY_KEY="rotate-1", HTTP_ACCEPT_LANGUAGE="vi")
+    assert first.status_code == 200 and first.json()["secret"] != endpoint["secret"]
+    stored = IdempotencyKey.objects.get(user=owner, key="rotate-1")
+    assert first.json()["secret"].encode() not in bytes(stored.response_body)
+    again = client.post(rotate, {}, format="json", HTTP_IDEMPOTENCY_KEY="rotate-1", HTTP_ACCEPT_LANGUAGE="vi")
+    assert again.status_code == 409 and err(again) == "IDEMPOTENCY_SECRET_NOT_REPLAYED"
+    assert "chỉ hiển thị một lần" in again.json()["error"]["message"]  # in the language of the first request
+    # Rotated once: the secret the first answer showed is still the current one (a second rotation would
+    # have replaced it).
+    from payments.webhooks.models import WebhookEndpoint
+
+    assert WebhookEndpoint.objects.get(pk=endpoint["id"]).secret == first.json()["secret"]
+
+
+def test_sign_in_token_answers_are_not_cached(owner, anon_client):
+    from tests.accounts.factories import PASSWORD
+
+    response = anon_client.post("/api/auth/token/", {"email": owner.email, "password": PASSWORD}, format="json")
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]

@@ -17,6 +17,7 @@ from accounts.authentication import api_user
 from acountee.api.pagination import PageNumberPagination
 from acountee.api.params import present
 from acountee.api.permissions import SignedInPermission
+from acountee.api.secrets import secret_response
 from acountee.api.sync import SyncFilterBackend
 from acountee.api.viewsets import APIView, GenericViewSet, ModelViewSet
 from acountee.errors import PermissionDeniedError
@@ -75,7 +76,7 @@ class WebhookEndpointViewSet(ModelViewSet):
             description=data.get("description", ""),
             is_active=data.get("is_active", True),
         )
-        return Response(WebhookEndpointCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+        return secret_response(WebhookEndpointCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         endpoint = self.get_object()
@@ -107,7 +108,7 @@ class WebhookEndpointViewSet(ModelViewSet):
             actor=api_user(request),
             overlap_hours=payload.validated_data.get("overlap_hours"),
         )
-        return Response(WebhookEndpointCreatedSerializer(endpoint).data)
+        return secret_response(WebhookEndpointCreatedSerializer(endpoint).data)
 
     @extend_schema(
         tags=TAGS,
