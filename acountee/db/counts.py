@@ -4,7 +4,8 @@
 unfiltered list costs more than the page itself. The planner already knows about how many rows a query returns
 (from `pg_class.reltuples` and the column statistics ANALYZE keeps): `EXPLAIN` gives it for the price of
 planning. Lists use that estimate only when nobody filtered (the total of everything is a rough figure anyway)
-and the estimate is large; a filtered list is always counted exactly (docs/performance.md)."""
+and the estimate is large; a filtered list is counted exactly (the admin lists: up to a bound, past which the
+planner's estimate is shown as "about N"; docs/performance.md, docs/admin.md)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def estimated_count(queryset: QuerySet[Any, Any]) -> int:
 
 class EstimatingPaginator(Paginator):
     """Django's paginator whose `count` is the planner's estimate when `estimate` is allowed and the estimate
-    reaches `ESTIMATED_COUNT_FROM` (then `count_is_estimate` is True); the exact count otherwise.
+    reaches `ESTIMATED_COUNT_FROM` (then `count_is_estimate` is True); the exact count otherwise, or, with
+    `exact_up_to`, the exact count while it is at most that and the estimate (at least the rows counted) past it.
 
     With an estimated count the last page number is an estimate too: a page past the real end is simply empty
     (`allow_empty_first_page` semantics do not apply), one past the estimate is a 404 like any page past the end."""
