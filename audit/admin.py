@@ -11,7 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +25,7 @@ from audit.display import action_label, audited_tables, history_rows, table_labe
 from audit.models import AuditEntry, SecurityEvent
 
 HISTORY_ROWS_ON_CHANGE_PAGE = 50
+HISTORY_ROWS_ON_HISTORY_PAGE = 500
 
 
 class AuditHistoryMixin:
@@ -53,8 +56,15 @@ class AuditHistoryMixin:
         if request is None or not self._can_read_history(request, obj):
             return mark_safe("")
         entries = selectors.record_history(table=self._audit_table(), record_id=str(obj.pk)).order_by("-id")
-        rows = history_rows(entries[:HISTORY_ROWS_ON_CHANGE_PAGE])
-        return mark_safe(render_to_string("admin/audit/history_table.html", {"rows": rows}))  # noqa: S308 - escaped template
+        # The latest entries only, one more read to know whether there are others: a person reads a
+        # page, not a record's thousands of entries; the rest is one link away (the History page).
+        rows = history_rows(entries[: HISTORY_ROWS_ON_CHANGE_PAGE + 1])
+        context: dict[str, Any] = {"rows": rows[:HISTORY_ROWS_ON_CHANGE_PAGE]}
+        if len(rows) > HISTORY_ROWS_ON_CHANGE_PAGE:
+            opts = self.model._meta  # type: ignore[attr-defined]
+            context["more_url"] = reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[obj.pk])
+            context["limit"] = HISTORY_ROWS_ON_CHANGE_PAGE
+        return mark_safe(render_to_string("admin/audit/history_table.html", context))  # noqa: S308 - escaped template
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
         from django.core.exceptions import PermissionDenied
@@ -64,6 +74,12 @@ class AuditHistoryMixin:
         if not self._can_read_history(request, obj):
             raise PermissionDenied
         entries = selectors.record_history(table=self._audit_table(), record_id=str(obj.pk)).order_by("-id")
+        rows = history_rows(entries[: HISTORY_ROWS_ON_HISTORY_PAGE + 1])
+        log_url = None
+        if len(rows) > HISTORY_ROWS_ON_HISTORY_PAGE and request.user.has_perm("audit.view_auditentry"):
+            # The audit log (owners) has every entry of the record itself; its children by their own ids.
+            query = urlencode({"table_name__exact": self._audit_table(), "q": obj.pk})
+            log_url = f"{reverse('admin:audit_auditentry_changelist')}?{query}"
         context = {
             **self.admin_site.each_context(request),  # type: ignore[attr-defined]
             "title": _("History: %(object)s") % {"object": obj},
@@ -71,7 +87,9 @@ class AuditHistoryMixin:
             "object": obj,
             "opts": model._meta,
             "app_label": model._meta.app_label,
-            "rows": history_rows(entries[:500]),
+            "rows": rows[:HISTORY_ROWS_ON_HISTORY_PAGE],
+            "limit": HISTORY_ROWS_ON_HISTORY_PAGE if len(rows) > HISTORY_ROWS_ON_HISTORY_PAGE else None,
+            "log_url": log_url,
             **(extra_context or {}),
         }
         request.current_app = self.admin_site.name  # type: ignore[attr-defined]

@@ -41,14 +41,24 @@ def audit_entry_list(
     return qs.order_by("-id")
 
 
-def _child_ids(table: str, parent_key: str, parent_ids: list[int]) -> set[str]:
+def _child_ids_query(table: str, parent_key: str, parent_ids: list[int]) -> QuerySet[AuditEntry, str]:
+    """Ids of the `table` rows whose snapshot (before or after) has `parent_key` in `parent_ids`.
+
+    Served by the history indexes (migration audit.0013: one per side of each child rule, partial
+    on the child table; tests/audit/test_history_indexes.py). `order_by()`: distinct record ids,
+    not (record_id, id) pairs of the model's default order."""
     condition = Q(**{f"after__{parent_key}__in": parent_ids}) | Q(**{f"before__{parent_key}__in": parent_ids})
-    return set(
+    return (
         AuditEntry.objects.filter(table_name=table)
         .filter(condition)
+        .order_by()
         .values_list("record_id", flat=True)
         .distinct()[:MAX_HISTORY_IDS]
     )
+
+
+def _child_ids(table: str, parent_key: str, parent_ids: list[int]) -> set[str]:
+    return set(_child_ids_query(table, parent_key, parent_ids))
 
 
 def _owned_ids(table: str, key: str, ids: list[int]) -> set[str]:

@@ -121,16 +121,30 @@ class AmountFilter(admin.SimpleListFilter):
 
 
 class SupplierFilter(admin.SimpleListFilter):
+    """By the seller's tax code, typed in a box: listing the suppliers read the whole table on every page view
+    (`DISTINCT ON (seller_tax_code)`, and still showed only the first 200). The chosen supplier is named from one
+    of its invoices (the `(seller_tax_code, …)` unique index); the search box finds suppliers by name."""
+
     title = _("supplier")
     parameter_name = "supplier_tax_code"
+    template = "admin/invoices/invoice/supplier_filter.html"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        rows = (
-            Invoice.objects.order_by("seller_tax_code")
-            .values_list("seller_tax_code", "seller_name")
-            .distinct("seller_tax_code")[:200]
-        )
-        return [(code, f"{name[:50]} ({code})") for code, name in rows]
+        code = self.value()
+        if not code:
+            return []
+        names = Invoice.objects.filter(seller_tax_code=code).order_by().values_list("seller_name", flat=True)[:1]
+        name = next(iter(names), None)
+        return [(code, f"{name[:50]} ({code})" if name else code)]
+
+    def has_output(self) -> bool:
+        return True
+
+    def choices(self, changelist: Any) -> Any:
+        # The box's form keeps the list's other parameters (search, filters, order), as the filter links do; the
+        # template reads them from the filter (`spec`, made for this request).
+        self.hidden_params = [(k, v) for k, v in changelist.params.items() if k != self.parameter_name]
+        return super().choices(changelist)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
         return queryset.filter(seller_tax_code=self.value()) if self.value() else queryset

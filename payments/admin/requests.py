@@ -16,7 +16,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -80,6 +80,17 @@ class MonthFilter(admin.SimpleListFilter):
         except ValueError:
             return queryset.none()
         return queryset.filter(created_at__year=year, created_at__month=month)
+
+
+class MakerFilter(admin.RelatedOnlyFieldListFilter):
+    """The makers of the requests the user sees, as Django's RelatedOnlyFieldListFilter (same parameter,
+    `maker__id__exact`), found by one probe per user on the `maker_id` index instead of `DISTINCT maker_id` over
+    every request: the cost follows the users, not the requests."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+        made = Exists(model_admin.get_queryset(request).order_by().filter(maker_id=OuterRef("pk")))
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return list(field.get_choices(include_blank=False, limit_choices_to=Q(made), ordering=ordering))
 
 
 class AwaitingMeFilter(admin.SimpleListFilter):
@@ -201,7 +212,7 @@ class PaymentRequestAdmin(
         "created_short",
     ]
     list_display_links = ["id", "name"]
-    list_filter = ["status", "type", ("maker", admin.RelatedOnlyFieldListFilter), MonthFilter, AwaitingMeFilter]
+    list_filter = ["status", "type", ("maker", MakerFilter), MonthFilter, AwaitingMeFilter]
     list_select_related = ["maker", "approval"]
     search_fields = PR_SEARCH_FIELDS
     search_document = "search_document"  # the same fields, stored folded and indexed

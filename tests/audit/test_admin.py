@@ -79,3 +79,35 @@ def test_the_log_names_tables_and_actions_in_the_readers_language(client, owner)
     assert ">teams<" not in row and ">INSERT<" not in html.split('class="field-action_display"')[1].split("</td>")[0]
     sidebar = html.split('id="changelist-filter"')[1]
     assert "?table_name__exact=teams" in sidebar and ">teams<" not in sidebar  # choices by label, read from the models
+
+
+def test_a_long_history_shows_the_latest_entries_and_links_to_the_rest(owner, monkeypatch):
+    import audit.admin
+
+    team = TeamFactory(name="v0")
+    for version in range(1, 4):
+        Team.objects.filter(pk=team.pk).update(name=f"v{version}")  # four entries in all
+    model_admin = TeamHistoryAdmin(Team, admin.site)
+    request = RequestFactory().get("/")
+    request.user = owner
+    history_url = reverse("admin:accounts_team_history", args=[team.pk])
+
+    with request_context(request):
+        complete = model_admin.audit_history(team)
+    assert "v0" in complete and history_url not in complete  # short: all of it, no link
+
+    monkeypatch.setattr(audit.admin, "HISTORY_ROWS_ON_CHANGE_PAGE", 2)
+    monkeypatch.setattr(audit.admin, "HISTORY_ROWS_ON_HISTORY_PAGE", 3)
+    with request_context(request):
+        latest = model_admin.audit_history(team)
+    assert "v3" in latest and "v0" not in latest  # the latest two: v1 → v2, v2 → v3
+    assert latest.count("<tr>") == 1 + 2 and f'href="{history_url}"' in latest
+
+    response = model_admin.history_view(request, str(team.pk))
+    response.render()
+    html = response.content.decode()
+    table = html.split('<table class="audit-history">')[1].split("</table>")[0]
+    assert table.count("<tr>") == 1 + 3  # the header row and the latest three
+    assert "The latest 3 entries." in html
+    log_url = reverse("admin:audit_auditentry_changelist") + f"?table_name__exact=teams&amp;q={team.pk}"
+    assert log_url in html  # the owner may read the log: the rest is there
