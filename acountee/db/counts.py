@@ -4,8 +4,7 @@
 unfiltered list costs more than the page itself. The planner already knows about how many rows a query returns
 (from `pg_class.reltuples` and the column statistics ANALYZE keeps): `EXPLAIN` gives it for the price of
 planning. Lists use that estimate only when nobody filtered (the total of everything is a rough figure anyway)
-and the estimate is large; a filtered list is counted exactly (the admin lists: up to a bound, past which the
-planner's estimate is shown as "about N"; docs/performance.md, docs/admin.md)."""
+and the estimate is large; a filtered list is always counted exactly (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -36,37 +35,23 @@ def estimated_count(queryset: QuerySet[Any, Any]) -> int:
 
 class EstimatingPaginator(Paginator):
     """Django's paginator whose `count` is the planner's estimate when `estimate` is allowed and the estimate
-    reaches `ESTIMATED_COUNT_FROM` (then `count_is_estimate` is True); the exact count otherwise, or, with
-    `exact_up_to`, the exact count while it is at most that and the estimate (at least the rows counted) past it.
+    reaches `ESTIMATED_COUNT_FROM` (then `count_is_estimate` is True); the exact count otherwise.
 
     With an estimated count the last page number is an estimate too: a page past the real end is simply empty
     (`allow_empty_first_page` semantics do not apply), one past the estimate is a 404 like any page past the end."""
 
-    def __init__(
-        self, object_list: Any, per_page: int, *, estimate: bool = False, exact_up_to: int | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, object_list: Any, per_page: int, *, estimate: bool = False, **kwargs: Any) -> None:
         super().__init__(object_list, per_page, **kwargs)
         self.estimate = estimate
-        self.exact_up_to = exact_up_to
         self.count_is_estimate = False
 
     @cached_property
     def count(self) -> int:
-        if not isinstance(self.object_list, QuerySet):
-            return super().count
-        if self.estimate:
+        if self.estimate and isinstance(self.object_list, QuerySet):
             guess = estimated_count(self.object_list)
             if guess >= settings.ESTIMATED_COUNT_FROM:
                 self.count_is_estimate = True
                 return guess
-        if self.exact_up_to is not None:
-            # Counted exactly while small (reading at most exact_up_to + 1 ids); past that, a count would read every
-            # matching row: the planner's estimate, never below what was counted.
-            counted = self.object_list.order_by().values("pk")[: self.exact_up_to + 1].count()
-            if counted <= self.exact_up_to:
-                return counted
-            self.count_is_estimate = True
-            return max(estimated_count(self.object_list), counted)
         return super().count
 
     def page_bounds(self, number: int) -> tuple[int, int]:
@@ -103,27 +88,14 @@ class IdPagePaginator(EstimatingPaginator):
 ADMIN_NOT_FILTERS = {"p", "o"}
 
 
-# A filtered changelist counts exactly up to this many rows (a few milliseconds on an index); past it, it shows the
-# planner's estimate ("about N"): a count of every matching row grows with the table.
-ADMIN_EXACT_COUNT_UP_TO = 10_000
-
-
 class LargeTableAdminMixin:
-    """ModelAdmin mixin (public hook `get_paginator`): `IdPagePaginator`, estimating the count when the changelist
-    is unfiltered (no search, no filter, no date drill-down) and large; a filtered one is counted exactly up to
-    `exact_count_up_to` rows, estimated past it. The templates say "about" before an estimated count."""
-
-    exact_count_up_to = ADMIN_EXACT_COUNT_UP_TO
+    """ModelAdmin mixin (public hook `get_paginator`): `IdPagePaginator`, estimating the count only when the
+    changelist is unfiltered (no search, no filter, no date drill-down)."""
 
     def get_paginator(
         self, request: Any, queryset: Any, per_page: int, orphans: int = 0, allow_empty_first_page: bool = True
     ) -> IdPagePaginator:
         filtered = any(value != "" for name, value in request.GET.items() if name not in ADMIN_NOT_FILTERS)
         return IdPagePaginator(
-            queryset,
-            per_page,
-            orphans=orphans,
-            allow_empty_first_page=allow_empty_first_page,
-            estimate=not filtered,
-            exact_up_to=self.exact_count_up_to,
+            queryset, per_page, orphans=orphans, allow_empty_first_page=allow_empty_first_page, estimate=not filtered
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
 from accounts.authentication import admin_user
+from accounts.models import User
 from acountee import admin_display
 from acountee.admin_mixins import RefusalRedirectMixin, ServiceCallMixin, ServiceRefused
 from acountee.db.counts import LargeTableAdminMixin
@@ -82,15 +83,25 @@ class MonthFilter(admin.SimpleListFilter):
         return queryset.filter(created_at__year=year, created_at__month=month)
 
 
-class MakerFilter(admin.RelatedOnlyFieldListFilter):
-    """The makers of the requests the user sees, as Django's RelatedOnlyFieldListFilter (same parameter,
-    `maker__id__exact`), found by one probe per user on the `maker_id` index instead of `DISTINCT maker_id` over
-    every request: the cost follows the users, not the requests."""
+class MakerFilter(admin.SimpleListFilter):
+    """The makers of the requests the user sees (the parameter of Django's related filter, `maker__id__exact`, so
+    the home page's links keep working), found by one probe per user on the `maker_id` index instead of
+    `DISTINCT maker_id` over every request: the cost follows the users, not the requests."""
 
-    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+    title = _("maker")
+    parameter_name = "maker__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
         made = Exists(model_admin.get_queryset(request).order_by().filter(maker_id=OuterRef("pk")))
-        ordering = self.field_admin_ordering(field, request, model_admin)
-        return list(field.get_choices(include_blank=False, limit_choices_to=Q(made), ordering=ordering))
+        return [(user.pk, str(user)) for user in User.objects.filter(made).order_by("email")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> QuerySet[PaymentRequest]:
+        value = self.value()
+        if not value:
+            return queryset
+        if not (value.isascii() and value.isdigit() and len(value) <= 18):
+            return queryset.none()  # a hand-typed id that cannot exist
+        return queryset.filter(maker_id=int(value))
 
 
 class AwaitingMeFilter(admin.SimpleListFilter):
@@ -212,7 +223,7 @@ class PaymentRequestAdmin(
         "created_short",
     ]
     list_display_links = ["id", "name"]
-    list_filter = ["status", "type", ("maker", MakerFilter), MonthFilter, AwaitingMeFilter]
+    list_filter = ["status", "type", MakerFilter, MonthFilter, AwaitingMeFilter]
     list_select_related = ["maker", "approval"]
     search_fields = PR_SEARCH_FIELDS
     search_document = "search_document"  # the same fields, stored folded and indexed
