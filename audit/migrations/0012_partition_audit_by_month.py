@@ -25,6 +25,8 @@ Reversible while nothing is archived: going back moves the rows into a plain tab
 
 from django.db import migrations
 
+from acountee.db.migration_ops import unbounded
+
 COLUMNS = (
     "id, action, table_name, record_id, before, after, actor, actor_user_id, occurred_at, ip, user_agent, "
     "metadata, checksum, txn"
@@ -395,4 +397,5 @@ DISCARD PLANS;
 class Migration(migrations.Migration):
     dependencies = [("audit", "0011_checkpoints_and_archives")]
 
-    operations = [migrations.RunSQL(FUNCTIONS + FORWARD + SEAL_PRUNED, SEAL_UNPRUNED + BACKWARD)]
+    # Copies the whole log into the partitions: minutes on a large one, past the requests' statement timeout.
+    operations = unbounded(migrations.RunSQL(FUNCTIONS + FORWARD + SEAL_PRUNED, SEAL_UNPRUNED + BACKWARD))

@@ -13,10 +13,13 @@ A rule added later needs its two indexes in a new migration: the test fails unti
 Build time: ~9 s for the 1.6 M entries of the 100k data set (one pass over the partitions per
 index, ~0.4 s each; the lines' `after` index, ~3 s, is the largest), so ~1.5 min at 15 M entries; `audit` is
 append-only, so a plain CREATE INDEX (which blocks inserts meanwhile) runs in the deploy's
-transaction like the project's other index migrations (docs/performance.md).
+transaction like the project's other index migrations (docs/performance.md), without the requests' statement
+timeout (`unbounded`).
 """
 
 from django.db import migrations
+
+from acountee.db.migration_ops import unbounded
 
 # (child table, parent key): the CHILD_RULES of audit/history.py when this migration was written.
 RULES = [
@@ -52,4 +55,4 @@ def _operations() -> list[migrations.RunSQL]:
 class Migration(migrations.Migration):
     dependencies = [("audit", "0012_partition_audit_by_month")]
 
-    operations = _operations()
+    operations = unbounded(*_operations())
