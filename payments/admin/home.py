@@ -29,9 +29,10 @@ class NeedsMe:
 
 
 def needs_me(user: Any) -> list[NeedsMe]:
-    from invoices.models import Invoice, InvoiceStatus
+    from invoices.models import InvoiceStatus
     from payments.models import PaymentRequestStatus
     from payments.notifications.models import DeliveryStatus, NotificationDelivery
+    from payments.reports.queries import unlinked_invoice_count
     from payments.selectors import awaiting, payment_requests_visible_to
 
     if not (user and user.is_authenticated and user.is_active):
@@ -74,7 +75,8 @@ def needs_me(user: Any) -> list[NeedsMe]:
             )
     if user.has_perm("invoices.view_invoice") and user.has_perm("payments.add_paymentrequest"):
         # Every imported invoice still to be bundled, whenever it came: what is waiting, not this month's share.
-        count = Invoice.objects.filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True).count()
+        # From the per-issue-date rollup (payments.reports.rollups): constant, not a scan of the backlog.
+        count = unlinked_invoice_count()
         query = urlencode({"status__exact": InvoiceStatus.IMPORTED, "linked": "false"})
         items.append(
             NeedsMe(
