@@ -3,7 +3,8 @@ and its "what needs me" block: for the signed-in user, a few counts that each li
 filtered to exactly those rows. A block shows only to users whose roles open that list.
 
 Three queries at most, whatever the data: one aggregate over payment requests, one sum over
-the unlinked-invoices rollup (payments.reports.rollups), one count of failed deliveries (owners only). tests/admin/test_home.py pins it.
+the unlinked-invoices rollup (payments.reports.rollups), one count of failed deliveries (owners
+only). tests/admin/test_home.py pins it.
 """
 
 from __future__ import annotations

@@ -65,7 +65,12 @@ PAYABLE_STATUSES: list[tuple[str, Any]] = [
     ("approved", _("Approved, unpaid")),
     ("paid", _("Paid")),
 ]
-PR_STATUS_TO_PAYABLE = {S.DRAFT: "draft", S.PENDING: "pending", S.APPROVED: "approved", S.COMPLETED: "paid"}
+PR_STATUS_TO_PAYABLE: dict[str, str] = {
+    S.DRAFT: "draft",
+    S.PENDING: "pending",
+    S.APPROVED: "approved",
+    S.COMPLETED: "paid",
+}
 
 AGING_BUCKETS: list[tuple[str, Any]] = [
     ("0-30", _("0-30 days")),
