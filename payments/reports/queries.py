@@ -216,7 +216,7 @@ def payables_by_month(*, first: date, end_exclusive: date | None, months: list[d
 
 
 # --- payables by supplier -----------------------------------------------------------------------------
-SUPPLIER_SQL = """
+SUPPLIER_SQL = """{months}
 SELECT seller_tax_code, sum(invoices) AS count, sum(amount) AS total,
        COALESCE(sum(amount) FILTER (WHERE invoice_status <> 'completed'), 0) AS outstanding,
        COALESCE(sum(invoices) FILTER (WHERE invoice_status <> 'completed'), 0) AS outstanding_count,
@@ -228,6 +228,24 @@ SELECT seller_tax_code, sum(invoices) AS count, sum(amount) AS total,
 """
 
 
+# A period's whole months: read the months inside it, or — when they are more than half of the history
+# (`from` early on, `to` late) — the all-time totals minus the months outside it, whichever reads fewer
+# rows. The choice is one InitPlan over the small month rollup; the branch not chosen is not scanned.
+PERIOD_CHOICE_SQL = """
+WITH history AS (SELECT min(month) AS lo, max(month) + 31 AS hi FROM reports_payables_month),
+choice AS (
+    SELECT COALESCE((least(hi, %(m_to)s) - greatest(lo, %(m_from)s)) * 2 > hi - lo, false) AS complement
+      FROM history
+)"""
+PERIOD_MONTHS_SQL = """
+SELECT seller_tax_code, invoice_status, invoices, amount FROM reports_payables_supplier_month
+ WHERE month >= %(m_from)s AND month < %(m_to)s AND NOT (SELECT complement FROM choice)
+UNION ALL
+SELECT seller_tax_code, invoice_status, invoices, amount FROM reports_payables_supplier
+ WHERE (SELECT complement FROM choice)
+UNION ALL
+SELECT seller_tax_code, invoice_status, -invoices, -amount FROM reports_payables_supplier_month
+ WHERE (month < %(m_from)s OR month >= %(m_to)s) AND (SELECT complement FROM choice)"""
 EDGE_SQL = (
     "SELECT seller_tax_code, status, 1, total_payable * exchange_rate FROM invoices"
     " WHERE status <> 'redundant' AND issue_date >= %(d_from{i})s AND issue_date < %(d_to{i})s"
@@ -278,15 +296,13 @@ def payables_by_supplier(*, date_from: date | None, date_to: date | None, top: i
             parts.append("SELECT seller_tax_code, invoice_status, invoices, amount FROM reports_payables_supplier")
         else:
             args.update(m_from=m_from or date.min, m_to=m_to or date.max)
-            parts.append(
-                "SELECT seller_tax_code, invoice_status, invoices, amount FROM reports_payables_supplier_month"
-                " WHERE month >= %(m_from)s AND month < %(m_to)s"
-            )
+            parts.append(PERIOD_MONTHS_SQL)
     for i, (day_from, day_to) in enumerate(edges):
         args.update({f"d_from{i}": day_from, f"d_to{i}": day_to})
         parts.append(EDGE_SQL.format(i=i))
     with connection.cursor() as cursor:
-        cursor.execute(SUPPLIER_SQL.format(parts=" UNION ALL ".join(parts)), args)
+        months = PERIOD_CHOICE_SQL if "m_from" in args else ""
+        cursor.execute(SUPPLIER_SQL.format(months=months, parts=" UNION ALL ".join(parts)), args)
         columns = [c.name for c in cursor.description]
         rows = [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
     # The names in a second query on the few codes chosen (the seller's latest spelling wins ties by
