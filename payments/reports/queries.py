@@ -245,7 +245,10 @@ SELECT seller_tax_code, invoice_status, invoices, amount FROM reports_payables_s
  WHERE (SELECT complement FROM choice)
 UNION ALL
 SELECT seller_tax_code, invoice_status, -invoices, -amount FROM reports_payables_supplier_month
- WHERE (month < %(m_from)s OR month >= %(m_to)s) AND (SELECT complement FROM choice)"""
+ WHERE month < %(m_from)s AND (SELECT complement FROM choice)
+UNION ALL
+SELECT seller_tax_code, invoice_status, -invoices, -amount FROM reports_payables_supplier_month
+ WHERE month >= %(m_to)s AND (SELECT complement FROM choice)"""
 EDGE_SQL = (
     "SELECT seller_tax_code, status, 1, total_payable * exchange_rate FROM invoices"
     " WHERE status <> 'redundant' AND issue_date >= %(d_from{i})s AND issue_date < %(d_to{i})s"
