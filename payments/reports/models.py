@@ -58,6 +58,8 @@ class PayablesMonth(RollupRow):
     class Meta:
         db_table = "reports_payables_month"
         default_permissions = ()
+        verbose_name = _("payables per month (rollup)")
+        verbose_name_plural = _("payables per month (rollup)")
 
 
 class PayablesSupplier(RollupRow):
@@ -70,6 +72,8 @@ class PayablesSupplier(RollupRow):
     class Meta:
         db_table = "reports_payables_supplier"
         default_permissions = ()
+        verbose_name = _("payables per supplier (rollup)")
+        verbose_name_plural = _("payables per supplier (rollup)")
 
 
 class PayablesSupplierMonth(RollupRow):
@@ -83,6 +87,8 @@ class PayablesSupplierMonth(RollupRow):
     class Meta:
         db_table = "reports_payables_supplier_month"
         default_permissions = ()
+        verbose_name = _("payables per supplier and month (rollup)")
+        verbose_name_plural = _("payables per supplier and month (rollup)")
         indexes = [models.Index(fields=["month"], name="reports_pay_sup_month_idx")]
 
 
@@ -95,3 +101,5 @@ class UnlinkedInvoicesDay(RollupRow):
     class Meta:
         db_table = "reports_unlinked_invoices_day"
         default_permissions = ()
+        verbose_name = _("unlinked invoices per day (rollup)")
+        verbose_name_plural = _("unlinked invoices per day (rollup)")

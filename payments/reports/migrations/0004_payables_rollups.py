@@ -215,6 +215,8 @@ class Migration(migrations.Migration):
             options={
                 "db_table": "reports_payables_month",
                 "default_permissions": (),
+                "verbose_name": "payables per month (rollup)",
+                "verbose_name_plural": "payables per month (rollup)",
             },
         ),
         migrations.CreateModel(
@@ -229,6 +231,8 @@ class Migration(migrations.Migration):
             options={
                 "db_table": "reports_payables_supplier",
                 "default_permissions": (),
+                "verbose_name": "payables per supplier (rollup)",
+                "verbose_name_plural": "payables per supplier (rollup)",
             },
         ),
         migrations.CreateModel(
@@ -242,6 +246,8 @@ class Migration(migrations.Migration):
             options={
                 "db_table": "reports_unlinked_invoices_day",
                 "default_permissions": (),
+                "verbose_name": "unlinked invoices per day (rollup)",
+                "verbose_name_plural": "unlinked invoices per day (rollup)",
             },
         ),
         migrations.CreateModel(
@@ -257,6 +263,8 @@ class Migration(migrations.Migration):
             options={
                 "db_table": "reports_payables_supplier_month",
                 "default_permissions": (),
+                "verbose_name": "payables per supplier and month (rollup)",
+                "verbose_name_plural": "payables per supplier and month (rollup)",
                 "indexes": [models.Index(fields=["month"], name="reports_pay_sup_month_idx")],
             },
         ),
