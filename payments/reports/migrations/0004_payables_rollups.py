@@ -265,7 +265,13 @@ class Migration(migrations.Migration):
                 "default_permissions": (),
                 "verbose_name": "payables per supplier and month (rollup)",
                 "verbose_name_plural": "payables per supplier and month (rollup)",
-                "indexes": [models.Index(fields=["month"], name="reports_pay_sup_month_idx")],
+                "indexes": [
+                    models.Index(
+                        fields=["month"],
+                        include=["seller_tax_code", "invoice_status", "invoices", "amount"],
+                        name="reports_pay_sup_month_idx",
+                    )
+                ],
             },
         ),
         migrations.RunSQL(FORWARD, BACKWARD),
