@@ -224,6 +224,12 @@ def test_raw_sql_on_invoices_links_and_requests(company):  # noqa: F811
         cursor.execute("UPDATE pr_invoice SET pr_id = %s WHERE invoice_id = %s", [direct(company.clerk).pk, b.pk])
         assert_consistent()
         cursor.execute("DELETE FROM pr_invoice WHERE pr_id = %s", [pr.pk])
+        assert_consistent()
+        # Foreign keys are checked at commit: a PR deleted before its links still moves its invoices out.
+        doomed = direct(company.clerk, make_invoice(total="7000000"), make_invoice(total="8000000"))
+        cursor.execute("DELETE FROM pr_preparers WHERE pr_id = %s", [doomed.pk])
+        cursor.execute("DELETE FROM pr WHERE id = %s", [doomed.pk])  # (the state in between cannot commit)
+        cursor.execute("DELETE FROM pr_invoice WHERE pr_id = %s", [doomed.pk])
         cursor.execute("UPDATE invoices SET seller_phone = seller_phone || ' '")  # no counted value changed
         assert_consistent()
 

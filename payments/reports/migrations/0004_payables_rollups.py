@@ -73,6 +73,15 @@ END
 $$;"""
 
 
+def _pr_rows(rows: str, moves: str) -> str:
+    """The invoices linked to PRs inserted or deleted (`rows`), moved between '' and the PR's status."""
+    return (
+        "    WITH changes AS (SELECT " + _invoice("i", "v.pr_status", "v.sign") + f" FROM {rows} r "
+        "JOIN pr_invoice l ON l.pr_id = r.id JOIN invoices i ON i.id = l.invoice_id "
+        f"CROSS JOIN LATERAL (VALUES {moves}) v (pr_status, sign))"
+    )
+
+
 RELEVANT = "(o.seller_tax_code, o.issue_date, o.status, o.total_payable, o.exchange_rate)"
 LOCK_LINKS = """
     PERFORM 1 FROM pr WHERE id IN (SELECT pr_id FROM {rows}) ORDER BY id FOR SHARE;
@@ -127,6 +136,17 @@ FUNCTIONS = {
         {_link_rows("new_rows", 1)}
     ){INSERT_DELTAS}""",
     ),
+    # A PR that appears or disappears while links to it exist (foreign keys are checked at commit, so
+    # raw SQL may delete a PR before its links, or link before the PR is inserted): its invoices move
+    # between '' and its status here, and the link trigger, finding no PR, adds nothing.
+    "reports_rollup_pr_insert": _function(
+        "reports_rollup_pr_insert",
+        _pr_rows("new_rows", "('', -1), (r.status, 1)") + INSERT_DELTAS,
+    ),
+    "reports_rollup_pr_delete": _function(
+        "reports_rollup_pr_delete",
+        _pr_rows("old_rows", "(r.status, -1), ('', 1)") + INSERT_DELTAS,
+    ),
     # A PR's status change moves its invoices from the old status to the new one.
     "reports_rollup_pr_update": _function(
         "reports_rollup_pr_update",
@@ -152,7 +172,9 @@ TRIGGERS = [
     ("reports_rollup_pr_invoice_insert", "pr_invoice", "INSERT", "NEW TABLE AS new_rows"),
     ("reports_rollup_pr_invoice_update", "pr_invoice", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
     ("reports_rollup_pr_invoice_delete", "pr_invoice", "DELETE", "OLD TABLE AS old_rows"),
+    ("reports_rollup_pr_insert", "pr", "INSERT", "NEW TABLE AS new_rows"),
     ("reports_rollup_pr_update", "pr", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+    ("reports_rollup_pr_delete", "pr", "DELETE", "OLD TABLE AS old_rows"),
 ]
 
 
