@@ -2,8 +2,9 @@
 and its "what needs me" block: for the signed-in user, a few counts that each link to the changelist
 filtered to exactly those rows. A block shows only to users whose roles open that list.
 
-Three queries at most, whatever the data: one aggregate over payment requests, one count of
-invoices, one count of failed deliveries (owners only). tests/admin/test_home.py pins it.
+Three queries at most, whatever the data: one aggregate over payment requests, one sum over
+the unlinked-invoices rollup (payments.reports.rollups), one count of failed deliveries (owners
+only). tests/admin/test_home.py pins it.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ class NeedsMe:
 
 
 def needs_me(user: Any) -> list[NeedsMe]:
-    from invoices.models import Invoice, InvoiceStatus
+    from invoices.models import InvoiceStatus
     from payments.models import PaymentRequestStatus
     from payments.notifications.models import DeliveryStatus, NotificationDelivery
+    from payments.reports.queries import unlinked_invoice_count
     from payments.selectors import awaiting, payment_requests_visible_to
 
     if not (user and user.is_authenticated and user.is_active):
@@ -74,7 +76,8 @@ def needs_me(user: Any) -> list[NeedsMe]:
             )
     if user.has_perm("invoices.view_invoice") and user.has_perm("payments.add_paymentrequest"):
         # Every imported invoice still to be bundled, whenever it came: what is waiting, not this month's share.
-        count = Invoice.objects.filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True).count()
+        # From the per-issue-date rollup (payments.reports.rollups): constant, not a scan of the backlog.
+        count = unlinked_invoice_count()
         query = urlencode({"status__exact": InvoiceStatus.IMPORTED, "linked": "false"})
         items.append(
             NeedsMe(

@@ -19,12 +19,13 @@ Definitions (docs/reports.md):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     CharField,
     Count,
@@ -50,6 +51,7 @@ from audit.models import AuditEntry
 from invoices.models import Invoice, InvoiceStatus
 from payments.audit_actions import PaymentRequestAction
 from payments.models import PaymentRequest, PaymentRequestStatus, PaymentRequestType, PRInvoice
+from payments.reports.models import PayablesMonth, UnlinkedInvoicesDay
 
 S = PaymentRequestStatus
 LOCAL_TZ = ZoneInfo(settings.TIME_ZONE)
@@ -63,7 +65,12 @@ PAYABLE_STATUSES: list[tuple[str, Any]] = [
     ("approved", _("Approved, unpaid")),
     ("paid", _("Paid")),
 ]
-PR_STATUS_TO_PAYABLE = {S.DRAFT: "draft", S.PENDING: "pending", S.APPROVED: "approved", S.COMPLETED: "paid"}
+PR_STATUS_TO_PAYABLE: dict[str, str] = {
+    S.DRAFT: "draft",
+    S.PENDING: "pending",
+    S.APPROVED: "approved",
+    S.COMPLETED: "paid",
+}
 
 AGING_BUCKETS: list[tuple[str, Any]] = [
     ("0-30", _("0-30 days")),
@@ -150,15 +157,16 @@ def _requested_at_subquery(pr_ref: str) -> Subquery:
 def payables_by_month(*, first: date, end_exclusive: date | None, months: list[date]) -> ReportResult:
     """Amount and count per (month, payable status) for invoices issued in [first, end) plus PRs
     without invoices created in that period (local time)."""
-    # Grouped by the raw PR status (NULL: not linked), not by a CASE: the planner then knows the
-    # few groups and hash-aggregates in memory; the names are mapped on the aggregated rows.
+    # Invoices from the rollup (a handful of rows per month, whatever the history); its `pr_status`
+    # is '' for an invoice in no PR. The period is whole months (MonthRange, home_summary).
+    if first.day != 1 or (end_exclusive is not None and end_exclusive.day != 1):
+        raise ValueError("payables_by_month counts whole months")
     invoice_rows = (
-        _payable_invoices()
-        .filter(issue_date__gte=first)
-        .filter(**({"issue_date__lt": end_exclusive} if end_exclusive else {}))
-        .annotate(month=MonthOf("issue_date"), pr_status=F("pr_link__pr__status"))
+        PayablesMonth.objects.filter(month__gte=first)
+        .filter(**({"month__lt": end_exclusive} if end_exclusive else {}))
         .values("month", "pr_status")
-        .annotate(count=Count("id"), amount=Sum(_invoice_amount(), output_field=MONEY))
+        .annotate(count=Sum("invoices"), amount=Sum("amount"))
+        .exclude(count=0)
         .order_by()
     )
     start = datetime.combine(first, datetime.min.time(), tzinfo=LOCAL_TZ)
@@ -177,7 +185,7 @@ def payables_by_month(*, first: date, end_exclusive: date | None, months: list[d
             month = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
             payable = PR_STATUS_TO_PAYABLE[row["pr_status"]] if row["pr_status"] else "unlinked"
             cell = cells.setdefault((month, payable), [0, ZERO])
-            cell[0] += row["count"]
+            cell[0] += int(row["count"])
             cell[1] += row["amount"] or ZERO
     rows = []
     for month in months:
@@ -208,30 +216,98 @@ def payables_by_month(*, first: date, end_exclusive: date | None, months: list[d
 
 
 # --- payables by supplier -----------------------------------------------------------------------------
+SUPPLIER_SQL = """{months}
+SELECT seller_tax_code, sum(invoices) AS count, sum(amount) AS total,
+       COALESCE(sum(amount) FILTER (WHERE invoice_status <> 'completed'), 0) AS outstanding,
+       COALESCE(sum(invoices) FILTER (WHERE invoice_status <> 'completed'), 0) AS outstanding_count,
+       COALESCE(sum(amount) FILTER (WHERE invoice_status = 'completed'), 0) AS paid
+  FROM ({parts}) AS src (seller_tax_code, invoice_status, invoices, amount)
+ GROUP BY seller_tax_code HAVING sum(invoices) <> 0
+ ORDER BY outstanding DESC, total DESC, seller_tax_code
+ LIMIT %(top)s
+"""
+
+
+# A period's whole months: read the months inside it, or — when they are more than half of the history
+# (`from` early on, `to` late) — the all-time totals minus the months outside it, whichever reads fewer
+# rows. The choice is one InitPlan over the small month rollup; the branch not chosen is not scanned.
+PERIOD_CHOICE_SQL = """
+WITH history AS (SELECT min(month) AS lo, max(month) + 31 AS hi FROM reports_payables_month),
+choice AS (
+    SELECT COALESCE((least(hi, %(m_to)s) - greatest(lo, %(m_from)s)) * 2 > hi - lo, false) AS complement
+      FROM history
+)"""
+PERIOD_MONTHS_SQL = """
+SELECT seller_tax_code, invoice_status, invoices, amount FROM reports_payables_supplier_month
+ WHERE month >= %(m_from)s AND month < %(m_to)s AND NOT (SELECT complement FROM choice)
+UNION ALL
+SELECT seller_tax_code, invoice_status, invoices, amount FROM reports_payables_supplier
+ WHERE (SELECT complement FROM choice)
+UNION ALL
+SELECT seller_tax_code, invoice_status, -invoices, -amount FROM reports_payables_supplier_month
+ WHERE month < %(m_from)s AND (SELECT complement FROM choice)
+UNION ALL
+SELECT seller_tax_code, invoice_status, -invoices, -amount FROM reports_payables_supplier_month
+ WHERE month >= %(m_to)s AND (SELECT complement FROM choice)"""
+EDGE_SQL = (
+    "SELECT seller_tax_code, status, 1, total_payable * exchange_rate FROM invoices"
+    " WHERE status <> 'redundant' AND issue_date >= %(d_from{i})s AND issue_date < %(d_to{i})s"
+)
+
+
+def _month_after(day: date) -> date | None:
+    """The first day of the month after `day`'s (None past the calendar's end)."""
+    if day.month < 12:
+        return date(day.year, day.month + 1, 1)
+    return date(day.year + 1, 1, 1) if day.year < date.max.year else None
+
+
+def _split_period(
+    date_from: date | None, date_to: date | None
+) -> tuple[tuple[date | None, date | None] | None, list[tuple[date, date]]]:
+    """An inclusive day period as the whole months the rollup answers, `[m_from, m_to)` (None: no
+    bound; no months at all when the period holds none), and the day ranges `[from, to)` at its
+    edges that only the raw invoices answer."""
+    end = date_to + timedelta(days=1) if date_to and date_to < date.max else None
+    m_from = date_from if date_from is None or date_from.day == 1 else _month_after(date_from)
+    m_to = end.replace(day=1) if end else None
+    if date_from is not None and m_from is None:  # a start in the calendar's last month
+        return None, [(date_from, end or date.max)]
+    if m_from is not None and m_to is not None and m_from >= m_to:
+        return None, [(date_from or date.min, end or date.max)]
+    edges = []
+    if date_from is not None and m_from is not None and date_from < m_from:
+        edges.append((date_from, m_from))
+    if end is not None and m_to is not None and m_to < end:
+        edges.append((m_to, end))
+    return (m_from, m_to), edges
+
+
 def payables_by_supplier(*, date_from: date | None, date_to: date | None, top: int) -> ReportResult:
     """The `top` suppliers (seller tax code) by outstanding amount (not yet paid), invoices
     issued within the optional period."""
-    qs = _payable_invoices()
-    if date_from:
-        qs = qs.filter(issue_date__gte=date_from)
-    if date_to:
-        qs = qs.filter(issue_date__lte=date_to)
-    # Paid = the invoice is completed (the PR services complete an invoice exactly when its PR is
-    # completed, and reopen it when the PR is un-completed), so the ranking needs no join at all:
-    # one pass over the covering index of invoices.
-    paid = Q(status=InvoiceStatus.COMPLETED)
-    amount = _invoice_amount()
-    rows = list(
-        qs.values("seller_tax_code")
-        .annotate(
-            count=Count("id"),
-            total=Sum(amount, output_field=MONEY),
-            outstanding=Coalesce(Sum(amount, filter=~paid, output_field=MONEY), Value(ZERO), output_field=MONEY),
-            outstanding_count=Count("id", filter=~paid),
-            paid=Coalesce(Sum(amount, filter=paid, output_field=MONEY), Value(ZERO), output_field=MONEY),
-        )
-        .order_by("-outstanding", "-total", "seller_tax_code")[:top]
-    )
+    # The ranking sums rollup rows (per supplier and invoice status: all time, or the period's whole
+    # months) and, for the partial months at the edges of a period, the raw invoices of those days
+    # (the issue_date index). Paid = the invoice is completed (the PR services complete an invoice
+    # exactly when its PR is completed, and reopen it when the PR is un-completed).
+    whole_months, edges = _split_period(date_from, date_to)
+    parts: list[str] = []
+    args: dict[str, Any] = {"top": top}
+    if whole_months is not None:
+        m_from, m_to = whole_months
+        if m_from is None and m_to is None:
+            parts.append("SELECT seller_tax_code, invoice_status, invoices, amount FROM reports_payables_supplier")
+        else:
+            args.update(m_from=m_from or date.min, m_to=m_to or date.max)
+            parts.append(PERIOD_MONTHS_SQL)
+    for i, (day_from, day_to) in enumerate(edges):
+        args.update({f"d_from{i}": day_from, f"d_to{i}": day_to})
+        parts.append(EDGE_SQL.format(i=i))
+    with connection.cursor() as cursor:
+        months = PERIOD_CHOICE_SQL if "m_from" in args else ""
+        cursor.execute(SUPPLIER_SQL.format(months=months, parts=" UNION ALL ".join(parts)), args)
+        columns = [c.name for c in cursor.description]
+        rows = [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
     # The names in a second query on the few codes chosen (the seller's latest spelling wins ties by
     # MAX): the ranking itself then reads only the narrow covering index of invoices.
     names = (
@@ -249,8 +325,8 @@ def payables_by_supplier(*, date_from: date | None, date_to: date | None, top: i
         {
             "tax_code": r["seller_tax_code"],
             "name": names.get(r["seller_tax_code"], ""),
-            "count": r["count"],
-            "outstanding_count": r["outstanding_count"],
+            "count": int(r["count"]),
+            "outstanding_count": int(r["outstanding_count"]),
             "outstanding": _money(r["outstanding"]),
             "paid": _money(r["paid"]),
             "total": _money(r["total"]),
@@ -286,11 +362,14 @@ def aging(*, as_of: date) -> ReportResult:
     """Unlinked invoices by days since their issue date, and approved-unpaid PRs by days since
     their oldest linked invoice's issue date (or, without invoices, their approval date: the local
     date of the last approval record). Ages ≤ 30 (future dates included) fall in 0-30."""
+    # Unlinked invoices from the per-issue-date rollup: one row per day of history, not per invoice.
     invoice_rows = (
-        Invoice.objects.filter(status=InvoiceStatus.IMPORTED, pr_link__isnull=True)
-        .annotate(bucket=AgeBucket(DaysBetween(Value(as_of, output_field=DateField()), F("issue_date"))))
+        UnlinkedInvoicesDay.objects.annotate(
+            bucket=AgeBucket(DaysBetween(Value(as_of, output_field=DateField()), F("issue_date")))
+        )
         .values("bucket")
-        .annotate(count=Count("id"), amount=Sum(_invoice_amount(), output_field=MONEY))
+        .annotate(count=Sum("invoices"), amount=Sum("amount"))
+        .exclude(count=0)
         .order_by()
     )
     # A PR's age needs its oldest invoice first (an aggregate per PR), then a bucket over that: the
@@ -334,7 +413,7 @@ def aging(*, as_of: date) -> ReportResult:
     cells: dict[tuple[str, str], tuple[int, Decimal]] = {}
     for kind, source in (("invoice", invoice_rows), ("pr", pr_rows)):
         for row in source:
-            cells[(BUCKET_KEYS[row["bucket"]], kind)] = (row["count"], row["amount"] or ZERO)
+            cells[(BUCKET_KEYS[row["bucket"]], kind)] = (int(row["count"]), row["amount"] or ZERO)
     rows = []
     for bucket, label in AGING_BUCKETS:
         for kind, kind_label in AGING_KINDS:
@@ -523,6 +602,12 @@ def oldest_pending_approvals(*, limit: int = 5, now: datetime | None = None) -> 
     return rows
 
 
+def unlinked_invoice_count() -> int:
+    """Imported invoices in no payment request, whenever issued (the admin home): the sum of the
+    per-issue-date rollup, a few thousand rows at most whatever the number of invoices."""
+    return int(UnlinkedInvoicesDay.objects.aggregate(n=Sum("invoices"))["n"] or 0)
+
+
 def home_summary(*, today: date) -> dict[str, Any]:
     """The compact block of the admin home: this month's payables by status, the oldest pending approvals."""
     first = today.replace(day=1)
@@ -549,4 +634,5 @@ __all__ = [
     "oldest_pending_approvals",
     "payables_by_month",
     "payables_by_supplier",
+    "unlinked_invoice_count",
 ]

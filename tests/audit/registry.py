@@ -85,6 +85,12 @@ NOT_AUDITED: dict[str, str] = {
     "idempotency_keys": "replay cache of API writes, purged after IDEMPOTENCY_KEY_TTL_HOURS",
     "sign_in_throttles": "failed sign-in counters; every lock-out is a security event",
     "api_rate_counters": "API requests per caller in the current rate-limit window; rewritten on every request",
+    # Derived payables rollups (payments.reports.rollups, docs/adr/0012): written by triggers from the
+    # audited invoices, pr_invoice and pr rows; rebuilt from them by `check_rollups --repair`.
+    "reports_payables_month": "derived rollup of invoices (delta rows kept by triggers), no data of its own",
+    "reports_payables_supplier": "derived rollup of invoices (delta rows kept by triggers), no data of its own",
+    "reports_payables_supplier_month": "derived rollup of invoices (delta rows kept by triggers), no data of its own",
+    "reports_unlinked_invoices_day": "derived rollup of invoices (delta rows kept by triggers), no data of its own",
 }
 
 # Auto-created many-to-many tables tested through their relation instead of a factory.

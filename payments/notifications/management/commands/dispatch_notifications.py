@@ -17,6 +17,7 @@ from django.conf import settings
 from audit.commands import SystemCommand
 from audit.partitions import partitions_pass
 from payments.notifications.services import DispatchResult, deliveries_dispatch, worker_run
+from payments.reports.rollups import rollups_pass
 from payments.webhooks import services as webhooks
 
 
@@ -49,6 +50,7 @@ class Command(SystemCommand):
             poll_seconds=poll,
             limit=limit or 100,
             on_pass=report,
-            also=[webhooks.webhook_pass, partitions_pass],  # partitions: hourly, docs/audit.md
+            # partitions and rollup compaction: hourly, docs/audit.md, docs/reports.md
+            also=[webhooks.webhook_pass, partitions_pass, rollups_pass],
             also_channels=[webhooks.WAKE_CHANNEL],
         )
