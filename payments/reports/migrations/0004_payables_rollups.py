@@ -10,6 +10,8 @@ commit of this migration)."""
 
 from django.db import migrations, models
 
+from acountee.db.migration_ops import unbounded
+
 # ---- Trigger SQL (installed by the migration) ------------------------------------------------------------
 # Every trigger builds `changes`: one row per (invoice, payable key) with sign +1 (the invoice now counts
 # there) or -1 (it no longer does), then INSERT_DELTAS adds one delta row per key whose net change is not
@@ -224,7 +226,8 @@ class Migration(migrations.Migration):
         ("payments", "0010_sync_updated_at_index"),
     ]
 
-    operations = [
+    # The backfill reads every invoice: past the requests' statement timeout on a large database.
+    operations = unbounded(
         migrations.CreateModel(
             name="PayablesMonth",
             fields=[
@@ -298,4 +301,4 @@ class Migration(migrations.Migration):
         ),
         migrations.RunSQL(FORWARD, BACKWARD),
         migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
-    ]
+    )
