@@ -264,3 +264,25 @@ def test_queue_is_one_query_whatever_the_number_of_chains(maker, django_assert_n
         make_pr(maker=maker, steps=[("anyof", [a])], request=True)
     with django_assert_num_queries(1):
         assert len(list(selectors.awaiting(a))) == 6
+
+
+def test_only_the_engine_services_write_chains():
+    """The facts are right because every write of a chain goes through `approvals.services` (docs/approvals.md,
+    "Timing": services, not triggers): no other application code writes a chain, its steps or its records."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    write = re.compile(
+        r"\b(Approval|ApprovalStep|ApprovalRecord)\.objects\b[^;]*?\.(create|bulk_create|update|delete|get_or_create)\(",
+        re.S,
+    )
+    offenders = []
+    for path in root.glob("*/**/*.py"):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith(("approvals/services/", "tests/", "bench/", ".venv/")) or "/migrations/" in relative:
+            continue
+        for statement in path.read_text(encoding="utf-8").split("\n\n"):
+            if write.search(statement):
+                offenders.append(relative)
+    assert offenders == []
