@@ -132,7 +132,11 @@ ApprovalCycleTimeView = _report_view(
             "First month of completed approvals, YYYY-MM (default: 11 months before `to`).",
             pattern=MONTH_PATTERN,
         ),
-        _p("to", "Last month of completed approvals, YYYY-MM (default: this month).", pattern=MONTH_PATTERN),
+        _p(
+            "to",
+            "Last month of completed approvals, YYYY-MM (default: this month; at most 120 months after `from`).",
+            pattern=MONTH_PATTERN,
+        ),
     ],
 )
 
