@@ -122,7 +122,12 @@ class ApprovalFlowStepUser(models.Model):
 class Approval(models.Model):
     """The chain of one document. `current_step` is 0 while the document is prepared, the number of
     the step awaiting approval while it is pending, and the last step's number once approved.
-    Locked after the document's row (lock order document → approval → steps/records)."""
+    Locked after the document's row (lock order document → approval → steps/records).
+
+    Timing facts, written by the services in the transaction of the change (docs/approvals.md,
+    "Timing"): `requested_at` when the current cycle was requested (None while prepared; a reset
+    clears it, a new request starts a new cycle), `completed_at` when its last step was satisfied
+    (None until then, and again after a retraction)."""
 
     flow = models.ForeignKey(
         ApprovalFlow,
@@ -136,6 +141,8 @@ class Approval(models.Model):
     # Set by hand (inline steps or a chosen flow) by someone holding approvals.customize_chain;
     # otherwise the chain is rebuilt from the amount's flow when approval is requested.
     is_custom = models.BooleanField(_("custom chain"), default=False, db_default=False)
+    requested_at = models.DateTimeField(_("approval requested at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("approval completed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -144,13 +151,30 @@ class Approval(models.Model):
         verbose_name = _("approval chain")
         verbose_name_plural = _("approval chains")
         permissions = [("customize_chain", _("Can give a payment request a custom approval chain"))]
+        indexes = [
+            # The chains waiting for approval, longest-waiting first (the admin home's oldest pending).
+            models.Index(
+                fields=["requested_at", "id"],
+                name="approval_waiting_idx",
+                condition=Q(requested_at__isnull=False, completed_at__isnull=True),
+            ),
+            # Chains completed in a period (the approval cycle-time report).
+            models.Index(
+                fields=["completed_at"], name="approval_completed_idx", condition=Q(completed_at__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.pk} @ {self.current_step}"
 
 
 class ApprovalStep(models.Model):
-    """One step of a document's own chain (a copy, never a reference to the flow)."""
+    """One step of a document's own chain (a copy, never a reference to the flow).
+
+    `started_at`: when it became the step awaiting approval (the request for the first step, the
+    previous step's completion for the others); `completed_at`: when it was satisfied (its last
+    needed approval). A step is the open step of a running chain exactly when it has started and
+    not completed; the services keep both in step with `Approval.current_step`."""
 
     approval = models.ForeignKey(
         Approval, verbose_name=_("approval chain"), on_delete=models.CASCADE, related_name="steps"
@@ -161,6 +185,8 @@ class ApprovalStep(models.Model):
     approvers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("approvers"), through="ApprovalStepUser", related_name="+"
     )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
     class Meta:
         db_table = "approval_steps"
@@ -171,6 +197,22 @@ class ApprovalStep(models.Model):
             models.UniqueConstraint(fields=["approval", "number"], name="approval_steps_number_unique"),
             models.CheckConstraint(condition=Q(number__gte=1), name="approval_steps_number_positive"),
             models.CheckConstraint(condition=Q(mode__in=["anyof", "allof"]), name="approval_steps_mode_valid"),
+            models.CheckConstraint(
+                condition=Q(completed_at__isnull=True) | Q(started_at__isnull=False),
+                name="approval_steps_completed_after_start",
+            ),
+        ]
+        indexes = [
+            # The open steps of running chains: the approvers' queues start here, not at every chain.
+            models.Index(
+                fields=["approval"],
+                name="approval_steps_open_idx",
+                condition=Q(started_at__isnull=False, completed_at__isnull=True),
+            ),
+            # Steps completed in a period (the approval cycle-time report, per step).
+            models.Index(
+                fields=["completed_at"], name="approval_steps_completed_idx", condition=Q(completed_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -42,16 +42,21 @@ def chain_names(user: User, approval: OuterRef) -> Exists:
     )
 
 
-def open_place_for(user: User, approval: OuterRef, current_step: OuterRef) -> Q:
-    """The chain's current step has a place `user` may fill (their own, or of someone they stand
-    in for today) that nobody has filled, and `user` has not approved that step yet."""
-    open_place = (
-        ApprovalStepUser.objects.filter(step__approval_id=approval, step__number=current_step)
-        .filter(Q(user=user) | Q(user__in=delegators_today(user)))
+def open_places(user: User) -> QuerySet[ApprovalStepUser, Mapping[str, object]]:
+    """The chains (as a sub-query of `approval_id`s) whose open step — the step awaiting approval
+    of a running chain: started, not completed — has a place `user` may fill (their own, or of
+    someone they stand in for today) that nobody has filled, and on which `user` has not acted yet.
+
+    It starts from the open steps (a partial index holds only those: as many as the chains waiting,
+    whatever the history), then each step's places for `user` by the (step, user) key."""
+    mine = Q(user=user) | Q(user__in=delegators_today(user))
+    return (
+        ApprovalStepUser.objects.filter(step__started_at__isnull=False, step__completed_at__isnull=True)
+        .filter(mine)
         .exclude(Exists(ApprovalRecord.objects.filter(step=OuterRef("step"), approver=OuterRef("user"))))
+        .exclude(Exists(ApprovalRecord.objects.filter(step=OuterRef("step"), acted_by=user)))
+        .values("step__approval_id")
     )
-    acted = ApprovalRecord.objects.filter(approval_id=approval, step__number=current_step, acted_by=user)
-    return Q(Exists(open_place)) & ~Q(Exists(acted))
 
 
 @dataclass(frozen=True)

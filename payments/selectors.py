@@ -158,9 +158,7 @@ def awaiting(user: User, qs: QuerySet[PaymentRequest] | None = None) -> QuerySet
     """Pending PRs whose current step has an open place `user` may fill (their own, or of
     someone they substitute for today) and on which they have not acted yet."""
     qs = PaymentRequest.objects.all() if qs is None else qs
-    qs = qs.filter(status=PaymentRequestStatus.PENDING).filter(
-        chains.open_place_for(user, OuterRef("approval_id"), OuterRef("approval__current_step"))
-    )
+    qs = qs.filter(status=PaymentRequestStatus.PENDING, approval_id__in=chains.open_places(user))
     if not settings.ALLOW_SELF_APPROVAL:  # PREPARER-NEVER-APPROVES: not in a preparer's queue
         qs = qs.exclude(Exists(PaymentRequestPreparer.objects.filter(pr=OuterRef("pk"), user=user)))
     return qs

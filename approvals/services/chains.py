@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Case, DateTimeField, Q, Value, When
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acountee.errors import InvalidState, ValidationFailed
@@ -121,9 +123,20 @@ def _chain_fix(approval: Approval, *, amount: Decimal, preparers: set[int]) -> l
 
 
 def chain_start(approval: Approval, first: ApprovalStep) -> None:
-    """The chain is walked from its first step."""
+    """The chain is walked from its first step: a new cycle, requested now (docs/approvals.md,
+    "Timing"); the first step starts with it."""
+    now = timezone.now()
+    # One statement, touching only the first step and any step a custom chain kept timed.
+    ApprovalStep.objects.filter(approval=approval).filter(
+        Q(pk=first.pk) | Q(started_at__isnull=False) | Q(completed_at__isnull=False)
+    ).update(
+        started_at=Case(When(pk=first.pk, then=Value(now)), default=None, output_field=DateTimeField()),
+        completed_at=None,
+    )
+    first.started_at, first.completed_at = now, None
     approval.current_step = first.number
-    approval.save(update_fields=["current_step", "updated_at"])
+    approval.requested_at, approval.completed_at = now, None
+    approval.save(update_fields=["current_step", "requested_at", "completed_at", "updated_at"])
 
 
 def chain_reset(approval: Approval) -> list[dict[str, Any]]:
@@ -136,6 +149,11 @@ def chain_reset(approval: Approval) -> list[dict[str, Any]]:
         .values_list("step__number", "approver_id", "acted_by_id", "approved_at")
     ]
     ApprovalRecord.objects.filter(approval=approval).delete()
+    # The cycle ends unfinished: its timing goes with its records (a new request starts a new one).
+    ApprovalStep.objects.filter(approval=approval).filter(
+        Q(started_at__isnull=False) | Q(completed_at__isnull=False)
+    ).update(started_at=None, completed_at=None)
     approval.current_step = 0
-    approval.save(update_fields=["current_step", "updated_at"])
+    approval.requested_at, approval.completed_at = None, None
+    approval.save(update_fields=["current_step", "requested_at", "completed_at", "updated_at"])
     return cleared

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Case, DateTimeField, F, PositiveSmallIntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -215,20 +215,43 @@ def decide(chain: Chain, actor: User, delegators: Delegators, *, step: int | Non
 
 
 def decisions_record(decisions: list[Decision]) -> None:
-    """Write the decided approvals in one INSERT and move each satisfied chain to its next step
-    (one UPDATE per step number); the chains in memory follow."""
+    """Write the decided approvals in one INSERT; each satisfied step completes at its approval, the
+    next step starts then, a finished chain completes then (docs/approvals.md, "Timing"); one UPDATE
+    of the steps and one of the chains, whatever the number of decisions. The chains in memory follow."""
     if not decisions:
         return
     ApprovalRecord.objects.bulk_create([d.record for d in decisions])
-    moves: dict[int, list[Approval]] = {}
-    for d in decisions:
-        if d.satisfied and d.next_step is not None:
-            moves.setdefault(d.next_step.number, []).append(d.chain.approval)
-    now = timezone.now()
-    for number, approvals in moves.items():
-        Approval.objects.filter(pk__in=[a.pk for a in approvals]).update(current_step=number, updated_at=now)
-        for approval in approvals:
-            approval.current_step = number
+    satisfied = [d for d in decisions if d.satisfied]
+    if not satisfied:
+        return
+    completed = [When(pk=d.record.step_id, then=Value(d.record.approved_at)) for d in satisfied]
+    started = [When(pk=d.next_step.pk, then=Value(d.record.approved_at)) for d in satisfied if d.next_step]
+    ApprovalStep.objects.filter(
+        pk__in=[d.record.step_id for d in satisfied] + [d.next_step.pk for d in satisfied if d.next_step]
+    ).update(
+        completed_at=Case(*completed, default=F("completed_at"), output_field=DateTimeField()),
+        started_at=Case(*started, default=F("started_at"), output_field=DateTimeField())
+        if started
+        else F("started_at"),
+    )
+    moves = [When(pk=d.chain.approval.pk, then=Value(d.next_step.number)) for d in satisfied if d.next_step]
+    finished = [When(pk=d.chain.approval.pk, then=Value(d.record.approved_at)) for d in satisfied if d.finished]
+    Approval.objects.filter(pk__in=[d.chain.approval.pk for d in satisfied]).update(
+        current_step=Case(*moves, default=F("current_step"), output_field=PositiveSmallIntegerField())
+        if moves
+        else F("current_step"),
+        completed_at=Case(*finished, default=F("completed_at"), output_field=DateTimeField())
+        if finished
+        else F("completed_at"),
+        updated_at=timezone.now(),
+    )
+    for d in satisfied:
+        d.record.step.completed_at = d.record.approved_at
+        if d.next_step is not None:
+            d.next_step.started_at = d.record.approved_at
+            d.chain.approval.current_step = d.next_step.number
+        else:
+            d.chain.approval.completed_at = d.record.approved_at
 
 
 @dataclass
@@ -257,7 +280,16 @@ def retract(approval: Approval, actor: User, *, finished: bool) -> Retraction:
         raise ConflictError(_("You have no approval that can be withdrawn."), code="NOTHING_TO_RETRACT")
     record.delete()
     moved_back = target_step != current
-    if moved_back:
+    if moved_back or finished:
+        # The step is open again (since it started): it has not completed, the step after it has
+        # not started, the chain has not completed.
+        ApprovalStep.objects.filter(approval=approval, number__gte=target_step).filter(
+            Q(completed_at__isnull=False) | Q(number__gt=target_step, started_at__isnull=False)
+        ).update(
+            completed_at=None,
+            started_at=Case(When(number=target_step, then=F("started_at")), default=None, output_field=DateTimeField()),
+        )
         approval.current_step = target_step
-        approval.save(update_fields=["current_step", "updated_at"])
+        approval.completed_at = None
+        approval.save(update_fields=["current_step", "completed_at", "updated_at"])
     return Retraction(step=target_step, record=record, moved_back=moved_back)

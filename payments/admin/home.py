@@ -43,10 +43,19 @@ def needs_me(user: Any) -> list[NeedsMe]:
     if user.has_perm("payments.view_paymentrequest"):
         want_drafts = user.has_perm("payments.add_paymentrequest")
         want_approved = user.has_perm("payments.complete_paymentrequest")
-        counts = payment_requests_visible_to(user).aggregate(
-            awaiting=Count("pk", filter=Q(pk__in=awaiting(user).values("pk"))),
-            drafts=Count("pk", filter=Q(status=PaymentRequestStatus.DRAFT, maker=user)),
-            approved=Count("pk", filter=Q(status=PaymentRequestStatus.APPROVED)),
+        # Only the rows some count can match are read (the status index, not the whole table); the
+        # awaiting ones start from the open approval steps (payments.selectors.awaiting).
+        wanted = Q(status__in=[PaymentRequestStatus.PENDING, PaymentRequestStatus.APPROVED]) | Q(
+            status=PaymentRequestStatus.DRAFT, maker=user
+        )
+        counts = (
+            payment_requests_visible_to(user)
+            .filter(wanted)
+            .aggregate(
+                awaiting=Count("pk", filter=Q(pk__in=awaiting(user).values("pk"))),
+                drafts=Count("pk", filter=Q(status=PaymentRequestStatus.DRAFT, maker=user)),
+                approved=Count("pk", filter=Q(status=PaymentRequestStatus.APPROVED)),
+            )
         )
         items.append(
             NeedsMe(

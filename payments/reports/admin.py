@@ -116,4 +116,5 @@ def _params(key: str) -> list[tuple[str, str, str]]:
             ("top", _("Number of suppliers"), "number"),
         ],
         "aging": [("as_of", _("As of"), "date")],
+        "approval-cycle-time": [("from", _("From month"), "month"), ("to", _("To month"), "month")],
     }.get(key, [])

@@ -10,10 +10,11 @@ from typing import Any
 
 def seed_reports(log: Callable[[str], Any]) -> None:
     from payments.reports import queries
-    from payments.reports.params import today
+    from payments.reports.params import month_range, today
 
     summary = queries.home_summary(today=today())
-    cycle = queries.approval_cycle_time()
+    months = month_range({})  # the report's default period: the last 12 months
+    cycle = queries.approval_cycle_time(first=months.first, end_exclusive=months.end_exclusive)
     log(
         f"reports: {summary['total_count']} payables this month ({summary['total_amount']} VND), "
         f"{len(summary['oldest_pending'])} oldest pending shown, {len(cycle.sections['per_flow'].rows)} flows timed "

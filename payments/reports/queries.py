@@ -10,10 +10,9 @@ Definitions (docs/reports.md):
   completed → `paid`.
 - Month of an invoice: the calendar month of its issue date (a date as the seller wrote it, i.e.
   already Vietnam local time). Month of a PR without invoices: its creation time in Asia/Ho_Chi_Minh.
-- Approval request time: the latest `request_approval` audit entry of the PR (approvals records no
-  such column; a reject/recall + re-request starts a new cycle and deletes the old records).
-  Step completion: the latest approval record of the step; a step starts when the previous step
-  completed (the first step: at the request).
+- Approval timing: the facts the approval engine records as they happen (`approval.requested_at` /
+  `completed_at`, `approval_steps.started_at` / `completed_at`; docs/approvals.md, "Timing"); a
+  reject/recall + re-request starts a new cycle.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
-    CharField,
     Count,
     DateField,
     DecimalField,
@@ -43,13 +41,11 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils.translation import gettext_lazy as _
 
 from approvals.models import ApprovalRecord, ApprovalStepUser
-from audit.models import AuditEntry
 from invoices.models import Invoice, InvoiceStatus
-from payments.audit_actions import PaymentRequestAction
 from payments.models import PaymentRequest, PaymentRequestStatus, PaymentRequestType, PRInvoice
 from payments.reports.models import PayablesMonth, UnlinkedInvoicesDay
 
@@ -137,20 +133,6 @@ def _prs_without_invoices() -> Any:
     return PaymentRequest.objects.filter(type=PaymentRequestType.ADVANCED).exclude(
         Exists(PRInvoice.objects.filter(pr=OuterRef("pk")))
     )
-
-
-def _requested_at_subquery(pr_ref: str) -> Subquery:
-    """The latest `request_approval` audit entry of the PR named by `pr_ref` (an OuterRef path)."""
-    entries = (
-        AuditEntry.objects.filter(
-            action=PaymentRequestAction.REQUEST_APPROVAL,
-            table_name="pr",
-            record_id=Cast(OuterRef(pr_ref), CharField()),
-        )
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
-    )
-    return Subquery(entries)
 
 
 # --- payables by month and status --------------------------------------------------------------------
@@ -451,60 +433,49 @@ def _hours(seconds: float | None) -> Decimal | None:
     return (Decimal(str(seconds)) / Decimal(3600)).quantize(Decimal("0.01"))
 
 
-# Per-step durations need "when did the previous step complete", a window (LAG) over per-step
-# aggregates, and then percentiles over those: an aggregate over a window over an aggregate, which
-# the ORM cannot group. So this one report is a single parameterised SQL statement (hash joins over
-# the whole set, no per-row probes); it reads the same tables the ORM models name.
+# Percentiles need the rows, so the report reads a period's rows: the chains completed in it and the
+# steps completed in it, from the timing facts the approval engine records as they happen (docs/approvals.md,
+# "Timing"), each found by its partial `completed_at` index. The per-flow and per-step percentiles group
+# differently, so this one report stays a parameterised SQL statement (a UNION of the two aggregates) rather
+# than two ORM queries; it reads the columns the ORM models name.
 CYCLE_TIME_SQL = """
-WITH req AS (
-    SELECT record_id, max(occurred_at) AS requested_at
-    FROM audit WHERE action = 'request_approval' AND table_name = 'pr'
-    GROUP BY record_id
-), done_steps AS (
-    SELECT s.approval_id, s.number, s.name, a.flow_id, pr.id AS pr_id, pr.status AS pr_status, r.completed_at
-    FROM (SELECT step_id, max(approved_at) AS completed_at FROM approval_records GROUP BY step_id) r
-    JOIN approval_steps s ON s.id = r.step_id
-    JOIN approval a ON a.id = s.approval_id
-    JOIN pr ON pr.approval_id = a.id
-    WHERE pr.status = ANY(%(done)s) OR (pr.status = %(pending)s AND s.number < a.current_step)
-), timed AS (
-    SELECT d.*, req.requested_at,
-           COALESCE(lag(d.completed_at) OVER (PARTITION BY d.approval_id ORDER BY d.number),
-                    req.requested_at) AS started_at
-    FROM done_steps d LEFT JOIN req ON req.record_id = d.pr_id::text
-), chains AS (
-    SELECT flow_id, max(completed_at) - max(requested_at) AS duration
-    FROM timed WHERE pr_status = ANY(%(done)s)
-    GROUP BY approval_id, flow_id
+WITH chains AS (
+    SELECT a.flow_id, EXTRACT(EPOCH FROM a.completed_at - a.requested_at) AS seconds
+    FROM approval a
+    WHERE a.completed_at >= %(start)s AND a.completed_at < %(end)s
+), steps AS (
+    SELECT a.flow_id, s.number, s.name, EXTRACT(EPOCH FROM s.completed_at - s.started_at) AS seconds
+    FROM approval_steps s JOIN approval a ON a.id = s.approval_id
+    WHERE s.completed_at >= %(start)s AND s.completed_at < %(end)s
 )
-SELECT 0 AS kind, c.flow_id, f.name, NULL::int AS number, '' AS step_name,
-       count(c.duration) AS count,
-       percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM c.duration)) AS pct
+SELECT 0 AS kind, c.flow_id, f.name, NULL::int AS number, '' AS step_name, count(c.seconds) AS count,
+       percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY c.seconds) AS pct
 FROM chains c LEFT JOIN approval_flows f ON f.id = c.flow_id
 GROUP BY c.flow_id, f.name
 UNION ALL
-SELECT 1, t.flow_id, f.name, t.number, max(t.name), count(t.started_at),
-       percentile_cont(ARRAY[0.5, 0.9]::float8[])
-           WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM t.completed_at - t.started_at))
-FROM timed t LEFT JOIN approval_flows f ON f.id = t.flow_id
+SELECT 1, t.flow_id, f.name, t.number, max(t.name), count(t.seconds),
+       percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY t.seconds)
+FROM steps t LEFT JOIN approval_flows f ON f.id = t.flow_id
 GROUP BY t.flow_id, f.name, t.number
 ORDER BY kind, name NULLS FIRST, flow_id NULLS FIRST, number
 """
 
 
-def approval_cycle_time(*, holders_top: int = 10) -> ReportResult:
-    """Request-to-approval time of approved (and paid) PRs per flow, each step's time per flow and
-    step number (median and p90, `percentile_cont`: linear interpolation), and who holds the most
-    pending approvals now.
+def approval_cycle_time(*, first: date, end_exclusive: date | None, holders_top: int = 10) -> ReportResult:
+    """Request-to-approval time per flow of the chains whose approval completed in the period (months
+    `first` up to `end_exclusive`, Asia/Ho_Chi_Minh), each step's time per flow and step number for the
+    steps completed in the period (median and p90, `percentile_cont`: linear interpolation), and who
+    holds the most pending approvals now.
 
-    Counted: chains of approved/completed PRs (per flow) that have a request entry; completed steps
-    (every step of those PRs, and the steps before the current one of pending PRs). A chain's time
-    runs from the latest request to its last approval record; a step's from the previous step's last
-    record (the first step: from the request) to its own last record."""
+    A chain's time runs from the request of its cycle to the approval that completed its last step; a
+    step's from when it started (the request, or the previous step's completion) to its completion
+    (docs/reports.md)."""
     from django.db import connection
 
+    start = datetime.combine(first, datetime.min.time(), tzinfo=LOCAL_TZ)
+    end = datetime.combine(end_exclusive or date.max, datetime.min.time(), tzinfo=LOCAL_TZ)
     with connection.cursor() as cursor:
-        cursor.execute(CYCLE_TIME_SQL, {"done": [S.APPROVED.value, S.COMPLETED.value], "pending": S.PENDING.value})
+        cursor.execute(CYCLE_TIME_SQL, {"start": start, "end": end})
         fetched = cursor.fetchall()
     per_flow = [r for r in fetched if r[0] == 0]
     per_step = [r for r in fetched if r[0] == 1]
@@ -534,11 +505,13 @@ def approval_cycle_time(*, holders_top: int = 10) -> ReportResult:
         ("median_hours", _("Median (hours)")),
         ("p90_hours", _("p90 (hours)")),
     ]
+    last = (end_exclusive - timedelta(days=1)) if end_exclusive else date(9999, 12, 1)
     return ReportResult(
         key="approval-cycle-time",
         title=_("Approval cycle time"),
         columns=columns,
         rows=flow_rows + step_rows,
+        params={"from": first.strftime("%Y-%m"), "to": last.strftime("%Y-%m")},
         sections={
             "per_flow": ReportResult(
                 key="per-flow", title=_("Request to approval, per flow"), columns=columns, rows=flow_rows
@@ -550,10 +523,12 @@ def approval_cycle_time(*, holders_top: int = 10) -> ReportResult:
 
 
 def _pending_assignments() -> Any:
-    """Approver places on the current step of pending PRs that are still waiting for that approver."""
+    """Approver places on the current step of pending PRs that are still waiting for that approver: the
+    open steps (started, not completed; a partial index holds only those) of pending PRs' chains."""
     return ApprovalStepUser.objects.filter(
+        step__started_at__isnull=False,
+        step__completed_at__isnull=True,
         step__approval__pr__status=S.PENDING,
-        step__number=F("step__approval__current_step"),
     ).exclude(Exists(ApprovalRecord.objects.filter(step=OuterRef("step_id"), approver=OuterRef("user_id"))))
 
 
@@ -592,11 +567,14 @@ def approval_holders(*, top: int = 10) -> ReportResult:
 
 # --- admin home -------------------------------------------------------------------------------------------
 def oldest_pending_approvals(*, limit: int = 5, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The pending PRs that have waited longest since approval was requested."""
+    """The pending PRs that have waited longest since approval was requested: their chains' recorded
+    request time, read in order from the index of waiting chains (`approval_waiting_idx`)."""
     rows = list(
-        PaymentRequest.objects.filter(status=S.PENDING)
-        .annotate(requested_at=_requested_at_subquery("pk"))
-        .order_by(F("requested_at").asc(nulls_last=True), "id")
+        PaymentRequest.objects.filter(
+            status=S.PENDING, approval__requested_at__isnull=False, approval__completed_at__isnull=True
+        )
+        .annotate(requested_at=F("approval__requested_at"))
+        .order_by("approval__requested_at", "approval_id")
         .values("id", "name", "amount", "requested_at", "approval__current_step")[:limit]
     )
     return rows

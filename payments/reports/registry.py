@@ -38,8 +38,8 @@ def _aging(params: Any) -> q.ReportResult:
 
 
 def _cycle(params: Any) -> q.ReportResult:
-    p.no_params(params)
-    return q.approval_cycle_time()
+    months = p.month_range(params)
+    return q.approval_cycle_time(first=months.first, end_exclusive=months.end_exclusive)
 
 
 REPORTS: dict[str, ReportSpec] = {
@@ -77,8 +77,9 @@ REPORTS: dict[str, ReportSpec] = {
             "approval-cycle-time",
             _("Approval cycle time"),
             _(
-                "Request-to-approval time per flow and per step (median and 90th percentile, hours), and who "
-                "holds the most pending approvals now."
+                "Request-to-approval time per flow of the approvals completed in the period, and per step of "
+                "the steps completed in it (median and 90th percentile, hours), and who holds the most pending "
+                "approvals now. Parameters: from, to (YYYY-MM)."
             ),
             _cycle,
         ),

@@ -388,6 +388,7 @@ SEMANTIC_RULES: dict[tuple[str, str], list[Any]] = {
     ("POST", "/api/users/"): [_strong_password],
     ("GET", "/api/reports/payables-by-month/"): [_ordered_period],
     ("GET", "/api/reports/payables-by-supplier/"): [_ordered_period],
+    ("GET", "/api/reports/approval-cycle-time/"): [_ordered_period],
     ("POST", "/api/approval-flows/"): [_ordered_range, _each_person_once],
     ("PATCH", "/api/approval-flows/{id}/"): [_ordered_range, _each_person_once],
     ("POST", "/api/approval-delegations/"): [_delegation_dates],

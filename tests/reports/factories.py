@@ -1,14 +1,19 @@
 """A hand-built data set whose every report figure is known (worked out in test_numbers.py).
 
 Rows are written directly (not through the services) so every date and time is exactly what
-the expected figures assume; the request-approval audit entries are inserted with their time."""
+the expected figures assume; the request-approval audit entries are inserted with their time, and the
+approval timing facts are then derived from them and the records by the migration's own backfill
+(payments 0011), so the figures also prove the backfill."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from importlib import import_module
 from typing import Any
+
+from django.db import connection
 
 from approvals.models import Approval, ApprovalFlow, ApprovalRecord, ApprovalStep, ApprovalStepUser
 from audit.models import AuditEntry
@@ -182,4 +187,13 @@ def build_dataset() -> DataSet:
     )
     chain(p["pending2"], flow=flow, current_step=1, steps=[("anyof", [u2]), ("anyof", [u3])])
     requested(p["pending2"], "2026-12-05 09:00")
+    timing_facts()
     return ds
+
+
+def timing_facts() -> None:
+    """The approval timing facts of the chains above, as the migration fills them for existing data."""
+    backfill = import_module("payments.migrations.0011_approval_timing_backfill")
+    with connection.cursor() as cursor:
+        cursor.execute(backfill.CHAINS)
+        cursor.execute(backfill.STEPS)

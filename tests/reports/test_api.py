@@ -21,7 +21,7 @@ URLS = {
     "payables-by-month": "/api/reports/payables-by-month/?from=2026-08&to=2026-11",
     "payables-by-supplier": "/api/reports/payables-by-supplier/?top=5",
     "aging": "/api/reports/aging/?as_of=2026-12-01",
-    "approval-cycle-time": "/api/reports/approval-cycle-time/",
+    "approval-cycle-time": "/api/reports/approval-cycle-time/?from=2026-01&to=2026-12",
     "home": "/api/reports/home/",
 }
 
@@ -145,10 +145,10 @@ def test_xlsx_download(owner_client, dataset):
 
 
 def test_cycle_time_downloads_every_section(owner_client, dataset):
-    text = owner_client.get(URLS["approval-cycle-time"] + "?format=csv").content.decode("utf-8-sig")
+    text = owner_client.get(URLS["approval-cycle-time"] + "&format=csv").content.decode("utf-8-sig")
     assert "b-approver2@acountee.test" in text and "11.40" in text
     book = load_workbook(
-        io.BytesIO(owner_client.get(URLS["approval-cycle-time"] + "?format=xlsx").content), read_only=True
+        io.BytesIO(owner_client.get(URLS["approval-cycle-time"] + "&format=xlsx").content), read_only=True
     )
     assert len(book.worksheets) == 3
 
@@ -184,6 +184,9 @@ def test_csv_neutralises_formulas(owner_client):
         "aging/?as_of=2026-00-10",
         "aging/?as_of=2026-12-01T00:00",
         "approval-cycle-time/?flow=1",
+        "approval-cycle-time/?from=2026-13",
+        "approval-cycle-time/?from=2026-12&to=2026-01",
+        "approval-cycle-time/?from=2016-01&to=2026-12",
         "home/?x=1",
     ],
 )
@@ -242,7 +245,7 @@ def test_query_count_does_not_grow_with_data(owner, dataset, name):
         ("payables-by-month", "from=2026-08&to=2026-11", 2),  # invoices; PRs without invoices
         ("payables-by-supplier", "top=5", 2),  # the ranking; the names of the chosen codes
         ("aging", "as_of=2026-12-01", 2),  # unlinked invoices; approved PRs
-        ("approval-cycle-time", "", 2),  # per flow + per step (one statement); holders
+        ("approval-cycle-time", "from=2026-01&to=2026-12", 2),  # per flow + per step (one statement); holders
     ],
 )
 def test_report_query_counts_are_pinned(dataset, django_assert_num_queries, key, query, expected):

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from approvals.models import Approval
 from payments.reports import queries
 from payments.reports.params import MonthRange
-from tests.reports.factories import A, B, C, invoice
+from tests.reports.factories import A, B, C, at, invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -125,8 +126,12 @@ def test_aging_bucket_boundaries(db):
     assert amounts == {"0-30": D("65.00"), "31-60": D("6.00"), "61-90": D("8.00"), "90+": D("48.00")}
 
 
+YEAR_2026 = {"first": date(2026, 1, 1), "end_exclusive": date(2027, 1, 1)}
+
+
 def test_approval_cycle_time(dataset):
-    report = queries.approval_cycle_time()
+    report = queries.approval_cycle_time(**YEAR_2026)
+    assert report.params == {"from": "2026-01", "to": "2026-12"}
     flow = dataset.flow.pk
     per_flow = [
         (r["flow_id"], r["flow"], r["count"], r["median_hours"], r["p90_hours"])
@@ -152,6 +157,59 @@ def test_approval_cycle_time(dataset):
     ]
 
 
+def _steps(report):
+    return [
+        (r["flow_id"], r["step"], r["count"], r["median_hours"], r["p90_hours"])
+        for r in report.sections["per_step"].rows
+    ]
+
+
+def test_approval_cycle_time_reads_its_period(dataset):
+    flow = dataset.flow.pk
+    november = queries.approval_cycle_time(first=date(2026, 11, 1), end_exclusive=date(2026, 12, 1))
+    assert november.params == {"from": "2026-11", "to": "2026-11"}
+    # Every chain completed in November; the pending request's first step completed in October.
+    assert [(r["flow_id"], r["count"]) for r in november.sections["per_flow"].rows] == [(None, 1), (flow, 2)]
+    assert _steps(november) == [
+        (None, 1, 1, D("7.00"), D("7.00")),
+        (flow, 1, 2, D("3.00"), D("3.80")),  # 2 h, 4 h
+        (flow, 2, 2, D("6.00"), D("7.60")),
+    ]
+    october = queries.approval_cycle_time(first=date(2026, 10, 1), end_exclusive=date(2026, 11, 1))
+    assert october.sections["per_flow"].rows == []
+    assert _steps(october) == [(flow, 1, 1, D("1.00"), D("1.00"))]
+    # Who holds pending approvals is now, whatever the period.
+    assert october.sections["holders"].rows == november.sections["holders"].rows
+    assert queries.approval_cycle_time(first=date(2027, 1, 1), end_exclusive=None).rows == []
+
+
+def test_approval_cycle_time_months_are_local(dataset):
+    """A chain approved at 00:30 on November 1 in Ho Chi Minh City (17:30 UTC on October 31) is November's."""
+    Approval.objects.filter(pk=dataset.prs["approved"].approval_id).update(
+        requested_at=at("2026-10-31 11:30"), completed_at=at("2026-10-31 17:30")
+    )
+    october = queries.approval_cycle_time(first=date(2026, 10, 1), end_exclusive=date(2026, 11, 1))
+    november = queries.approval_cycle_time(first=date(2026, 11, 1), end_exclusive=date(2026, 12, 1))
+    assert october.sections["per_flow"].rows == []
+    flow = next(r for r in november.sections["per_flow"].rows if r["flow_id"] == dataset.flow.pk)
+    assert (flow["count"], flow["median_hours"]) == (2, D("9.00"))  # 6 h and 12 h
+
+
+def test_approval_cycle_time_default_period_is_the_last_twelve_months(dataset, monkeypatch):
+    from django.http import QueryDict
+
+    from payments.reports import registry
+
+    monkeypatch.setattr("payments.reports.params.today", lambda: date(2027, 10, 20))
+    report = registry.REPORTS["approval-cycle-time"].run(QueryDict(""))
+    assert report.params == {"from": "2026-11", "to": "2027-10"}
+    assert [r["count"] for r in report.sections["per_flow"].rows] == [1, 2]
+    monkeypatch.setattr("payments.reports.params.today", lambda: date(2027, 11, 1))
+    report = registry.REPORTS["approval-cycle-time"].run(QueryDict(""))
+    assert report.params == {"from": "2026-12", "to": "2027-11"}
+    assert report.sections["per_flow"].rows == []
+
+
 def test_home_summary(dataset):
     summary = queries.home_summary(today=date(2026, 11, 15))
     assert summary["month"] == "2026-11"
@@ -169,5 +227,5 @@ def test_home_summary(dataset):
 def test_empty_database_gives_zeros(db):
     assert all(r["count"] == 0 for r in queries.aging(as_of=date(2026, 12, 1)).rows)
     assert queries.payables_by_supplier(date_from=None, date_to=None, top=10).rows == []
-    report = queries.approval_cycle_time()
+    report = queries.approval_cycle_time(**YEAR_2026)
     assert report.rows == [] and report.sections["holders"].rows == []

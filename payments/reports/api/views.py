@@ -124,7 +124,21 @@ AgingView = _report_view(
         )
     ],
 )
-ApprovalCycleTimeView = _report_view("approval-cycle-time", [])
+ApprovalCycleTimeView = _report_view(
+    "approval-cycle-time",
+    [
+        _p(
+            "from",
+            "First month of completed approvals, YYYY-MM (default: 11 months before `to`).",
+            pattern=MONTH_PATTERN,
+        ),
+        _p(
+            "to",
+            "Last month of completed approvals, YYYY-MM (default: this month; at most 120 months after `from`).",
+            pattern=MONTH_PATTERN,
+        ),
+    ],
+)
 
 
 class HomeSummaryView(APIView):
