@@ -46,6 +46,7 @@ def test_the_migrations_over_large_tables_use_it():
         ("audit", "0012_partition_audit_by_month"),
         ("audit", "0013_history_indexes"),
         ("reports", "0004_payables_rollups"),
+        ("payments", "0011_approval_timing_backfill"),
     ]:
         operations = loader.disk_migrations[key].operations
         assert getattr(operations[0], "sql", None) == "SET LOCAL statement_timeout = 0", key

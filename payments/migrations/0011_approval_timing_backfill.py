@@ -12,6 +12,8 @@ last change. Reverse: nothing (the columns go with approvals 0006)."""
 
 from django.db import migrations
 
+from acountee.db.migration_ops import unbounded
+
 CHAINS = """
 UPDATE approval a
 SET requested_at = t.requested_at, completed_at = t.completed_at
@@ -67,7 +69,9 @@ class Migration(migrations.Migration):
         ("payments", "0010_sync_updated_at_index"),
     ]
 
-    operations = [
+    # Reads the audit log's request entries and every approval record: past the requests' statement timeout on a
+    # large database.
+    operations = unbounded(
         migrations.RunSQL(CHAINS, migrations.RunSQL.noop, elidable=False),
         migrations.RunSQL(STEPS, migrations.RunSQL.noop, elidable=False),
-    ]
+    )
