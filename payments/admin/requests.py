@@ -91,9 +91,9 @@ class MakerFilter(admin.SimpleListFilter):
     title = _("maker")
     parameter_name = "maker__id__exact"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         made = Exists(model_admin.get_queryset(request).order_by().filter(maker_id=OuterRef("pk")))
-        return [(user.pk, str(user)) for user in User.objects.filter(made).order_by("email")]
+        return [(str(user.pk), str(user)) for user in User.objects.filter(made).order_by("email")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[PaymentRequest]) -> QuerySet[PaymentRequest]:
         value = self.value()
