@@ -189,17 +189,10 @@ class _Undo(Exception):
     pass
 
 
-def measure_import(count: int, *, this_month_as_in_a_long_log: bool = False) -> dict[str, Any]:
+def measure_import(count: int) -> dict[str, Any]:
     """The import inside a transaction rolled back afterwards, so that the cached database keeps its size (the
-    seal and deferred checks at commit are left out, here and for the empty-database figure alike).
-
-    `this_month_as_in_a_long_log`: the data set's audit entries written by the triggers while it was built all
-    carry the build's date, so this month's partition holds ten years of them (15 M entries at 1M, and its
-    indexes, which every audited insert updates); in a real ten-year log they lie in 120 monthly partitions and
-    this month's holds this month's. Inside the rolled-back transaction, this month's partition is detached, so
-    the import's entries go to an empty partition (the default one), as they would at the start of a month."""
-    from django.db import connection, transaction
-    from django.utils import timezone
+    seal and deferred checks at commit are left out, here and for the empty-database figure alike)."""
+    from django.db import transaction
 
     from invoices.services import invoices_import
 
@@ -208,10 +201,6 @@ def measure_import(count: int, *, this_month_as_in_a_long_log: bool = False) -> 
         make_zip(path, count)
         try:
             with open(path, "rb") as upload, transaction.atomic():
-                if this_month_as_in_a_long_log:
-                    with connection.cursor() as cursor:
-                        name = timezone.now().strftime("audit_y%Ym%m")  # the UTC month's partition (audit.partitions)
-                        cursor.execute(f'ALTER TABLE audit DETACH PARTITION "{name}"')
                 started, cpu = time.perf_counter(), time.process_time()
                 report = invoices_import(uploads=[("invoices.zip", upload)], actor=None)
                 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -288,12 +277,6 @@ def run(size: str, runs: int, with_import: bool, with_verify: bool, results: Pat
     if with_import:
         entry["import"] = measure_import(10_000)
         print(f"  import: {entry['import']['seconds']:.1f} s = {entry['import']['rate']:.0f} invoices/s", flush=True)
-        entry["import_month"] = measure_import(10_000, this_month_as_in_a_long_log=True)
-        print(
-            f"  import, this month's audit partition as in a ten-year log: {entry['import_month']['seconds']:.1f} s"
-            f" = {entry['import_month']['rate']:.0f} invoices/s",
-            flush=True,
-        )
     entry["verify"] = measure_verify(with_verify)
     v = entry["verify"]
     if "seconds" in v:
@@ -341,18 +324,6 @@ def report(data: dict[str, Any], docs: Path) -> None:
         empty = data.get("empty", {}).get("import", {}).get("rate")
         reference = f"≥ 80 % of the empty database's {empty:.0f} /s" if empty else "≥ 80 % of the empty database"
         lines.append("| import 10,000-invoice ZIP (invoices/s) | " + " | ".join(cells) + f" | {reference} |")
-    if any("import_month" in data[s] for s in sizes):
-        cells = [
-            f"{data[s]['import_month']['rate']:.0f} /s ({data[s]['import_month']['cpu_rate']:.0f})"
-            if "import_month" in data[s]
-            else "-"
-            for s in sizes
-        ]
-        lines.append(
-            "| import, this month's audit partition as in a ten-year log (invoices/s) | "
-            + " | ".join(cells)
-            + f" | {reference} |"
-        )
     if any("seconds" in data[s].get("verify", {}) for s in sizes):
         cells = [
             f"{data[s]['verify']['seconds']:.1f} s ({data[s]['verify']['entries'] / 1e6:.2f} M entries)"
@@ -398,12 +369,10 @@ def verdict(data: dict[str, Any], sizes: list[str]) -> str:
             text = f"{row['label']}: p95 {row['p95']:.0f} ms (≤ 500)"
             (held if row["p95"] <= 500 else missed).append(text)
     empty = data.get("empty", {}).get("import", {}).get("rate")
-    month = "import, this month's audit partition as in a ten-year log"
-    for key, what in (("import", "import"), ("import_month", month)):
-        if empty and key in data[top]:
-            rate = data[top][key]["rate"]
-            text = f"{what}: {rate:.0f} invoices/s at {top} against {empty:.0f} /s empty ({rate / empty:.0%})"
-            (held if rate >= 0.8 * empty else missed).append(text)
+    if empty and "import" in data[top]:
+        rate = data[top]["import"]["rate"]
+        text = f"import: {rate:.0f} invoices/s at {top} against {empty:.0f} /s empty ({rate / empty:.0%})"
+        (held if rate >= 0.8 * empty else missed).append(text)
     out = [f"At {top} (the largest size measured), **held**:", ""]
     out += [f"- {t}" for t in held] or ["- none"]
     out += ["", "**Not held**:", ""]
