@@ -12,13 +12,14 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEntry
 from files.models import StoredFile
 from invoices.importing import Importer
 from invoices.models import Invoice, InvoiceService, InvoiceStatus
 from invoices.services import invoices_import
-from tests.invoices.factories import HOSTILE, fixture, import_one, invoice_xml, zip_of
+from tests.invoices.factories import HOSTILE, create_invoice, fixture, import_one, invoice_xml, zip_of
 
 pytestmark = pytest.mark.django_db
 
@@ -464,3 +465,27 @@ def test_replacement_and_original_in_concurrent_batches_end_up_linked(settings):
     assert Invoice.objects.get(number_int=111).original == original
     assert Invoice.objects.get(number_int=110).original == original
     assert original.status == InvoiceStatus.REDUNDANT
+
+
+def test_the_duplicate_check_by_tax_authority_code_reads_its_index():
+    """Issue #22: the import's cost must not grow with the table. Its duplicate check by tax-authority code read
+    every invoice at 1,000,000 (half a second per batch): the unique index is partial (invoices without a code
+    share ''), and PostgreSQL proves a partial index's predicate from `= ANY(array)` of at most 100 constants only,
+    so batches of 500 codes could not use it until the query repeated the predicate."""
+    create_invoice(1)
+    entries = [(f"{n}.xml", invoice_xml(n, lines=1)) for n in range(2, 124)] + [("dup.xml", invoice_xml(1))]
+    with CaptureQueriesContext(connection) as captured:
+        invoices_import(uploads=[("batch.zip", zip_of(entries))], actor=None)
+    lookups = [q["sql"] for q in captured.captured_queries if "WHERE tax_authority_code = ANY" in q["sql"]]
+    assert lookups
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test's own transaction; a tiny table
+        for sql in lookups:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
+            nodes = _plan_nodes(cursor.fetchone()[0][0]["Plan"])
+            assert {n.get("Index Name") for n in nodes} - {None} == {"invoices_mccqt_unique"}, sql[-200:]
+            assert all(n.get("Relation Name") != "invoices" or n["Node Type"] != "Seq Scan" for n in nodes)
+
+
+def _plan_nodes(node: dict) -> list[dict]:
+    return [node] + [n for child in node.get("Plans", []) for n in _plan_nodes(child)]
