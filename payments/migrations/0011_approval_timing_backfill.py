@@ -74,4 +74,7 @@ class Migration(migrations.Migration):
     operations = unbounded(
         migrations.RunSQL(CHAINS, migrations.RunSQL.noop, elidable=False),
         migrations.RunSQL(STEPS, migrations.RunSQL.noop, elidable=False),
+        # Fresh statistics for the filled columns: until autovacuum gets to them the planner would take every
+        # chain for one still waiting.
+        migrations.RunSQL("ANALYZE approval, approval_steps", migrations.RunSQL.noop, elidable=False),
     )

@@ -301,4 +301,10 @@ class Migration(migrations.Migration):
         ),
         migrations.RunSQL(FORWARD, BACKWARD),
         migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
+        # Statistics for the new tables now rather than at autovacuum's next pass.
+        migrations.RunSQL(
+            "ANALYZE reports_payables_month, reports_payables_supplier, reports_payables_supplier_month,"
+            " reports_unlinked_invoices_day",
+            migrations.RunSQL.noop,
+        ),
     )
