@@ -182,6 +182,10 @@ class PaymentRequest(models.Model):
             # `?updated_since=` and cursor paging in the sync order (docs/API.md, Syncing a list).
             models.Index(fields=["updated_at", "id"], name="pr_updated_at_id_idx"),
             GinIndex(fields=["search_document"], opclasses=["gin_trgm_ops"], name="pr_search_document_trgm"),
+            # An approver's queue (`awaiting_me`, newest first) pages over pending requests only: walking the
+            # primary key and skipping every other state read 170,000 rows at 1,000,000 invoices whenever the
+            # pending ones were not the newest ids.
+            models.Index(fields=["-id"], name="pr_pending_id_idx", condition=models.Q(status="pending")),
         ]
 
     def __str__(self) -> str:
