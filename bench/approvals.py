@@ -72,14 +72,18 @@ def bulk_pending_prs(*, n: int, maker, approver, status: str = "pending", tag: s
     """n PRs with a one-step anyof chain naming `approver`, written in bulk (data set-up, not
     the product path: the product path is what is measured)."""
     from django.db import transaction
+    from django.utils import timezone
 
     from approvals.models import Approval, ApprovalStep, ApprovalStepUser
     from payments.models import PaymentRequest
 
+    pending = status == "pending"
+    now = timezone.now() if pending else None
     with transaction.atomic():
-        # the chains first: each request points at its own (pr.approval_id)
+        # the chains first: each request points at its own (pr.approval_id); a pending chain carries the timing
+        # facts `chain_start` writes (requested, its first step started: docs/approvals.md "Timing")
         approvals = Approval.objects.bulk_create(
-            [Approval(current_step=1 if status == "pending" else 0) for _ in range(n)], batch_size=2000
+            [Approval(current_step=1 if pending else 0, requested_at=now) for _ in range(n)], batch_size=2000
         )
         prs = PaymentRequest.objects.bulk_create(
             [
@@ -102,7 +106,8 @@ def bulk_pending_prs(*, n: int, maker, approver, status: str = "pending", tag: s
             batch_size=2000,
         )
         steps = ApprovalStep.objects.bulk_create(
-            [ApprovalStep(approval=a, number=1, name="Giám đốc", mode="anyof") for a in approvals], batch_size=2000
+            [ApprovalStep(approval=a, number=1, name="Giám đốc", mode="anyof", started_at=now) for a in approvals],
+            batch_size=2000,
         )
         ApprovalStepUser.objects.bulk_create([ApprovalStepUser(step=s, user=approver) for s in steps], batch_size=2000)
     from django.db import connection

@@ -42,14 +42,16 @@ INSERT INTO invoices (id, schema_version, title, template_code, series, number, 
   seller_phone, seller_email, buyer_name, buyer_tax_code, buyer_address, total_before_tax, total_tax, trade_discount,
   other_fees, total_payable, total_in_words, rate_summaries, extras, status, content_hash, buyer_tax_code_mismatch,
   superseded_while_linked, payment_type, payment_bank_name, payment_bank_account, payment_account_name, created_at,
-  updated_at, source_file_id)
+  updated_at, source_file_id, currency_as_written, related_from_line_text, related_match, consistency_findings,
+  seller_certificate_tax_code, seller_signature, tax_authority_signature, signature_details, signature_override_reason)
 SELECT g, '2.0.1', 'HÓA ĐƠN GTGT', '1', 'C25BEN', lpad(g::text, 8, '0'), g,
   date '2025-01-01' + (g * 7919 % 700), 'VND', 1, '', '', '', '', '', '', '',
   'Nhà cung cấp ' || (g % %(suppliers)s), lpad((1000000000 + g % %(suppliers)s)::text, 10, '0'), '', '', '', '', '',
   '', '', '', (g % 997 + 1) * 100000, (g % 997 + 1) * 10000, 0, 0, (g % 997 + 1) * 110000, '', '[]',
   jsonb_build_object(),
   CASE WHEN g %% 20 = 0 AND g > %(linked)s THEN 'redundant' ELSE 'imported' END,
-  md5(g::text) || md5('x' || g), false, false, '', '', '', '', now(), now(), %(file)s
+  md5(g::text) || md5('x' || g), false, false, '', '', '', '', now(), now(), %(file)s,
+  'VND', false, '', '[]', '', 'unchecked', 'unchecked', jsonb_build_object(), ''
 FROM generate_series(1, %(invoices)s) g;
 INSERT INTO pr (id, name, type, amount, currency, note, status, bank_name, bank_account, account_name,
   payment_reference, completed_at, created_at, updated_at, maker_id, payee_bank_account, payee_bank_name,
